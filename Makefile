@@ -1,0 +1,182 @@
+# cidlb: one plain Makefile. `make` builds everything into build/,
+# `make test` runs every test, `make bench` prints the performance table.
+# V=1 shows the commands.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+CLANG   ?= clang
+CC      ?= gcc
+AR      ?= ar
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+# ---- flags -------------------------------------------------------------
+ARCH_INC := -I/usr/include/$(shell $(CC) -dumpmachine)
+BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Iinclude -Ibpf $(ARCH_INC) -mcpu=v3 -mllvm -pre-RA-sched=source
+CFLAGS  ?= -O2 -g
+UCFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+	-Iinclude -Iuser -D_GNU_SOURCE -fPIC $(EXTRA_CFLAGS)
+LDLIBS_BPF := -lbpf -lelf -lz
+LDLIBS_SSL := -lcrypto
+
+# ---- sources (each folder is picked up whole) --------------------------
+BPF_SRCS    := $(wildcard bpf/*.bpf.c)
+BPF_OBJS    := $(patsubst bpf/%.bpf.c,$(BUILD)/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS    := $(wildcard bpf/*.h) $(wildcard include/*.h)
+TBPF_SRCS   := $(wildcard tests/bpf/*.bpf.c)
+TBPF_OBJS   := $(patsubst tests/bpf/%.bpf.c,$(BUILD)/tests/%.bpf.o,$(TBPF_SRCS))
+HDRS        := $(wildcard include/*.h include/cidlb/*.h user/*/*.h tests/lib/*.h tools/cidlb/*.h)
+
+LIB_SRCS    := $(wildcard user/lib/*.c)
+LIB_OBJS    := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRCS))
+CTL_SRCS    := $(wildcard user/ctl/*.c)
+CTL_OBJS    := $(patsubst %.c,$(BUILD)/obj/%.o,$(CTL_SRCS))
+DAEMON_SRCS := $(wildcard user/daemon/*.c)
+DAEMON_OBJS := $(patsubst %.c,$(BUILD)/obj/%.o,$(DAEMON_SRCS))
+TOOL_SRCS   := $(wildcard tools/cidlb/*.c)
+TOOL_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(TOOL_SRCS))
+TLIB_SRCS   := $(wildcard tests/lib/*.c)
+TLIB_OBJS   := $(patsubst %.c,$(BUILD)/obj/%.o,$(TLIB_SRCS))
+TEST_SRCS   := $(wildcard tests/unit/test_*.c tests/bpf/test_*.c)
+TEST_BINS   := $(patsubst %.c,$(BUILD)/tests/%,$(notdir $(TEST_SRCS)))
+EX_SRCS     := $(wildcard examples/*.c)
+EX_BINS     := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EX_SRCS))
+
+LIBCIDLB_A  := $(BUILD)/libcidlb.a
+LIBCIDLB_SO := $(BUILD)/libcidlb.so
+LIBCTL_A    := $(BUILD)/libcidlbctl.a
+LIBTEST_A   := $(BUILD)/libcidlbtest.a
+
+TARGETS := $(BPF_OBJS)
+ifneq ($(LIB_SRCS),)
+TARGETS += $(LIBCIDLB_A) $(LIBCIDLB_SO) $(BUILD)/cidlb.pc $(BUILD)/include/cidlb/cidlb.h
+endif
+ifneq ($(DAEMON_SRCS),)
+TARGETS += $(BUILD)/cidlbd
+endif
+ifneq ($(TOOL_SRCS),)
+TARGETS += $(BUILD)/cidlb
+endif
+
+.PHONY: all test tests bench demo clean deps install info check
+all: $(TARGETS)
+
+# ---- BPF -----------------------------------------------------------------
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# BPF programs that exist only for tests (probes around a helper).
+$(BUILD)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+# ---- userspace objects -----------------------------------------------------
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
+
+$(LIBCIDLB_A): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBCIDLB_SO): $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libcidlb.so.0 -o $@ $^ $(LDLIBS_SSL) -lpthread
+
+$(LIBCTL_A): $(CTL_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(LIBTEST_A): $(TLIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && $(AR) rcs $@ $^
+
+$(BUILD)/include/cidlb/cidlb.h: include/cidlb/cidlb.h
+	$(Q)mkdir -p $(dir $@) && cp $< $@
+
+$(BUILD)/cidlb.pc: Makefile | $(BUILD)
+	$(call msg,GEN,$@)
+	$(Q)printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: cidlb\nDescription: QUIC-LB connection IDs for QUIC servers behind cidlb\nVersion: 0.1.0\nLibs: -L$${libdir} -lcidlb\nLibs.private: -lcrypto -lpthread\nCflags: -I$${includedir}\n' '$(PREFIX)' > $@
+
+USER_LIBS := $(LIBCTL_A) $(LIBCIDLB_A)
+USER_LDLIBS := $(LDLIBS_BPF) $(LDLIBS_SSL) -lxdp -linih -ljansson -lmicrohttpd -lpthread -lm
+
+$(BUILD)/cidlbd: $(DAEMON_OBJS) $(USER_LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS)
+
+$(BUILD)/cidlb: $(TOOL_OBJS) $(USER_LIBS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS)
+
+# ---- tests -----------------------------------------------------------------
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBTEST_A) $(USER_LIBS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS) -lcmocka
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/bpf/%.o $(LIBTEST_A) $(USER_LIBS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS) -lcmocka
+
+$(BUILD)/examples/%: examples/%.c $(LIBCIDLB_A) $(BUILD)/include/cidlb/cidlb.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(UCFLAGS) -I$(BUILD)/include -o $@ $< $(LIBCIDLB_A) \
+		$(shell pkg-config --cflags --libs libngtcp2 2>/dev/null) $(LDLIBS_SSL) -lpthread
+
+tests: all $(TBPF_OBJS) $(TEST_BINS) $(EX_BINS)
+
+test: tests
+	$(Q)BUILD=$(BUILD) tests/run
+
+bench: all
+	$(Q)BUILD=$(BUILD) tools/bench/run
+
+demo: all
+	$(Q)BUILD=$(BUILD) tools/demo
+
+check:
+	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
+		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+		LDFLAGS="-fsanitize=address,undefined" tests
+	$(Q)BUILD=build/asan tests/run --unit-only
+
+# Stack use and verifier statistics of every program.
+info: all
+	$(Q)tools/prog-info $(BPF_OBJS)
+
+deps:
+	$(Q)tools/install-deps
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/cidlb \
+		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cidlb
+	install -m 644 $(LIBCIDLB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIBCIDLB_SO) $(DESTDIR)$(PREFIX)/lib/libcidlb.so.0
+	ln -sf libcidlb.so.0 $(DESTDIR)$(PREFIX)/lib/libcidlb.so
+	install -m 644 include/cidlb/cidlb.h $(DESTDIR)$(PREFIX)/include/cidlb/
+	install -m 644 $(BUILD)/cidlb.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	install -m 644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/cidlb/
+	[ ! -f $(BUILD)/cidlbd ] || install -m 755 $(BUILD)/cidlbd $(DESTDIR)$(PREFIX)/sbin/
+	[ ! -f $(BUILD)/cidlb ] || install -m 755 $(BUILD)/cidlb $(DESTDIR)$(PREFIX)/bin/
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+clean:
+	rm -rf build

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * cidlb_hash.h - the seeded 4-tuple hash that indexes the Maglev table.
+ *
+ * Compiled by the XDP program and by userspace (tests, `cidlb trace`), so
+ * that any two hosts with the same seed pick the same backend for the same
+ * flow. Jenkins' lookup3 final mixing over the ten 32-bit words of struct
+ * cidlb_flow_key. Not a MAC: the seed only spreads flows.
+ */
+#ifndef CIDLB_HASH_H
+#define CIDLB_HASH_H
+
+#include <linux/types.h>
+#include "cidlb_maps.h"
+
+#define CIDLB_ROL32(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
+
+#define CIDLB_MIX(a, b, c) do {					\
+	a -= c; a ^= CIDLB_ROL32(c, 4);  c += b;		\
+	b -= a; b ^= CIDLB_ROL32(a, 6);  a += c;		\
+	c -= b; c ^= CIDLB_ROL32(b, 8);  b += a;		\
+	a -= c; a ^= CIDLB_ROL32(c, 16); c += b;		\
+	b -= a; b ^= CIDLB_ROL32(a, 19); a += c;		\
+	c -= b; c ^= CIDLB_ROL32(b, 4);  b += a;		\
+} while (0)
+
+#define CIDLB_FINAL(a, b, c) do {				\
+	c ^= b; c -= CIDLB_ROL32(b, 14);			\
+	a ^= c; a -= CIDLB_ROL32(c, 11);			\
+	b ^= a; b -= CIDLB_ROL32(a, 25);			\
+	c ^= b; c -= CIDLB_ROL32(b, 16);			\
+	a ^= c; a -= CIDLB_ROL32(c, 4);				\
+	b ^= a; b -= CIDLB_ROL32(a, 14);			\
+	c ^= b; c -= CIDLB_ROL32(b, 24);			\
+} while (0)
+
+/* Hash of a flow key: its bytes are read as host-order words, so the
+ * result is the same on every little-endian host (x86, arm64). */
+static inline __u32 cidlb_flow_hash(const struct cidlb_flow_key *k, __u32 seed)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 a, b, c;
+
+	a = b = c = 0xdeadbeef + (__u32)sizeof(*k) + seed;
+	a += w[0]; b += w[1]; c += w[2]; CIDLB_MIX(a, b, c);
+	a += w[3]; b += w[4]; c += w[5]; CIDLB_MIX(a, b, c);
+	a += w[6]; b += w[7]; c += w[8]; CIDLB_MIX(a, b, c);
+	a += w[9];
+	CIDLB_FINAL(a, b, c);
+	return c;
+}
+
+/* Slot of a flow in one Maglev table. */
+static inline __u32 cidlb_maglev_slot(const struct cidlb_flow_key *k, __u32 seed)
+{
+	return cidlb_flow_hash(k, seed) % CIDLB_MAGLEV_SIZE;
+}
+
+#endif /* CIDLB_HASH_H */

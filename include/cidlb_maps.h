@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * cidlb_maps.h - every structure that crosses the BPF/userspace boundary.
+ *
+ * This header is compiled by the XDP programs (bpf/) and by userspace
+ * (user/, tools/, tests/). It is nearly an ABI: a daemon may adopt maps
+ * pinned by an older program, so structures only grow at their end, fields
+ * never change meaning, and every size is checked below. Only fixed-width
+ * __u8/__u16/__u32/__u64 types, explicit padding, multi-octet addresses and
+ * ports in network byte order.
+ */
+#ifndef CIDLB_MAPS_H
+#define CIDLB_MAPS_H
+
+#include <linux/types.h>
+
+/* ---- limits ---------------------------------------------------------- */
+#define CIDLB_CONFIG_IDS	7	/* QUIC-LB config IDs 0..6; 7 = unroutable */
+#define CIDLB_CR_UNROUTABLE	7
+#define CIDLB_SID_MAX		15	/* server ID length 1..15 octets */
+#define CIDLB_NONCE_MIN		4
+#define CIDLB_NONCE_MAX		18
+#define CIDLB_PT_MAX		19	/* sid_len + nonce_len <= 19 */
+#define CIDLB_CID_MAX		20	/* QUIC v1/v2 CID length limit */
+#define CIDLB_AES_RK_WORDS	44	/* AES-128: 11 round keys of 4 words */
+
+#define CIDLB_MAX_VIPS		256
+#define CIDLB_MAX_BACKENDS	16384
+#define CIDLB_MAX_SIDS		65536
+#define CIDLB_MAX_IFACES	64
+#define CIDLB_MAGLEV_SIZE	65537	/* prime; one table = this many slots */
+#define CIDLB_LRU_DEFAULT	65536	/* 4-tuple fallback table entries */
+#define CIDLB_RETIRED_DEFAULT	262144	/* retired-CID map entries */
+#define CIDLB_DCACHE_DEFAULT	65536	/* per-CPU decode cache entries */
+
+#define CIDLB_BACKEND_NONE	0xffffffffU	/* empty Maglev slot */
+
+/* Address families as stored in keys and values (not AF_*: BPF has none). */
+#define CIDLB_FAMILY_V4		4
+#define CIDLB_FAMILY_V6		6
+
+/* ---- map names (pinned under the pin directory by these names) -------- */
+#define CIDLB_MAP_VIPS		"cidlb_vips"
+#define CIDLB_MAP_CONFIGS	"cidlb_configs"
+#define CIDLB_MAP_SIDS		"cidlb_sids"
+#define CIDLB_MAP_BACKENDS	"cidlb_backends"
+#define CIDLB_MAP_MAGLEV	"cidlb_maglev"
+#define CIDLB_MAP_LRU		"cidlb_lru"
+#define CIDLB_MAP_RETIRED	"cidlb_retired"
+#define CIDLB_MAP_COUNTERS	"cidlb_counters"
+#define CIDLB_MAP_BE_STATS	"cidlb_be_stats"
+#define CIDLB_MAP_GLOBAL	"cidlb_global"
+#define CIDLB_MAP_TX_PORTS	"cidlb_tx_ports"
+#define CIDLB_MAP_DCACHE	"cidlb_dcache"
+#define CIDLB_MAP_DECAP_SRCS	"decap_srcs"
+#define CIDLB_MAP_DECAP_CNT	"decap_counters"
+#define CIDLB_PROG_MAIN		"cidlb_xdp"
+#define CIDLB_PROG_DECAP	"cidlb_decap"
+
+/* ---- cidlb_vips: hash, (address, UDP port) -> VIP --------------------- */
+struct cidlb_vip_key {
+	__u8  addr[16];		/* IPv4 in addr[0..3], rest zero */
+	__u16 port;		/* network byte order */
+	__u8  family;		/* CIDLB_FAMILY_V4 / _V6 */
+	__u8  pad;
+};
+
+struct cidlb_vip {
+	__u32 id;		/* operator's VIP number, for counters/logs */
+	__u32 flags;		/* reserved, 0 */
+};
+
+/* ---- cidlb_configs: array [0..6], QUIC-LB configuration ---------------- */
+enum cidlb_cid_mode {
+	CIDLB_MODE_NONE = 0,		/* config ID not in use: fallback */
+	CIDLB_MODE_PLAINTEXT = 1,
+	CIDLB_MODE_SINGLE_PASS = 2,	/* AES-128-ECB, plaintext_len == 16 */
+	CIDLB_MODE_FOUR_PASS = 3,	/* Feistel over forward AES */
+};
+
+/* flags of struct cidlb_config */
+#define CIDLB_CFG_F_LEN_CHECK	0x01	/* enforce self-encoded length (spec 4.1) */
+#define CIDLB_CFG_F_NO_DCACHE	0x02	/* skip the decode cache */
+
+struct cidlb_config {
+	__u8  mode;		/* enum cidlb_cid_mode */
+	__u8  sid_len;		/* 1..15 */
+	__u8  nonce_len;	/* 4..18 */
+	__u8  pt_len;		/* sid_len + nonce_len, 5..19 */
+	__u8  half_len;		/* ceil(pt_len / 2) */
+	__u8  flags;		/* CIDLB_CFG_F_* */
+	__u8  pad[2];
+	__u32 generation;	/* changes on every write: stale cache guard */
+	__u32 pad2;
+	/*
+	 * AES-128 key schedules in the rijndael T-table layout (what
+	 * OpenSSL's AES_set_encrypt_key/AES_set_decrypt_key produce):
+	 * enc_rk for four-pass, dec_rk (inverse MixColumns applied) for
+	 * single-pass. Zero in plaintext mode.
+	 */
+	__u32 enc_rk[CIDLB_AES_RK_WORDS];
+	__u32 dec_rk[CIDLB_AES_RK_WORDS];
+};
+
+/* ---- cidlb_sids: hash, (config ID, server ID) -> backend index --------- */
+struct cidlb_sid_key {
+	__u8 config_id;
+	__u8 len;			/* sid_len of that config */
+	__u8 sid[CIDLB_SID_MAX];	/* zero beyond len */
+	__u8 pad;
+};
+
+/* ---- cidlb_backends: array [backend index] ---------------------------- */
+enum cidlb_backend_state {
+	CIDLB_BE_ABSENT = 0,	/* no packets; its server IDs fall back */
+	CIDLB_BE_ACTIVE = 1,
+	CIDLB_BE_DRAINING = 2,	/* CID-routed and known flows only */
+};
+
+enum cidlb_fwd_mode {
+	CIDLB_FWD_ENCAP_FIB = 0,	/* IPIP/IP6IP6, next hop from the kernel FIB */
+	CIDLB_FWD_ENCAP_MAC = 1,	/* IPIP/IP6IP6 to a configured MAC, XDP_TX */
+	CIDLB_FWD_DIRECT = 2,		/* rewrite MACs only, XDP_TX */
+};
+
+struct cidlb_backend {
+	__u8  state;		/* enum cidlb_backend_state */
+	__u8  family;		/* of addr: CIDLB_FAMILY_V4 / _V6 */
+	__u8  fwd_mode;		/* enum cidlb_fwd_mode */
+	__u8  pad;
+	__u8  addr[16];		/* tunnel endpoint, IPv4 in addr[0..3] */
+	__u8  mac[6];		/* next hop for ENCAP_MAC and DIRECT */
+	__u8  pad2[2];
+};
+
+/* ---- cidlb_maglev: array of 2 * CIDLB_MAGLEV_SIZE backend indexes ------
+ * Two tables: packets read the half named by cidlb_global.maglev_active;
+ * userspace writes the other half, then flips maglev_active.
+ */
+
+/* ---- cidlb_lru: LRU hash, 4-tuple -> backend (fallback stickiness) ---- */
+struct cidlb_flow_key {
+	__u8  src[16];
+	__u8  dst[16];
+	__u16 sport;		/* network byte order */
+	__u16 dport;
+	__u8  family;
+	__u8  pad[3];
+};
+
+struct cidlb_flow {
+	__u32 backend;
+	__u32 pad;
+};
+
+/* ---- cidlb_retired: hash, retired CID -> expiry -------------------------
+ * The key holds the CID's significant octets: 1 + sid_len + nonce_len for
+ * a config held by the LB (extra octets are ignored, so long and short
+ * headers match alike), else the self-encoded length (cid[0] & 0x1f) + 1
+ * capped at the octets present.
+ */
+struct cidlb_cid_key {
+	__u8 len;
+	__u8 cid[CIDLB_CID_MAX];
+	__u8 pad[3];
+};
+
+struct cidlb_retired {
+	__u64 expires_ns;	/* CLOCK_BOOTTIME; the daemon deletes after it */
+};
+
+/* ---- cidlb_dcache: per-CPU LRU hash, CID -> decoded server ID ---------- */
+struct cidlb_dcache_val {
+	__u32 generation;	/* cidlb_config.generation at decode time */
+	__u8  config_id;
+	__u8  sid_len;
+	__u8  sid[CIDLB_SID_MAX];
+	__u8  pad[3];
+};
+
+/* ---- cidlb_global: array [0], LB-wide settings ------------------------ */
+struct cidlb_global {
+	__u32 maglev_active;	/* 0 or 1: the Maglev half packets read */
+	__u32 hash_seed;	/* seed of the 4-tuple hash; equal on all LBs */
+	__u8  src4[4];		/* outer IPv4 source of encapsulated packets */
+	__u8  src6[16];		/* outer IPv6 source */
+	__u8  ttl;		/* outer TTL / hop limit; 0 means 64 */
+	__u8  flags;		/* reserved, 0 */
+	__u8  pad[2];
+};
+
+/* ---- cidlb_tx_ports: devmap hash, ifindex -> ifindex (XDP_REDIRECT) ---- */
+
+/* ---- cidlb_counters: per-CPU array [0] ----------------------------------
+ * Every packet the program sees moves exactly one of the "verdict" counters
+ * (pass_*, drop_*, tx, redirect); the others describe the path it took.
+ */
+struct cidlb_counters {
+	/* 1. parse: Ethernet, VLAN, IP, UDP */
+	__u64 rx_packets;		/* every packet seen */
+	__u64 pass_not_ip;		/* not IPv4/IPv6 (ARP, LLDP, ...) */
+	__u64 pass_bad_l3;		/* IP header cut short or malformed */
+	__u64 pass_not_udp;		/* IP, not UDP (TCP, ICMP, ...) */
+	__u64 pass_not_vip;		/* UDP, destination not a VIP */
+	__u64 drop_fragment;		/* IPv4 fragment / IPv6 fragment hdr to a VIP */
+	__u64 drop_bad_udp;		/* UDP header cut short to a VIP */
+	/* 2-3. QUIC header */
+	__u64 quic_short;		/* 1-RTT */
+	__u64 quic_initial;
+	__u64 quic_0rtt;
+	__u64 quic_handshake;
+	__u64 quic_retry;
+	__u64 quic_unknown_version;	/* long header, version not v1/v2 */
+	__u64 drop_version_neg;		/* version 0 sent to a VIP */
+	__u64 drop_cid_too_long;	/* v1/v2 DCID or SCID length > 20 */
+	__u64 drop_truncated;		/* QUIC header cut short */
+	/* 4. CID decode */
+	__u64 cid_plaintext;		/* decodes by mode */
+	__u64 cid_single_pass;
+	__u64 cid_four_pass;
+	__u64 dcache_hit;
+	__u64 dcache_miss;
+	/* 5. pick */
+	__u64 drop_retired;		/* DCID in cidlb_retired */
+	__u64 route_cid;		/* routed by server ID */
+	__u64 unroutable_cr7;		/* config ID 7 */
+	__u64 unroutable_config;	/* config ID not configured */
+	__u64 unroutable_short_cid;	/* DCID shorter than the config needs */
+	__u64 unroutable_sid;		/* server ID unknown or backend absent */
+	__u64 route_lru;		/* fallback: 4-tuple table hit */
+	__u64 route_maglev;		/* fallback: Maglev table */
+	__u64 drop_no_backend;		/* fallback found no backend */
+	/* 6. forward */
+	__u64 tx;			/* XDP_TX */
+	__u64 redirect;			/* XDP_REDIRECT */
+	__u64 drop_mtu;			/* too big after encapsulation */
+	__u64 drop_no_route;		/* FIB: no route or neighbour to backend */
+	__u64 drop_encap;		/* no headroom / bad backend entry */
+};
+
+/* ---- cidlb_be_stats: per-CPU array [backend index] -------------------- */
+struct cidlb_backend_stats {
+	__u64 packets;
+	__u64 bytes;
+};
+
+/* ---- backend side: decap_srcs (hash), decap_counters (per-CPU [0]) ---- */
+struct cidlb_decap_src {
+	__u8 addr[16];		/* a cidlb outer source address */
+	__u8 family;
+	__u8 pad[3];
+};
+
+struct cidlb_decap_counters {
+	__u64 rx_packets;
+	__u64 decap_v4;		/* outer IPv4 removed */
+	__u64 decap_v6;		/* outer IPv6 removed */
+	__u64 pass_not_tunnel;	/* not IPIP/IP6IP6: untouched */
+	__u64 pass_unknown_src;	/* tunnel from a source not in decap_srcs */
+	__u64 drop_malformed;	/* tunnel packet cut short */
+};
+
+#define CIDLB_SIZE_CHECK(t, n) \
+	_Static_assert(sizeof(struct t) == (n), "ABI: size of struct " #t)
+CIDLB_SIZE_CHECK(cidlb_vip_key, 20);
+CIDLB_SIZE_CHECK(cidlb_vip, 8);
+CIDLB_SIZE_CHECK(cidlb_config, 368);
+CIDLB_SIZE_CHECK(cidlb_sid_key, 18);
+CIDLB_SIZE_CHECK(cidlb_backend, 28);
+CIDLB_SIZE_CHECK(cidlb_flow_key, 40);
+CIDLB_SIZE_CHECK(cidlb_flow, 8);
+CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
+CIDLB_SIZE_CHECK(cidlb_retired, 8);
+CIDLB_SIZE_CHECK(cidlb_dcache_val, 24);
+CIDLB_SIZE_CHECK(cidlb_global, 32);
+CIDLB_SIZE_CHECK(cidlb_counters, 35 * 8);
+CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
+CIDLB_SIZE_CHECK(cidlb_decap_src, 20);
+CIDLB_SIZE_CHECK(cidlb_decap_counters, 6 * 8);
+
+#endif /* CIDLB_MAPS_H */
