@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * ngtcp2_cid.c - a QUIC server's connection IDs from libcidlb, in ngtcp2.
+ *
+ * A server behind cidlb must issue only CIDs that carry its server ID
+ * (QUIC-LB, draft-ietf-quic-load-balancers-21). In ngtcp2 (0.12 here) two
+ * places mint server CIDs:
+ *
+ *   1. the first SCID, which the application passes to
+ *      ngtcp2_conn_server_new() (and the Retry SCID, if it sends Retry);
+ *      its length fixes the length of every later CID of the connection;
+ *   2. the get_new_connection_id callback, which ngtcp2 calls for the CIDs
+ *      it announces in NEW_CONNECTION_ID frames, each with a stateless
+ *      reset token.
+ *
+ * Both call cidlb_cid_encode() with one shared struct cidlb_cid_config
+ * (thread-safe, so every worker thread can share it). A server without a
+ * QUIC-LB config issues unroutable CIDs (config ID 7) instead.
+ *
+ * The stateless reset token is HMAC-SHA256(secret, CID) truncated to 16
+ * octets, as ngtcp2's own examples derive it from a static secret. Keep one
+ * secret per config ID and replace it when that config changes (spec 4.6):
+ * a reused codepoint could regenerate an old CID, and its token must not
+ * come back with it.
+ *
+ * main() runs without a network: it builds the first SCID, calls the
+ * callback through an ngtcp2_callbacks table as ngtcp2 would, and checks
+ * every CID with a decoder. It exits 0 when all checks pass.
+ *
+ * Build: cc ngtcp2_cid.c -lcidlb -lngtcp2 -lcrypto -lpthread
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <ngtcp2/ngtcp2.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <cidlb/cidlb.h>
+
+struct server {
+	struct cidlb_cid_config *cfg;	/* NULL: no QUIC-LB config */
+	uint8_t server_id[CIDLB_CID_SERVER_ID_LEN_MAX];
+	size_t server_id_len;
+	uint8_t reset_secret[32];	/* per config ID, from RAND_bytes */
+};
+
+static int reset_token(const struct server *s, const uint8_t *cid,
+		       size_t cidlen, uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN])
+{
+	uint8_t md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (!HMAC(EVP_sha256(), s->reset_secret, sizeof(s->reset_secret),
+		  cid, cidlen, md, &mdlen) ||
+	    mdlen < NGTCP2_STATELESS_RESET_TOKENLEN)
+		return -1;
+	memcpy(token, md, NGTCP2_STATELESS_RESET_TOKENLEN);
+	return 0;
+}
+
+/* A new CID of exactly @cidlen octets: QUIC-LB encoded, or unroutable. */
+static int new_cid(struct server *s, ngtcp2_cid *cid, size_t cidlen)
+{
+	uint8_t buf[NGTCP2_MAX_CIDLEN];
+	int n;
+
+	if (s->cfg) {
+		if (cidlen != cidlb_cid_config_cid_len(s->cfg))
+			return -EINVAL;
+		/* nonce NULL: the library picks it (never repeated under a key) */
+		n = cidlb_cid_encode(s->cfg, s->server_id, s->server_id_len,
+				     NULL, 0, buf, sizeof(buf));
+		/* n == -ENOSPC: the config is exhausted; switch to a new one
+		 * or to unroutable CIDs */
+	} else {
+		n = cidlb_cid_unroutable(buf, cidlen);
+	}
+	if (n < 0)
+		return n;
+	ngtcp2_cid_init(cid, buf, (size_t)n);
+	return 0;
+}
+
+/* ngtcp2_callbacks.get_new_connection_id */
+static int get_new_connection_id(ngtcp2_conn *conn, ngtcp2_cid *cid,
+				 uint8_t *token, size_t cidlen, void *user_data)
+{
+	struct server *s = user_data;
+
+	(void)conn;
+	if (new_cid(s, cid, cidlen) < 0 ||
+	    reset_token(s, cid->data, cid->datalen, token) < 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	return 0;
+}
+
+/*
+ * The server's first SCID, for ngtcp2_conn_server_new(..., &scid, ...).
+ * A server with no config gives an 8-octet unroutable CID; it should then
+ * set the transport parameter disable_active_migration and give the client
+ * no further CIDs (spec 3.2).
+ */
+static int server_first_scid(struct server *s, ngtcp2_cid *scid)
+{
+	size_t len = s->cfg ? cidlb_cid_config_cid_len(s->cfg) :
+			      CIDLB_CID_UNROUTABLE_LEN_MIN;
+
+	return new_cid(s, scid, len);
+}
+
+/* ---- demonstration without a network ------------------------------------ */
+
+static int failures;
+
+#define CHECK(cond, ...) do {						\
+	if (!(cond)) {							\
+		fprintf(stderr, "ngtcp2_cid: FAIL %s:%d: ", __FILE__, __LINE__); \
+		fprintf(stderr, __VA_ARGS__);				\
+		fputc('\n', stderr);					\
+		failures++;						\
+	}								\
+} while (0)
+
+static void print_cid(const char *what, const ngtcp2_cid *cid)
+{
+	printf("%-10s ", what);
+	for (size_t i = 0; i < cid->datalen; i++)
+		printf("%02x", cid->data[i]);
+	printf("\n");
+}
+
+#define NEW_CIDS 8
+
+int main(void)
+{
+	struct cidlb_cid_params p = {
+		.config_id = 1, .server_id_len = 3, .nonce_len = 8,
+		.len_self_encode = true, .has_key = true,
+	};
+	struct server srv = { .server_id = { 0x0a, 0x0b, 0x0c }, .server_id_len = 3 };
+	struct server bare = { 0 };
+	ngtcp2_callbacks cb = { 0 };
+	struct cidlb_cid_decoder *dec = NULL;
+	struct cidlb_cid_info info;
+	ngtcp2_cid scid, cids[NEW_CIDS];
+	uint8_t tokens[NEW_CIDS][NGTCP2_STATELESS_RESET_TOKENLEN];
+	const char *why;
+	int err;
+
+	/* from the configuration agent: the key, and one reset secret per
+	 * config ID, made up here */
+	if (RAND_bytes(p.key, sizeof(p.key)) != 1 ||
+	    RAND_bytes(srv.reset_secret, sizeof(srv.reset_secret)) != 1 ||
+	    RAND_bytes(bare.reset_secret, sizeof(bare.reset_secret)) != 1) {
+		fprintf(stderr, "ngtcp2_cid: RAND_bytes failed\n");
+		return 1;
+	}
+	err = cidlb_cid_config_new(&p, &srv.cfg, &why);
+	if (err) {
+		fprintf(stderr, "ngtcp2_cid: QUIC-LB config: %s\n", why);
+		return 1;
+	}
+	dec = cidlb_cid_decoder_new();
+	if (!dec || cidlb_cid_decoder_add(dec, &p, &why)) {
+		fprintf(stderr, "ngtcp2_cid: decoder: %s\n", dec ? why : strerror(errno));
+		failures++;
+		goto out;
+	}
+	cb.get_new_connection_id = get_new_connection_id;
+
+	/* 1. the first SCID */
+	CHECK(server_first_scid(&srv, &scid) == 0, "first SCID");
+	print_cid("scid", &scid);
+	CHECK(scid.datalen == 12, "SCID length %zu, want 12", scid.datalen);
+	CHECK(scid.data[0] == (1 << 5 | 11), "SCID octet 0 %02x", scid.data[0]);
+	CHECK(cidlb_cid_decoder_decode(dec, scid.data, scid.datalen, &info) ==
+	      CIDLB_CID_ROUTABLE && !memcmp(info.server_id, srv.server_id, 3),
+	      "SCID does not decode to the server ID");
+
+	/* 2. NEW_CONNECTION_ID CIDs, as ngtcp2 asks for them */
+	for (int i = 0; i < NEW_CIDS; i++) {
+		CHECK(cb.get_new_connection_id(NULL, &cids[i], tokens[i],
+					       scid.datalen, &srv) == 0,
+		      "callback %d failed", i);
+		print_cid("new cid", &cids[i]);
+		CHECK(cidlb_cid_decoder_decode(dec, cids[i].data, cids[i].datalen,
+					       &info) == CIDLB_CID_ROUTABLE,
+		      "CID %d unroutable", i);
+		CHECK(!memcmp(info.server_id, srv.server_id, 3),
+		      "CID %d: wrong server ID", i);
+		CHECK(!ngtcp2_cid_eq(&cids[i], &scid), "CID %d repeats the SCID", i);
+		for (int j = 0; j < i; j++) {
+			CHECK(!ngtcp2_cid_eq(&cids[i], &cids[j]), "CID %d == %d", i, j);
+			CHECK(memcmp(tokens[i], tokens[j], sizeof(tokens[i])),
+			      "token %d == %d", i, j);
+		}
+	}
+	/* ngtcp2 always asks for the SCID's length; anything else fails */
+	CHECK(cb.get_new_connection_id(NULL, &cids[0], tokens[0], 8, &srv) ==
+	      NGTCP2_ERR_CALLBACK_FAILURE, "wrong length accepted");
+
+	/* 3. a server with no config: one unroutable CID */
+	CHECK(server_first_scid(&bare, &scid) == 0, "unroutable SCID");
+	print_cid("unroutable", &scid);
+	CHECK(scid.datalen == 8 && scid.data[0] == 0xe7,
+	      "unroutable SCID %zu octets, octet 0 %02x", scid.datalen, scid.data[0]);
+	CHECK(cidlb_cid_decoder_decode(dec, scid.data, scid.datalen, &info) ==
+	      CIDLB_CID_UNROUTABLE_CR7, "config ID 7 CID decoded as routable");
+
+	printf("%s\n", failures ? "FAILED" : "ok");
+out:
+	cidlb_cid_decoder_free(dec);
+	cidlb_cid_config_free(srv.cfg);
+	return failures ? 1 : 0;
+}
