@@ -18,6 +18,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
+.SECONDARY:
 
 # ---- flags -------------------------------------------------------------
 ARCH_INC := -I/usr/include/$(shell $(CC) -dumpmachine)
@@ -25,7 +26,7 @@ BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Iinclude -Ibpf $(ARCH_INC) -mcpu=v3 -mllvm -pre-RA-sched=source
 CFLAGS  ?= -O2 -g
 UCFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	-Iinclude -Iuser -D_GNU_SOURCE -fPIC $(EXTRA_CFLAGS)
+	-Iinclude -Iuser -Itests/lib -D_GNU_SOURCE -fPIC $(EXTRA_CFLAGS)
 LDLIBS_BPF := -lbpf -lelf -lz
 LDLIBS_SSL := -lcrypto
 

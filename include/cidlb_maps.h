@@ -202,8 +202,9 @@ struct cidlb_counters {
 	__u64 pass_bad_l3;		/* IP header cut short or malformed */
 	__u64 pass_not_udp;		/* IP, not UDP (TCP, ICMP, ...) */
 	__u64 pass_not_vip;		/* UDP, destination not a VIP */
-	__u64 drop_fragment;		/* IPv4 fragment / IPv6 fragment hdr to a VIP */
-	__u64 drop_bad_udp;		/* UDP header cut short to a VIP */
+	__u64 pass_frag_tail;		/* non-first IP fragment: no port to match */
+	__u64 drop_fragment;		/* first IP fragment of a datagram to a VIP */
+	__u64 drop_bad_udp;		/* UDP length field < 8 or past the IP packet */
 	/* 2-3. QUIC header */
 	__u64 quic_short;		/* 1-RTT */
 	__u64 quic_initial;
@@ -273,7 +274,7 @@ CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_val, 24);
 CIDLB_SIZE_CHECK(cidlb_global, 32);
-CIDLB_SIZE_CHECK(cidlb_counters, 35 * 8);
+CIDLB_SIZE_CHECK(cidlb_counters, 36 * 8);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
 CIDLB_SIZE_CHECK(cidlb_decap_src, 20);
 CIDLB_SIZE_CHECK(cidlb_decap_counters, 6 * 8);

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * cidlb_main.h - the path of one packet (shared/design.md):
+ * parse -> match VIP -> QUIC header -> CID -> pick backend -> forward.
+ * cidlb_handle() is the whole program as one inline function, so that the
+ * benchmark harness can wrap it; bpf/cidlb.bpf.c is the XDP entry point.
+ * Every packet moves exactly one verdict counter (pass_*, drop_*, tx,
+ * redirect) of struct cidlb_counters.
+ */
+#ifndef CIDLB_BPF_MAIN_H
+#define CIDLB_BPF_MAIN_H
+
+#include "maps.h"
+#include "parse.h"
+#include "quic.h"
+#include "pick.h"
+#include "encap.h"
+
+static __always_inline struct cidlb_counters *counters(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&cidlb_counters, &zero);
+}
+
+/* Count the parse verdicts that end in XDP_PASS. */
+static __always_inline int pass_verdict(int rc, struct cidlb_counters *cnt)
+{
+	switch (rc) {
+	case PARSE_NOT_IP:
+		cnt->pass_not_ip++;
+		break;
+	case PARSE_NOT_UDP:
+		cnt->pass_not_udp++;
+		break;
+	case PARSE_FRAG_TAIL:
+		cnt->pass_frag_tail++;
+		break;
+	default:
+		cnt->pass_bad_l3++;
+	}
+	return XDP_PASS;
+}
+
+static __always_inline int quic_drop_verdict(int rc, struct cidlb_counters *cnt)
+{
+	if (rc == QUIC_VERSION_NEG)
+		cnt->drop_version_neg++;
+	else if (rc == QUIC_CID_TOO_LONG)
+		cnt->drop_cid_too_long++;
+	else
+		cnt->drop_truncated++;
+	return XDP_DROP;
+}
+
+static __always_inline void count_kind(__u8 kind, struct cidlb_counters *cnt)
+{
+	switch (kind) {
+	case QUIC_SHORT:
+		cnt->quic_short++;
+		break;
+	case QUIC_INITIAL:
+		cnt->quic_initial++;
+		break;
+	case QUIC_0RTT:
+		cnt->quic_0rtt++;
+		break;
+	case QUIC_HANDSHAKE:
+		cnt->quic_handshake++;
+		break;
+	case QUIC_RETRY:
+		cnt->quic_retry++;
+		break;
+	default:
+		cnt->quic_unknown_version++;
+	}
+}
+
+/* The UDP length field must cover its header and stay inside the IP packet. */
+static __always_inline int udp_len_ok(void *data, void *data_end, const struct pkt *p)
+{
+	struct udphdr *udp = data + (p->l4_off & PKT_OFF_MASK);
+	__u32 ulen;
+
+	if ((void *)(udp + 1) > data_end)
+		return 0;
+	ulen = bpf_ntohs(udp->len);
+	return ulen >= sizeof(*udp) && p->l4_off - p->l2_len + ulen <= p->ip_len;
+}
+
+/* Step 6: send the packet to backend idx. */
+static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u32 idx,
+				   const struct cidlb_global *g, struct cidlb_counters *cnt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct cidlb_backend_stats *st;
+	struct cidlb_backend *be;
+	struct next_hop nh = {};
+	int rc;
+
+	be = bpf_map_lookup_elem(&cidlb_backends, &idx);
+	if (!be) {
+		cnt->drop_encap++;
+		return XDP_DROP;
+	}
+	st = bpf_map_lookup_elem(&cidlb_be_stats, &idx);
+	if (st) {
+		st->packets++;
+		st->bytes += data_end - data;
+	}
+	if (be->fwd_mode == CIDLB_FWD_DIRECT) {
+		struct ethhdr *eth = data;
+
+		if ((void *)(eth + 1) > data_end) {
+			cnt->drop_encap++;
+			return XDP_DROP;
+		}
+		__builtin_memcpy(eth->h_source, eth->h_dest, 6);
+		__builtin_memcpy(eth->h_dest, be->mac, 6);
+		cnt->tx++;
+		return XDP_TX;
+	}
+	rc = encap(ctx, p, be, g, &nh);
+	if (rc == FWD_MTU) {
+		cnt->drop_mtu++;
+		return XDP_DROP;
+	}
+	if (rc == FWD_NO_ROUTE) {
+		cnt->drop_no_route++;
+		return XDP_DROP;
+	}
+	if (rc) {
+		cnt->drop_encap++;
+		return XDP_DROP;
+	}
+	if (!nh.ifindex) {
+		cnt->tx++;
+		return XDP_TX;
+	}
+	rc = bpf_redirect_map(&cidlb_tx_ports, nh.ifindex, XDP_DROP);
+	if (rc != XDP_REDIRECT) {
+		cnt->drop_no_route++;
+		return XDP_DROP;
+	}
+	cnt->redirect++;
+	return XDP_REDIRECT;
+}
+
+static __always_inline int cidlb_handle(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct cidlb_counters *cnt = counters();
+	const struct cidlb_global *g;
+	struct cidlb_vip_key vk = {};
+	struct quic_hdr q = {};
+	struct cid_ctx c;
+	struct pkt p = {};
+	__u32 zero = 0, idx;
+	int rc;
+
+	if (!cnt)
+		return XDP_ABORTED;
+	cnt->rx_packets++;
+
+	/* 1. parse */
+	rc = parse_packet(data, data_end, &p);
+	if (rc)
+		return pass_verdict(rc, cnt);
+
+	/* 2. match */
+	__builtin_memcpy(vk.addr, p.flow.dst, 16);
+	vk.port = p.flow.dport;
+	vk.family = p.flow.family;
+	if (!bpf_map_lookup_elem(&cidlb_vips, &vk)) {
+		cnt->pass_not_vip++;
+		return XDP_PASS;
+	}
+	if (p.first_frag) {
+		cnt->drop_fragment++;
+		return XDP_DROP;
+	}
+	if (!udp_len_ok(data, data_end, &p)) {
+		cnt->drop_bad_udp++;
+		return XDP_DROP;
+	}
+
+	/* 3. quic */
+	rc = quic_parse(data, data_end, p.l4_off + sizeof(struct udphdr), &q);
+	if (rc)
+		return quic_drop_verdict(rc, cnt);
+	count_kind(q.kind, cnt);
+
+	g = bpf_map_lookup_elem(&cidlb_global, &zero);
+	if (!g) {
+		cnt->drop_encap++;
+		return XDP_DROP;
+	}
+
+	/* 4. cid, 5. pick */
+	quic_copy_dcid(data, data_end, &q, c.cid);
+	rc = cid_classify(&c, q.dcid_avail, cnt);
+	if (c.sig_len && cid_retired(&c)) {
+		cnt->drop_retired++;
+		return XDP_DROP;
+	}
+	if (rc == PICK_ROUTED) {
+		if (!pick_by_sid(&c, &idx, cnt)) {
+			cnt->route_cid++;
+			return forward(ctx, &p, idx, g, cnt);
+		}
+		cnt->unroutable_sid++;
+	}
+	if (pick_fallback(&p.flow, g, &idx, cnt)) {
+		cnt->drop_no_backend++;
+		return XDP_DROP;
+	}
+	return forward(ctx, &p, idx, g, cnt);
+}
+
+#endif

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * encap.h - step 6: forward to the backend.
+ * IPv4-in-IPv4 (RFC 2003) or IP-in-IPv6 (RFC 2473) with the LB's own
+ * source address; the inner packet is never touched. TOS/traffic class is
+ * copied to the outer header (RFC 6040 normal mode), DF set. The next hop
+ * comes from the kernel FIB (bpf_fib_lookup) or from a configured MAC.
+ * Direct mode rewrites the Ethernet addresses only.
+ */
+#ifndef CIDLB_BPF_ENCAP_H
+#define CIDLB_BPF_ENCAP_H
+
+#include "maps.h"
+#include "parse.h"
+#include "cidlb_hash.h"
+
+#ifndef AF_INET
+#define AF_INET		2
+#define AF_INET6	10
+#endif
+#define IP_DF		0x4000
+#define OUTER_V4_LEN	sizeof(struct iphdr)
+#define OUTER_V6_LEN	sizeof(struct ipv6hdr)
+#define DEFAULT_TTL	64
+
+enum fwd_result {
+	FWD_OK = 0,
+	FWD_MTU = -1,
+	FWD_NO_ROUTE = -2,
+	FWD_ENCAP = -3,
+};
+
+/* Where the encapsulated frame goes. */
+struct next_hop {
+	__u8  dmac[6];
+	__u8  smac[6];
+	__u32 ifindex;		/* 0: back out of the ingress interface */
+};
+
+static __always_inline __u16 ipv4_csum(const struct iphdr *iph)
+{
+	const __u16 *w = (const __u16 *)iph;
+	__u32 sum = 0;
+	__u32 i;
+
+#pragma unroll
+	for (i = 0; i < sizeof(*iph) / 2; i++)
+		sum += w[i];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum;
+}
+
+/* Next hop toward the backend from the kernel's routing and neighbour
+ * tables, as for a packet this host sends (BPF_FIB_LOOKUP_OUTPUT: no need
+ * for forwarding to be on). tot_len lets the kernel check the MTU. */
+static __always_inline int nh_from_fib(struct xdp_md *ctx, const struct cidlb_backend *be,
+				       const struct cidlb_global *g, __u32 outer_len,
+				       struct next_hop *nh)
+{
+	struct bpf_fib_lookup fib = {};
+	int rc;
+
+	fib.ifindex = ctx->ingress_ifindex;
+	fib.tot_len = outer_len;
+	if (be->family == CIDLB_FAMILY_V4) {
+		fib.family = AF_INET;
+		__builtin_memcpy(&fib.ipv4_src, g->src4, 4);
+		__builtin_memcpy(&fib.ipv4_dst, be->addr, 4);
+	} else {
+		fib.family = AF_INET6;
+		__builtin_memcpy(fib.ipv6_src, g->src6, 16);
+		__builtin_memcpy(fib.ipv6_dst, be->addr, 16);
+	}
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return FWD_MTU;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return FWD_NO_ROUTE;
+	__builtin_memcpy(nh->dmac, fib.dmac, 6);
+	__builtin_memcpy(nh->smac, fib.smac, 6);
+	nh->ifindex = fib.ifindex == ctx->ingress_ifindex ? 0 : fib.ifindex;
+	return FWD_OK;
+}
+
+/* Configured next-hop MAC: out of the ingress interface, from our own MAC
+ * (the frame's destination). The device MTU bounds the outer packet. */
+static __always_inline int nh_from_mac(struct xdp_md *ctx, const struct cidlb_backend *be,
+				       __u32 olen, struct next_hop *nh)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct ethhdr *eth = data;
+	__u32 mtu = 0;
+
+	if ((void *)(eth + 1) > data_end)
+		return FWD_ENCAP;
+	if (bpf_check_mtu(ctx, 0, &mtu, olen, 0))
+		return FWD_MTU;
+	__builtin_memcpy(nh->dmac, be->mac, 6);
+	__builtin_memcpy(nh->smac, eth->h_dest, 6);
+	nh->ifindex = 0;
+	return FWD_OK;
+}
+
+/* Move the L2 header (14, 18 or 22 octets) from `from` to `to`. */
+static __always_inline int move_l2(void *data, void *data_end, __u32 to,
+				   __u32 from, __u32 l2_len)
+{
+	__u8 *d = data + to, *s = data + from;
+
+	if ((void *)(d + 22) > data_end || (void *)(s + 22) > data_end)
+		return -1;
+	__builtin_memmove(d, s, 14);
+	if (l2_len >= 18)
+		__builtin_memmove(d + 14, s + 14, 4);
+	if (l2_len >= 22)
+		__builtin_memmove(d + 18, s + 18, 4);
+	return 0;
+}
+
+/* Set the EtherType that ends the L2 header (after 0, 1 or 2 tags). */
+static __always_inline int set_l2_proto(void *data, void *data_end, __u32 l2_len,
+					__u16 proto)
+{
+	__u8 *l2 = data;
+
+	if ((void *)(l2 + 22) > data_end)
+		return -1;
+	if (l2_len == 14)
+		*(__u16 *)(l2 + 12) = bpf_htons(proto);
+	else if (l2_len == 18)
+		*(__u16 *)(l2 + 16) = bpf_htons(proto);
+	else if (l2_len == 22)
+		*(__u16 *)(l2 + 20) = bpf_htons(proto);
+	else
+		return -1;
+	return 0;
+}
+
+static __always_inline void write_macs(void *data, const struct next_hop *nh)
+{
+	struct ethhdr *eth = data;
+
+	__builtin_memcpy(eth->h_dest, nh->dmac, 6);
+	__builtin_memcpy(eth->h_source, nh->smac, 6);
+}
+
+static __always_inline int write_outer_v4(void *data, void *data_end, const struct pkt *p,
+					  const struct cidlb_backend *be,
+					  const struct cidlb_global *g)
+{
+	struct iphdr *o = data + (p->l2_len & 0x1f);
+
+	if ((void *)(o + 1) > data_end)
+		return -1;
+	o->version = 4;
+	o->ihl = 5;
+	o->tos = p->tos;
+	o->tot_len = bpf_htons(p->ip_len + OUTER_V4_LEN);
+	o->id = 0;
+	o->frag_off = bpf_htons(IP_DF);
+	o->ttl = g->ttl ? g->ttl : DEFAULT_TTL;
+	o->protocol = p->flow.family == CIDLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
+	o->check = 0;
+	__builtin_memcpy(&o->saddr, g->src4, 4);
+	__builtin_memcpy(&o->daddr, be->addr, 4);
+	o->check = ipv4_csum(o);
+	return 0;
+}
+
+static __always_inline int write_outer_v6(void *data, void *data_end, const struct pkt *p,
+					  const struct cidlb_backend *be,
+					  const struct cidlb_global *g)
+{
+	struct ipv6hdr *o = data + (p->l2_len & 0x1f);
+	/* Flow label from the 4-tuple: ECMP on the way spreads flows. */
+	__u32 fl = cidlb_flow_hash(&p->flow, 0) & 0xfffff;
+
+	if ((void *)(o + 1) > data_end)
+		return -1;
+	o->version = 6;
+	o->priority = p->tos >> 4;
+	o->flow_lbl[0] = (p->tos << 4) | (fl >> 16);
+	o->flow_lbl[1] = fl >> 8;
+	o->flow_lbl[2] = fl;
+	o->payload_len = bpf_htons(p->ip_len);
+	o->nexthdr = p->flow.family == CIDLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
+	o->hop_limit = g->ttl ? g->ttl : DEFAULT_TTL;
+	__builtin_memcpy(&o->saddr, g->src6, 16);
+	__builtin_memcpy(&o->daddr, be->addr, 16);
+	return 0;
+}
+
+/* Encapsulate toward the backend; on success the frame is ready to send
+ * and nh says where. The packet is unchanged on every error but FWD_ENCAP
+ * after the headroom grew (the caller drops it either way). */
+static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
+				 const struct cidlb_backend *be,
+				 const struct cidlb_global *g, struct next_hop *nh)
+{
+	__u32 olen = be->family == CIDLB_FAMILY_V4 ? OUTER_V4_LEN : OUTER_V6_LEN;
+	void *data, *data_end;
+	int rc;
+
+	if (be->family != CIDLB_FAMILY_V4 && be->family != CIDLB_FAMILY_V6)
+		return FWD_ENCAP;
+	if (be->fwd_mode == CIDLB_FWD_ENCAP_FIB)
+		rc = nh_from_fib(ctx, be, g, p->ip_len + olen, nh);
+	else
+		rc = nh_from_mac(ctx, be, olen, nh);
+	if (rc)
+		return rc;
+	if (bpf_xdp_adjust_head(ctx, -(int)olen))
+		return FWD_ENCAP;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	if (move_l2(data, data_end, 0, olen, p->l2_len))
+		return FWD_ENCAP;
+	if (set_l2_proto(data, data_end, p->l2_len,
+			 be->family == CIDLB_FAMILY_V4 ? ETH_P_IP : ETH_P_IPV6))
+		return FWD_ENCAP;
+	if ((void *)((struct ethhdr *)data + 1) > data_end)
+		return FWD_ENCAP;
+	write_macs(data, nh);
+	if (be->family == CIDLB_FAMILY_V4)
+		rc = write_outer_v4(data, data_end, p, be, g);
+	else
+		rc = write_outer_v6(data, data_end, p, be, g);
+	return rc ? FWD_ENCAP : FWD_OK;
+}
+
+#endif

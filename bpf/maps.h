@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* maps.h - the maps of the cidlb XDP program (BTF-defined, pinned by name).
+ * Keys and values are the structures of include/cidlb_maps.h. */
+#ifndef CIDLB_BPF_MAPS_H
+#define CIDLB_BPF_MAPS_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include "cidlb_maps.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CIDLB_MAX_VIPS);
+	__type(key, struct cidlb_vip_key);
+	__type(value, struct cidlb_vip);
+} cidlb_vips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CIDLB_CONFIG_IDS);
+	__type(key, __u32);
+	__type(value, struct cidlb_config);
+} cidlb_configs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CIDLB_MAX_SIDS);
+	__type(key, struct cidlb_sid_key);
+	__type(value, __u32);
+} cidlb_sids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CIDLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct cidlb_backend);
+} cidlb_backends SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * CIDLB_MAGLEV_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+} cidlb_maglev SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, CIDLB_LRU_DEFAULT);
+	__type(key, struct cidlb_flow_key);
+	__type(value, struct cidlb_flow);
+} cidlb_lru SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CIDLB_RETIRED_DEFAULT);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct cidlb_cid_key);
+	__type(value, struct cidlb_retired);
+} cidlb_retired SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cidlb_counters);
+} cidlb_counters SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CIDLB_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct cidlb_backend_stats);
+} cidlb_be_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cidlb_global);
+} cidlb_global SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, CIDLB_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} cidlb_tx_ports SEC(".maps");
+
+#endif

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * parse.h - step 1 of the data path: Ethernet (IEEE 802.3, up to two
+ * 802.1Q/802.1ad tags), IPv4 (RFC 791, any IHL), IPv6 (RFC 8200, with
+ * extension headers), UDP (RFC 768). Each helper checks every access
+ * against data_end where it happens and returns a verdict code: a
+ * negative value means "stop here, count this counter".
+ */
+#ifndef CIDLB_BPF_PARSE_H
+#define CIDLB_BPF_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <linux/udp.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include "cidlb_maps.h"
+
+#define VLAN_MAX	2	/* 802.1ad outer + 802.1Q inner */
+#define IPV6_EXT_MAX	4	/* extension headers walked before giving up */
+/* Offsets into the packet are masked with this before use, so that the
+ * verifier sees them bounded (its packet range limit is 64 KiB). */
+#define PKT_OFF_MASK	0x3fff
+#define IP_MF		0x2000
+#define IP_OFFSET	0x1fff
+
+struct vlan_hdr {
+	__be16 tci;
+	__be16 encap_proto;
+};
+
+struct ipv6_frag_hdr {
+	__u8   nexthdr;
+	__u8   reserved;
+	__be16 frag_off;	/* offset << 3 | M */
+	__be32 id;
+};
+
+/* What parsing learned about one packet. */
+struct pkt {
+	__u32 l2_len;		/* Ethernet + VLAN tags: 14, 18 or 22 */
+	__u32 l4_off;		/* UDP header */
+	__u32 ip_len;		/* IP packet length from its header */
+	__u8  tos;		/* IPv4 TOS / IPv6 traffic class (DSCP+ECN) */
+	__u8  first_frag;	/* first fragment of a fragmented datagram */
+	__u16 pad;
+	struct cidlb_flow_key flow;	/* addresses, ports, family */
+};
+
+enum parse_result {
+	PARSE_OK = 0,
+	PARSE_NOT_IP = -1,
+	PARSE_BAD_L3 = -2,
+	PARSE_NOT_UDP = -3,
+	PARSE_FRAG_TAIL = -4,
+};
+
+/* Ethernet and VLAN tags: returns the EtherType of the payload. */
+static __always_inline int parse_eth(void *data, void *data_end, struct pkt *p,
+				     __u16 *proto)
+{
+	struct ethhdr *eth = data;
+	__u32 off = sizeof(*eth);
+	__u16 type;
+	int i;
+
+	if ((void *)(eth + 1) > data_end)
+		return PARSE_NOT_IP;
+	type = eth->h_proto;
+#pragma unroll
+	for (i = 0; i < VLAN_MAX; i++) {
+		struct vlan_hdr *vh = data + off;
+
+		if (type != bpf_htons(ETH_P_8021Q) && type != bpf_htons(ETH_P_8021AD))
+			break;
+		if ((void *)(vh + 1) > data_end)
+			return PARSE_NOT_IP;
+		type = vh->encap_proto;
+		off += sizeof(*vh);
+	}
+	p->l2_len = off;
+	*proto = type;
+	return PARSE_OK;
+}
+
+static __always_inline int parse_ipv4(void *data, void *data_end, struct pkt *p)
+{
+	struct iphdr *iph = data + p->l2_len;
+	__u32 hlen;
+	__u16 frag;
+
+	if ((void *)(iph + 1) > data_end)
+		return PARSE_BAD_L3;
+	hlen = iph->ihl * 4;
+	if (iph->version != 4 || hlen < sizeof(*iph))
+		return PARSE_BAD_L3;
+	if ((void *)iph + hlen > data_end)
+		return PARSE_BAD_L3;
+	p->ip_len = bpf_ntohs(iph->tot_len);
+	if (p->ip_len < hlen || (void *)iph + p->ip_len > data_end)
+		return PARSE_BAD_L3;
+	if (iph->protocol != IPPROTO_UDP)
+		return PARSE_NOT_UDP;
+	frag = bpf_ntohs(iph->frag_off);
+	if (frag & IP_OFFSET)
+		return PARSE_FRAG_TAIL;
+	p->first_frag = !!(frag & IP_MF);
+	p->tos = iph->tos;
+	p->l4_off = p->l2_len + hlen;
+	p->flow.family = CIDLB_FAMILY_V4;
+	__builtin_memcpy(p->flow.src, &iph->saddr, 4);
+	__builtin_memcpy(p->flow.dst, &iph->daddr, 4);
+	return PARSE_OK;
+}
+
+/* IPv6 and its extension headers up to the upper-layer header. */
+static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
+{
+	struct ipv6hdr *ip6 = data + p->l2_len;
+	__u32 off = p->l2_len + sizeof(*ip6);
+	__u8 next;
+	int i;
+
+	if ((void *)(ip6 + 1) > data_end)
+		return PARSE_BAD_L3;
+	if (ip6->version != 6)
+		return PARSE_BAD_L3;
+	p->ip_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
+	if ((void *)ip6 + p->ip_len > data_end)
+		return PARSE_BAD_L3;
+	next = ip6->nexthdr;
+#pragma unroll
+	for (i = 0; i < IPV6_EXT_MAX; i++) {
+		__u8 *eh = data + off;
+
+		if (next == IPPROTO_UDP)
+			break;
+		if ((void *)(eh + 8) > data_end)
+			return PARSE_BAD_L3;
+		switch (next) {
+		case IPPROTO_HOPOPTS:
+		case IPPROTO_ROUTING:
+		case IPPROTO_DSTOPTS:
+			off += (eh[1] + 1) * 8;
+			break;
+		case IPPROTO_AH:
+			off += (eh[1] + 2) * 4;
+			break;
+		case IPPROTO_FRAGMENT: {
+			struct ipv6_frag_hdr *fh = (void *)eh;
+
+			if (bpf_ntohs(fh->frag_off) & 0xfff8)
+				return PARSE_FRAG_TAIL;
+			p->first_frag = 1;
+			off += sizeof(*fh);
+			break;
+		}
+		default:
+			return PARSE_NOT_UDP;
+		}
+		next = eh[0];
+	}
+	if (next != IPPROTO_UDP)
+		return PARSE_NOT_UDP;
+	p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+	p->l4_off = off;
+	p->flow.family = CIDLB_FAMILY_V6;
+	__builtin_memcpy(p->flow.src, &ip6->saddr, 16);
+	__builtin_memcpy(p->flow.dst, &ip6->daddr, 16);
+	return PARSE_OK;
+}
+
+/* Ethernet to UDP ports. */
+static __always_inline int parse_packet(void *data, void *data_end, struct pkt *p)
+{
+	struct udphdr *udp;
+	__u16 proto;
+	int ret;
+
+	ret = parse_eth(data, data_end, p, &proto);
+	if (ret)
+		return ret;
+	if (proto == bpf_htons(ETH_P_IP))
+		ret = parse_ipv4(data, data_end, p);
+	else if (proto == bpf_htons(ETH_P_IPV6))
+		ret = parse_ipv6(data, data_end, p);
+	else
+		return PARSE_NOT_IP;
+	if (ret)
+		return ret;
+	if (p->l4_off > PKT_OFF_MASK)
+		return PARSE_BAD_L3;
+	udp = data + (p->l4_off & PKT_OFF_MASK);
+	if ((void *)(udp + 1) > data_end)
+		return PARSE_BAD_L3;
+	p->flow.sport = udp->source;
+	p->flow.dport = udp->dest;
+	return PARSE_OK;
+}
+
+#endif

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * quic.h - step 3: the QUIC header, only as far as routing needs it.
+ * Invariants of RFC 8999 and the v1/v2 long header of RFC 9000 17.2 and
+ * RFC 9369 3.2; see shared/quic-lb-spec.md section 5. The packet form is
+ * bit 0x80 alone: bit 0x40 may be greased (RFC 9287) and is never checked.
+ */
+#ifndef CIDLB_BPF_QUIC_H
+#define CIDLB_BPF_QUIC_H
+
+#include "parse.h"
+
+#define QUIC_V1		0x00000001
+#define QUIC_V2		0x6b3343cf
+#define QUIC_LONG	0x80
+
+enum quic_kind {
+	QUIC_SHORT = 0,
+	QUIC_INITIAL,
+	QUIC_0RTT,
+	QUIC_HANDSHAKE,
+	QUIC_RETRY,
+	QUIC_UNKNOWN_VERSION,
+};
+
+enum quic_result {
+	QUIC_OK = 0,
+	QUIC_TRUNCATED = -1,
+	QUIC_VERSION_NEG = -2,
+	QUIC_CID_TOO_LONG = -3,
+};
+
+struct quic_hdr {
+	__u32 dcid_off;		/* packet offset of the DCID's first octet */
+	__u32 dcid_avail;	/* DCID octets usable for routing, <= 20 */
+	__u8  is_long;
+	__u8  kind;		/* enum quic_kind */
+	__u8  dcid_len;		/* long header: DCID Length field */
+	__u8  pad;
+};
+
+/* v1 and v2 number the four long packet types differently (RFC 9369 3.2). */
+static __always_inline __u8 quic_long_kind(__u32 version, __u8 first)
+{
+	__u8 t = (first >> 4) & 3;
+
+	if (version == QUIC_V2)
+		t = (t + 3) & 3;	/* v2: 1 Initial, 2 0-RTT, 3 Handshake, 0 Retry */
+	return QUIC_INITIAL + t;
+}
+
+static __always_inline int quic_parse_long(void *data, void *data_end,
+					   __u32 off, struct quic_hdr *q)
+{
+	__u8 *h = data + (off & PKT_OFF_MASK);
+	__u32 version, scid_off;
+	__u8 *scid_len;
+	int known;
+
+	if ((void *)(h + 6) > data_end)
+		return QUIC_TRUNCATED;
+	version = ((__u32)h[1] << 24) | ((__u32)h[2] << 16) |
+		  ((__u32)h[3] << 8) | h[4];
+	if (version == 0)
+		return QUIC_VERSION_NEG;
+	known = version == QUIC_V1 || version == QUIC_V2;
+	q->dcid_len = h[5];
+	if (known && q->dcid_len > CIDLB_CID_MAX)
+		return QUIC_CID_TOO_LONG;
+	q->dcid_off = off + 6;
+	scid_off = q->dcid_off + q->dcid_len;
+	scid_len = data + (scid_off & PKT_OFF_MASK);
+	if ((void *)(scid_len + 1) > data_end)
+		return QUIC_TRUNCATED;
+	if (known && *scid_len > CIDLB_CID_MAX)
+		return QUIC_CID_TOO_LONG;
+	if ((void *)(scid_len + 1) + *scid_len > data_end)
+		return QUIC_TRUNCATED;
+	q->is_long = 1;
+	q->kind = known ? quic_long_kind(version, h[0]) : QUIC_UNKNOWN_VERSION;
+	q->dcid_avail = q->dcid_len < CIDLB_CID_MAX ? q->dcid_len : CIDLB_CID_MAX;
+	return QUIC_OK;
+}
+
+static __always_inline int quic_parse(void *data, void *data_end, __u32 off,
+				      struct quic_hdr *q)
+{
+	__u8 *h = data + (off & PKT_OFF_MASK);
+	__u32 left;
+
+	if ((void *)(h + 1) > data_end)
+		return QUIC_TRUNCATED;
+	if (h[0] & QUIC_LONG)
+		return quic_parse_long(data, data_end, off, q);
+	/* Short header: the DCID length is known only from its config. */
+	if ((void *)(h + 2) > data_end)
+		return QUIC_TRUNCATED;
+	q->is_long = 0;
+	q->kind = QUIC_SHORT;
+	q->dcid_off = off + 1;
+	left = data_end - (void *)(h + 1);
+	q->dcid_avail = left < CIDLB_CID_MAX ? left : CIDLB_CID_MAX;
+	return QUIC_OK;
+}
+
+/* Copy the usable DCID octets to cid[], zero the rest. */
+static __always_inline void quic_copy_dcid(void *data, void *data_end,
+					   const struct quic_hdr *q,
+					   __u8 cid[CIDLB_CID_MAX])
+{
+	__u8 *src = data + (q->dcid_off & PKT_OFF_MASK);
+	__u32 i;
+
+	if ((void *)(src + CIDLB_CID_MAX) <= data_end) {
+		__builtin_memcpy(cid, src, CIDLB_CID_MAX);
+#pragma unroll
+		for (i = 0; i < CIDLB_CID_MAX; i++)
+			if (i >= q->dcid_avail)
+				cid[i] = 0;
+		return;
+	}
+#pragma unroll
+	for (i = 0; i < CIDLB_CID_MAX; i++) {
+		if (i < q->dcid_avail && (void *)(src + i + 1) <= data_end)
+			cid[i] = src[i];
+		else
+			cid[i] = 0;
+	}
+}
+
+#endif

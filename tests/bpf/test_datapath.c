@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * test_datapath.c - the real cidlb.bpf.o through BPF_PROG_TEST_RUN: a
+ * table of packets, each with the verdict, the counter it must move and
+ * the backend it must reach; forwarded frames are checked field by field
+ * (outer headers) and byte for byte (the client's packet inside).
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <linux/bpf.h>
+#include "tlb.h"
+
+/* The fixture's backends: index = position. */
+static const struct {
+	const char *addr;
+	int mode, state;
+	const char *sid;	/* config 0, 3 octets */
+} backends[] = {
+	{ "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, "010203" },
+	{ "fd00:3::11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, "0a0b0c" },
+	{ "198.18.3.12", CIDLB_FWD_DIRECT, CIDLB_BE_ACTIVE, "112233" },
+	{ "198.18.3.13", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_DRAINING, "445566" },
+	{ "198.18.3.14", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ABSENT, "778899" },
+	{ "198.18.3.15", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, "" },	/* fallback only */
+};
+#define NBE (int)(sizeof(backends) / sizeof(backends[0]))
+#define FALLBACK_BE 5
+#define RETIRED_CID "07010203deadbeef"
+
+#define CNT(f) offsetof(struct cidlb_counters, f)
+#define NONE ((size_t)-1)
+
+struct dp_case {
+	const char *name;
+	int family;		/* 4 (default) or 6 */
+	const char *dst;	/* default: the VIP */
+	uint16_t dport;		/* default: 443 */
+	int vlans, ip_opts, frag, proto;
+	const char *quic;	/* UDP payload in hex */
+	size_t pad_to;		/* pad the payload to this length */
+	int bad_udp_len;
+	int verdict;
+	size_t verdict_cnt;	/* offset of the verdict counter */
+	size_t path_cnt;	/* another counter that must move, or NONE */
+	int backend;		/* -1: not forwarded */
+};
+
+/* Long header CIDs: 07 010203 a1a2a3a4 is config 0, server ID 010203. */
+#define CID_BE0 "07010203a1a2a3a4"
+#define LONG_V1(first) first "00000001" "08" CID_BE0 "00"
+
+static const struct dp_case cases[] = {
+	/* QUIC header forms and versions, all routed by CID to backend 0 */
+	{ "short, fixed bit set", .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_short), .backend = 0 },
+	{ "short, fixed bit greased", .quic = "01" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "v1 Initial", .quic = LONG_V1("c0"), .pad_to = 1200,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_initial), .backend = 0 },
+	{ "v1 0-RTT", .quic = LONG_V1("d0"), .pad_to = 100,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_0rtt), .backend = 0 },
+	{ "v1 Handshake", .quic = LONG_V1("e0"), .pad_to = 100,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_handshake), .backend = 0 },
+	{ "v1 Retry", .quic = LONG_V1("f0"), .pad_to = 100,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_retry), .backend = 0 },
+	{ "v1 Initial, fixed bit greased", .quic = LONG_V1("80"), .pad_to = 1200,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_initial), .backend = 0 },
+	{ "v2 Initial", .quic = "d0" "6b3343cf" "08" CID_BE0 "00", .pad_to = 1200,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_initial), .backend = 0 },
+	{ "v2 0-RTT", .quic = "e0" "6b3343cf" "08" CID_BE0 "00", .pad_to = 100,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_0rtt), .backend = 0 },
+	{ "v2 Handshake", .quic = "f0" "6b3343cf" "08" CID_BE0 "00", .pad_to = 100,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_handshake), .backend = 0 },
+	{ "v2 Retry", .quic = "c0" "6b3343cf" "08" CID_BE0 "00", .pad_to = 100,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_retry), .backend = 0 },
+	{ "unknown version", .quic = "c0" "1a2a3a4a" "08" CID_BE0 "00", .pad_to = 1200,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_unknown_version), .backend = 0 },
+	{ "unknown version, DCID of 21", .quic = "c0" "1a2a3a4a" "15" CID_BE0 "0000000000000000000000000000" "00",
+	  .pad_to = 100, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "DCID longer than the config needs", .quic = "c0" "00000001" "0a" CID_BE0 "eeee" "00",
+	  .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	/* layers */
+	{ "one VLAN tag", .vlans = 1, .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "two VLAN tags (802.1ad)", .vlans = 2, .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "three VLAN tags", .vlans = 3, .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_ip), .path_cnt = NONE, .backend = -1 },
+	{ "IPv4 with options", .ip_opts = 12, .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "IPv6, IPv4 backend (IPv6 in IPv4)", .family = 6, .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "IPv6, IPv6 backend (IP6IP6)", .family = 6, .quic = "41" "070a0b0ca1a2a3a4", .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
+	{ "IPv4, IPv6 backend (IPv4 in IPv6)", .quic = "41" "070a0b0ca1a2a3a4", .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
+	{ "IPv6 with VLAN", .family = 6, .vlans = 2, .quic = "41" "070a0b0ca1a2a3a4", .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
+	{ "direct mode backend", .quic = "41" "07112233a1a2a3a4", .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 2 },
+	/* not for us */
+	{ "not a VIP address", .dst = "198.18.1.2", .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_vip), .path_cnt = NONE, .backend = -1 },
+	{ "not a VIP port", .dport = 444, .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_vip), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6 not a VIP", .family = 6, .dst = "fd00:1::2", .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_vip), .path_cnt = NONE, .backend = -1 },
+	{ "TCP to the VIP", .proto = 6, .quic = "01bb01bb0000000000000000500200000000", .pad_to = 20,
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6 ICMP to the VIP", .family = 6, .proto = 58, .quic = "80000000", .pad_to = 8,
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE, .backend = -1 },
+	{ "IPv4 first fragment", .frag = 1, .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_fragment), .path_cnt = NONE, .backend = -1 },
+	{ "IPv4 later fragment", .frag = 2, .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_frag_tail), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6 first fragment", .family = 6, .frag = 1, .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_fragment), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6 later fragment", .family = 6, .frag = 2, .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_frag_tail), .path_cnt = NONE, .backend = -1 },
+	{ "UDP length past the IP packet", .bad_udp_len = 1, .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_bad_udp), .path_cnt = NONE, .backend = -1 },
+	/* malformed QUIC */
+	{ "Version Negotiation", .quic = "80" "00000000" "08" CID_BE0 "00" "00000001", .pad_to = 0,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_version_neg), .path_cnt = NONE, .backend = -1 },
+	{ "v1 DCID length 21", .quic = "c0" "00000001" "15" CID_BE0 "0000000000000000000000000000" "00",
+	  .pad_to = 1200, .verdict = XDP_DROP, .verdict_cnt = CNT(drop_cid_too_long), .path_cnt = NONE, .backend = -1 },
+	{ "v2 SCID length 21", .quic = "d0" "6b3343cf" "08" CID_BE0 "15", .pad_to = 1200,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_cid_too_long), .path_cnt = NONE, .backend = -1 },
+	{ "empty UDP payload", .quic = "", .pad_to = 0,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	{ "short header, first octet only", .quic = "41", .pad_to = 0,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	{ "long header cut in the version", .quic = "c0000000", .pad_to = 0,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	{ "long header cut before DCID length", .quic = "c000000001", .pad_to = 0,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	{ "long header cut in the DCID", .quic = "c00000000108070102", .pad_to = 0,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	{ "long header cut before SCID length", .quic = "c00000000108" CID_BE0, .pad_to = 0,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	{ "long header cut in the SCID", .quic = "c00000000108" CID_BE0 "04aabb", .pad_to = 0,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	/* unroutable: fallback to backend FALLBACK_BE (the only Maglev backend) */
+	{ "config ID 7", .quic = "41" "e7010203a1a2a3a4", .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_cr7), .backend = FALLBACK_BE },
+	{ "config ID 7, one octet", .quic = "c0" "00000001" "01" "ff" "00", .pad_to = 1200,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_cr7), .backend = FALLBACK_BE },
+	{ "unknown config ID", .quic = "41" "67010203a1a2a3a4", .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_config), .backend = FALLBACK_BE },
+	{ "long header DCID too short for config", .quic = "c0" "00000001" "05" "0701020304" "00",
+	  .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_short_cid),
+	  .backend = FALLBACK_BE },
+	{ "short header datagram too short for config", .quic = "41" "070102", .pad_to = 0,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_short_cid),
+	  .backend = FALLBACK_BE },
+	{ "zero-length DCID", .quic = "c0" "00000001" "00" "00", .pad_to = 1200,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_short_cid),
+	  .backend = FALLBACK_BE },
+	{ "unknown server ID", .quic = "41" "07fefefea1a2a3a4", .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_sid), .backend = FALLBACK_BE },
+	{ "server ID of an absent backend", .quic = "41" "07778899a1a2a3a4", .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_sid), .backend = FALLBACK_BE },
+	{ "server ID of a draining backend", .quic = "41" "07445566a1a2a3a4", .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 3 },
+	{ "retired CID, short header", .quic = "41" RETIRED_CID, .pad_to = 40,
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_retired), .path_cnt = NONE, .backend = -1 },
+	{ "retired CID, long header with extra octets", .quic = "e0" "00000001" "0a" RETIRED_CID "9999" "00",
+	  .pad_to = 100, .verdict = XDP_DROP, .verdict_cnt = CNT(drop_retired), .path_cnt = NONE, .backend = -1 },
+};
+
+static void setup_fixture(struct tlb *t)
+{
+	uint32_t fb = FALLBACK_BE;
+	struct cidlb_cid_key rk = {};
+	uint8_t sid[16];
+	int i;
+
+	tlb_config(t, 0, 3, 4, NULL);
+	for (i = 0; i < NBE; i++) {
+		tlb_backend(t, i, backends[i].addr, backends[i].mode, backends[i].state);
+		if (*backends[i].sid) {
+			thex(backends[i].sid, sid, sizeof(sid));
+			tlb_sid(t, 0, sid, 3, i);
+		}
+	}
+	tlb_maglev(t, &fb, 1);
+	rk.len = thex(RETIRED_CID, rk.cid, sizeof(rk.cid));
+	assert_int_equal(cidlb_lb_retire(t->lb, &rk, 0), 0);
+}
+
+static size_t build_case(const struct dp_case *c, struct tpkt_spec *s, uint8_t *frame)
+{
+	static uint8_t payload[TPKT_MAX];
+	size_t n = thex(c->quic, payload, sizeof(payload));
+	size_t len;
+
+	if (c->pad_to > n) {
+		memset(payload + n, 0x33, c->pad_to - n);
+		n = c->pad_to;
+	}
+	memset(s, 0, sizeof(*s));
+	s->family = c->family ? c->family : 4;
+	s->src = s->family == 4 ? T_CLIENT4 : T_CLIENT6;
+	s->dst = c->dst ? c->dst : s->family == 4 ? T_VIP4 : T_VIP6;
+	s->sport = 50000;
+	s->dport = c->dport ? c->dport : T_VIP_PORT;
+	s->vlans = c->vlans;
+	s->ip_opts = c->ip_opts;
+	s->frag = c->frag;
+	s->proto = c->proto;
+	s->tos = 0xb9;	/* DSCP 46, ECN 01: must reach the outer header */
+	s->payload = payload;
+	s->payload_len = n;
+	len = tpkt_build(s, frame);
+	if (c->bad_udp_len) {
+		size_t l4 = tpkt_l2_len(s) + (s->family == 4 ? 20 + s->ip_opts : 40);
+
+		frame[l4 + 4] = 0x7f;
+	}
+	return len;
+}
+
+/* A forwarded frame: outer headers field by field, the client's packet
+ * byte for byte. */
+static void check_forwarded(const struct tpkt_spec *s, const uint8_t *in, size_t inlen,
+			    const uint8_t *out, size_t outlen, int be)
+{
+	size_t l2 = tpkt_l2_len(s);
+	int fam = strchr(backends[be].addr, ':') ? 6 : 4;
+	size_t olen = fam == 4 ? 20 : 40;
+	uint8_t mac[6], a[16];
+	const uint8_t *o = out + l2;
+
+	memcpy(mac, t_backend_mac, 6);
+	mac[4] = be;
+	t_assert_bytes(out, mac, 6, "destination MAC = backend's");
+	t_assert_bytes(out + 6, tpkt_lb_mac, 6, "source MAC = the LB's");
+	if (backends[be].mode == CIDLB_FWD_DIRECT) {
+		assert_int_equal(outlen, inlen);
+		t_assert_bytes(out + 12, in + 12, inlen - 12, "direct mode: rest of frame");
+		return;
+	}
+	assert_int_equal(outlen, inlen + olen);
+	t_assert_bytes(out + 12, in + 12, l2 - 14, "VLAN tags");
+	assert_int_equal((out[l2 - 2] << 8) | out[l2 - 1], fam == 4 ? 0x0800 : 0x86dd);
+	tpkt_addr(fam, backends[be].addr, a);
+	if (fam == 4) {
+		uint8_t lb[16];
+
+		assert_int_equal(o[0], 0x45);
+		assert_int_equal(o[1], s->tos);
+		assert_int_equal((o[2] << 8) | o[3], inlen - l2 + 20);
+		assert_int_equal((o[6] << 8) | o[7], 0x4000);	/* DF */
+		assert_int_equal(o[8], 64);
+		assert_int_equal(o[9], s->family == 4 ? 4 : 41);
+		assert_int_equal(tcsum(o, 20), 0);		/* checksum valid */
+		tpkt_addr(4, T_LB4, lb);
+		t_assert_bytes(o + 12, lb, 4, "outer source");
+		t_assert_bytes(o + 16, a, 4, "outer destination");
+	} else {
+		uint8_t lb[16];
+
+		assert_int_equal(o[0] >> 4, 6);
+		assert_int_equal(((o[0] & 0xf) << 4) | (o[1] >> 4), s->tos);
+		assert_int_equal((o[4] << 8) | o[5], inlen - l2);
+		assert_int_equal(o[6], s->family == 4 ? 4 : 41);
+		assert_int_equal(o[7], 64);
+		tpkt_addr(6, T_LB6, lb);
+		t_assert_bytes(o + 8, lb, 16, "outer source");
+		t_assert_bytes(o + 24, a, 16, "outer destination");
+	}
+	t_assert_bytes(out + l2 + olen, in + l2, inlen - l2, "inner packet");
+}
+
+static void test_table(void **state)
+{
+	struct tlb *t = *state;
+	size_t i;
+
+	setup_fixture(t);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct dp_case *c = &cases[i];
+		uint8_t in[TPKT_MAX], out[TPKT_MAX];
+		struct cidlb_counters before, after;
+		struct cidlb_backend_stats bs0 = {}, bs1 = {};
+		struct tpkt_spec s;
+		size_t len, outlen;
+		int rc, b;
+
+		print_message("  case: %s\n", c->name);
+		len = build_case(c, &s, in);
+		before = tlb_counters(t);
+		if (c->backend >= 0)
+			cidlb_lb_read_backend_stats(t->lb, c->backend, &bs0);
+		rc = tlb_run(t, in, len, out, &outlen);
+		after = tlb_counters(t);
+		if (rc != c->verdict)
+			print_error("%s: verdict %d, want %d\n", c->name, rc, c->verdict);
+		assert_int_equal(rc, c->verdict);
+		assert_int_equal(after.rx_packets - before.rx_packets, 1);
+		assert_int_equal(tlb_verdicts(&after) - tlb_verdicts(&before), 1);
+		assert_int_equal(*(uint64_t *)((char *)&after + c->verdict_cnt) -
+				 *(uint64_t *)((char *)&before + c->verdict_cnt), 1);
+		if (c->path_cnt != NONE)
+			assert_int_equal(*(uint64_t *)((char *)&after + c->path_cnt) -
+					 *(uint64_t *)((char *)&before + c->path_cnt), 1);
+		if (c->backend < 0) {
+			/* passed or dropped: untouched */
+			assert_int_equal(outlen, len);
+			t_assert_bytes(out, in, len, c->name);
+			continue;
+		}
+		check_forwarded(&s, in, len, out, outlen, c->backend);
+		assert_int_equal(cidlb_lb_read_backend_stats(t->lb, c->backend, &bs1), 0);
+		assert_int_equal(bs1.packets - bs0.packets, 1);
+		assert_int_equal(bs1.bytes - bs0.bytes, len);
+		for (b = 0; b < NBE; b++) {	/* nobody else got it */
+			if (b == c->backend)
+				continue;
+			assert_int_equal(cidlb_lb_read_backend_stats(t->lb, b, &bs1), 0);
+		}
+	}
+}
+
+/* Not IPv4/IPv6, and an IPv4 header cut short. */
+static void test_not_ip(void **state)
+{
+	struct tlb *t = *state;
+	uint8_t arp[60] = {}, out[TPKT_MAX], in[TPKT_MAX];
+	struct cidlb_counters c;
+	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4,
+			       .sport = 1, .dport = 443 };
+	size_t outlen;
+
+	memcpy(arp, tpkt_lb_mac, 6);
+	arp[12] = 0x08;
+	arp[13] = 0x06;
+	assert_int_equal(tlb_run(t, arp, sizeof(arp), out, &outlen), XDP_PASS);
+	tpkt_build(&s, in);
+	assert_int_equal(tlb_run(t, in, 14 + 12, out, &outlen), XDP_PASS);
+	in[14] = 0x44;	/* IHL 4: invalid */
+	assert_int_equal(tlb_run(t, in, 14 + 28, out, &outlen), XDP_PASS);
+	c = tlb_counters(t);
+	assert_int_equal(c.pass_not_ip, 1);
+	assert_int_equal(c.pass_bad_l3, 2);
+	assert_int_equal(tlb_verdicts(&c), 3);
+}
+
+/* With no live backend at all, fallback drops and counts. */
+static void test_no_backend(void **state)
+{
+	struct tlb *t = *state;
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[64];
+	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 1,
+			       .dport = 443, .payload = payload };
+	struct cidlb_counters c;
+	size_t len, outlen;
+
+	s.payload_len = tquic_short(payload, 0x41, (const uint8_t *)"\xe7\x01\x02\x03", 4, 40);
+	len = tpkt_build(&s, in);
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_DROP);
+	/* a Maglev slot naming an absent backend: also no backend */
+	tlb_backend(t, 9, "198.18.3.9", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ABSENT);
+	tlb_maglev(t, (uint32_t[]){ 9 }, 1);
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_DROP);
+	/* a backend entry of an unknown family cannot be encapsulated */
+	{
+		struct cidlb_backend b = { .state = CIDLB_BE_ACTIVE, .family = 5 };
+
+		assert_int_equal(cidlb_lb_set_backend(t->lb, 9, &b), 0);
+	}
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_DROP);
+	c = tlb_counters(t);
+	assert_int_equal(c.drop_no_backend, 2);
+	assert_int_equal(c.drop_encap, 1);
+	assert_int_equal(c.route_maglev, 1);
+}
+
+static int setup(void **state)
+{
+	*state = tlb_new();
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	tlb_free(*state);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_not_ip, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_backend, setup, teardown),
+	};
+
+	return cmocka_run_group_tests_name("datapath", tests, NULL, NULL);
+}

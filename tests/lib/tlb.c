@@ -1,0 +1,176 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#define OPENSSL_SUPPRESS_DEPRECATED
+#include <openssl/aes.h>
+#include "ctl/maglev.h"
+#include "tlb.h"
+
+const uint8_t t_backend_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0xbe };
+
+const char *tobj(const char *name)
+{
+	static char path[4][512];
+	static int slot;
+	const char *b = getenv("BUILD");
+	char *p = path[slot++ & 3];
+
+	snprintf(p, sizeof(path[0]), "%s/%s", b && *b ? b : "build", name);
+	return p;
+}
+
+static int silent(enum libbpf_print_level l, const char *f, va_list a)
+{
+	if (l == LIBBPF_WARN && getenv("CIDLB_TEST_VERBOSE"))
+		return vfprintf(stderr, f, a);
+	return 0;
+}
+
+struct tlb *tlb_new(void)
+{
+	struct tlb *t = calloc(1, sizeof(*t));
+	struct cidlb_global g = { .hash_seed = T_SEED, .ttl = 64 };
+	struct cidlb_vip_key vk = { .port = htons(T_VIP_PORT) };
+	struct cidlb_vip v = { .id = 1 };
+	uint8_t a[16];
+
+	libbpf_set_print(silent);
+	assert_non_null(t);
+	assert_int_equal(cidlb_lb_open(tobj("cidlb.bpf.o"), NULL, &t->lb), 0);
+	tpkt_addr(4, T_LB4, a);
+	memcpy(g.src4, a, 4);
+	tpkt_addr(6, T_LB6, g.src6);
+	assert_int_equal(cidlb_lb_set_global(t->lb, &g), 0);
+	vk.family = 4;
+	tpkt_addr(4, T_VIP4, vk.addr);
+	assert_int_equal(cidlb_lb_set_vip(t->lb, &vk, &v), 0);
+	vk.family = 6;
+	tpkt_addr(6, T_VIP6, vk.addr);
+	assert_int_equal(cidlb_lb_set_vip(t->lb, &vk, &v), 0);
+	return t;
+}
+
+void tlb_free(struct tlb *t)
+{
+	if (!t)
+		return;
+	cidlb_lb_close(t->lb);
+	free(t);
+}
+
+void tlb_backend(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode, int state)
+{
+	struct cidlb_backend b = { .state = state, .fwd_mode = fwd_mode };
+
+	b.family = strchr(addr, ':') ? 6 : 4;
+	assert_int_equal(tpkt_addr(b.family, addr, b.addr), 0);
+	memcpy(b.mac, t_backend_mac, 6);
+	b.mac[4] = idx;
+	assert_int_equal(cidlb_lb_set_backend(t->lb, idx, &b), 0);
+}
+
+void tlb_config(struct tlb *t, uint32_t id, int sid_len, int nonce_len, const uint8_t *key)
+{
+	struct cidlb_config c = { .sid_len = sid_len, .nonce_len = nonce_len };
+
+	c.pt_len = sid_len + nonce_len;
+	c.half_len = (c.pt_len + 1) / 2;
+	c.mode = !key ? CIDLB_MODE_PLAINTEXT :
+		 c.pt_len == 16 ? CIDLB_MODE_SINGLE_PASS : CIDLB_MODE_FOUR_PASS;
+	if (key) {
+		AES_KEY k;
+
+		AES_set_encrypt_key(key, 128, &k);
+		memcpy(c.enc_rk, k.rd_key, sizeof(c.enc_rk));
+		AES_set_decrypt_key(key, 128, &k);
+		memcpy(c.dec_rk, k.rd_key, sizeof(c.dec_rk));
+	}
+	assert_int_equal(cidlb_lb_set_config(t->lb, id, &c), 0);
+}
+
+void tlb_sid(struct tlb *t, uint32_t cr, const uint8_t *sid, int len, uint32_t idx)
+{
+	struct cidlb_sid_key k = { .config_id = cr, .len = len };
+
+	memcpy(k.sid, sid, len);
+	assert_int_equal(cidlb_lb_set_sid(t->lb, &k, idx), 0);
+}
+
+void tlb_maglev(struct tlb *t, const uint32_t *idx, int n)
+{
+	struct cidlb_maglev_backend b[64];
+	static char names[64][16];
+	uint32_t *table = malloc(CIDLB_MAGLEV_SIZE * sizeof(*table));
+	int i;
+
+	assert_true(n <= 64);
+	assert_non_null(table);
+	for (i = 0; i < n; i++) {
+		snprintf(names[i], sizeof(names[i]), "be%u", idx[i]);
+		b[i] = (struct cidlb_maglev_backend){ names[i], idx[i], 1 };
+	}
+	assert_int_equal(cidlb_maglev_build(b, n, T_SEED, table), 0);
+	assert_int_equal(cidlb_lb_publish_maglev(t->lb, table), 0);
+	free(table);
+}
+
+int tlb_run_prog(int prog_fd, const uint8_t *in, size_t len, uint8_t *out, size_t *outlen,
+		 uint32_t ingress_ifindex)
+{
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ingress_ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = in, .data_size_in = len,
+		.data_out = out, .data_size_out = TPKT_MAX,
+		.repeat = 1);
+
+	if (ingress_ifindex) {
+		o.ctx_in = &ctx;
+		o.ctx_size_in = sizeof(ctx);
+	}
+	assert_int_equal(bpf_prog_test_run_opts(prog_fd, &o), 0);
+	*outlen = o.data_size_out;
+	return o.retval;
+}
+
+int tlb_run(struct tlb *t, const uint8_t *in, size_t len, uint8_t *out, size_t *outlen)
+{
+	return tlb_run_prog(cidlb_lb_prog_fd(t->lb), in, len, out, outlen, 0);
+}
+
+struct cidlb_counters tlb_counters(struct tlb *t)
+{
+	struct cidlb_counters c;
+
+	assert_int_equal(cidlb_lb_read_counters(t->lb, &c), 0);
+	return c;
+}
+
+uint64_t tlb_verdicts(const struct cidlb_counters *c)
+{
+	return c->pass_not_ip + c->pass_bad_l3 + c->pass_not_udp + c->pass_not_vip +
+	       c->pass_frag_tail + c->drop_fragment + c->drop_bad_udp +
+	       c->drop_version_neg + c->drop_cid_too_long + c->drop_truncated +
+	       c->drop_retired + c->drop_no_backend + c->tx + c->redirect +
+	       c->drop_mtu + c->drop_no_route + c->drop_encap;
+}
+
+void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const char *what)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (got[i] != want[i]) {
+			print_error("%s: octet %zu differs: got 0x%02x, want 0x%02x\n",
+				    what, i, got[i], want[i]);
+			fail();
+		}
+	}
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/* tpkt.h - build test packets: Ethernet (+VLAN) / IPv4|IPv6 / UDP / QUIC. */
+#ifndef CIDLB_TESTS_TPKT_H
+#define CIDLB_TESTS_TPKT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define TPKT_MAX 2048
+
+struct tpkt_spec {
+	int family;		/* 4 or 6 */
+	const char *src, *dst;	/* addresses in text */
+	uint16_t sport, dport;
+	int vlans;		/* 0, 1 (802.1Q) or 2 (802.1ad + 802.1Q); 3 for "too many" */
+	int ip_opts;		/* IPv4 option octets (multiple of 4, <= 40) */
+	int frag;		/* 1: first fragment (MF), 2: later fragment */
+	int proto;		/* 0: UDP; else this IP protocol, no L4 header built */
+	uint8_t tos;
+	const uint8_t *payload;	/* UDP payload */
+	size_t payload_len;
+};
+
+extern const uint8_t tpkt_client_mac[6], tpkt_lb_mac[6];
+
+/* Build the frame into buf (TPKT_MAX); returns its length. */
+size_t tpkt_build(const struct tpkt_spec *s, uint8_t *buf);
+
+/* QUIC payloads; `total` pads with zeros to that length (0: no padding).
+ * Return the payload length. */
+size_t tquic_short(uint8_t *out, uint8_t first, const uint8_t *cid, size_t cid_len,
+		   size_t total);
+size_t tquic_long(uint8_t *out, uint8_t first, uint32_t version,
+		  const uint8_t *dcid, uint8_t dcid_len,
+		  const uint8_t *scid, uint8_t scid_len, size_t total);
+
+/* Offsets of the L3 header after the L2 header of a built frame. */
+size_t tpkt_l2_len(const struct tpkt_spec *s);
+
+int tpkt_addr(int family, const char *text, uint8_t addr[16]);
+size_t thex(const char *hex, uint8_t *out, size_t cap);	/* hex -> bytes */
+uint16_t tcsum(const void *p, size_t len);	/* Internet checksum */
+
+#endif

@@ -1,0 +1,418 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* lb.c - typed access to the maps of the cidlb XDP object. */
+#include <errno.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "ctl/lb.h"
+
+const char *const cidlb_map_names[CIDLB_M_COUNT] = {
+	[CIDLB_M_VIPS] = CIDLB_MAP_VIPS,
+	[CIDLB_M_CONFIGS] = CIDLB_MAP_CONFIGS,
+	[CIDLB_M_SIDS] = CIDLB_MAP_SIDS,
+	[CIDLB_M_BACKENDS] = CIDLB_MAP_BACKENDS,
+	[CIDLB_M_MAGLEV] = CIDLB_MAP_MAGLEV,
+	[CIDLB_M_LRU] = CIDLB_MAP_LRU,
+	[CIDLB_M_RETIRED] = CIDLB_MAP_RETIRED,
+	[CIDLB_M_COUNTERS] = CIDLB_MAP_COUNTERS,
+	[CIDLB_M_BE_STATS] = CIDLB_MAP_BE_STATS,
+	[CIDLB_M_GLOBAL] = CIDLB_MAP_GLOBAL,
+	[CIDLB_M_TX_PORTS] = CIDLB_MAP_TX_PORTS,
+	[CIDLB_M_DCACHE] = CIDLB_MAP_DCACHE,
+};
+
+#define C(n) { #n, offsetof(struct cidlb_counters, n) }
+const struct cidlb_counter_desc cidlb_counter_descs[] = {
+	C(rx_packets), C(pass_not_ip), C(pass_bad_l3), C(pass_not_udp),
+	C(pass_not_vip), C(pass_frag_tail), C(drop_fragment), C(drop_bad_udp),
+	C(quic_short), C(quic_initial), C(quic_0rtt), C(quic_handshake),
+	C(quic_retry), C(quic_unknown_version), C(drop_version_neg),
+	C(drop_cid_too_long), C(drop_truncated), C(cid_plaintext),
+	C(cid_single_pass), C(cid_four_pass), C(dcache_hit), C(dcache_miss),
+	C(drop_retired), C(route_cid), C(unroutable_cr7), C(unroutable_config),
+	C(unroutable_short_cid), C(unroutable_sid), C(route_lru),
+	C(route_maglev), C(drop_no_backend), C(tx), C(redirect), C(drop_mtu),
+	C(drop_no_route), C(drop_encap),
+};
+#undef C
+const size_t cidlb_counter_count = sizeof(cidlb_counter_descs) / sizeof(cidlb_counter_descs[0]);
+_Static_assert(sizeof(cidlb_counter_descs) / sizeof(cidlb_counter_descs[0]) ==
+	       sizeof(struct cidlb_counters) / sizeof(__u64), "every counter has a name");
+
+struct cidlb_lb {
+	struct bpf_object *obj;	/* NULL when adopted from pins */
+	int prog_fd;
+	int map_fd[CIDLB_M_COUNT];
+};
+
+static struct cidlb_lb *lb_alloc(void)
+{
+	struct cidlb_lb *lb = calloc(1, sizeof(*lb));
+	int i;
+
+	if (!lb)
+		return NULL;
+	lb->prog_fd = -1;
+	for (i = 0; i < CIDLB_M_COUNT; i++)
+		lb->map_fd[i] = -1;
+	return lb;
+}
+
+static int resize(struct bpf_object *obj, const char *name, uint32_t n)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
+
+	if (!m)
+		return -ENOENT;
+	return n ? bpf_map__set_max_entries(m, n) : 0;
+}
+
+int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
+		  struct cidlb_lb **out)
+{
+	struct bpf_program *prog;
+	struct cidlb_lb *lb;
+	int err, i;
+
+	lb = lb_alloc();
+	if (!lb)
+		return -ENOMEM;
+	lb->obj = bpf_object__open_file(obj_path, NULL);
+	if (!lb->obj) {
+		err = -errno;
+		fprintf(stderr, "cidlb: cannot open BPF object %s: %s\n", obj_path, strerror(-err));
+		free(lb);
+		return err;
+	}
+	if (opts) {
+		err = resize(lb->obj, CIDLB_MAP_LRU, opts->lru_size);
+		if (!err)
+			err = resize(lb->obj, CIDLB_MAP_RETIRED, opts->retired_size);
+		if (!err && bpf_object__find_map_by_name(lb->obj, CIDLB_MAP_DCACHE))
+			err = resize(lb->obj, CIDLB_MAP_DCACHE, opts->dcache_size);
+		if (err)
+			goto fail;
+	}
+	err = bpf_object__load(lb->obj);
+	if (err) {
+		fprintf(stderr, "cidlb: the kernel refused BPF object %s: %s\n",
+			obj_path, strerror(-err));
+		goto fail;
+	}
+	prog = bpf_object__find_program_by_name(lb->obj, CIDLB_PROG_MAIN);
+	if (!prog) {
+		err = -ENOENT;
+		fprintf(stderr, "cidlb: %s has no program %s\n", obj_path, CIDLB_PROG_MAIN);
+		goto fail;
+	}
+	lb->prog_fd = bpf_program__fd(prog);
+	for (i = 0; i < CIDLB_M_COUNT; i++)
+		lb->map_fd[i] = bpf_object__find_map_fd_by_name(lb->obj, cidlb_map_names[i]);
+	*out = lb;
+	return 0;
+fail:
+	bpf_object__close(lb->obj);
+	free(lb);
+	return err;
+}
+
+int cidlb_lb_open_pinned(const char *pin_dir, struct cidlb_lb **out)
+{
+	struct cidlb_lb *lb = lb_alloc();
+	char path[4096];
+	int i, err;
+
+	if (!lb)
+		return -ENOMEM;
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, CIDLB_PROG_MAIN);
+	lb->prog_fd = bpf_obj_get(path);
+	if (lb->prog_fd < 0) {
+		err = -errno;
+		free(lb);
+		return err;
+	}
+	for (i = 0; i < CIDLB_M_COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, cidlb_map_names[i]);
+		lb->map_fd[i] = bpf_obj_get(path);
+	}
+	*out = lb;
+	return 0;
+}
+
+int cidlb_lb_pin(struct cidlb_lb *lb, const char *pin_dir)
+{
+	char path[4096];
+	int i, err;
+
+	if (!lb->obj)
+		return -EINVAL;
+	if (mkdir(pin_dir, 0700) && errno != EEXIST)
+		return -errno;
+	for (i = 0; i < CIDLB_M_COUNT; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(lb->obj, cidlb_map_names[i]);
+
+		if (!m)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, cidlb_map_names[i]);
+		err = bpf_map__pin(m, path);
+		if (err)
+			goto fail;
+	}
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, CIDLB_PROG_MAIN);
+	if (bpf_obj_pin(lb->prog_fd, path)) {
+		err = -errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	cidlb_lb_unpin(pin_dir);
+	return err;
+}
+
+int cidlb_lb_unpin(const char *pin_dir)
+{
+	char path[4096];
+	int i;
+
+	for (i = 0; i < CIDLB_M_COUNT; i++) {
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, cidlb_map_names[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/%s", pin_dir, CIDLB_PROG_MAIN);
+	unlink(path);
+	if (rmdir(pin_dir) && errno != ENOENT && errno != ENOTEMPTY)
+		return -errno;
+	return 0;
+}
+
+void cidlb_lb_close(struct cidlb_lb *lb)
+{
+	int i;
+
+	if (!lb)
+		return;
+	if (lb->obj) {
+		bpf_object__close(lb->obj);
+	} else {
+		if (lb->prog_fd >= 0)
+			close(lb->prog_fd);
+		for (i = 0; i < CIDLB_M_COUNT; i++)
+			if (lb->map_fd[i] >= 0)
+				close(lb->map_fd[i]);
+	}
+	free(lb);
+}
+
+int cidlb_lb_prog_fd(const struct cidlb_lb *lb)
+{
+	return lb->prog_fd;
+}
+
+int cidlb_lb_map_fd(const struct cidlb_lb *lb, enum cidlb_map_id id)
+{
+	return id < CIDLB_M_COUNT ? lb->map_fd[id] : -1;
+}
+
+static int upd(struct cidlb_lb *lb, enum cidlb_map_id id, const void *k, const void *v)
+{
+	if (lb->map_fd[id] < 0)
+		return -ENOENT;
+	return bpf_map_update_elem(lb->map_fd[id], k, v, BPF_ANY) ? -errno : 0;
+}
+
+static int del(struct cidlb_lb *lb, enum cidlb_map_id id, const void *k)
+{
+	if (lb->map_fd[id] < 0)
+		return -ENOENT;
+	return bpf_map_delete_elem(lb->map_fd[id], k) ? -errno : 0;
+}
+
+static int get(struct cidlb_lb *lb, enum cidlb_map_id id, const void *k, void *v)
+{
+	if (lb->map_fd[id] < 0)
+		return -ENOENT;
+	return bpf_map_lookup_elem(lb->map_fd[id], k, v) ? -errno : 0;
+}
+
+int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k,
+		     const struct cidlb_vip *v)
+{
+	return upd(lb, CIDLB_M_VIPS, k, v);
+}
+
+int cidlb_lb_del_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k)
+{
+	return del(lb, CIDLB_M_VIPS, k);
+}
+
+int cidlb_lb_get_config(struct cidlb_lb *lb, uint32_t id, struct cidlb_config *c)
+{
+	return get(lb, CIDLB_M_CONFIGS, &id, c);
+}
+
+int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_config *c)
+{
+	struct cidlb_config old, nc = *c;
+
+	if (id >= CIDLB_CONFIG_IDS)
+		return -EINVAL;
+	if (cidlb_lb_get_config(lb, id, &old))
+		memset(&old, 0, sizeof(old));
+	nc.generation = old.generation + 1;
+	return upd(lb, CIDLB_M_CONFIGS, &id, &nc);
+}
+
+int cidlb_lb_set_backend(struct cidlb_lb *lb, uint32_t idx, const struct cidlb_backend *b)
+{
+	if (idx >= CIDLB_MAX_BACKENDS)
+		return -EINVAL;
+	return upd(lb, CIDLB_M_BACKENDS, &idx, b);
+}
+
+int cidlb_lb_set_sid(struct cidlb_lb *lb, const struct cidlb_sid_key *k, uint32_t idx)
+{
+	return upd(lb, CIDLB_M_SIDS, k, &idx);
+}
+
+int cidlb_lb_del_sid(struct cidlb_lb *lb, const struct cidlb_sid_key *k)
+{
+	return del(lb, CIDLB_M_SIDS, k);
+}
+
+int cidlb_lb_get_global(struct cidlb_lb *lb, struct cidlb_global *g)
+{
+	uint32_t zero = 0;
+
+	return get(lb, CIDLB_M_GLOBAL, &zero, g);
+}
+
+int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
+{
+	uint32_t zero = 0;
+
+	return upd(lb, CIDLB_M_GLOBAL, &zero, g);
+}
+
+int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table)
+{
+	int fd = lb->map_fd[CIDLB_M_MAGLEV];
+	struct cidlb_global g;
+	uint32_t *keys, base, n = CIDLB_MAGLEV_SIZE, i;
+	int err;
+
+	if (fd < 0)
+		return -ENOENT;
+	err = cidlb_lb_get_global(lb, &g);
+	if (err)
+		return err;
+	base = g.maglev_active ? 0 : CIDLB_MAGLEV_SIZE;
+	keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		keys[i] = base + i;
+	err = bpf_map_update_batch(fd, keys, table, &n, NULL);
+	if (err) {
+		/* Kernels without batch ops for arrays: one by one. */
+		for (i = 0, err = 0; i < CIDLB_MAGLEV_SIZE && !err; i++)
+			err = bpf_map_update_elem(fd, &keys[i], &table[i], BPF_ANY) ? -errno : 0;
+	}
+	free(keys);
+	if (err)
+		return err;
+	g.maglev_active = !g.maglev_active;
+	return cidlb_lb_set_global(lb, &g);
+}
+
+int cidlb_lb_retire(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t expires_ns)
+{
+	struct cidlb_retired v = { .expires_ns = expires_ns };
+
+	return upd(lb, CIDLB_M_RETIRED, k, &v);
+}
+
+int cidlb_lb_unretire(struct cidlb_lb *lb, const struct cidlb_cid_key *k)
+{
+	return del(lb, CIDLB_M_RETIRED, k);
+}
+
+int cidlb_lb_add_tx_port(struct cidlb_lb *lb, uint32_t ifindex)
+{
+	return upd(lb, CIDLB_M_TX_PORTS, &ifindex, &ifindex);
+}
+
+/* Sum a per-CPU value made of __u64 fields. */
+static int percpu_sum(int fd, uint32_t key, __u64 *sum, size_t nfields)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	__u64 *vals;
+	int c;
+	size_t f;
+
+	if (fd < 0)
+		return -ENOENT;
+	if (ncpu < 0)
+		return ncpu;
+	vals = calloc((size_t)ncpu * nfields, sizeof(__u64));
+	if (!vals)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, &key, vals)) {
+		int err = -errno;
+
+		free(vals);
+		return err;
+	}
+	memset(sum, 0, nfields * sizeof(__u64));
+	for (c = 0; c < ncpu; c++)
+		for (f = 0; f < nfields; f++)
+			sum[f] += vals[(size_t)c * nfields + f];
+	free(vals);
+	return 0;
+}
+
+int cidlb_lb_read_counters(struct cidlb_lb *lb, struct cidlb_counters *sum)
+{
+	return percpu_sum(lb->map_fd[CIDLB_M_COUNTERS], 0, (__u64 *)sum,
+			  sizeof(*sum) / sizeof(__u64));
+}
+
+int cidlb_lb_read_backend_stats(struct cidlb_lb *lb, uint32_t idx,
+				struct cidlb_backend_stats *sum)
+{
+	return percpu_sum(lb->map_fd[CIDLB_M_BE_STATS], idx, (__u64 *)sum,
+			  sizeof(*sum) / sizeof(__u64));
+}
+
+static int percpu_zero(int fd, uint32_t key, size_t size)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	void *zero;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	zero = calloc(ncpu, size);
+	if (!zero)
+		return -ENOMEM;
+	if (bpf_map_update_elem(fd, &key, zero, BPF_ANY))
+		err = -errno;
+	free(zero);
+	return err;
+}
+
+int cidlb_lb_reset_counters(struct cidlb_lb *lb)
+{
+	uint32_t i;
+	int err;
+
+	err = percpu_zero(lb->map_fd[CIDLB_M_COUNTERS], 0, sizeof(struct cidlb_counters));
+	for (i = 0; !err && i < CIDLB_MAX_BACKENDS; i++)
+		err = percpu_zero(lb->map_fd[CIDLB_M_BE_STATS], i,
+				  sizeof(struct cidlb_backend_stats));
+	return err;
+}

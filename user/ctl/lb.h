@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * lb.h - the control layer over the cidlb XDP object: open or adopt it,
+ * and change its maps with one typed call per change. Used by cidlbd, the
+ * cidlb command and the tests, so that every writer of the maps goes
+ * through the same code. Functions return 0 or a negative errno.
+ */
+#ifndef CIDLB_CTL_LB_H
+#define CIDLB_CTL_LB_H
+
+#include <stdint.h>
+#include <stdbool.h>
+#include "cidlb_maps.h"
+
+enum cidlb_map_id {
+	CIDLB_M_VIPS, CIDLB_M_CONFIGS, CIDLB_M_SIDS, CIDLB_M_BACKENDS,
+	CIDLB_M_MAGLEV, CIDLB_M_LRU, CIDLB_M_RETIRED, CIDLB_M_COUNTERS,
+	CIDLB_M_BE_STATS, CIDLB_M_GLOBAL, CIDLB_M_TX_PORTS, CIDLB_M_DCACHE,
+	CIDLB_M_COUNT
+};
+
+/* Names of the maps, indexed by enum cidlb_map_id. */
+extern const char *const cidlb_map_names[CIDLB_M_COUNT];
+
+struct cidlb_lb_opts {
+	uint32_t lru_size;	/* 0: CIDLB_LRU_DEFAULT */
+	uint32_t retired_size;	/* 0: CIDLB_RETIRED_DEFAULT */
+	uint32_t dcache_size;	/* 0: CIDLB_DCACHE_DEFAULT */
+};
+
+struct cidlb_lb;
+
+/* Open and load a cidlb object file (not attached, not pinned). */
+int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
+		  struct cidlb_lb **out);
+/* Adopt the program and maps pinned under pin_dir by cidlb_lb_pin(). */
+int cidlb_lb_open_pinned(const char *pin_dir, struct cidlb_lb **out);
+/* Pin the program and every map under pin_dir (created if missing). */
+int cidlb_lb_pin(struct cidlb_lb *lb, const char *pin_dir);
+/* Remove the pins made by cidlb_lb_pin() and the directory if empty. */
+int cidlb_lb_unpin(const char *pin_dir);
+void cidlb_lb_close(struct cidlb_lb *lb);
+
+int cidlb_lb_prog_fd(const struct cidlb_lb *lb);
+int cidlb_lb_map_fd(const struct cidlb_lb *lb, enum cidlb_map_id id);
+
+int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k,
+		     const struct cidlb_vip *v);
+int cidlb_lb_del_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k);
+/* Writes config id; its generation is bumped so decode-cache entries of
+ * the previous config under that ID are never used again. */
+int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_config *c);
+int cidlb_lb_get_config(struct cidlb_lb *lb, uint32_t id, struct cidlb_config *c);
+int cidlb_lb_set_backend(struct cidlb_lb *lb, uint32_t idx, const struct cidlb_backend *b);
+int cidlb_lb_set_sid(struct cidlb_lb *lb, const struct cidlb_sid_key *k, uint32_t idx);
+int cidlb_lb_del_sid(struct cidlb_lb *lb, const struct cidlb_sid_key *k);
+int cidlb_lb_get_global(struct cidlb_lb *lb, struct cidlb_global *g);
+int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g);
+/* Write table (CIDLB_MAGLEV_SIZE slots) into the standby half, then make
+ * it the active half with one write: a packet sees the old table or the
+ * new one, never a mix. */
+int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table);
+int cidlb_lb_retire(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t expires_ns);
+int cidlb_lb_unretire(struct cidlb_lb *lb, const struct cidlb_cid_key *k);
+int cidlb_lb_add_tx_port(struct cidlb_lb *lb, uint32_t ifindex);
+/* Sums of the per-CPU counters. */
+int cidlb_lb_read_counters(struct cidlb_lb *lb, struct cidlb_counters *sum);
+int cidlb_lb_read_backend_stats(struct cidlb_lb *lb, uint32_t idx,
+				struct cidlb_backend_stats *sum);
+/* Clear counters and per-backend statistics (tests, `cidlb stats reset`). */
+int cidlb_lb_reset_counters(struct cidlb_lb *lb);
+
+/* Counter names and values in declaration order, for printing. */
+struct cidlb_counter_desc {
+	const char *name;
+	size_t offset;
+};
+extern const struct cidlb_counter_desc cidlb_counter_descs[];
+extern const size_t cidlb_counter_count;
+
+#endif
