@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * tools/cidlb/cidlb.h - the `cidlb` operator command, bpftool style:
+ *
+ *	cidlb [-j] OBJECT VERB [args]
+ *
+ * main.c parses the global flags and dispatches OBJECT through its object
+ * table. Each object lives in its own file, tools/cidlb/cmd_OBJECT.c, and
+ * exports one entry point declared below. To add an object: write the
+ * file, declare its cmd_*() here, and add one row to the table in main.c.
+ *
+ * Exit codes, the same for every object:
+ *   0  success
+ *   1  the answer is "no" (e.g. `cid decode` of an unroutable CID)
+ *   2  bad arguments: one line on stderr naming the argument
+ *   3  the operation failed (library, system or daemon error)
+ */
+#ifndef CIDLB_TOOL_H
+#define CIDLB_TOOL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#define CIDLB_EXIT_OK		0
+#define CIDLB_EXIT_NO		1
+#define CIDLB_EXIT_USAGE	2
+#define CIDLB_EXIT_FAIL		3
+
+/* -j / --json: print JSON (one object per command, on one line). */
+extern bool cidlb_json;
+
+/*
+ * An object's entry point: argv[0] is the verb ("help" lists the verbs),
+ * argc counts it; argc == 0 when the verb is missing. Returns an exit code.
+ */
+typedef int (*cidlb_cmd_fn)(int argc, char **argv);
+
+struct cidlb_object {
+	const char *name;
+	cidlb_cmd_fn run;
+	const char *summary;	/* one line for `cidlb help` */
+};
+
+/* ---- objects (one file each) ---------------------------------------------- */
+int cmd_cid(int argc, char **argv);	/* cmd_cid.c */
+
+/* ---- helpers for every object (main.c) ------------------------------------ */
+
+/* "cidlb: <message>" on stderr; returns CIDLB_EXIT_USAGE. */
+int cidlb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "cidlb: <message>" on stderr; returns CIDLB_EXIT_FAIL. */
+int cidlb_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Lowercase hex of @len octets into @out (2 * len + 1 octets). */
+void cidlb_hex(char *out, const unsigned char *in, size_t len);
+
+/* Parses hex (no prefix, even digit count) into @out, at most @max octets;
+ * returns the octet count or -1. */
+int cidlb_unhex(const char *hex, unsigned char *out, size_t max);
+
+#endif /* CIDLB_TOOL_H */

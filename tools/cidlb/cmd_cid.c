@@ -1,0 +1,375 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * cmd_cid.c - `cidlb cid encode|decode`: QUIC-LB CIDs by hand, offline,
+ * with libcidlb (draft-ietf-quic-load-balancers-21). The config comes from
+ * flags; an operator checks what a backend issues or what the load
+ * balancer will read.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include <cidlb/cidlb.h>
+#include "cidlb.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: cidlb [-j] cid encode CONFIG --server-id HEX [--nonce HEX]\n"
+		"       cidlb [-j] cid decode CONFIG CID\n"
+		"       cidlb cid help\n"
+		"\n"
+		"CONFIG (the QUIC-LB configuration):\n"
+		"  --server-id-len N    server ID length, 1..15 (required)\n"
+		"  --nonce-len N        nonce length, 4..18 (required);\n"
+		"                       server ID length + nonce length <= 19\n"
+		"  --config-id N        config ID, 0..6 (default 0)\n"
+		"  --key HEX            AES-128 key, 32 hex digits (default: plaintext)\n"
+		"  --len-self-encode    low 5 bits of octet 0 hold the CID length - 1\n"
+		"  --extra N            octets appended after the encoded block (default 0);\n"
+		"                       the CID is at most 20 octets\n"
+		"\n"
+		"encode: --server-id HEX (server ID length octets), --nonce HEX (nonce\n"
+		"length octets; default: chosen as a server would, random without a key).\n"
+		"decode: CID in hex. Exit 1 with \"unroutable: REASON\" when the load\n"
+		"balancer could not route it by this config.\n");
+}
+
+enum {
+	OPT_CONFIG_ID = 256,
+	OPT_SID_LEN,
+	OPT_NONCE_LEN,
+	OPT_KEY,
+	OPT_LSE,
+	OPT_EXTRA,
+	OPT_SID,
+	OPT_NONCE,
+	OPT_HELP,
+};
+
+static const struct option cid_opts[] = {
+	{ "config-id", required_argument, NULL, OPT_CONFIG_ID },
+	{ "server-id-len", required_argument, NULL, OPT_SID_LEN },
+	{ "nonce-len", required_argument, NULL, OPT_NONCE_LEN },
+	{ "key", required_argument, NULL, OPT_KEY },
+	{ "len-self-encode", no_argument, NULL, OPT_LSE },
+	{ "extra", required_argument, NULL, OPT_EXTRA },
+	{ "server-id", required_argument, NULL, OPT_SID },
+	{ "nonce", required_argument, NULL, OPT_NONCE },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ 0 }
+};
+
+struct cid_args {
+	struct cidlb_cid_params p;
+	bool have_sid_len, have_nonce_len;
+	const char *sid_hex, *nonce_hex;
+	const char *cid_hex;	/* decode's positional argument */
+};
+
+/* A decimal in [lo, hi] for flag @name, or a usage error. */
+static int parse_num(const char *verb, const char *name, const char *s,
+		     unsigned int lo, unsigned int hi, uint8_t *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (!*s || *end || errno || v < lo || v > hi || s[0] == '-')
+		return cidlb_usage_error("cid %s: --%s '%s': must be a number %u..%u",
+					 verb, name, s, lo, hi);
+	*out = (uint8_t)v;
+	return 0;
+}
+
+static int parse_args(const char *verb, bool encode, int argc, char **argv,
+		      struct cid_args *a)
+{
+	int c, err;
+
+	optind = 0;	/* full getopt reset: main() used it already */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":", cid_opts, NULL)) != -1) {
+		err = 0;
+		switch (c) {
+		case OPT_CONFIG_ID:
+			err = parse_num(verb, "config-id", optarg, 0,
+					CIDLB_CID_CONFIG_ID_MAX, &a->p.config_id);
+			break;
+		case OPT_SID_LEN:
+			err = parse_num(verb, "server-id-len", optarg,
+					CIDLB_CID_SERVER_ID_LEN_MIN,
+					CIDLB_CID_SERVER_ID_LEN_MAX,
+					&a->p.server_id_len);
+			a->have_sid_len = true;
+			break;
+		case OPT_NONCE_LEN:
+			err = parse_num(verb, "nonce-len", optarg,
+					CIDLB_CID_NONCE_LEN_MIN,
+					CIDLB_CID_NONCE_LEN_MAX, &a->p.nonce_len);
+			a->have_nonce_len = true;
+			break;
+		case OPT_KEY:
+			if (cidlb_unhex(optarg, a->p.key, sizeof(a->p.key)) !=
+			    CIDLB_CID_KEY_LEN)
+				return cidlb_usage_error("cid %s: --key: must be 32 hex digits (a 16-octet AES-128 key)",
+							 verb);
+			a->p.has_key = true;
+			break;
+		case OPT_LSE:
+			a->p.len_self_encode = true;
+			break;
+		case OPT_EXTRA:
+			err = parse_num(verb, "extra", optarg, 0,
+					CIDLB_CID_LEN_MAX - 1 - 5, &a->p.extra_len);
+			break;
+		case OPT_SID:
+		case OPT_NONCE:
+			if (!encode)
+				return cidlb_usage_error("cid %s: --%s is only for 'cid encode'",
+							 verb, c == OPT_SID ? "server-id" : "nonce");
+			if (c == OPT_SID)
+				a->sid_hex = optarg;
+			else
+				a->nonce_hex = optarg;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			return -1;
+		case ':':
+			return cidlb_usage_error("cid %s: %s needs a value",
+						 verb, argv[optind - 1]);
+		default:
+			return cidlb_usage_error("cid %s: unknown option '%s' (try 'cidlb cid help')",
+						 verb, argv[optind - 1]);
+		}
+		if (err)
+			return err;
+	}
+
+	if (!a->have_sid_len)
+		return cidlb_usage_error("cid %s: --server-id-len is required (1..15)", verb);
+	if (!a->have_nonce_len)
+		return cidlb_usage_error("cid %s: --nonce-len is required (4..18)", verb);
+	if (a->p.server_id_len + a->p.nonce_len > CIDLB_CID_PLAINTEXT_LEN_MAX)
+		return cidlb_usage_error("cid %s: --server-id-len %u + --nonce-len %u: the sum must be at most 19",
+					 verb, a->p.server_id_len, a->p.nonce_len);
+	if (1 + a->p.server_id_len + a->p.nonce_len + a->p.extra_len > CIDLB_CID_LEN_MAX)
+		return cidlb_usage_error("cid %s: --extra %u: 1 + %u + %u + %u octets exceeds the 20-octet CID limit (at most %u extra)",
+					 verb, a->p.extra_len, a->p.server_id_len,
+					 a->p.nonce_len, a->p.extra_len,
+					 CIDLB_CID_LEN_MAX - 1 - a->p.server_id_len -
+					 a->p.nonce_len);
+
+	if (encode) {
+		if (optind < argc)
+			return cidlb_usage_error("cid encode: unexpected argument '%s'",
+						 argv[optind]);
+		if (!a->sid_hex)
+			return cidlb_usage_error("cid encode: --server-id is required (%u octets in hex)",
+						 a->p.server_id_len);
+	} else {
+		if (optind >= argc)
+			return cidlb_usage_error("cid decode: missing CID (hex, 1..20 octets)");
+		if (optind + 1 < argc)
+			return cidlb_usage_error("cid decode: unexpected argument '%s' (one CID only)",
+						 argv[optind + 1]);
+		a->cid_hex = argv[optind];
+	}
+	return 0;
+}
+
+/* ---- output ----------------------------------------------------------------- */
+
+static void out_json(json_t *o)
+{
+	json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(o);
+}
+
+/* Prints a routable CID and what it carries. */
+static void print_cid(const struct cidlb_cid_config *cfg, const uint8_t *cid,
+		      size_t cid_len, const struct cidlb_cid_info *info)
+{
+	char cid_h[2 * 255 + 1], sid_h[2 * 15 + 1], nonce_h[2 * 18 + 1];
+	const char *algo = cidlb_cid_algo_str(cidlb_cid_config_algo(cfg));
+
+	cidlb_hex(cid_h, cid, cid_len);
+	cidlb_hex(sid_h, info->server_id, info->server_id_len);
+	cidlb_hex(nonce_h, info->nonce, info->nonce_len);
+	if (cidlb_json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "cid", json_string(cid_h));
+		json_object_set_new(o, "length", json_integer((json_int_t)cid_len));
+		json_object_set_new(o, "routable", json_true());
+		json_object_set_new(o, "config_id", json_integer(info->config_id));
+		json_object_set_new(o, "algorithm", json_string(algo));
+		json_object_set_new(o, "server_id", json_string(sid_h));
+		json_object_set_new(o, "nonce", json_string(nonce_h));
+		out_json(o);
+		return;
+	}
+	printf("cid:        %s (%zu octets)\n", cid_h, cid_len);
+	printf("config id:  %u\n", info->config_id);
+	printf("algorithm:  %s\n", algo);
+	printf("server id:  %s\n", sid_h);
+	printf("nonce:      %s\n", nonce_h);
+}
+
+static int print_unroutable(const struct cidlb_cid_config *cfg,
+			    const uint8_t *cid, size_t cid_len,
+			    const struct cidlb_cid_info *info, int status)
+{
+	char cid_h[2 * 255 + 1], reason[128];
+
+	cidlb_hex(cid_h, cid, cid_len);
+	switch (status) {
+	case CIDLB_CID_UNROUTABLE_CR7:
+		snprintf(reason, sizeof(reason), "config ID 7 (reserved for unroutable CIDs)");
+		break;
+	case CIDLB_CID_NO_CONFIG: {
+		struct cidlb_cid_params p;
+
+		cidlb_cid_config_params(cfg, &p);
+		snprintf(reason, sizeof(reason), "config ID %u not held (this config is %u)",
+			 info->config_id, p.config_id);
+		break;
+	}
+	case CIDLB_CID_TOO_SHORT: {
+		struct cidlb_cid_params p;
+
+		cidlb_cid_config_params(cfg, &p);
+		snprintf(reason, sizeof(reason), "too short: %zu octets, config %u needs at least %u",
+			 cid_len, info->config_id,
+			 1u + p.server_id_len + p.nonce_len);
+		break;
+	}
+	default:
+		snprintf(reason, sizeof(reason), "%s", cidlb_cid_status_str(status));
+	}
+	if (cidlb_json) {
+		json_t *o = json_object();
+
+		json_object_set_new(o, "cid", json_string(cid_h));
+		json_object_set_new(o, "length", json_integer((json_int_t)cid_len));
+		json_object_set_new(o, "routable", json_false());
+		json_object_set_new(o, "config_id", json_integer(info->config_id));
+		json_object_set_new(o, "reason", json_string(reason));
+		out_json(o);
+	} else {
+		printf("unroutable: %s\n", reason);
+	}
+	return CIDLB_EXIT_NO;
+}
+
+/* ---- verbs ------------------------------------------------------------------ */
+
+static int new_config(const char *verb, const struct cid_args *a,
+		      struct cidlb_cid_config **cfg)
+{
+	const char *why = NULL;
+	int err = cidlb_cid_config_new(&a->p, cfg, &why);
+
+	if (err == -EINVAL)
+		return cidlb_usage_error("cid %s: invalid QUIC-LB config: %s", verb, why);
+	if (err)
+		return cidlb_fail("cid %s: %s (%s)", verb, why ? why : "config failed",
+				  strerror(-err));
+	return 0;
+}
+
+static int do_encode(int argc, char **argv)
+{
+	struct cid_args a = { 0 };
+	struct cidlb_cid_config *cfg = NULL;
+	struct cidlb_cid_info info;
+	uint8_t sid[CIDLB_CID_SERVER_ID_LEN_MAX], nonce[CIDLB_CID_NONCE_LEN_MAX];
+	uint8_t cid[CIDLB_CID_LEN_MAX];
+	int n, ret;
+
+	ret = parse_args("encode", true, argc, argv, &a);
+	if (ret)
+		return ret < 0 ? CIDLB_EXIT_OK : ret;
+	if (cidlb_unhex(a.sid_hex, sid, sizeof(sid)) != a.p.server_id_len)
+		return cidlb_usage_error("cid encode: --server-id '%s': must be %u octets in hex (%u digits), per --server-id-len",
+					 a.sid_hex, a.p.server_id_len,
+					 2 * a.p.server_id_len);
+	if (a.nonce_hex &&
+	    cidlb_unhex(a.nonce_hex, nonce, sizeof(nonce)) != a.p.nonce_len)
+		return cidlb_usage_error("cid encode: --nonce '%s': must be %u octets in hex (%u digits), per --nonce-len",
+					 a.nonce_hex, a.p.nonce_len,
+					 2 * a.p.nonce_len);
+	ret = new_config("encode", &a, &cfg);
+	if (ret)
+		return ret;
+	n = cidlb_cid_encode(cfg, sid, a.p.server_id_len,
+			     a.nonce_hex ? nonce : NULL, a.p.nonce_len,
+			     cid, sizeof(cid));
+	if (n < 0) {
+		ret = cidlb_fail("cid encode: %s", strerror(-n));
+		goto out;
+	}
+	/* decode it back: shows the nonce the library chose, and proves it */
+	if (cidlb_cid_decode(cfg, cid, (size_t)n, &info) != CIDLB_CID_ROUTABLE ||
+	    memcmp(info.server_id, sid, a.p.server_id_len)) {
+		ret = cidlb_fail("cid encode: the CID does not decode back to the server ID");
+		goto out;
+	}
+	print_cid(cfg, cid, (size_t)n, &info);
+	ret = CIDLB_EXIT_OK;
+out:
+	cidlb_cid_config_free(cfg);
+	return ret;
+}
+
+static int do_decode(int argc, char **argv)
+{
+	struct cid_args a = { 0 };
+	struct cidlb_cid_config *cfg = NULL;
+	struct cidlb_cid_info info;
+	uint8_t cid[CIDLB_CID_LEN_MAX];
+	int n, st, ret;
+
+	ret = parse_args("decode", false, argc, argv, &a);
+	if (ret)
+		return ret < 0 ? CIDLB_EXIT_OK : ret;
+	n = cidlb_unhex(a.cid_hex, cid, sizeof(cid));
+	if (n < 1)
+		return cidlb_usage_error("cid decode: CID '%s': must be hex, 1..20 octets",
+					 a.cid_hex);
+	ret = new_config("decode", &a, &cfg);
+	if (ret)
+		return ret;
+	st = cidlb_cid_decode(cfg, cid, (size_t)n, &info);
+	if (st < 0)
+		ret = cidlb_fail("cid decode: %s", strerror(-st));
+	else if (st != CIDLB_CID_ROUTABLE)
+		ret = print_unroutable(cfg, cid, (size_t)n, &info, st);
+	else {
+		print_cid(cfg, cid, (size_t)n, &info);
+		ret = CIDLB_EXIT_OK;
+	}
+	cidlb_cid_config_free(cfg);
+	return ret;
+}
+
+int cmd_cid(int argc, char **argv)
+{
+	if (argc < 1)
+		return cidlb_usage_error("cid: missing VERB: encode, decode or help");
+	if (!strcmp(argv[0], "encode"))
+		return do_encode(argc, argv);
+	if (!strcmp(argv[0], "decode"))
+		return do_decode(argc, argv);
+	if (!strcmp(argv[0], "help")) {
+		usage(stdout);
+		return CIDLB_EXIT_OK;
+	}
+	return cidlb_usage_error("cid: unknown verb '%s': encode, decode or help",
+				 argv[0]);
+}

@@ -1,0 +1,148 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * main.c - `cidlb [-j] OBJECT VERB [args]`: global flags and the object
+ * table. Each object is in its own cmd_OBJECT.c (see cidlb.h).
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cidlb.h"
+
+bool cidlb_json;
+
+static const struct cidlb_object objects[] = {
+	{ "cid", cmd_cid, "encode and decode QUIC-LB connection IDs offline" },
+};
+
+#define N_OBJECTS (sizeof(objects) / sizeof(objects[0]))
+
+static void usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"Usage: cidlb [-j] OBJECT VERB [args]\n"
+		"       cidlb help\n"
+		"       cidlb OBJECT help\n"
+		"\n"
+		"  -j, --json   print JSON\n"
+		"  -h, --help   this text\n"
+		"\n"
+		"Objects:\n");
+	for (i = 0; i < N_OBJECTS; i++)
+		fprintf(f, "  %-10s %s\n", objects[i].name, objects[i].summary);
+	fprintf(f,
+		"\n"
+		"Exit status: 0 success, 1 negative answer (e.g. unroutable CID),\n"
+		"2 bad arguments, 3 operation failed.\n");
+}
+
+static int vmsg(int ret, const char *fmt, va_list ap)
+{
+	fputs("cidlb: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	return ret;
+}
+
+int cidlb_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vmsg(CIDLB_EXIT_USAGE, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+int cidlb_fail(const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = vmsg(CIDLB_EXIT_FAIL, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+void cidlb_hex(char *out, const unsigned char *in, size_t len)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 0xf];
+	}
+	out[2 * len] = '\0';
+}
+
+static int nibble(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int cidlb_unhex(const char *hex, unsigned char *out, size_t max)
+{
+	size_t len = strlen(hex), i;
+
+	if (len % 2 || len / 2 > max)
+		return -1;
+	for (i = 0; i < len / 2; i++) {
+		int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return (int)(len / 2);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *obj;
+	size_t i;
+	int c;
+
+	opterr = 0;
+	/* '+': stop at the object, its own flags follow it */
+	while ((c = getopt_long(argc, argv, "+:jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			cidlb_json = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return CIDLB_EXIT_OK;
+		default:
+			return cidlb_usage_error("unknown option '%s' (global options: -j, -h)",
+						 argv[optind - 1]);
+		}
+	}
+	if (optind >= argc)
+		return cidlb_usage_error("missing OBJECT (try 'cidlb help')");
+	obj = argv[optind];
+	if (!strcmp(obj, "help")) {
+		usage(stdout);
+		return CIDLB_EXIT_OK;
+	}
+	for (i = 0; i < N_OBJECTS; i++)
+		if (!strcmp(obj, objects[i].name))
+			return objects[i].run(argc - optind - 1, argv + optind + 1);
+	return cidlb_usage_error("unknown object '%s' (try 'cidlb help')", obj);
+}
