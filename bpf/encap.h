@@ -52,8 +52,10 @@ static __always_inline __u16 ipv4_csum(const struct iphdr *iph)
 }
 
 /* Next hop toward the backend from the kernel's routing and neighbour
- * tables, as for a packet this host sends (BPF_FIB_LOOKUP_OUTPUT: no need
- * for forwarding to be on). tot_len lets the kernel check the MTU. */
+ * tables, looked up as a packet forwarded from the ingress device: the
+ * kernel answers only where forwarding is on for that device
+ * (net.ipv4.conf.DEV.forwarding, net.ipv6.conf.DEV.forwarding), which the
+ * daemon turns on. tot_len lets the kernel check the egress MTU. */
 static __always_inline int nh_from_fib(struct xdp_md *ctx, const struct cidlb_backend *be,
 				       const struct cidlb_global *g, __u32 outer_len,
 				       struct next_hop *nh)
@@ -72,7 +74,7 @@ static __always_inline int nh_from_fib(struct xdp_md *ctx, const struct cidlb_ba
 		__builtin_memcpy(fib.ipv6_src, g->src6, 16);
 		__builtin_memcpy(fib.ipv6_dst, be->addr, 16);
 	}
-	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), BPF_FIB_LOOKUP_OUTPUT);
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return FWD_MTU;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)

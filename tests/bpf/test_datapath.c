@@ -356,7 +356,7 @@ static void test_not_ip(void **state)
 static void test_no_backend(void **state)
 {
 	struct tlb *t = *state;
-	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[64];
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
 	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 1,
 			       .dport = 443, .payload = payload };
 	struct cidlb_counters c;
@@ -382,6 +382,88 @@ static void test_no_backend(void **state)
 	assert_int_equal(c.route_maglev, 1);
 }
 
+
+/* A fallback flow stays on its backend when the Maglev table changes, and
+ * moves when that backend is gone. */
+static void test_lru_sticky(void **state)
+{
+	struct tlb *t = *state;
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
+	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 1234,
+			       .dport = 443, .payload = payload };
+	struct cidlb_counters c;
+	size_t len, outlen;
+
+	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_backend(t, 1, "198.18.3.11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	s.payload_len = tquic_long(payload, 0xc0, 1, (const uint8_t *)"\xe1\x02\x03\x04\x05\x06\x07\x08",
+				   8, NULL, 0, 1200);
+	len = tpkt_build(&s, in);
+	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+	assert_int_equal(out[14 + 19], 10);	/* outer daddr 198.18.3.10 */
+	tlb_maglev(t, (uint32_t[]){ 1 }, 1);	/* the table now says backend 1 */
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+	assert_int_equal(out[14 + 19], 10);	/* still backend 0 */
+	/* draining keeps the flow */
+	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_DRAINING);
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+	assert_int_equal(out[14 + 19], 10);
+	/* gone: the table decides, and the new choice sticks */
+	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ABSENT);
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+	assert_int_equal(out[14 + 19], 11);
+	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
+	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+	assert_int_equal(out[14 + 19], 11);
+	c = tlb_counters(t);
+	assert_int_equal(c.route_maglev, 2);
+	assert_int_equal(c.route_lru, 3);
+}
+
+/* Two independently loaded copies with the same configuration pick the
+ * same backend for every 4-tuple (and the hash spreads over all). */
+static void test_two_lbs_agree(void **state)
+{
+	struct tlb *a = *state, *b = tlb_new();
+	uint32_t idx[8] = { 0, 1, 2, 3, 4, 5, 6, 7 };
+	int hits[8] = {}, i, j;
+
+	for (i = 0; i < 8; i++) {
+		char addr[32];
+
+		snprintf(addr, sizeof(addr), "198.18.4.%d", i + 1);
+		tlb_backend(a, i, addr, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+		tlb_backend(b, 7 - i + 0, addr, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	}
+	/* b numbers its backends the other way round: same names, same table */
+	tlb_maglev(a, idx, 8);
+	tlb_maglev(b, (uint32_t[]){ 7, 6, 5, 4, 3, 2, 1, 0 }, 8);
+	for (i = 0; i < 2000; i++) {
+		uint8_t in[TPKT_MAX], oa[TPKT_MAX], ob[TPKT_MAX], payload[TPKT_MAX];
+		char src[32];
+		struct tpkt_spec s = { .family = 4, .src = src, .dst = T_VIP4,
+				       .sport = 1024 + i * 7, .dport = 443, .payload = payload };
+		size_t len, la, lb_;
+
+		snprintf(src, sizeof(src), "198.18.%d.%d", 100 + i % 50, 1 + i % 250);
+		s.payload_len = tquic_long(payload, 0xc0, 1, (const uint8_t *)"\xff\x11\x22\x33\x44\x55\x66\x77",
+					   8, NULL, 0, 1200);
+		len = tpkt_build(&s, in);
+		assert_int_equal(tlb_run(a, in, len, oa, &la), XDP_TX);
+		assert_int_equal(tlb_run(b, in, len, ob, &lb_), XDP_TX);
+		assert_int_equal(la, lb_);
+		t_assert_bytes(oa + 12, ob + 12, la - 12, "same packet from both LBs");
+		for (j = 0; j < 8; j++)
+			if (oa[14 + 19] == j + 1)
+				hits[j]++;
+	}
+	for (j = 0; j < 8; j++)	/* 250 expected each */
+		assert_in_range(hits[j], 150, 350);
+	tlb_free(b);
+}
+
 static int setup(void **state)
 {
 	*state = tlb_new();
@@ -400,6 +482,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_backend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lru_sticky, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_lbs_agree, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("datapath", tests, NULL, NULL);

@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * test_fib.c - next hops from the kernel: in a network namespace made for
+ * the test, cidlb.bpf.o runs with a real ingress device, so bpf_fib_lookup
+ * and bpf_check_mtu see real routes, neighbours and MTUs: XDP_TX back out
+ * of the ingress device, XDP_REDIRECT to another, no route, no neighbour,
+ * too big after encapsulation.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sched.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+#include <linux/bpf.h>
+#include "tlb.h"
+
+static char ns[64];
+static int root_ns = -1;
+static struct tlb *t;
+static unsigned int if_in, if_out;
+
+static const uint8_t nh_in_mac[6] = { 0x02, 0, 0, 0, 0x10, 0x02 };
+static const uint8_t nh_out_mac[6] = { 0x02, 0, 0, 0, 0x11, 0x02 };
+
+static int sh(const char *fmt, ...)
+{
+	char cmd[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	return system(cmd);
+}
+
+static void cleanup(void)
+{
+	if (root_ns >= 0) {
+		setns(root_ns, CLONE_NEWNET);
+		close(root_ns);
+		root_ns = -1;
+	}
+	if (*ns)
+		sh("ip netns del %s 2>/dev/null", ns);
+	*ns = 0;
+}
+
+static int setup(void **state)
+{
+	char path[128];
+	int fd;
+
+	(void)state;
+	snprintf(ns, sizeof(ns), "cidlbt-fib-%d", getpid());
+	atexit(cleanup);
+	if (sh("ip netns add %s", ns) ||
+	    sh("ip -n %s link add in0 mtu 1500 type veth peer name in1", ns) ||
+	    sh("ip -n %s link add out0 type veth peer name out1", ns) ||
+	    sh("for l in in0 in1 out0 out1; do ip -n %s link set $l up; done", ns) ||
+	    sh("ip netns exec %s sysctl -qw net.ipv4.conf.all.forwarding=1 "
+	       "net.ipv6.conf.all.forwarding=1", ns) ||
+	    sh("ip -n %s addr add 198.18.10.1/24 dev in0", ns) ||
+	    sh("ip -n %s addr add 198.18.11.1/24 dev out0", ns) ||
+	    sh("ip -n %s addr add fd00:10::1/64 dev in0 nodad", ns) ||
+	    sh("ip -n %s neigh add 198.18.10.2 lladdr 02:00:00:00:10:02 dev in0", ns) ||
+	    sh("ip -n %s neigh add fd00:10::2 lladdr 02:00:00:00:10:02 dev in0", ns) ||
+	    sh("ip -n %s neigh add 198.18.11.2 lladdr 02:00:00:00:11:02 dev out0", ns))
+		return -1;
+	snprintf(path, sizeof(path), "/run/netns/%s", ns);
+	root_ns = open("/proc/self/ns/net", O_RDONLY);
+	fd = open(path, O_RDONLY);
+	if (root_ns < 0 || fd < 0 || setns(fd, CLONE_NEWNET))
+		return -1;
+	close(fd);
+	if_in = if_nametoindex("in0");
+	if_out = if_nametoindex("out0");
+	if (!if_in || !if_out)
+		return -1;
+
+	t = tlb_new();
+	tlb_config(t, 0, 3, 4, NULL);
+	tlb_backend(t, 0, "198.18.10.2", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE);
+	tlb_backend(t, 1, "198.18.11.2", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE);
+	tlb_backend(t, 2, "198.18.10.3", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE);	/* no neighbour */
+	tlb_backend(t, 3, "198.18.99.1", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE);	/* no route */
+	tlb_backend(t, 4, "fd00:10::2", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE);
+	tlb_backend(t, 5, "198.18.10.2", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	for (uint8_t i = 0; i < 6; i++)
+		tlb_sid(t, 0, (uint8_t[]){ 0, 0, i }, 3, i);
+	assert_int_equal(cidlb_lb_add_tx_port(t->lb, if_out), 0);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tlb_free(t);
+	cleanup();
+	return 0;
+}
+
+/* A short-header packet of `ip_len` IP octets to server ID 0000<sid>. */
+static size_t frame_to(uint8_t sid, int family, size_t ip_len, uint8_t *frame)
+{
+	static uint8_t payload[TPKT_MAX];
+	struct tpkt_spec s = { .family = family, .sport = 40000, .dport = T_VIP_PORT,
+			       .payload = payload };
+	size_t hdr = (family == 4 ? 20 : 40) + 8;
+
+	s.src = family == 4 ? T_CLIENT4 : T_CLIENT6;
+	s.dst = family == 4 ? T_VIP4 : T_VIP6;
+	s.payload_len = tquic_short(payload, 0x41, (uint8_t[]){ 0x07, 0, 0, sid, 1, 2, 3, 4 }, 8,
+				    ip_len - hdr);
+	return tpkt_build(&s, frame);
+}
+
+static int run(const uint8_t *in, size_t len, uint8_t *out, size_t *outlen)
+{
+	return tlb_run_prog(cidlb_lb_prog_fd(t->lb), in, len, out, outlen, if_in);
+}
+
+static void test_fib_paths(void **state)
+{
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], own[6];
+	struct cidlb_counters c;
+	size_t len, outlen;
+
+	(void)state;
+	/* /sys shows the root namespace: ask the device itself */
+	{
+		struct ifreq ifr = {};
+		int sk = socket(AF_INET, SOCK_DGRAM, 0);
+
+		strcpy(ifr.ifr_name, "in0");
+		assert_int_equal(ioctl(sk, SIOCGIFHWADDR, &ifr), 0);
+		memcpy(own, ifr.ifr_hwaddr.sa_data, 6);
+		close(sk);
+	}
+
+	/* same device: XDP_TX, MACs from the neighbour table */
+	len = frame_to(0, 4, 100, in);
+	if (run(in, len, out, &outlen) != XDP_TX) {
+		c = tlb_counters(t);
+		for (size_t i = 0; i < cidlb_counter_count; i++)
+			print_error("%s=%llu\n", cidlb_counter_descs[i].name,
+				    *(unsigned long long *)((char *)&c + cidlb_counter_descs[i].offset));
+		fail();
+	}
+	assert_int_equal(outlen, len + 20);
+	t_assert_bytes(out, nh_in_mac, 6, "destination MAC from the neighbour table");
+	t_assert_bytes(out + 6, own, 6, "source MAC of the egress device");
+	/* other device: XDP_REDIRECT through the devmap */
+	assert_int_equal(run(in, frame_to(1, 4, 100, in), out, &outlen), XDP_REDIRECT);
+	/* IPv6 backend */
+	assert_int_equal(run(in, frame_to(4, 4, 100, in), out, &outlen), XDP_TX);
+	assert_int_equal(outlen, len + 40);
+	t_assert_bytes(out, nh_in_mac, 6, "IPv6 next hop MAC");
+	/* no neighbour, no route */
+	assert_int_equal(run(in, frame_to(2, 4, 100, in), out, &outlen), XDP_DROP);
+	assert_int_equal(run(in, frame_to(3, 4, 100, in), out, &outlen), XDP_DROP);
+	/* MTU 1500: 1480 + 20 fits, 1481 + 20 does not */
+	assert_int_equal(run(in, frame_to(0, 4, 1480, in), out, &outlen), XDP_TX);
+	assert_int_equal(run(in, frame_to(0, 4, 1481, in), out, &outlen), XDP_DROP);
+	/* the same with a configured MAC (bpf_check_mtu on the device) */
+	assert_int_equal(run(in, frame_to(5, 4, 1480, in), out, &outlen), XDP_TX);
+	t_assert_bytes(out + 6, tpkt_lb_mac, 6, "configured MAC mode: source = frame's destination");
+	assert_int_equal(run(in, frame_to(5, 4, 1481, in), out, &outlen), XDP_DROP);
+	/* a redirect target missing from the devmap */
+	assert_int_equal(sh("ip link del out0"), 0);
+	assert_int_equal(sh("ip link add out0 type veth peer name out1 && ip link set out0 up && "
+			    "ip link set out1 up && ip addr add 198.18.11.1/24 dev out0 && "
+			    "ip neigh add 198.18.11.2 lladdr 02:00:00:00:11:02 dev out0"), 0);
+	assert_int_equal(run(in, frame_to(1, 4, 100, in), out, &outlen), XDP_DROP);
+
+	c = tlb_counters(t);
+	assert_int_equal(c.tx, 4);
+	assert_int_equal(c.redirect, 1);
+	assert_int_equal(c.drop_no_route, 3);
+	assert_int_equal(c.drop_mtu, 2);
+	assert_int_equal(tlb_verdicts(&c), 10);
+	(void)nh_out_mac;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_fib_paths),
+	};
+
+	return cmocka_run_group_tests_name("fib", tests, setup, teardown);
+}
