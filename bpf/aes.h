@@ -45,8 +45,22 @@ struct aes_block {
 #define AES_SBOX	(8 * 256 * 4)
 #define AES_INV_SBOX	(AES_SBOX + 256)
 
-#define AES_LD32(tb, off, ix)	(*(const __u32 *)((tb) + (ix) + (off)))
-#define AES_LD8(tb, off, ix)	((__u32)*((tb) + (ix) + (off)))
+#define AES_LD32(tb, off, ix)	(*(const __u32 *)(aes_at((tb), (ix)) + (off)))
+#define AES_LD8(tb, off, ix)	((__u32)*(aes_at((tb), (ix)) + (off)))
+
+/*
+ * tb + ix, added by hand: left to itself clang reassociates
+ * (tb + ix) + off into (tb + off) + ix and keeps (and spills) one hoisted
+ * base per table instead of folding off into the load instruction. The add
+ * goes into the index register, which dies here.
+ */
+static __always_inline const __u8 *aes_at(const __u8 *tb, __u32 ix)
+{
+	__u64 p = ix;
+
+	asm("%[p] += %[tb]" : [p] "+r"(p) : [tb] "r"(tb));
+	return (const __u8 *)p;
+}
 
 /* T-table k (0..3) of the set at off, indexed by big-endian byte k of x. */
 #define AES_T0(tb, off, x)	AES_LD32(tb, (off), ((x) >> 22) & 0x3fc)
@@ -76,35 +90,39 @@ static __always_inline const __u8 *aes_base(void)
 /*
  * One middle round. The sums are written source word by source word
  * (s_i's byte k feeds t[(i -/+ k) mod 4]), so each s_i dies after its four
- * lookups and the round fits the ten BPF registers: 4 sums, 4 state
- * words, base, index.
+ * lookups, and the round key comes last: the round fits the ten BPF
+ * registers (4 sums, 4 state words, base, index) with only the round-key
+ * pointer spilled. s0's column starts the sums (=), the others add (^=).
  */
-#define AES_ROUND(tb, off, rk, s0, s1, s2, s3, A, B, C, D)		\
+#define AES_ROUND(tb, off, rk, s0, s1, s2, s3, COL)			\
 	do {								\
-		__u32 t0 = (rk)[0], t1 = (rk)[1], t2 = (rk)[2], t3 = (rk)[3]; \
-		A(tb, off, s0, t0, t1, t2, t3);				\
-		A(tb, off, s1, t1, t2, t3, t0);				\
-		A(tb, off, s2, t2, t3, t0, t1);				\
-		A(tb, off, s3, t3, t0, t1, t2);				\
-		s0 = t0; s1 = t1; s2 = t2; s3 = t3;			\
+		__u32 t0, t1, t2, t3;					\
+		COL(tb, off, s0, t0, t1, t2, t3, =);			\
+		COL(tb, off, s1, t1, t2, t3, t0, ^=);			\
+		COL(tb, off, s2, t2, t3, t0, t1, ^=);			\
+		COL(tb, off, s3, t3, t0, t1, t2, ^=);			\
+		s0 = t0 ^ (rk)[0];					\
+		s1 = t1 ^ (rk)[1];					\
+		s2 = t2 ^ (rk)[2];					\
+		s3 = t3 ^ (rk)[3];					\
 	} while (0)
 
 /* Forward: byte k of s_i goes to t[i - k]. */
-#define AES_ENC_COL(tb, off, s, a, b, c, d)				\
+#define AES_ENC_COL(tb, off, s, a, b, c, d, op)			\
 	do {								\
-		a ^= AES_T0(tb, off, s);				\
-		d ^= AES_T1(tb, off, s);				\
-		c ^= AES_T2(tb, off, s);				\
-		b ^= AES_T3(tb, off, s);				\
+		a op AES_T0(tb, off, s);				\
+		d op AES_T1(tb, off, s);				\
+		c op AES_T2(tb, off, s);				\
+		b op AES_T3(tb, off, s);				\
 	} while (0)
 
 /* Inverse: byte k of s_i goes to t[i + k]. */
-#define AES_DEC_COL(tb, off, s, a, b, c, d)				\
+#define AES_DEC_COL(tb, off, s, a, b, c, d, op)			\
 	do {								\
-		a ^= AES_T0(tb, off, s);				\
-		b ^= AES_T1(tb, off, s);				\
-		c ^= AES_T2(tb, off, s);				\
-		d ^= AES_T3(tb, off, s);				\
+		a op AES_T0(tb, off, s);				\
+		b op AES_T1(tb, off, s);				\
+		c op AES_T2(tb, off, s);				\
+		d op AES_T3(tb, off, s);				\
 	} while (0)
 
 /*
