@@ -93,10 +93,11 @@ struct cidlb_config {
 	__u32 generation;	/* changes on every write: stale cache guard */
 	__u32 pad2;
 	/*
-	 * AES-128 key schedules in the rijndael T-table layout (what
-	 * OpenSSL's AES_set_encrypt_key/AES_set_decrypt_key produce):
-	 * enc_rk for four-pass, dec_rk (inverse MixColumns applied) for
-	 * single-pass. Zero in plaintext mode.
+	 * AES-128 key schedules in the classic rijndael T-table layout
+	 * (FIPS-197 words, word = big-endian value of 4 key-schedule octets),
+	 * as cidlb_aes128_key_schedules() of libcidlb writes them: enc_rk for
+	 * four-pass, dec_rk (inverse MixColumns applied) for single-pass.
+	 * Zero in plaintext mode.
 	 */
 	__u32 enc_rk[CIDLB_AES_RK_WORDS];
 	__u32 dec_rk[CIDLB_AES_RK_WORDS];

@@ -9,8 +9,7 @@
 #include <cmocka.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-#define OPENSSL_SUPPRESS_DEPRECATED
-#include <openssl/aes.h>
+#include "cidlb/cidlb.h"
 #include "ctl/maglev.h"
 #include "tlb.h"
 
@@ -85,14 +84,8 @@ void tlb_config(struct tlb *t, uint32_t id, int sid_len, int nonce_len, const ui
 	c.half_len = (c.pt_len + 1) / 2;
 	c.mode = !key ? CIDLB_MODE_PLAINTEXT :
 		 c.pt_len == 16 ? CIDLB_MODE_SINGLE_PASS : CIDLB_MODE_FOUR_PASS;
-	if (key) {
-		AES_KEY k;
-
-		AES_set_encrypt_key(key, 128, &k);
-		memcpy(c.enc_rk, k.rd_key, sizeof(c.enc_rk));
-		AES_set_decrypt_key(key, 128, &k);
-		memcpy(c.dec_rk, k.rd_key, sizeof(c.dec_rk));
-	}
+	if (key)
+		assert_int_equal(cidlb_aes128_key_schedules(key, c.enc_rk, c.dec_rk), 0);
 	assert_int_equal(cidlb_lb_set_config(t->lb, id, &c), 0);
 }
 
