@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * test_cid_crypto.c - QUIC-LB decoding in the real cidlb.bpf.o agrees
+ * with libcidlb, bit for bit: for every legal (server ID length, nonce
+ * length) pair, plaintext, single-pass and four-pass, random server IDs
+ * and nonces are encoded by libcidlb and the packet must reach the
+ * backend that owns the server ID. Also the spec's vectors as packets,
+ * and a key change under one config ID.
+ */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <cmocka.h>
+#include <linux/bpf.h>
+#include "cidlb/cidlb.h"
+#include "tlb.h"
+
+#define NBACK 4
+#define PER_PAIR_KEYED 200
+#define PER_PAIR_PLAIN 40
+#define FALLBACK 7	/* backend index of the only Maglev entry */
+
+static struct tlb *t;
+
+static int setup(void **state)
+{
+	uint32_t fb = FALLBACK;
+	int i;
+
+	(void)state;
+	t = tlb_new();
+	for (i = 0; i < NBACK; i++) {
+		char a[32];
+
+		snprintf(a, sizeof(a), "198.18.5.%d", 10 + i);
+		tlb_backend(t, i, a, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	}
+	tlb_backend(t, FALLBACK, "198.18.5.99", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_maglev(t, &fb, 1);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	tlb_free(t);
+	return 0;
+}
+
+/* Send a short-header (or long-header) packet with this CID; returns the
+ * last octet of the outer destination (backend 198.18.5.x), 0 if not TX. */
+static int route(const uint8_t *cid, size_t cid_len, int long_hdr)
+{
+	uint8_t payload[TPKT_MAX], in[TPKT_MAX], out[TPKT_MAX];
+	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4,
+			       .sport = 7777, .dport = T_VIP_PORT, .payload = payload };
+	size_t len, outlen;
+
+	s.payload_len = long_hdr ?
+		tquic_long(payload, 0xe0, 1, cid, cid_len, NULL, 0, 100) :
+		tquic_short(payload, 0x41, cid, cid_len, 60);
+	len = tpkt_build(&s, in);
+	if (tlb_run(t, in, len, out, &outlen) != XDP_TX)
+		return 0;
+	return out[14 + 19];
+}
+
+static uint64_t cnt_of(size_t off)
+{
+	struct cidlb_counters c = tlb_counters(t);
+	uint64_t v;
+
+	memcpy(&v, (const char *)&c + off, sizeof(v));
+	return v;
+}
+
+static void one_pair(int sid_len, int nonce_len, int keyed, int cr)
+{
+	struct cidlb_cid_params p = { .config_id = cr, .server_id_len = sid_len,
+				      .nonce_len = nonce_len, .has_key = keyed,
+				      .len_self_encode = 1 };
+	struct cidlb_cid_config *cfg;
+	int n = keyed ? PER_PAIR_KEYED : PER_PAIR_PLAIN, j;
+	uint8_t sids[PER_PAIR_KEYED][16];
+	const char *why;
+
+	if (keyed)
+		assert_int_equal(getrandom(p.key, 16, 0), 16);
+	assert_int_equal(cidlb_cid_config_new(&p, &cfg, &why), 0);
+	tlb_config(t, cr, sid_len, nonce_len, keyed ? p.key : NULL);
+	for (j = 0; j < n; j++) {
+		uint8_t nonce[32], cid[32];
+		int len, got;
+
+		assert_int_equal(getrandom(sids[j], sid_len, 0), sid_len);
+		assert_int_equal(getrandom(nonce, nonce_len, 0), nonce_len);
+		tlb_sid(t, cr, sids[j], sid_len, j % NBACK);
+		len = cidlb_cid_encode(cfg, sids[j], sid_len, nonce, nonce_len, cid, sizeof(cid));
+		assert_true(len > 0);
+		got = route(cid, len, j & 1);
+		if (got != 10 + j % NBACK) {
+			print_error("sid_len %d nonce_len %d %s cr %d: packet %d went to .%d, "
+				    "want .%d\n", sid_len, nonce_len, keyed ? "keyed" : "plain",
+				    cr, j, got, 10 + j % NBACK);
+			fail();
+		}
+	}
+	for (j = 0; j < n; j++) {
+		struct cidlb_sid_key k = { .config_id = cr, .len = sid_len };
+
+		memcpy(k.sid, sids[j], sid_len);
+		cidlb_lb_del_sid(t->lb, &k);	/* duplicates were deleted already */
+	}
+	cidlb_cid_config_free(cfg);
+}
+
+static void test_every_pair(void **state)
+{
+	uint64_t sp0 = cnt_of(offsetof(struct cidlb_counters, cid_single_pass));
+	uint64_t fp0 = cnt_of(offsetof(struct cidlb_counters, cid_four_pass));
+	uint64_t pt0 = cnt_of(offsetof(struct cidlb_counters, cid_plaintext));
+	int s, nl, pairs = 0, single = 0;
+
+	(void)state;
+	for (s = 1; s <= 15; s++) {
+		for (nl = 4; nl <= 18 && s + nl <= 19; nl++) {
+			int cr = pairs % 7;
+
+			one_pair(s, nl, 0, cr);
+			one_pair(s, nl, 1, cr);
+			single += s + nl == 16;
+			pairs++;
+		}
+	}
+	assert_int_equal(pairs, 120);
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, cid_plaintext)) - pt0,
+			 pairs * PER_PAIR_PLAIN);
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, cid_single_pass)) - sp0,
+			 single * PER_PAIR_KEYED);
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, cid_four_pass)) - fp0,
+			 (pairs - single) * PER_PAIR_KEYED);
+	print_message("  %d pairs, %d packets each keyed, %d plain: all agree\n",
+		      pairs, PER_PAIR_KEYED, PER_PAIR_PLAIN);
+}
+
+/* shared/quic-lb-spec.md section 8, as packets. */
+static void test_spec_vectors(void **state)
+{
+	static const struct {
+		int cr, sid_len, nonce_len;
+		const char *key, *sid, *cid;
+	} v[] = {
+		{ 0, 3, 4, NULL, "c4605e", "07c4605e4504cc4f" },
+		{ 2, 8, 8, "8f95f09245765f80256934e50c66207f", "ed793a51d49b8f5f",
+		  "504dd2d05a7b0de9b2b9907afb5ecf8cc3" },
+		{ 0, 3, 4, "fdf726a9893ec05c0632d3956680baf0", "31441a", "0767947d29be054a" },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		uint8_t key[16], sid[16], cid[20];
+		size_t n = thex(v[i].cid, cid, sizeof(cid));
+
+		thex(v[i].sid, sid, sizeof(sid));
+		if (v[i].key)
+			thex(v[i].key, key, sizeof(key));
+		tlb_config(t, v[i].cr, v[i].sid_len, v[i].nonce_len, v[i].key ? key : NULL);
+		tlb_sid(t, v[i].cr, sid, v[i].sid_len, i);
+		assert_int_equal(route(cid, n, 0), 10 + i);
+		assert_int_equal(route(cid, n, 1), 10 + i);
+	}
+}
+
+/* A new key under the same config ID: no packet is routed by what the old
+ * key decoded (a decode cache must not outlive the config). */
+static void test_key_change(void **state)
+{
+	struct cidlb_cid_params p = { .config_id = 3, .server_id_len = 4, .nonce_len = 8,
+				      .has_key = 1 };
+	struct cidlb_cid_config *cfg;
+	uint8_t sid[4] = { 9, 8, 7, 6 }, cid[32];
+	int len, i;
+
+	(void)state;
+	memset(p.key, 0x11, 16);
+	assert_int_equal(cidlb_cid_config_new(&p, &cfg, NULL), 0);
+	len = cidlb_cid_encode(cfg, sid, 4, NULL, 0, cid, sizeof(cid));
+	assert_true(len > 0);
+	tlb_config(t, 3, 4, 8, p.key);
+	tlb_sid(t, 3, sid, 4, 2);
+	for (i = 0; i < 3; i++)	/* warm any cache */
+		assert_int_equal(route(cid, len, 0), 12);
+	memset(p.key, 0x22, 16);
+	tlb_config(t, 3, 4, 8, p.key);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(route(cid, len, 0), 99);	/* fallback */
+	/* and back: the old key routes again */
+	memset(p.key, 0x11, 16);
+	tlb_config(t, 3, 4, 8, p.key);
+	assert_int_equal(route(cid, len, 0), 12);
+	cidlb_cid_config_free(cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_spec_vectors),
+		cmocka_unit_test(test_key_change),
+		cmocka_unit_test(test_every_pair),
+	};
+
+	return cmocka_run_group_tests_name("cid_crypto", tests, setup, teardown);
+}
