@@ -35,6 +35,12 @@
 #define CID_HALF_WORDS		4	/* one AES block */
 #define CID_SID_WORDS		4	/* CIDLB_SID_MAX octets rounded up */
 
+/*
+ * The scratch values are reread after this instead of being kept in
+ * registers, where they would only be spilled to the stack across AES.
+ */
+#define cid_barrier()	asm volatile("" ::: "memory")
+
 /* Per-CPU scratch: variable-offset reads need memory, not registers. */
 struct cid_scratch {
 	__u32 pt[CID_SCRATCH_WORDS];	/* cid[1..19] big-endian, then zero */
@@ -179,6 +185,7 @@ static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg,
 	sc->pt[5] = 0;
 	sc->pt[6] = 0;
 	sc->pt[7] = 0;
+	cid_barrier();
 
 	/*
 	 * Keep-masks: half_len octets; for odd pt_len the left half drops the
@@ -193,12 +200,14 @@ static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg,
 		sc->mask[1][k] = keep_h[k];
 	}
 	sc->mask[1][0] &= ~(0xf0000000U & t);
+	cid_barrier();
 
 	/* split() */
 	for (k = 0; k < CID_HALF_WORDS; k++) {
 		sc->half[0][k] = sc->pt[k] & sc->mask[0][k];
 		sc->half[1][k] = cid_word_at(sc->pt, s, k) & sc->mask[1][k];
 	}
+	cid_barrier();
 
 	/*
 	 * Passes 4, 3, 2, 1: even passes feed the right half to AES and xor
@@ -220,6 +229,7 @@ static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg,
 		sc->half[dst][0] ^= b.w[0] & sc->mask[dst][0];
 		sc->half[dst][1] ^= b.w[1] & sc->mask[dst][1];
 		sc->half[dst][2] ^= b.w[2] & sc->mask[dst][2];
+		cid_barrier();
 	}
 
 	/*
