@@ -79,6 +79,11 @@ int aes_probe(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	for (i = 0; i < CIDLB_CID_MAX; i++)
 		cid[i] = data[1 + i];
+	/*
+	 * Keep cid an array in memory, as the data path's is: otherwise clang
+	 * splits it into 20 scalars held (and spilled) across the decode.
+	 */
+	asm volatile("" : : "r"(cid) : "memory");
 	if (op == AES_PROBE_FOUR)
 		err = cid_decode_four_pass(cfg, cid, sid);
 	else
