@@ -147,17 +147,67 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
 	return XDP_REDIRECT;
 }
 
-static __always_inline int cidlb_handle(struct xdp_md *ctx)
+/*
+ * Steps 3 to 6 for a packet that parsing found addressed to a VIP. A
+ * global function: the verifier checks it once, for any packet layout,
+ * instead of once per layout that parsing can produce (VLAN tags, IPv4
+ * options, IPv6 extension headers).
+ */
+__noinline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt *p)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct cidlb_counters *cnt = counters();
 	const struct cidlb_global *g;
-	struct cidlb_vip_key vk = {};
 	struct quic_hdr q = {};
-	struct cid_ctx c;
-	struct pkt p = {};
+	struct cid_ctx c = {};
 	__u32 zero = 0, idx;
+	int rc;
+
+	if (!cnt || !p)
+		return XDP_ABORTED;
+
+	/* 3. quic */
+	rc = quic_parse(data, data_end, p->l4_off + sizeof(struct udphdr), &q);
+	if (rc)
+		return quic_drop_verdict(rc, cnt);
+	count_kind(q.kind, cnt);
+
+	g = bpf_map_lookup_elem(&cidlb_global, &zero);
+	if (!g) {
+		cnt->drop_encap++;
+		return XDP_DROP;
+	}
+
+	/* 4. cid, 5. pick */
+	quic_copy_dcid(ctx, &q, c.key.cid);
+	rc = cid_classify(&c, q.dcid_avail, cnt);
+	if (cid_retired(&c)) {
+		cnt->drop_retired++;
+		return XDP_DROP;
+	}
+	if (rc == PICK_ROUTED) {
+		if (!pick_by_sid(&c, &idx, cnt)) {
+			cnt->route_cid++;
+			return forward(ctx, p, idx, g, cnt);
+		}
+		cnt->unroutable_sid++;
+	}
+	if (pick_fallback(&p->flow, g, &idx, cnt)) {
+		cnt->drop_no_backend++;
+		return XDP_DROP;
+	}
+	/* 6. forward */
+	return forward(ctx, p, idx, g, cnt);
+}
+
+static __always_inline int cidlb_handle(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct cidlb_counters *cnt = counters();
+	struct cidlb_vip_key vk = {};
+	struct pkt p = {};
 	int rc;
 
 	if (!cnt)
@@ -185,38 +235,7 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 		cnt->drop_bad_udp++;
 		return XDP_DROP;
 	}
-
-	/* 3. quic */
-	rc = quic_parse(data, data_end, p.l4_off + sizeof(struct udphdr), &q);
-	if (rc)
-		return quic_drop_verdict(rc, cnt);
-	count_kind(q.kind, cnt);
-
-	g = bpf_map_lookup_elem(&cidlb_global, &zero);
-	if (!g) {
-		cnt->drop_encap++;
-		return XDP_DROP;
-	}
-
-	/* 4. cid, 5. pick */
-	quic_copy_dcid(data, data_end, &q, c.cid);
-	rc = cid_classify(&c, q.dcid_avail, cnt);
-	if (c.sig_len && cid_retired(&c)) {
-		cnt->drop_retired++;
-		return XDP_DROP;
-	}
-	if (rc == PICK_ROUTED) {
-		if (!pick_by_sid(&c, &idx, cnt)) {
-			cnt->route_cid++;
-			return forward(ctx, &p, idx, g, cnt);
-		}
-		cnt->unroutable_sid++;
-	}
-	if (pick_fallback(&p.flow, g, &idx, cnt)) {
-		cnt->drop_no_backend++;
-		return XDP_DROP;
-	}
-	return forward(ctx, &p, idx, g, cnt);
+	return cidlb_quic_path(ctx, &p);
 }
 
 #endif

@@ -13,14 +13,7 @@
 #include "maps.h"
 #include "quic.h"
 #include "cidlb_hash.h"
-#if __has_include("cid_crypto.h")
 #include "cid_crypto.h"
-#else
-static __always_inline int cid_decode_single_pass(const struct cidlb_config *cfg,
-						  const __u8 *cid, __u8 *sid) { return -1; }
-static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg,
-						const __u8 *cid, __u8 *sid) { return -1; }
-#endif
 
 enum pick_result {
 	PICK_ROUTED = 0,	/* server ID -> live backend */
@@ -31,8 +24,9 @@ enum pick_result {
 };
 
 struct cid_ctx {
-	__u8  cid[CIDLB_CID_MAX];	/* DCID octets, zero past dcid_avail */
-	__u32 sig_len;			/* octets that identify the CID */
+	/* The DCID's identifying octets (zero past key.len): the key of the
+	 * retired-CID map and of the decode cache, and the decoder's input. */
+	struct cidlb_cid_key key;
 	const struct cidlb_config *cfg;	/* NULL when unroutable by config */
 };
 
@@ -41,49 +35,108 @@ static __always_inline int backend_live(const struct cidlb_backend *be)
 	return be && (be->state == CIDLB_BE_ACTIVE || be->state == CIDLB_BE_DRAINING);
 }
 
-/* Classify the DCID by its first octet and decide how many of its octets
- * identify it (the retired-CID key): 1 + plaintext_len under a config held
- * here, else the self-encoded length. */
+/* Keep the first len octets of the key, zero the rest. */
+static __always_inline void cid_key_trim(struct cidlb_cid_key *k, __u32 len)
+{
+	__u32 i;
+
+	k->len = len;
+#pragma unroll
+	for (i = 0; i < CIDLB_CID_MAX; i++)
+		k->cid[i] &= byte_mask(i, len);
+}
+
+/* Classify the DCID (in c->key.cid, `avail` octets) by its first octet
+ * and trim it to the octets that identify it: 1 + plaintext_len under a
+ * config held here, else the self-encoded length. */
 static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 					struct cidlb_counters *cnt)
 {
-	__u32 cr = c->cid[0] >> 5;
-	__u32 need;
+	__u32 cr = c->key.cid[0] >> 5;
+	__u32 len = (c->key.cid[0] & 0x1f) + 1, need;
+	int rc = PICK_ROUTED;
 
+	if (len > avail)
+		len = avail;
 	c->cfg = NULL;
-	c->sig_len = (c->cid[0] & 0x1f) + 1;
-	if (c->sig_len > avail)
-		c->sig_len = avail;
 	if (cr == CIDLB_CR_UNROUTABLE) {
 		cnt->unroutable_cr7++;
-		return PICK_CR7;
+		rc = PICK_CR7;
+		goto out;
 	}
 	c->cfg = bpf_map_lookup_elem(&cidlb_configs, &cr);
 	if (!c->cfg || c->cfg->mode == CIDLB_MODE_NONE) {
 		c->cfg = NULL;
 		cnt->unroutable_config++;
-		return PICK_NO_CONFIG;
+		rc = PICK_NO_CONFIG;
+		goto out;
 	}
 	need = 1 + c->cfg->pt_len;
 	if (need > avail || need > CIDLB_CID_MAX) {
 		c->cfg = NULL;
 		cnt->unroutable_short_cid++;
-		return PICK_SHORT_CID;
+		rc = PICK_SHORT_CID;
+		goto out;
 	}
-	c->sig_len = need;
-	return PICK_ROUTED;
+	len = need;
+out:
+	cid_key_trim(&c->key, len);
+	return rc;
 }
 
 /* An exact match in the retired-CID map. */
 static __always_inline int cid_retired(const struct cid_ctx *c)
 {
-	struct cidlb_cid_key key = { .len = c->sig_len };
-	__u32 i;
+	return c->key.len && bpf_map_lookup_elem(&cidlb_retired, &c->key) != NULL;
+}
 
-#pragma unroll
-	for (i = 0; i < CIDLB_CID_MAX; i++)
-		key.cid[i] = i < c->sig_len ? c->cid[i] : 0;
-	return bpf_map_lookup_elem(&cidlb_retired, &key) != NULL;
+/* Decode cache: a hit must come from the same config ID and generation,
+ * so no entry outlives a change of its config. */
+static __always_inline int dcache_get(const struct cid_ctx *c, struct cidlb_sid_key *key,
+				      struct cidlb_counters *cnt)
+{
+	struct cidlb_dcache_val *v = bpf_map_lookup_elem(&cidlb_dcache, &c->key);
+
+	if (v && v->generation == c->cfg->generation && v->config_id == key->config_id) {
+		__builtin_memcpy(key->sid, v->sid, CIDLB_SID_MAX);
+		cnt->dcache_hit++;
+		return 0;
+	}
+	cnt->dcache_miss++;
+	return -1;
+}
+
+static __always_inline void dcache_put(const struct cid_ctx *c, const struct cidlb_sid_key *key)
+{
+	struct cidlb_dcache_val v = {
+		.generation = c->cfg->generation,
+		.config_id = key->config_id,
+		.sid_len = key->len,
+	};
+
+	__builtin_memcpy(v.sid, key->sid, CIDLB_SID_MAX);
+	bpf_map_update_elem(&cidlb_dcache, &c->key, &v, BPF_ANY);
+}
+
+/* The AES decoders, behind the decode cache unless the config opts out. */
+static __always_inline int cid_decrypt(const struct cid_ctx *c, struct cidlb_sid_key *key,
+				       struct cidlb_counters *cnt)
+{
+	const struct cidlb_config *cfg = c->cfg;
+	int cache = !(cfg->flags & CIDLB_CFG_F_NO_DCACHE), rc;
+
+	if (cache && !dcache_get(c, key, cnt))
+		return 0;
+	if (cfg->mode == CIDLB_MODE_SINGLE_PASS) {
+		cnt->cid_single_pass++;
+		rc = cid_decode_single_pass(cfg, c->key.cid, key->sid);
+	} else {
+		cnt->cid_four_pass++;
+		rc = cid_decode_four_pass(cfg, c->key.cid, key->sid);
+	}
+	if (!rc && cache)
+		dcache_put(c, key);
+	return rc;
 }
 
 /* Server ID of a routable DCID into key->sid, by the config's mode. */
@@ -93,22 +146,17 @@ static __always_inline int cid_decode(const struct cid_ctx *c, struct cidlb_sid_
 	const struct cidlb_config *cfg = c->cfg;
 	__u32 i;
 
-	key->config_id = c->cid[0] >> 5;
+	key->config_id = c->key.cid[0] >> 5;
 	key->len = cfg->sid_len;
-	switch (cfg->mode) {
-	case CIDLB_MODE_PLAINTEXT:
+	if (cfg->mode == CIDLB_MODE_PLAINTEXT) {
 		cnt->cid_plaintext++;
 #pragma unroll
 		for (i = 0; i < CIDLB_SID_MAX; i++)
-			key->sid[i] = i < cfg->sid_len ? c->cid[1 + i] : 0;
+			key->sid[i] = c->key.cid[1 + i] & byte_mask(i, cfg->sid_len);
 		return 0;
-	case CIDLB_MODE_SINGLE_PASS:
-		cnt->cid_single_pass++;
-		return cid_decode_single_pass(cfg, c->cid, key->sid);
-	case CIDLB_MODE_FOUR_PASS:
-		cnt->cid_four_pass++;
-		return cid_decode_four_pass(cfg, c->cid, key->sid);
 	}
+	if (cfg->mode == CIDLB_MODE_SINGLE_PASS || cfg->mode == CIDLB_MODE_FOUR_PASS)
+		return cid_decrypt(c, key, cnt);
 	return -1;
 }
 

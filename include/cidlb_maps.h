@@ -52,6 +52,7 @@
 #define CIDLB_MAP_GLOBAL	"cidlb_global"
 #define CIDLB_MAP_TX_PORTS	"cidlb_tx_ports"
 #define CIDLB_MAP_DCACHE	"cidlb_dcache"
+#define CIDLB_MAP_SCRATCH	"cidlb_scratch"	/* per-CPU AES work space */
 #define CIDLB_MAP_DECAP_SRCS	"decap_srcs"
 #define CIDLB_MAP_DECAP_CNT	"decap_counters"
 #define CIDLB_PROG_MAIN		"cidlb_xdp"

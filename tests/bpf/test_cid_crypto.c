@@ -185,6 +185,8 @@ static void test_key_change(void **state)
 				      .has_key = 1 };
 	struct cidlb_cid_config *cfg;
 	uint8_t sid[4] = { 9, 8, 7, 6 }, cid[32];
+	uint64_t hit0 = cnt_of(offsetof(struct cidlb_counters, dcache_hit));
+	uint64_t miss0 = cnt_of(offsetof(struct cidlb_counters, dcache_miss));
 	int len, i;
 
 	(void)state;
@@ -204,6 +206,42 @@ static void test_key_change(void **state)
 	memset(p.key, 0x11, 16);
 	tlb_config(t, 3, 4, 8, p.key);
 	assert_int_equal(route(cid, len, 0), 12);
+	/* each key: one miss, then hits; the new key's first packet missed
+	 * although an entry for the CID was there */
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_miss)) - miss0, 3);
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_hit)) - hit0, 4);
+	cidlb_cid_config_free(cfg);
+}
+
+/* A config that opts out of the decode cache never touches it. */
+static void test_no_dcache(void **state)
+{
+	struct cidlb_config c;
+	uint8_t key[16], sid[3] = { 1, 1, 1 }, nonce[4] = { 2, 2, 2, 2 }, cid[32];
+	struct cidlb_cid_params p = { .config_id = 4, .server_id_len = 3, .nonce_len = 4,
+				      .has_key = 1 };
+	struct cidlb_cid_config *cfg;
+	uint64_t hit0, miss0, fp0;
+	int len, i;
+
+	(void)state;
+	memset(key, 0x33, 16);
+	memcpy(p.key, key, 16);
+	assert_int_equal(cidlb_cid_config_new(&p, &cfg, NULL), 0);
+	len = cidlb_cid_encode(cfg, sid, 3, nonce, 4, cid, sizeof(cid));
+	tlb_config(t, 4, 3, 4, key);
+	assert_int_equal(cidlb_lb_get_config(t->lb, 4, &c), 0);
+	c.flags |= CIDLB_CFG_F_NO_DCACHE;
+	assert_int_equal(cidlb_lb_set_config(t->lb, 4, &c), 0);
+	tlb_sid(t, 4, sid, 3, 1);
+	hit0 = cnt_of(offsetof(struct cidlb_counters, dcache_hit));
+	miss0 = cnt_of(offsetof(struct cidlb_counters, dcache_miss));
+	fp0 = cnt_of(offsetof(struct cidlb_counters, cid_four_pass));
+	for (i = 0; i < 3; i++)
+		assert_int_equal(route(cid, len, 0), 11);
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_hit)), hit0);
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_miss)), miss0);
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, cid_four_pass)) - fp0, 3);
 	cidlb_cid_config_free(cfg);
 }
 
@@ -212,6 +250,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_spec_vectors),
 		cmocka_unit_test(test_key_change),
+		cmocka_unit_test(test_no_dcache),
 		cmocka_unit_test(test_every_pair),
 	};
 

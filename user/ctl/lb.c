@@ -24,6 +24,7 @@ const char *const cidlb_map_names[CIDLB_M_COUNT] = {
 	[CIDLB_M_GLOBAL] = CIDLB_MAP_GLOBAL,
 	[CIDLB_M_TX_PORTS] = CIDLB_MAP_TX_PORTS,
 	[CIDLB_M_DCACHE] = CIDLB_MAP_DCACHE,
+	[CIDLB_M_SCRATCH] = CIDLB_MAP_SCRATCH,
 };
 
 #define C(n) { #n, offsetof(struct cidlb_counters, n) }
