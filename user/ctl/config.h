@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * config.h - the cidlbd configuration file (INI, read with libinih), shared
+ * by cidlbd and `cidlb config check|cid encode --config`. The whole file is
+ * checked before anything uses it; every problem becomes one line
+ *
+ *	FILE:LINE: [section] key: what is wrong; what is allowed
+ *
+ * in cidlb_conf.errors. examples/cidlb.conf documents every key.
+ *
+ * The value parsers are exported so that the control socket checks a
+ * backend added at run time with exactly the same rules as the file.
+ */
+#ifndef CIDLB_CTL_CONFIG_H
+#define CIDLB_CTL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <net/if.h>
+#include "cidlb_maps.h"
+
+#define CIDLB_DEFAULT_CONFIG	"/etc/cidlb/cidlb.conf"
+#define CIDLB_DEFAULT_PIN_DIR	"/sys/fs/bpf/cidlb"
+#define CIDLB_DEFAULT_SOCKET	"/run/cidlb/cidlbd.sock"
+#define CIDLB_DEFAULT_STATE	"/run/cidlb/state.json"
+#define CIDLB_DEFAULT_METRICS	"127.0.0.1:9470"
+#define CIDLB_DEFAULT_OBJECT	"/usr/local/lib/cidlb/cidlb.bpf.o"
+#define CIDLB_DEFAULT_QUARANTINE 3600	/* s: longer than any QUIC idle timeout */
+#define CIDLB_DEFAULT_RETIRE_TTL 600	/* s: retired CIDs stay this long */
+#define CIDLB_DEFAULT_WEIGHT	100
+#define CIDLB_WEIGHT_MAX	65535
+#define CIDLB_NAME_MAX		63	/* backend and VIP names */
+
+enum cidlb_attach_mode {
+	CIDLB_ATTACH_AUTO = 0,	/* native, else generic */
+	CIDLB_ATTACH_NATIVE,
+	CIDLB_ATTACH_GENERIC,
+};
+
+struct cidlb_conf_vip {
+	char name[CIDLB_NAME_MAX + 1];
+	struct cidlb_vip_key key;	/* one per port */
+	uint32_t id;
+	int line;
+};
+
+struct cidlb_conf_qlb {
+	bool present;
+	uint8_t sid_len, nonce_len;
+	bool has_key;
+	uint8_t key[16];
+	bool len_self_encode;
+	bool decode_cache;
+	int line;			/* of the [quic-lb N] header */
+};
+
+struct cidlb_conf_backend {
+	char name[CIDLB_NAME_MAX + 1];
+	uint8_t family;			/* CIDLB_FAMILY_V4 / _V6, 0 = unset */
+	uint8_t addr[16];
+	bool has_mac;
+	uint8_t mac[6];
+	bool direct;			/* mode = direct (MAC rewrite only) */
+	uint8_t state;			/* CIDLB_BE_ACTIVE or _DRAINING */
+	uint32_t weight;
+	uint8_t sid_mask;		/* bit N: has a server ID under config N */
+	uint8_t sid[CIDLB_CONFIG_IDS][CIDLB_SID_MAX];
+	uint8_t sid_len[CIDLB_CONFIG_IDS];
+	int line;			/* of the [backend NAME] header, 0 = socket */
+};
+
+struct cidlb_conf {
+	char path[4096];
+	/* [daemon] */
+	char pin_dir[256];
+	char socket[108];
+	char state_file[256];
+	char metrics[64];		/* "" = off */
+	char object[256];		/* "" = default search */
+	int log_level;			/* LOG_ERR..LOG_DEBUG */
+	uint32_t quarantine_s;
+	uint32_t retire_ttl_s;
+	/* [lb] */
+	char ifaces[CIDLB_MAX_IFACES][IF_NAMESIZE];
+	int n_ifaces;
+	char egress[CIDLB_MAX_IFACES][IF_NAMESIZE];
+	int n_egress;
+	enum cidlb_attach_mode attach_mode;
+	bool has_src4, has_src6;
+	uint8_t src4[4], src6[16];
+	uint32_t seed;
+	uint8_t ttl;
+	uint32_t lru_size, retired_size, dcache_size;
+	/* [vip NAME] */
+	struct cidlb_conf_vip *vips;
+	int n_vips;
+	/* [quic-lb N] */
+	struct cidlb_conf_qlb qlb[CIDLB_CONFIG_IDS];
+	/* [backend NAME] */
+	struct cidlb_conf_backend *backends;
+	int n_backends;
+
+	/* problems found, one per line ("" when the file is valid) */
+	char *errors;
+	size_t n_errors;
+};
+
+/* Flags of cidlb_conf_load(). */
+#define CIDLB_CONF_CHECK_SYSTEM	0x1	/* interfaces must exist here */
+
+/*
+ * Reads and checks @path into *@out (allocated; free with
+ * cidlb_conf_free()). Returns 0 when valid, -EINVAL when the file has
+ * errors (out->errors lists every one; *@out is still allocated), -ENOENT
+ * or another errno when the file cannot be read (out->errors says so), or
+ * -ENOMEM (*@out NULL).
+ */
+int cidlb_conf_load(const char *path, unsigned int flags, struct cidlb_conf **out);
+void cidlb_conf_free(struct cidlb_conf *c);
+
+/* A configuration with every default and nothing else. */
+void cidlb_conf_defaults(struct cidlb_conf *c);
+
+/* ---- value parsers: 0 or -EINVAL with a sentence in why ------------------- */
+int cidlb_parse_addr(const char *s, uint8_t *family, uint8_t addr[16]);
+int cidlb_parse_mac(const char *s, uint8_t mac[6]);
+int cidlb_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
+int cidlb_parse_bool(const char *s, bool *out);
+/* Hex, optionally with ':' or '-' between octets; returns octets or -EINVAL. */
+int cidlb_parse_hex(const char *s, uint8_t *out, size_t max);
+
+/*
+ * One key of a backend, as in a [backend NAME] section or a control
+ * request: address, server_id.N, weight, state, mac, mode. Returns 0,
+ * -ENOENT for an unknown key, -EINVAL for a bad value; @why says what is
+ * allowed.
+ */
+int cidlb_conf_backend_set(struct cidlb_conf_backend *b, const char *key,
+			   const char *val, char *why, size_t why_len);
+void cidlb_conf_backend_init(struct cidlb_conf_backend *b, const char *name);
+/* Checks a whole backend against the rest of @c (configs, sources, MAC). */
+int cidlb_conf_backend_check(const struct cidlb_conf *c, const struct cidlb_conf_backend *b,
+			     char *why, size_t why_len);
+/* Backend named @name, or NULL. */
+struct cidlb_conf_backend *cidlb_conf_backend_find(const struct cidlb_conf *c,
+						   const char *name);
+
+/* The struct cidlb_config for the data path (AES schedules included). */
+int cidlb_conf_qlb_to_map(const struct cidlb_conf_qlb *q, struct cidlb_config *out);
+
+/* Names for logs and JSON. */
+const char *cidlb_attach_mode_str(enum cidlb_attach_mode m);
+const char *cidlb_be_state_str(uint8_t state);
+/* Address in text, "198.18.0.1" or "fd00::1". */
+const char *cidlb_addr_str(uint8_t family, const uint8_t addr[16], char *buf, size_t len);
+
+#endif /* CIDLB_CTL_CONFIG_H */
