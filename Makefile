@@ -69,7 +69,7 @@ ifneq ($(TOOL_SRCS),)
 TARGETS += $(BUILD)/cidlb
 endif
 
-.PHONY: all test tests bench demo clean deps install info check
+.PHONY: all test tests bench demo clean deps install info check fuzz
 all: $(TARGETS)
 
 # ---- BPF -----------------------------------------------------------------
@@ -140,7 +140,62 @@ $(BUILD)/examples/%: examples/%.c $(LIBCIDLB_A) $(BUILD)/include/cidlb/cidlb.h
 	$(Q)$(CC) $(UCFLAGS) -I$(BUILD)/include -o $@ $< $(LIBCIDLB_A) \
 		$(shell pkg-config --cflags --libs libngtcp2 2>/dev/null) $(LDLIBS_SSL) -lpthread
 
-tests: all $(TBPF_OBJS) $(TEST_BINS) $(EX_BINS)
+# ---- the data path built in userspace: twin test and fuzzers -------------
+# tests/fuzz/shim stands in for libbpf's BPF headers, so bpf/*.h compile
+# into an ordinary program (tests/fuzz/twin.c).
+TWIN_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+	-Wno-unknown-pragmas -Wno-address-of-packed-member -D_GNU_SOURCE \
+	-Itests/fuzz/shim -Ibpf -Iinclude -Iuser -Itests/lib -Itests/fuzz
+FUZZ_FLAGS  := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+TWIN_SRCS   := tests/fuzz/twin.c tests/fuzz/fixture.c tests/lib/tpkt.c
+FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+
+$(BUILD)/tests/test_twin: tests/fuzz/test_twin.c $(TWIN_SRCS) $(BPF_HDRS) $(LIBTEST_A) $(USER_LIBS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(TWIN_CFLAGS) -o $@ tests/fuzz/test_twin.c $(TWIN_SRCS) \
+		$(LIBTEST_A) $(USER_LIBS) $(USER_LDLIBS) -lcmocka
+
+$(BUILD)/fuzz/fuzz_libcidlb: tests/fuzz/fuzz_libcidlb.c $(LIB_SRCS) $(HDRS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(TWIN_CFLAGS) $(FUZZ_FLAGS) -o $@ $< $(LIB_SRCS) $(LDLIBS_SSL) -lpthread
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(TWIN_SRCS) $(BPF_HDRS) $(LIB_SRCS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(TWIN_CFLAGS) $(FUZZ_FLAGS) -o $@ $< $(TWIN_SRCS) $(LIB_SRCS) \
+		$(LDLIBS_SSL) -lpthread
+
+fuzz: $(FUZZ_BINS)
+	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/run
+
+# ---- end-to-end tests (tests/e2e/, owned by the e2e tests) ------------------
+# The LD_PRELOAD shim that gives Debian's gtlsserver routable CIDs (built
+# on libcidlb), a pass-only XDP program for the veth peers of cidlb's
+# interfaces, and a certificate maker for the test servers.
+E2E_DIR  := $(BUILD)/e2e
+E2E_BINS := $(E2E_DIR)/cid_shim.so $(E2E_DIR)/xdp_pass.bpf.o $(E2E_DIR)/mkcert
+
+$(E2E_DIR)/cid_shim.so: tests/e2e/cid_shim.c $(LIBCIDLB_A) include/cidlb/cidlb.h
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(UCFLAGS) -shared -o $@ $< $(LIBCIDLB_A) $(LDLIBS_SSL) -lpthread -ldl
+
+$(E2E_DIR)/xdp_pass.bpf.o: tests/e2e/xdp_pass.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(E2E_DIR)/mkcert: tests/e2e/mkcert.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(UCFLAGS) -o $@ $< $(LDLIBS_SSL)
+
+tests demo: $(E2E_BINS)
+# ---- end of the end-to-end block ---------------------------------------------
+
+tests: all $(TBPF_OBJS) $(TEST_BINS) $(EX_BINS) $(BUILD)/tests/test_twin $(FUZZ_BINS)
 
 test: tests
 	$(Q)BUILD=$(BUILD) tests/run

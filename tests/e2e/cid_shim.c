@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * cid_shim.c - LD_PRELOAD shim that makes Debian's unmodified ngtcp2
+ * example server (gtlsserver) issue QUIC-LB routable connection IDs.
+ *
+ * gtlsserver (ngtcp2 0.12, GnuTLS build) draws every server CID with
+ * util::generate_secure_random(), i.e. gnutls_rnd(GNUTLS_RND_RANDOM, buf,
+ * NGTCP2_SV_SCIDLEN = 18): the first SCID of a connection, the Retry SCID,
+ * the preferred-address CID and every CID of a NEW_CONNECTION_ID frame
+ * (get_new_connection_id). We replace exactly those draws by
+ * cidlb_cid_encode() output and leave every other draw alone.
+ *
+ * A draw is a CID draw when
+ *   - its length is the server's CID length (CIDLB_SHIM_CID_LEN, 18), and
+ *   - it comes straight from the server executable itself (the return
+ *     address lies in the main program's mapping), not from libgnutls
+ *     (TLS randoms, key shares, nonces) nor from libngtcp2_crypto_gnutls
+ *     (PATH_CHALLENGE data, token randoms).
+ * Observed on gtlsserver 0.12.1: 18-octet draws from the executable are
+ * CIDs only; its other draws from the executable are 16 octets.
+ *
+ * Environment (no CIDLB_SHIM_SERVER_ID: the shim passes every draw through):
+ *   CIDLB_SHIM_SERVER_ID    server ID in hex (its length is server_id_len)
+ *   CIDLB_SHIM_CONFIG_ID    QUIC-LB config ID 0..6 (default 0)
+ *   CIDLB_SHIM_NONCE_LEN    nonce length (default: fill the CID, max 18)
+ *   CIDLB_SHIM_KEY          32 hex digits: AES-128 key (default plaintext)
+ *   CIDLB_SHIM_SELF_ENCODE  0 to leave the length bits random (default 1)
+ *   CIDLB_SHIM_CID_LEN      length of a CID draw (default 18)
+ *   CIDLB_SHIM_LOG          file that gets one line per CID issued:
+ *                           "cid <hex>"
+ * A configuration error aborts the server with a message: a test must not
+ * run on random CIDs by mistake.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cidlb/cidlb.h>
+
+typedef int (*rnd_fn)(int level, void *data, size_t len);
+
+#define GNUTLS_RND_RANDOM	1	/* gnutls_rnd_level_t */
+#define MAX_SEGS		16
+
+static struct {
+	rnd_fn real;
+	struct cidlb_cid_config *cfg;	/* NULL: pass through */
+	uint8_t sid[CIDLB_CID_SERVER_ID_LEN_MAX];
+	size_t sid_len, cid_len;
+	int log_fd;
+	uintptr_t seg_lo[MAX_SEGS], seg_hi[MAX_SEGS];	/* main program's text */
+	int n_segs;
+} shim = { .log_fd = -1 };
+
+static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
+
+static void die(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "cid_shim: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	abort();
+}
+
+static int hex_decode(const char *s, uint8_t *out, size_t max)
+{
+	size_t n = strlen(s), i;
+
+	if (n % 2 || n / 2 > max)
+		return -1;
+	for (i = 0; i < n / 2; i++) {
+		unsigned int v;
+
+		if (sscanf(s + 2 * i, "%2x", &v) != 1)
+			return -1;
+		out[i] = v;
+	}
+	return n / 2;
+}
+
+static long env_num(const char *name, long def, long lo, long hi)
+{
+	const char *s = getenv(name);
+	char *end;
+	long v;
+
+	if (!s || !*s)
+		return def;
+	v = strtol(s, &end, 10);
+	if (*end || v < lo || v > hi)
+		die("%s out of range", name);
+	return v;
+}
+
+/* The executable segments of the main program (first dl_iterate_phdr entry). */
+static int find_main(struct dl_phdr_info *info, size_t size, void *data)
+{
+	int i;
+
+	(void)size;
+	(void)data;
+	for (i = 0; i < info->dlpi_phnum && shim.n_segs < MAX_SEGS; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		shim.seg_lo[shim.n_segs] = info->dlpi_addr + ph->p_vaddr;
+		shim.seg_hi[shim.n_segs] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
+		shim.n_segs++;
+	}
+	return 1;	/* stop after the main program */
+}
+
+static bool from_main(const void *ra)
+{
+	uintptr_t a = (uintptr_t)ra;
+	int i;
+
+	for (i = 0; i < shim.n_segs; i++)
+		if (a >= shim.seg_lo[i] && a < shim.seg_hi[i])
+			return true;
+	return false;
+}
+
+static void shim_init(void)
+{
+	struct cidlb_cid_params p = { .len_self_encode = true };
+	const char *sid = getenv("CIDLB_SHIM_SERVER_ID");
+	const char *key = getenv("CIDLB_SHIM_KEY");
+	const char *log = getenv("CIDLB_SHIM_LOG");
+	const char *why = NULL;
+	int n;
+
+	shim.real = (rnd_fn)dlsym(RTLD_NEXT, "gnutls_rnd");
+	if (!shim.real)
+		die("gnutls_rnd not found: %s", dlerror());
+	if (!sid || !*sid)
+		return;
+	n = hex_decode(sid, shim.sid, sizeof(shim.sid));
+	if (n < CIDLB_CID_SERVER_ID_LEN_MIN)
+		die("CIDLB_SHIM_SERVER_ID '%s': want 1..15 octets in hex", sid);
+	shim.sid_len = n;
+	shim.cid_len = env_num("CIDLB_SHIM_CID_LEN", 18, 8, CIDLB_CID_LEN_MAX);
+	p.config_id = env_num("CIDLB_SHIM_CONFIG_ID", 0, 0, CIDLB_CID_CONFIG_ID_MAX);
+	p.server_id_len = shim.sid_len;
+	n = shim.cid_len - 1 - shim.sid_len;
+	if (n > CIDLB_CID_NONCE_LEN_MAX)
+		n = CIDLB_CID_NONCE_LEN_MAX;
+	p.nonce_len = env_num("CIDLB_SHIM_NONCE_LEN", n, CIDLB_CID_NONCE_LEN_MIN,
+			      CIDLB_CID_NONCE_LEN_MAX);
+	if ((size_t)1 + p.server_id_len + p.nonce_len > shim.cid_len)
+		die("%s: server ID and nonce do not fit in the CID length", sid);
+	p.extra_len = shim.cid_len - 1 - p.server_id_len - p.nonce_len;
+	p.len_self_encode = env_num("CIDLB_SHIM_SELF_ENCODE", 1, 0, 1);
+	if (key && *key) {
+		if (hex_decode(key, p.key, sizeof(p.key)) != CIDLB_CID_KEY_LEN)
+			die("CIDLB_SHIM_KEY '%s': want 32 hex digits", key);
+		p.has_key = true;
+	}
+	if (cidlb_cid_config_new(&p, &shim.cfg, &why))
+		die("QUIC-LB config rejected: %s", why ? why : "?");
+	if (cidlb_cid_config_cid_len(shim.cfg) != shim.cid_len)
+		die("%s", "config CID length differs from CIDLB_SHIM_CID_LEN");
+	dl_iterate_phdr(find_main, NULL);
+	if (!shim.n_segs)
+		die("%s", "cannot find the main program's code");
+	if (log && *log) {
+		shim.log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (shim.log_fd < 0)
+			die("cannot open CIDLB_SHIM_LOG %s", log);
+	}
+}
+
+static void log_cid(const uint8_t *cid, size_t len)
+{
+	char line[8 + 2 * CIDLB_CID_LEN_MAX];
+	size_t i, o;
+
+	if (shim.log_fd < 0)
+		return;
+	o = snprintf(line, sizeof(line), "cid ");
+	for (i = 0; i < len; i++)
+		o += snprintf(line + o, sizeof(line) - o, "%02x", cid[i]);
+	line[o++] = '\n';
+	if (write(shim.log_fd, line, o) != (ssize_t)o)
+		return;	/* a log line lost is not worth failing a draw */
+}
+
+/* Interposes GnuTLS's gnutls_rnd() for the whole process. */
+int gnutls_rnd(int level, void *data, size_t len)
+{
+	const void *ra = __builtin_return_address(0);
+	int n;
+
+	pthread_once(&shim_once, shim_init);
+	if (!shim.cfg || len != shim.cid_len || level != GNUTLS_RND_RANDOM ||
+	    !from_main(ra))
+		return shim.real(level, data, len);
+	n = cidlb_cid_encode(shim.cfg, shim.sid, shim.sid_len, NULL, 0, data, len);
+	if (n != (int)len) {
+		fprintf(stderr, "cid_shim: cidlb_cid_encode: %s\n", strerror(-n));
+		return -1;	/* GNUTLS_E_RANDOM_FAILED-like: the server gives up */
+	}
+	log_cid(data, len);
+	return 0;
+}
