@@ -1,0 +1,773 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * apply.c - make the maps match a configuration, in an order that every
+ * packet sees either the old state or the new one:
+ *
+ *   1. QUIC-LB configs, global settings, new VIPs
+ *   2. new backends and backends coming back to active; their server IDs
+ *   3. the Maglev table: standby half written, then flipped
+ *   4. backends leaving: draining, or absent (their CIDs fall back)
+ *   5. server IDs nobody owns any more (quarantined), VIPs removed
+ *
+ * The diff is taken against the maps themselves, not against what the
+ * daemon believes, so the same call adopts a running program after a
+ * restart or a crash and repairs a half-applied change.
+ *
+ * Backend indexes are stable: a backend keeps its index while its address,
+ * MAC and mode stay the same (the LRU table and the server-ID map hold
+ * indexes). A new address gets a new index, so that no packet ever sees
+ * a half-written entry; the old index stays reserved for the quarantine.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+
+#include "ctl/maglev.h"
+#include "daemon.h"
+#include "log.h"
+
+struct plan {
+	uint32_t index;
+	struct cidlb_backend val;
+};
+
+uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct cidlb_conf *conf_dup(const struct cidlb_conf *c)
+{
+	struct cidlb_conf *n = malloc(sizeof(*n));
+
+	if (!n)
+		return NULL;
+	*n = *c;
+	n->errors = NULL;
+	n->n_errors = 0;
+	n->vips = malloc(((size_t)c->n_vips + 1) * sizeof(*n->vips));
+	n->backends = malloc(((size_t)c->n_backends + 16) * sizeof(*n->backends));
+	if (!n->vips || !n->backends) {
+		free(n->vips);
+		free(n->backends);
+		free(n);
+		return NULL;
+	}
+	memcpy(n->vips, c->vips, (size_t)c->n_vips * sizeof(*n->vips));
+	memcpy(n->backends, c->backends, (size_t)c->n_backends * sizeof(*n->backends));
+	return n;
+}
+
+uint32_t backend_index(const struct daemon *d, const char *name)
+{
+	int i;
+
+	for (i = 0; i < d->st.n_be; i++)
+		if (!strcmp(d->st.be[i].name, name))
+			return d->st.be[i].index;
+	return CIDLB_BACKEND_NONE;
+}
+
+int save_state(struct daemon *d)
+{
+	int i, err;
+
+	d->st.n_ifs = d->n_ifs;
+	for (i = 0; i < d->n_ifs; i++) {
+		snprintf(d->st.ifs[i].name, IF_NAMESIZE, "%s", d->ifs[i].name);
+		d->st.ifs[i].mode = d->ifs[i].mode;
+	}
+	err = cidlb_state_write(d->conf->state_file, &d->st);
+	if (err)
+		pr_err("cannot write the state file %s: %s; a restart that keeps the program would have to recover backend indexes from the maps",
+		       d->conf->state_file, strerror(-err));
+	return err;
+}
+
+int quarantine_expire(struct daemon *d)
+{
+	uint64_t now = boottime_ns();
+	int i, j, n = 0;
+
+	for (i = 0, j = 0; i < d->st.n_q; i++) {
+		if (d->st.q[i].until_ns <= now) {
+			n++;
+			if (d->st.q[i].len)
+				pr_info("quarantine over: server ID %u:%02x... of removed backend %s may be given to another backend",
+					d->st.q[i].config_id, d->st.q[i].sid[0], d->st.q[i].owner);
+			continue;
+		}
+		d->st.q[j++] = d->st.q[i];
+	}
+	d->st.n_q = j;
+	return n;
+}
+
+static void sid_key(struct cidlb_sid_key *k, uint8_t cr, const uint8_t *sid, uint8_t len)
+{
+	memset(k, 0, sizeof(*k));
+	k->config_id = cr;
+	k->len = len;
+	memcpy(k->sid, sid, len);
+}
+
+static void hexstr(char *out, const uint8_t *in, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		sprintf(out + 2 * i, "%02x", in[i]);
+	out[2 * n] = '\0';
+}
+
+static void backend_value(const struct cidlb_conf_backend *b, struct cidlb_backend *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->state = b->state;
+	v->family = b->family;
+	v->fwd_mode = b->direct ? CIDLB_FWD_DIRECT :
+		      b->has_mac ? CIDLB_FWD_ENCAP_MAC : CIDLB_FWD_ENCAP_FIB;
+	memcpy(v->addr, b->addr, 16);
+	if (b->has_mac)
+		memcpy(v->mac, b->mac, 6);
+}
+
+static bool same_identity(const struct cidlb_backend *a, const struct cidlb_backend *b)
+{
+	return a->family == b->family && a->fwd_mode == b->fwd_mode &&
+	       !memcmp(a->addr, b->addr, 16) && !memcmp(a->mac, b->mac, 6);
+}
+
+static int read_backend(struct daemon *d, uint32_t idx, struct cidlb_backend *v)
+{
+	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_BACKENDS);
+
+	memset(v, 0, sizeof(*v));
+	return bpf_map_lookup_elem(fd, &idx, v) ? -errno : 0;
+}
+
+/* Owner name of an index in the current mapping, or NULL. */
+static const char *owner_of(const struct daemon *d, uint32_t idx)
+{
+	return cidlb_state_name(&d->st, idx);
+}
+
+static const struct cidlb_state_q *quarantined(const struct daemon *d, uint8_t cr,
+					       const uint8_t *sid, uint8_t len)
+{
+	int i;
+
+	for (i = 0; i < d->st.n_q; i++) {
+		const struct cidlb_state_q *q = &d->st.q[i];
+
+		if (q->len && q->config_id == cr && q->len == len && !memcmp(q->sid, sid, len))
+			return q;
+	}
+	return NULL;
+}
+
+static int add_quarantine(struct daemon *d, const struct cidlb_state_q *e)
+{
+	struct cidlb_state_q *n = realloc(d->st.q, ((size_t)d->st.n_q + 1) * sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	d->st.q = n;
+	d->st.q[d->st.n_q++] = *e;
+	return 0;
+}
+
+/* ---- step 0: indexes ------------------------------------------------------ */
+
+#define BIT_SET(m, i)	((m)[(i) / 64] |= 1ULL << ((i) % 64))
+#define BIT_TEST(m, i)	(((m)[(i) / 64] >> ((i) % 64)) & 1)
+
+static int plan_indexes(struct daemon *d, const struct cidlb_conf *next, struct plan *plan,
+			char *why, size_t why_len)
+{
+	uint64_t used[CIDLB_MAX_BACKENDS / 64] = { 0 };	/* taken by this plan */
+	uint64_t resv[CIDLB_MAX_BACKENDS / 64] = { 0 };	/* quarantined, named */
+	int sid_fd = cidlb_lb_map_fd(d->lb, CIDLB_M_SIDS);
+	uint32_t next_free = 0;
+	int i, j, cr;
+
+	for (i = 0; i < d->st.n_q; i++)
+		BIT_SET(resv, d->st.q[i].index);
+	for (i = 0; i < d->st.n_be; i++)
+		BIT_SET(resv, d->st.be[i].index);
+	for (i = 0; i < next->n_backends; i++) {
+		backend_value(&next->backends[i], &plan[i].val);
+		plan[i].index = CIDLB_BACKEND_NONE;
+	}
+	/* 1. the index this name had, if what it points at is the same host */
+	for (i = 0; i < next->n_backends; i++) {
+		uint32_t idx = backend_index(d, next->backends[i].name);
+		struct cidlb_backend cur;
+
+		if (idx == CIDLB_BACKEND_NONE || BIT_TEST(used, idx))
+			continue;
+		if (read_backend(d, idx, &cur) == 0 &&
+		    (cur.state == CIDLB_BE_ABSENT || same_identity(&cur, &plan[i].val))) {
+			plan[i].index = idx;
+			BIT_SET(used, idx);
+		}
+	}
+	/* 2. no mapping (state file lost): the index its server IDs point
+	 * at, when that entry has the same address; a backend without
+	 * server IDs gets a new index (its LRU flows fall back once) */
+	for (i = 0; i < next->n_backends; i++) {
+		const struct cidlb_conf_backend *b = &next->backends[i];
+
+		if (plan[i].index != CIDLB_BACKEND_NONE ||
+		    backend_index(d, b->name) != CIDLB_BACKEND_NONE)
+			continue;
+		for (cr = 0; cr < CIDLB_CONFIG_IDS && plan[i].index == CIDLB_BACKEND_NONE; cr++) {
+			struct cidlb_sid_key k;
+			struct cidlb_backend cur;
+			uint32_t idx;
+
+			if (!(b->sid_mask & (1u << cr)))
+				continue;
+			sid_key(&k, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
+			if (bpf_map_lookup_elem(sid_fd, &k, &idx) || idx >= CIDLB_MAX_BACKENDS ||
+			    BIT_TEST(used, idx) || BIT_TEST(resv, idx))
+				continue;
+			if (read_backend(d, idx, &cur) == 0 && same_identity(&cur, &plan[i].val)) {
+				plan[i].index = idx;
+				BIT_SET(used, idx);
+				pr_info("backend %s: index %u recovered from the server-ID map", b->name, idx);
+			}
+		}
+	}
+	/* 3. a name coming back within its quarantine: its old index */
+	for (i = 0; i < next->n_backends; i++) {
+		if (plan[i].index != CIDLB_BACKEND_NONE)
+			continue;
+		for (j = 0; j < d->st.n_q; j++) {
+			uint32_t idx = d->st.q[j].index;
+
+			if (!strcmp(d->st.q[j].owner, next->backends[i].name) &&
+			    !BIT_TEST(used, idx)) {
+				plan[i].index = idx;
+				BIT_SET(used, idx);
+				break;
+			}
+		}
+	}
+	/* 4. new: the lowest free index */
+	for (i = 0; i < next->n_backends; i++) {
+		if (plan[i].index != CIDLB_BACKEND_NONE)
+			continue;
+		while (next_free < CIDLB_MAX_BACKENDS &&
+		       (BIT_TEST(used, next_free) || BIT_TEST(resv, next_free)))
+			next_free++;
+		if (next_free >= CIDLB_MAX_BACKENDS) {
+			snprintf(why, why_len, "no free backend index: %d backends (live and quarantined) is the limit",
+				 CIDLB_MAX_BACKENDS);
+			return -ENOSPC;
+		}
+		plan[i].index = next_free;
+		BIT_SET(used, next_free);
+	}
+	return 0;
+}
+
+/* ---- step 0: may these server IDs be given to these backends? ------------- */
+
+static int check_sids(struct daemon *d, const struct cidlb_conf *next, char *why, size_t why_len)
+{
+	int sid_fd = cidlb_lb_map_fd(d->lb, CIDLB_M_SIDS);
+	long n_sids = 0;
+	int i, cr;
+
+	for (i = 0; i < next->n_backends; i++) {
+		const struct cidlb_conf_backend *b = &next->backends[i];
+
+		for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+			const struct cidlb_state_q *q;
+			struct cidlb_sid_key k;
+			char h[2 * CIDLB_SID_MAX + 1];
+			const char *owner;
+			uint32_t idx;
+
+			if (!(b->sid_mask & (1u << cr)))
+				continue;
+			n_sids++;
+			hexstr(h, b->sid[cr], b->sid_len[cr]);
+			q = quarantined(d, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
+			if (q && strcmp(q->owner, b->name)) {
+				uint64_t now = boottime_ns();
+
+				snprintf(why, why_len, "backend %s: server ID %d:%s belonged to removed backend %s and is quarantined for another %llu s (so that its old connections get a stateless reset, not a stranger); choose another server ID or wait",
+					 b->name, cr, h, q->owner,
+					 (unsigned long long)((q->until_ns - now) / 1000000000ULL + 1));
+				return -EBUSY;
+			}
+			sid_key(&k, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
+			if (bpf_map_lookup_elem(sid_fd, &k, &idx))
+				continue;
+			owner = owner_of(d, idx);
+			if (owner && strcmp(owner, b->name) && next->quarantine_s) {
+				const struct cidlb_conf_backend *o = cidlb_conf_backend_find(next, owner);
+
+				snprintf(why, why_len, "backend %s: server ID %d:%s is in use by backend %s%s; a server ID moves to another backend only after its quarantine (%u s)",
+					 b->name, cr, h, owner,
+					 o ? "" : ", which this change removes", next->quarantine_s);
+				return -EBUSY;
+			}
+		}
+	}
+	if (n_sids > CIDLB_MAX_SIDS) {
+		snprintf(why, why_len, "%ld server IDs: the map holds %d", n_sids, CIDLB_MAX_SIDS);
+		return -ENOSPC;
+	}
+	return 0;
+}
+
+/* ---- the steps -------------------------------------------------------------- */
+
+static int sync_configs(struct daemon *d, const struct cidlb_conf *next, json_t *changes)
+{
+	int cr, err, n = 0;
+
+	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+		struct cidlb_config want, cur;
+
+		err = cidlb_conf_qlb_to_map(&next->qlb[cr], &want);
+		if (err)
+			return err;
+		if (cidlb_lb_get_config(d->lb, (uint32_t)cr, &cur) == 0) {
+			want.generation = cur.generation;
+			if (!memcmp(&want, &cur, sizeof(want)))
+				continue;
+		}
+		err = cidlb_lb_set_config(d->lb, (uint32_t)cr, &want);
+		explicit_bzero(&want, sizeof(want));
+		if (err)
+			return err;
+		pr_info("QUIC-LB config %d %s", cr, next->qlb[cr].present ? "set" : "removed");
+		n++;
+	}
+	if (changes && n)
+		json_object_set_new(changes, "configs_changed", json_integer(n));
+	return 0;
+}
+
+static int sync_global(struct daemon *d, const struct cidlb_conf *next)
+{
+	struct cidlb_global cur = { 0 }, want;
+	int err;
+
+	cidlb_lb_get_global(d->lb, &cur);
+	want = cur;
+	want.hash_seed = next->seed;
+	memcpy(want.src4, next->src4, 4);
+	memcpy(want.src6, next->src6, 16);
+	want.ttl = next->ttl;
+	if (!memcmp(&want, &cur, sizeof(want)))
+		return 0;
+	err = cidlb_lb_set_global(d->lb, &want);
+	if (!err)
+		pr_info("global settings written (seed %#x, ttl %u)", next->seed, next->ttl);
+	return err;
+}
+
+static int sync_vips(struct daemon *d, const struct cidlb_conf *next, bool remove, json_t *changes)
+{
+	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_VIPS);
+	struct cidlb_vip_key k, nk, *prev = NULL;
+	int i, err, n = 0;
+
+	if (!remove) {
+		for (i = 0; i < next->n_vips; i++) {
+			struct cidlb_vip want = { .id = next->vips[i].id }, cur;
+
+			if (!bpf_map_lookup_elem(fd, &next->vips[i].key, &cur) &&
+			    !memcmp(&cur, &want, sizeof(cur)))
+				continue;
+			err = cidlb_lb_set_vip(d->lb, &next->vips[i].key, &want);
+			if (err)
+				return err;
+			n++;
+		}
+		if (changes && n)
+			json_object_set_new(changes, "vips_set", json_integer(n));
+		return 0;
+	}
+	/* collect first: deleting while walking restarts the walk */
+	struct cidlb_vip_key gone[CIDLB_MAX_VIPS];
+	int n_gone = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &nk) && n_gone < CIDLB_MAX_VIPS) {
+		bool keep = false;
+
+		k = nk;
+		prev = &k;
+		for (i = 0; i < next->n_vips && !keep; i++)
+			keep = !memcmp(&next->vips[i].key, &k, sizeof(k));
+		if (!keep)
+			gone[n_gone++] = k;
+	}
+	for (i = 0; i < n_gone; i++) {
+		err = cidlb_lb_del_vip(d->lb, &gone[i]);
+		if (err && err != -ENOENT)
+			return err;
+	}
+	if (changes && n_gone)
+		json_object_set_new(changes, "vips_removed", json_integer(n_gone));
+	return 0;
+}
+
+static int publish_maglev(struct daemon *d, const struct cidlb_conf *next,
+			  const struct plan *plan, json_t *changes)
+{
+	struct cidlb_maglev_backend *mb;
+	uint32_t *table;
+	size_t n = 0, moved;
+	int i, err;
+
+	table = malloc(CIDLB_MAGLEV_SIZE * sizeof(*table));
+	mb = calloc((size_t)next->n_backends + 1, sizeof(*mb));
+	if (!table || !mb) {
+		free(table);
+		free(mb);
+		return -ENOMEM;
+	}
+	for (i = 0; i < next->n_backends; i++) {
+		const struct cidlb_conf_backend *b = &next->backends[i];
+
+		if (b->state != CIDLB_BE_ACTIVE || !b->weight)
+			continue;
+		mb[n].name = b->name;
+		mb[n].index = plan[i].index;
+		mb[n].weight = b->weight;
+		n++;
+	}
+	err = cidlb_maglev_build(mb, n, next->seed, table);
+	free(mb);
+	if (err)
+		goto out;
+	if (d->maglev && !memcmp(d->maglev, table, CIDLB_MAGLEV_SIZE * sizeof(*table)))
+		goto out;
+	moved = d->maglev ? cidlb_maglev_moved(d->maglev, table) : CIDLB_MAGLEV_SIZE;
+	err = cidlb_lb_publish_maglev(d->lb, table);
+	if (err)
+		goto out;
+	pr_info("Maglev table published: %zu backends, %zu of %d slots changed", n, moved,
+		CIDLB_MAGLEV_SIZE);
+	if (changes)
+		json_object_set_new(changes, "maglev_slots_moved", json_integer((json_int_t)moved));
+	free(d->maglev);
+	d->maglev = table;
+	return 0;
+out:
+	free(table);
+	return err;
+}
+
+/* Index @idx is in the plan? *which gets the backend's position. */
+static bool planned(const struct cidlb_conf *next, const struct plan *plan, uint32_t idx,
+		    int *which)
+{
+	int i;
+
+	for (i = 0; i < next->n_backends; i++)
+		if (plan[i].index == idx) {
+			if (which)
+				*which = i;
+			return true;
+		}
+	return false;
+}
+
+/* Step 4: every live entry not in the plan becomes absent. */
+static int retire_indexes(struct daemon *d, const struct cidlb_conf *next, const struct plan *plan,
+			  json_t *changes)
+{
+	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_BACKENDS);
+	int n = 0, err;
+	uint32_t idx;
+
+	for (idx = 0; idx < CIDLB_MAX_BACKENDS; idx++) {
+		struct cidlb_backend cur;
+
+		if (bpf_map_lookup_elem(fd, &idx, &cur) || cur.state == CIDLB_BE_ABSENT)
+			continue;
+		if (planned(next, plan, idx, NULL))
+			continue;
+		cur.state = CIDLB_BE_ABSENT;
+		err = cidlb_lb_set_backend(d->lb, idx, &cur);
+		if (err)
+			return err;
+		pr_info("backend index %u (%s) is absent now: its CIDs take the fallback route", idx,
+			owner_of(d, idx) ? owner_of(d, idx) : "no name");
+		n++;
+	}
+	if (changes && n)
+		json_object_set_new(changes, "backends_absent", json_integer(n));
+	return 0;
+}
+
+/* Step 5: server IDs that no backend of the plan owns: delete, quarantine. */
+static int drop_sids(struct daemon *d, const struct cidlb_conf *next, const struct plan *plan,
+		     json_t *changes)
+{
+	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_SIDS);
+	struct cidlb_sid_key k, nk, *prev = NULL, *gone = NULL;
+	uint32_t *gone_idx = NULL;
+	size_t n_gone = 0, cap = 0, i;
+	uint64_t until = boottime_ns() + (uint64_t)next->quarantine_s * 1000000000ULL;
+	int err = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &nk)) {
+		uint32_t idx;
+		int which = -1;
+		bool keep = false;
+
+		k = nk;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &idx))
+			continue;
+		if (planned(next, plan, idx, &which)) {
+			const struct cidlb_conf_backend *b = &next->backends[which];
+
+			keep = k.config_id < CIDLB_CONFIG_IDS && (b->sid_mask & (1u << k.config_id)) &&
+			       b->sid_len[k.config_id] == k.len &&
+			       !memcmp(b->sid[k.config_id], k.sid, k.len);
+		}
+		if (keep)
+			continue;
+		if (n_gone == cap) {
+			size_t nc = cap ? cap * 2 : 64;
+			void *a = realloc(gone, nc * sizeof(*gone)), *b;
+
+			if (!a)
+				goto nomem;
+			gone = a;
+			b = realloc(gone_idx, nc * sizeof(*gone_idx));
+			if (!b)
+				goto nomem;
+			gone_idx = b;
+			cap = nc;
+		}
+		gone[n_gone] = k;
+		gone_idx[n_gone++] = idx;
+	}
+	for (i = 0; i < n_gone; i++) {
+		struct cidlb_state_q q = { 0 };
+		const char *owner = owner_of(d, gone_idx[i]);
+		char h[2 * CIDLB_SID_MAX + 1];
+
+		err = cidlb_lb_del_sid(d->lb, &gone[i]);
+		if (err && err != -ENOENT)
+			goto out;
+		err = 0;
+		hexstr(h, gone[i].sid, gone[i].len < CIDLB_SID_MAX ? gone[i].len : CIDLB_SID_MAX);
+		if (!next->quarantine_s || gone[i].len > CIDLB_SID_MAX) {
+			pr_info("server ID %u:%s removed (no quarantine)", gone[i].config_id, h);
+			continue;
+		}
+		q.config_id = gone[i].config_id;
+		q.len = gone[i].len;
+		memcpy(q.sid, gone[i].sid, q.len);
+		snprintf(q.owner, sizeof(q.owner), "%s", owner ? owner : "unknown");
+		q.index = gone_idx[i];
+		q.until_ns = until;
+		if (add_quarantine(d, &q))
+			goto nomem;
+		pr_info("server ID %u:%s of %s removed and quarantined for %u s: its CIDs take the fallback route",
+			q.config_id, h, q.owner, next->quarantine_s);
+	}
+	if (changes && n_gone)
+		json_object_set_new(changes, "server_ids_removed", json_integer((json_int_t)n_gone));
+	goto out;
+nomem:
+	err = -ENOMEM;
+out:
+	free(gone);
+	free(gone_idx);
+	return err;
+}
+
+int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
+		 char *why, size_t why_len)
+{
+	struct cidlb_state_be *map = NULL;
+	struct plan *plan;
+	int i, cr, err, n_new = 0, n_sids = 0, n_state = 0;
+	const char *step = "planning";
+
+	quarantine_expire(d);
+	plan = calloc((size_t)next->n_backends + 1, sizeof(*plan));
+	map = calloc((size_t)next->n_backends + 1, sizeof(*map));
+	if (!plan || !map) {
+		err = -ENOMEM;
+		snprintf(why, why_len, "out of memory");
+		goto out;
+	}
+	err = check_sids(d, next, why, why_len);
+	if (err)
+		goto out;
+	err = plan_indexes(d, next, plan, why, why_len);
+	if (err)
+		goto out;
+
+	/* 1. configs, global, new VIPs */
+	step = "QUIC-LB configs";
+	err = sync_configs(d, next, changes);
+	if (!err) {
+		step = "global settings";
+		err = sync_global(d, next);
+	}
+	if (!err) {
+		step = "VIPs";
+		err = sync_vips(d, next, false, changes);
+	}
+	if (err)
+		goto map_fail;
+
+	/* 2. backends that appear or come back, and their server IDs */
+	step = "backends";
+	for (i = 0; i < next->n_backends; i++) {
+		struct cidlb_backend cur;
+		const struct plan *p = &plan[i];
+
+		if (read_backend(d, p->index, &cur))
+			memset(&cur, 0, sizeof(cur));
+		if (!memcmp(&cur, &p->val, sizeof(cur)))
+			continue;
+		if (cur.state != CIDLB_BE_ABSENT && p->val.state == CIDLB_BE_DRAINING &&
+		    same_identity(&cur, &p->val))
+			continue;	/* drains in step 4, after Maglev */
+		err = cidlb_lb_set_backend(d->lb, p->index, &p->val);
+		if (err)
+			goto map_fail;
+		if (cur.state == CIDLB_BE_ABSENT)
+			n_new++;
+		else
+			n_state++;
+		pr_info("backend %s: index %u, %s", next->backends[i].name, p->index,
+			cidlb_be_state_str(p->val.state));
+	}
+	step = "server IDs";
+	for (i = 0; i < next->n_backends; i++) {
+		const struct cidlb_conf_backend *b = &next->backends[i];
+
+		for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+			struct cidlb_sid_key k;
+			uint32_t cur;
+
+			if (!(b->sid_mask & (1u << cr)))
+				continue;
+			sid_key(&k, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
+			if (!bpf_map_lookup_elem(cidlb_lb_map_fd(d->lb, CIDLB_M_SIDS), &k, &cur) &&
+			    cur == plan[i].index)
+				continue;
+			err = cidlb_lb_set_sid(d->lb, &k, plan[i].index);
+			if (err)
+				goto map_fail;
+			n_sids++;
+		}
+	}
+
+	/* 3. Maglev */
+	step = "Maglev table";
+	err = publish_maglev(d, next, plan, changes);
+	if (err)
+		goto map_fail;
+
+	/* 4. draining backends, then every entry that left */
+	step = "backends";
+	for (i = 0; i < next->n_backends; i++) {
+		struct cidlb_backend cur;
+
+		if (plan[i].val.state != CIDLB_BE_DRAINING || read_backend(d, plan[i].index, &cur) ||
+		    !memcmp(&cur, &plan[i].val, sizeof(cur)))
+			continue;
+		err = cidlb_lb_set_backend(d->lb, plan[i].index, &plan[i].val);
+		if (err)
+			goto map_fail;
+		n_state++;
+		pr_info("backend %s: draining (keeps its CIDs and known flows, no new fallback flows)",
+			next->backends[i].name);
+	}
+	err = retire_indexes(d, next, plan, changes);
+	if (err)
+		goto map_fail;
+
+	/* 5. server IDs and VIPs nobody has any more */
+	step = "server IDs";
+	err = drop_sids(d, next, plan, changes);
+	if (!err) {
+		step = "VIPs";
+		err = sync_vips(d, next, true, changes);
+	}
+	if (err)
+		goto map_fail;
+
+	/* the new mapping; indexes of renamed-away backends stay reserved */
+	for (i = 0; i < next->n_backends; i++) {
+		snprintf(map[i].name, sizeof(map[i].name), "%s", next->backends[i].name);
+		map[i].index = plan[i].index;
+	}
+	for (i = 0; i < d->st.n_be; i++) {
+		struct cidlb_state_q q = { .index = d->st.be[i].index };
+
+		/* moved to a new index or removed: reserve the old one */
+		if (planned(next, plan, q.index, NULL) || !next->quarantine_s)
+			continue;
+		q.until_ns = boottime_ns() + (uint64_t)next->quarantine_s * 1000000000ULL;
+		snprintf(q.owner, sizeof(q.owner), "%s", d->st.be[i].name);
+		if (add_quarantine(d, &q))
+			pr_warn("out of memory: index %u is not reserved", q.index);
+	}
+	free(d->st.be);
+	d->st.be = map;
+	d->st.n_be = next->n_backends;
+	map = NULL;
+	/* a backend that came back took its quarantined server IDs back */
+	{
+		int j, k = 0;
+
+		for (j = 0; j < d->st.n_q; j++) {
+			const struct cidlb_conf_backend *b =
+				cidlb_conf_backend_find(next, d->st.q[j].owner);
+			const struct cidlb_state_q *q = &d->st.q[j];
+
+			if (b && q->len && (b->sid_mask & (1u << q->config_id)) &&
+			    b->sid_len[q->config_id] == q->len &&
+			    !memcmp(b->sid[q->config_id], q->sid, q->len))
+				continue;
+			if (b && !q->len && backend_index(d, b->name) == q->index)
+				continue;
+			d->st.q[k++] = d->st.q[j];
+		}
+		d->st.n_q = k;
+	}
+	if (changes) {
+		if (n_new)
+			json_object_set_new(changes, "backends_added", json_integer(n_new));
+		if (n_state)
+			json_object_set_new(changes, "backends_changed", json_integer(n_state));
+		if (n_sids)
+			json_object_set_new(changes, "server_ids_set", json_integer(n_sids));
+	}
+	if (d->conf != next)
+		cidlb_conf_free(d->conf);
+	d->conf = next;
+	save_state(d);
+	err = 0;
+	goto out;
+map_fail:
+	snprintf(why, why_len, "writing the %s failed: %s; the maps are partly updated (a reload finishes the change)",
+		 step, strerror(-err));
+out:
+	free(plan);
+	free(map);
+	return err;
+}

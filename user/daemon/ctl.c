@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * ctl.c - the control socket: a Unix stream socket of mode 0600 in a
+ * directory of mode 0700, and a peer credential check (only uid 0), so
+ * only root talks to the daemon. One JSON request, one JSON reply
+ * (ctl/ctlsock.h); anything malformed gets {"ok": false, "error": ...}.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include "ctl/ctlsock.h"
+#include "ctl/xdp.h"
+#include "daemon.h"
+#include "log.h"
+
+#define WHY_LEN 1024
+
+struct req {
+	struct daemon *d;
+	json_t *msg;
+	json_t *reply;
+	const char *code;	/* error code, NULL on success */
+	char why[WHY_LEN];
+};
+
+static int fail(struct req *r, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(struct req *r, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->why, sizeof(r->why), fmt, ap);
+	va_end(ap);
+	r->code = code;
+	return -1;
+}
+
+/* Every field of the request must be one of @allowed (space separated). */
+static int check_fields(struct req *r, const char *cmd, const char *allowed)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach(r->msg, key, v) {
+		char pat[80];
+
+		if (!strcmp(key, "cmd"))
+			continue;
+		snprintf(pat, sizeof(pat), " %s ", key);
+		{
+			char list[256];
+
+			snprintf(list, sizeof(list), " %s ", allowed);
+			if (strstr(list, pat))
+				continue;
+		}
+		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "unknown field '%s' for %s; allowed: %s", key,
+			    cmd, *allowed ? allowed : "none");
+	}
+	return 0;
+}
+
+static const char *str_field(struct req *r, const char *cmd, const char *name)
+{
+	json_t *v = json_object_get(r->msg, name);
+
+	if (!json_is_string(v) || !*json_string_value(v)) {
+		fail(r, CIDLB_CTL_E_BAD_REQUEST, "%s needs \"%s\": a non-empty string", cmd, name);
+		return NULL;
+	}
+	return json_string_value(v);
+}
+
+/* The running backend @name, or a not_found error. */
+static struct cidlb_conf_backend *find_backend(struct req *r, const char *name)
+{
+	struct cidlb_conf_backend *b = cidlb_conf_backend_find(r->d->conf, name);
+
+	if (!b)
+		fail(r, CIDLB_CTL_E_NOT_FOUND, "no backend named '%s' (see 'cidlb backend list')", name);
+	return b;
+}
+
+/* Apply a changed copy of the running configuration. */
+static int commit(struct req *r, struct cidlb_conf *next)
+{
+	json_t *changes = json_object();
+	int err = apply_config(r->d, next, changes, r->why, sizeof(r->why));
+
+	if (err) {
+		json_decref(changes);
+		cidlb_conf_free(next);
+		r->code = err == -EBUSY ? CIDLB_CTL_E_CONFLICT : CIDLB_CTL_E_FAILED;
+		return -1;
+	}
+	json_object_set_new(r->reply, "changes", changes);
+	return 0;
+}
+
+static const char *fwd_str(const struct cidlb_conf_backend *b)
+{
+	return b->direct ? "direct" : b->has_mac ? "encap-mac" : "encap-fib";
+}
+
+static json_t *backend_json(struct daemon *d, const struct cidlb_conf_backend *b)
+{
+	char addr[64], mac[18], h[2 * CIDLB_SID_MAX + 1];
+	struct cidlb_backend_stats s = { 0 };
+	json_t *o = json_object(), *sids = json_object();
+	uint32_t idx = backend_index(d, b->name);
+	int cr, i;
+
+	json_object_set_new(o, "name", json_string(b->name));
+	json_object_set_new(o, "index", json_integer(idx));
+	json_object_set_new(o, "address", json_string(cidlb_addr_str(b->family, b->addr, addr,
+								      sizeof(addr))));
+	json_object_set_new(o, "state", json_string(cidlb_be_state_str(b->state)));
+	json_object_set_new(o, "weight", json_integer(b->weight));
+	json_object_set_new(o, "mode", json_string(fwd_str(b)));
+	if (b->has_mac) {
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", b->mac[0], b->mac[1],
+			 b->mac[2], b->mac[3], b->mac[4], b->mac[5]);
+		json_object_set_new(o, "mac", json_string(mac));
+	}
+	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+		char k[4];
+
+		if (!(b->sid_mask & (1u << cr)))
+			continue;
+		for (i = 0; i < b->sid_len[cr]; i++)
+			sprintf(h + 2 * i, "%02x", b->sid[cr][i]);
+		h[2 * b->sid_len[cr]] = '\0';
+		snprintf(k, sizeof(k), "%d", cr);
+		json_object_set_new(sids, k, json_string(h));
+	}
+	json_object_set_new(o, "server_ids", sids);
+	if (idx != CIDLB_BACKEND_NONE)
+		cidlb_lb_read_backend_stats(d->lb, idx, &s);
+	json_object_set_new(o, "packets", json_integer((json_int_t)s.packets));
+	json_object_set_new(o, "bytes", json_integer((json_int_t)s.bytes));
+	return o;
+}
+
+/* ---- requests ----------------------------------------------------------- */
+
+static int req_status(struct req *r)
+{
+	struct daemon *d = r->d;
+	json_t *ifs = json_array(), *be = json_object(), *rl = json_object();
+	int n[3] = { 0 }, i;
+
+	if (check_fields(r, "status", ""))
+		return -1;
+	for (i = 0; i < d->n_ifs; i++) {
+		struct cidlb_xdp_info info;
+		int err = cidlb_xdp_query(d->ifs[i].ifindex, CIDLB_PROG_MAIN, d->owner_map_id, &info);
+
+		json_array_append_new(ifs, json_pack("{s:s,s:i,s:s,s:b,s:b}", "name", d->ifs[i].name,
+						     "ifindex", d->ifs[i].ifindex, "mode",
+						     cidlb_attach_mode_str(d->ifs[i].mode),
+						     "attached", !err && info.ours,
+						     "dispatcher", !err && info.dispatcher));
+	}
+	for (i = 0; i < d->conf->n_backends; i++)
+		n[d->conf->backends[i].state == CIDLB_BE_DRAINING ? 1 : 0]++;
+	for (i = 0; i < d->st.n_q; i++)
+		n[2] += d->st.q[i].len ? 1 : 0;
+	json_object_set_new(be, "active", json_integer(n[0]));
+	json_object_set_new(be, "draining", json_integer(n[1]));
+	json_object_set_new(rl, "ok", json_boolean(d->last_reload_ok));
+	json_object_set_new(rl, "time", json_integer((json_int_t)d->last_reload));
+	json_object_set_new(rl, "message", json_string(d->last_reload_msg));
+	json_object_set_new(r->reply, "pid", json_integer(getpid()));
+	json_object_set_new(r->reply, "started", json_integer((json_int_t)d->started));
+	json_object_set_new(r->reply, "uptime", json_integer((json_int_t)(time(NULL) - d->started)));
+	json_object_set_new(r->reply, "config", json_string(d->config_path));
+	json_object_set_new(r->reply, "pin_dir", json_string(d->pin_dir));
+	json_object_set_new(r->reply, "object", json_string(d->object));
+	json_object_set_new(r->reply, "adopted", json_boolean(d->adopted));
+	json_object_set_new(r->reply, "keep_on_exit", json_boolean(d->keep_on_exit));
+	json_object_set_new(r->reply, "interfaces", ifs);
+	json_object_set_new(r->reply, "vips", json_integer(d->conf->n_vips));
+	json_object_set_new(r->reply, "backends", be);
+	json_object_set_new(r->reply, "quarantined_server_ids", json_integer(n[2]));
+	json_object_set_new(r->reply, "retired_cids", json_integer((json_int_t)d->retired_count));
+	json_object_set_new(r->reply, "last_reload", rl);
+	return 0;
+}
+
+static int req_backend_list(struct req *r)
+{
+	json_t *a = json_array();
+	int i;
+
+	if (check_fields(r, "backend.list", "")) {
+		json_decref(a);
+		return -1;
+	}
+	for (i = 0; i < r->d->conf->n_backends; i++)
+		json_array_append_new(a, backend_json(r->d, &r->d->conf->backends[i]));
+	json_object_set_new(r->reply, "backends", a);
+	return 0;
+}
+
+/* A JSON value as the text the config parser takes. */
+static int value_text(json_t *v, char *buf, size_t len)
+{
+	if (json_is_string(v))
+		snprintf(buf, len, "%s", json_string_value(v));
+	else if (json_is_integer(v))
+		snprintf(buf, len, "%lld", (long long)json_integer_value(v));
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int req_backend_add(struct req *r)
+{
+	struct cidlb_conf_backend nb;
+	struct cidlb_conf *next;
+	json_t *spec, *v;
+	const char *key, *name;
+	char why[512], val[256];
+
+	if (check_fields(r, "backend.add", "backend"))
+		return -1;
+	spec = json_object_get(r->msg, "backend");
+	if (!json_is_object(spec))
+		return fail(r, CIDLB_CTL_E_BAD_REQUEST,
+			    "backend.add needs \"backend\": an object with name, address, server_id, weight, state, mac, mode");
+	v = json_object_get(spec, "name");
+	name = json_string_value(v);
+	if (!name)
+		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "backend.add: \"name\" must be a string");
+	cidlb_conf_backend_init(&nb, name);
+	json_object_foreach(spec, key, v) {
+		if (!strcmp(key, "name"))
+			continue;
+		if (!strcmp(key, "server_id")) {
+			const char *cr;
+			json_t *sv;
+
+			if (!json_is_object(v))
+				return fail(r, CIDLB_CTL_E_BAD_REQUEST,
+					    "backend.add: \"server_id\" must be an object {\"CONFIG_ID\": \"HEX\"}");
+			json_object_foreach(v, cr, sv) {
+				char k[64];
+
+				snprintf(k, sizeof(k), "server_id.%s", cr);
+				if (value_text(sv, val, sizeof(val)))
+					return fail(r, CIDLB_CTL_E_BAD_REQUEST,
+						    "backend.add: server_id \"%s\" must be a hex string", cr);
+				if (cidlb_conf_backend_set(&nb, k, val, why, sizeof(why)))
+					return fail(r, CIDLB_CTL_E_BAD_REQUEST, "backend.add: %s: %s", k,
+						    why);
+			}
+			continue;
+		}
+		if (value_text(v, val, sizeof(val)))
+			return fail(r, CIDLB_CTL_E_BAD_REQUEST,
+				    "backend.add: \"%s\" must be a string or a number", key);
+		if (cidlb_conf_backend_set(&nb, key, val, why, sizeof(why)))
+			return fail(r, CIDLB_CTL_E_BAD_REQUEST, "backend.add: %s: %s", key, why);
+	}
+	if (cidlb_conf_backend_check(r->d->conf, &nb, why, sizeof(why)))
+		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "backend.add %s: %s", nb.name, why);
+	if (cidlb_conf_backend_find(r->d->conf, nb.name))
+		return fail(r, CIDLB_CTL_E_CONFLICT,
+			    "backend %s exists; change it with backend weight/drain/activate, or remove it first",
+			    nb.name);
+	if (r->d->conf->n_backends >= CIDLB_MAX_BACKENDS)
+		return fail(r, CIDLB_CTL_E_CONFLICT, "%d backends is the limit", CIDLB_MAX_BACKENDS);
+	for (int i = 0; i < r->d->conf->n_backends; i++) {
+		const struct cidlb_conf_backend *o = &r->d->conf->backends[i];
+
+		for (int cr = 0; cr < CIDLB_CONFIG_IDS; cr++)
+			if ((o->sid_mask & nb.sid_mask & (1u << cr)) && o->sid_len[cr] == nb.sid_len[cr] &&
+			    !memcmp(o->sid[cr], nb.sid[cr], nb.sid_len[cr]))
+				return fail(r, CIDLB_CTL_E_CONFLICT,
+					    "server_id.%d is already backend %s's; server IDs are unique per config",
+					    cr, o->name);
+	}
+	next = conf_dup(r->d->conf);
+	if (!next)
+		return fail(r, CIDLB_CTL_E_FAILED, "out of memory");
+	next->backends[next->n_backends++] = nb;
+	if (commit(r, next))
+		return -1;
+	pr_info("control: backend %s added", nb.name);
+	json_object_set_new(r->reply, "backend", backend_json(r->d, cidlb_conf_backend_find(r->d->conf, nb.name)));
+	return 0;
+}
+
+/* drain, activate, remove, weight */
+static int req_backend_change(struct req *r, const char *cmd)
+{
+	struct cidlb_conf_backend *b;
+	struct cidlb_conf *next;
+	const char *name;
+	uint32_t weight = 0;
+	bool is_weight = !strcmp(cmd, "backend.weight");
+
+	if (check_fields(r, cmd, is_weight ? "name weight" : "name"))
+		return -1;
+	name = str_field(r, cmd, "name");
+	if (!name)
+		return -1;
+	if (is_weight) {
+		json_t *w = json_object_get(r->msg, "weight");
+
+		if (!json_is_integer(w) || json_integer_value(w) < 0 ||
+		    json_integer_value(w) > CIDLB_WEIGHT_MAX)
+			return fail(r, CIDLB_CTL_E_BAD_REQUEST,
+				    "backend.weight needs \"weight\": a number 0..%d", CIDLB_WEIGHT_MAX);
+		weight = (uint32_t)json_integer_value(w);
+	}
+	if (!find_backend(r, name))
+		return -1;
+	next = conf_dup(r->d->conf);
+	if (!next)
+		return fail(r, CIDLB_CTL_E_FAILED, "out of memory");
+	b = cidlb_conf_backend_find(next, name);
+	if (!strcmp(cmd, "backend.drain"))
+		b->state = CIDLB_BE_DRAINING;
+	else if (!strcmp(cmd, "backend.activate"))
+		b->state = CIDLB_BE_ACTIVE;
+	else if (is_weight)
+		b->weight = weight;
+	else {	/* remove */
+		int i = (int)(b - next->backends);
+
+		memmove(b, b + 1, (size_t)(next->n_backends - i - 1) * sizeof(*b));
+		next->n_backends--;
+	}
+	if (commit(r, next))
+		return -1;
+	if (is_weight)
+		pr_info("control: %s %s %u", cmd, name, weight);
+	else
+		pr_info("control: %s %s", cmd, name);
+	b = cidlb_conf_backend_find(r->d->conf, name);
+	if (b)
+		json_object_set_new(r->reply, "backend", backend_json(r->d, b));
+	return 0;
+}
+
+static int req_cid(struct req *r, bool add)
+{
+	const char *cmd = add ? "cid.retire" : "cid.unretire";
+	uint32_t ttl = r->d->conf->retire_ttl_s;
+	json_t *t;
+	int err;
+
+	if (check_fields(r, cmd, add ? "cids ttl" : "cids"))
+		return -1;
+	t = json_object_get(r->msg, "ttl");
+	if (t) {
+		if (!json_is_integer(t) || json_integer_value(t) < 1 ||
+		    json_integer_value(t) > 30 * 86400)
+			return fail(r, CIDLB_CTL_E_BAD_REQUEST,
+				    "\"ttl\" must be a number of seconds, 1..2592000");
+		ttl = (uint32_t)json_integer_value(t);
+	}
+	err = retire_cids(r->d, json_object_get(r->msg, "cids"), ttl, add, r->reply, r->why,
+			  sizeof(r->why));
+	if (err)
+		r->code = err == -EINVAL ? CIDLB_CTL_E_BAD_REQUEST : CIDLB_CTL_E_FAILED;
+	return err ? -1 : 0;
+}
+
+static int req_quarantine(struct req *r)
+{
+	uint64_t now = boottime_ns();
+	json_t *a = json_array();
+	int i, j;
+
+	if (check_fields(r, "quarantine.list", "")) {
+		json_decref(a);
+		return -1;
+	}
+	for (i = 0; i < r->d->st.n_q; i++) {
+		const struct cidlb_state_q *q = &r->d->st.q[i];
+		char h[2 * CIDLB_SID_MAX + 1];
+
+		if (!q->len)
+			continue;
+		for (j = 0; j < q->len; j++)
+			sprintf(h + 2 * j, "%02x", q->sid[j]);
+		h[2 * q->len] = '\0';
+		json_array_append_new(a, json_pack("{s:i,s:s,s:s,s:I}", "config_id", q->config_id,
+						   "server_id", h, "owner", q->owner, "seconds_left",
+						   (json_int_t)(q->until_ns > now ?
+							(q->until_ns - now) / 1000000000ULL + 1 : 0)));
+	}
+	json_object_set_new(r->reply, "quarantine", a);
+	return 0;
+}
+
+static int req_reload(struct req *r)
+{
+	json_t *changes = json_object();
+
+	if (check_fields(r, "reload", "")) {
+		json_decref(changes);
+		return -1;
+	}
+	if (do_reload(r->d, changes, r->why, sizeof(r->why))) {
+		json_decref(changes);
+		r->code = CIDLB_CTL_E_FAILED;
+		return -1;
+	}
+	json_object_set_new(r->reply, "changes", changes);
+	return 0;
+}
+
+static int req_stop(struct req *r)
+{
+	json_t *k;
+
+	if (check_fields(r, "stop", "keep"))
+		return -1;
+	k = json_object_get(r->msg, "keep");
+	if (k && !json_is_boolean(k))
+		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "\"keep\" must be true or false");
+	r->d->stop = true;
+	r->d->stop_keep = k ? json_is_true(k) : r->d->keep_on_exit;
+	json_object_set_new(r->reply, "keep", json_boolean(r->d->stop_keep));
+	pr_info("control: stop requested (%s)", r->d->stop_keep ?
+		"keep: the program stays attached and the maps pinned" : "detach and unpin");
+	return 0;
+}
+
+static const char *const commands =
+	"status, backend.list, backend.add, backend.drain, backend.activate, backend.remove, backend.weight, cid.retire, cid.unretire, quarantine.list, reload, stop";
+
+static int dispatch(struct req *r)
+{
+	json_t *c = json_object_get(r->msg, "cmd");
+	const char *cmd;
+
+	if (!json_is_string(c))
+		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "the request needs \"cmd\": one of %s",
+			    commands);
+	cmd = json_string_value(c);
+	if (!strcmp(cmd, "status"))
+		return req_status(r);
+	if (!strcmp(cmd, "backend.list"))
+		return req_backend_list(r);
+	if (!strcmp(cmd, "backend.add"))
+		return req_backend_add(r);
+	if (!strcmp(cmd, "backend.drain") || !strcmp(cmd, "backend.activate") ||
+	    !strcmp(cmd, "backend.remove") || !strcmp(cmd, "backend.weight"))
+		return req_backend_change(r, cmd);
+	if (!strcmp(cmd, "cid.retire"))
+		return req_cid(r, true);
+	if (!strcmp(cmd, "cid.unretire"))
+		return req_cid(r, false);
+	if (!strcmp(cmd, "quarantine.list"))
+		return req_quarantine(r);
+	if (!strcmp(cmd, "reload"))
+		return req_reload(r);
+	if (!strcmp(cmd, "stop"))
+		return req_stop(r);
+	return fail(r, CIDLB_CTL_E_BAD_REQUEST, "unknown cmd '%s'; one of %s", cmd, commands);
+}
+
+/* ---- the socket ----------------------------------------------------------- */
+
+int ctl_listen(struct daemon *d)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *path = d->conf->socket;
+	char dir[sizeof(sa.sun_path)], *slash;
+	mode_t old;
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		pr_err("control socket path %s is longer than %zu characters", path,
+		       sizeof(sa.sun_path) - 1);
+		return -ENAMETOOLONG;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		if (mkdir(dir, 0700) && errno != EEXIST) {
+			err = -errno;
+			pr_err("cannot create %s for the control socket: %s", dir, strerror(-err));
+			return err;
+		}
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	unlink(path);	/* the lock file says no other daemon uses it */
+	old = umask(077);
+	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
+	umask(old);
+	if (!err && chmod(path, 0600))
+		err = -errno;
+	if (!err && listen(fd, 16))
+		err = -errno;
+	if (err) {
+		pr_err("cannot listen on the control socket %s: %s", path, strerror(-err));
+		close(fd);
+		return err;
+	}
+	d->listen_fd = fd;
+	pr_info("control socket %s (root only)", path);
+	return 0;
+}
+
+void ctl_close(struct daemon *d)
+{
+	if (d->listen_fd < 0)
+		return;
+	close(d->listen_fd);
+	d->listen_fd = -1;
+	if (d->conf)
+		unlink(d->conf->socket);
+}
+
+static void send_reply(int fd, json_t *reply)
+{
+	char *s = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+	if (s) {
+		if (cidlb_ctl_write_msg(fd, s, strlen(s), CIDLB_CTL_TIMEOUT_MS))
+			pr_debug("control: the client left before the reply");
+		free(s);
+	}
+}
+
+static json_t *error_reply(const char *code, const char *msg)
+{
+	return json_pack("{s:b,s:s,s:s}", "ok", 0, "error", msg, "code", code);
+}
+
+void ctl_accept(struct daemon *d)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct req r = { .d = d };
+	json_error_t jerr;
+	char *buf = NULL;
+	json_t *reply;
+	int fd, n;
+
+	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.uid != 0) {
+		pr_warn("control: refused a client with uid %d (pid %d): root only",
+			len == sizeof(cred) ? (int)cred.uid : -1, len == sizeof(cred) ? (int)cred.pid : -1);
+		reply = error_reply(CIDLB_CTL_E_DENIED, "the control socket is for root only");
+		send_reply(fd, reply);
+		json_decref(reply);
+		close(fd);
+		return;
+	}
+	n = cidlb_ctl_read_msg(fd, &buf, CIDLB_CTL_MAX_MSG, CIDLB_CTL_TIMEOUT_MS);
+	if (n < 0) {
+		char msg[256];
+
+		snprintf(msg, sizeof(msg), "%s",
+			 n == -EMSGSIZE ? "request larger than 16 MiB: split it" :
+			 n == -ETIMEDOUT ? "no complete request within 5 s" : strerror(-n));
+		reply = error_reply(CIDLB_CTL_E_BAD_REQUEST, msg);
+		send_reply(fd, reply);
+		json_decref(reply);
+		close(fd);
+		return;
+	}
+	r.msg = json_loadb(buf, (size_t)n, 0, &jerr);
+	free(buf);
+	if (!r.msg) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "the request is not JSON: %s (line %d, column %d)",
+			 jerr.text, jerr.line, jerr.column);
+		reply = error_reply(CIDLB_CTL_E_BAD_REQUEST, msg);
+	} else if (!json_is_object(r.msg)) {
+		reply = error_reply(CIDLB_CTL_E_BAD_REQUEST,
+				    "the request must be a JSON object: {\"cmd\": \"...\", ...}");
+	} else {
+		r.reply = json_object();
+		json_object_set_new(r.reply, "ok", json_true());
+		pthread_mutex_lock(&d->lock);
+		n = dispatch(&r);
+		pthread_mutex_unlock(&d->lock);
+		if (n) {
+			json_decref(r.reply);
+			reply = error_reply(r.code ? r.code : CIDLB_CTL_E_FAILED, r.why);
+			pr_info("control: %s refused: %s",
+				json_string_value(json_object_get(r.msg, "cmd")) ?: "request", r.why);
+		} else {
+			reply = r.reply;
+		}
+	}
+	send_reply(fd, reply);
+	json_decref(reply);
+	json_decref(r.msg);
+	close(fd);
+}

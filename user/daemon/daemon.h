@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * daemon.h - cidlbd's state and the parts that change it.
+ *
+ *   main.c      start (load or adopt), the event loop, signals, stop
+ *   apply.c     make the maps match a configuration: backends, server IDs,
+ *               Maglev, quarantine, VIPs, QUIC-LB configs, global
+ *   retire.c    retired CIDs: add with an expiry, sweep expired ones
+ *   ctl.c       the control socket (JSON requests)
+ *   metrics.c   Prometheus text over HTTP (its own thread)
+ *   notify.c    sd_notify without libsystemd
+ *
+ * One lock (d->lock) guards everything below against the metrics thread;
+ * the main thread is the only writer.
+ */
+#ifndef CIDLBD_DAEMON_H
+#define CIDLBD_DAEMON_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "ctl/config.h"
+#include "ctl/lb.h"
+#include "ctl/statefile.h"
+
+struct MHD_Daemon;
+
+struct iface_rt {
+	char name[IF_NAMESIZE];
+	int ifindex;
+	enum cidlb_attach_mode mode;	/* as attached */
+	bool dispatcher;
+};
+
+struct daemon {
+	pthread_mutex_t lock;
+	char config_path[4096];
+	struct cidlb_conf *conf;	/* running configuration; its backends
+					 * are the running set (the file's, as
+					 * changed on the control socket) */
+	struct cidlb_lb *lb;
+	char object[4096];		/* BPF object in use */
+	char pin_dir[256];
+	bool pin_dir_forced;		/* --pin-dir given */
+	bool adopted;			/* maps and program were pinned already */
+	bool keep_on_exit;
+	bool stop, stop_keep;
+	uint32_t owner_map_id;		/* ID of cidlb_counters: marks "ours" */
+	struct cidlb_state st;		/* name -> index, quarantine */
+	struct iface_rt ifs[CIDLB_MAX_IFACES];
+	int n_ifs;
+	uint32_t *maglev;		/* last published table, NULL before */
+	/* for status and metrics */
+	time_t started;
+	time_t last_reload;
+	bool last_reload_ok;
+	char last_reload_msg[1024];
+	uint64_t reloads_ok, reloads_failed;
+	uint64_t retired_count;		/* entries in cidlb_retired at last sweep */
+	uint64_t retired_expired;	/* removed by the sweep, total */
+	uint64_t retired_added;		/* added, total */
+	int lock_fd;
+	int listen_fd;
+	struct MHD_Daemon *httpd;
+};
+
+/* now, CLOCK_BOOTTIME ns (the clock of cidlb_retired.expires_ns) */
+uint64_t boottime_ns(void);
+
+/* ---- apply.c ---- */
+/* Make the maps match @next (validated by the parser). On success @next
+ * becomes d->conf (the old one is freed) and 0 is returned; on refusal
+ * nothing is changed and @why says why. @changes (may be NULL) receives a
+ * JSON summary of what changed. */
+int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
+		 char *why, size_t why_len);
+/* Copy of the running configuration to change (backends included). */
+struct cidlb_conf *conf_dup(const struct cidlb_conf *c);
+int save_state(struct daemon *d);
+uint32_t backend_index(const struct daemon *d, const char *name);
+/* Drop quarantine entries that expired; returns how many. */
+int quarantine_expire(struct daemon *d);
+
+/* ---- retire.c ---- */
+int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply,
+		char *why, size_t why_len);
+void retire_sweep(struct daemon *d);
+
+/* ---- ctl.c ---- */
+int ctl_listen(struct daemon *d);
+void ctl_accept(struct daemon *d);
+void ctl_close(struct daemon *d);
+/* SIGHUP and the "reload" request. */
+int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len);
+
+/* ---- metrics.c ---- */
+int metrics_start(struct daemon *d);
+void metrics_stop(struct daemon *d);
+
+/* ---- notify.c ---- */
+void sd_notifyf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif

@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * metrics.c - Prometheus text exposition (format 0.0.4) on GET /metrics,
+ * served by libmicrohttpd's own thread on [daemon] metrics (127.0.0.1:9470
+ * by default). Data-path counters are read from the maps at scrape time
+ * and summed over CPUs; daemon state is read under d->lock.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <microhttpd.h>
+
+#include "daemon.h"
+#include "log.h"
+
+struct buf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static void out(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void out(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		char *np = realloc(b->p, b->cap * 2 + (size_t)n);
+
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = b->cap * 2 + (size_t)n;
+	}
+}
+
+static void family(struct buf *b, const char *name, const char *type, const char *help)
+{
+	out(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* One line of help per data-path counter, in cidlb_counter_descs order. */
+static const char *const counter_help[] = {
+	"Packets seen by the XDP program.",
+	"Passed: not IPv4 or IPv6.",
+	"Passed: IP header cut short or malformed.",
+	"Passed: IP, not UDP.",
+	"Passed: UDP, destination not a VIP.",
+	"Passed: non-first IP fragment.",
+	"Dropped: first IP fragment of a datagram to a VIP.",
+	"Dropped: bad UDP length.",
+	"QUIC short-header (1-RTT) packets.",
+	"QUIC Initial packets.",
+	"QUIC 0-RTT packets.",
+	"QUIC Handshake packets.",
+	"QUIC Retry packets.",
+	"QUIC long-header packets of an unknown version.",
+	"Dropped: version negotiation sent to a VIP.",
+	"Dropped: CID longer than 20 octets.",
+	"Dropped: QUIC header cut short.",
+	"CIDs decoded in plaintext mode.",
+	"CIDs decoded in single-pass AES mode.",
+	"CIDs decoded in four-pass AES mode.",
+	"Decode cache hits.",
+	"Decode cache misses.",
+	"Dropped: destination CID is retired.",
+	"Routed by the server ID in the CID.",
+	"Unroutable: config ID 7.",
+	"Unroutable: config ID not configured.",
+	"Unroutable: CID shorter than its config needs.",
+	"Unroutable: server ID unknown, quarantined, or its backend absent.",
+	"Fallback: routed by the 4-tuple LRU table.",
+	"Fallback: routed by the Maglev table.",
+	"Dropped: the fallback found no live backend.",
+	"Sent back out of the ingress interface (XDP_TX).",
+	"Sent out of another interface (XDP_REDIRECT).",
+	"Dropped: too big after encapsulation.",
+	"Dropped: no route or neighbour to the backend.",
+	"Dropped: no headroom or bad backend entry.",
+};
+_Static_assert(sizeof(counter_help) / sizeof(counter_help[0]) ==
+	       sizeof(struct cidlb_counters) / sizeof(__u64), "help for every counter");
+
+static const char *mode_name(uint8_t mode)
+{
+	switch (mode) {
+	case CIDLB_MODE_PLAINTEXT:
+		return "plaintext";
+	case CIDLB_MODE_SINGLE_PASS:
+		return "single-pass";
+	case CIDLB_MODE_FOUR_PASS:
+		return "four-pass";
+	default:
+		return "none";
+	}
+}
+
+static void render(struct daemon *d, struct buf *b)
+{
+	struct cidlb_counters c = { 0 };
+	char name[96];
+	size_t i;
+	int n_state[3] = { 0 }, n_q = 0, cr;
+
+	/* data path */
+	cidlb_lb_read_counters(d->lb, &c);
+	for (i = 0; i < cidlb_counter_count; i++) {
+		snprintf(name, sizeof(name), "cidlb_%s_total", cidlb_counter_descs[i].name);
+		family(b, name, "counter", counter_help[i]);
+		out(b, "%s %llu\n", name,
+		    (unsigned long long)*(const __u64 *)((const char *)&c + cidlb_counter_descs[i].offset));
+	}
+	family(b, "cidlb_cid_decodes_total", "counter",
+	       "CIDs decoded, by the mode of their QUIC-LB config.");
+	out(b, "cidlb_cid_decodes_total{mode=\"plaintext\"} %llu\n",
+	    (unsigned long long)c.cid_plaintext);
+	out(b, "cidlb_cid_decodes_total{mode=\"single-pass\"} %llu\n",
+	    (unsigned long long)c.cid_single_pass);
+	out(b, "cidlb_cid_decodes_total{mode=\"four-pass\"} %llu\n",
+	    (unsigned long long)c.cid_four_pass);
+
+	pthread_mutex_lock(&d->lock);
+	family(b, "cidlb_quic_lb_config", "gauge",
+	       "QUIC-LB configs held by the load balancer (1 per config ID).");
+	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+		struct cidlb_config cfg;
+
+		if (cidlb_lb_get_config(d->lb, (uint32_t)cr, &cfg) || cfg.mode == CIDLB_MODE_NONE)
+			continue;
+		out(b, "cidlb_quic_lb_config{config_id=\"%d\",mode=\"%s\",server_id_len=\"%u\",nonce_len=\"%u\",generation=\"%u\"} 1\n",
+		    cr, mode_name(cfg.mode), cfg.sid_len, cfg.nonce_len, cfg.generation);
+		explicit_bzero(&cfg, sizeof(cfg));
+	}
+
+	/* backends */
+	family(b, "cidlb_backend_packets_total", "counter", "Packets sent to a backend.");
+	for (i = 0; i < (size_t)d->conf->n_backends; i++) {
+		const struct cidlb_conf_backend *be = &d->conf->backends[i];
+		struct cidlb_backend_stats s = { 0 };
+		uint32_t idx = backend_index(d, be->name);
+
+		if (idx != CIDLB_BACKEND_NONE)
+			cidlb_lb_read_backend_stats(d->lb, idx, &s);
+		out(b, "cidlb_backend_packets_total{backend=\"%s\"} %llu\n", be->name,
+		    (unsigned long long)s.packets);
+	}
+	family(b, "cidlb_backend_bytes_total", "counter", "Octets (frames as received) sent to a backend.");
+	for (i = 0; i < (size_t)d->conf->n_backends; i++) {
+		const struct cidlb_conf_backend *be = &d->conf->backends[i];
+		struct cidlb_backend_stats s = { 0 };
+		uint32_t idx = backend_index(d, be->name);
+
+		if (idx != CIDLB_BACKEND_NONE)
+			cidlb_lb_read_backend_stats(d->lb, idx, &s);
+		out(b, "cidlb_backend_bytes_total{backend=\"%s\"} %llu\n", be->name,
+		    (unsigned long long)s.bytes);
+	}
+	family(b, "cidlb_backend_weight", "gauge", "Maglev weight of a backend.");
+	for (i = 0; i < (size_t)d->conf->n_backends; i++)
+		out(b, "cidlb_backend_weight{backend=\"%s\"} %u\n", d->conf->backends[i].name,
+		    d->conf->backends[i].weight);
+	family(b, "cidlb_backend_up", "gauge",
+	       "1 for each backend and its state (active or draining).");
+	for (i = 0; i < (size_t)d->conf->n_backends; i++) {
+		const struct cidlb_conf_backend *be = &d->conf->backends[i];
+
+		n_state[be->state == CIDLB_BE_DRAINING ? 1 : 0]++;
+		out(b, "cidlb_backend_up{backend=\"%s\",state=\"%s\"} 1\n", be->name,
+		    cidlb_be_state_str(be->state));
+	}
+	family(b, "cidlb_backends", "gauge", "Backends by state.");
+	out(b, "cidlb_backends{state=\"active\"} %d\n", n_state[0]);
+	out(b, "cidlb_backends{state=\"draining\"} %d\n", n_state[1]);
+	for (i = 0; i < (size_t)d->st.n_q; i++)
+		n_q += d->st.q[i].len ? 1 : 0;
+	family(b, "cidlb_quarantined_server_ids", "gauge",
+	       "Server IDs of removed backends not yet given to another backend.");
+	out(b, "cidlb_quarantined_server_ids %d\n", n_q);
+
+	/* retired CIDs */
+	family(b, "cidlb_retired_cids", "gauge", "Entries in the retired-CID map (at the last sweep).");
+	out(b, "cidlb_retired_cids %llu\n", (unsigned long long)d->retired_count);
+	family(b, "cidlb_retired_cids_added_total", "counter", "CIDs retired through the daemon.");
+	out(b, "cidlb_retired_cids_added_total %llu\n", (unsigned long long)d->retired_added);
+	family(b, "cidlb_retired_cids_expired_total", "counter", "Retired CIDs removed at their expiry.");
+	out(b, "cidlb_retired_cids_expired_total %llu\n", (unsigned long long)d->retired_expired);
+
+	/* daemon */
+	family(b, "cidlb_vips", "gauge", "VIP entries (address, port).");
+	out(b, "cidlb_vips %d\n", d->conf->n_vips);
+	family(b, "cidlb_interfaces", "gauge", "Interfaces cidlb is attached to.");
+	out(b, "cidlb_interfaces %d\n", d->n_ifs);
+	family(b, "cidlb_reload_success", "gauge", "1 if the last reload applied, 0 if it was refused.");
+	out(b, "cidlb_reload_success %d\n", d->last_reload_ok ? 1 : 0);
+	family(b, "cidlb_reload_timestamp_seconds", "gauge",
+	       "Unix time of the last reload (0: none since start).");
+	out(b, "cidlb_reload_timestamp_seconds %lld\n", (long long)d->last_reload);
+	family(b, "cidlb_reloads_total", "counter", "Reloads by result.");
+	out(b, "cidlb_reloads_total{result=\"ok\"} %llu\n", (unsigned long long)d->reloads_ok);
+	out(b, "cidlb_reloads_total{result=\"error\"} %llu\n", (unsigned long long)d->reloads_failed);
+	family(b, "cidlb_daemon_start_timestamp_seconds", "gauge", "Unix time cidlbd started.");
+	out(b, "cidlb_daemon_start_timestamp_seconds %lld\n", (long long)d->started);
+	family(b, "cidlb_daemon_adopted", "gauge",
+	       "1 if this daemon adopted a running program (restart with keep).");
+	out(b, "cidlb_daemon_adopted %d\n", d->adopted ? 1 : 0);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
+			     const char *type, char *body, size_t len, bool owned)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, body,
+		owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, "Content-Type", type);
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_len, void **ctx)
+{
+	static char not_found[] = "cidlbd: only GET /metrics is served here\n";
+	static char bad_method[] = "cidlbd: only GET is allowed\n";
+	struct daemon *d = cls;
+	struct buf b = { 0 };
+
+	(void)version;
+	(void)upload;
+	(void)upload_len;
+	(void)ctx;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", bad_method,
+			     strlen(bad_method), false);
+	if (strcmp(url, "/metrics"))
+		return reply(conn, MHD_HTTP_NOT_FOUND, "text/plain", not_found, strlen(not_found),
+			     false);
+	b.cap = 16384;
+	b.p = malloc(b.cap);
+	if (!b.p)
+		return MHD_NO;
+	render(d, &b);
+	if (b.oom) {
+		free(b.p);
+		return MHD_NO;
+	}
+	return reply(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b.p, b.len,
+		     true);
+}
+
+int metrics_start(struct daemon *d)
+{
+	const char *spec = d->conf->metrics;
+	struct sockaddr_storage ss = { 0 };
+	char host[64];
+	const char *colon;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
+	uint32_t port;
+
+	if (!*spec) {
+		pr_info("metrics off");
+		return 0;
+	}
+	if (spec[0] == '[') {
+		const char *close = strchr(spec, ']');
+
+		snprintf(host, sizeof(host), "%.*s", (int)(close - spec - 1), spec + 1);
+		colon = close + 1;
+	} else {
+		colon = strrchr(spec, ':');
+		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
+	}
+	if (cidlb_parse_u32(colon + 1, 1, 65535, &port))
+		return -EINVAL;
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+	} else {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return -EINVAL;
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		flags |= MHD_USE_IPv6;
+	}
+	d->httpd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, d,
+				    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+				    MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	if (!d->httpd) {
+		pr_err("cannot serve metrics on %s (address in use? set [daemon] metrics = ADDRESS:PORT or off)",
+		       spec);
+		return -EADDRINUSE;
+	}
+	pr_info("metrics on http://%s/metrics", spec);
+	return 0;
+}
+
+void metrics_stop(struct daemon *d)
+{
+	if (d->httpd)
+		MHD_stop_daemon(d->httpd);
+	d->httpd = NULL;
+}
