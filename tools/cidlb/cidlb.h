@@ -43,6 +43,26 @@ struct cidlb_object {
 
 /* ---- objects (one file each) ---------------------------------------------- */
 int cmd_cid(int argc, char **argv);	/* cmd_cid.c */
+int cmd_status(int argc, char **argv);	/* cmd_status.c */
+int cmd_backend(int argc, char **argv);	/* cmd_backend.c */
+int cmd_stats(int argc, char **argv);	/* cmd_stats.c */
+int cmd_config(int argc, char **argv);	/* cmd_config.c */
+int cmd_trace(int argc, char **argv);	/* cmd_trace.c */
+int cmd_decap(int argc, char **argv);	/* cmd_decap.c */
+int cmd_daemon(int argc, char **argv);	/* cmd_daemon.c */
+
+/* ---- talking to cidlbd (cmd_daemon.c) -------------------------------------- */
+#include <jansson.h>
+
+/*
+ * Sends @req (consumed) to cidlbd and returns an exit code: 0 with the
+ * reply in *@reply (the caller frees it), else the error is printed and
+ * the code follows the daemon's: not_found 1, bad_request 2, others and
+ * an unreachable daemon 3.
+ */
+int cidlb_call(json_t *req, json_t **reply);
+/* One line of compact JSON on stdout. */
+void cidlb_print_json(json_t *o);
 
 /* ---- helpers for every object (main.c) ------------------------------------ */
 

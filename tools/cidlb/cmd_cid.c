@@ -9,9 +9,15 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <jansson.h>
 
 #include <cidlb/cidlb.h>
+#include <bpf/bpf.h>
+#include "ctl/cidkey.h"
+#include "ctl/config.h"
+#include "ctl/lb.h"
+#include "ctl/paths.h"
 #include "cidlb.h"
 
 static void usage(FILE *f)
@@ -19,9 +25,15 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: cidlb [-j] cid encode CONFIG --server-id HEX [--nonce HEX]\n"
 		"       cidlb [-j] cid decode CONFIG CID\n"
+		"       cidlb [-j] cid retire [--ttl SECONDS] CID... | --file FILE | -\n"
+		"       cidlb [-j] cid unretire CID... | --file FILE | -\n"
+		"       cidlb [-j] cid list\n"
 		"       cidlb cid help\n"
 		"\n"
-		"CONFIG (the QUIC-LB configuration):\n"
+		"CONFIG (the QUIC-LB configuration), from cidlbd's file:\n"
+		"  --config FILE        read [quic-lb N] from a cidlbd configuration file\n"
+		"  --config-id N        which one (default 0)\n"
+		"or from flags:\n"
 		"  --server-id-len N    server ID length, 1..15 (required)\n"
 		"  --nonce-len N        nonce length, 4..18 (required);\n"
 		"                       server ID length + nonce length <= 19\n"
@@ -34,7 +46,14 @@ static void usage(FILE *f)
 		"encode: --server-id HEX (server ID length octets), --nonce HEX (nonce\n"
 		"length octets; default: chosen as a server would, random without a key).\n"
 		"decode: CID in hex. Exit 1 with \"unroutable: REASON\" when the load\n"
-		"balancer could not route it by this config.\n");
+		"balancer could not route it by this config.\n"
+		"\n"
+		"retire: through cidlbd, packets whose destination CID is one of these are\n"
+		"dropped for SECONDS (default [daemon] retire_ttl, 600), e.g. CIDs an\n"
+		"endpoint retired (RETIRE_CONNECTION_ID) or that must be cut off. CIDs in\n"
+		"hex; --file FILE or '-' (stdin): one CID per line, '#' comments, any number.\n"
+		"unretire: remove them again. list: the retired-CID map, read from the\n"
+		"pinned map (works without cidlbd), with the seconds left.\n");
 }
 
 enum {
@@ -47,6 +66,7 @@ enum {
 	OPT_SID,
 	OPT_NONCE,
 	OPT_HELP,
+	OPT_CONFIG,
 };
 
 static const struct option cid_opts[] = {
@@ -59,6 +79,7 @@ static const struct option cid_opts[] = {
 	{ "server-id", required_argument, NULL, OPT_SID },
 	{ "nonce", required_argument, NULL, OPT_NONCE },
 	{ "help", no_argument, NULL, OPT_HELP },
+	{ "config", required_argument, NULL, OPT_CONFIG },
 	{ 0 }
 };
 
@@ -67,7 +88,44 @@ struct cid_args {
 	bool have_sid_len, have_nonce_len;
 	const char *sid_hex, *nonce_hex;
 	const char *cid_hex;	/* decode's positional argument */
+	const char *config_file;
+	bool have_config_id, have_flags;
 };
+
+/* The QUIC-LB config @a->p.config_id of a cidlbd configuration file. */
+static int config_from_file(const char *verb, struct cid_args *a)
+{
+	struct cidlb_conf *c = NULL;
+	const struct cidlb_conf_qlb *q;
+	int err = cidlb_conf_load(a->config_file, 0, &c);
+
+	if (err && (!c || !c->errors)) {
+		cidlb_conf_free(c);
+		return cidlb_usage_error("cid %s: --config %s: %s", verb, a->config_file, strerror(-err));
+	}
+	if (err) {
+		int first = (int)strcspn(c->errors, "\n");
+
+		err = cidlb_usage_error("cid %s: --config: %.*s%s", verb, first, c->errors,
+					c->n_errors > 1 ? " (and more: cidlb config check)" : "");
+		cidlb_conf_free(c);
+		return err;
+	}
+	q = &c->qlb[a->p.config_id];
+	if (!q->present) {
+		cidlb_conf_free(c);
+		return cidlb_usage_error("cid %s: --config %s has no [quic-lb %u] section", verb,
+					 a->config_file, a->p.config_id);
+	}
+	a->p.server_id_len = q->sid_len;
+	a->p.nonce_len = q->nonce_len;
+	a->p.len_self_encode = q->len_self_encode;
+	a->p.has_key = q->has_key;
+	memcpy(a->p.key, q->key, sizeof(a->p.key));
+	a->have_sid_len = a->have_nonce_len = true;
+	cidlb_conf_free(c);
+	return 0;
+}
 
 /* A decimal in [lo, hi] for flag @name, or a usage error. */
 static int parse_num(const char *verb, const char *name, const char *s,
@@ -95,11 +153,16 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv,
 	while ((c = getopt_long(argc, argv, ":", cid_opts, NULL)) != -1) {
 		err = 0;
 		switch (c) {
+		case OPT_CONFIG:
+			a->config_file = optarg;
+			break;
 		case OPT_CONFIG_ID:
+			a->have_config_id = true;
 			err = parse_num(verb, "config-id", optarg, 0,
 					CIDLB_CID_CONFIG_ID_MAX, &a->p.config_id);
 			break;
 		case OPT_SID_LEN:
+			a->have_flags = true;
 			err = parse_num(verb, "server-id-len", optarg,
 					CIDLB_CID_SERVER_ID_LEN_MIN,
 					CIDLB_CID_SERVER_ID_LEN_MAX,
@@ -107,12 +170,14 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv,
 			a->have_sid_len = true;
 			break;
 		case OPT_NONCE_LEN:
+			a->have_flags = true;
 			err = parse_num(verb, "nonce-len", optarg,
 					CIDLB_CID_NONCE_LEN_MIN,
 					CIDLB_CID_NONCE_LEN_MAX, &a->p.nonce_len);
 			a->have_nonce_len = true;
 			break;
 		case OPT_KEY:
+			a->have_flags = true;
 			if (cidlb_unhex(optarg, a->p.key, sizeof(a->p.key)) !=
 			    CIDLB_CID_KEY_LEN)
 				return cidlb_usage_error("cid %s: --key: must be 32 hex digits (a 16-octet AES-128 key)",
@@ -120,6 +185,7 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv,
 			a->p.has_key = true;
 			break;
 		case OPT_LSE:
+			a->have_flags = true;
 			a->p.len_self_encode = true;
 			break;
 		case OPT_EXTRA:
@@ -150,6 +216,14 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv,
 			return err;
 	}
 
+	if (a->config_file && a->have_flags)
+		return cidlb_usage_error("cid %s: give the config with --config FILE or with flags, not both",
+					 verb);
+	if (a->config_file) {
+		err = config_from_file(verb, a);
+		if (err)
+			return err;
+	}
 	if (!a->have_sid_len)
 		return cidlb_usage_error("cid %s: --server-id-len is required (1..15)", verb);
 	if (!a->have_nonce_len)
@@ -358,18 +432,193 @@ static int do_decode(int argc, char **argv)
 	return ret;
 }
 
+/* ---- retired CIDs ------------------------------------------------------------ */
+
+#define RETIRE_CHUNK 50000	/* CIDs per request: well under the 16 MiB limit */
+
+/* Adds the CIDs of @f (one per line, '#' comments) to @arr. */
+static int read_cid_lines(const char *verb, FILE *f, const char *name, json_t *arr)
+{
+	char *line = NULL, *p, *e;
+	size_t cap = 0;
+	long n = 0;
+
+	while (getline(&line, &cap, f) >= 0) {
+		uint8_t cid[CIDLB_CID_MAX];
+
+		n++;
+		p = line + strspn(line, " \t");
+		e = p + strcspn(p, "#\r\n");
+		while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
+			e--;
+		*e = '\0';
+		if (!*p)
+			continue;
+		if (cidlb_parse_hex(p, cid, sizeof(cid)) < 1) {
+			free(line);
+			return cidlb_usage_error("cid %s: %s line %ld: '%.48s' is not a CID (1..20 octets in hex)",
+						 verb, name, n, p);
+		}
+		json_array_append_new(arr, json_string(p));
+	}
+	free(line);
+	return 0;
+}
+
+static int do_retire(int argc, char **argv, bool add)
+{
+	const char *verb = add ? "retire" : "unretire";
+	json_t *cids = json_array(), *reply;
+	long long ttl = -1, total = 0, missing = 0, replied_ttl = 0;
+	size_t off, n;
+	int i, ret = 0;
+
+	for (i = 1; i < argc && !ret; i++) {
+		const char *arg = argv[i];
+
+		if (add && !strcmp(arg, "--ttl")) {
+			char *end;
+
+			if (i + 1 >= argc) {
+				ret = cidlb_usage_error("cid retire: --ttl needs a number of seconds");
+				break;
+			}
+			ttl = strtoll(argv[++i], &end, 10);
+			if (!*argv[i] || *end || ttl < 1 || ttl > 30 * 86400)
+				ret = cidlb_usage_error("cid retire: --ttl '%s': seconds, 1..2592000", argv[i]);
+		} else if (!strcmp(arg, "--file") || !strcmp(arg, "-")) {
+			const char *path = !strcmp(arg, "-") ? "-" : i + 1 < argc ? argv[++i] : NULL;
+			FILE *f;
+
+			if (!path) {
+				ret = cidlb_usage_error("cid %s: --file needs a FILE ('-' for stdin)", verb);
+				break;
+			}
+			f = strcmp(path, "-") ? fopen(path, "r") : stdin;
+			if (!f) {
+				ret = cidlb_usage_error("cid %s: --file %s: %s", verb, path, strerror(errno));
+				break;
+			}
+			ret = read_cid_lines(verb, f, strcmp(path, "-") ? path : "stdin", cids);
+			if (f != stdin)
+				fclose(f);
+		} else if (arg[0] == '-') {
+			ret = cidlb_usage_error("cid %s: unknown option '%s' (try 'cidlb cid help')", verb, arg);
+		} else {
+			uint8_t cid[CIDLB_CID_MAX];
+
+			if (cidlb_parse_hex(arg, cid, sizeof(cid)) < 1)
+				ret = cidlb_usage_error("cid %s: '%s' is not a CID (1..20 octets in hex)", verb, arg);
+			else
+				json_array_append_new(cids, json_string(arg));
+		}
+	}
+	if (!ret && !json_array_size(cids))
+		ret = cidlb_usage_error("cid %s: no CID given (CID..., --file FILE or - for stdin)", verb);
+	n = json_array_size(cids);
+	for (off = 0; !ret && off < n; off += RETIRE_CHUNK) {
+		json_t *chunk = json_array(), *req;
+		size_t j;
+
+		for (j = off; j < n && j < off + RETIRE_CHUNK; j++)
+			json_array_append(chunk, json_array_get(cids, j));
+		req = json_pack("{s:s,s:o}", "cmd", add ? "cid.retire" : "cid.unretire", "cids", chunk);
+		if (ttl > 0)
+			json_object_set_new(req, "ttl", json_integer(ttl));
+		ret = cidlb_call(req, &reply);
+		if (ret) {
+			if (off)
+				fprintf(stderr, "cidlb: %lld CIDs were %s before the failure\n", total,
+					add ? "retired" : "unretired");
+			break;
+		}
+		total += json_integer_value(json_object_get(reply, add ? "retired" : "removed"));
+		missing += json_integer_value(json_object_get(reply, "not_found"));
+		replied_ttl = json_integer_value(json_object_get(reply, "ttl"));
+		json_decref(reply);
+	}
+	json_decref(cids);
+	if (ret)
+		return ret;
+	if (cidlb_json) {
+		json_t *o = add ? json_pack("{s:I,s:I}", "retired", total, "ttl", replied_ttl) :
+				  json_pack("{s:I,s:I}", "removed", total, "not_found", missing);
+
+		cidlb_print_json(o);
+		json_decref(o);
+	} else if (add) {
+		printf("retired %lld CID%s for %lld s\n", total, total == 1 ? "" : "s", replied_ttl);
+	} else {
+		printf("unretired %lld CID%s (%lld not retired)\n", total, total == 1 ? "" : "s", missing);
+	}
+	return add || !missing || total ? CIDLB_EXIT_OK : CIDLB_EXIT_NO;
+}
+
+static int do_list(int argc, char **argv)
+{
+	struct cidlb_cid_key k, nk, *prev = NULL;
+	struct cidlb_paths p;
+	struct cidlb_lb *lb;
+	struct timespec ts;
+	json_t *arr = cidlb_json ? json_array() : NULL;
+	uint64_t now;
+	long n = 0;
+	int fd, err;
+
+	(void)argv;
+	if (argc > 1)
+		return cidlb_usage_error("cid list: unexpected argument '%s'", argv[1]);
+	cidlb_paths_resolve(&p);
+	err = cidlb_lb_open_pinned(p.pin_dir, &lb);
+	if (err)
+		return cidlb_fail("cid list: no cidlb program pinned under %s: %s", p.pin_dir,
+				  strerror(-err));
+	fd = cidlb_lb_map_fd(lb, CIDLB_M_RETIRED);
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (!cidlb_json)
+		printf("%-42s %s\n", "CID", "SECONDS LEFT");
+	while (fd >= 0 && !bpf_map_get_next_key(fd, prev, &nk)) {
+		struct cidlb_retired v;
+		char h[2 * CIDLB_CID_MAX + 1];
+		long long left;
+
+		k = nk;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v))
+			continue;
+		cidlb_hex(h, k.cid, k.len <= CIDLB_CID_MAX ? k.len : CIDLB_CID_MAX);
+		left = v.expires_ns > now ? (long long)((v.expires_ns - now) / 1000000000ULL) + 1 : 0;
+		if (arr)
+			json_array_append_new(arr, json_pack("{s:s,s:I}", "cid", h, "seconds_left", left));
+		else
+			printf("%-42s %lld\n", h, left);
+		n++;
+	}
+	if (arr) {
+		cidlb_print_json(arr);
+		json_decref(arr);
+	}
+	cidlb_lb_close(lb);
+	return CIDLB_EXIT_OK;
+}
+
 int cmd_cid(int argc, char **argv)
 {
 	if (argc < 1)
-		return cidlb_usage_error("cid: missing VERB: encode, decode or help");
+		return cidlb_usage_error("cid: missing VERB: encode, decode, retire, unretire, list or help");
 	if (!strcmp(argv[0], "encode"))
 		return do_encode(argc, argv);
 	if (!strcmp(argv[0], "decode"))
 		return do_decode(argc, argv);
+	if (!strcmp(argv[0], "retire") || !strcmp(argv[0], "unretire"))
+		return do_retire(argc, argv, argv[0][0] == 'r');
+	if (!strcmp(argv[0], "list"))
+		return do_list(argc, argv);
 	if (!strcmp(argv[0], "help")) {
 		usage(stdout);
 		return CIDLB_EXIT_OK;
 	}
-	return cidlb_usage_error("cid: unknown verb '%s': encode, decode or help",
+	return cidlb_usage_error("cid: unknown verb '%s': encode, decode, retire, unretire, list or help",
 				 argv[0]);
 }

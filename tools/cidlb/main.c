@@ -13,7 +13,14 @@
 bool cidlb_json;
 
 static const struct cidlb_object objects[] = {
-	{ "cid", cmd_cid, "encode and decode QUIC-LB connection IDs offline" },
+	{ "status", cmd_status, "is cidlbd running, and what it runs" },
+	{ "backend", cmd_backend, "list, add, drain, activate, remove, weight backends" },
+	{ "cid", cmd_cid, "encode, decode, retire and list QUIC-LB connection IDs" },
+	{ "stats", cmd_stats, "data-path counters and per-backend traffic (pinned maps)" },
+	{ "config", cmd_config, "check a cidlbd configuration file" },
+	{ "trace", cmd_trace, "run one packet through the loaded program" },
+	{ "daemon", cmd_daemon, "reload cidlbd, or stop it (--keep: forwarding continues)" },
+	{ "decap", cmd_decap, "backend side: attach the decapsulation program" },
 };
 
 #define N_OBJECTS (sizeof(objects) / sizeof(objects[0]))
@@ -35,8 +42,13 @@ static void usage(FILE *f)
 		fprintf(f, "  %-10s %s\n", objects[i].name, objects[i].summary);
 	fprintf(f,
 		"\n"
-		"Exit status: 0 success, 1 negative answer (e.g. unroutable CID),\n"
-		"2 bad arguments, 3 operation failed.\n");
+		"Exit status: 0 success, 1 negative answer (e.g. unroutable CID, no such\n"
+		"backend, cidlbd not running for 'status'), 2 bad arguments, 3 operation\n"
+		"failed (or cidlbd unreachable, or it refused the change).\n"
+		"\n"
+		"cidlbd is found through CIDLB_SOCKET, CIDLB_PIN_DIR, CIDLB_STATE_FILE, else\n"
+		"the [daemon] keys of CIDLB_CONFIG (default /etc/cidlb/cidlb.conf), else\n"
+		"/run/cidlb/cidlbd.sock, /sys/fs/bpf/cidlb, /run/cidlb/state.json.\n");
 }
 
 static int vmsg(int ret, const char *fmt, va_list ap)
