@@ -236,3 +236,31 @@ $(BUILD):
 
 clean:
 	rm -rf build
+
+# ---- make bench (tools/bench) ----------------------------------------------
+# tools/bench/*.bpf.c -> $(BUILD)/bench/*.bpf.o: the harness around the real
+# data path and the floors (cidlb_bench), the veth generator and counter
+# (bench_live). tools/bench/*.c -> $(BUILD)/bench/cidlb-bench, the driver
+# that tools/bench/run calls; it reuses the packet builders of
+# $(BUILD)/libcidlbtest.a. Not part of `all` or `tests`.
+BENCH_BPF_OBJS := $(patsubst tools/bench/%.bpf.c,$(BUILD)/bench/%.bpf.o,$(wildcard tools/bench/*.bpf.c))
+BENCH_SRCS     := $(filter-out %.bpf.c,$(wildcard tools/bench/*.c))
+BENCH_OBJS     := $(patsubst %.c,$(BUILD)/obj/%.o,$(BENCH_SRCS))
+BENCH_HDRS     := $(wildcard tools/bench/*.h)
+
+$(BUILD)/bench/%.bpf.o: tools/bench/%.bpf.c $(BENCH_HDRS) $(BPF_HDRS)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -Itools/bench -c $< -o $@
+
+$(BUILD)/obj/tools/bench/%.o: tools/bench/%.c $(BENCH_HDRS) $(HDRS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(UCFLAGS) -Itools/bench -c $< -o $@
+
+$(BUILD)/bench/cidlb-bench: $(BENCH_OBJS) $(LIBTEST_A) $(USER_LIBS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS)
+
+bench: $(BENCH_BPF_OBJS) $(BUILD)/bench/cidlb-bench
