@@ -158,6 +158,10 @@ int cmd_trace(int argc, char **argv)
 	json_t *moved = json_array();
 	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
 
+	/* trace has no verb: argv[0] is already an argument, so let getopt
+	 * see the object name ("trace", just before it) as the program name */
+	argc++;
+	argv--;
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {

@@ -978,9 +978,13 @@ static void check_all(struct pstate *ps)
 			continue;
 		snprintf(sec, sizeof(sec), "quic-lb %d", cr);
 		if (!q->sid_len || !q->nonce_len) {
-			perr(ps, q->line, sec, !q->sid_len ? "server_id_len" : "nonce_len",
-			     "missing; %s", !q->sid_len ? "server ID length, 1..15 octets" :
-			     "nonce length, 4..18 octets");
+			const char *k = !q->sid_len ? "server_id_len" : "nonce_len";
+
+			/* given but wrong: reported on its own line already */
+			if (!find_seen(ps->seen, ps->n_seen, sec, k))
+				perr(ps, q->line, sec, k, "missing; %s",
+				     !q->sid_len ? "server ID length, 1..15 octets" :
+				     "nonce length, 4..18 octets");
 			continue;
 		}
 		p.config_id = (uint8_t)cr;

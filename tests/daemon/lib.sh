@@ -1,0 +1,204 @@
+# lib.sh - shared by tests/daemon/test_*.sh: hosts in network namespaces,
+# cidlbd on one of them, assertions that print both sides.
+#
+# A "host" is a network namespace plus a holder process that mounted its
+# own bpffs on /sys/fs/bpf; `on HOST CMD...` runs CMD in both (nsenter),
+# so pins survive from one command to the next and never touch the root
+# namespace's bpffs. Everything is removed by the EXIT trap.
+#
+# Topology of net_setup (addresses from 198.18.0.0/15 only):
+#
+#   cl: c0 198.18.0.2 ---- l0 198.18.0.1 :lb (cidlbd, XDP on l0)
+#                          l1 198.18.1.1 ---- s1 198.18.1.2 :srv (decap)
+#                          l2 198.18.2.1 ---- s2 198.18.2.2 :srv (decap)
+#                          l3 198.18.3.1 ---- s3 198.18.3.2 :srv (decap)
+#
+# VIP 198.18.100.1:443; QUIC-LB config 0 plaintext, server ID 2 octets,
+# nonce 6; backends b1..b3 at 198.18.N.2 with server ID 000N.
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BUILD=${BUILD:-build}
+CIDLBD=$ROOT/$BUILD/cidlbd
+CIDLB=$ROOT/$BUILD/cidlb
+SEND="/usr/bin/python3 $ROOT/tests/daemon/send.py"
+for b in "$CIDLBD" "$CIDLB" "$ROOT/$BUILD/cidlb.bpf.o" "$ROOT/$BUILD/cidlb_decap.bpf.o"; do
+	[ -e "$b" ] || { echo "missing $b: run make"; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "needs root (network namespaces, XDP)"; exit 1; }
+
+T=$(mktemp -d /tmp/cidlbd-test.XXXXXX)
+PFX=cdt$$
+PIN=/sys/fs/bpf/cidlb-test-$$
+declare -A HOLDER
+HOSTS=()
+DAEMON_PID=
+fails=0
+checks=0
+
+cleanup() {
+	local h
+	[ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null
+	for h in "${HOSTS[@]}"; do
+		kill "${HOLDER[$h]}" 2>/dev/null
+		ip netns del "$PFX-$h" 2>/dev/null
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+host_add() { # NAME
+	local ns=$PFX-$1 i
+	ip netns add "$ns" || exit 1
+	ip -n "$ns" link set lo up
+	ip netns exec "$ns" sh -c 'mount -t bpf bpf /sys/fs/bpf && exec sleep 1000000' &
+	HOLDER[$1]=$!
+	HOSTS+=("$1")
+	for i in $(seq 50); do
+		nsenter -t "${HOLDER[$1]}" -m -n mountpoint -q /sys/fs/bpf 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "host $1: bpffs not mounted"; exit 1
+}
+
+on() { # HOST CMD...
+	local h=$1; shift
+	nsenter -t "${HOLDER[$h]}" -m -n -- "$@"
+}
+
+mac_of() { # HOST DEV
+	on "$1" cat "/sys/class/net/$2/address"
+}
+
+# cidlb on the LB host, pointed at the test's daemon
+lbc() {
+	on lb env CIDLB_SOCKET="$T/ctl.sock" CIDLB_PIN_DIR="$PIN" CIDLB_STATE_FILE="$T/state.json" \
+		CIDLB_CONFIG=/nonexistent "$CIDLB" "$@"
+}
+
+net_setup() {
+	local i
+	host_add cl; host_add lb; host_add srv
+	ip link add c0 netns "$PFX-cl" type veth peer name l0 netns "$PFX-lb" || exit 1
+	for i in 1 2 3; do
+		ip link add "l$i" netns "$PFX-lb" type veth peer name "s$i" netns "$PFX-srv" || exit 1
+	done
+	on cl ip link set c0 up
+	on cl ip addr add 198.18.0.2/24 dev c0
+	on lb ip link set l0 up
+	on lb ip addr add 198.18.0.1/24 dev l0
+	for i in 1 2 3; do
+		on lb ip link set "l$i" up
+		on srv ip link set "s$i" up
+		on lb ip addr add "198.18.$i.1/24" dev "l$i"
+		on srv ip addr add "198.18.$i.2/24" dev "s$i"
+		on lb ip neigh replace "198.18.$i.2" lladdr "$(mac_of srv "s$i")" dev "l$i" nud permanent
+		# the peer of a redirect target needs an XDP program: the decap
+		on srv "$CIDLB" decap attach "s$i" --source 198.18.0.1 --mode native >/dev/null || exit 1
+	done
+	L0_MAC=$(mac_of lb l0)
+}
+
+# The configuration: write_conf [EXTRA-BACKEND-SECTIONS...]
+write_conf() {
+	local f=${CONF:-$T/cidlb.conf}
+	cat >"$f" <<-EOF
+	; test configuration
+	[daemon]
+	pin_dir = $PIN
+	control_socket = $T/ctl.sock
+	state_file = $T/state.json
+	metrics = 127.0.0.1:19470
+	bpf_object = $ROOT/$BUILD/cidlb.bpf.o
+	quarantine = ${QUARANTINE:-3600}
+	log_level = debug
+
+	[lb]
+	interfaces = l0
+	egress_interfaces = l1 l2 l3
+	attach_mode = native
+	source4 = 198.18.0.1
+	seed = 0x5eed
+
+	[vip web]
+	address = 198.18.100.1
+	port = 443
+
+	[quic-lb 0]
+	server_id_len = 2
+	nonce_len = 6
+	EOF
+	for b in "$@"; do
+		printf '\n[backend b%s]\naddress = 198.18.%s.2\nserver_id.0 = 000%s\n' "$b" "$b" "$b" >>"$f"
+	done
+}
+
+start_daemon() { # extra cidlbd args
+	on lb "$CIDLBD" -c "$T/cidlb.conf" "$@" >>"$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	local i
+	for i in $(seq 100); do
+		lbc status >/dev/null 2>&1 && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	echo "cidlbd did not start:"; cat "$T/daemon.log"; exit 1
+}
+
+stop_daemon() { # [--keep]: through the control socket, waits for the exit
+	lbc daemon stop "$@" >/dev/null
+	wait_exit
+}
+
+wait_exit() {
+	local i
+	for i in $(seq 100); do
+		kill -0 "$DAEMON_PID" 2>/dev/null || { wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=; return 0; }
+		sleep 0.1
+	done
+	echo "cidlbd did not exit"; exit 1
+}
+
+# CID of backend N (config 0, plaintext): 0x08, server ID 000N, nonce
+cid_of() { # N NONCE-HEX(12 digits)
+	printf '08000%s%s' "$1" "$2"
+}
+
+send() { # ARGS for send.py after the interface
+	on cl $SEND c0 --dst-mac "$L0_MAC" --src 198.18.0.2 --dst 198.18.100.1 "$@"
+}
+
+decap_v4() { # srv device -> packets decapsulated there
+	on srv "$CIDLB" -j decap stats "$1" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["decap_v4"])'
+}
+
+jget() { # PYTHON-EXPR on d (stdin JSON)
+	/usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
+}
+
+ok() { checks=$((checks + 1)); }
+bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
+eq() { # DESC WANT GOT
+	if [ "$2" = "$3" ]; then ok; else bad "$1: want '$2', got '$3'"; fi
+}
+# expect_rc DESC RC CMD...
+expect_rc() {
+	local desc=$1 want=$2 got; shift 2
+	"$@" >"$T/out" 2>"$T/err"; got=$?
+	if [ "$got" = "$want" ]; then ok; else
+		bad "$desc: exit $got, want $want; stdout: $(head -c 400 "$T/out"); stderr: $(head -c 400 "$T/err")"
+	fi
+}
+grep_in() { # DESC PATTERN FILE
+	if grep -q -- "$2" "$3"; then ok; else bad "$1: '$2' not in: $(head -c 600 "$3")"; fi
+}
+
+finish() {
+	if [ $fails -gt 0 ]; then
+		echo "--- daemon log"; tail -40 "$T/daemon.log" 2>/dev/null
+		echo "$fails of $checks checks failed"; exit 1
+	fi
+	echo "$checks/$checks checks passed"
+	exit 0
+}

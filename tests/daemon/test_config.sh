@@ -1,0 +1,160 @@
+#!/bin/bash
+# test_config.sh - the configuration file: every error names file, line and
+# key (a table of broken files, one error each), `cidlb config check` and
+# `cidlbd --check` agree, exit codes and JSON, the key file must be
+# readable only by root, `cidlb cid encode|decode --config` read the same
+# file, and examples/cidlb.conf is valid. Touches no map and no network.
+set -u
+cd "$(dirname "$0")/../.."
+BUILD=${BUILD:-build}
+CIDLB=$BUILD/cidlb
+CIDLBD=$BUILD/cidlbd
+[ -x "$CIDLB" ] && [ -x "$CIDLBD" ] || { echo "missing $CIDLB or $CIDLBD: run make"; exit 1; }
+T=$(mktemp -d /tmp/cidlb-conf.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0; checks=0
+ok() { checks=$((checks + 1)); }
+bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
+
+# A valid base: line numbers below refer to this text plus what a case adds.
+base() {
+	cat <<-'EOF'
+	[daemon]
+	pin_dir = /sys/fs/bpf/cidlb-conf-test
+	metrics = 127.0.0.1:19471
+
+	[lb]
+	interfaces = lo
+	source4 = 198.18.0.1
+	source6 = fd00::1
+
+	[vip web]
+	address = 198.18.100.1
+	port = 443
+
+	[quic-lb 0]
+	server_id_len = 2
+	nonce_len = 6
+
+	[backend b1]
+	address = 198.18.1.2
+	server_id.0 = 0001
+	EOF
+}
+# line 20 is the last line of base
+
+# case LINE 'PATTERN' 'TEXT APPENDED TO THE BASE': exactly one error, on that
+# line, whose message contains PATTERN; cidlb exits 1, cidlbd --check too.
+case_err() {
+	local line=$1 pat=$2 extra=$3 f=$T/case.conf got n
+	{ base; printf '%b\n' "$extra"; } >"$f"
+	"$CIDLB" config check "$f" --no-system >/dev/null 2>"$T/err"; got=$?
+	n=$(grep -c "^$f:[0-9]" "$T/err")
+	if [ "$got" != 1 ]; then bad "[$pat] exit $got, want 1: $(cat "$T/err")"
+	elif [ "$n" != 1 ]; then bad "[$pat] $n error lines, want 1: $(cat "$T/err")"
+	elif ! grep -q "^$f:$line: .*$pat" "$T/err"; then bad "[$pat] want '$f:$line: ...$pat', got: $(head -1 "$T/err")"
+	else ok; fi
+	"$CIDLBD" -c "$f" --check >/dev/null 2>"$T/err2"; got=$?
+	if [ "$got" = 1 ] && grep -q "$f:$line: .*$pat" "$T/err2"; then ok
+	else bad "[$pat] cidlbd --check: exit $got: $(head -2 "$T/err2")"; fi
+}
+
+# --- errors: each names its line and key, and says what is allowed --------
+case_err 21 '\[backend b1\] weight: .*must be a number 0..65535' 'weight = heavy'
+case_err 21 '\[backend b1\] state: .*active.*draining' 'state = sleeping'
+case_err 21 '\[backend b1\] mac: .*six hex octets' 'mac = 02:00:00'
+case_err 21 '\[backend b1\] mode: .*encap.*direct' 'mode = tunnel'
+case_err 21 '\[backend b1\] address: given twice (first on line 19)' 'address = 198.18.1.3'
+case_err 21 '\[backend b1\] colour: unknown key; a backend allows: address' 'colour = blue'
+case_err 24 '\[backend b2\] server_id.0: already the server ID of \[backend b1\] (line 18)' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 0001'
+case_err 24 '\[backend b2\] server_id.0: 3 octets, but config 0 has server_id_len = 2' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 000102'
+case_err 24 '\[backend b2\] server_id.3: there is no \[quic-lb 3\] section' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.3 = 0002'
+case_err 22 '\[backend b2\] address: missing' '\n[backend b2]\nweight = 3'
+case_err 25 '\[backend b2\] mode: .direct. needs the backend.s MAC' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 0002\nmode = direct'
+case_err 22 '\[quic-lb 7\]: needs the config ID: \[quic-lb N\], N = 0..6' '\n[quic-lb 7]\nserver_id_len = 2'
+case_err 24 '\[quic-lb 1\] nonce_len: invalid QUIC-LB config: ' '\n[quic-lb 1]\nserver_id_len = 15\nnonce_len = 18'
+case_err 24 '\[quic-lb 1\] nonce_len: .*must be 4..18' '\n[quic-lb 1]\nserver_id_len = 2\nnonce_len = 3'
+case_err 24 '\[quic-lb 1\] key: a key is never written in this file' '\n[quic-lb 1]\nserver_id_len = 2\nkey = 00112233445566778899aabbccddeeff\nnonce_len = 6'
+case_err 24 '\[quic-lb 1\] key_file: cannot read' '\n[quic-lb 1]\nserver_id_len = 2\nkey_file = /nonexistent/key\nnonce_len = 6'
+case_err 22 '\[nonsense\]: unknown section; allowed: \[daemon\], \[lb\]' '\n[nonsense]\na = b'
+case_err 21 'expected .key = value.' 'just some words'
+case_err 21 'a section header is .\[name\]. alone on its line' '[backend b9'
+case_err 22 '\[vip web\]: section given twice (first on line 10)' '\n[vip web]\naddress = 198.18.100.2'
+case_err 23 '\[vip web2\] address: same address and port as \[vip web\]' '\n[vip web2]\naddress = 198.18.100.1'
+case_err 24 '\[vip v6\] port: .*must be a UDP port 1..65535' '\n[vip v6]\naddress = fd00::100\nport = 70000'
+case_err 21 '\[backend b1\] server_id.9: the config ID after .server_id.. must be 0..6' 'server_id.9 = 01'
+case_err 22 '\[daemon\]: section given twice' '\n[daemon]\nmetrics = off'
+case_err 21 '\[backend b1\] server_id.0: given twice (first on line 20)' 'server_id.0 = 0002'
+
+# whole-file rules that need a key of another section
+{ base | sed 's/^source4 = .*/; no source4/'; } >"$T/nosrc.conf"
+"$CIDLB" config check "$T/nosrc.conf" --no-system 2>"$T/err" >/dev/null
+if [ $? = 1 ] && grep -q "^$T/nosrc.conf:19: \[backend b1\] address: an IPv4 backend needs \[lb\] source4" "$T/err"; then ok
+else bad "IPv4 backend without source4: $(cat "$T/err")"; fi
+{ base | sed 's/^metrics = .*/metrics = everywhere/'; } >"$T/m.conf"
+"$CIDLB" config check "$T/m.conf" --no-system 2>"$T/err" >/dev/null
+if [ $? = 1 ] && grep -q "^$T/m.conf:3: \[daemon\] metrics: 'everywhere': must be 'ADDRESS:PORT'" "$T/err"; then ok
+else bad "metrics: $(cat "$T/err")"; fi
+# several errors: all reported, in line order
+{ base; printf 'weight = x\nstate = y\n'; } >"$T/two.conf"
+"$CIDLB" config check "$T/two.conf" --no-system 2>"$T/err" >/dev/null
+if [ $? = 1 ] && [ "$(grep -c "^$T/two.conf:[0-9]" "$T/err")" = 2 ] &&
+   [ "$(grep "^$T/two.conf:[0-9]" "$T/err" | cut -d: -f2 | tr '\n' ' ')" = "21 22 " ]; then ok
+else bad "two errors: $(cat "$T/err")"; fi
+# the host check: an interface that does not exist here
+{ base | sed 's/^interfaces = .*/interfaces = lo nosuchdev0/'; } >"$T/if.conf"
+"$CIDLB" config check "$T/if.conf" 2>"$T/err" >/dev/null
+if [ $? = 1 ] && grep -q "^$T/if.conf:6: \[lb\] interfaces: no interface 'nosuchdev0' on this host" "$T/err"; then ok
+else bad "missing interface: $(cat "$T/err")"; fi
+"$CIDLB" config check "$T/if.conf" --no-system >/dev/null 2>&1 && ok || bad "--no-system skips the interface check"
+
+# --- valid files, JSON, exit codes -----------------------------------------
+base >"$T/good.conf"
+out=$("$CIDLB" config check "$T/good.conf" 2>&1); rc=$?
+[ $rc = 0 ] && [ "$out" = "$T/good.conf: valid: 1 interface, 1 VIP, 1 QUIC-LB config, 1 backend" ] && ok ||
+	bad "valid file: exit $rc: $out"
+out=$("$CIDLB" -j config check "$T/good.conf" 2>/dev/null)
+[ "$out" = "{\"file\":\"$T/good.conf\",\"valid\":true,\"errors\":[],\"interfaces\":1,\"vips\":1,\"quic_lb_configs\":1,\"backends\":1}" ] && ok ||
+	bad "valid JSON: $out"
+out=$("$CIDLB" -j config check "$T/two.conf" 2>/dev/null); rc=$?
+got=$(echo "$out" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["valid"], len(d["errors"]), d["errors"][0].split(":")[1])')
+[ $rc = 1 ] && [ "$got" = "False 2 21" ] && ok || bad "invalid JSON: exit $rc, $got"
+"$CIDLB" config check /nonexistent/cidlb.conf >/dev/null 2>&1; rc=$?
+[ $rc = 3 ] && ok || bad "unreadable file: exit $rc, want 3"
+"$CIDLB" config check >/dev/null 2>&1; rc=$?
+[ $rc = 2 ] && ok || bad "missing FILE: exit $rc, want 2"
+"$CIDLB" config frobnicate x >/dev/null 2>&1; rc=$?
+[ $rc = 2 ] && ok || bad "unknown verb: exit $rc, want 2"
+"$CIDLBD" -c "$T/good.conf" --check >/dev/null 2>&1 && ok || bad "cidlbd --check of a valid file"
+
+# --- the key file: root only; encode/decode read the config ------------------
+printf '00112233445566778899aabbccddeeff\n' >"$T/k1"
+chmod 644 "$T/k1"
+{ base; printf '\n[quic-lb 1]\nserver_id_len = 3\nnonce_len = 13\nkey_file = %s\n' "$T/k1"; } >"$T/key.conf"
+"$CIDLB" config check "$T/key.conf" --no-system 2>"$T/err" >/dev/null
+if [ $? = 1 ] && grep -q "^$T/key.conf:25: \[quic-lb 1\] key_file: .* mode 0644: .*readable only by root (chown root .*; chmod 600" "$T/err"; then ok
+else bad "key file 0644: $(cat "$T/err")"; fi
+chmod 600 "$T/k1"
+"$CIDLB" config check "$T/key.conf" --no-system >/dev/null 2>&1 && ok || bad "key file 0600 accepted"
+# single-pass config (3 + 13 = 16): encode with the file, decode with flags
+cid=$("$CIDLB" -j cid encode --config "$T/key.conf" --config-id 1 --server-id 0a0b0c --nonce 00000000000000000000000001 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["cid"])')
+got=$("$CIDLB" -j cid decode --server-id-len 3 --nonce-len 13 --config-id 1 --key 00112233445566778899aabbccddeeff "$cid" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["algorithm"], d["server_id"], d["nonce"])')
+[ "$got" = "single-pass 0a0b0c 00000000000000000000000001" ] && ok || bad "encode --config / decode: $cid -> $got"
+got=$("$CIDLB" -j cid decode --config "$T/key.conf" --config-id 1 "$cid" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["server_id"])')
+[ "$got" = 0a0b0c ] && ok || bad "decode --config: $got"
+"$CIDLB" cid decode --config "$T/key.conf" --config-id 2 "$cid" >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "has no \[quic-lb 2\] section" "$T/err" && ok || bad "missing config id: exit $rc $(cat "$T/err")"
+"$CIDLB" cid decode --config "$T/key.conf" --server-id-len 3 "$cid" >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "not both" "$T/err" && ok || bad "--config with flags: exit $rc"
+"$CIDLB" cid decode --config "$T/two.conf" 0800010203 >/dev/null 2>"$T/err"; rc=$?
+[ $rc = 2 ] && grep -q "$T/two.conf:21:" "$T/err" && ok || bad "--config invalid file: exit $rc $(cat "$T/err")"
+# plaintext config 0 of the base file
+got=$("$CIDLB" -j cid decode --config "$T/good.conf" 0800070102030405060708 | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["server_id"], d["nonce"])')
+[ "$got" = "0007 010203040506" ] && ok || bad "plaintext decode --config: $got"
+
+# --- the annotated example is valid ------------------------------------------
+"$CIDLB" config check examples/cidlb.conf --no-system >"$T/out" 2>&1 && ok ||
+	bad "examples/cidlb.conf: $(cat "$T/out")"
+
+[ $fails = 0 ] && { echo "$checks/$checks checks passed"; exit 0; }
+echo "$fails of $checks checks failed"; exit 1
