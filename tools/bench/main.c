@@ -14,10 +14,16 @@
  *
  *   cidlb-bench [--repeat N] [--rounds N] [--cpu N] [--quick]
  *               [--live GEN_NS,GEN_IF,LB_NS,LB_IF] [--live-frames N]
+ *               [--classes ID,ID...]
+ *
+ * --classes measures only those classes (ids in classes[] below), on the
+ * 10-backend instance, and prints only the table: for comparing builds of
+ * the data path (BUILD=dir of a scratch build).
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -647,7 +653,29 @@ static double med(int inst, int fam, const char *id)
 }
 
 /* ---- report ------------------------------------------------------------ */
+static double ref(int inst, int fam, const char *id)
+{
+	double m = nres[inst][fam][cls_index(id)] ? med(inst, fam, id) : 0;
+
+	return m > 0 ? m : NAN;
+}
+
 static struct inst insts[NINST];
+static int ninst = NINST;
+static char *only;		/* --classes */
+
+static int selected(const struct cls *c)
+{
+	char buf[512], *t, *save;
+
+	if (!only)
+		return 1;
+	snprintf(buf, sizeof(buf), "%s", only);
+	for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!strcmp(t, c->id))
+			return 1;
+	return 0;
+}
 
 static void print_table(FILE *o)
 {
@@ -656,7 +684,7 @@ static void print_table(FILE *o)
 	fprintf(o, "| class | backends | IPv4 ns median (min–max) | ×floor | ×encap | "
 		   "IPv6 ns median (min–max) | ×floor | ×encap |\n");
 	fprintf(o, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
-	for (i = 0; i < NINST; i++) {
+	for (i = 0; i < ninst; i++) {
 		for (c = 0; c < NCLS; c++) {
 			if (!nres[i][0][c])
 				continue;
@@ -667,8 +695,8 @@ static void print_table(FILE *o)
 				double m = median(v, n);
 
 				fprintf(o, " %.0f (%.0f–%.0f) | %.2f | %.2f |", m, vmin(v, n),
-					vmax(v, n), m / med(i, fam, "floor"),
-					m / med(i, fam, "encap"));
+					vmax(v, n), m / ref(i, fam, "floor"),
+					m / ref(i, fam, "encap"));
 			}
 			fputc('\n', o);
 		}
@@ -867,6 +895,7 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "repeat", 1, NULL, 'r' }, { "rounds", 1, NULL, 'n' }, { "cpu", 1, NULL, 'c' },
 		{ "live", 1, NULL, 'l' }, { "live-frames", 1, NULL, 'f' }, { "quick", 0, NULL, 'q' },
+		{ "classes", 1, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct live_opts lv = { .frames = 2000000, .rounds = 3 };
@@ -882,6 +911,7 @@ int main(int argc, char **argv)
 		case 'c': cpu = atoi(optarg); break;
 		case 'l': live = optarg; break;
 		case 'f': lv.frames = strtoul(optarg, NULL, 0); break;
+		case 'o': only = optarg; ninst = 1; break;
 		case 'q': repeat = 100000; rounds = 3; lv.frames = 200000; lv.rounds = 2; break;
 		default:
 			fprintf(stderr, "usage: cidlb-bench [--repeat N] [--rounds N] [--cpu N] [--quick] "
@@ -902,13 +932,14 @@ int main(int argc, char **argv)
 	insts[0].name = "10";
 	inst_open(&insts[0], 10, 1, 1);
 	insts[1].name = "10000";
-	inst_open(&insts[1], 10000, ~0U, 0);	/* retired map filled to max_entries */
+	if (ninst > 1)
+		inst_open(&insts[1], 10000, ~0U, 0);	/* retired map filled to max_entries */
 
 	for (r = 0; r < rounds; r++) {
-		for (i = 0; i < NINST; i++) {
+		for (i = 0; i < ninst; i++) {
 			for (fam = 0; fam < 2; fam++) {
 				for (c = 0; c < NCLS; c++) {
-					if (i > 0 && !(classes[c].flags & LARGE))
+					if ((i > 0 && !(classes[c].flags & LARGE)) || !selected(&classes[c]))
 						continue;
 					res[i][fam][c][nres[i][fam][c]++] =
 						measure(&insts[i], &classes[c], fam ? 6 : 4, repeat, r == 0);
@@ -925,6 +956,8 @@ int main(int argc, char **argv)
 	       "encapsulation floor, which runs in the same harness as the data path.\n\n",
 	       repeat, rounds, cpu, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	print_table(stdout);
+	if (only)
+		return 0;
 	print_targets(stdout);
 	print_harness(stdout);
 	print_aes(stdout);
@@ -942,7 +975,7 @@ int main(int argc, char **argv)
 		rc = live_bench(&insts[0], &lv, stdout);
 	}
 	printf("\n%d target(s) missed.\n", failed_targets);
-	for (i = 0; i < NINST; i++) {
+	for (i = 0; i < ninst; i++) {
 		for (c = 0; c < BENCH_CONFIGS; c++)
 			cidlb_cid_config_free(insts[i].cc[c]);
 		bpf_object__close(insts[i].bobj);

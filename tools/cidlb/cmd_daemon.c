@@ -41,12 +41,14 @@ int cidlb_call(json_t *req, json_t **reply)
 	fprintf(stderr, "cidlb: cidlbd: %s\n", msg ? msg : "request refused");
 	if (cidlb_json)
 		cidlb_print_json(r);
-	json_decref(r);
 	if (code && !strcmp(code, CIDLB_CTL_E_NOT_FOUND))
-		return CIDLB_EXIT_NO;
-	if (code && !strcmp(code, CIDLB_CTL_E_BAD_REQUEST))
-		return CIDLB_EXIT_USAGE;
-	return CIDLB_EXIT_FAIL;
+		err = CIDLB_EXIT_NO;
+	else if (code && !strcmp(code, CIDLB_CTL_E_BAD_REQUEST))
+		err = CIDLB_EXIT_USAGE;
+	else
+		err = CIDLB_EXIT_FAIL;
+	json_decref(r);
+	return err;
 }
 
 static void usage(FILE *f)

@@ -126,7 +126,8 @@ int cidlb_state_read(const char *path, struct cidlb_state *st, char *why, size_t
 		const char *sid = json_string_value(json_object_get(e, "server_id"));
 		const char *owner = json_string_value(json_object_get(e, "owner"));
 		json_int_t cr = json_integer_value(json_object_get(e, "config_id"));
-		int n = sid ? cidlb_parse_hex(sid, q->sid, CIDLB_SID_MAX) : -1;
+		/* "" : an index reserved without a server ID */
+		int n = !sid ? -1 : !*sid ? 0 : cidlb_parse_hex(sid, q->sid, CIDLB_SID_MAX);
 
 		if (n < 0 || cr < 0 || cr >= CIDLB_CONFIG_IDS || !owner) {
 			snprintf(why, why_len, "%s: quarantine[%zu]: bad entry", path, i);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -541,6 +542,29 @@ static void send_reply(int fd, json_t *reply)
 	}
 }
 
+/* Reply, then read what the client still sends before closing: closing
+ * with unread data would reset the connection and lose the reply. */
+static void reply_close(int fd, json_t *reply)
+{
+	char junk[65536];
+	long long budget = 64LL << 20;
+
+	send_reply(fd, reply);
+	shutdown(fd, SHUT_WR);
+	while (budget > 0) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, 200) <= 0)
+			break;
+		n = read(fd, junk, sizeof(junk));
+		if (n <= 0)
+			break;
+		budget -= n;
+	}
+	close(fd);
+}
+
 static json_t *error_reply(const char *code, const char *msg)
 {
 	return json_pack("{s:b,s:s,s:s}", "ok", 0, "error", msg, "code", code);
@@ -563,9 +587,8 @@ void ctl_accept(struct daemon *d)
 		pr_warn("control: refused a client with uid %d (pid %d): root only",
 			len == sizeof(cred) ? (int)cred.uid : -1, len == sizeof(cred) ? (int)cred.pid : -1);
 		reply = error_reply(CIDLB_CTL_E_DENIED, "the control socket is for root only");
-		send_reply(fd, reply);
+		reply_close(fd, reply);
 		json_decref(reply);
-		close(fd);
 		return;
 	}
 	n = cidlb_ctl_read_msg(fd, &buf, CIDLB_CTL_MAX_MSG, CIDLB_CTL_TIMEOUT_MS);
@@ -576,12 +599,11 @@ void ctl_accept(struct daemon *d)
 			 n == -EMSGSIZE ? "request larger than 16 MiB: split it" :
 			 n == -ETIMEDOUT ? "no complete request within 5 s" : strerror(-n));
 		reply = error_reply(CIDLB_CTL_E_BAD_REQUEST, msg);
-		send_reply(fd, reply);
+		reply_close(fd, reply);
 		json_decref(reply);
-		close(fd);
 		return;
 	}
-	r.msg = json_loadb(buf, (size_t)n, 0, &jerr);
+	r.msg = json_loadb(buf, (size_t)n, JSON_DECODE_ANY, &jerr);
 	free(buf);
 	if (!r.msg) {
 		char msg[512];
@@ -607,8 +629,7 @@ void ctl_accept(struct daemon *d)
 			reply = r.reply;
 		}
 	}
-	send_reply(fd, reply);
+	reply_close(fd, reply);
 	json_decref(reply);
 	json_decref(r.msg);
-	close(fd);
 }
