@@ -135,7 +135,9 @@ write_conf() {
 }
 
 start_daemon() { # extra cidlbd args
-	on lb "$CIDLBD" -c "$T/cidlb.conf" "$@" >>"$T/daemon.log" 2>&1 &
+	# nsenter itself (not a function: that would be a subshell) execs
+	# cidlbd, so $! is the daemon's pid
+	nsenter -t "${HOLDER[lb]}" -m -n -- "$CIDLBD" -c "$T/cidlb.conf" "$@" >>"$T/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	local i
 	for i in $(seq 100); do

@@ -1,0 +1,90 @@
+#!/bin/bash
+# test_restart.sh - forwarding never depends on the daemon:
+#  1. stop --keep while packets stream, start a new daemon that adopts the
+#     pinned program and maps: every packet sent arrives (counted at the
+#     backends), backend indexes are the same.
+#  2. kill -9 while packets stream: every packet arrives; `cidlb stats`
+#     works without the daemon; a new daemon adopts.
+#  3. adoption without the state file: indexes recovered from the maps.
+#  4. a plain stop detaches and unpins.
+# Also: bpftool shows the pinned maps with field names (BTF).
+source "$(dirname "$0")/lib.sh"
+
+net_setup
+write_conf 1 2 3
+start_daemon
+
+FLOWS="--flow $(cid_of 1 010101010101)@45001 --flow $(cid_of 2 020202020202)@45002 --flow $(cid_of 3 030303030303)@45003"
+for i in $(seq 0 9); do FLOWS="$FLOWS --flow e7$(printf '%016x' $i)@$((46000 + i))"; done
+total_rx() { echo $(( $(decap_v4 s1) + $(decap_v4 s2) + $(decap_v4 s3) )); }
+stream_start() { rm -f "$T/stop"; send $FLOWS --interval-us 300 --until-file "$T/stop" >"$T/sent.json" & SENDER=$!; }
+stream_stop() { touch "$T/stop"; wait $SENDER; sleep 0.3; }
+
+# --- BTF: bpftool prints field names -------------------------------------------
+on lb bpftool map dump pinned "$PIN/cidlb_backends" >"$T/bt" 2>&1
+grep_in "bpftool: backend fields" '"fwd_mode": 0' "$T/bt"
+on lb bpftool map dump pinned "$PIN/cidlb_counters" >"$T/bt" 2>&1
+grep_in "bpftool: counter fields" '"route_cid":' "$T/bt"
+on lb bpftool prog show pinned "$PIN/cidlb_xdp" >"$T/bt" 2>&1
+grep_in "bpftool: the pinned program" "name cidlb_xdp" "$T/bt"
+
+# --- 1. restart with keep --------------------------------------------------------
+idx_before=$(lbc -j backend list | jget '[(b["name"], b["index"]) for b in d]')
+base=$(total_rx)
+stream_start
+sleep 0.5
+t0=$(date +%s.%N)
+stop_daemon --keep
+grep_in "the stop says what stays" "the program stays attached and the maps pinned" "$T/daemon.log"
+eq "still attached while no daemon runs" "prog/xdp" "$(on lb ip -d link show l0 | grep -o 'prog/xdp')"
+sleep 0.3
+start_daemon
+t1=$(date +%s.%N)
+sleep 0.5
+stream_stop
+sent=$(jget 'd["total"]' <"$T/sent.json")
+got=$(( $(total_rx) - base ))
+echo "restart with keep: daemon gap $(echo "$t1 - $t0" | bc) s, $sent packets sent, $got received, $((sent - got)) lost"
+[ "$sent" -gt 1000 ] && ok || bad "too few packets to mean anything: $sent"
+eq "keep restart: packets lost" 0 $((sent - got))
+eq "the new daemon adopted" "True" "$(lbc -j status | jget 'd["adopted"]')"
+grep_in "adoption logged" "adopting the program and maps pinned under $PIN" "$T/daemon.log"
+grep_in "attachment adopted" "l0: cidlb already attached" "$T/daemon.log"
+eq "same backend indexes" "$idx_before" "$(lbc -j backend list | jget '[(b["name"], b["index"]) for b in d]')"
+
+# --- 2. crash --------------------------------------------------------------------
+base=$(total_rx)
+stream_start
+sleep 0.3
+kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
+sleep 0.5
+expect_rc "status while crashed: not running" 1 lbc status
+grep_in "status says it still forwards" "pinned: it keeps forwarding" "$T/out"
+expect_rc "stats without the daemon" 0 lbc -j stats
+stream_stop
+sent=$(jget 'd["total"]' <"$T/sent.json")
+got=$(( $(total_rx) - base ))
+echo "crash: $sent packets sent, $got received"
+eq "crash: packets lost" 0 $((sent - got))
+start_daemon
+eq "a daemon after a crash adopts" "True 3" "$(lbc -j status | jget 'd["adopted"], d["backends"]["active"]')"
+
+# --- 3. adoption without the state file ----------------------------------------------
+stop_daemon --keep
+rm -f "$T/state.json"
+start_daemon
+grep_in "the missing state file is explained" "no state file $T/state.json: backend indexes are recovered" "$T/daemon.log"
+eq "indexes recovered from the server-ID map" "$idx_before" "$(lbc -j backend list | jget '[(b["name"], b["index"]) for b in d]')"
+base=$(total_rx)
+send $FLOWS --count 50 >"$T/sent.json"; sleep 0.3
+eq "forwarding after recovery" "$(jget 'd["total"]' <"$T/sent.json")" $(( $(total_rx) - base ))
+
+# --- 4. plain stop: detached and unpinned ----------------------------------------------
+stop_daemon
+eq "no XDP program on l0" "" "$(on lb ip -d link show l0 | grep -o 'prog/xdp')"
+eq "pin directory removed" "no" "$(on lb sh -c "[ -e $PIN ] && echo yes || echo no")"
+eq "state file removed" "no" "$([ -e "$T/state.json" ] && echo yes || echo no)"
+base=$(total_rx)
+send $FLOWS --count 5 >/dev/null; sleep 0.2
+eq "nothing forwarded after a plain stop" 0 $(( $(total_rx) - base ))
+finish
