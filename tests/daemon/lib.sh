@@ -137,7 +137,8 @@ write_conf() {
 start_daemon() { # extra cidlbd args
 	# nsenter itself (not a function: that would be a subshell) execs
 	# cidlbd, so $! is the daemon's pid
-	nsenter -t "${HOLDER[lb]}" -m -n -- "$CIDLBD" -c "$T/cidlb.conf" "$@" >>"$T/daemon.log" 2>&1 &
+	nsenter -t "${HOLDER[lb]}" -m -n -- env ${DAEMON_ENV:-} "$CIDLBD" -c "$T/cidlb.conf" "$@" \
+		>>"$T/daemon.log" 2>&1 &
 	DAEMON_PID=$!
 	local i
 	for i in $(seq 100); do
@@ -174,6 +175,13 @@ send() { # ARGS for send.py after the interface
 decap_v4() { # srv device -> packets decapsulated there
 	on srv "$CIDLB" -j decap stats "$1" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["decap_v4"])'
 }
+
+metrics() { # the Prometheus text of the test's daemon
+	on lb curl --noproxy '*' -sf http://127.0.0.1:19470/metrics
+}
+
+# metric NAME[{LABELS}] -> its value in a scrape on stdin
+metric() { awk -v m="$1" '$1 == m { print $2 }'; }
 
 jget() { # PYTHON-EXPR on d (stdin JSON)
 	/usr/bin/python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
