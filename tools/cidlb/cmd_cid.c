@@ -455,9 +455,11 @@ static int read_cid_lines(const char *verb, FILE *f, const char *name, json_t *a
 		if (!*p)
 			continue;
 		if (cidlb_parse_hex(p, cid, sizeof(cid)) < 1) {
+			int ret = cidlb_usage_error("cid %s: %s line %ld: '%.48s' is not a CID (1..20 octets in hex)",
+						    verb, name, n, p);
+
 			free(line);
-			return cidlb_usage_error("cid %s: %s line %ld: '%.48s' is not a CID (1..20 octets in hex)",
-						 verb, name, n, p);
+			return ret;
 		}
 		json_array_append_new(arr, json_string(p));
 	}
