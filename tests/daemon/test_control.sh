@@ -158,11 +158,22 @@ eq "trace: action, backend, reason" "XDP_REDIRECT b2 1 True True True" \
 lbc trace "$frame" >"$T/trace.txt"
 grep_in "trace: human output" "^backend  b2 (index 1)" "$T/trace.txt"
 expect_rc "trace: not hex" 2 lbc trace nothex
+# the same frame as packet 2 of a pcap file
+/usr/bin/python3 - "$T/t.pcap" "$frame" <<'PY'
+import struct, sys
+f = bytes.fromhex(sys.argv[2])
+with open(sys.argv[1], "wb") as o:
+    o.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, 1))
+    for p in (bytes(60), f):
+        o.write(struct.pack("<IIII", 0, 0, len(p), len(p)) + p)
+PY
+eq "trace --pcap --packet 2" "XDP_REDIRECT b2" "$(lbc -j trace --pcap "$T/t.pcap" --packet 2 | jget 'd["action"], d["backend"]["name"]')"
+expect_rc "trace --pcap: no packet 3" 2 lbc trace --pcap "$T/t.pcap" --packet 3
 # a frame to no VIP: passed
 frame=$(on cl $SEND c0 --dst-mac "$L0_MAC" --src 198.18.0.2 --dst 198.18.100.9 --flow "$(cid_of 2 0a0b0c0d0e0f)@40000" --print-hex)
 eq "trace: not a VIP" "XDP_PASS ['pass_not_vip'] None" "$(lbc -j trace "$frame" | jget 'd["action"], d["counters"], d["backend"]')"
 # stats: the two traced packets to b2 and the passed one
-eq "stats -j after two traces" "2 2 1" "$(lbc -j stats | jget 'd["counters"]["route_cid"], [b["packets"] for b in d["backends"] if b["name"] == "b2"][0], d["counters"]["pass_not_vip"]')"
+eq "stats -j after three traces" "3 3 1" "$(lbc -j stats | jget 'd["counters"]["route_cid"], [b["packets"] for b in d["backends"] if b["name"] == "b2"][0], d["counters"]["pass_not_vip"]')"
 
 # --- stop over the socket: a plain stop detaches and unpins -----------------------
 stop_daemon

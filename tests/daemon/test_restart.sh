@@ -6,7 +6,8 @@
 #  2. kill -9 while packets stream: every packet arrives; `cidlb stats`
 #     works without the daemon; a new daemon adopts.
 #  3. adoption without the state file: indexes recovered from the maps.
-#  4. a plain stop detaches and unpins.
+#  4. `cidlbd --cleanup` removes what a kept daemon left.
+#  5. a plain stop detaches and unpins.
 # Also: bpftool shows the pinned maps with field names (BTF).
 source "$(dirname "$0")/lib.sh"
 
@@ -79,7 +80,15 @@ base=$(total_rx)
 send $FLOWS --count 50 >"$T/sent.json"; sleep 0.3
 eq "forwarding after recovery" "$(jget 'd["total"]' <"$T/sent.json")" $(( $(total_rx) - base ))
 
-# --- 4. plain stop: detached and unpinned ----------------------------------------------
+# --- 4. --cleanup removes what a kept (or crashed) daemon left -------------------------
+stop_daemon --keep
+on lb "$CIDLBD" -c "$T/cidlb.conf" --cleanup >>"$T/daemon.log" 2>&1
+eq "--cleanup: no XDP program on l0" "" "$(on lb ip -d link show l0 | grep -o 'prog/xdp')"
+eq "--cleanup: pins removed" "no" "$(on lb sh -c "[ -e $PIN ] && echo yes || echo no")"
+start_daemon
+eq "a fresh start after --cleanup" "False" "$(lbc -j status | jget 'd["adopted"]')"
+
+# --- 5. plain stop: detached and unpinned ----------------------------------------------
 stop_daemon
 eq "no XDP program on l0" "" "$(on lb ip -d link show l0 | grep -o 'prog/xdp')"
 eq "pin directory removed" "no" "$(on lb sh -c "[ -e $PIN ] && echo yes || echo no")"
