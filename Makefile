@@ -95,7 +95,7 @@ $(LIBCIDLB_A): $(LIB_OBJS)
 
 $(LIBCIDLB_SO): $(LIB_OBJS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libcidlb.so.0 -o $@ $^ $(LDLIBS_SSL) -lpthread
+	$(Q)$(CC) $(LDFLAGS) -shared -Wl,-soname,libcidlb.so.0 -o $@ $^ $(LDLIBS_SSL) -lpthread
 
 $(LIBCTL_A): $(CTL_OBJS)
 	$(call msg,AR,$@)
@@ -117,22 +117,22 @@ USER_LDLIBS := $(LDLIBS_BPF) $(LDLIBS_SSL) -lxdp -linih -ljansson -lmicrohttpd -
 
 $(BUILD)/cidlbd: $(DAEMON_OBJS) $(USER_LIBS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LDLIBS)
 
 $(BUILD)/cidlb: $(TOOL_OBJS) $(USER_LIBS)
 	$(call msg,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LDLIBS)
 
 # ---- tests -----------------------------------------------------------------
 $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIBTEST_A) $(USER_LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS) -lcmocka
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LDLIBS) -lcmocka
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/bpf/%.o $(LIBTEST_A) $(USER_LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS) -lcmocka
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LDLIBS) -lcmocka
 
 $(BUILD)/examples/%: examples/%.c $(LIBCIDLB_A) $(BUILD)/include/cidlb/cidlb.h
 	$(call msg,CC,$@)
@@ -156,7 +156,7 @@ FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/f
 $(BUILD)/tests/test_twin: tests/fuzz/test_twin.c $(TWIN_SRCS) $(BPF_HDRS) $(LIBTEST_A) $(USER_LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CLANG) $(TWIN_CFLAGS) -o $@ tests/fuzz/test_twin.c $(TWIN_SRCS) \
+	$(Q)$(CLANG) $(TWIN_CFLAGS) $(LDFLAGS) -o $@ tests/fuzz/test_twin.c $(TWIN_SRCS) \
 		$(LIBTEST_A) $(USER_LIBS) $(USER_LDLIBS) -lcmocka
 
 $(BUILD)/fuzz/fuzz_libcidlb: tests/fuzz/fuzz_libcidlb.c $(LIB_SRCS) $(HDRS)
@@ -264,6 +264,6 @@ $(BUILD)/obj/tools/bench/%.o: tools/bench/%.c $(BENCH_HDRS) $(HDRS)
 $(BUILD)/bench/cidlb-bench: $(BENCH_OBJS) $(LIBTEST_A) $(USER_LIBS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(dir $@)
-	$(Q)$(CC) -o $@ $^ $(USER_LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LDLIBS)
 
 bench: $(BENCH_BPF_OBJS) $(BUILD)/bench/cidlb-bench

@@ -182,12 +182,12 @@ __noinline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt *p)
 	/* 4. cid, 5. pick */
 	quic_copy_dcid(ctx, &q, c.key.cid);
 	rc = cid_classify(&c, q.dcid_avail, cnt);
-	if (cid_retired(&c)) {
+	if (cid_retired(&c, g)) {
 		cnt->drop_retired++;
 		return XDP_DROP;
 	}
 	if (rc == PICK_ROUTED) {
-		if (!pick_by_sid(&c, &idx, cnt)) {
+		if (!pick_by_sid(&c, g, &idx, cnt)) {
 			cnt->route_cid++;
 			return forward(ctx, p, idx, g, cnt);
 		}

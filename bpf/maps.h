@@ -86,12 +86,12 @@ struct {
 	__type(value, __u32);
 } cidlb_tx_ports SEC(".maps");
 
-/* Decode cache: CID -> server ID, per CPU, least recently used out. */
+/* Decode cache: CID -> server ID, per CPU, direct-mapped. */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, CIDLB_DCACHE_DEFAULT);
-	__type(key, struct cidlb_cid_key);
-	__type(value, struct cidlb_dcache_val);
+	__type(key, __u32);
+	__type(value, struct cidlb_dcache_slot);
 } cidlb_dcache SEC(".maps");
 
 #endif

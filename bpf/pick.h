@@ -84,21 +84,39 @@ out:
 	return rc;
 }
 
-/* An exact match in the retired-CID map. */
-static __always_inline int cid_retired(const struct cid_ctx *c)
+/* An exact match in the retired-CID map (not looked up while it is empty). */
+static __always_inline int cid_retired(const struct cid_ctx *c, const struct cidlb_global *g)
 {
-	return c->key.len && bpf_map_lookup_elem(&cidlb_retired, &c->key) != NULL;
+	return (g->flags & CIDLB_GF_RETIRED) && c->key.len &&
+	       bpf_map_lookup_elem(&cidlb_retired, &c->key) != NULL;
 }
 
-/* Decode cache: a hit must come from the same config ID and generation,
- * so no entry outlives a change of its config. */
-static __always_inline int dcache_get(const struct cid_ctx *c, struct cidlb_sid_key *key,
-				      struct cidlb_counters *cnt)
+/* The decode cache slot of a CID key (the map's size is a power of 2). */
+static __always_inline struct cidlb_dcache_slot *dcache_slot(const struct cid_ctx *c,
+							     const struct cidlb_global *g)
 {
-	struct cidlb_dcache_val *v = bpf_map_lookup_elem(&cidlb_dcache, &c->key);
+	__u32 i = cidlb_cid_hash(&c->key) & g->dcache_mask;
 
-	if (v && v->generation == c->cfg->generation && v->config_id == key->config_id) {
-		__builtin_memcpy(key->sid, v->sid, CIDLB_SID_MAX);
+	return bpf_map_lookup_elem(&cidlb_dcache, &i);
+}
+
+static __always_inline int cid_key_eq(const struct cidlb_cid_key *a,
+				      const struct cidlb_cid_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]));
+}
+
+/* A hit must come from the same CID, config ID and generation, so no
+ * entry outlives a change of its config. */
+static __always_inline int dcache_get(const struct cid_ctx *c,
+				      const struct cidlb_dcache_slot *s,
+				      struct cidlb_sid_key *key, struct cidlb_counters *cnt)
+{
+	if (s && s->generation == c->cfg->generation && s->config_id == key->config_id &&
+	    cid_key_eq(&s->cid, &c->key)) {
+		__builtin_memcpy(key->sid, s->sid, CIDLB_SID_MAX);
 		cnt->dcache_hit++;
 		return 0;
 	}
@@ -106,27 +124,31 @@ static __always_inline int dcache_get(const struct cid_ctx *c, struct cidlb_sid_
 	return -1;
 }
 
-static __always_inline void dcache_put(const struct cid_ctx *c, const struct cidlb_sid_key *key)
+static __always_inline void dcache_put(const struct cid_ctx *c, struct cidlb_dcache_slot *s,
+				       const struct cidlb_sid_key *key)
 {
-	struct cidlb_dcache_val v = {
-		.generation = c->cfg->generation,
-		.config_id = key->config_id,
-		.sid_len = key->len,
-	};
-
-	__builtin_memcpy(v.sid, key->sid, CIDLB_SID_MAX);
-	bpf_map_update_elem(&cidlb_dcache, &c->key, &v, BPF_ANY);
+	if (!s)
+		return;
+	__builtin_memcpy(&s->cid, &c->key, sizeof(s->cid));
+	s->generation = c->cfg->generation;
+	s->config_id = key->config_id;
+	s->sid_len = key->len;
+	__builtin_memcpy(s->sid, key->sid, CIDLB_SID_MAX);
 }
 
 /* The AES decoders, behind the decode cache unless the config opts out. */
-static __always_inline int cid_decrypt(const struct cid_ctx *c, struct cidlb_sid_key *key,
-				       struct cidlb_counters *cnt)
+static __always_inline int cid_decrypt(const struct cid_ctx *c, const struct cidlb_global *g,
+				       struct cidlb_sid_key *key, struct cidlb_counters *cnt)
 {
 	const struct cidlb_config *cfg = c->cfg;
 	int cache = !(cfg->flags & CIDLB_CFG_F_NO_DCACHE), rc;
+	struct cidlb_dcache_slot *s = NULL;
 
-	if (cache && !dcache_get(c, key, cnt))
-		return 0;
+	if (cache) {
+		s = dcache_slot(c, g);
+		if (!dcache_get(c, s, key, cnt))
+			return 0;
+	}
 	if (cfg->mode == CIDLB_MODE_SINGLE_PASS) {
 		cnt->cid_single_pass++;
 		rc = cid_decode_single_pass(cfg, c->key.cid, key->sid);
@@ -135,13 +157,13 @@ static __always_inline int cid_decrypt(const struct cid_ctx *c, struct cidlb_sid
 		rc = cid_decode_four_pass(cfg, c->key.cid, key->sid);
 	}
 	if (!rc && cache)
-		dcache_put(c, key);
+		dcache_put(c, s, key);
 	return rc;
 }
 
 /* Server ID of a routable DCID into key->sid, by the config's mode. */
-static __always_inline int cid_decode(const struct cid_ctx *c, struct cidlb_sid_key *key,
-				      struct cidlb_counters *cnt)
+static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidlb_global *g,
+				      struct cidlb_sid_key *key, struct cidlb_counters *cnt)
 {
 	const struct cidlb_config *cfg = c->cfg;
 	__u32 i;
@@ -156,19 +178,19 @@ static __always_inline int cid_decode(const struct cid_ctx *c, struct cidlb_sid_
 		return 0;
 	}
 	if (cfg->mode == CIDLB_MODE_SINGLE_PASS || cfg->mode == CIDLB_MODE_FOUR_PASS)
-		return cid_decrypt(c, key, cnt);
+		return cid_decrypt(c, g, key, cnt);
 	return -1;
 }
 
 /* Backend index owning the routable DCID, or -1. */
-static __always_inline int pick_by_sid(const struct cid_ctx *c, __u32 *idx,
-				       struct cidlb_counters *cnt)
+static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cidlb_global *g,
+				       __u32 *idx, struct cidlb_counters *cnt)
 {
 	struct cidlb_sid_key key = {};
 	struct cidlb_backend *be;
 	__u32 *v;
 
-	if (cid_decode(c, &key, cnt))
+	if (cid_decode(c, g, &key, cnt))
 		return -1;
 	v = bpf_map_lookup_elem(&cidlb_sids, &key);
 	if (!v)

@@ -50,6 +50,19 @@ static inline __u32 cidlb_flow_hash(const struct cidlb_flow_key *k, __u32 seed)
 	return c;
 }
 
+/* Hash of a CID key (its six words), for the decode cache's slot. */
+static inline __u32 cidlb_cid_hash(const struct cidlb_cid_key *k)
+{
+	const __u32 *w = (const __u32 *)k;
+	__u32 a, b, c;
+
+	a = b = c = 0xdeadbeef + (__u32)sizeof(*k);
+	a += w[0]; b += w[1]; c += w[2]; CIDLB_MIX(a, b, c);
+	a += w[3]; b += w[4]; c += w[5];
+	CIDLB_FINAL(a, b, c);
+	return c;
+}
+
 /* Slot of a flow in one Maglev table. */
 static inline __u32 cidlb_maglev_slot(const struct cidlb_flow_key *k, __u32 seed)
 {

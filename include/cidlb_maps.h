@@ -31,7 +31,7 @@
 #define CIDLB_MAGLEV_SIZE	65537	/* prime; one table = this many slots */
 #define CIDLB_LRU_DEFAULT	65536	/* 4-tuple fallback table entries */
 #define CIDLB_RETIRED_DEFAULT	262144	/* retired-CID map entries */
-#define CIDLB_DCACHE_DEFAULT	65536	/* per-CPU decode cache entries */
+#define CIDLB_DCACHE_DEFAULT	16384	/* per-CPU decode cache slots (power of 2) */
 
 #define CIDLB_BACKEND_NONE	0xffffffffU	/* empty Maglev slot */
 
@@ -109,7 +109,7 @@ struct cidlb_sid_key {
 	__u8 config_id;
 	__u8 len;			/* sid_len of that config */
 	__u8 sid[CIDLB_SID_MAX];	/* zero beyond len */
-	__u8 pad;
+	__u8 pad[3];			/* a multiple of 4: the kernel hashes words */
 };
 
 /* ---- cidlb_backends: array [backend index] ---------------------------- */
@@ -171,9 +171,15 @@ struct cidlb_retired {
 	__u64 expires_ns;	/* CLOCK_BOOTTIME; the daemon deletes after it */
 };
 
-/* ---- cidlb_dcache: per-CPU LRU hash, CID -> decoded server ID ---------- */
-struct cidlb_dcache_val {
-	__u32 generation;	/* cidlb_config.generation at decode time */
+/* ---- cidlb_dcache: per-CPU array, direct-mapped decode cache ----------
+ * Slot = hash of the CID key modulo the map size (a power of 2). A hit
+ * needs the same CID, config ID and config generation; a miss overwrites
+ * the slot. Nothing is shared between CPUs, and an insert costs a copy,
+ * not an allocation (measured: an LRU hash insert cost 250-400 ns here).
+ */
+struct cidlb_dcache_slot {
+	struct cidlb_cid_key cid;
+	__u32 generation;	/* cidlb_config.generation at decode time; 0 = empty */
 	__u8  config_id;
 	__u8  sid_len;
 	__u8  sid[CIDLB_SID_MAX];
@@ -187,9 +193,13 @@ struct cidlb_global {
 	__u8  src4[4];		/* outer IPv4 source of encapsulated packets */
 	__u8  src6[16];		/* outer IPv6 source */
 	__u8  ttl;		/* outer TTL / hop limit; 0 means 64 */
-	__u8  flags;		/* reserved, 0 */
+	__u8  flags;		/* CIDLB_GF_*, kept by the control layer (lb.c) */
 	__u8  pad[2];
+	__u32 dcache_mask;	/* cidlb_dcache size - 1, kept by lb.c */
 };
+
+/* flags of struct cidlb_global */
+#define CIDLB_GF_RETIRED	0x01	/* cidlb_retired has entries: look CIDs up */
 
 /* ---- cidlb_tx_ports: devmap hash, ifindex -> ifindex (XDP_REDIRECT) ---- */
 
@@ -268,14 +278,14 @@ struct cidlb_decap_counters {
 CIDLB_SIZE_CHECK(cidlb_vip_key, 20);
 CIDLB_SIZE_CHECK(cidlb_vip, 8);
 CIDLB_SIZE_CHECK(cidlb_config, 368);
-CIDLB_SIZE_CHECK(cidlb_sid_key, 18);
+CIDLB_SIZE_CHECK(cidlb_sid_key, 20);
 CIDLB_SIZE_CHECK(cidlb_backend, 28);
 CIDLB_SIZE_CHECK(cidlb_flow_key, 40);
 CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
-CIDLB_SIZE_CHECK(cidlb_dcache_val, 24);
-CIDLB_SIZE_CHECK(cidlb_global, 32);
+CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
+CIDLB_SIZE_CHECK(cidlb_global, 36);
 CIDLB_SIZE_CHECK(cidlb_counters, 36 * 8);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
 CIDLB_SIZE_CHECK(cidlb_decap_src, 20);

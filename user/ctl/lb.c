@@ -73,6 +73,14 @@ static int resize(struct bpf_object *obj, const char *name, uint32_t n)
 	return n ? bpf_map__set_max_entries(m, n) : 0;
 }
 
+/* The decode cache is direct-mapped by a mask: a power of 2 slots. */
+static uint32_t pow2_floor(uint32_t n)
+{
+	while (n & (n - 1))
+		n &= n - 1;
+	return n;
+}
+
 int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
 		  struct cidlb_lb **out)
 {
@@ -95,7 +103,7 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
 		if (!err)
 			err = resize(lb->obj, CIDLB_MAP_RETIRED, opts->retired_size);
 		if (!err && bpf_object__find_map_by_name(lb->obj, CIDLB_MAP_DCACHE))
-			err = resize(lb->obj, CIDLB_MAP_DCACHE, opts->dcache_size);
+			err = resize(lb->obj, CIDLB_MAP_DCACHE, pow2_floor(opts->dcache_size));
 		if (err)
 			goto fail;
 	}
@@ -292,11 +300,41 @@ int cidlb_lb_get_global(struct cidlb_lb *lb, struct cidlb_global *g)
 	return get(lb, CIDLB_M_GLOBAL, &zero, g);
 }
 
+/* The fields of the global settings that the control layer derives from
+ * the maps themselves, whoever writes the rest. */
+static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	struct cidlb_cid_key k;
+	int fd = lb->map_fd[CIDLB_M_DCACHE];
+
+	g->dcache_mask = 0;
+	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries)
+		g->dcache_mask = pow2_floor(info.max_entries) - 1;
+	g->flags &= ~CIDLB_GF_RETIRED;
+	fd = lb->map_fd[CIDLB_M_RETIRED];
+	if (fd >= 0 && !bpf_map_get_next_key(fd, NULL, &k))
+		g->flags |= CIDLB_GF_RETIRED;
+	return 0;
+}
+
 int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
 {
+	struct cidlb_global ng = *g;
 	uint32_t zero = 0;
 
-	return upd(lb, CIDLB_M_GLOBAL, &zero, g);
+	global_derived(lb, &ng);
+	return upd(lb, CIDLB_M_GLOBAL, &zero, &ng);
+}
+
+/* Recompute the derived fields after a change of the maps they follow. */
+static int global_refresh(struct cidlb_lb *lb)
+{
+	struct cidlb_global g;
+	int err = cidlb_lb_get_global(lb, &g);
+
+	return err ? err : cidlb_lb_set_global(lb, &g);
 }
 
 int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table)
@@ -333,13 +371,19 @@ int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table)
 int cidlb_lb_retire(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t expires_ns)
 {
 	struct cidlb_retired v = { .expires_ns = expires_ns };
+	struct cidlb_global g;
+	int err = upd(lb, CIDLB_M_RETIRED, k, &v);
 
-	return upd(lb, CIDLB_M_RETIRED, k, &v);
+	if (err || (!cidlb_lb_get_global(lb, &g) && (g.flags & CIDLB_GF_RETIRED)))
+		return err;
+	return global_refresh(lb);
 }
 
 int cidlb_lb_unretire(struct cidlb_lb *lb, const struct cidlb_cid_key *k)
 {
-	return del(lb, CIDLB_M_RETIRED, k);
+	int err = del(lb, CIDLB_M_RETIRED, k);
+
+	return err ? err : global_refresh(lb);
 }
 
 int cidlb_lb_add_tx_port(struct cidlb_lb *lb, uint32_t ifindex)
