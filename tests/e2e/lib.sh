@@ -1,0 +1,526 @@
+# shellcheck shell=bash
+# lib.sh - the end-to-end topology: real QUIC clients and servers (Debian's
+# ngtcp2 examples) talking through cidlb across network namespaces.
+# Sourced by tests/e2e/test_*.sh and tools/demo.
+#
+#   client ns "cl"             router ns "rt"                 switch ns "sw"
+#   eth0 198.18.1.2/24 ----- cl 198.18.1.1/24                   bridge br0
+#        fd00:1::2/64           fd00:1::1/64                       |
+#   (migrations add .3, .4   sw 198.18.10.1/24  ------------------ + rt
+#    and fd00:1::3, ::4)        fd00:10::1/64                      |
+#                            routes: VIPs via lb1 (or ECMP        + lb1 --- lb1 ns: eth0 .11 / ::11
+#                            over lb1+lb2, L4 hash); tbf on       + lb2 --- lb2 ns: eth0 .12 / ::12
+#                            "cl" to shape the download;          + be1 --- be1 ns: eth0 .21 / ::21
+#                            nftables for NAT rebinding           + be2 --- be2 ns: eth0 .22 / ::22
+#                                                                 + be3 --- be3 ns: eth0 .23 / ::23
+#
+# VIPs 198.18.100.1 and .2, fd00:100::1 and ::2, UDP 443, live on every
+# backend's lo (arp_ignore). Client packets: router -> a cidlb host (XDP,
+# one interface: encapsulate or rewrite MACs, XDP_TX back onto the segment)
+# -> backend (cidlb_decap.bpf.o strips the outer header) -> gtlsserver.
+# Replies go from the backend to the router and the client directly.
+# The 198.18.10.0/24 segment has MTU 1600, so a 1500-octet client packet
+# still fits after IPv6-in-IPv6 encapsulation.
+#
+# Every name is prefixed with a per-run tag, so runs never collide, and
+# e2e_cleanup (trap on EXIT) kills what this run started, by PID, and
+# deletes every namespace, mount and file it made.
+
+E2E_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${BUILD:-build}
+case $BUILD in /*) ;; *) BUILD=$E2E_REPO/$BUILD ;; esac
+E2E_SHIM=$BUILD/e2e/cid_shim.so
+E2E_PASS=$BUILD/e2e/xdp_pass.bpf.o
+E2E_DECAP=$BUILD/cidlb_decap.bpf.o
+CIDLBD=$BUILD/cidlbd
+CIDLB=$BUILD/cidlb
+PY=/usr/bin/python3		# Debian's, not a pyenv shim
+GTLSSERVER=/usr/sbin/gtlsserver
+GTLSCLIENT=gtlsclient
+
+VIP4=198.18.100.1
+VIP4B=198.18.100.2		# the preferred address (scenario 8)
+VIP6=fd00:100::1
+VIP6B=fd00:100::2
+PORT=443
+CL4=198.18.1.2
+CL6=fd00:1::2
+RT_CL4=198.18.1.1
+RT_CL6=fd00:1::1
+RT_SW4=198.18.10.1
+RT_SW6=fd00:10::1
+SEED=0x5eed
+BACKENDS=(be1 be2 be3)
+declare -A BE_ADDR4=([be1]=198.18.10.21 [be2]=198.18.10.22 [be3]=198.18.10.23)
+declare -A BE_ADDR6=([be1]=fd00:10::21 [be2]=fd00:10::22 [be3]=fd00:10::23)
+declare -A BE_SID=([be1]=0a01 [be2]=0a02 [be3]=0a03)	# server IDs, config 0
+declare -A LB_ADDR4=([lb1]=198.18.10.11 [lb2]=198.18.10.12)
+declare -A LB_ADDR6=([lb1]=fd00:10::11 [lb2]=fd00:10::12)
+# QUIC-LB config 0: 2-octet server ID, 18-octet CIDs (gtlsserver's length).
+# Plaintext: nonce 15. Encrypted (four-pass AES-128): nonce 8 + 7 extra.
+QLB_SID_LEN=2
+QLB_KEY=4d8a1b5e2f7c9d0e3a6b8c1d2e4f5a6b
+
+E2E_TAG=${E2E_TAG:-ce$$}
+E2E_TMP=
+E2E_PIDS=()
+E2E_NS=()
+E2E_VERBOSE=${E2E_VERBOSE:-0}
+E2E_T0=$SECONDS
+
+# ---- output ------------------------------------------------------------------
+log() { printf '[%3ss] %s\n' $((SECONDS - E2E_T0)) "$*"; }
+fail() { log "FAIL: $*"; e2e_dump; exit 1; }
+ok() { log "ok: $*"; }
+# check COND-COMMAND... : fail with the command's text when it is false
+check() { "$@" || fail "check failed: $*"; }
+
+# ---- hosts: a network namespace + a holder process with its own bpffs --------
+# `ip netns exec` gives each command a new mount namespace with /sys
+# remounted, so pins made by one command would be gone for the next. A
+# holder process mounts bpffs on /sys/fs/bpf once and sleeps; `nsx HOST`
+# enters its network AND mount namespaces, so the daemon's pins (default
+# /sys/fs/bpf/cidlb) and `cidlb decap`'s (/sys/fs/bpf/cidlb_decap/DEV)
+# persist per host and never touch the root namespace's bpffs.
+declare -A HOLDER
+# nsx HOST CMD...: run in HOST
+nsx() { local h=$1; shift; nsenter -t "${HOLDER[$h]}" -m -n -- "$@"; }
+# nsbg HOST CMD...: start in the background, remember the PID; sets BG_PID
+# (nsenter execs CMD, so BG_PID is the command's own PID)
+nsbg() {
+	local h=$1; shift
+	nsenter -t "${HOLDER[$h]}" -m -n -- "$@" &
+	BG_PID=$!
+	E2E_PIDS+=("$BG_PID")
+}
+
+ns_add() {
+	local ns=$E2E_TAG-$1 i
+	ip netns add "$ns" || fail "ip netns add $ns"
+	E2E_NS+=("$1")
+	# (the holder says when it is ready: before its mount, nsenter would
+	# enter the root mount namespace and see the host's bpffs)
+	ip netns exec "$ns" sh -c 'mount -t bpf bpf /sys/fs/bpf && touch "$0" &&
+		exec sleep 1000000' "$E2E_TMP/holder.$1" &
+	HOLDER[$1]=$!
+	E2E_PIDS+=("$!")
+	for ((i = 0; i < 50; i++)); do
+		[ -e "$E2E_TMP/holder.$1" ] && break
+		sleep 0.1
+	done
+	nsx "$1" mountpoint -q /sys/fs/bpf || fail "host $1: bpffs not mounted"
+	nsx "$1" ip link set lo up
+	nsx "$1" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+		net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+		net.ipv6.conf.all.keep_addr_on_down=1 net.ipv6.conf.default.keep_addr_on_down=1
+}
+
+# link NS1 IF1 NS2 IF2: a veth pair between two namespaces
+link() {
+	ip -n "$E2E_TAG-$1" link add "$2" type veth peer name "$4" netns "$E2E_TAG-$3" ||
+		fail "veth $1/$2 - $3/$4"
+	ip -n "$E2E_TAG-$1" link set "$2" up
+	ip -n "$E2E_TAG-$3" link set "$4" up
+}
+
+# tx_csum_off HOST DEV: the sender fills in UDP checksums itself. A veth
+# hands the next hop CHECKSUM_PARTIAL packets, whose checksum no XDP
+# program finishes: after cidlb's encapsulation the backend would drop
+# them (UdpInCsumErrors). A real NIC never delivers such packets.
+tx_csum_off() {
+	nsx "$1" $PY - "$2" <<'PY' || fail "tx checksum offload off on $1/$2"
+import array, fcntl, socket, struct, sys
+cmd = array.array("I", [0x17, 0])      # ETHTOOL_STXCSUM, off (no ethtool here)
+ifr = struct.pack("16sP", sys.argv[1].encode(), cmd.buffer_info()[0])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+fcntl.ioctl(s.fileno(), 0x8946, ifr)   # SIOCETHTOOL
+PY
+}
+
+mac_of() { nsx "$1" cat "/sys/class/net/$2/address"; }
+
+# wait_for SECONDS WHAT CMD...: poll CMD every 0.1 s until it succeeds
+wait_for() {
+	local t=$1 what=$2 i; shift 2
+	for ((i = 0; i < t * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "timed out after ${t}s waiting for $what"
+}
+
+e2e_need() {
+	[ "$(id -u)" = 0 ] || { echo "SKIP: end-to-end tests need root"; exit 0; }
+	local f
+	for f in "$E2E_SHIM" "$E2E_PASS" "$E2E_DECAP" "$BUILD/e2e/mkcert" "$CIDLBD" "$CIDLB"; do
+		[ -e "$f" ] || { echo "missing $f: run make tests"; exit 1; }
+	done
+	for f in "$GTLSSERVER" "$(command -v $GTLSCLIENT)" "$(command -v nft)" \
+		"$(command -v tc)" "$(command -v nsenter)" "$PY"; do
+		[ -x "$f" ] || { echo "missing tool ${f:-?}: run tools/install-deps"; exit 1; }
+	done
+}
+
+# ---- cleanup --------------------------------------------------------------------
+e2e_cleanup() {
+	local rc=$? p n i
+	trap - EXIT INT TERM
+	for p in "${E2E_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	# processes started inside our namespaces (children of the above)
+	for n in "${E2E_NS[@]}"; do
+		for p in $(ip netns pids "$E2E_TAG-$n" 2>/dev/null); do kill "$p" 2>/dev/null; done
+	done
+	for ((i = 0; i < 30; i++)); do
+		local alive=0
+		for n in "${E2E_NS[@]}"; do
+			[ -n "$(ip netns pids "$E2E_TAG-$n" 2>/dev/null)" ] && alive=1
+		done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
+	for n in "${E2E_NS[@]}"; do
+		for p in $(ip netns pids "$E2E_TAG-$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+	done
+	for n in "${E2E_NS[@]}"; do ip netns del "$E2E_TAG-$n" 2>/dev/null; done
+	if [ -n "$E2E_TMP" ]; then
+		[ "${E2E_KEEP_TMP:-0}" = 1 ] && echo "kept $E2E_TMP" || rm -rf "$E2E_TMP"
+	fi
+	exit $rc
+}
+
+e2e_init() {
+	e2e_need
+	E2E_TMP=$(mktemp -d /tmp/cidlb-e2e.XXXXXX)
+	trap e2e_cleanup EXIT
+	trap 'exit 130' INT TERM
+	mkdir -p "$E2E_TMP/dl" "$E2E_TMP/log"
+	"$BUILD/e2e/mkcert" "$E2E_TMP/key.pem" "$E2E_TMP/cert.pem" || fail mkcert
+}
+
+# ---- topology -------------------------------------------------------------------
+E2E_LBS=()
+
+# e2e_topology [N_LBS]: namespaces, links, addresses, routes (1 or 2 cidlb hosts)
+e2e_topology() {
+	local nlb=${1:-1} i b l
+	for ((i = 1; i <= nlb; i++)); do E2E_LBS+=("lb$i"); done
+	for n in cl rt sw "${E2E_LBS[@]}" "${BACKENDS[@]}"; do ns_add "$n"; done
+
+	# client -- router
+	link cl eth0 rt cl
+	nsx cl ip addr add $CL4/24 dev eth0
+	nsx cl ip addr add $CL6/64 dev eth0 nodad
+	nsx cl ip route add default via $RT_CL4
+	nsx cl ip -6 route add default via $RT_CL6
+	tx_csum_off cl eth0
+	nsx rt ip addr add $RT_CL4/24 dev cl
+	nsx rt ip addr add $RT_CL6/64 dev cl nodad
+	nsx rt sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1 \
+		net.ipv4.fib_multipath_hash_policy=1 net.ipv6.fib_multipath_hash_policy=1
+
+	# the segment: a bridge in "sw", MTU 1600
+	nsx sw ip link add br0 type bridge
+	nsx sw ip link set br0 mtu 1600 up
+	for n in rt "${E2E_LBS[@]}" "${BACKENDS[@]}"; do
+		local dev=eth0; [ "$n" = rt ] && dev=sw
+		link "$n" "$dev" sw "$n"
+		nsx "$n" ip link set "$dev" mtu 1600
+		nsx sw ip link set "$n" mtu 1600 master br0
+	done
+	nsx rt ip addr add $RT_SW4/24 dev sw
+	nsx rt ip addr add $RT_SW6/64 dev sw nodad
+
+	for l in "${E2E_LBS[@]}"; do
+		nsx "$l" ip addr add "${LB_ADDR4[$l]}/24" dev eth0
+		nsx "$l" ip addr add "${LB_ADDR6[$l]}/64" dev eth0 nodad
+		nsx "$l" ip route add default via $RT_SW4
+		nsx "$l" ip -6 route add default via $RT_SW6
+		# cidlb sends frames back out with XDP_TX: the veth peer must
+		# run an XDP program to receive them
+		nsx sw ip link set dev "$l" xdp obj "$E2E_PASS" sec xdp ||
+			fail "XDP pass program on sw/$l"
+	done
+	for b in "${BACKENDS[@]}"; do
+		nsx "$b" ip addr add "${BE_ADDR4[$b]}/24" dev eth0
+		nsx "$b" ip addr add "${BE_ADDR6[$b]}/64" dev eth0 nodad
+		nsx "$b" ip addr add $VIP4/32 dev lo
+		nsx "$b" ip addr add $VIP4B/32 dev lo
+		nsx "$b" ip addr add $VIP6/128 dev lo nodad
+		nsx "$b" ip addr add $VIP6B/128 dev lo nodad
+		nsx "$b" sysctl -qw net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2
+		nsx "$b" ip route add default via $RT_SW4
+		nsx "$b" ip -6 route add default via $RT_SW6
+	done
+	# cidlb's FIB next hop needs the backends' neighbour entries: make
+	# them static so the first packet never meets an unresolved neighbour
+	for l in "${E2E_LBS[@]}"; do
+		for b in "${BACKENDS[@]}"; do
+			local mac; mac=$(mac_of "$b" eth0)
+			nsx "$l" ip neigh replace "${BE_ADDR4[$b]}" lladdr "$mac" dev eth0 nud permanent
+			nsx "$l" ip neigh replace "${BE_ADDR6[$b]}" lladdr "$mac" dev eth0 nud permanent
+		done
+	done
+	e2e_route_vips lb1
+}
+
+# e2e_route_vips LB...: the router sends the VIPs to these cidlb hosts
+# (several: ECMP, hashed on the 4-tuple)
+e2e_route_vips() {
+	local nh4=() nh6=() l
+	for l in "$@"; do
+		nh4+=(nexthop via "${LB_ADDR4[$l]}" dev sw)
+		nh6+=(nexthop via "${LB_ADDR6[$l]}" dev sw)
+	done
+	nsx rt ip route replace 198.18.100.0/24 "${nh4[@]}" || fail "route VIPs"
+	nsx rt ip -6 route replace fd00:100::/64 "${nh6[@]}" || fail "route VIPs (v6)"
+}
+
+# e2e_ecmp_pick DST SRC SPORT: which cidlb host the router picks for a
+# client 4-tuple (the kernel computes the same L4 hash as when forwarding)
+e2e_ecmp_pick() {
+	local via l
+	via=$(nsx rt ip route get "$1" from "$2" iif cl ipproto udp sport "$3" dport $PORT |
+		sed -n 's/.* via \([^ ]*\) .*/\1/p')
+	for l in "${E2E_LBS[@]}"; do
+		[ "$via" = "${LB_ADDR4[$l]}" ] || [ "$via" = "${LB_ADDR6[$l]}" ] && echo "$l"
+	done
+}
+
+# e2e_shape RATE: shape the router's downstream to the client (tbf)
+e2e_shape() {
+	nsx rt tc qdisc replace dev cl root tbf rate "$1" burst 32kb latency 400ms ||
+		fail "tbf $1"
+}
+
+# ---- backends -------------------------------------------------------------------
+# e2e_decap BE: cidlb's backend program on BE's eth0, accepting the cidlb hosts
+e2e_decap() {
+	local b=$1 l args=()
+	for l in "${E2E_LBS[@]}"; do args+=(--source "${LB_ADDR4[$l]}" --source "${LB_ADDR6[$l]}"); done
+	nsx "$b" "$CIDLB" decap attach eth0 "${args[@]}" --mode native >/dev/null ||
+		fail "cidlb decap attach on $b"
+}
+
+# json_get PATH...: read JSON on stdin, print the value at PATH (keys or
+# list indexes); "0" when missing
+json_get() {
+	$PY -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1:]:
+    try:
+        v = v[int(k)] if isinstance(v, list) else v[k]
+    except (KeyError, IndexError, ValueError, TypeError):
+        v = 0
+        break
+print(v)' "$@"
+}
+
+# decap_counter BE FIELD: BE's decap counter (cidlb decap stats)
+decap_counter() { nsx "$1" "$CIDLB" -j decap stats eth0 | json_get "$2"; }
+
+# e2e_content SIZE: every backend serves f.bin (SIZE octets) and small.bin,
+# with its own random content: a download's SHA-256 names its backend
+e2e_content() {
+	local b
+	for b in "${BACKENDS[@]}"; do
+		mkdir -p "$E2E_TMP/www/$b"
+		head -c "$1" /dev/urandom >"$E2E_TMP/www/$b/f.bin"
+		head -c 20000 /dev/urandom >"$E2E_TMP/www/$b/small.bin"
+		(cd "$E2E_TMP/www/$b" && sha256sum f.bin small.bin) >"$E2E_TMP/www/$b.sha"
+	done
+}
+
+# e2e_server BE CIDMODE [gtlsserver options...]: gtlsserver on BE with
+# QUIC-LB CIDs from the shim: CIDMODE plain or aes
+declare -A SRV_PID
+e2e_server() {
+	local b=$1 mode=$2; shift 2
+	local env=(LD_PRELOAD="$E2E_SHIM" CIDLB_SHIM_SERVER_ID="${BE_SID[$b]}"
+		   CIDLB_SHIM_LOG="$E2E_TMP/log/$b.cids")
+	[ "$mode" = aes ] && env+=(CIDLB_SHIM_KEY=$QLB_KEY CIDLB_SHIM_NONCE_LEN=8)
+	nsbg "$b" env "${env[@]}" "$GTLSSERVER" -q -d "$E2E_TMP/www/$b" "$@" \
+		'*' $PORT "$E2E_TMP/key.pem" "$E2E_TMP/cert.pem" \
+		>>"$E2E_TMP/log/$b.server" 2>&1
+	SRV_PID[$b]=$BG_PID
+	wait_for 5 "gtlsserver on $b" nsx "$b" sh -c "ss -Hunl 'sport = :$PORT' | grep -q ."
+}
+
+e2e_servers() { local b; for b in "${BACKENDS[@]}"; do e2e_server "$b" "$@"; done; }
+
+# ---- clients ----------------------------------------------------------------------
+# e2e_client NAME HOST FILE [gtlsclient options...]: download https://HOST/FILE
+# in the background into $E2E_TMP/dl/NAME (qlog beside it)
+declare -A CL_PID
+e2e_client() {
+	local name=$1 host=$2 file=$3; shift 3
+	local d=$E2E_TMP/dl/$name url=$host
+	mkdir -p "$d"
+	case $host in *:*) url="[$host]" ;; esac
+	nsbg cl timeout 60 "$GTLSCLIENT" -q --exit-on-all-streams-close --download "$d" \
+		--qlog-file "$d.qlog" "$@" "$host" $PORT "https://$url:$PORT/$file" \
+		>"$d.out" 2>&1
+	CL_PID[$name]=$BG_PID
+}
+
+# e2e_client_wait NAME: wait for the client to exit
+e2e_client_wait() { wait "${CL_PID[$1]}" 2>/dev/null; }
+
+# served_by NAME [FILE]: the backend whose content the client downloaded
+# intact, "none" if the download is missing or matches no backend
+served_by() {
+	local f=$E2E_TMP/dl/$1/${2:-f.bin} sum b
+	[ -s "$f" ] || { echo none; return; }
+	sum=$(sha256sum <"$f" | cut -d' ' -f1)
+	for b in "${BACKENDS[@]}"; do
+		grep -q "^$sum  ${2:-f.bin}\$" "$E2E_TMP/www/$b.sha" && { echo "$b"; return; }
+	done
+	echo none
+}
+
+# qlog_frames NAME: frames of the client's qlog, one "sent|received TYPE" a line
+qlog_frames() {
+	$PY - "$E2E_TMP/dl/$1.qlog" <<'PY'
+import json, sys
+for rec in open(sys.argv[1], "rb").read().split(b"\x1e"):
+    rec = rec.strip()
+    if not rec:
+        continue
+    try:
+        ev = json.loads(rec)
+    except ValueError:
+        continue
+    name = ev.get("name", "")
+    if not name.startswith("transport:packet_"):
+        continue
+    d = "sent" if name.endswith("sent") else "received"
+    for f in ev.get("data", {}).get("frames", []):
+        print(d, f.get("frame_type"))
+PY
+}
+
+e2e_dump() {
+	[ -n "$E2E_TMP" ] || return 0
+	local f
+	for f in "$E2E_TMP"/log/*.server "$E2E_TMP"/log/*.cidlbd "$E2E_TMP"/dl/*.out; do
+		[ -s "$f" ] || continue
+		echo "---- ${f#"$E2E_TMP"/} (last lines)"
+		tail -15 "$f"
+	done
+}
+
+# ---- cidlbd on the cidlb hosts --------------------------------------------------
+# e2e_conf LB CIDMODE [BACKEND-SECTION-LINES]: write LB's configuration.
+# Backends be1, be2 encapsulated (IPIP/IP6IP6), be3 in direct mode (MAC
+# rewrite on the shared segment).
+E2E_CIDMODE=plain
+e2e_conf() {
+	local l=$1 mode=$2 b f=$E2E_TMP/$1.conf
+	E2E_CIDMODE=$mode
+	mkdir -p "$E2E_TMP/$l"
+	{
+		cat <<-EOC
+		; cidlb end-to-end test: $l
+		[daemon]
+		pin_dir = /sys/fs/bpf/cidlb
+		control_socket = $E2E_TMP/$l/cidlbd.sock
+		state_file = $E2E_TMP/$l/state.json
+		metrics = off
+		bpf_object = $BUILD/cidlb.bpf.o
+		log_level = info
+		quarantine = 600
+		[lb]
+		interfaces = eth0
+		attach_mode = native
+		source4 = ${LB_ADDR4[$l]}
+		source6 = ${LB_ADDR6[$l]}
+		seed = $SEED
+		[vip web4]
+		address = $VIP4
+		port = $PORT
+		[vip web4b]
+		address = $VIP4B
+		port = $PORT
+		[vip web6]
+		address = $VIP6
+		port = $PORT
+		[vip web6b]
+		address = $VIP6B
+		port = $PORT
+		[quic-lb 0]
+		server_id_len = $QLB_SID_LEN
+		len_self_encode = yes
+		EOC
+		if [ "$mode" = aes ]; then
+			(umask 077; echo $QLB_KEY >"$E2E_TMP/$l/qlb0.key")
+			printf 'nonce_len = 8\nkey_file = %s\n' "$E2E_TMP/$l/qlb0.key"
+		else
+			printf 'nonce_len = 15\n'
+		fi
+		for b in "${BACKENDS[@]}"; do
+			printf '[backend %s]\naddress = %s\nserver_id.0 = %s\n' "$b" "${BE_ADDR4[$b]}" "${BE_SID[$b]}"
+			[ "$b" = be3 ] && printf 'mode = direct\nmac = %s\n' "$(mac_of "$b" eth0)"
+		done
+	} >"$f"
+}
+
+# lbc LB ARGS...: the cidlb command on cidlb host LB, for its daemon
+lbc() { local l=$1; shift; nsx "$l" env CIDLB_CONFIG="$E2E_TMP/$l.conf" "$CIDLB" "$@"; }
+
+# e2e_daemon LB [cidlbd options]: start cidlbd on LB, wait until it serves
+declare -A LBD_PID
+e2e_daemon() {
+	local l=$1; shift
+	nsbg "$l" "$CIDLBD" -c "$E2E_TMP/$l.conf" "$@" >>"$E2E_TMP/log/$l.cidlbd" 2>&1
+	LBD_PID[$l]=$BG_PID
+	wait_for 10 "cidlbd on $l" lbc "$l" status
+}
+
+# e2e_lbs CIDMODE: configure and start cidlbd on every cidlb host
+e2e_lbs() {
+	local l
+	for l in "${E2E_LBS[@]}"; do e2e_conf "$l" "$1"; e2e_daemon "$l"; done
+}
+
+# e2e_up N_LBS CIDMODE FILE_SIZE: the whole topology with servers running
+e2e_up() {
+	e2e_topology "$1"
+	e2e_content "$3"
+	local b
+	for b in "${BACKENDS[@]}"; do e2e_decap "$b"; done
+	e2e_servers "$2"
+	e2e_lbs "$2"
+}
+
+# lbstat LB NAME: a counter of cidlb_counters on LB ("all": summed over LBs)
+lbstat() {
+	local l n=0 v
+	if [ "$1" = all ]; then
+		for l in "${E2E_LBS[@]}"; do v=$(lbstat "$l" "$2"); n=$((n + v)); done
+		echo $n; return
+	fi
+	lbc "$1" -j stats | json_get counters "$2"
+}
+
+# be_packets LB BE: packets cidlb host LB sent to backend BE ("all": summed)
+be_packets() {
+	local l n=0 v
+	if [ "$1" = all ]; then
+		for l in "${E2E_LBS[@]}"; do v=$(be_packets "$l" "$2"); n=$((n + v)); done
+		echo $n; return
+	fi
+	lbc "$1" -j stats | $PY -c '
+import json, sys
+n = 0
+for b in json.load(sys.stdin)["backends"]:
+    if b.get("name") == sys.argv[1]:
+        n += b["packets"]
+print(n)' "$2"
+}
+
+# be_snapshot: "be1=N be2=N be3=N" packets sent by all cidlb hosts
+be_snapshot() {
+	local b out=()
+	for b in "${BACKENDS[@]}"; do out+=("$b=$(be_packets all "$b")"); done
+	echo "${out[*]}"
+}
