@@ -210,8 +210,14 @@ e2e_topology() {
 	link cl eth0 rt cl
 	nsx cl ip addr add $CL4/24 dev eth0
 	nsx cl ip addr add $CL6/64 dev eth0 nodad
-	nsx cl ip route add default via $RT_CL4
-	nsx cl ip -6 route add default via $RT_CL6
+	# addresses to migrate to; the default routes name the source, so a
+	# new socket takes the address that e2e_client_src sets
+	for i in 3 4; do
+		nsx cl ip addr add "198.18.1.$i/24" dev eth0
+		nsx cl ip addr add "fd00:1::$i/64" dev eth0 nodad
+	done
+	nsx cl ip route add default via $RT_CL4 src $CL4
+	nsx cl ip -6 route add default via $RT_CL6 src $CL6
 	tx_csum_off cl eth0
 	nsx rt ip addr add $RT_CL4/24 dev cl
 	nsx rt ip addr add $RT_CL6/64 dev cl nodad
@@ -261,6 +267,61 @@ e2e_topology() {
 		done
 	done
 	e2e_route_vips lb1
+	e2e_accounting
+}
+
+# e2e_accounting: the router counts packets and octets per client address
+# and port, in each direction (nftables sets with counters)
+e2e_accounting() {
+	nsx rt nft -f - <<-'EON' || fail "nftables accounting on the router"
+	table inet e2e_acct {
+		set down4 { type ipv4_addr . inet_service; flags dynamic; counter; }
+		set up4 { type ipv4_addr . inet_service; flags dynamic; counter; }
+		set down6 { type ipv6_addr . inet_service; flags dynamic; counter; }
+		set up6 { type ipv6_addr . inet_service; flags dynamic; counter; }
+		chain acct {
+			type filter hook forward priority 0;
+			ip saddr 198.18.100.0/24 udp sport 443 update @down4 { ip daddr . udp dport }
+			ip daddr 198.18.100.0/24 udp dport 443 update @up4 { ip saddr . udp sport }
+			ip6 saddr fd00:100::/64 udp sport 443 update @down6 { ip6 daddr . udp dport }
+			ip6 daddr fd00:100::/64 udp dport 443 update @up6 { ip6 saddr . udp sport }
+		}
+	}
+	EON
+}
+
+# acct down|up 4|6: "ADDR PORT PACKETS BYTES" per client tuple seen
+acct() {
+	nsx rt nft -j list set inet e2e_acct "$1$2" | $PY -c '
+import json, sys
+for o in json.load(sys.stdin)["nftables"]:
+    for e in o.get("set", {}).get("elem", []):
+        e = e["elem"]
+        a, p = e["val"]["concat"]
+        c = e.get("counter", {})
+        print(a, p, c.get("packets", 0), c.get("bytes", 0))'
+}
+
+# acct_bytes down|up ADDR PORT: octets the router forwarded for one tuple
+acct_bytes() {
+	local fam=4; case $2 in *:*) fam=6 ;; esac
+	acct "$1" $fam | awk -v a="$2" -v p="$3" '$1 == a && $2 == p { n += $4 } END { print n + 0 }'
+}
+
+# e2e_client_src ADDR: new client sockets take source ADDR (the next
+# migration moves there)
+e2e_client_src() {
+	case $1 in
+	*:*) nsx cl ip -6 route replace default via $RT_CL6 src "$1" ;;
+	*) nsx cl ip route replace default via $RT_CL4 src "$1" ;;
+	esac || fail "client source $1"
+}
+
+# cl_tuples: "ADDR PORT" of the client's UDP sockets (gtlsclient binds
+# them to the local address a connect() would pick, and does not connect)
+cl_tuples() {
+	nsx cl ss -Huan |
+		awk '{ a = $4; sub(/:[0-9]+$/, "", a); gsub(/[][]/, "", a); p = $4; sub(/.*:/, "", p); print a, p }'
 }
 
 # e2e_route_vips LB...: the router sends the VIPs to these cidlb hosts
@@ -332,13 +393,13 @@ e2e_content() {
 }
 
 # e2e_server BE CIDMODE [gtlsserver options...]: gtlsserver on BE with
-# QUIC-LB CIDs from the shim: CIDMODE plain or aes
+# QUIC-LB CIDs from the shim: CIDMODE plain (config 0) or aes (config 1)
 declare -A SRV_PID
 e2e_server() {
 	local b=$1 mode=$2; shift 2
 	local env=(LD_PRELOAD="$E2E_SHIM" CIDLB_SHIM_SERVER_ID="${BE_SID[$b]}"
 		   CIDLB_SHIM_LOG="$E2E_TMP/log/$b.cids")
-	[ "$mode" = aes ] && env+=(CIDLB_SHIM_KEY=$QLB_KEY CIDLB_SHIM_NONCE_LEN=8)
+	[ "$mode" = aes ] && env+=(CIDLB_SHIM_CONFIG_ID=1 CIDLB_SHIM_KEY=$QLB_KEY CIDLB_SHIM_NONCE_LEN=8)
 	nsbg "$b" env "${env[@]}" "$GTLSSERVER" -q -d "$E2E_TMP/www/$b" "$@" \
 		'*' $PORT "$E2E_TMP/key.pem" "$E2E_TMP/cert.pem" \
 		>>"$E2E_TMP/log/$b.server" 2>&1
@@ -347,6 +408,16 @@ e2e_server() {
 }
 
 e2e_servers() { local b; for b in "${BACKENDS[@]}"; do e2e_server "$b" "$@"; done; }
+
+# e2e_servers_stop: stop every gtlsserver (to start them with other options)
+e2e_servers_stop() {
+	local b
+	for b in "${!SRV_PID[@]}"; do
+		kill "${SRV_PID[$b]}" 2>/dev/null
+		wait "${SRV_PID[$b]}" 2>/dev/null
+	done
+	SRV_PID=()
+}
 
 # ---- clients ----------------------------------------------------------------------
 # e2e_client NAME HOST FILE [gtlsclient options...]: download https://HOST/FILE
@@ -410,14 +481,15 @@ e2e_dump() {
 }
 
 # ---- cidlbd on the cidlb hosts --------------------------------------------------
-# e2e_conf LB CIDMODE [BACKEND-SECTION-LINES]: write LB's configuration.
-# Backends be1, be2 encapsulated (IPIP/IP6IP6), be3 in direct mode (MAC
-# rewrite on the shared segment).
-E2E_CIDMODE=plain
+# e2e_conf LB: write LB's configuration. QUIC-LB config 0 is plaintext
+# (server ID 2, nonce 15), config 1 four-pass AES (server ID 2, nonce 8;
+# the CID's last 7 octets are extra); every backend has its server ID under
+# both, and the servers' shim picks one. Backends be1, be2 encapsulated
+# (IPIP/IP6IP6), be3 in direct mode (MAC rewrite on the shared segment).
 e2e_conf() {
-	local l=$1 mode=$2 b f=$E2E_TMP/$1.conf
-	E2E_CIDMODE=$mode
+	local l=$1 b f=$E2E_TMP/$1.conf
 	mkdir -p "$E2E_TMP/$l"
+	(umask 077; echo $QLB_KEY >"$E2E_TMP/$l/qlb1.key")
 	{
 		cat <<-EOC
 		; cidlb end-to-end test: $l
@@ -449,16 +521,17 @@ e2e_conf() {
 		port = $PORT
 		[quic-lb 0]
 		server_id_len = $QLB_SID_LEN
+		nonce_len = 15
 		len_self_encode = yes
+		[quic-lb 1]
+		server_id_len = $QLB_SID_LEN
+		nonce_len = 8
+		len_self_encode = yes
+		key_file = $E2E_TMP/$l/qlb1.key
 		EOC
-		if [ "$mode" = aes ]; then
-			(umask 077; echo $QLB_KEY >"$E2E_TMP/$l/qlb0.key")
-			printf 'nonce_len = 8\nkey_file = %s\n' "$E2E_TMP/$l/qlb0.key"
-		else
-			printf 'nonce_len = 15\n'
-		fi
 		for b in "${BACKENDS[@]}"; do
-			printf '[backend %s]\naddress = %s\nserver_id.0 = %s\n' "$b" "${BE_ADDR4[$b]}" "${BE_SID[$b]}"
+			printf '[backend %s]\naddress = %s\nserver_id.0 = %s\nserver_id.1 = %s\n' \
+				"$b" "${BE_ADDR4[$b]}" "${BE_SID[$b]}" "${BE_SID[$b]}"
 			[ "$b" = be3 ] && printf 'mode = direct\nmac = %s\n' "$(mac_of "$b" eth0)"
 		done
 	} >"$f"
@@ -476,10 +549,10 @@ e2e_daemon() {
 	wait_for 10 "cidlbd on $l" lbc "$l" status
 }
 
-# e2e_lbs CIDMODE: configure and start cidlbd on every cidlb host
+# e2e_lbs: configure and start cidlbd on every cidlb host
 e2e_lbs() {
 	local l
-	for l in "${E2E_LBS[@]}"; do e2e_conf "$l" "$1"; e2e_daemon "$l"; done
+	for l in "${E2E_LBS[@]}"; do e2e_conf "$l"; e2e_daemon "$l"; done
 }
 
 # e2e_up N_LBS CIDMODE FILE_SIZE: the whole topology with servers running
@@ -489,7 +562,7 @@ e2e_up() {
 	local b
 	for b in "${BACKENDS[@]}"; do e2e_decap "$b"; done
 	e2e_servers "$2"
-	e2e_lbs "$2"
+	e2e_lbs
 }
 
 # lbstat LB NAME: a counter of cidlb_counters on LB ("all": summed over LBs)
@@ -524,3 +597,24 @@ be_snapshot() {
 	for b in "${BACKENDS[@]}"; do out+=("$b=$(be_packets all "$b")"); done
 	echo "${out[*]}"
 }
+
+# ---- one migrating download ------------------------------------------------------
+# e2e_migrating_get NAME DST NEW_SRC CHANGE_AFTER [gtlsclient options]: start a
+# download of f.bin from DST that moves to source NEW_SRC (and a new port)
+# CHANGE_AFTER the handshake (--change-local-addr). Sets OLD_TUPLE.
+e2e_migrating_get() {
+	local name=$1 dst=$2 new=$3 after=$4; shift 4
+	e2e_client "$name" "$dst" f.bin --change-local-addr="$after" "$@"
+	wait_for 5 "the client's first socket" has_tuple
+	OLD_TUPLE=$(cl_tuples | head -1)
+	# the old socket keeps its address; the next one takes the new one
+	e2e_client_src "$new"
+}
+
+# path_validated NAME: the server challenged the client's new path and the
+# client answered (qlog: PATH_CHALLENGE received, PATH_RESPONSE sent)
+path_validated() {
+	local f; f=$(qlog_frames "$1")
+	grep -q '^received path_challenge$' <<<"$f" && grep -q '^sent path_response$' <<<"$f"
+}
+has_tuple() { [ -n "$(cl_tuples)" ]; }
