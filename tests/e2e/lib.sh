@@ -618,3 +618,37 @@ path_validated() {
 	grep -q '^received path_challenge$' <<<"$f" && grep -q '^sent path_response$' <<<"$f"
 }
 has_tuple() { [ -n "$(cl_tuples)" ]; }
+
+# dl_size NAME: octets of f.bin the client has written so far
+dl_size() { stat -c %s "$E2E_TMP/dl/$1/${2:-f.bin}" 2>/dev/null || echo 0; }
+# dl_at_least NAME OCTETS
+dl_at_least() { [ "$(dl_size "$1")" -ge "$2" ]; }
+
+# e2e_nat_rebind ADDR PORT NEWPORT: from now on the router rewrites the
+# client's source port PORT to NEWPORT (and the replies back), statelessly
+# before conntrack: a NAT rebinding that the client does not see. Named
+# counters rebind_up and rebind_down count what it rewrote.
+e2e_nat_rebind() {
+	local a=$1 p=$2 q=$3 fam=ip
+	case $a in *:*) fam=ip6 ;; esac
+	nsx rt nft -f - <<-EON || fail "nftables rebinding on the router"
+	table inet e2e_nat {
+		counter rebind_up { }
+		counter rebind_down { }
+		chain pre {
+			type filter hook prerouting priority -300;
+			$fam saddr $a udp sport $p udp dport $PORT counter name rebind_up udp sport set $q
+			$fam daddr $a udp dport $q udp sport $PORT counter name rebind_down udp dport set $p
+		}
+	}
+	EON
+}
+
+# nat_counter up|down packets|bytes
+nat_counter() {
+	nsx rt nft -j list counter inet e2e_nat "rebind_$1" | $PY -c '
+import json, sys
+for o in json.load(sys.stdin)["nftables"]:
+    if "counter" in o:
+        print(o["counter"][sys.argv[1]])' "$2"
+}

@@ -1,0 +1,46 @@
+#!/bin/bash
+# Scenario 3: a NAT rebinding in the middle of a download. The router
+# starts rewriting the client's source port (nftables, stateless, replies
+# rewritten back), so the server suddenly sees the connection come from a
+# new port; the client itself notices nothing.
+#
+# Asserts: the download completes with the exact content of one backend;
+# the LB sent packets to that backend only; at the rebinding at least 1 MB
+# was still to come, and more than 1 MB came through the rebound port
+# after it; the server validated the rebound path (the client's qlog has
+# a PATH_CHALLENGE received and a PATH_RESPONSE sent).
+set -u
+. "$(dirname "$0")/lib.sh"
+e2e_init
+SIZE=$((4 * 1024 * 1024))
+e2e_up 1 plain $SIZE
+e2e_shape 24mbit
+
+before=$(be_snapshot)
+e2e_client rebind $VIP4 f.bin
+wait_for 5 "the client's socket" has_tuple
+read -r addr port <<<"$(cl_tuples | head -1)"
+new_port=$((port == 40000 ? 40001 : 40000))
+wait_for 10 "1 MB downloaded" dl_at_least rebind 1000000
+at=$(dl_size rebind)
+e2e_nat_rebind "$addr" "$port" $new_port
+log "NAT rebinding at $at octets: $addr:$port now leaves the router as $addr:$new_port"
+e2e_client_wait rebind
+b=$(served_by rebind)
+[ "$b" = none ] && fail "download missing or corrupt"
+ok "4 MiB intact, served by $b"
+after=$(be_snapshot)
+log "LB packets per backend: before $before, after $after"
+for x in "${BACKENDS[@]}"; do
+	[ "$x" = "$b" ] && continue
+	[ "$(be_packets lb1 "$x")" = 0 ] || fail "LB sent packets to $x too"
+done
+ok "every packet of the connection went to $b"
+[ $((SIZE - at)) -gt 1000000 ] || fail "rebinding too late: $at of $SIZE octets were in"
+up=$(nat_counter up packets); down=$(nat_counter down bytes)
+log "after the rebinding: $up packets up, $down octets down through port $new_port"
+[ "$up" -gt 10 ] || fail "too few packets through the rebound port"
+[ "$down" -gt 1000000 ] || fail "too little data through the rebound port"
+ok "rebound mid-transfer"
+path_validated rebind || fail "no path validation in the client's qlog"
+ok "the server validated the rebound path"
