@@ -652,3 +652,54 @@ for o in json.load(sys.stdin)["nftables"]:
     if "counter" in o:
         print(o["counter"][sys.argv[1]])' "$2"
 }
+
+# qlog_server_cids NAME: the CIDs the server gave the client, from its
+# qlog: the server's initial_source_connection_id (the DCID of everything
+# after the first flight), then those of NEW_CONNECTION_ID frames (and the
+# preferred address's, if any)
+qlog_server_cids() {
+	$PY - "$E2E_TMP/dl/$1.qlog" <<'PY'
+import json, sys
+out = []
+for rec in open(sys.argv[1], "rb").read().split(b"\x1e"):
+    try:
+        ev = json.loads(rec)
+    except ValueError:
+        continue
+    d = ev.get("data", {})
+    if ev.get("name") == "transport:parameters_set" and d.get("owner") == "remote":
+        for k in ("initial_source_connection_id", "retry_source_connection_id"):
+            if d.get(k):
+                out.append(d[k])
+        pa = d.get("preferred_address") or {}
+        if pa.get("connection_id"):
+            out.append(pa["connection_id"])
+    elif ev.get("name") == "transport:packet_received":
+        for f in d.get("frames", []):
+            if f.get("frame_type") == "new_connection_id":
+                out.append(f.get("connection_id"))
+seen = []
+for c in out:
+    if c and c not in seen:
+        seen.append(c)
+print("\n".join(seen))
+PY
+}
+
+# cid_backend CID: the backend whose server ID a CID carries (plaintext
+# config 0 or encrypted config 1), "none" when it carries none of ours
+cid_backend() {
+	local out sid b
+	out=$(lbc lb1 -j cid decode --config "$E2E_TMP/lb1.conf" "$1" 2>/dev/null)
+	sid=$(json_get server_id <<<"$out" 2>/dev/null)
+	for b in "${BACKENDS[@]}"; do
+		[ "$sid" = "${BE_SID[$b]}" ] && { echo "$b"; return; }
+	done
+	echo none
+}
+
+# qlog_backend NAME: the backend named by the server's first CID
+qlog_backend() {
+	local d; d=$(qlog_server_cids "$1" | sed -n 1p)
+	[ -n "$d" ] && cid_backend "$d" || echo none
+}

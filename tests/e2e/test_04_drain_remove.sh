@@ -1,0 +1,98 @@
+#!/bin/bash
+# Scenario 4: drain a backend, then remove one, while downloads run.
+#
+# Drain: six 2 MB downloads run (shaped, ~4 s); the backend that serves
+# the first of them is drained. Asserts: every running download completes
+# intact, on the backend its first CID names, the drained one's too (the
+# LB keeps sending it CID-routed packets); twelve new connections all go
+# to other backends.
+#
+# Remove: six downloads run again; the backend of the first is removed.
+# Asserts: its server IDs are quarantined (the daemon counts them, and
+# refuses to give one to a new backend); the LB sends it nothing more;
+# the packets of its dead connections show up in the fallback counters
+# (unroutable_sid, routed by Maglev/LRU to a surviving server) and are not
+# dropped; the downloads on the other backends complete intact, the dead
+# ones do not; twelve new connections avoid the removed backend.
+set -u
+. "$(dirname "$0")/lib.sh"
+e2e_init
+e2e_up 1 plain $((2 * 1024 * 1024))
+e2e_shape 24mbit
+
+# start_batch PREFIX N [options]: N downloads, wait until all have data
+start_batch() {
+	local i
+	for ((i = 0; i < $2; i++)); do e2e_client "$1$i" $VIP4 f.bin "${@:3}"; done
+	for ((i = 0; i < $2; i++)); do wait_for 10 "$1$i to receive data" dl_at_least "$1$i" 1; done
+}
+
+# new_conns PREFIX N AVOID: N short connections; none may land on AVOID
+new_conns() {
+	local i b
+	for ((i = 0; i < $2; i++)); do e2e_client "$1$i" $VIP4 small.bin; done
+	for ((i = 0; i < $2; i++)); do
+		e2e_client_wait "$1$i"
+		b=$(served_by "$1$i" small.bin)
+		[ "$b" = none ] && fail "new connection $1$i failed"
+		[ "$b" = "$3" ] && fail "new connection $1$i landed on $3"
+	done
+	ok "$2 new connections, none on $3"
+}
+
+# ---- drain -------------------------------------------------------------------
+start_batch d 6
+X=$(qlog_backend d0)
+lbc lb1 backend drain "$X" >/dev/null || fail "cidlb backend drain $X"
+px=$(be_packets lb1 "$X")
+log "drained $X while downloads run ($px packets to it so far)"
+new_conns dn 12 "$X"
+on_x=0
+for i in 0 1 2 3 4 5; do
+	e2e_client_wait "d$i"
+	b=$(served_by "d$i"); want=$(qlog_backend "d$i")
+	[ "$b" = none ] && fail "download d$i (on $want) missing or corrupt"
+	[ "$b" = "$want" ] || fail "download d$i came from $b, its CIDs name $want"
+	[ "$b" = "$X" ] && on_x=$((on_x + 1))
+done
+[ "$on_x" -ge 1 ] || fail "no download on the drained backend"
+[ "$(be_packets lb1 "$X")" -gt "$px" ] || fail "the LB stopped sending to draining $X"
+ok "6 downloads intact, $on_x of them finished on draining $X"
+lbc lb1 backend activate "$X" >/dev/null || fail "cidlb backend activate $X"
+
+# ---- remove --------------------------------------------------------------------
+# The dead connections' client gives up after 4 s of silence.
+start_batch r 6 --timeout=4s
+Y=$(qlog_backend r0)
+q0=$(lbc lb1 -j status | json_get quarantined_server_ids)
+un0=$(lbstat lb1 unroutable_sid); fb0=$(($(lbstat lb1 route_maglev) + $(lbstat lb1 route_lru)))
+lbc lb1 backend remove "$Y" >/dev/null || fail "cidlb backend remove $Y"
+py=$(be_packets lb1 "$Y")
+q1=$(lbc lb1 -j status | json_get quarantined_server_ids)
+log "removed $Y; quarantined server IDs: $q0 -> $q1"
+[ $((q1 - q0)) = 2 ] || fail "expected $Y's 2 server IDs (configs 0 and 1) in quarantine"
+lbc lb1 backend add intruder --address 198.18.10.99 --server-id "0:${BE_SID[$Y]}" >/dev/null 2>&1
+rc=$?
+[ $rc = 3 ] || fail "a new backend took quarantined server ID ${BE_SID[$Y]} (exit $rc, want 3)"
+ok "$Y's server IDs are quarantined: a new backend may not take them"
+new_conns rn 12 "$Y"
+dead=0
+for i in 0 1 2 3 4 5; do
+	e2e_client_wait "r$i"
+	b=$(served_by "r$i"); want=$(qlog_backend "r$i")
+	if [ "$want" = "$Y" ]; then
+		[ "$b" = none ] || fail "download r$i completed although $Y was removed"
+		dead=$((dead + 1))
+	else
+		[ "$b" = "$want" ] || fail "download r$i (on $want) missing or corrupt"
+	fi
+done
+[ "$(be_packets lb1 "$Y")" = "$py" ] || fail "the LB still sent packets to removed $Y"
+un1=$(lbstat lb1 unroutable_sid); fb1=$(($(lbstat lb1 route_maglev) + $(lbstat lb1 route_lru)))
+log "$dead connections died with $Y; unroutable_sid +$((un1 - un0)), fallback routes +$((fb1 - fb0))"
+[ $((un1 - un0)) -gt $((dead * 3)) ] || fail "too few dead-connection packets in unroutable_sid"
+[ $((fb1 - fb0)) -ge $((un1 - un0)) ] || fail "unroutable packets were not routed by the fallback"
+for c in drop_no_backend drop_no_route drop_encap drop_retired; do
+	[ "$(lbstat lb1 $c)" = 0 ] || fail "$c=$(lbstat lb1 $c)"
+done
+ok "packets of $Y's dead connections took the fallback; nothing dropped"
