@@ -181,7 +181,7 @@ __noinline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt *p)
 
 	/* 4. cid, 5. pick */
 	quic_copy_dcid(ctx, &q, c.key.cid);
-	rc = cid_classify(&c, q.dcid_avail, cnt);
+	rc = cid_classify(&c, q.dcid_avail, g, cnt);
 	if (cid_retired(&c, g)) {
 		cnt->drop_retired++;
 		return XDP_DROP;

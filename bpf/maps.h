@@ -17,7 +17,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CIDLB_CONFIG_IDS);
+	__uint(max_entries, 2 * CIDLB_CONFIG_IDS);
 	__type(key, __u32);
 	__type(value, struct cidlb_config);
 } cidlb_configs SEC(".maps");
@@ -78,6 +78,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cidlb_global);
 } cidlb_global SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CIDLB_CONFIG_IDS);
+	__type(key, __u32);
+	__type(value, struct cidlb_config_stats);
+} cidlb_cfg_stats SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);

@@ -50,10 +50,10 @@ static __always_inline void cid_key_trim(struct cidlb_cid_key *k, __u32 len)
  * and trim it to the octets that identify it: 1 + plaintext_len under a
  * config held here, else the self-encoded length. */
 static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
-					struct cidlb_counters *cnt)
+					const struct cidlb_global *g, struct cidlb_counters *cnt)
 {
 	__u32 cr = c->key.cid[0] >> 5;
-	__u32 len = (c->key.cid[0] & 0x1f) + 1, need;
+	__u32 len = (c->key.cid[0] & 0x1f) + 1, need, copy;
 	int rc = PICK_ROUTED;
 
 	if (len > avail)
@@ -64,7 +64,8 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 		rc = PICK_CR7;
 		goto out;
 	}
-	c->cfg = bpf_map_lookup_elem(&cidlb_configs, &cr);
+	copy = 2 * cr + ((g->config_active >> cr) & 1);
+	c->cfg = bpf_map_lookup_elem(&cidlb_configs, &copy);
 	if (!c->cfg || c->cfg->mode == CIDLB_MODE_NONE) {
 		c->cfg = NULL;
 		cnt->unroutable_config++;
@@ -136,7 +137,8 @@ static __always_inline void dcache_put(const struct cid_ctx *c, struct cidlb_dca
 	__builtin_memcpy(s->sid, key->sid, CIDLB_SID_MAX);
 }
 
-/* The AES decoders, behind the decode cache unless the config opts out. */
+/* The AES decoders, behind the decode cache unless the config opts out:
+ * 0 decoded, 1 found in the cache, -1 not decodable. */
 static __always_inline int cid_decrypt(const struct cid_ctx *c, const struct cidlb_global *g,
 				       struct cidlb_sid_key *key, struct cidlb_counters *cnt)
 {
@@ -147,7 +149,7 @@ static __always_inline int cid_decrypt(const struct cid_ctx *c, const struct cid
 	if (cache) {
 		s = dcache_slot(c, g);
 		if (!dcache_get(c, s, key, cnt))
-			return 0;
+			return 1;
 	}
 	if (cfg->mode == CIDLB_MODE_SINGLE_PASS) {
 		cnt->cid_single_pass++;
@@ -161,7 +163,8 @@ static __always_inline int cid_decrypt(const struct cid_ctx *c, const struct cid
 	return rc;
 }
 
-/* Server ID of a routable DCID into key->sid, by the config's mode. */
+/* Server ID of a routable DCID into key->sid, by the config's mode: 0, or
+ * 1 when the decode cache had it, or -1. */
 static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidlb_global *g,
 				      struct cidlb_sid_key *key, struct cidlb_counters *cnt)
 {
@@ -187,17 +190,27 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 				       __u32 *idx, struct cidlb_counters *cnt)
 {
 	struct cidlb_sid_key key = {};
+	struct cidlb_config_stats *cs;
 	struct cidlb_backend *be;
-	__u32 *v;
+	__u32 cr, *v;
 
-	if (cid_decode(c, g, &key, cnt))
+	int rc = cid_decode(c, g, &key, cnt);
+
+	if (rc < 0)
 		return -1;
+	cr = key.config_id;
+	cs = bpf_map_lookup_elem(&cidlb_cfg_stats, &cr);
+	if (cs) {
+		cs->decodes++;
+		cs->dcache_hits += rc;
+	}
 	v = bpf_map_lookup_elem(&cidlb_sids, &key);
-	if (!v)
+	be = v ? bpf_map_lookup_elem(&cidlb_backends, v) : NULL;
+	if (!backend_live(be)) {
+		if (cs)
+			cs->no_backend++;
 		return -1;
-	be = bpf_map_lookup_elem(&cidlb_backends, v);
-	if (!backend_live(be))
-		return -1;
+	}
 	*idx = *v;
 	return 0;
 }

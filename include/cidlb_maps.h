@@ -49,6 +49,7 @@
 #define CIDLB_MAP_RETIRED	"cidlb_retired"
 #define CIDLB_MAP_COUNTERS	"cidlb_counters"
 #define CIDLB_MAP_BE_STATS	"cidlb_be_stats"
+#define CIDLB_MAP_CFG_STATS	"cidlb_cfg_stats"
 #define CIDLB_MAP_GLOBAL	"cidlb_global"
 #define CIDLB_MAP_TX_PORTS	"cidlb_tx_ports"
 #define CIDLB_MAP_DCACHE	"cidlb_dcache"
@@ -71,7 +72,11 @@ struct cidlb_vip {
 	__u32 flags;		/* reserved, 0 */
 };
 
-/* ---- cidlb_configs: array [0..6], QUIC-LB configuration ---------------- */
+/* ---- cidlb_configs: array [2 * config ID + copy], QUIC-LB configuration --
+ * Two copies per config ID: packets read the copy named by bit <config ID>
+ * of cidlb_global.config_active; userspace writes the other copy, then
+ * flips the bit, so no packet decodes with a half-written key.
+ */
 enum cidlb_cid_mode {
 	CIDLB_MODE_NONE = 0,		/* config ID not in use: fallback */
 	CIDLB_MODE_PLAINTEXT = 1,
@@ -194,7 +199,8 @@ struct cidlb_global {
 	__u8  src6[16];		/* outer IPv6 source */
 	__u8  ttl;		/* outer TTL / hop limit; 0 means 64 */
 	__u8  flags;		/* CIDLB_GF_*, kept by the control layer (lb.c) */
-	__u8  pad[2];
+	__u8  config_active;	/* bit n: copy of config ID n in use (lb.c) */
+	__u8  pad;
 	__u32 dcache_mask;	/* cidlb_dcache size - 1, kept by lb.c */
 };
 
@@ -251,6 +257,13 @@ struct cidlb_counters {
 	__u64 drop_encap;		/* no headroom / bad backend entry */
 };
 
+/* ---- cidlb_cfg_stats: per-CPU array [config ID] ------------------------ */
+struct cidlb_config_stats {
+	__u64 decodes;		/* server IDs read from a DCID of this config */
+	__u64 dcache_hits;	/* of which from the decode cache */
+	__u64 no_backend;	/* decoded, but no live backend owns the server ID */
+};
+
 /* ---- cidlb_be_stats: per-CPU array [backend index] -------------------- */
 struct cidlb_backend_stats {
 	__u64 packets;
@@ -288,6 +301,7 @@ CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
 CIDLB_SIZE_CHECK(cidlb_global, 36);
 CIDLB_SIZE_CHECK(cidlb_counters, 36 * 8);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
+CIDLB_SIZE_CHECK(cidlb_config_stats, 24);
 CIDLB_SIZE_CHECK(cidlb_decap_src, 20);
 CIDLB_SIZE_CHECK(cidlb_decap_counters, 6 * 8);
 

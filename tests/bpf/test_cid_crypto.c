@@ -210,6 +210,15 @@ static void test_key_change(void **state)
 	 * although an entry for the CID was there */
 	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_miss)) - miss0, 3);
 	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_hit)) - hit0, 4);
+	/* and per config ID: 7 decodes, 4 from the cache, 3 (new key) owned by nobody */
+	{
+		struct cidlb_config_stats cs;
+
+		assert_int_equal(cidlb_lb_read_config_stats(t->lb, 3, &cs), 0);
+		assert_int_equal(cs.decodes, 7);
+		assert_int_equal(cs.dcache_hits, 4);
+		assert_int_equal(cs.no_backend, 3);
+	}
 	cidlb_cid_config_free(cfg);
 }
 

@@ -25,6 +25,7 @@ static int config(fixture_write_fn write, void *ctx, __u32 id, int sid, int nonc
 		 c.pt_len == 16 ? CIDLB_MODE_SINGLE_PASS : CIDLB_MODE_FOUR_PASS;
 	if (key && cidlb_aes128_key_schedules(key, c.enc_rk, c.dec_rk))
 		return -1;
+	id *= 2;	/* copy 0 of the two per config ID (cidlb_global.config_active = 0) */
 	W(CIDLB_MAP_CONFIGS, &id, &c);
 	return 0;
 }

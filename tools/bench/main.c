@@ -36,6 +36,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cidlb/cidlb.h"
+#include "cidlb_hash.h"
 #include "ctl/lb.h"
 #include "ctl/maglev.h"
 #include "tpkt.h"
@@ -182,18 +183,57 @@ static int rot_seg(int config_id)
 	return -1;
 }
 
+/*
+ * The decode cache is direct-mapped: a CID misses only if another CID took
+ * its slot since it was last seen. So each segment lists CIDs in pairs
+ * that share a slot (A1 A2 B1 B2 ...): every packet evicts its partner,
+ * and every iteration misses.
+ */
+static void fill_segment(struct inst *in, int seg, uint32_t mask, struct bench_cid *v)
+{
+	int id = rot_cfg[seg], plen = 1 + 3 + cfgs[id].nonce_len;
+	struct bench_cid *pend = calloc((size_t)mask + 1, sizeof(*pend));
+	uint8_t *has = calloc((size_t)mask + 1, 1);
+	uint64_t nonce = 1000;
+	uint32_t i = 0;
+
+	if (!pend || !has)
+		die("out of memory");
+	while (i < in->cids_seg) {
+		struct cidlb_cid_key key = { .len = plen };
+		struct bench_cid c;
+		uint32_t slot;
+
+		cid_of(in, id, in->target, nonce++, c.b);
+		memcpy(key.cid, c.b, plen);
+		slot = cidlb_cid_hash(&key) & mask;
+		if (!has[slot]) {
+			pend[slot] = c;
+			has[slot] = 1;
+			continue;
+		}
+		v[i++] = pend[slot];
+		v[i++] = c;
+		has[slot] = 0;
+	}
+	free(pend);
+	free(has);
+}
+
 static void fill_cids(struct inst *in)
 {
 	uint32_t n = in->cids_seg * ROT_SEGS, i, cnt;
 	struct bench_cid *v = calloc(n, sizeof(*v));
 	uint32_t *k = calloc(n, sizeof(*k));
+	uint32_t mask = map_max_entries(cidlb_lb_map_fd(in->lb, CIDLB_M_DCACHE)) - 1;
+	int seg;
 
 	if (!v || !k)
 		die("out of memory");
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < n; i++)
 		k[i] = i;
-		cid_of(in, rot_cfg[i / in->cids_seg], in->target, 1000 + i % in->cids_seg, v[i].b);
-	}
+	for (seg = 0; seg < ROT_SEGS; seg++)
+		fill_segment(in, seg, mask, v + (size_t)seg * in->cids_seg);
 	cnt = n;
 	if (bpf_map_update_batch(in->cids_fd, k, v, &cnt, NULL))
 		die("bench_cids: %s", strerror(errno));
@@ -252,8 +292,7 @@ static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotat
 	}
 	in->cids_seg = 0;
 	if (rotating) {
-		/* four times the decode cache: no CID is still cached when it
-		 * comes round again */
+		/* more CIDs than cache slots, in slot-sharing pairs (fill_cids) */
 		in->cids_seg = 4 * map_max_entries(cidlb_lb_map_fd(in->lb, CIDLB_M_DCACHE));
 		m = bpf_object__find_map_by_name(in->bobj, "bench_cids");
 		check(bpf_map__set_max_entries(m, in->cids_seg * ROT_SEGS), "resize bench_cids");

@@ -25,6 +25,7 @@ const char *const cidlb_map_names[CIDLB_M_COUNT] = {
 	[CIDLB_M_TX_PORTS] = CIDLB_MAP_TX_PORTS,
 	[CIDLB_M_DCACHE] = CIDLB_MAP_DCACHE,
 	[CIDLB_M_SCRATCH] = CIDLB_MAP_SCRATCH,
+	[CIDLB_M_CFG_STATS] = CIDLB_MAP_CFG_STATS,
 };
 
 #define C(n) { #n, offsetof(struct cidlb_counters, n) }
@@ -261,19 +262,40 @@ int cidlb_lb_del_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k)
 
 int cidlb_lb_get_config(struct cidlb_lb *lb, uint32_t id, struct cidlb_config *c)
 {
-	return get(lb, CIDLB_M_CONFIGS, &id, c);
+	struct cidlb_global g;
+	uint32_t copy;
+	int err;
+
+	if (id >= CIDLB_CONFIG_IDS)
+		return -EINVAL;
+	err = cidlb_lb_get_global(lb, &g);
+	if (err)
+		return err;
+	copy = 2 * id + ((g.config_active >> id) & 1);
+	return get(lb, CIDLB_M_CONFIGS, &copy, c);
 }
 
 int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_config *c)
 {
 	struct cidlb_config old, nc = *c;
+	struct cidlb_global g;
+	uint32_t standby;
+	int err;
 
 	if (id >= CIDLB_CONFIG_IDS)
 		return -EINVAL;
+	err = cidlb_lb_get_global(lb, &g);
+	if (err)
+		return err;
 	if (cidlb_lb_get_config(lb, id, &old))
 		memset(&old, 0, sizeof(old));
 	nc.generation = old.generation + 1;
-	return upd(lb, CIDLB_M_CONFIGS, &id, &nc);
+	standby = 2 * id + !((g.config_active >> id) & 1);
+	err = upd(lb, CIDLB_M_CONFIGS, &standby, &nc);
+	if (err)
+		return err;
+	g.config_active ^= 1u << id;
+	return cidlb_lb_set_global(lb, &g);
 }
 
 int cidlb_lb_set_backend(struct cidlb_lb *lb, uint32_t idx, const struct cidlb_backend *b)
@@ -391,6 +413,11 @@ int cidlb_lb_add_tx_port(struct cidlb_lb *lb, uint32_t ifindex)
 	return upd(lb, CIDLB_M_TX_PORTS, &ifindex, &ifindex);
 }
 
+int cidlb_lb_del_tx_port(struct cidlb_lb *lb, uint32_t ifindex)
+{
+	return del(lb, CIDLB_M_TX_PORTS, &ifindex);
+}
+
 /* Sum a per-CPU value made of __u64 fields. */
 static int percpu_sum(int fd, uint32_t key, __u64 *sum, size_t nfields)
 {
@@ -430,6 +457,13 @@ int cidlb_lb_read_backend_stats(struct cidlb_lb *lb, uint32_t idx,
 				struct cidlb_backend_stats *sum)
 {
 	return percpu_sum(lb->map_fd[CIDLB_M_BE_STATS], idx, (__u64 *)sum,
+			  sizeof(*sum) / sizeof(__u64));
+}
+
+int cidlb_lb_read_config_stats(struct cidlb_lb *lb, uint32_t id,
+			       struct cidlb_config_stats *sum)
+{
+	return percpu_sum(lb->map_fd[CIDLB_M_CFG_STATS], id, (__u64 *)sum,
 			  sizeof(*sum) / sizeof(__u64));
 }
 

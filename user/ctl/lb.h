@@ -15,7 +15,7 @@
 enum cidlb_map_id {
 	CIDLB_M_VIPS, CIDLB_M_CONFIGS, CIDLB_M_SIDS, CIDLB_M_BACKENDS,
 	CIDLB_M_MAGLEV, CIDLB_M_LRU, CIDLB_M_RETIRED, CIDLB_M_COUNTERS,
-	CIDLB_M_BE_STATS, CIDLB_M_GLOBAL, CIDLB_M_TX_PORTS, CIDLB_M_DCACHE, CIDLB_M_SCRATCH,
+	CIDLB_M_BE_STATS, CIDLB_M_GLOBAL, CIDLB_M_TX_PORTS, CIDLB_M_DCACHE, CIDLB_M_SCRATCH, CIDLB_M_CFG_STATS,
 	CIDLB_M_COUNT
 };
 
@@ -47,8 +47,10 @@ int cidlb_lb_map_fd(const struct cidlb_lb *lb, enum cidlb_map_id id);
 int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k,
 		     const struct cidlb_vip *v);
 int cidlb_lb_del_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k);
-/* Writes config id; its generation is bumped so decode-cache entries of
- * the previous config under that ID are never used again. */
+/* Writes config id into its standby copy, then makes that copy the one
+ * packets read (a packet never decodes with a half-written key); the
+ * generation is bumped so decode-cache entries of the previous config
+ * under that ID are never used again. get_config reads the active copy. */
 int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_config *c);
 int cidlb_lb_get_config(struct cidlb_lb *lb, uint32_t id, struct cidlb_config *c);
 int cidlb_lb_set_backend(struct cidlb_lb *lb, uint32_t idx, const struct cidlb_backend *b);
@@ -67,6 +69,9 @@ int cidlb_lb_add_tx_port(struct cidlb_lb *lb, uint32_t ifindex);
 int cidlb_lb_read_counters(struct cidlb_lb *lb, struct cidlb_counters *sum);
 int cidlb_lb_read_backend_stats(struct cidlb_lb *lb, uint32_t idx,
 				struct cidlb_backend_stats *sum);
+int cidlb_lb_read_config_stats(struct cidlb_lb *lb, uint32_t id,
+			       struct cidlb_config_stats *sum);
+int cidlb_lb_del_tx_port(struct cidlb_lb *lb, uint32_t ifindex);
 /* Clear counters and per-backend statistics (tests, `cidlb stats reset`). */
 int cidlb_lb_reset_counters(struct cidlb_lb *lb);
 

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 #include <microhttpd.h>
 
@@ -146,6 +147,34 @@ static void render(struct daemon *d, struct buf *b)
 		out(b, "cidlb_quic_lb_config{config_id=\"%d\",mode=\"%s\",server_id_len=\"%u\",nonce_len=\"%u\",generation=\"%u\"} 1\n",
 		    cr, mode_name(cfg.mode), cfg.sid_len, cfg.nonce_len, cfg.generation);
 		explicit_bzero(&cfg, sizeof(cfg));
+	}
+	{
+		static const struct { const char *name, *help; size_t off; } cs[] = {
+			{ "cidlb_config_decodes_total",
+			  "Server IDs read from DCIDs of a QUIC-LB config ID.",
+			  offsetof(struct cidlb_config_stats, decodes) },
+			{ "cidlb_config_dcache_hits_total",
+			  "Of those, found in the decode cache (no AES).",
+			  offsetof(struct cidlb_config_stats, dcache_hits) },
+			{ "cidlb_config_no_backend_total",
+			  "Decoded server IDs that no live backend owns (sent to the fallback).",
+			  offsetof(struct cidlb_config_stats, no_backend) },
+		};
+		struct cidlb_config_stats st[CIDLB_CONFIG_IDS] = { 0 };
+		size_t k;
+
+		for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++)
+			cidlb_lb_read_config_stats(d->lb, (uint32_t)cr, &st[cr]);
+		for (k = 0; k < sizeof(cs) / sizeof(cs[0]); k++) {
+			family(b, cs[k].name, "counter", cs[k].help);
+			for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+				uint64_t v;
+
+				memcpy(&v, (const char *)&st[cr] + cs[k].off, sizeof(v));
+				out(b, "%s{config_id=\"%d\"} %llu\n", cs[k].name, cr,
+				    (unsigned long long)v);
+			}
+		}
 	}
 
 	/* backends */
