@@ -703,3 +703,18 @@ qlog_backend() {
 	local d; d=$(qlog_server_cids "$1" | sed -n 1p)
 	[ -n "$d" ] && cid_backend "$d" || echo none
 }
+
+# ecmp_port LB SRC [FROM]: the first client port from FROM (20000) up whose
+# 4-tuple SRC:port -> VIP:443 the router sends to cidlb host LB
+ecmp_port() {
+	local l=$1 src=$2 p=${3:-20000} vip=$VIP4
+	case $src in *:*) vip=$VIP6 ;; esac
+	for ((; p < ${3:-20000} + 200; p++)); do
+		[ "$(e2e_ecmp_pick "$vip" "$src" $p)" = "$l" ] && { echo $p; return; }
+	done
+	fail "no port from $src hashes to $l"
+}
+
+# cl_port PORT: the client's next socket gets exactly this port (the
+# kernel picks ephemeral ports from ip_local_port_range)
+cl_port() { nsx cl sysctl -qw net.ipv4.ip_local_port_range="$1 $1" || fail "port range $1"; }
