@@ -486,6 +486,8 @@ e2e_dump() {
 # the CID's last 7 octets are extra); every backend has its server ID under
 # both, and the servers' shim picks one. Backends be1, be2 encapsulated
 # (IPIP/IP6IP6), be3 in direct mode (MAC rewrite on the shared segment).
+# E2E_BE_FAMILY=6: the backends' IPv6 addresses, so tunnels are IPv6 outside.
+E2E_BE_FAMILY=${E2E_BE_FAMILY:-4}
 e2e_conf() {
 	local l=$1 b f=$E2E_TMP/$1.conf
 	mkdir -p "$E2E_TMP/$l"
@@ -530,8 +532,10 @@ e2e_conf() {
 		key_file = $E2E_TMP/$l/qlb1.key
 		EOC
 		for b in "${BACKENDS[@]}"; do
+			local a=${BE_ADDR4[$b]}
+			[ "$E2E_BE_FAMILY" = 6 ] && a=${BE_ADDR6[$b]}
 			printf '[backend %s]\naddress = %s\nserver_id.0 = %s\nserver_id.1 = %s\n' \
-				"$b" "${BE_ADDR4[$b]}" "${BE_SID[$b]}" "${BE_SID[$b]}"
+				"$b" "$a" "${BE_SID[$b]}" "${BE_SID[$b]}"
 			[ "$b" = be3 ] && printf 'mode = direct\nmac = %s\n' "$(mac_of "$b" eth0)"
 		done
 	} >"$f"
