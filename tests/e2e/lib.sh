@@ -271,7 +271,8 @@ e2e_topology() {
 }
 
 # e2e_accounting: the router counts packets and octets per client address
-# and port, in each direction (nftables sets with counters)
+# and port, in each direction, and per VIP toward the client (nftables
+# sets with counters)
 e2e_accounting() {
 	nsx rt nft -f - <<-'EON' || fail "nftables accounting on the router"
 	table inet e2e_acct {
@@ -279,12 +280,16 @@ e2e_accounting() {
 		set up4 { type ipv4_addr . inet_service; flags dynamic; counter; }
 		set down6 { type ipv6_addr . inet_service; flags dynamic; counter; }
 		set up6 { type ipv6_addr . inet_service; flags dynamic; counter; }
+		set vip4 { type ipv4_addr; flags dynamic; counter; }
+		set vip6 { type ipv6_addr; flags dynamic; counter; }
 		chain acct {
 			type filter hook forward priority 0;
 			ip saddr 198.18.100.0/24 udp sport 443 update @down4 { ip daddr . udp dport }
 			ip daddr 198.18.100.0/24 udp dport 443 update @up4 { ip saddr . udp sport }
 			ip6 saddr fd00:100::/64 udp sport 443 update @down6 { ip6 daddr . udp dport }
 			ip6 daddr fd00:100::/64 udp dport 443 update @up6 { ip6 saddr . udp sport }
+			ip saddr 198.18.100.0/24 udp sport 443 update @vip4 { ip saddr }
+			ip6 saddr fd00:100::/64 udp sport 443 update @vip6 { ip6 saddr }
 		}
 	}
 	EON
@@ -300,6 +305,20 @@ for o in json.load(sys.stdin)["nftables"]:
         a, p = e["val"]["concat"]
         c = e.get("counter", {})
         print(a, p, c.get("packets", 0), c.get("bytes", 0))'
+}
+
+# vip_bytes VIP: octets the router forwarded from VIP to the client
+vip_bytes() {
+	local fam=4; case $1 in *:*) fam=6 ;; esac
+	nsx rt nft -j list set inet e2e_acct "vip$fam" | $PY -c '
+import json, sys
+n = 0
+for o in json.load(sys.stdin)["nftables"]:
+    for e in o.get("set", {}).get("elem", []):
+        e = e["elem"]
+        if e["val"] == sys.argv[1]:
+            n += e.get("counter", {}).get("bytes", 0)
+print(n)' "$1"
 }
 
 # acct_bytes down|up ADDR PORT: octets the router forwarded for one tuple
