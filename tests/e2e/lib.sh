@@ -211,7 +211,9 @@ e2e_topology() {
 	nsx cl ip addr add $CL4/24 dev eth0
 	nsx cl ip addr add $CL6/64 dev eth0 nodad
 	# addresses to migrate to; the default routes name the source, so a
-	# new socket takes the address that e2e_client_src sets
+	# new socket takes the address that e2e_client_src sets (and removing
+	# the first address keeps the others)
+	nsx cl sysctl -qw net.ipv4.conf.eth0.promote_secondaries=1
 	for i in 3 4; do
 		nsx cl ip addr add "198.18.1.$i/24" dev eth0
 		nsx cl ip addr add "fd00:1::$i/64" dev eth0 nodad
@@ -647,21 +649,24 @@ dl_size() { stat -c %s "$E2E_TMP/dl/$1/${2:-f.bin}" 2>/dev/null || echo 0; }
 # dl_at_least NAME OCTETS
 dl_at_least() { [ "$(dl_size "$1")" -ge "$2" ]; }
 
-# e2e_nat_rebind ADDR PORT NEWPORT: from now on the router rewrites the
-# client's source port PORT to NEWPORT (and the replies back), statelessly
-# before conntrack: a NAT rebinding that the client does not see. Named
-# counters rebind_up and rebind_down count what it rewrote.
+# e2e_nat_rebind ADDR PORT NEWPORT [NEWADDR]: from now on the router
+# rewrites the client's source ADDR:PORT to NEWADDR:NEWPORT (NEWADDR
+# defaults to ADDR) and the replies back, statelessly before conntrack: a
+# NAT rebinding that the client does not see. Named counters rebind_up and
+# rebind_down count what it rewrote.
 e2e_nat_rebind() {
-	local a=$1 p=$2 q=$3 fam=ip
+	local a=$1 p=$2 q=$3 a2=${4:-$1} fam=ip
 	case $a in *:*) fam=ip6 ;; esac
+	local up="udp sport set $q" down="udp dport set $p"
+	[ "$a2" != "$a" ] && up="$fam saddr set $a2 $up" && down="$fam daddr set $a $down"
 	nsx rt nft -f - <<-EON || fail "nftables rebinding on the router"
 	table inet e2e_nat {
 		counter rebind_up { }
 		counter rebind_down { }
 		chain pre {
 			type filter hook prerouting priority -300;
-			$fam saddr $a udp sport $p udp dport $PORT counter name rebind_up udp sport set $q
-			$fam daddr $a udp dport $q udp sport $PORT counter name rebind_down udp dport set $p
+			$fam saddr $a udp sport $p udp dport $PORT counter name rebind_up $up
+			$fam daddr $a2 udp dport $q udp sport $PORT counter name rebind_down $down
 		}
 	}
 	EON

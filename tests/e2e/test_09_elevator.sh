@@ -1,0 +1,54 @@
+#!/bin/bash
+# Scenario 9: the elevator. In the middle of a download the client's link
+# goes down for 3 seconds; when it comes back, the access network has a
+# new public address and port for it (the router NATs it from
+# 198.18.1.2:P to 198.18.1.50:40000 from then on). From the server's and
+# the LB's view the connection comes back from a new address after
+# seconds of silence.
+#
+# (Why the address changes in the access network and not on the client:
+# gtlsclient only migrates on its --change-local-addr timer and then
+# sends nothing until a packet arrives, which never happens when the old
+# address is gone; the server's probes go to the old public address, which
+# here still reaches the client and elicits its ACKs from the new one.)
+#
+# Asserts: nothing arrived while the link was down; the download then
+# completes intact, on the backend its first CID names, the rest of it
+# through the new address; the LB sent packets to that backend only; the
+# server validated the new path.
+set -u
+. "$(dirname "$0")/lib.sh"
+e2e_init
+SIZE=$((4 * 1024 * 1024))
+e2e_up 1 plain $SIZE
+e2e_shape 24mbit
+NEW=198.18.1.50
+
+e2e_client lift $VIP4 f.bin
+wait_for 5 "the client's socket" has_tuple
+read -r addr port <<<"$(cl_tuples | head -1)"
+wait_for 10 "1 MB downloaded" dl_at_least lift 1000000
+nsx cl ip link set eth0 down
+down_at=$(dl_size lift)
+log "link down at $down_at octets"
+sleep 3
+stalled=$(dl_size lift)
+e2e_nat_rebind "$addr" "$port" 40000 $NEW
+nsx cl ip link set eth0 up
+nsx cl ip route replace default via $RT_CL4 src $CL4 || fail "default route"
+log "link up after 3 s; $addr:$port now reaches the servers as $NEW:40000 ($stalled octets so far)"
+[ $((stalled - down_at)) -lt 100000 ] || fail "data arrived while the link was down"
+e2e_client_wait lift
+b=$(served_by lift); want=$(qlog_backend lift)
+[ "$b" = none ] && fail "download missing or corrupt"
+[ "$b" = "$want" ] || fail "content of $b, CIDs of $want"
+ok "4 MiB intact after the outage, served by $b"
+for x in "${BACKENDS[@]}"; do
+	[ "$x" = "$b" ] && continue
+	[ "$(be_packets lb1 "$x")" = 0 ] || fail "LB sent packets to $x too"
+done
+down=$(nat_counter down bytes); up=$(nat_counter up packets)
+log "through the new address: $up packets up, $down octets down"
+[ "$down" -gt $((SIZE - stalled - 300000)) ] || fail "the rest did not come through the new address"
+path_validated lift || fail "no path validation in the client's qlog"
+ok "the connection continued from the new address on $b; path validated"
