@@ -442,14 +442,16 @@ e2e_servers_stop() {
 
 # ---- clients ----------------------------------------------------------------------
 # e2e_client NAME HOST FILE [gtlsclient options...]: download https://HOST/FILE
-# in the background into $E2E_TMP/dl/NAME (qlog beside it)
+# in the background into $E2E_TMP/dl/NAME (qlog beside it; E2E_CLIENT_QUIET=0
+# keeps gtlsclient's log)
 declare -A CL_PID
 e2e_client() {
 	local name=$1 host=$2 file=$3; shift 3
 	local d=$E2E_TMP/dl/$name url=$host
 	mkdir -p "$d"
 	case $host in *:*) url="[$host]" ;; esac
-	nsbg cl timeout 60 "$GTLSCLIENT" -q --exit-on-all-streams-close --download "$d" \
+	local q=-q; [ "${E2E_CLIENT_QUIET:-1}" = 0 ] && q=
+	nsbg cl timeout 60 "$GTLSCLIENT" $q --exit-on-all-streams-close --download "$d" \
 		--qlog-file "$d.qlog" "$@" "$host" $PORT "https://$url:$PORT/$file" \
 		>"$d.out" 2>&1
 	CL_PID[$name]=$BG_PID
