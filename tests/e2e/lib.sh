@@ -720,7 +720,10 @@ PY
 # config 0 or encrypted config 1), "none" when it carries none of ours
 cid_backend() {
 	local out sid b
-	out=$(lbc lb1 -j cid decode --config "$E2E_TMP/lb1.conf" "$1" 2>/dev/null)
+	# (--config-id: `cid decode --config` reads config 0 unless told; the
+	# config ID is the top 3 bits of the CID)
+	out=$(lbc lb1 -j cid decode --config "$E2E_TMP/lb1.conf" \
+		--config-id $((0x${1:0:2} >> 5)) "$1" 2>/dev/null)
 	sid=$(json_get server_id <<<"$out" 2>/dev/null)
 	for b in "${BACKENDS[@]}"; do
 		[ "$sid" = "${BE_SID[$b]}" ] && { echo "$b"; return; }
