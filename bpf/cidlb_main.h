@@ -180,7 +180,7 @@ __noinline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt *p)
 	}
 
 	/* 4. cid, 5. pick */
-	quic_copy_dcid(ctx, &q, c.key.cid);
+	quic_copy_dcid(ctx, &q, &c.key);
 	rc = cid_classify(&c, q.dcid_avail, g, cnt);
 	if (cid_retired(&c, g)) {
 		cnt->drop_retired++;

@@ -26,7 +26,7 @@ enum pick_result {
 struct cid_ctx {
 	/* The DCID's identifying octets (zero past key.len): the key of the
 	 * retired-CID map and of the decode cache, and the decoder's input. */
-	struct cidlb_cid_key key;
+	struct cidlb_cid_key key __attribute__((aligned(8)));
 	const struct cidlb_config *cfg;	/* NULL when unroutable by config */
 };
 
@@ -35,15 +35,11 @@ static __always_inline int backend_live(const struct cidlb_backend *be)
 	return be && (be->state == CIDLB_BE_ACTIVE || be->state == CIDLB_BE_DRAINING);
 }
 
-/* Keep the first len octets of the key, zero the rest. */
+/* Keep the first len octets of the CID, zero the rest. */
 static __always_inline void cid_key_trim(struct cidlb_cid_key *k, __u32 len)
 {
-	__u32 i;
-
+	key24_trim(k, 1 + len);
 	k->len = len;
-#pragma unroll
-	for (i = 0; i < CIDLB_CID_MAX; i++)
-		k->cid[i] &= byte_mask(i, len);
 }
 
 /* Classify the DCID (in c->key.cid, `avail` octets) by its first octet
@@ -169,15 +165,23 @@ static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidl
 				      struct cidlb_sid_key *key, struct cidlb_counters *cnt)
 {
 	const struct cidlb_config *cfg = c->cfg;
-	__u32 i;
 
 	key->config_id = c->key.cid[0] >> 5;
 	key->len = cfg->sid_len;
 	if (cfg->mode == CIDLB_MODE_PLAINTEXT) {
+		/* The server ID follows the first octet: key.cid[1..] sits at
+		 * octet 2 of struct cidlb_cid_key, as sid[] does in struct
+		 * cidlb_sid_key, so it moves word by word. */
+		const __u32 *cw = (const __u32 *)&c->key;
+		__u32 *kw = (__u32 *)key, n = 2 + cfg->sid_len;
+
 		cnt->cid_plaintext++;
-#pragma unroll
-		for (i = 0; i < CIDLB_SID_MAX; i++)
-			key->sid[i] = c->key.cid[1 + i] & byte_mask(i, cfg->sid_len);
+		kw[0] = (cw[0] & 0xffff0000) | key->config_id | ((__u32)key->len << 8);
+		kw[0] &= low_mask(n, 4);
+		kw[1] = cw[1] & low_mask((__s64)n - 4, 4);
+		kw[2] = cw[2] & low_mask((__s64)n - 8, 4);
+		kw[3] = cw[3] & low_mask((__s64)n - 12, 4);
+		kw[4] = cw[4] & low_mask((__s64)n - 16, 4);
 		return 0;
 	}
 	if (cfg->mode == CIDLB_MODE_SINGLE_PASS || cfg->mode == CIDLB_MODE_FOUR_PASS)
@@ -189,7 +193,7 @@ static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidl
 static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cidlb_global *g,
 				       __u32 *idx, struct cidlb_counters *cnt)
 {
-	struct cidlb_sid_key key = {};
+	struct cidlb_sid_key key __attribute__((aligned(8))) = {};
 	struct cidlb_config_stats *cs;
 	struct cidlb_backend *be;
 	__u32 cr, *v;

@@ -103,42 +103,57 @@ static __always_inline int quic_parse(void *data, void *data_end, __u32 off,
 	return QUIC_OK;
 }
 
-/* 0xff when i < len, else 0, without a branch: every copy below leaves
- * the same kind of value in every octet, so the verifier explores one
- * path instead of one per octet. The empty asm hides the comparison from
- * clang, which would otherwise turn it back into a branch. */
-static __always_inline __u8 byte_mask(__u32 i, __u32 len)
+/*
+ * A mask of the low n octets of a word of `size` octets (n clamped to
+ * 0..size), on a little-endian host: ANDed with a word, it keeps the
+ * octets below n and zeroes the rest. Branch-free, so that masking a key
+ * leaves the verifier one path, not one per possible length; the empty
+ * asm keeps clang from turning the clamps back into branches.
+ */
+static __always_inline __u64 low_mask(__s64 n, __s64 size)
 {
-	__u64 d = (__u64)i - len;
+	__s64 over;
 
-	asm volatile("" : "+r"(d));
-	return (__u8)((__s64)d >> 63);
+	asm volatile("" : "+r"(n));
+	n &= ~(n >> 63);		/* max(n, 0) */
+	over = n - size;
+	over &= ~(over >> 63);		/* max(n - size, 0) */
+	n -= over;			/* min(n, size) */
+	return (((__u64)1 << (4 * n)) << (4 * n)) - 1;	/* no shift by 64 */
 }
 
-/* Copy the usable DCID octets to cid[], zero the rest. */
+/* Keep the first n octets of an 8-aligned 24-octet key, zero the rest. */
+static __always_inline void key24_trim(void *key, __u32 n)
+{
+	__u64 *w = key;
+
+	w[0] &= low_mask(n, 8);
+	w[1] &= low_mask((__s64)n - 8, 8);
+	w[2] &= low_mask((__s64)n - 16, 8);
+}
+
+/* Copy the usable DCID octets to k->cid, zero the rest (k: 8-aligned). */
 static __always_inline void quic_copy_dcid(struct xdp_md *ctx, const struct quic_hdr *q,
-					   __u8 cid[CIDLB_CID_MAX])
+					   struct cidlb_cid_key *k)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u8 *src = data + (q->dcid_off & PKT_OFF_MASK);
-	__u32 i, n;
+	__u32 n;
 
 	if ((void *)(src + CIDLB_CID_MAX) <= data_end) {
-		__builtin_memcpy(cid, src, CIDLB_CID_MAX);
+		__builtin_memcpy(k->cid, src, CIDLB_CID_MAX);
 	} else {
 		/* the datagram ends inside these 20 octets (one helper call
 		 * rather than a loop: one verifier path, not twenty) */
-		__builtin_memset(cid, 0, CIDLB_CID_MAX);
+		__builtin_memset(k->cid, 0, CIDLB_CID_MAX);
 		n = data_end - (void *)src;
 		if (n > q->dcid_avail)
 			n = q->dcid_avail;
 		if (n >= 1 && n <= CIDLB_CID_MAX)
-			bpf_xdp_load_bytes(ctx, q->dcid_off & PKT_OFF_MASK, cid, n);
+			bpf_xdp_load_bytes(ctx, q->dcid_off & PKT_OFF_MASK, k->cid, n);
 	}
-#pragma unroll
-	for (i = 0; i < CIDLB_CID_MAX; i++)
-		cid[i] &= byte_mask(i, q->dcid_avail);
+	key24_trim(k, 1 + q->dcid_avail);
 }
 
 #endif

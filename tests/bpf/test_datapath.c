@@ -463,6 +463,48 @@ static void test_two_lbs_agree(void **state)
 	tlb_free(b);
 }
 
+/* The per-CPU memos of the VIP and server-ID maps never answer for a map
+ * that has changed since: remove, move and re-add, packet by packet. */
+static void test_memo_follows_maps(void **state)
+{
+	struct tlb *t = *state;
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
+	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 999,
+			       .dport = 443, .payload = payload };
+	struct cidlb_sid_key k = { .config_id = 0, .len = 3, .sid = { 1, 2, 3 } };
+	struct cidlb_vip_key vk = { .port = htons(T_VIP_PORT), .family = 4 };
+	struct cidlb_vip v = { .id = 1 };
+	size_t len, outlen;
+	int i;
+
+	tlb_config(t, 0, 3, 4, NULL);
+	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_backend(t, 1, "198.18.3.11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_backend(t, 2, "198.18.3.12", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_maglev(t, (uint32_t[]){ 2 }, 1);
+	s.payload_len = tquic_short(payload, 0x41, (const uint8_t *)"\x07\x01\x02\x03\x09\x09\x09\x09",
+				    8, 40);
+	len = tpkt_build(&s, in);
+	for (i = 0; i < 3; i++) {
+		tlb_sid(t, 0, k.sid, 3, 0);
+		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+		assert_int_equal(out[14 + 19], 10);
+		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);	/* memo hit */
+		assert_int_equal(out[14 + 19], 10);
+		tlb_sid(t, 0, k.sid, 3, 1);	/* moved */
+		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+		assert_int_equal(out[14 + 19], 11);
+		assert_int_equal(cidlb_lb_del_sid(t->lb, &k), 0);	/* gone: fallback */
+		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+		assert_int_equal(out[14 + 19], 12);
+	}
+	tpkt_addr(4, T_VIP4, vk.addr);
+	assert_int_equal(cidlb_lb_del_vip(t->lb, &vk), 0);
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_PASS);
+	assert_int_equal(cidlb_lb_set_vip(t->lb, &vk, &v), 0);
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+}
+
 static int setup(void **state)
 {
 	*state = tlb_new();
@@ -483,6 +525,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_no_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru_sticky, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_lbs_agree, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_memo_follows_maps, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("datapath", tests, NULL, NULL);
