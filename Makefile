@@ -69,7 +69,7 @@ ifneq ($(TOOL_SRCS),)
 TARGETS += $(BUILD)/cidlb
 endif
 
-.PHONY: all test tests bench demo clean deps install info check fuzz
+.PHONY: all test tests bench demo clean deps install info check fuzz lint
 all: $(TARGETS)
 
 # ---- BPF -----------------------------------------------------------------
@@ -209,7 +209,15 @@ bench: all
 demo: all
 	$(Q)BUILD=$(BUILD) tools/demo
 
-check:
+# Static checks of the userspace code: cppcheck must find nothing.
+lint:
+	$(Q)cppcheck -q --enable=warning,portability,performance --inline-suppr \
+		--error-exitcode=1 --std=c11 -Iinclude -Iuser -Itools/cidlb -Itests/lib \
+		-D_GNU_SOURCE --suppress=missingIncludeSystem --suppress=unknownMacro \
+		user/ tools/cidlb tools/bench/main.c tools/bench/live.c tests/lib
+	@echo "lint: cppcheck found nothing in user/, tools/ and tests/lib"
+
+check: lint
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
 		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" tests

@@ -151,6 +151,12 @@ got=$("$CIDLB" -j cid decode --config "$T/key.conf" --config-id 1 "$cid" | /usr/
 # plaintext config 0 of the base file
 got=$("$CIDLB" -j cid decode --config "$T/good.conf" 0800070102030405060708 | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["server_id"], d["nonce"])')
 [ "$got" = "0007 010203040506" ] && ok || bad "plaintext decode --config: $got"
+# without --config-id, decode takes the config the CID names (here 1, keyed)
+got=$("$CIDLB" -j cid decode --config "$T/key.conf" "$cid" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["config_id"], d["server_id"])')
+[ "$got" = "1 0a0b0c" ] && ok || bad "decode by the CID's own config ID: $got"
+# a config ID the file does not hold: unroutable, exit 1
+"$CIDLB" cid decode --config "$T/key.conf" 4800070102030405060708 >"$T/out" 2>&1; rc=$?
+[ $rc = 1 ] && grep -q "config ID 2 not held" "$T/out" && ok || bad "CID of a config not in the file: exit $rc $(cat "$T/out")"
 
 # --- the annotated example is valid ------------------------------------------
 "$CIDLB" config check examples/cidlb.conf --no-system >"$T/out" 2>&1 && ok ||

@@ -32,7 +32,7 @@ static void usage(FILE *f)
 		"\n"
 		"CONFIG (the QUIC-LB configuration), from cidlbd's file:\n"
 		"  --config FILE        read [quic-lb N] from a cidlbd configuration file\n"
-		"  --config-id N        which one (default 0)\n"
+		"  --config-id N        which one (decode: the CID's own; encode: 0)\n"
 		"or from flags:\n"
 		"  --server-id-len N    server ID length, 1..15 (required)\n"
 		"  --nonce-len N        nonce length, 4..18 (required);\n"
@@ -90,6 +90,7 @@ struct cid_args {
 	const char *cid_hex;	/* decode's positional argument */
 	const char *config_file;
 	bool have_config_id, have_flags;
+	bool auto_id;		/* decode: config ID taken from the CID */
 };
 
 /* The QUIC-LB config @a->p.config_id of a cidlbd configuration file. */
@@ -112,6 +113,16 @@ static int config_from_file(const char *verb, struct cid_args *a)
 		return err;
 	}
 	q = &c->qlb[a->p.config_id];
+	if (!q->present && a->auto_id) {
+		/* the CID names a config the file lacks: decode it under any
+		 * config the file holds, which reports "config not held" */
+		int j;
+
+		for (j = 0; j < CIDLB_CONFIG_IDS && !q->present; j++)
+			q = &c->qlb[j];
+		if (q->present)
+			a->p.config_id = (uint8_t)(q - c->qlb);
+	}
 	if (!q->present) {
 		cidlb_conf_free(c);
 		return cidlb_usage_error("cid %s: --config %s has no [quic-lb %u] section", verb,
@@ -219,6 +230,15 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv,
 	if (a->config_file && a->have_flags)
 		return cidlb_usage_error("cid %s: give the config with --config FILE or with flags, not both",
 					 verb);
+	if (a->config_file && !encode && !a->have_config_id && optind < argc) {
+		unsigned int b;
+
+		/* decode by the CID's own config ID (7 decodes as unroutable
+		 * under any config) */
+		if (sscanf(argv[optind], "%2x", &b) == 1 && (b >> 5) != CIDLB_CID_CONFIG_ID_UNROUTABLE)
+			a->p.config_id = b >> 5;
+		a->auto_id = true;
+	}
 	if (a->config_file) {
 		err = config_from_file(verb, a);
 		if (err)

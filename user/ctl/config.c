@@ -276,7 +276,7 @@ int cidlb_conf_backend_set(struct cidlb_conf_backend *b, const char *key,
 	if (!strcmp(key, "weight")) {
 		if (cidlb_parse_u32(val, 0, CIDLB_WEIGHT_MAX, &b->weight)) {
 			snprintf(why, why_len, "'%s': must be a number 0..%u (0: no new fallback flows)",
-				 val, CIDLB_WEIGHT_MAX);
+				 val, (unsigned int)CIDLB_WEIGHT_MAX);
 			return -EINVAL;
 		}
 		return 0;

@@ -239,7 +239,7 @@ static int detach_one(struct daemon *d, const char *name)
 static int sync_interfaces(struct daemon *d, const struct cidlb_conf *c, const struct cidlb_state *prev,
 			   char *why, size_t why_len)
 {
-	struct iface_rt now[CIDLB_MAX_IFACES];
+	struct iface_rt now[CIDLB_MAX_IFACES] = { 0 };
 	bool v6 = has_v6_backend(c);
 	int i, j, n = 0, err = 0;
 
