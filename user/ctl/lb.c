@@ -260,19 +260,29 @@ int cidlb_lb_del_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k)
 	return del(lb, CIDLB_M_VIPS, k);
 }
 
-int cidlb_lb_get_config(struct cidlb_lb *lb, uint32_t id, struct cidlb_config *c)
+/* Index in cidlb_configs of the copy of config id that packets read
+ * (standby = 0) or of the other one; *g gets the global settings. */
+static int config_slot(struct cidlb_lb *lb, uint32_t id, int standby, uint32_t *slot,
+		       struct cidlb_global *g)
 {
-	struct cidlb_global g;
-	uint32_t copy;
 	int err;
 
 	if (id >= CIDLB_CONFIG_IDS)
 		return -EINVAL;
-	err = cidlb_lb_get_global(lb, &g);
+	err = cidlb_lb_get_global(lb, g);
 	if (err)
 		return err;
-	copy = 2 * id + ((g.config_active >> id) & 1);
-	return get(lb, CIDLB_M_CONFIGS, &copy, c);
+	*slot = 2 * id + (((g->config_active >> id) & 1) ^ !!standby);
+	return 0;
+}
+
+int cidlb_lb_get_config(struct cidlb_lb *lb, uint32_t id, struct cidlb_config *c)
+{
+	struct cidlb_global g;
+	uint32_t slot;
+	int err = config_slot(lb, id, 0, &slot, &g);
+
+	return err ? err : get(lb, CIDLB_M_CONFIGS, &slot, c);
 }
 
 int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_config *c)
@@ -280,17 +290,13 @@ int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_con
 	struct cidlb_config old, nc = *c;
 	struct cidlb_global g;
 	uint32_t standby;
-	int err;
+	int err = config_slot(lb, id, 1, &standby, &g);
 
-	if (id >= CIDLB_CONFIG_IDS)
-		return -EINVAL;
-	err = cidlb_lb_get_global(lb, &g);
 	if (err)
 		return err;
 	if (cidlb_lb_get_config(lb, id, &old))
 		memset(&old, 0, sizeof(old));
 	nc.generation = old.generation + 1;
-	standby = 2 * id + !((g.config_active >> id) & 1);
 	err = upd(lb, CIDLB_M_CONFIGS, &standby, &nc);
 	if (err)
 		return err;
