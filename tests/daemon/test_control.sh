@@ -52,8 +52,13 @@ eq "non-root peer (able to open the socket) is refused by its uid" \
 	'False denied the control socket is for root only' \
 	"$(printf '%s' "$out" | jget 'd["ok"], d["code"], d["error"]')"
 grep_in "refusal logged" "refused a client with uid 65534" "$T/daemon.log"
+# the user runs a copy of cidlb it can reach (the checkout may sit in a
+# directory only root can enter, as a mktemp -d clone does)
+NOBODY_BIN=$(mktemp -d /tmp/cidlb-nobody.XXXXXX)
+chmod 755 "$NOBODY_BIN" && cp "$CIDLB" "$NOBODY_BIN/cidlb" && chmod 755 "$NOBODY_BIN/cidlb"
 on lb setpriv --reuid=65534 --regid=65534 --clear-groups env CIDLB_SOCKET="$T/ctl.sock" \
-	CIDLB_CONFIG=/nonexistent "$CIDLB" status >"$T/out" 2>"$T/err"; rc=$?
+	CIDLB_CONFIG=/nonexistent "$NOBODY_BIN/cidlb" status >"$T/out" 2>"$T/err"; rc=$?
+rm -rf "$NOBODY_BIN"
 eq "non-root cidlb status: exit" 3 "$rc"
 grep_in "non-root cidlb status: message" "permission denied on $T/ctl.sock: the control socket is for root only" "$T/err"
 
