@@ -170,6 +170,23 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(TWIN_SRCS) $(BPF_HDRS) $(LIB_SRCS)
 	$(Q)$(CLANG) $(TWIN_CFLAGS) $(FUZZ_FLAGS) -o $@ $< $(TWIN_SRCS) $(LIB_SRCS) \
 		$(LDLIBS_SSL) -lpthread
 
+# The control plane: the configuration parser (key_file served from
+# memory: fopen is the fuzzer's), and the control requests of cidlbd on the
+# maps of the real object (tests/fuzz/fuzz_control.c; needs root to run).
+$(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c user/ctl/config.c $(LIB_SRCS) $(HDRS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(TWIN_CFLAGS) $(FUZZ_FLAGS) -Dfopen=fuzz_fopen -o $@ $< user/ctl/config.c \
+		$(LIB_SRCS) -linih $(LDLIBS_SSL) -lpthread
+
+FUZZ_CTL_SRCS := $(CTL_SRCS) user/daemon/ctl.c user/daemon/apply.c user/daemon/retire.c \
+	user/daemon/log.c
+$(BUILD)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c $(FUZZ_CTL_SRCS) $(LIB_SRCS) $(HDRS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(TWIN_CFLAGS) $(FUZZ_FLAGS) -o $@ $< $(FUZZ_CTL_SRCS) $(LIB_SRCS) \
+		$(USER_LDLIBS)
+
 fuzz: $(FUZZ_BINS)
 	$(Q)BUILD=$(BUILD) FUZZ_SECONDS=$${FUZZ_SECONDS:-600} tests/fuzz/run
 
@@ -237,7 +254,7 @@ install: all
 	install -m 755 $(LIBCIDLB_SO) $(DESTDIR)$(PREFIX)/lib/libcidlb.so.0
 	ln -sf libcidlb.so.0 $(DESTDIR)$(PREFIX)/lib/libcidlb.so
 	install -m 644 include/cidlb/cidlb.h $(DESTDIR)$(PREFIX)/include/cidlb/
-	install -m 644 $(BUILD)/cidlb.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/
+	sed 's|^prefix=.*|prefix=$(PREFIX)|' $(BUILD)/cidlb.pc > $(DESTDIR)$(PREFIX)/lib/pkgconfig/cidlb.pc
 	install -m 644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/cidlb/
 	[ ! -f $(BUILD)/cidlbd ] || install -m 755 $(BUILD)/cidlbd $(DESTDIR)$(PREFIX)/sbin/
 	[ ! -f $(BUILD)/cidlb ] || install -m 755 $(BUILD)/cidlb $(DESTDIR)$(PREFIX)/bin/
