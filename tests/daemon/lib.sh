@@ -93,7 +93,9 @@ net_setup() {
 		on srv ip link set "s$i" up
 		on lb ip addr add "198.18.$i.1/24" dev "l$i"
 		on srv ip addr add "198.18.$i.2/24" dev "s$i"
-		on lb ip neigh replace "198.18.$i.2" lladdr "$(mac_of srv "s$i")" dev "l$i" nud permanent
+		# static next hops, except where the test wants cidlbd to resolve them
+		[ -n "${DYNAMIC_NEIGH:-}" ] ||
+			on lb ip neigh replace "198.18.$i.2" lladdr "$(mac_of srv "s$i")" dev "l$i" nud permanent
 		# the peer of a redirect target needs an XDP program: the decap
 		on srv "$CIDLB" decap attach "s$i" --source 198.18.0.1 --mode native >/dev/null || exit 1
 	done

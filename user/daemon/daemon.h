@@ -9,6 +9,7 @@
  *   ctl.c       the control socket (JSON requests)
  *   metrics.c   Prometheus text over HTTP (its own thread)
  *   notify.c    sd_notify without libsystemd
+ *   neigh.c     next hops of FIB-routed backends kept resolved
  *
  * One lock (d->lock) guards everything below against the metrics thread;
  * the main thread is the only writer.
@@ -65,6 +66,9 @@ struct daemon {
 	int lock_fd;
 	int listen_fd;
 	struct MHD_Daemon *httpd;
+	/* neigh.c: backend addresses already probed, by position */
+	uint8_t (*neigh_seen)[16];
+	int neigh_cap, neigh_known, neigh_ticks;
 };
 
 /* now, CLOCK_BOOTTIME ns (the clock of cidlb_retired.expires_ns) */
@@ -88,10 +92,16 @@ int quarantine_expire(struct daemon *d);
 int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply,
 		char *why, size_t why_len);
 void retire_sweep(struct daemon *d);
+/* neigh.c: make the kernel resolve FIB-routed backends' next hops */
+void neigh_tick(struct daemon *d);
 
 /* ---- ctl.c ---- */
 int ctl_listen(struct daemon *d);
 void ctl_accept(struct daemon *d);
+/* One request (@len octets, any bytes) to its reply, {"ok": false, ...}
+ * when malformed or refused; under d->lock. ctl_accept() without the
+ * socket (the fuzzer). */
+json_t *ctl_handle(struct daemon *d, const char *buf, size_t len);
 void ctl_close(struct daemon *d);
 /* SIGHUP and the "reload" request. */
 int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len);

@@ -544,6 +544,7 @@ static int run(struct daemon *d)
 				continue;
 			pthread_mutex_lock(&d->lock);
 			retire_sweep(d);
+			neigh_tick(d);
 			if (quarantine_expire(d))
 				save_state(d);
 			pthread_mutex_unlock(&d->lock);
@@ -720,6 +721,7 @@ int main(int argc, char **argv)
 	teardown(d, d->stop_keep);
 	cidlb_state_free(&d->st);
 	cidlb_conf_free(d->conf);
+	free(d->neigh_seen);
 	free(d->maglev);
 	return 0;
 
