@@ -80,6 +80,7 @@ case_err 22 '\[nonsense\]: unknown section; allowed: \[daemon\], \[lb\]' '\n[non
 case_err 21 'expected .key = value.' 'just some words'
 case_err 21 'a section header is .\[name\]. alone on its line' '[backend b9'
 case_err 22 '\[vip web\]: section given twice (first on line 10)' '\n[vip web]\naddress = 198.18.100.2'
+case_err 22 '\[backend b1\]: section given twice (first on line 18)' '\n[backend  b1]\naddress = 198.18.1.3'
 case_err 23 '\[vip web2\] address: same address and port as \[vip web\]' '\n[vip web2]\naddress = 198.18.100.1'
 case_err 24 '\[vip v6\] port: .*must be a UDP port 1..65535' '\n[vip v6]\naddress = fd00::100\nport = 70000'
 case_err 21 '\[backend b1\] server_id.9: the config ID after .server_id.. must be 0..6' 'server_id.9 = 01'

@@ -499,7 +499,6 @@ static void open_section(struct pstate *ps, char *inner)
 	e = type + strlen(type);
 	while (e > type && isspace((unsigned char)e[-1]))
 		*--e = '\0';
-	snprintf(ps->sec_name, sizeof(ps->sec_name), "%s", type);
 	ps->sec_line = ps->lineno;
 	ps->sec = SEC_BAD;
 	name = type + strcspn(type, " \t");
@@ -508,6 +507,8 @@ static void open_section(struct pstate *ps, char *inner)
 		while (isspace((unsigned char)*name))
 			name++;
 	}
+	/* "[backend  b1]" is "[backend b1]": one spelling for the checks */
+	snprintf(ps->sec_name, sizeof(ps->sec_name), "%s%s%s", type, *name ? " " : "", name);
 	dup = find_seen(ps->secs, ps->n_secs, ps->sec_name, NULL);
 	if (dup) {
 		perr(ps, ps->lineno, ps->sec_name, NULL,
@@ -1046,7 +1047,9 @@ static void check_all(struct pstate *ps)
 
 /* ---- entry points --------------------------------------------------------- */
 
-int cidlb_conf_load(const char *path, unsigned int flags, struct cidlb_conf **out)
+/* Reads @f (closed here; NULL: -errno of the open) as the file @name. */
+static int conf_parse(FILE *f, int open_err, const char *name, unsigned int flags,
+		      struct cidlb_conf **out)
 {
 	struct pstate ps = { .flags = flags };
 	struct cidlb_conf *c;
@@ -1054,22 +1057,25 @@ int cidlb_conf_load(const char *path, unsigned int flags, struct cidlb_conf **ou
 
 	c = calloc(1, sizeof(*c));
 	*out = c;
-	if (!c)
+	if (!c) {
+		if (f)
+			fclose(f);
 		return -ENOMEM;
+	}
 	cidlb_conf_defaults(c);
-	snprintf(c->path, sizeof(c->path), "%s", path);
+	snprintf(c->path, sizeof(c->path), "%s", name);
 	ps.c = c;
-	ps.f = fopen(path, "r");
+	ps.f = f;
 	if (!ps.f) {
-		err = -errno;
-		add_error(c, "%s: cannot read the configuration file: %s", path, strerror(-err));
+		err = open_err;
+		add_error(c, "%s: cannot read the configuration file: %s", name, strerror(-err));
 		return err;
 	}
 	rc = ini_parse_stream(reader, &ps, handler, &ps);
 	fclose(ps.f);
 	if (rc > 0 && !c->n_errors)
 		add_error(c, "%s:%d: not understood; expected 'key = value', a '[section]' header or a comment",
-			  path, rc);
+			  name, rc);
 	if (rc == -2 || ps.oom)
 		err = -ENOMEM;
 	if (!err)
@@ -1079,6 +1085,21 @@ int cidlb_conf_load(const char *path, unsigned int flags, struct cidlb_conf **ou
 	if (err)
 		return err;
 	return c->n_errors ? -EINVAL : 0;
+}
+
+int cidlb_conf_load(const char *path, unsigned int flags, struct cidlb_conf **out)
+{
+	FILE *f = fopen(path, "r");
+
+	return conf_parse(f, f ? 0 : -errno, path, flags, out);
+}
+
+int cidlb_conf_parse_string(const char *text, size_t len, const char *name,
+			    unsigned int flags, struct cidlb_conf **out)
+{
+	FILE *f = fmemopen((void *)text, len, "r");	/* read only */
+
+	return conf_parse(f, f ? 0 : -errno, name, flags, out);
 }
 
 void cidlb_conf_free(struct cidlb_conf *c)

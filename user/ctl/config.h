@@ -117,6 +117,10 @@ struct cidlb_conf {
  * -ENOMEM (*@out NULL).
  */
 int cidlb_conf_load(const char *path, unsigned int flags, struct cidlb_conf **out);
+/* The same for @len octets of @text, reported as the file @name (the
+ * fuzzer, tests). */
+int cidlb_conf_parse_string(const char *text, size_t len, const char *name,
+			    unsigned int flags, struct cidlb_conf **out);
 void cidlb_conf_free(struct cidlb_conf *c);
 
 /* A configuration with every default and nothing else. */
