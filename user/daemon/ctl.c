@@ -156,11 +156,14 @@ static json_t *backend_json(struct daemon *d, const struct cidlb_conf_backend *b
 static int req_status(struct req *r)
 {
 	struct daemon *d = r->d;
-	json_t *ifs = json_array(), *be = json_object(), *rl = json_object();
+	json_t *ifs, *be, *rl;
 	int n[3] = { 0 }, i;
 
 	if (check_fields(r, "status", ""))
 		return -1;
+	ifs = json_array();
+	be = json_object();
+	rl = json_object();
 	for (i = 0; i < d->n_ifs; i++) {
 		struct cidlb_xdp_info info;
 		int err = cidlb_xdp_query(d->ifs[i].ifindex, CIDLB_PROG_MAIN, d->owner_map_id, &info);
@@ -570,12 +573,46 @@ static json_t *error_reply(const char *code, const char *msg)
 	return json_pack("{s:b,s:s,s:s}", "ok", 0, "error", msg, "code", code);
 }
 
+json_t *ctl_handle(struct daemon *d, const char *buf, size_t len)
+{
+	struct req r = { .d = d };
+	json_error_t jerr;
+	json_t *reply;
+	int n;
+
+	r.msg = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
+	if (!r.msg) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "the request is not JSON: %s (line %d, column %d)",
+			 jerr.text, jerr.line, jerr.column);
+		reply = error_reply(CIDLB_CTL_E_BAD_REQUEST, msg);
+	} else if (!json_is_object(r.msg)) {
+		reply = error_reply(CIDLB_CTL_E_BAD_REQUEST,
+				    "the request must be a JSON object: {\"cmd\": \"...\", ...}");
+	} else {
+		r.reply = json_object();
+		json_object_set_new(r.reply, "ok", json_true());
+		pthread_mutex_lock(&d->lock);
+		n = dispatch(&r);
+		pthread_mutex_unlock(&d->lock);
+		if (n) {
+			json_decref(r.reply);
+			reply = error_reply(r.code ? r.code : CIDLB_CTL_E_FAILED, r.why);
+			pr_info("control: %s refused: %s",
+				json_string_value(json_object_get(r.msg, "cmd")) ?: "request", r.why);
+		} else {
+			reply = r.reply;
+		}
+	}
+	json_decref(r.msg);
+	return reply;
+}
+
 void ctl_accept(struct daemon *d)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	struct req r = { .d = d };
-	json_error_t jerr;
 	char *buf = NULL;
 	json_t *reply;
 	int fd, n;
@@ -603,33 +640,8 @@ void ctl_accept(struct daemon *d)
 		json_decref(reply);
 		return;
 	}
-	r.msg = json_loadb(buf, (size_t)n, JSON_DECODE_ANY, &jerr);
+	reply = ctl_handle(d, buf, (size_t)n);
 	free(buf);
-	if (!r.msg) {
-		char msg[512];
-
-		snprintf(msg, sizeof(msg), "the request is not JSON: %s (line %d, column %d)",
-			 jerr.text, jerr.line, jerr.column);
-		reply = error_reply(CIDLB_CTL_E_BAD_REQUEST, msg);
-	} else if (!json_is_object(r.msg)) {
-		reply = error_reply(CIDLB_CTL_E_BAD_REQUEST,
-				    "the request must be a JSON object: {\"cmd\": \"...\", ...}");
-	} else {
-		r.reply = json_object();
-		json_object_set_new(r.reply, "ok", json_true());
-		pthread_mutex_lock(&d->lock);
-		n = dispatch(&r);
-		pthread_mutex_unlock(&d->lock);
-		if (n) {
-			json_decref(r.reply);
-			reply = error_reply(r.code ? r.code : CIDLB_CTL_E_FAILED, r.why);
-			pr_info("control: %s refused: %s",
-				json_string_value(json_object_get(r.msg, "cmd")) ?: "request", r.why);
-		} else {
-			reply = r.reply;
-		}
-	}
 	reply_close(fd, reply);
 	json_decref(reply);
-	json_decref(r.msg);
 }
