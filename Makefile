@@ -297,3 +297,13 @@ $(BUILD)/bench/cidlb-bench: $(BENCH_OBJS) $(LIBTEST_A) $(USER_LIBS)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LDLIBS)
 
 bench: $(BENCH_BPF_OBJS) $(BUILD)/bench/cidlb-bench
+
+# ---- make soak (tests/soak, owned by the soak test) -------------------------
+# The long soak: 5 minutes of traffic from thousands of simulated clients
+# through cidlb on veth while backends are added, drained, removed, CIDs
+# retired, configs rotated and reloaded (SOAK_SECONDS to change it). The
+# short version (30 s) is tests/soak/test_soak.sh, part of `make test`.
+.PHONY: soak
+soak: all
+	$(Q)BUILD=$(BUILD) SOAK_SECONDS=$${SOAK_SECONDS:-300} bash tests/soak/test_soak.sh
+# ---- end of the soak block ---------------------------------------------------
