@@ -52,18 +52,17 @@ static int check_fields(struct req *r, const char *cmd, const char *allowed)
 	json_t *v;
 
 	json_object_foreach(r->msg, key, v) {
-		char pat[80];
+		size_t n = strlen(key);
+		const char *a;
 
 		if (!strcmp(key, "cmd"))
 			continue;
-		snprintf(pat, sizeof(pat), " %s ", key);
-		{
-			char list[256];
-
-			snprintf(list, sizeof(list), " %s ", allowed);
-			if (strstr(list, pat))
-				continue;
-		}
+		/* a whole word of @allowed: not "", not "cids ttl" */
+		for (a = allowed; n && *a; a += strcspn(a, " "), a += strspn(a, " "))
+			if (strcspn(a, " ") == n && !strncmp(a, key, n))
+				break;
+		if (n && *a)
+			continue;
 		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "unknown field '%s' for %s; allowed: %s", key,
 			    cmd, *allowed ? allowed : "none");
 	}
@@ -245,6 +244,10 @@ static int req_backend_add(struct req *r)
 	name = json_string_value(v);
 	if (!name)
 		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "backend.add: \"name\" must be a string");
+	if (strlen(name) > CIDLB_NAME_MAX)	/* would be cut to fit nb.name */
+		return fail(r, CIDLB_CTL_E_BAD_REQUEST,
+			    "backend.add: backend name '%.20s...': 1..%d letters, digits, '-', '_' or '.'",
+			    name, CIDLB_NAME_MAX);
 	cidlb_conf_backend_init(&nb, name);
 	json_object_foreach(spec, key, v) {
 		if (!strcmp(key, "name"))
