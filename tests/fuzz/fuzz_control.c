@@ -12,7 +12,8 @@
  *   - a refused request applied nothing: no map write at all (every
  *     writer of the maps goes through the cidlb_lb_* calls, counted here
  *     with the linker's --wrap), the running configuration and the state
- *     (backend indexes, quarantine) are unchanged.
+ *     (backend indexes, quarantine) are unchanged;
+ *   - an accepted backend.add added the backend named in the request.
  * After an accepted request the fuzzer puts the daemon back to the base
  * configuration (as a reload of the file would), so every input starts
  * from the same state. "reload" re-applies the base configuration, as a
@@ -293,8 +294,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(snap_same(&before), "refused, yet the configuration or the state changed: %s",
 		      text);
 		CHECK(!D.stop, "refused, yet the daemon stops: %s", text);
-	} else if (writes || !snap_same(&before) || D.stop) {
-		reset();
+	} else {
+		json_t *req = json_loadb((const char *)data, size, JSON_DECODE_ANY, NULL);
+		const char *cmd = json_string_value(json_object_get(req, "cmd"));
+
+		/* an added backend is the one asked for, name and all */
+		if (cmd && !strcmp(cmd, "backend.add"))
+			CHECK(json_equal(json_object_get(json_object_get(req, "backend"), "name"),
+					 json_object_get(json_object_get(reply, "backend"), "name")),
+			      "backend.add: another name added: %s", text);
+		json_decref(req);
+		if (writes || !snap_same(&before) || D.stop)
+			reset();
 	}
 	json_decref(again);
 	free(text);
