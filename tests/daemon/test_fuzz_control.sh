@@ -282,6 +282,9 @@ for depth in (100, 2049, 100000):
 check("empty field name", b'{"cmd":"reload","":1}', True)
 check("empty field name, status", b'{"cmd":"status","":1}', True)
 check("two field names in one", b'{"cmd":"cid.retire","cids":["zz"],"cids ttl":1}', True)
+# error messages that quote the request: still UTF-8 when cut mid-character
+check("error text cut in a character", b'{"cmd":"x' + "\u00e9".encode() * 600 + b'"}', True)
+check("bad escape quoted in the error", b'{"cmd\\ud80\xd0\x93end.remove","e":""3"}', True)
 check("two field names in one, weight", b'{"cmd":"backend.weight","name":"b1","name weight":1,"weight":3}', True)
 # a long list of valid CIDs with a bad one at the end: none retired
 cids = ["08%012x" % n for n in range(200000)]

@@ -573,7 +573,22 @@ static void reply_close(int fd, json_t *reply)
 
 static json_t *error_reply(const char *code, const char *msg)
 {
-	return json_pack("{s:b,s:s,s:s}", "ok", 0, "error", msg, "code", code);
+	json_t *r = json_pack("{s:b,s:s,s:s}", "ok", 0, "error", msg, "code", code);
+	char *clean, *p;
+
+	if (r)
+		return r;
+	/* not UTF-8: the request's own octets quoted, or a character cut
+	 * by the buffer's end; the message in ASCII then */
+	clean = strdup(msg);
+	if (!clean)
+		return NULL;
+	for (p = clean; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			*p = '?';
+	r = json_pack("{s:b,s:s,s:s}", "ok", 0, "error", clean, "code", code);
+	free(clean);
+	return r;
 }
 
 json_t *ctl_handle(struct daemon *d, const char *buf, size_t len)
