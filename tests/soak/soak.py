@@ -23,7 +23,7 @@ import argparse, array, bisect, itertools, json, os, random, socket, struct, sub
 MAGIC = b"SOAK"
 VIP = "198.18.100.1"
 PORT = 443
-GUARD = 0.25            # s around a change, for the packets it concerns
+GUARD = 0.5             # s around a change, for the packets it concerns (ksoftirqd may lag)
 SWEEP = 1.0             # cidlbd expires retired CIDs and quarantine every 1 s
 CFG = {0: (2, 6), 1: (3, 7)}    # config ID -> (server_id_len, nonce_len)
 
@@ -114,7 +114,7 @@ class Model:
              "[lb]", "interfaces = l0",
              "egress_interfaces = " + " ".join("l%d" % s for s in self.slots),
              "attach_mode = native", "source4 = 198.18.0.1", "seed = 0x5eed",
-             "lru_size = 65536", "retired_size = 4096", "",
+             "lru_size = 262144", "retired_size = 4096", "",
              "[vip web]", "address = %s" % VIP, "port = %d" % PORT, ""]
         for c in sorted(self.configs):
             t += ["[quic-lb %d]" % c, "server_id_len = %d" % CFG[c][0],
@@ -200,7 +200,8 @@ class Run:
         self.sock.bind((a.iface, 0))
         self.src_mac = self.sock.getsockname()[4]
         self.dst_mac = bytes.fromhex(a.dst_mac.replace(":", ""))
-        self.conns = {}             # id -> Conn
+        self.conns = {}             # id -> Conn, every one of the run
+        self.alive = {}             # id -> Conn, those not ended yet
         self.sending = []           # what the sender sends, replaced whole
         self.next_conn = 0
         self.tuple_ids = itertools.count(1)
@@ -304,6 +305,7 @@ class Run:
         c.cid = bytes([(c.cfg << 5) | (sl + nl)]) + c.sid.to_bytes(sl, "big") + nonce
         self.retemplate(c)
         self.conns[c.id] = c
+        self.alive[c.id] = c
         return c
 
     def new_fb_flow(self):
@@ -315,16 +317,19 @@ class Run:
         c.cid = bytes([first]) + r[1:]          # config ID 7, or 2..6 (never configured)
         self.retemplate(c)
         self.conns[c.id] = c
+        self.alive[c.id] = c
         return c
 
     def publish(self):
         t = now()
-        self.sending = [c for c in self.conns.values() if c.stop_at is None or c.stop_at > t]
+        for k in [k for k, c in self.alive.items() if c.stop_at is not None and c.stop_at <= t]:
+            del self.alive[k]
+        self.sending = list(self.alive.values())
 
     def end_conns(self, pred, at=None):
         at = now() if at is None else at
         n = 0
-        for c in self.conns.values():
+        for c in self.alive.values():
             if c.stop_at is None and pred(c):
                 c.stop_at = at
                 n += 1
@@ -511,7 +516,7 @@ class Run:
             old = 1 - self.m.newest
             t = now()
             self.end_conns(lambda c: c.kind == "cid" and c.cfg == old, t)
-            for c in list(self.conns.values()):
+            for c in list(self.alive.values()):
                 if c.kind == "cid" and c.cfg == old and c.stop_at == t:
                     b = self.rnd.choice(self.m.active())
                     self.new_cid_conn(b)
@@ -530,6 +535,26 @@ class Run:
             t1 = now()
             # the daemon may quarantine them too: allowed, not required
             self.quar += [[old, sid, t0, t1, False, True] for b, sid in gone]
+
+    def sabotage(self):
+        """SOAK_SABOTAGE=1: the negative control. Behind the daemon's back,
+        point one live backend's server ID at another backend's index; the
+        verdict must then report misrouted packets (and cidlb_sids stays
+        the same size, so only the packets can tell)."""
+        bl = json.loads(self.lb("-j", "backend", "list").stdout)
+        bl = bl if isinstance(bl, list) else bl.get("backends", [])
+        live = [b for b in bl if b["state"] == "active"]
+        if len(live) < 2:
+            return
+        victim, other = live[0], live[1]
+        c = self.m.newest
+        sid = int(victim["server_ids"][str(c)], 16)
+        key = bytes([c, CFG[c][0]]) + sid.to_bytes(CFG[c][0], "big") + bytes(18 - CFG[c][0])
+        val = struct.pack("<I", other["index"])
+        subprocess.run(["nsenter", "-t", str(self.a.lb_holder), "-m", "-n", "--", "bpftool", "map", "update",
+                        "pinned", "%s/cidlb_sids" % self.a.pin, "key", "hex"] + ["%02x" % x for x in key] +
+                       ["value", "hex"] + ["%02x" % x for x in val], check=True)
+        print("sabotage: server ID %d:%x of %s now routes to %s" % (c, sid, victim["name"], other["name"]))
 
     # ---- samples
     def count_map(self, name):
@@ -562,7 +587,9 @@ class Run:
         lo = sum(1 for (r0, r1) in self.retired.values() if r1 < t and t1 < r0 + ttl - 0.2)
         hi = sum(1 for (r0, r1) in self.retired.values() if t1 < r1 + ttl + SWEEP + 0.5)
         if not lo <= ret <= hi:
-            self.fail("cidlb_retired holds %d entries, want %d..%d" % (ret, lo, hi))
+            due = sorted(t - (r1 + ttl) for (r0, r1) in self.retired.values() if t > r1 + ttl)
+            self.fail("cidlb_retired holds %d entries, want %d..%d (the last batches were due %s s ago)" % (
+                ret, lo, hi, ", ".join("%.1f" % x for x in sorted(set(round(d, 1) for d in due))[:3])))
         Q = self.a.quarantine
         lo = sum(1 for q in self.quar if q[4] and t1 < q[2] + Q - 0.2)
         hi = sum(1 for q in self.quar if t < q[3] + Q + SWEEP + 0.5)
@@ -592,7 +619,11 @@ class Run:
         next_rotate = t_start + 4
         next_sample = t_start + 1
         deadline = t_start + a.duration
+        sabotage_at = t_start + a.duration / 2 if os.environ.get("SOAK_SABOTAGE") == "1" else None
         while now() < deadline:
+            if sabotage_at and now() >= sabotage_at:
+                self.sabotage()
+                sabotage_at = None
             time.sleep(0.15 + self.rnd.random() * 0.2)
             if now() >= next_rotate:
                 self.ev_rotate()
@@ -601,11 +632,11 @@ class Run:
                 self.rnd.choices(events, weights)[0]()
             # client churn: some connections end, new ones start; new flows
             t = now()
-            live_conns = [c for c in self.conns.values() if c.stop_at is None and c.kind == "cid"]
+            live_conns = [c for c in self.alive.values() if c.stop_at is None and c.kind == "cid"]
             for c in self.rnd.sample(live_conns, min(len(live_conns), a.conns // 50)):
                 c.stop_at = t
                 self.new_cid_conn(self.rnd.choice(self.m.active()))
-            fbs = [c for c in self.conns.values() if c.stop_at is None and c.kind == "fb"]
+            fbs = [c for c in self.alive.values() if c.stop_at is None and c.kind == "fb"]
             for c in self.rnd.sample(fbs, min(len(fbs), a.flows // 30)):
                 c.stop_at = t
                 self.new_fb_flow()
@@ -799,9 +830,12 @@ class Run:
         growth = rss_end - rss0
         if growth > 512:
             self.fail("cidlbd RSS grew from %d to %d KiB after the warm-up" % (rss0, rss_end))
-        fds0, fds_end = (warm[0]["fds"] if warm else 0), self.samples[-1]["fds"]
-        if fds_end != fds0:
-            self.fail("cidlbd holds %d file descriptors at the end, %d at the start" % (fds_end, fds0))
+        # fds: a scrape or a control connection may be open at a sample:
+        # the least of the last samples against the least after warm-up
+        fds0 = min(s["fds"] for s in (warm or self.samples))
+        fds_end = min(s["fds"] for s in self.samples[-3:])
+        if fds_end > fds0:
+            self.fail("cidlbd holds %d file descriptors at the end, %d after the warm-up" % (fds_end, fds0))
         # the figures
         dur = t_end - t_start
         churn_total = sum(v for k, v in self.churn.items() if k not in ("CIDs retired", "sid reused",
@@ -826,7 +860,7 @@ class Run:
             ("retired CIDs delivered in TTL", ret_leaked),
             ("per backend s1..s%d" % a.slots, " ".join(str(x) for x in per_slot[1:])),
             ("cidlbd RSS KiB warm/max/end", "%d/%d/%d" % (rss0, rss_max, rss_end)),
-            ("cidlbd fds start/end", "%d/%d" % (fds0, fds_end)),
+            ("cidlbd fds warm/end (least)", "%d/%d" % (fds0, fds_end)),
             ("max cidlb_sids/retired/lru", "%d/%d/%d" % (max(s["sids"] for s in self.samples),
                                                        max(s["retired"] for s in self.samples),
                                                        max(s["lru"] for s in self.samples))),

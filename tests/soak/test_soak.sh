@@ -44,7 +44,11 @@ cleanup() {
 	local h
 	[ -n "$RECV_PID" ] && kill "$RECV_PID" 2>/dev/null
 	[ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null
-	# the pins live in the lb host's own bpffs: gone with its holder
+	# unpin the decap programs; the rest lives in the hosts' own bpffs,
+	# gone with their holders
+	if [ -n "${HOLDER[srv]:-}" ]; then
+		for i in $(seq $SLOTS); do on srv "$BUILD/cidlb" decap detach "s$i" >/dev/null 2>&1; done
+	fi
 	for h in "${HOSTS[@]}"; do
 		kill "${HOLDER[$h]}" 2>/dev/null
 		ip netns del "$PFX-$h" 2>/dev/null
@@ -118,6 +122,7 @@ on cl $PY "$SOAK" run "${COMMON[@]}" --iface c0 --dst-mac "$L0_MAC" \
 	--recv-pid "$RECV_PID" --duration "${SOAK_SECONDS:-30}" --rate "${SOAK_RATE:-15000}" \
 	--conns "${SOAK_CONNS:-2000}" --flows "${SOAK_FLOWS:-600}"
 rc=$?
+touch "$T/recv.stop"	# also when soak.py run failed before it said so
 wait "$RECV_PID" 2>/dev/null; RECV_PID=
 kill -0 "$DAEMON_PID" 2>/dev/null || { echo "FAIL: cidlbd died during the run"; rc=1; }
 if [ $rc != 0 ]; then
