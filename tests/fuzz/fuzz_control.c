@@ -211,10 +211,18 @@ static void reset(void)
 	D.stop = false;
 }
 
+static char tmp[] = "/tmp/fuzz_control.XXXXXX";	/* the state file's */
+
+static void remove_tmp(void)
+{
+	if (base)
+		unlink(base->state_file);
+	rmdir(tmp);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	struct cidlb_lb_opts opts = { .lru_size = 1024, .retired_size = 4096, .dcache_size = 1024 };
-	static char tmp[] = "/tmp/fuzz_control.XXXXXX";
 	char exe[4096], obj[4200];
 	const char *env = getenv("CIDLB_FUZZ_OBJECT");
 	ssize_t n;
@@ -240,6 +248,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	err = cidlb_conf_parse_string(base_text, sizeof(base_text) - 1, "base", 0, &base);
 	CHECK(!err, "base configuration: %s", base && base->errors ? base->errors : "no memory");
 	CHECK(mkdtemp(tmp), "mkdtemp");
+	atexit(remove_tmp);
 	snprintf(base->state_file, sizeof(base->state_file), "%s/state.json", tmp);
 	err = cidlb_lb_open(obj, &opts, &D.lb);
 	CHECK(!err, "cannot load %s: %s (CIDLB_FUZZ_OBJECT names another)", obj, strerror(-err));
