@@ -30,42 +30,18 @@ done
 T=$(mktemp -d /tmp/cidlbd-test.XXXXXX)
 PFX=cdt$$
 PIN=/sys/fs/bpf/cidlb-test-$$
-declare -A HOLDER
-HOSTS=()
+source "$ROOT/tests/lib/hosts.sh"
 DAEMON_PID=
 fails=0
 checks=0
 
 cleanup() {
-	local h
 	[ -n "$DAEMON_PID" ] && kill -9 "$DAEMON_PID" 2>/dev/null
-	for h in "${HOSTS[@]}"; do
-		kill "${HOLDER[$h]}" 2>/dev/null
-		ip netns del "$PFX-$h" 2>/dev/null
-	done
+	hosts_cleanup
 	rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-
-host_add() { # NAME
-	local ns=$PFX-$1 i
-	ip netns add "$ns" || exit 1
-	ip -n "$ns" link set lo up
-	ip netns exec "$ns" sh -c 'mount -t bpf bpf /sys/fs/bpf && exec sleep 1000000' &
-	HOLDER[$1]=$!
-	HOSTS+=("$1")
-	for i in $(seq 50); do
-		nsenter -t "${HOLDER[$1]}" -m -n mountpoint -q /sys/fs/bpf 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "host $1: bpffs not mounted"; exit 1
-}
-
-on() { # HOST CMD...
-	local h=$1; shift
-	nsenter -t "${HOLDER[$h]}" -m -n -- "$@"
-}
 
 mac_of() { # HOST DEV
 	on "$1" cat "/sys/class/net/$2/address"

@@ -35,8 +35,7 @@ done
 T=$(mktemp -d /tmp/cidlb-soak.XXXXXX)
 PFX=csk$$
 PIN=/sys/fs/bpf/cidlb-soak-$$
-declare -A HOLDER
-HOSTS=()
+source "$ROOT/tests/lib/hosts.sh"
 DAEMON_PID=
 RECV_PID=
 
@@ -49,29 +48,12 @@ cleanup() {
 	if [ -n "${HOLDER[srv]:-}" ]; then
 		for i in $(seq $SLOTS); do on srv "$BUILD/cidlb" decap detach "s$i" >/dev/null 2>&1; done
 	fi
-	for h in "${HOSTS[@]}"; do
-		kill "${HOLDER[$h]}" 2>/dev/null
-		ip netns del "$PFX-$h" 2>/dev/null
-	done
+	hosts_cleanup
 	rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-host_add() { # NAME: a namespace and a holder with its own bpffs
-	local ns=$PFX-$1 i
-	ip netns add "$ns" || exit 1
-	ip -n "$ns" link set lo up
-	ip netns exec "$ns" sh -c 'mount -t bpf bpf /sys/fs/bpf && exec sleep 1000000' &
-	HOLDER[$1]=$!
-	HOSTS+=("$1")
-	for i in $(seq 50); do
-		nsenter -t "${HOLDER[$1]}" -m -n mountpoint -q /sys/fs/bpf 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "host $1: bpffs not mounted"; exit 1
-}
-on() { local h=$1; shift; nsenter -t "${HOLDER[$h]}" -m -n -- "$@"; }
 lbc() {
 	on lb env CIDLB_SOCKET="$T/ctl.sock" CIDLB_PIN_DIR="$PIN" CIDLB_STATE_FILE="$T/state.json" \
 		CIDLB_CONFIG=/nonexistent "$BUILD/cidlb" "$@"
