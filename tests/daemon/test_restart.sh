@@ -45,7 +45,7 @@ sleep 0.5
 stream_stop
 sent=$(jget 'd["total"]' <"$T/sent.json")
 got=$(( $(total_rx) - base ))
-echo "restart with keep: daemon gap $(echo "$t1 - $t0" | bc) s, $sent packets sent, $got received, $((sent - got)) lost"
+echo "restart with keep: daemon gap $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s, $sent packets sent, $got received, $((sent - got)) lost"
 [ "$sent" -gt 1000 ] && ok || bad "too few packets to mean anything: $sent"
 eq "keep restart: packets lost" 0 $((sent - got))
 eq "the new daemon adopted" "True" "$(lbc -j status | jget 'd["adopted"]')"
