@@ -304,10 +304,30 @@ int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_con
 	return cidlb_lb_set_global(lb, &g);
 }
 
+/*
+ * A map write is a copy that packets may watch halfway. So an entry whose
+ * address, family, mode or MAC changes is first written whole while it
+ * still says absent (packets ignore it), and only then with its state:
+ * the one octet that differs. A packet never sees a live state beside a
+ * half-written address. (The daemon never changes a live entry's address
+ * in place: such a backend gets a new index.)
+ */
 int cidlb_lb_set_backend(struct cidlb_lb *lb, uint32_t idx, const struct cidlb_backend *b)
 {
+	struct cidlb_backend cur, absent = *b;
+	int err;
+
 	if (idx >= CIDLB_MAX_BACKENDS)
 		return -EINVAL;
+	absent.state = CIDLB_BE_ABSENT;
+	if (b->state != CIDLB_BE_ABSENT && !get(lb, CIDLB_M_BACKENDS, &idx, &cur) &&
+	    cur.state == CIDLB_BE_ABSENT) {
+		if (memcmp(&cur, &absent, sizeof(cur))) {
+			err = upd(lb, CIDLB_M_BACKENDS, &idx, &absent);
+			if (err)
+				return err;
+		}
+	}
 	return upd(lb, CIDLB_M_BACKENDS, &idx, b);
 }
 
