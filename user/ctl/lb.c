@@ -436,6 +436,13 @@ int cidlb_lb_unretire(struct cidlb_lb *lb, const struct cidlb_cid_key *k)
 
 int cidlb_lb_add_tx_port(struct cidlb_lb *lb, uint32_t ifindex)
 {
+	uint32_t cur;
+
+	/* Rewriting a present entry is not free: the kernel unlinks the old
+	 * devmap-hash entry before it links the new one, and a packet
+	 * redirected in between finds no port (drop_no_route). */
+	if (!get(lb, CIDLB_M_TX_PORTS, &ifindex, &cur) && cur == ifindex)
+		return 0;
 	return upd(lb, CIDLB_M_TX_PORTS, &ifindex, &ifindex);
 }
 
