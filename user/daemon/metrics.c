@@ -178,27 +178,27 @@ static void render(struct daemon *d, struct buf *b)
 	}
 
 	/* backends */
-	family(b, "cidlb_backend_packets_total", "counter", "Packets sent to a backend.");
-	for (i = 0; i < (size_t)d->conf->n_backends; i++) {
-		const struct cidlb_conf_backend *be = &d->conf->backends[i];
-		struct cidlb_backend_stats s = { 0 };
-		uint32_t idx = backend_index(d, be->name);
+	{
+		/* each backend's per-CPU statistics read once, printed twice */
+		size_t n = (size_t)d->conf->n_backends;
+		struct cidlb_backend_stats *st = calloc(n ? n : 1, sizeof(*st));
 
-		if (idx != CIDLB_BACKEND_NONE)
-			cidlb_lb_read_backend_stats(d->lb, idx, &s);
-		out(b, "cidlb_backend_packets_total{backend=\"%s\"} %llu\n", be->name,
-		    (unsigned long long)s.packets);
-	}
-	family(b, "cidlb_backend_bytes_total", "counter", "Octets (frames as received) sent to a backend.");
-	for (i = 0; i < (size_t)d->conf->n_backends; i++) {
-		const struct cidlb_conf_backend *be = &d->conf->backends[i];
-		struct cidlb_backend_stats s = { 0 };
-		uint32_t idx = backend_index(d, be->name);
+		for (i = 0; st && i < n; i++) {
+			uint32_t idx = backend_index(d, d->conf->backends[i].name);
 
-		if (idx != CIDLB_BACKEND_NONE)
-			cidlb_lb_read_backend_stats(d->lb, idx, &s);
-		out(b, "cidlb_backend_bytes_total{backend=\"%s\"} %llu\n", be->name,
-		    (unsigned long long)s.bytes);
+			if (idx != CIDLB_BACKEND_NONE)
+				cidlb_lb_read_backend_stats(d->lb, idx, &st[i]);
+		}
+		family(b, "cidlb_backend_packets_total", "counter", "Packets sent to a backend.");
+		for (i = 0; st && i < n; i++)
+			out(b, "cidlb_backend_packets_total{backend=\"%s\"} %llu\n",
+			    d->conf->backends[i].name, (unsigned long long)st[i].packets);
+		family(b, "cidlb_backend_bytes_total", "counter",
+		       "Octets (frames as received) sent to a backend.");
+		for (i = 0; st && i < n; i++)
+			out(b, "cidlb_backend_bytes_total{backend=\"%s\"} %llu\n",
+			    d->conf->backends[i].name, (unsigned long long)st[i].bytes);
+		free(st);
 	}
 	family(b, "cidlb_backend_weight", "gauge", "Maglev weight of a backend.");
 	for (i = 0; i < (size_t)d->conf->n_backends; i++)
