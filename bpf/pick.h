@@ -42,14 +42,16 @@ static __always_inline void cid_key_trim(struct cidlb_cid_key *k, __u32 len)
 	k->len = len;
 }
 
-/* Classify the DCID (in c->key.cid, `avail` octets) by its first octet
- * and trim it to the octets that identify it: 1 + plaintext_len under a
- * config held here, else the self-encoded length. */
+/* Classify the DCID (in c->key.cid, `avail` octets, then whatever
+ * followed it) by its first octet and trim the key to the octets that
+ * identify it: 1 + plaintext_len under a config held here, else the
+ * self-encoded length, never more than `avail`. */
 static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 					const struct cidlb_global *g, struct cidlb_counters *cnt)
 {
-	__u32 cr = c->key.cid[0] >> 5;
-	__u32 len = (c->key.cid[0] & 0x1f) + 1, need, copy;
+	__u8 first = avail ? c->key.cid[0] : 0;	/* an empty DCID reads as 0 */
+	__u32 cr = first >> 5;
+	__u32 len = (first & 0x1f) + 1, need, copy;
 	int rc = PICK_ROUTED;
 
 	if (len > avail)
