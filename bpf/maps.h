@@ -58,6 +58,15 @@ struct {
 	__type(value, struct cidlb_retired);
 } cidlb_retired SEC(".maps");
 
+/* Counting filter in front of cidlb_retired (include/cidlb_maps.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CIDLB_RETIRED_DEFAULT);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u64);
+} cidlb_retired_hint SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);

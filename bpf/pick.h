@@ -28,6 +28,7 @@ struct cid_ctx {
 	 * retired-CID map and of the decode cache, and the decoder's input. */
 	struct cidlb_cid_key key __attribute__((aligned(8)));
 	const struct cidlb_config *cfg;	/* NULL when unroutable by config */
+	__u32 hash;			/* cidlb_cid_hash(&key) */
 };
 
 static __always_inline int backend_live(const struct cidlb_backend *be)
@@ -80,21 +81,32 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 	len = need;
 out:
 	cid_key_trim(&c->key, len);
+	c->hash = cidlb_cid_hash(&c->key);
 	return rc;
 }
 
-/* An exact match in the retired-CID map (not looked up while it is empty). */
+/* An exact match in the retired-CID map: not looked up while the map is
+ * empty, nor when the CID's counter in the filter in front of it is 0. */
 static __always_inline int cid_retired(const struct cid_ctx *c, const struct cidlb_global *g)
 {
-	return (g->flags & CIDLB_GF_RETIRED) && c->key.len &&
-	       bpf_map_lookup_elem(&cidlb_retired, &c->key) != NULL;
+	__u32 i = c->hash & g->rhint_mask, word = i >> 3;
+	__u8 *hint;
+
+	if (!(g->flags & CIDLB_GF_RETIRED) || !c->key.len)
+		return 0;
+	if (g->rhint_mask) {
+		hint = bpf_map_lookup_elem(&cidlb_retired_hint, &word);
+		if (hint && !hint[i & 7])
+			return 0;
+	}
+	return bpf_map_lookup_elem(&cidlb_retired, &c->key) != NULL;
 }
 
 /* The decode cache slot of a CID key (the map's size is a power of 2). */
 static __always_inline struct cidlb_dcache_slot *dcache_slot(const struct cid_ctx *c,
 							     const struct cidlb_global *g)
 {
-	__u32 i = cidlb_cid_hash(&c->key) & g->dcache_mask;
+	__u32 i = c->hash & g->dcache_mask;
 
 	return bpf_map_lookup_elem(&cidlb_dcache, &i);
 }

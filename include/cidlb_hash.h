@@ -50,17 +50,21 @@ static inline __u32 cidlb_flow_hash(const struct cidlb_flow_key *k, __u32 seed)
 	return c;
 }
 
-/* Slot hash of a CID key, for the direct-mapped decode cache: encrypted
- * CIDs are uniformly random octets already, so three multiplies spread
- * them (the slot is the top bits of the product: mask it after >> 32). A
- * sender who crafts colliding CIDs only forces cache misses, which cost
- * the cipher, as fresh CIDs do anyway. */
+/* Hash of a CID key, for the direct-mapped decode cache and the counting
+ * filter in front of the retired-CID map (its low bits are the slot).
+ * Three multiplies, then the high half folded down and one more multiply,
+ * so that every octet of the key moves the low bits: plaintext CIDs
+ * differ in a few nonce octets only. Not keyed: a sender who crafts
+ * colliding CIDs only forces cache misses (the cipher, as fresh CIDs
+ * cost anyway) or retired-map lookups. */
 static inline __u32 cidlb_cid_hash(const struct cidlb_cid_key *k)
 {
 	const __u64 *w = (const __u64 *)k;
 	__u64 h = (w[0] * 0x9e3779b97f4a7c15ULL) ^ (w[1] * 0xc2b2ae3d27d4eb4fULL) ^
 		  (w[2] * 0x165667b19e3779f9ULL);
 
+	h ^= h >> 32;
+	h *= 0xd6e8feb86659fd93ULL;
 	return (__u32)(h >> 32);
 }
 

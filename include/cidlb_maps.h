@@ -47,6 +47,7 @@
 #define CIDLB_MAP_MAGLEV	"cidlb_maglev"
 #define CIDLB_MAP_LRU		"cidlb_lru"
 #define CIDLB_MAP_RETIRED	"cidlb_retired"
+#define CIDLB_MAP_RETIRED_HINT	"cidlb_retired_hint"
 #define CIDLB_MAP_COUNTERS	"cidlb_counters"
 #define CIDLB_MAP_BE_STATS	"cidlb_be_stats"
 #define CIDLB_MAP_CFG_STATS	"cidlb_cfg_stats"
@@ -176,6 +177,17 @@ struct cidlb_retired {
 	__u64 expires_ns;	/* CLOCK_BOOTTIME; the daemon deletes after it */
 };
 
+/* ---- cidlb_retired_hint: array of __u64, mmapable, counting filter ------
+ * Read as octets, octet i counts the entries of cidlb_retired whose key
+ * hashes to i (cidlb_cid_hash(key) & cidlb_global.rhint_mask), saturating
+ * at 255 (then it stays). A packet whose octet is 0 is not retired and
+ * skips the hash lookup. lb.c counts up before it inserts a CID and down
+ * after it deletes one, so a retired CID never reads 0: write retired CIDs
+ * through lb.c (the daemon), never into cidlb_retired directly. Sized to
+ * the power of 2 >= the retired map's entries, in __u64 words: 8 counters
+ * per entry, about 12 % of other CIDs looked up when the map is full.
+ */
+
 /* ---- cidlb_dcache: per-CPU array, direct-mapped decode cache ----------
  * Slot = hash of the CID key modulo the map size (a power of 2). A hit
  * needs the same CID, config ID and config generation; a miss overwrites
@@ -202,6 +214,8 @@ struct cidlb_global {
 	__u8  config_active;	/* bit n: copy of config ID n in use (lb.c) */
 	__u8  pad;
 	__u32 dcache_mask;	/* cidlb_dcache size - 1, kept by lb.c */
+	__u32 rhint_mask;	/* counters in cidlb_retired_hint - 1, kept by
+				 * lb.c; 0: no filter, every CID is looked up */
 };
 
 /* flags of struct cidlb_global */
@@ -298,7 +312,7 @@ CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
-CIDLB_SIZE_CHECK(cidlb_global, 36);
+CIDLB_SIZE_CHECK(cidlb_global, 40);
 CIDLB_SIZE_CHECK(cidlb_counters, 36 * 8);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
 CIDLB_SIZE_CHECK(cidlb_config_stats, 24);

@@ -6,6 +6,7 @@
  * (outer headers) and byte for byte (the client's packet inside).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,7 +15,9 @@
 #include <string.h>
 #include <cmocka.h>
 #include <linux/bpf.h>
+#include <bpf/bpf.h>
 #include "tlb.h"
+#include "cidlb_hash.h"
 
 /* The fixture's backends: index = position. */
 static const struct {
@@ -505,6 +508,112 @@ static void test_memo_follows_maps(void **state)
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
 }
 
+/* Counter of key k in the retired-CID filter, read through the map. */
+static int rhint_of(struct tlb *t, const struct cidlb_cid_key *k)
+{
+	struct cidlb_global g;
+	uint32_t i, word;
+	uint8_t w[8];
+
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	i = cidlb_cid_hash(k) & g.rhint_mask;
+	word = i >> 3;
+	assert_int_equal(bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_RETIRED_HINT), &word, w),
+			 0);
+	return w[i & 7];
+}
+
+/* A plaintext CID 07 010203 nonce (config 0: server ID 3, nonce 4). */
+static void nonce_cid(struct cidlb_cid_key *k, uint32_t nonce)
+{
+	memset(k, 0, sizeof(*k));
+	k->len = 8;
+	memcpy(k->cid, "\x07\x01\x02\x03", 4);
+	memcpy(k->cid + 4, &nonce, 4);
+}
+
+static int run_cid(struct tlb *t, const struct cidlb_cid_key *k)
+{
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
+	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 999,
+			       .dport = T_VIP_PORT, .payload = payload };
+	size_t len, outlen;
+
+	s.payload_len = tquic_short(payload, 0x41, k->cid, k->len, 40);
+	len = tpkt_build(&s, in);
+	return tlb_run(t, in, len, out, &outlen);
+}
+
+/*
+ * The counting filter in front of the retired-CID map: a retired CID is
+ * counted and dropped; a CID sharing its counter is looked up and routed;
+ * retiring a CID again counts nothing; unretired, the counter goes down;
+ * a counter at 255 stays there, and CIDs behind it still route. With
+ * retired_size 300 the filter has 512 words: 4096 counters.
+ */
+static void test_retired_filter(void **state)
+{
+	struct cidlb_lb_opts o = { .retired_size = 300 };
+	struct tlb *t = tlb_new_opts(&o);
+	struct cidlb_cid_key a, same[257];
+	struct cidlb_counters c;
+	struct cidlb_global g;
+	uint32_t n, slot, found = 0;
+	int i;
+
+	(void)state;
+	tlb_config(t, 0, 3, 4, NULL);
+	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_sid(t, 0, (const uint8_t *)"\x01\x02\x03", 3, 0);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.rhint_mask, 4095);
+	nonce_cid(&a, 0xefbeadde);
+	slot = cidlb_cid_hash(&a) & 4095;
+	for (n = 0; found < 257 && n < (1u << 26); n++) {	/* CIDs on a's counter */
+		nonce_cid(&same[found], n);
+		if (n != 0xefbeadde && (cidlb_cid_hash(&same[found]) & 4095) == slot)
+			found++;
+	}
+	assert_int_equal(found, 257);
+
+	assert_int_equal(run_cid(t, &a), XDP_TX);
+	assert_int_equal(rhint_of(t, &a), 0);
+	assert_int_equal(cidlb_lb_retire(t->lb, &a, 1), 0);
+	assert_int_equal(rhint_of(t, &a), 1);
+	assert_int_equal(cidlb_lb_retire(t->lb, &a, 2), 0);	/* new expiry only */
+	assert_int_equal(rhint_of(t, &a), 1);
+	assert_int_equal(run_cid(t, &a), XDP_DROP);
+	assert_int_equal(run_cid(t, &same[0]), XDP_TX);		/* looked up, not retired */
+	c = tlb_counters(t);
+	assert_int_equal(c.drop_retired, 1);
+	assert_int_equal(c.route_cid, 2);
+
+	assert_int_equal(cidlb_lb_retire(t->lb, &same[0], 1), 0);
+	assert_int_equal(rhint_of(t, &a), 2);
+	assert_int_equal(run_cid(t, &same[0]), XDP_DROP);
+	assert_int_equal(cidlb_lb_unretire(t->lb, &a), 0);
+	assert_int_equal(rhint_of(t, &a), 1);
+	assert_int_equal(run_cid(t, &a), XDP_TX);
+	assert_int_equal(run_cid(t, &same[0]), XDP_DROP);
+	assert_int_equal(cidlb_lb_unretire(t->lb, &a), -ENOENT);	/* counts nothing */
+	assert_int_equal(rhint_of(t, &a), 1);
+	assert_int_equal(cidlb_lb_unretire(t->lb, &same[0]), 0);
+	assert_int_equal(rhint_of(t, &a), 0);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.flags & CIDLB_GF_RETIRED, 0);
+
+	for (i = 0; i < 256; i++)	/* saturates at 255 */
+		assert_int_equal(cidlb_lb_retire(t->lb, &same[i], 1), 0);
+	assert_int_equal(rhint_of(t, &a), 255);
+	for (i = 0; i < 256; i++)
+		assert_int_equal(cidlb_lb_unretire(t->lb, &same[i]), 0);
+	assert_int_equal(rhint_of(t, &a), 255);		/* stays */
+	assert_int_equal(cidlb_lb_retire(t->lb, &same[0], 1), 0);
+	assert_int_equal(run_cid(t, &same[0]), XDP_DROP);
+	assert_int_equal(run_cid(t, &same[256]), XDP_TX);
+	tlb_free(t);
+}
+
 static int setup(void **state)
 {
 	*state = tlb_new();
@@ -526,6 +635,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lru_sticky, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_lbs_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memo_follows_maps, setup, teardown),
+		cmocka_unit_test(test_retired_filter),
 	};
 
 	return cmocka_run_group_tests_name("datapath", tests, NULL, NULL);

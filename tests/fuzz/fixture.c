@@ -6,6 +6,7 @@
 #include "cidlb/cidlb.h"
 #include "tpkt.h"
 #include "twin.h"
+#include "cidlb_hash.h"
 
 #define W(map, k, v) do { int e_ = write(ctx, map, k, v); if (e_) return e_; } while (0)
 
@@ -46,9 +47,14 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	struct cidlb_vip v = { .id = 1 };
 	struct cidlb_cid_key rk = { .len = 8, .cid = { 0x07, 1, 2, 3, 0xde, 0xad, 0xbe, 0xef } };
 	struct cidlb_retired rv = {};
-	__u32 zero = 0, i;
+	__u32 zero = 0, i, word;
+	__u64 hint;
 	uint8_t a[16];
 
+	/* the retired CID below, behind its counting filter: 64 words of
+	 * cidlb_retired_hint (fewer than the map holds, as a mask may say) */
+	g.flags = CIDLB_GF_RETIRED;
+	g.rhint_mask = 64 * 8 - 1;
 	inet_pton(AF_INET, "198.18.0.1", g.src4);
 	inet_pton(AF_INET6, "fd00::1", g.src6);
 	W(CIDLB_MAP_GLOBAL, &zero, &g);
@@ -80,6 +86,10 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 		W(CIDLB_MAP_MAGLEV, &i, &b);
 	}
 	W(CIDLB_MAP_RETIRED, &rk, &rv);
+	i = cidlb_cid_hash(&rk) & g.rhint_mask;
+	word = i >> 3;
+	hint = 1ULL << (8 * (i & 7));
+	W(CIDLB_MAP_RETIRED_HINT, &word, &hint);
 	return 0;
 }
 

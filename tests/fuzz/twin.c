@@ -43,7 +43,7 @@ static struct umap maps[] = {
 	UMAP(cidlb_vips), UMAP(cidlb_configs), UMAP(cidlb_sids), UMAP(cidlb_backends),
 	UMAP(cidlb_maglev), UMAP(cidlb_lru), UMAP(cidlb_retired), UMAP(cidlb_counters),
 	UMAP(cidlb_be_stats), UMAP(cidlb_global), UMAP(cidlb_tx_ports), UMAP(cidlb_dcache),
-	UMAP(cidlb_scratch), UMAP(cidlb_cfg_stats),
+	UMAP(cidlb_scratch), UMAP(cidlb_cfg_stats), UMAP(cidlb_retired_hint),
 };
 #define NMAPS (sizeof(maps) / sizeof(maps[0]))
 

@@ -35,6 +35,11 @@ static int silent(enum libbpf_print_level l, const char *f, va_list a)
 
 struct tlb *tlb_new(void)
 {
+	return tlb_new_opts(NULL);
+}
+
+struct tlb *tlb_new_opts(const struct cidlb_lb_opts *opts)
+{
 	struct tlb *t = calloc(1, sizeof(*t));
 	struct cidlb_global g = { .hash_seed = T_SEED, .ttl = 64 };
 	struct cidlb_vip_key vk = { .port = htons(T_VIP_PORT) };
@@ -43,7 +48,7 @@ struct tlb *tlb_new(void)
 
 	libbpf_set_print(silent);
 	assert_non_null(t);
-	assert_int_equal(cidlb_lb_open(tobj("cidlb.bpf.o"), NULL, &t->lb), 0);
+	assert_int_equal(cidlb_lb_open(tobj("cidlb.bpf.o"), opts, &t->lb), 0);
 	tpkt_addr(4, T_LB4, a);
 	memcpy(g.src4, a, 4);
 	tpkt_addr(6, T_LB6, g.src6);

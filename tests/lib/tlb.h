@@ -29,6 +29,7 @@ const char *tobj(const char *name);
 
 /* Load the program; global (seed, LB addresses) and both VIPs set. */
 struct tlb *tlb_new(void);
+struct tlb *tlb_new_opts(const struct cidlb_lb_opts *opts);	/* map sizes */
 void tlb_free(struct tlb *t);
 
 /* Backend idx: address in text (family from it), forwarding mode, state. */

@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ctl/lb.h"
+#include "cidlb_hash.h"
 
 const char *const cidlb_map_names[CIDLB_M_COUNT] = {
 	[CIDLB_M_VIPS] = CIDLB_MAP_VIPS,
@@ -26,6 +28,7 @@ const char *const cidlb_map_names[CIDLB_M_COUNT] = {
 	[CIDLB_M_DCACHE] = CIDLB_MAP_DCACHE,
 	[CIDLB_M_SCRATCH] = CIDLB_MAP_SCRATCH,
 	[CIDLB_M_CFG_STATS] = CIDLB_MAP_CFG_STATS,
+	[CIDLB_M_RETIRED_HINT] = CIDLB_MAP_RETIRED_HINT,
 };
 
 #define C(n) { #n, offsetof(struct cidlb_counters, n) }
@@ -50,6 +53,8 @@ struct cidlb_lb {
 	struct bpf_object *obj;	/* NULL when adopted from pins */
 	int prog_fd;
 	int map_fd[CIDLB_M_COUNT];
+	uint8_t *rhint;		/* cidlb_retired_hint, mapped; NULL: none */
+	size_t rhint_len;	/* octets: counters */
 };
 
 static struct cidlb_lb *lb_alloc(void)
@@ -82,6 +87,59 @@ static uint32_t pow2_floor(uint32_t n)
 	return n;
 }
 
+static uint32_t pow2_ceil(uint32_t n)
+{
+	uint32_t p = pow2_floor(n);
+
+	return p == n ? n : p << 1;
+}
+
+/* Map the retired-CID filter into this process, to count in it. */
+static int rhint_open(struct cidlb_lb *lb)
+{
+	int fd = lb->map_fd[CIDLB_M_RETIRED_HINT];
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	void *p;
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		return -errno;
+	if (info.value_size != 8 || !(info.map_flags & BPF_F_MMAPABLE) || !info.max_entries ||
+	    info.max_entries & (info.max_entries - 1) || info.max_entries > (1u << 28)) {
+		fprintf(stderr, "cidlb: map %s is not a power-of-2 array of 8-octet words that can be mapped\n",
+			CIDLB_MAP_RETIRED_HINT);
+		return -EINVAL;
+	}
+	p = mmap(NULL, (size_t)info.max_entries * 8, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "cidlb: cannot map %s into memory: %s\n", CIDLB_MAP_RETIRED_HINT,
+			strerror(errno));
+		return -errno;
+	}
+	lb->rhint = p;
+	lb->rhint_len = (size_t)info.max_entries * 8;
+	return 0;
+}
+
+/* Count the CID key in the filter up (+1) or down (-1). A counter at 255
+ * stays there: it may stand for more CIDs than it can count. */
+static void rhint_count(struct cidlb_lb *lb, const struct cidlb_cid_key *k, int delta)
+{
+	uint8_t *c, v;
+
+	if (!lb->rhint)
+		return;
+	c = &lb->rhint[cidlb_cid_hash(k) & (lb->rhint_len - 1)];
+	v = __atomic_load_n(c, __ATOMIC_RELAXED);
+	do {
+		if (v == 255 || (delta < 0 && v == 0))
+			return;
+	} while (!__atomic_compare_exchange_n(c, &v, (uint8_t)(v + delta), 0, __ATOMIC_SEQ_CST,
+					      __ATOMIC_RELAXED));
+}
+
 int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
 		  struct cidlb_lb **out)
 {
@@ -105,6 +163,11 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
 			err = resize(lb->obj, CIDLB_MAP_RETIRED, opts->retired_size);
 		if (!err && bpf_object__find_map_by_name(lb->obj, CIDLB_MAP_DCACHE))
 			err = resize(lb->obj, CIDLB_MAP_DCACHE, pow2_floor(opts->dcache_size));
+		if (!err && opts->retired_size &&
+		    bpf_object__find_map_by_name(lb->obj, CIDLB_MAP_RETIRED_HINT))
+			err = resize(lb->obj, CIDLB_MAP_RETIRED_HINT,
+				     pow2_ceil(opts->retired_size < (1u << 28) ? opts->retired_size :
+					       1u << 28));
 		if (err)
 			goto fail;
 	}
@@ -123,6 +186,9 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
 	lb->prog_fd = bpf_program__fd(prog);
 	for (i = 0; i < CIDLB_M_COUNT; i++)
 		lb->map_fd[i] = bpf_object__find_map_fd_by_name(lb->obj, cidlb_map_names[i]);
+	err = rhint_open(lb);
+	if (err)
+		goto fail;
 	*out = lb;
 	return 0;
 fail:
@@ -149,6 +215,11 @@ int cidlb_lb_open_pinned(const char *pin_dir, struct cidlb_lb **out)
 	for (i = 0; i < CIDLB_M_COUNT; i++) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, cidlb_map_names[i]);
 		lb->map_fd[i] = bpf_obj_get(path);
+	}
+	err = rhint_open(lb);
+	if (err) {
+		cidlb_lb_close(lb);
+		return err;
 	}
 	*out = lb;
 	return 0;
@@ -206,6 +277,8 @@ void cidlb_lb_close(struct cidlb_lb *lb)
 
 	if (!lb)
 		return;
+	if (lb->rhint)
+		munmap(lb->rhint, lb->rhint_len);
 	if (lb->obj) {
 		bpf_object__close(lb->obj);
 	} else {
@@ -360,6 +433,7 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	g->dcache_mask = 0;
 	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries)
 		g->dcache_mask = pow2_floor(info.max_entries) - 1;
+	g->rhint_mask = lb->rhint ? (uint32_t)(lb->rhint_len - 1) : 0;
 	g->flags &= ~CIDLB_GF_RETIRED;
 	fd = lb->map_fd[CIDLB_M_RETIRED];
 	if (fd >= 0 && !bpf_map_get_next_key(fd, NULL, &k))
@@ -416,14 +490,36 @@ int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table)
 	return cidlb_lb_set_global(lb, &g);
 }
 
+/*
+ * A new retired CID is counted in the filter before it is inserted, and
+ * an existing one only gets its new expiry (BPF_EXIST): whatever another
+ * writer does at the same time, each entry is counted once.
+ */
 int cidlb_lb_retire(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t expires_ns)
 {
 	struct cidlb_retired v = { .expires_ns = expires_ns };
+	int fd = lb->map_fd[CIDLB_M_RETIRED], tries, err = 0;
 	struct cidlb_global g;
-	int err = upd(lb, CIDLB_M_RETIRED, k, &v);
 
-	if (err || (!cidlb_lb_get_global(lb, &g) && (g.flags & CIDLB_GF_RETIRED)))
+	if (fd < 0)
+		return -ENOENT;
+	for (tries = 0; tries < 4; tries++) {
+		if (!bpf_map_update_elem(fd, k, &v, BPF_EXIST))
+			break;
+		if (errno != ENOENT)
+			return -errno;
+		rhint_count(lb, k, 1);
+		if (!bpf_map_update_elem(fd, k, &v, BPF_NOEXIST))
+			break;
+		err = -errno;
+		rhint_count(lb, k, -1);
+		if (err != -EEXIST)
+			return err;
+	}
+	if (tries == 4)
 		return err;
+	if (!cidlb_lb_get_global(lb, &g) && (g.flags & CIDLB_GF_RETIRED))
+		return 0;
 	return global_refresh(lb);
 }
 
@@ -431,7 +527,10 @@ int cidlb_lb_unretire(struct cidlb_lb *lb, const struct cidlb_cid_key *k)
 {
 	int err = del(lb, CIDLB_M_RETIRED, k);
 
-	return err ? err : global_refresh(lb);
+	if (err)
+		return err;
+	rhint_count(lb, k, -1);
+	return global_refresh(lb);
 }
 
 int cidlb_lb_add_tx_port(struct cidlb_lb *lb, uint32_t ifindex)
