@@ -150,7 +150,7 @@ TWIN_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
 # kernel: the alignment check of UBSan does not apply to them.
 FUZZ_FLAGS  := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-fno-sanitize=alignment
-TWIN_SRCS   := tests/fuzz/twin.c tests/fuzz/fixture.c tests/lib/tpkt.c
+TWIN_SRCS   := tests/fuzz/twin.c tests/fuzz/fixture.c tests/lib/tpkt.c user/ctl/viptab.c
 FUZZ_BINS   := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 
 $(BUILD)/tests/test_twin: tests/fuzz/test_twin.c $(TWIN_SRCS) $(BPF_HDRS) $(LIBTEST_A) $(USER_LIBS)

@@ -12,6 +12,7 @@
 
 #include "maps.h"
 #include "parse.h"
+#include "vip.h"
 #include "quic.h"
 #include "pick.h"
 #include "encap.h"
@@ -206,8 +207,9 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct cidlb_counters *cnt = counters();
-	struct cidlb_vip_key vk = {};
+	const struct cidlb_global *g;
 	struct pkt p = {};
+	__u32 zero = 0;
 	int rc;
 
 	if (!cnt)
@@ -220,10 +222,8 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 		return pass_verdict(rc, cnt);
 
 	/* 2. match */
-	__builtin_memcpy(vk.addr, p.flow.dst, 16);
-	vk.port = p.flow.dport;
-	vk.family = p.flow.family;
-	if (!bpf_map_lookup_elem(&cidlb_vips, &vk)) {
+	g = bpf_map_lookup_elem(&cidlb_global, &zero);
+	if (!g || !vip_match(&p.flow, g)) {
 		cnt->pass_not_vip++;
 		return XDP_PASS;
 	}

@@ -8,12 +8,20 @@
 #include <bpf/bpf_helpers.h>
 #include "cidlb_maps.h"
 
+/* The VIPs as operators and lb.c see them; packets read cidlb_vip_table. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, CIDLB_MAX_VIPS);
 	__type(key, struct cidlb_vip_key);
 	__type(value, struct cidlb_vip);
 } cidlb_vips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 2 * CIDLB_VIP_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cidlb_vip_slot);
+} cidlb_vip_table SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

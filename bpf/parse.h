@@ -48,7 +48,7 @@ struct pkt {
 	__u8  first_frag;	/* first fragment of a fragmented datagram */
 	__u16 pad;
 	struct cidlb_flow_key flow;	/* addresses, ports, family */
-};
+} __attribute__((aligned(8)));	/* flow.dst is read as two 8-octet words */
 
 enum parse_result {
 	PARSE_OK = 0,

@@ -68,6 +68,33 @@ static inline __u32 cidlb_cid_hash(const struct cidlb_cid_key *k)
 	return (__u32)(h >> 32);
 }
 
+/* Home slot hash of a VIP key (cidlb_vip_table), from its three words:
+ * address octets 0-7 and 8-15, then port, family and pad as one
+ * little-endian word. The seed is lb.c's choice for a table half: a
+ * different seed moves every key. */
+static inline __u32 cidlb_vip_hash(__u64 a, __u64 b, __u32 c, __u32 seed)
+{
+	__u64 s = (seed + 1ULL) * 0x9e3779b97f4a7c15ULL;
+	__u64 h = ((a ^ s) * 0xc2b2ae3d27d4eb4fULL) ^ ((b + s) * 0x165667b19e3779f9ULL) ^
+		  (((__u64)c ^ (s >> 17)) * 0xd6e8feb86659fd93ULL);
+
+	h ^= h >> 32;
+	h *= 0x9e3779b97f4a7c15ULL;
+	return (__u32)(h >> 32);
+}
+
+/* The same for a key in memory. */
+static inline __u32 cidlb_vip_key_hash(const struct cidlb_vip_key *k, __u32 seed)
+{
+	__u64 a, b;
+	__u32 c;
+
+	__builtin_memcpy(&a, k->addr, 8);
+	__builtin_memcpy(&b, k->addr + 8, 8);
+	__builtin_memcpy(&c, &k->port, 4);	/* port, family, pad */
+	return cidlb_vip_hash(a, b, c, seed);
+}
+
 /* Slot of a flow in one Maglev table. */
 static inline __u32 cidlb_maglev_slot(const struct cidlb_flow_key *k, __u32 seed)
 {

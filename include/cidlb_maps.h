@@ -25,6 +25,8 @@
 #define CIDLB_AES_RK_WORDS	44	/* AES-128: 11 round keys of 4 words */
 
 #define CIDLB_MAX_VIPS		256
+#define CIDLB_VIP_SLOTS		1024	/* one half of cidlb_vip_table (power of 2) */
+#define CIDLB_VIP_PROBES	4	/* a VIP lies this near its home slot */
 #define CIDLB_MAX_BACKENDS	16384
 #define CIDLB_MAX_SIDS		65536
 #define CIDLB_MAX_IFACES	64
@@ -41,6 +43,7 @@
 
 /* ---- map names (pinned under the pin directory by these names) -------- */
 #define CIDLB_MAP_VIPS		"cidlb_vips"
+#define CIDLB_MAP_VIP_TABLE	"cidlb_vip_table"
 #define CIDLB_MAP_CONFIGS	"cidlb_configs"
 #define CIDLB_MAP_SIDS		"cidlb_sids"
 #define CIDLB_MAP_BACKENDS	"cidlb_backends"
@@ -72,6 +75,22 @@ struct cidlb_vip {
 	__u32 id;		/* operator's VIP number, for counters/logs */
 	__u32 flags;		/* reserved, 0 */
 };
+
+/* ---- cidlb_vip_table: array of 2 * CIDLB_VIP_SLOTS, what packets read --
+ * cidlb_vips as an open-addressed table: packets hash the key with
+ * cidlb_vip_hash() and the seed of the half named by
+ * cidlb_global.vip_active, and look at CIDLB_VIP_PROBES slots from there
+ * on, up to an empty one (family 0). An array lookup costs a few
+ * instructions; a hash-map lookup cost 14 ns per packet. On every change
+ * of cidlb_vips, lb.c fills the other half with a seed that leaves every
+ * VIP within CIDLB_VIP_PROBES slots of its home, writes that seed, then
+ * flips vip_active: packets see the old set or the new one, never a mix.
+ */
+struct cidlb_vip_slot {
+	struct cidlb_vip_key key;	/* family 0: empty slot */
+	struct cidlb_vip vip;
+	__u32 pad;
+} __attribute__((aligned(8)));
 
 /* ---- cidlb_configs: array [2 * config ID + copy], QUIC-LB configuration --
  * Two copies per config ID: packets read the copy named by bit <config ID>
@@ -216,6 +235,9 @@ struct cidlb_global {
 	__u32 dcache_mask;	/* cidlb_dcache size - 1, kept by lb.c */
 	__u32 rhint_mask;	/* counters in cidlb_retired_hint - 1, kept by
 				 * lb.c; 0: no filter, every CID is looked up */
+	__u32 vip_seed[2];	/* hash seed of each cidlb_vip_table half (lb.c) */
+	__u8  vip_active;	/* 0 or 1: the cidlb_vip_table half packets read */
+	__u8  pad2[3];
 };
 
 /* flags of struct cidlb_global */
@@ -304,6 +326,7 @@ struct cidlb_decap_counters {
 	_Static_assert(sizeof(struct t) == (n), "ABI: size of struct " #t)
 CIDLB_SIZE_CHECK(cidlb_vip_key, 20);
 CIDLB_SIZE_CHECK(cidlb_vip, 8);
+CIDLB_SIZE_CHECK(cidlb_vip_slot, 32);
 CIDLB_SIZE_CHECK(cidlb_config, 368);
 CIDLB_SIZE_CHECK(cidlb_sid_key, 20);
 CIDLB_SIZE_CHECK(cidlb_backend, 28);
@@ -312,7 +335,7 @@ CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
-CIDLB_SIZE_CHECK(cidlb_global, 40);
+CIDLB_SIZE_CHECK(cidlb_global, 52);
 CIDLB_SIZE_CHECK(cidlb_counters, 36 * 8);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
 CIDLB_SIZE_CHECK(cidlb_config_stats, 24);

@@ -614,6 +614,68 @@ static void test_retired_filter(void **state)
 	tlb_free(t);
 }
 
+/* Verdict of a short-header packet to addr:port (no backends: a VIP's
+ * packets are dropped as drop_no_backend, others pass). */
+static int run_to(struct tlb *t, int family, const char *addr, uint16_t port)
+{
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
+	struct tpkt_spec s = { .family = family, .src = family == 4 ? T_CLIENT4 : T_CLIENT6,
+			       .dst = addr, .sport = 999, .dport = port, .payload = payload };
+	size_t len, outlen;
+
+	s.payload_len = tquic_short(payload, 0x41, (const uint8_t *)"\xe7\x01\x02\x03", 4, 40);
+	len = tpkt_build(&s, in);
+	return tlb_run(t, in, len, out, &outlen);
+}
+
+/* The table that packets read holds every VIP of the map, up to
+ * CIDLB_MAX_VIPS, follows removals, and a VIP too many changes nothing. */
+static void test_many_vips(void **state)
+{
+	struct tlb *t = *state;
+	struct cidlb_vip_key k;
+	struct cidlb_vip v = { .id = 9 };
+	char addr[64];
+	int i, fam;
+
+	for (i = 2; i < CIDLB_MAX_VIPS; i++) {	/* tlb_new made 2 */
+		fam = i % 2 ? 6 : 4;
+		memset(&k, 0, sizeof(k));
+		k.family = fam;
+		k.port = htons(4000 + i);
+		snprintf(addr, sizeof(addr), fam == 4 ? "198.19.1.%d" : "fd00:9::%x", i);
+		tpkt_addr(fam, addr, k.addr);
+		assert_int_equal(cidlb_lb_set_vip(t->lb, &k, &v), 0);
+	}
+	k.port = htons(1);	/* one too many */
+	assert_int_equal(cidlb_lb_set_vip(t->lb, &k, &v), -E2BIG);
+	for (i = 2; i < CIDLB_MAX_VIPS; i++) {
+		fam = i % 2 ? 6 : 4;
+		snprintf(addr, sizeof(addr), fam == 4 ? "198.19.1.%d" : "fd00:9::%x", i);
+		assert_int_equal(run_to(t, fam, addr, 4000 + i), XDP_DROP);
+		assert_int_equal(run_to(t, fam, addr, 1), XDP_PASS);
+		assert_int_equal(run_to(t, 10 - fam, fam == 4 ? "fd00:9::1" : "198.19.1.1", 4000 + i),
+				 XDP_PASS);
+	}
+	assert_int_equal(run_to(t, 4, T_VIP4, T_VIP_PORT), XDP_DROP);
+	assert_int_equal(run_to(t, 6, T_VIP6, T_VIP_PORT), XDP_DROP);
+	for (i = 2; i < CIDLB_MAX_VIPS; i += 2) {	/* the IPv4 ones go */
+		memset(&k, 0, sizeof(k));
+		k.family = 4;
+		k.port = htons(4000 + i);
+		snprintf(addr, sizeof(addr), "198.19.1.%d", i);
+		tpkt_addr(4, addr, k.addr);
+		assert_int_equal(cidlb_lb_del_vip(t->lb, &k), 0);
+		assert_int_equal(cidlb_lb_del_vip(t->lb, &k), -ENOENT);
+	}
+	for (i = 2; i < CIDLB_MAX_VIPS; i++) {
+		fam = i % 2 ? 6 : 4;
+		snprintf(addr, sizeof(addr), fam == 4 ? "198.19.1.%d" : "fd00:9::%x", i);
+		assert_int_equal(run_to(t, fam, addr, 4000 + i), fam == 4 ? XDP_PASS : XDP_DROP);
+	}
+	assert_int_equal(run_to(t, 4, T_VIP4, T_VIP_PORT), XDP_DROP);
+}
+
 static int setup(void **state)
 {
 	*state = tlb_new();
@@ -636,6 +698,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_lbs_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memo_follows_maps, setup, teardown),
 		cmocka_unit_test(test_retired_filter),
+		cmocka_unit_test_setup_teardown(test_many_vips, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("datapath", tests, NULL, NULL);

@@ -7,6 +7,7 @@
 #include "tpkt.h"
 #include "twin.h"
 #include "cidlb_hash.h"
+#include "ctl/viptab.h"
 
 #define W(map, k, v) do { int e_ = write(ctx, map, k, v); if (e_) return e_; } while (0)
 
@@ -43,8 +44,9 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 		{ "198.18.3.15", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE, 0, 3, "\xab\xcd\xef" },
 	};
 	struct cidlb_global g = { .hash_seed = 0x5eed, .ttl = 64 };
-	struct cidlb_vip_key vk = { .port = htons(443), .family = 4 };
-	struct cidlb_vip v = { .id = 1 };
+	static struct cidlb_vip_slot vslots[CIDLB_VIP_SLOTS];
+	struct cidlb_vip_key vk[2];
+	struct cidlb_vip v[2] = { { .id = 1 }, { .id = 1 } };
 	struct cidlb_cid_key rk = { .len = 8, .cid = { 0x07, 1, 2, 3, 0xde, 0xad, 0xbe, 0xef } };
 	struct cidlb_retired rv = {};
 	__u32 zero = 0, i, word;
@@ -57,14 +59,20 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	g.rhint_mask = 64 * 8 - 1;
 	inet_pton(AF_INET, "198.18.0.1", g.src4);
 	inet_pton(AF_INET6, "fd00::1", g.src6);
+	memset(vk, 0, sizeof(vk));
+	vk[0].port = vk[1].port = htons(443);
+	vk[0].family = 4;
+	inet_pton(AF_INET, "198.18.1.1", vk[0].addr);
+	vk[1].family = 6;
+	inet_pton(AF_INET6, "fd00:1::1", vk[1].addr);
+	/* what lb.c does: the hash map, and half 0 of the table packets read */
+	if (cidlb_vip_table_build(vk, v, 2, vslots, &g.vip_seed[0]))
+		return -1;
 	W(CIDLB_MAP_GLOBAL, &zero, &g);
-	inet_pton(AF_INET, "198.18.1.1", vk.addr);
-	W(CIDLB_MAP_VIPS, &vk, &v);
-	memset(&vk, 0, sizeof(vk));
-	vk.port = htons(443);
-	vk.family = 6;
-	inet_pton(AF_INET6, "fd00:1::1", vk.addr);
-	W(CIDLB_MAP_VIPS, &vk, &v);
+	for (i = 0; i < 2; i++)
+		W(CIDLB_MAP_VIPS, &vk[i], &v[i]);
+	for (i = 0; i < CIDLB_VIP_SLOTS; i++)
+		W(CIDLB_MAP_VIP_TABLE, &i, &vslots[i]);
 	if (config(write, ctx, 0, 3, 4, NULL) || config(write, ctx, 1, 3, 4, key4) ||
 	    config(write, ctx, 2, 8, 8, key1))
 		return -1;

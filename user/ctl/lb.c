@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ctl/lb.h"
+#include "ctl/viptab.h"
 #include "cidlb_hash.h"
 
 const char *const cidlb_map_names[CIDLB_M_COUNT] = {
@@ -29,6 +30,7 @@ const char *const cidlb_map_names[CIDLB_M_COUNT] = {
 	[CIDLB_M_SCRATCH] = CIDLB_MAP_SCRATCH,
 	[CIDLB_M_CFG_STATS] = CIDLB_MAP_CFG_STATS,
 	[CIDLB_M_RETIRED_HINT] = CIDLB_MAP_RETIRED_HINT,
+	[CIDLB_M_VIP_TABLE] = CIDLB_MAP_VIP_TABLE,
 };
 
 #define C(n) { #n, offsetof(struct cidlb_counters, n) }
@@ -322,15 +324,96 @@ static int get(struct cidlb_lb *lb, enum cidlb_map_id id, const void *k, void *v
 	return bpf_map_lookup_elem(lb->map_fd[id], k, v) ? -errno : 0;
 }
 
+static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g);
+
+/*
+ * Packets read cidlb_vip_table: fill its standby half from cidlb_vips
+ * (with a seed that fits them all), write that half's seed, then make it
+ * the active half. Each cidlb_global write changes one field only.
+ */
+static int vip_table_publish(struct cidlb_lb *lb)
+{
+	static struct cidlb_vip_slot slots[CIDLB_VIP_SLOTS];
+	struct cidlb_vip_key keys[CIDLB_MAX_VIPS], k, *prev = NULL;
+	struct cidlb_vip vals[CIDLB_MAX_VIPS];
+	int hfd = lb->map_fd[CIDLB_M_VIPS], tfd = lb->map_fd[CIDLB_M_VIP_TABLE], err;
+	uint32_t ids[CIDLB_VIP_SLOTS], n = 0, half, seed, i, cnt;
+	struct cidlb_global g;
+
+	if (hfd < 0 || tfd < 0)
+		return -ENOENT;
+	while (!bpf_map_get_next_key(hfd, prev, &keys[n])) {
+		k = keys[n];
+		prev = &k;
+		if (bpf_map_lookup_elem(hfd, &keys[n], &vals[n]))
+			continue;	/* deleted meanwhile */
+		if (++n == CIDLB_MAX_VIPS)
+			break;
+	}
+	err = cidlb_lb_get_global(lb, &g);
+	if (err)
+		return err;
+	half = !g.vip_active;
+	seed = g.vip_seed[!half] + 1;
+	err = cidlb_vip_table_build(keys, vals, n, slots, &seed);
+	if (err) {
+		fprintf(stderr, "cidlb: cannot lay out %u VIPs in %s: %s\n", n,
+			CIDLB_MAP_VIP_TABLE, strerror(-err));
+		return err;
+	}
+	for (i = 0; i < CIDLB_VIP_SLOTS; i++)
+		ids[i] = half * CIDLB_VIP_SLOTS + i;
+	cnt = CIDLB_VIP_SLOTS;
+	if (bpf_map_update_batch(tfd, ids, slots, &cnt, NULL)) {
+		/* kernels without batch operations on arrays */
+		for (i = 0; i < CIDLB_VIP_SLOTS; i++)
+			if (bpf_map_update_elem(tfd, &ids[i], &slots[i], BPF_ANY))
+				return -errno;
+	}
+	g.vip_seed[half] = seed;
+	err = global_write(lb, &g);
+	if (err)
+		return err;
+	g.vip_active = half;
+	return global_write(lb, &g);
+}
+
+/* The VIP map changes only if the table that packets read can follow. */
 int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k,
 		     const struct cidlb_vip *v)
 {
-	return upd(lb, CIDLB_M_VIPS, k, v);
+	struct cidlb_vip old;
+	int had = !get(lb, CIDLB_M_VIPS, k, &old), err;
+
+	if (k->family != CIDLB_FAMILY_V4 && k->family != CIDLB_FAMILY_V6)
+		return -EINVAL;
+	err = upd(lb, CIDLB_M_VIPS, k, v);
+	if (err)
+		return err;
+	err = vip_table_publish(lb);
+	if (err) {
+		if (had)
+			upd(lb, CIDLB_M_VIPS, k, &old);
+		else
+			del(lb, CIDLB_M_VIPS, k);
+	}
+	return err;
 }
 
 int cidlb_lb_del_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k)
 {
-	return del(lb, CIDLB_M_VIPS, k);
+	struct cidlb_vip old;
+	int err = get(lb, CIDLB_M_VIPS, k, &old);
+
+	if (err)
+		return err;
+	err = del(lb, CIDLB_M_VIPS, k);
+	if (err)
+		return err;
+	err = vip_table_publish(lb);
+	if (err)
+		upd(lb, CIDLB_M_VIPS, k, &old);
+	return err;
 }
 
 /* Index in cidlb_configs of the copy of config id that packets read
@@ -374,7 +457,7 @@ int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_con
 	if (err)
 		return err;
 	g.config_active ^= 1u << id;
-	return cidlb_lb_set_global(lb, &g);
+	return global_write(lb, &g);
 }
 
 /*
@@ -441,7 +524,7 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	return 0;
 }
 
-int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
+static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g)
 {
 	struct cidlb_global ng = *g;
 	uint32_t zero = 0;
@@ -450,13 +533,28 @@ int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
 	return upd(lb, CIDLB_M_GLOBAL, &zero, &ng);
 }
 
+/* The fields that name the halves packets read (Maglev, configs, VIP
+ * table) are lb.c's: they keep their current values whatever g says. */
+int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
+{
+	struct cidlb_global ng = *g, cur;
+
+	if (!cidlb_lb_get_global(lb, &cur)) {
+		ng.maglev_active = cur.maglev_active;
+		ng.config_active = cur.config_active;
+		ng.vip_active = cur.vip_active;
+		memcpy(ng.vip_seed, cur.vip_seed, sizeof(ng.vip_seed));
+	}
+	return global_write(lb, &ng);
+}
+
 /* Recompute the derived fields after a change of the maps they follow. */
 static int global_refresh(struct cidlb_lb *lb)
 {
 	struct cidlb_global g;
 	int err = cidlb_lb_get_global(lb, &g);
 
-	return err ? err : cidlb_lb_set_global(lb, &g);
+	return err ? err : global_write(lb, &g);
 }
 
 int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table)
@@ -487,7 +585,7 @@ int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table)
 	if (err)
 		return err;
 	g.maglev_active = !g.maglev_active;
-	return cidlb_lb_set_global(lb, &g);
+	return global_write(lb, &g);
 }
 
 /*

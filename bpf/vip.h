@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * vip.h - step 2: is the packet addressed to a VIP? The answer comes from
+ * cidlb_vip_table, the open-addressed copy of cidlb_vips that lb.c keeps
+ * (include/cidlb_maps.h): a hash, then at most CIDLB_VIP_PROBES array
+ * slots, each compared as three words.
+ */
+#ifndef CIDLB_BPF_VIP_H
+#define CIDLB_BPF_VIP_H
+
+#include "maps.h"
+#include "parse.h"
+#include "cidlb_hash.h"
+
+/* Does slot s hold the key whose words are a, b, c? */
+static __always_inline int vip_slot_is(const struct cidlb_vip_slot *s, __u64 a, __u64 b,
+				       __u32 c)
+{
+	__u64 x, y;
+	__u32 z;
+
+	__builtin_memcpy(&x, s->key.addr, 8);
+	__builtin_memcpy(&y, s->key.addr + 8, 8);
+	__builtin_memcpy(&z, &s->key.port, 4);
+	return !((x ^ a) | (y ^ b) | (z ^ c));
+}
+
+/* 1 when the packet's destination address and UDP port are a VIP. */
+static __always_inline int vip_match(const struct cidlb_flow_key *f,
+				     const struct cidlb_global *g)
+{
+	__u32 half = g->vip_active & 1, h, i, n;
+	__u32 c = f->dport | (__u32)f->family << 16;	/* port, family, pad */
+	const struct cidlb_vip_slot *s;
+	__u64 a, b;
+
+	__builtin_memcpy(&a, f->dst, 8);
+	__builtin_memcpy(&b, f->dst + 8, 8);
+	h = cidlb_vip_hash(a, b, c, g->vip_seed[half]);
+#pragma unroll
+	for (n = 0; n < CIDLB_VIP_PROBES; n++) {
+		i = half * CIDLB_VIP_SLOTS + ((h + n) & (CIDLB_VIP_SLOTS - 1));
+		s = bpf_map_lookup_elem(&cidlb_vip_table, &i);
+		if (!s || !s->key.family)
+			return 0;
+		if (vip_slot_is(s, a, b, c))
+			return 1;
+	}
+	return 0;
+}
+
+#endif
