@@ -39,8 +39,7 @@ static __always_inline int backend_live(const struct cidlb_backend *be)
 /* Keep the first len octets of the CID, zero the rest. */
 static __always_inline void cid_key_trim(struct cidlb_cid_key *k, __u32 len)
 {
-	key24_trim(k, 1 + len);
-	k->len = len;
+	key24_trim(k, 1 + len, len);
 }
 
 /* Classify the DCID (in c->key.cid, `avail` octets, then whatever

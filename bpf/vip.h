@@ -34,8 +34,17 @@ static __always_inline int vip_match(const struct cidlb_flow_key *f,
 	const struct cidlb_vip_slot *s;
 	__u64 a, b;
 
-	__builtin_memcpy(&a, f->dst, 8);
-	__builtin_memcpy(&b, f->dst + 8, 8);
+	if (f->family == CIDLB_FAMILY_V4) {
+		/* as parsing stored it: one 4-octet word, the rest 0 */
+		__u32 a4;
+
+		__builtin_memcpy(&a4, f->dst, 4);
+		a = a4;
+		b = 0;
+	} else {
+		__builtin_memcpy(&a, f->dst, 8);
+		__builtin_memcpy(&b, f->dst + 8, 8);
+	}
 	h = cidlb_vip_hash(a, b, c, g->vip_seed[half]);
 #pragma unroll
 	for (n = 0; n < CIDLB_VIP_PROBES; n++) {
