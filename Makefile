@@ -21,11 +21,15 @@ endif
 .SECONDARY:
 
 # ---- flags -------------------------------------------------------------
+# -fno-strict-aliasing everywhere, as the kernel builds: keys made of
+# octets are hashed and compared as 4- and 8-octet words (include/
+# cidlb_hash.h, bpf/), which strict aliasing would let the compiler
+# reorder or drop (seen: gcc -O2 hashed a key it had not yet written).
 ARCH_INC := -I/usr/include/$(shell $(CC) -dumpmachine)
-BPF_CFLAGS := -g -O2 -target bpf -Wall -Wextra -Werror -Wno-unused-parameter \
+BPF_CFLAGS := -g -O2 -target bpf -fno-strict-aliasing -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Iinclude -Ibpf $(ARCH_INC) -mcpu=v3 -mllvm -pre-RA-sched=source
 CFLAGS  ?= -O2 -g
-UCFLAGS := $(CFLAGS) -std=gnu11 -Wall -Wextra -Werror -Wno-missing-field-initializers \
+UCFLAGS := $(CFLAGS) -std=gnu11 -fno-strict-aliasing -Wall -Wextra -Werror -Wno-missing-field-initializers \
 	-Iinclude -Iuser -Itests/lib -D_GNU_SOURCE -fPIC $(EXTRA_CFLAGS)
 LDLIBS_BPF := -lbpf -lelf -lz
 LDLIBS_SSL := -lcrypto
@@ -143,7 +147,7 @@ $(BUILD)/examples/%: examples/%.c $(LIBCIDLB_A) $(BUILD)/include/cidlb/cidlb.h
 # ---- the data path built in userspace: twin test and fuzzers -------------
 # tests/fuzz/shim stands in for libbpf's BPF headers, so bpf/*.h compile
 # into an ordinary program (tests/fuzz/twin.c).
-TWIN_CFLAGS := -g -O1 -std=gnu11 -Wall -Wextra -Werror -Wno-unused-parameter \
+TWIN_CFLAGS := -g -O1 -std=gnu11 -fno-strict-aliasing -Wall -Wextra -Werror -Wno-unused-parameter \
 	-Wno-unknown-pragmas -Wno-address-of-packed-member -D_GNU_SOURCE \
 	-Itests/fuzz/shim -Ibpf -Iinclude -Iuser -Itests/lib -Itests/fuzz
 # Packet headers sit at any alignment (IPv4 at offset 14), as in the

@@ -69,7 +69,7 @@ struct {
 /* Counting filter in front of cidlb_retired (include/cidlb_maps.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CIDLB_RETIRED_DEFAULT);
+	__uint(max_entries, 2 * CIDLB_RETIRED_DEFAULT);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
 	__type(value, __u64);

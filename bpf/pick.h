@@ -28,7 +28,7 @@ struct cid_ctx {
 	 * retired-CID map and of the decode cache, and the decoder's input. */
 	struct cidlb_cid_key key __attribute__((aligned(8)));
 	const struct cidlb_config *cfg;	/* NULL when unroutable by config */
-	__u32 hash;			/* cidlb_cid_hash(&key) */
+	__u64 hash;			/* cidlb_cid_hashes(&key) */
 };
 
 static __always_inline int backend_live(const struct cidlb_backend *be)
@@ -80,24 +80,32 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 	len = need;
 out:
 	cid_key_trim(&c->key, len);
-	c->hash = cidlb_cid_hash(&c->key);
+	c->hash = cidlb_cid_hashes(&c->key);
 	return rc;
 }
 
+/* Is counter i of the retired-CID filter 0? (Not when unreadable.) */
+static __always_inline int rhint_zero(__u32 i)
+{
+	__u32 word = i >> 3;
+	__u8 *w = bpf_map_lookup_elem(&cidlb_retired_hint, &word);
+
+	return w && !w[i & 7];
+}
+
 /* An exact match in the retired-CID map: not looked up while the map is
- * empty, nor when the CID's counter in the filter in front of it is 0. */
+ * empty, nor when one of the CID's three counters in the filter is 0 (the
+ * third hash is computed only when the first two counters are not). */
 static __always_inline int cid_retired(const struct cid_ctx *c, const struct cidlb_global *g)
 {
-	__u32 i = c->hash & g->rhint_mask, word = i >> 3;
-	__u8 *hint;
+	__u32 mask = g->rhint_mask;
 
 	if (!(g->flags & CIDLB_GF_RETIRED) || !c->key.len)
 		return 0;
-	if (g->rhint_mask) {
-		hint = bpf_map_lookup_elem(&cidlb_retired_hint, &word);
-		if (hint && !hint[i & 7])
-			return 0;
-	}
+	if (mask && (rhint_zero((__u32)c->hash & mask) ||
+		     rhint_zero((__u32)(c->hash >> 32) & mask) ||
+		     rhint_zero(cidlb_cid_hash3(&c->key) & mask)))
+		return 0;
 	return bpf_map_lookup_elem(&cidlb_retired, &c->key) != NULL;
 }
 
@@ -105,7 +113,7 @@ static __always_inline int cid_retired(const struct cid_ctx *c, const struct cid
 static __always_inline struct cidlb_dcache_slot *dcache_slot(const struct cid_ctx *c,
 							     const struct cidlb_global *g)
 {
-	__u32 i = c->hash & g->dcache_mask;
+	__u32 i = (__u32)c->hash & g->dcache_mask;
 
 	return bpf_map_lookup_elem(&cidlb_dcache, &i);
 }

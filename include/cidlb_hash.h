@@ -50,22 +50,40 @@ static inline __u32 cidlb_flow_hash(const struct cidlb_flow_key *k, __u32 seed)
 	return c;
 }
 
-/* Hash of a CID key, for the direct-mapped decode cache and the counting
- * filter in front of the retired-CID map (its low bits are the slot).
- * Three multiplies, then the high half folded down and one more multiply,
- * so that every octet of the key moves the low bits: plaintext CIDs
- * differ in a few nonce octets only. Not keyed: a sender who crafts
- * colliding CIDs only forces cache misses (the cipher, as fresh CIDs
- * cost anyway) or retired-map lookups. */
-static inline __u32 cidlb_cid_hash(const struct cidlb_cid_key *k)
+/* The three words of a CID key mixed into one: three multiplies, then the
+ * high half folded down, so that every octet of the key moves every bit
+ * (plaintext CIDs differ in a few nonce octets only). */
+static inline __u64 cidlb_cid_fold(const struct cidlb_cid_key *k)
 {
 	const __u64 *w = (const __u64 *)k;
 	__u64 h = (w[0] * 0x9e3779b97f4a7c15ULL) ^ (w[1] * 0xc2b2ae3d27d4eb4fULL) ^
 		  (w[2] * 0x165667b19e3779f9ULL);
 
-	h ^= h >> 32;
-	h *= 0xd6e8feb86659fd93ULL;
-	return (__u32)(h >> 32);
+	return h ^ (h >> 32);
+}
+
+/* Two independent 32-bit hashes of a CID key: the low half is the slot
+ * hash of the direct-mapped decode cache and of the first counter of the
+ * retired-CID filter, the high half that of its second counter. Not
+ * keyed: a sender who crafts colliding CIDs only forces cache misses (the
+ * cipher, as fresh CIDs cost anyway) or retired-map lookups. */
+static inline __u64 cidlb_cid_hashes(const struct cidlb_cid_key *k)
+{
+	__u64 h = cidlb_cid_fold(k);
+
+	return ((h * 0xd6e8feb86659fd93ULL) >> 32) |
+	       ((h * 0xa0761d6478bd642fULL) & 0xffffffff00000000ULL);
+}
+
+/* A third, for the third counter of the retired-CID filter. */
+static inline __u32 cidlb_cid_hash3(const struct cidlb_cid_key *k)
+{
+	return (__u32)((cidlb_cid_fold(k) * 0xe7037ed1a0b428dbULL) >> 32);
+}
+
+static inline __u32 cidlb_cid_hash(const struct cidlb_cid_key *k)
+{
+	return (__u32)cidlb_cid_hashes(k);
 }
 
 /* Home slot hash of a VIP key (cidlb_vip_table), from its three words:

@@ -508,16 +508,23 @@ static void test_memo_follows_maps(void **state)
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
 }
 
-/* Counter of key k in the retired-CID filter, read through the map. */
-static int rhint_of(struct tlb *t, const struct cidlb_cid_key *k)
+/* Counter n (0, 1 or 2) of key k in the retired-CID filter, read through
+ * the map (the mask says how many counters it has). */
+static uint32_t filter_mask;	/* cidlb_global.rhint_mask of filter_lb() */
+
+static uint32_t rhint_index(struct tlb *t, const struct cidlb_cid_key *k, int n)
 {
-	struct cidlb_global g;
-	uint32_t i, word;
+	uint64_t h = cidlb_cid_hashes(k);
+
+	(void)t;
+	return (n == 2 ? cidlb_cid_hash3(k) : (uint32_t)(n ? h >> 32 : h)) & filter_mask;
+}
+
+static int rhint_of(struct tlb *t, const struct cidlb_cid_key *k, int n)
+{
+	uint32_t i = rhint_index(t, k, n), word = i >> 3;
 	uint8_t w[8];
 
-	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
-	i = cidlb_cid_hash(k) & g.rhint_mask;
-	word = i >> 3;
 	assert_int_equal(bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_RETIRED_HINT), &word, w),
 			 0);
 	return w[i & 7];
@@ -544,72 +551,113 @@ static int run_cid(struct tlb *t, const struct cidlb_cid_key *k)
 	return tlb_run(t, in, len, out, &outlen);
 }
 
-/*
- * The counting filter in front of the retired-CID map: a retired CID is
- * counted and dropped; a CID sharing its counter is looked up and routed;
- * retiring a CID again counts nothing; unretired, the counter goes down;
- * a counter at 255 stays there, and CIDs behind it still route. With
- * retired_size 300 the filter has 512 words: 4096 counters.
- */
-static void test_retired_filter(void **state)
+static struct tlb *filter_lb(uint32_t retired_size)
 {
-	struct cidlb_lb_opts o = { .retired_size = 300 };
+	struct cidlb_lb_opts o = { .retired_size = retired_size };
 	struct tlb *t = tlb_new_opts(&o);
-	struct cidlb_cid_key a, same[257];
-	struct cidlb_counters c;
 	struct cidlb_global g;
-	uint32_t n, slot, found = 0;
-	int i;
 
-	(void)state;
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	filter_mask = g.rhint_mask;
 	tlb_config(t, 0, 3, 4, NULL);
 	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
 	tlb_sid(t, 0, (const uint8_t *)"\x01\x02\x03", 3, 0);
+	return t;
+}
+
+/* Do k's counters n (bit n of `which`) sit where a's do? */
+static int same_counters(struct tlb *t, const struct cidlb_cid_key *a,
+			 const struct cidlb_cid_key *k, int which)
+{
+	int n;
+
+	for (n = 0; n < 3; n++)
+		if ((which >> n & 1) && rhint_index(t, a, n) != rhint_index(t, k, n))
+			return 0;
+	return 1;
+}
+
+/*
+ * The counting filter in front of the retired-CID map: a retired CID is
+ * counted (three counters) and dropped; a CID on the same three counters
+ * is looked up and routed; retiring a CID again counts nothing; unretired,
+ * the counters go down. retired_size 8: 16 words, 128 counters.
+ */
+static void test_retired_filter(void **state)
+{
+	struct tlb *t = filter_lb(8);
+	struct cidlb_cid_key a, all, k;
+	struct cidlb_counters c;
+	struct cidlb_global g;
+	uint32_t n;
+	int found = 0;
+
+	(void)state;
 	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
-	assert_int_equal(g.rhint_mask, 4095);
+	assert_int_equal(g.rhint_mask, 127);
 	nonce_cid(&a, 0xefbeadde);
-	slot = cidlb_cid_hash(&a) & 4095;
-	for (n = 0; found < 257 && n < (1u << 26); n++) {	/* CIDs on a's counter */
-		nonce_cid(&same[found], n);
-		if (n != 0xefbeadde && (cidlb_cid_hash(&same[found]) & 4095) == slot)
-			found++;
+	for (n = 0; !found && n < (1u << 26); n++) {
+		nonce_cid(&k, n);
+		if (n != 0xefbeadde && same_counters(t, &a, &k, 7)) {
+			all = k;
+			found = 1;
+		}
 	}
-	assert_int_equal(found, 257);
+	assert_true(found);
 
 	assert_int_equal(run_cid(t, &a), XDP_TX);
-	assert_int_equal(rhint_of(t, &a), 0);
+	assert_int_equal(rhint_of(t, &a, 0), 0);
 	assert_int_equal(cidlb_lb_retire(t->lb, &a, 1), 0);
-	assert_int_equal(rhint_of(t, &a), 1);
+	for (n = 0; n < 3; n++)
+		assert_true(rhint_of(t, &a, n) >= 1);
 	assert_int_equal(cidlb_lb_retire(t->lb, &a, 2), 0);	/* new expiry only */
-	assert_int_equal(rhint_of(t, &a), 1);
+	assert_int_equal(rhint_of(t, &a, 0), rhint_of(t, &all, 0));
 	assert_int_equal(run_cid(t, &a), XDP_DROP);
-	assert_int_equal(run_cid(t, &same[0]), XDP_TX);		/* looked up, not retired */
+	assert_int_equal(run_cid(t, &all), XDP_TX);	/* looked up: not retired */
 	c = tlb_counters(t);
 	assert_int_equal(c.drop_retired, 1);
 	assert_int_equal(c.route_cid, 2);
 
-	assert_int_equal(cidlb_lb_retire(t->lb, &same[0], 1), 0);
-	assert_int_equal(rhint_of(t, &a), 2);
-	assert_int_equal(run_cid(t, &same[0]), XDP_DROP);
+	assert_int_equal(cidlb_lb_retire(t->lb, &all, 1), 0);
+	assert_int_equal(run_cid(t, &all), XDP_DROP);
 	assert_int_equal(cidlb_lb_unretire(t->lb, &a), 0);
-	assert_int_equal(rhint_of(t, &a), 1);
 	assert_int_equal(run_cid(t, &a), XDP_TX);
-	assert_int_equal(run_cid(t, &same[0]), XDP_DROP);
+	assert_int_equal(run_cid(t, &all), XDP_DROP);
 	assert_int_equal(cidlb_lb_unretire(t->lb, &a), -ENOENT);	/* counts nothing */
-	assert_int_equal(rhint_of(t, &a), 1);
-	assert_int_equal(cidlb_lb_unretire(t->lb, &same[0]), 0);
-	assert_int_equal(rhint_of(t, &a), 0);
+	assert_int_equal(cidlb_lb_unretire(t->lb, &all), 0);
+	for (n = 0; n < 3; n++)
+		assert_int_equal(rhint_of(t, &a, n), 0);
 	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
 	assert_int_equal(g.flags & CIDLB_GF_RETIRED, 0);
+	tlb_free(t);
+}
 
-	for (i = 0; i < 256; i++)	/* saturates at 255 */
+/* A counter at 255 stays there: 256 CIDs on a's first counter, retired and
+ * unretired; then a retired CID is still dropped and others route.
+ * retired_size 300: 1024 words, 8192 counters. */
+static void test_retired_filter_saturates(void **state)
+{
+	struct tlb *t = filter_lb(300);
+	struct cidlb_cid_key a, same[257], k;
+	uint32_t n, found = 0;
+	int i;
+
+	(void)state;
+	nonce_cid(&a, 0xefbeadde);
+	for (n = 0; found < 257 && n < (1u << 26); n++) {
+		nonce_cid(&k, n);
+		if (n != 0xefbeadde && same_counters(t, &a, &k, 1) && !same_counters(t, &a, &k, 6))
+			same[found++] = k;
+	}
+	assert_int_equal(found, 257);
+	for (i = 0; i < 256; i++)
 		assert_int_equal(cidlb_lb_retire(t->lb, &same[i], 1), 0);
-	assert_int_equal(rhint_of(t, &a), 255);
+	assert_int_equal(rhint_of(t, &a, 0), 255);
 	for (i = 0; i < 256; i++)
 		assert_int_equal(cidlb_lb_unretire(t->lb, &same[i]), 0);
-	assert_int_equal(rhint_of(t, &a), 255);		/* stays */
-	assert_int_equal(cidlb_lb_retire(t->lb, &same[0], 1), 0);
-	assert_int_equal(run_cid(t, &same[0]), XDP_DROP);
+	assert_int_equal(rhint_of(t, &a, 0), 255);		/* stays */
+	assert_int_equal(cidlb_lb_retire(t->lb, &a, 1), 0);
+	assert_int_equal(run_cid(t, &a), XDP_DROP);
 	assert_int_equal(run_cid(t, &same[256]), XDP_TX);
 	tlb_free(t);
 }
@@ -698,6 +746,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_two_lbs_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memo_follows_maps, setup, teardown),
 		cmocka_unit_test(test_retired_filter),
+		cmocka_unit_test(test_retired_filter_saturates),
 		cmocka_unit_test_setup_teardown(test_many_vips, setup, teardown),
 	};
 

@@ -50,7 +50,8 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	struct cidlb_cid_key rk = { .len = 8, .cid = { 0x07, 1, 2, 3, 0xde, 0xad, 0xbe, 0xef } };
 	struct cidlb_retired rv = {};
 	__u32 zero = 0, i, word;
-	__u64 hint;
+	__u64 hint, h;
+	__u32 ctr[3];
 	uint8_t a[16];
 
 	/* the retired CID below, behind its counting filter: 64 words of
@@ -94,10 +95,22 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 		W(CIDLB_MAP_MAGLEV, &i, &b);
 	}
 	W(CIDLB_MAP_RETIRED, &rk, &rv);
-	i = cidlb_cid_hash(&rk) & g.rhint_mask;
-	word = i >> 3;
-	hint = 1ULL << (8 * (i & 7));
-	W(CIDLB_MAP_RETIRED_HINT, &word, &hint);
+	/* its three counters at 1, as lb.c counts (words read back, as two
+	 * counters may share one) */
+	h = cidlb_cid_hashes(&rk);
+	ctr[0] = (__u32)h & g.rhint_mask;
+	ctr[1] = (__u32)(h >> 32) & g.rhint_mask;
+	ctr[2] = cidlb_cid_hash3(&rk) & g.rhint_mask;
+	for (i = 0; i < 3; i++) {
+		__u32 j;
+
+		word = ctr[i] >> 3;
+		hint = 0;
+		for (j = 0; j < 3; j++)
+			if (ctr[j] >> 3 == word)
+				hint += 1ULL << (8 * (ctr[j] & 7));
+		W(CIDLB_MAP_RETIRED_HINT, &word, &hint);
+	}
 	return 0;
 }
 

@@ -125,21 +125,30 @@ static int rhint_open(struct cidlb_lb *lb)
 	return 0;
 }
 
-/* Count the CID key in the filter up (+1) or down (-1). A counter at 255
- * stays there: it may stand for more CIDs than it can count. */
-static void rhint_count(struct cidlb_lb *lb, const struct cidlb_cid_key *k, int delta)
+/* Count one filter counter up (+1) or down (-1). A counter at 255 stays
+ * there: it may stand for more CIDs than it can count. */
+static void rhint_count1(uint8_t *c, int delta)
 {
-	uint8_t *c, v;
+	uint8_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
 
-	if (!lb->rhint)
-		return;
-	c = &lb->rhint[cidlb_cid_hash(k) & (lb->rhint_len - 1)];
-	v = __atomic_load_n(c, __ATOMIC_RELAXED);
 	do {
 		if (v == 255 || (delta < 0 && v == 0))
 			return;
 	} while (!__atomic_compare_exchange_n(c, &v, (uint8_t)(v + delta), 0, __ATOMIC_SEQ_CST,
 					      __ATOMIC_RELAXED));
+}
+
+/* Count the CID key's three counters in the filter up or down. */
+static void rhint_count(struct cidlb_lb *lb, const struct cidlb_cid_key *k, int delta)
+{
+	uint64_t h = cidlb_cid_hashes(k);
+	uint32_t mask = (uint32_t)(lb->rhint_len - 1);
+
+	if (!lb->rhint)
+		return;
+	rhint_count1(&lb->rhint[(uint32_t)h & mask], delta);
+	rhint_count1(&lb->rhint[(uint32_t)(h >> 32) & mask], delta);
+	rhint_count1(&lb->rhint[cidlb_cid_hash3(k) & mask], delta);
 }
 
 int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
@@ -168,8 +177,8 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
 		if (!err && opts->retired_size &&
 		    bpf_object__find_map_by_name(lb->obj, CIDLB_MAP_RETIRED_HINT))
 			err = resize(lb->obj, CIDLB_MAP_RETIRED_HINT,
-				     pow2_ceil(opts->retired_size < (1u << 28) ? opts->retired_size :
-					       1u << 28));
+				     pow2_ceil(opts->retired_size < (1u << 27) ?
+					       2 * opts->retired_size : 1u << 28));
 		if (err)
 			goto fail;
 	}
