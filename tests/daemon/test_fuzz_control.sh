@@ -18,7 +18,7 @@ net_setup
 write_conf 1 2
 start_daemon
 
-MAPS="cidlb_backends cidlb_sids cidlb_vips cidlb_configs cidlb_retired cidlb_maglev cidlb_global"
+MAPS="cidlb_backends cidlb_sids cidlb_vips cidlb_vip_table cidlb_configs cidlb_retired cidlb_maglev cidlb_global"
 state() { # everything a request could change, as text
 	lbc -j status | jget 'sorted((k, v) for k, v in d.items() if k not in ("uptime",))'
 	lbc -j backend list

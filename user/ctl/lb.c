@@ -387,6 +387,11 @@ static int vip_table_publish(struct cidlb_lb *lb)
 	return global_write(lb, &g);
 }
 
+int cidlb_lb_refresh_vips(struct cidlb_lb *lb)
+{
+	return vip_table_publish(lb);
+}
+
 /* The VIP map changes only if the table that packets read can follow. */
 int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k,
 		     const struct cidlb_vip *v)

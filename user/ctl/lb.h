@@ -48,6 +48,10 @@ int cidlb_lb_map_fd(const struct cidlb_lb *lb, enum cidlb_map_id id);
 int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k,
 		     const struct cidlb_vip *v);
 int cidlb_lb_del_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k);
+/* Packets match VIPs in cidlb_vip_table, which set_vip and del_vip rebuild
+ * from cidlb_vips; this rebuilds it from the map as it is (after adopting
+ * maps that a writer may have left between the two). */
+int cidlb_lb_refresh_vips(struct cidlb_lb *lb);
 /* Writes config id into its standby copy, then makes that copy the one
  * packets read (a packet never decodes with a half-written key); the
  * generation is bumped so decode-cache entries of the previous config
