@@ -37,6 +37,15 @@ struct {
 	__type(value, __u32);
 } cidlb_sids SEC(".maps");
 
+/* Short server IDs as packets read them (include/cidlb_maps.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CIDLB_SID_BUCKETS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct cidlb_sid_bucket);
+} cidlb_sid_table SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, CIDLB_MAX_BACKENDS);

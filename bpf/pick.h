@@ -210,6 +210,53 @@ static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidl
 	return -1;
 }
 
+/* Look for entry key `want` in one bucket of cidlb_sid_table. */
+static __always_inline int sid_bucket_find(__u32 b, __u64 want, __u32 *idx)
+{
+	const struct cidlb_sid_bucket *bk = bpf_map_lookup_elem(&cidlb_sid_table, &b);
+	int j;
+
+	if (!bk)
+		return -1;
+#pragma unroll
+	for (j = 0; j < 4; j++) {
+		__u64 e = bk->e[j];
+
+		if ((e & CIDLB_SID_E_KEY) == want) {
+			*idx = (__u32)(e >> CIDLB_SID_E_IDX_SHIFT);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The backend index of a server ID: from cidlb_sid_table when the server
+ * ID is short enough to be there, else (or after a miss while some short
+ * server IDs spilled out of it) from the cidlb_sids hash map. */
+static __always_inline int sid_to_backend(const struct cidlb_sid_key *key,
+					  const struct cidlb_global *g, __u32 *idx)
+{
+	__u32 *v, mask = g->sid_mask;
+
+	if (key->len <= CIDLB_SID_SHORT && mask) {
+		__u32 sid32 = key->sid[0] | (__u32)key->sid[1] << 8 |
+			      (__u32)key->sid[2] << 16 | (__u32)key->sid[3] << 24;
+		__u64 want = cidlb_sid_entry(key->config_id, key->len, sid32);
+		__u64 b = cidlb_sid_buckets(want, mask);
+
+		if (!sid_bucket_find((__u32)b, want, idx) ||
+		    !sid_bucket_find((__u32)(b >> 32), want, idx))
+			return 0;
+		if (!(g->flags & CIDLB_GF_SID_SPILL))
+			return -1;
+	}
+	v = bpf_map_lookup_elem(&cidlb_sids, key);
+	if (!v)
+		return -1;
+	*idx = *v;
+	return 0;
+}
+
 /* Backend index owning the routable DCID, or -1. */
 static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cidlb_global *g,
 				       __u32 *idx, struct cidlb_counters *cnt)
@@ -217,7 +264,7 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 	struct cidlb_sid_key key __attribute__((aligned(8))) = {};
 	struct cidlb_config_stats *cs;
 	struct cidlb_backend *be;
-	__u32 cr, *v;
+	__u32 cr, i = 0;
 
 	int rc = cid_decode(c, g, &key, cnt);
 
@@ -229,14 +276,13 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 		cs->decodes++;
 		cs->dcache_hits += rc;
 	}
-	v = bpf_map_lookup_elem(&cidlb_sids, &key);
-	be = v ? bpf_map_lookup_elem(&cidlb_backends, v) : NULL;
+	be = sid_to_backend(&key, g, &i) ? NULL : bpf_map_lookup_elem(&cidlb_backends, &i);
 	if (!backend_live(be)) {
 		if (cs)
 			cs->no_backend++;
 		return -1;
 	}
-	*idx = *v;
+	*idx = i;
 	return 0;
 }
 

@@ -113,6 +113,18 @@ static inline __u32 cidlb_vip_key_hash(const struct cidlb_vip_key *k, __u32 seed
 	return cidlb_vip_hash(a, b, c, seed);
 }
 
+/* The two buckets of a server-ID entry key (cidlb_sid_table): low half
+ * and high half, each to be masked; never the same bucket twice. */
+static inline __u64 cidlb_sid_buckets(__u64 key, __u32 mask)
+{
+	__u32 b1 = (__u32)((key * 0x9e3779b97f4a7c15ULL) >> 32) & mask;
+	__u32 b2 = (__u32)((key * 0xc2b2ae3d27d4eb4fULL) >> 32) & mask;
+
+	if (b2 == b1)
+		b2 = b1 ^ 1;
+	return b1 | (__u64)(b2 & mask) << 32;
+}
+
 /* Slot of a flow in one Maglev table. */
 static inline __u32 cidlb_maglev_slot(const struct cidlb_flow_key *k, __u32 seed)
 {

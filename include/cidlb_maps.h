@@ -29,6 +29,8 @@
 #define CIDLB_VIP_PROBES	4	/* a VIP lies this near its home slot */
 #define CIDLB_MAX_BACKENDS	16384
 #define CIDLB_MAX_SIDS		65536
+#define CIDLB_SID_BUCKETS	16384	/* cidlb_sid_table (power of 2) */
+#define CIDLB_SID_SHORT		4	/* server IDs this long or shorter are in it */
 #define CIDLB_MAX_IFACES	64
 #define CIDLB_MAGLEV_SIZE	65537	/* prime; one table = this many slots */
 #define CIDLB_LRU_DEFAULT	65536	/* 4-tuple fallback table entries */
@@ -46,6 +48,7 @@
 #define CIDLB_MAP_VIP_TABLE	"cidlb_vip_table"
 #define CIDLB_MAP_CONFIGS	"cidlb_configs"
 #define CIDLB_MAP_SIDS		"cidlb_sids"
+#define CIDLB_MAP_SID_TABLE	"cidlb_sid_table"
 #define CIDLB_MAP_BACKENDS	"cidlb_backends"
 #define CIDLB_MAP_MAGLEV	"cidlb_maglev"
 #define CIDLB_MAP_LRU		"cidlb_lru"
@@ -136,6 +139,32 @@ struct cidlb_sid_key {
 	__u8 sid[CIDLB_SID_MAX];	/* zero beyond len */
 	__u8 pad[3];			/* a multiple of 4: the kernel hashes words */
 };
+
+/* ---- cidlb_sid_table: array of buckets, mmapable ------------------------
+ * The server IDs of up to CIDLB_SID_SHORT octets from cidlb_sids, as
+ * packets read them: each is one 64-bit entry in one of its two buckets
+ * (cidlb_sid_buckets()), so a lookup is a hash, one or two array elements
+ * and four compares each, where a hash-map lookup cost 9 ns. lb.c keeps it
+ * with one atomic 8-octet store per change (the map is mapped into its
+ * memory), so a packet sees an entry before or after, never half. A server
+ * ID that finds both buckets full stays in cidlb_sids alone and sets
+ * CIDLB_GF_SID_SPILL: packets then look up cidlb_sids after a miss here.
+ */
+struct cidlb_sid_bucket {
+	__u64 e[4];	/* 0: free; else cidlb_sid_entry() | backend index << 40 */
+};
+
+#define CIDLB_SID_E_VALID	(1ULL << 38)
+#define CIDLB_SID_E_KEY		((1ULL << 39) - 1)	/* the bits that name the server ID */
+#define CIDLB_SID_E_IDX_SHIFT	40
+
+/* The key part of an entry: server ID octets in bits 0-31 (first octet
+ * lowest), config ID in 32-34, length in 35-37, valid bit 38. */
+static inline __u64 cidlb_sid_entry(__u32 config_id, __u32 len, __u32 sid32)
+{
+	return CIDLB_SID_E_VALID | ((__u64)(len & 7) << 35) | ((__u64)(config_id & 7) << 32) |
+	       sid32;
+}
 
 /* ---- cidlb_backends: array [backend index] ---------------------------- */
 enum cidlb_backend_state {
@@ -241,10 +270,13 @@ struct cidlb_global {
 	__u32 vip_seed[2];	/* hash seed of each cidlb_vip_table half (lb.c) */
 	__u8  vip_active;	/* 0 or 1: the cidlb_vip_table half packets read */
 	__u8  pad2[3];
+	__u32 sid_mask;		/* buckets in cidlb_sid_table - 1, kept by lb.c;
+				 * 0: no table, every server ID is in cidlb_sids */
 };
 
 /* flags of struct cidlb_global */
 #define CIDLB_GF_RETIRED	0x01	/* cidlb_retired has entries: look CIDs up */
+#define CIDLB_GF_SID_SPILL	0x02	/* short server IDs outside cidlb_sid_table */
 
 /* ---- cidlb_tx_ports: devmap hash, ifindex -> ifindex (XDP_REDIRECT) ---- */
 
@@ -338,7 +370,8 @@ CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
-CIDLB_SIZE_CHECK(cidlb_global, 52);
+CIDLB_SIZE_CHECK(cidlb_global, 56);
+CIDLB_SIZE_CHECK(cidlb_sid_bucket, 32);
 CIDLB_SIZE_CHECK(cidlb_counters, 36 * 8);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
 CIDLB_SIZE_CHECK(cidlb_config_stats, 24);

@@ -662,6 +662,134 @@ static void test_retired_filter_saturates(void **state)
 	tlb_free(t);
 }
 
+/* Backend i of the server-ID tests: 198.19.<i / 256>.<i % 256>, server ID
+ * i + 1 in `len` octets (big-endian). */
+static void sid_be(struct tlb *t, uint32_t i, uint32_t cr, int len, uint32_t to)
+{
+	char addr[32];
+	uint8_t sid[8] = { 0 };
+	int j;
+
+	snprintf(addr, sizeof(addr), "198.19.%u.%u", to / 256, to % 256);
+	tlb_backend(t, to, addr, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	for (j = 0; j < len; j++)
+		sid[len - 1 - j] = (uint8_t)((uint64_t)(i + 1) >> (8 * j));
+	tlb_sid(t, cr, sid, len, to);
+}
+
+/* The backend a packet with server ID i + 1 (config cr, plaintext, nonce 4
+ * octets) reached: its index from the outer destination, or -1. */
+static int sid_route(struct tlb *t, uint32_t i, uint32_t cr, int len)
+{
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX], cid[20] = { 0 };
+	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 999,
+			       .dport = T_VIP_PORT, .payload = payload };
+	size_t n, outlen;
+	int j;
+
+	cid[0] = (uint8_t)(cr << 5 | (len + 4));
+	for (j = 0; j < len; j++)
+		cid[1 + len - 1 - j] = (uint8_t)((uint64_t)(i + 1) >> (8 * j));
+	memcpy(cid + 1 + len, "\x5a\x5b\x5c\x5d", 4);
+	s.payload_len = tquic_short(payload, 0x41, cid, 1 + len + 4, 40);
+	n = tpkt_build(&s, in);
+	if (tlb_run(t, in, n, out, &outlen) != XDP_TX || out[14 + 16] != 198 || out[14 + 17] != 19)
+		return -1;
+	return out[14 + 18] * 256 + out[14 + 19];
+}
+
+static int spill_flag(struct tlb *t)
+{
+	struct cidlb_global g;
+
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	return !!(g.flags & CIDLB_GF_SID_SPILL);
+}
+
+/* 3,000 server IDs of 3 octets: all in cidlb_sid_table, each routes to its
+ * backend; moved, it routes to the new one; removed, it falls back. */
+static void test_sid_table(void **state)
+{
+	struct tlb *t = *state;
+	struct cidlb_sid_bucket bk;
+	struct cidlb_sid_key k = { .config_id = 0, .len = 3 };
+	uint32_t i, b, n = 0;
+	int j, fd = cidlb_lb_map_fd(t->lb, CIDLB_M_SID_TABLE);
+
+	tlb_config(t, 0, 3, 4, NULL);
+	for (i = 0; i < 3000; i++)
+		sid_be(t, i, 0, 3, i);
+	tlb_backend(t, 3000, "198.19.11.184", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);	/* 3000 */
+	tlb_maglev(t, (uint32_t[]){ 3000 }, 1);
+	for (b = 0; b < CIDLB_SID_BUCKETS; b++) {
+		assert_int_equal(bpf_map_lookup_elem(fd, &b, &bk), 0);
+		for (j = 0; j < 4; j++)
+			n += bk.e[j] != 0;
+	}
+	assert_int_equal(n, 3000);
+	assert_int_equal(spill_flag(t), 0);
+	for (i = 0; i < 3000; i++)
+		assert_int_equal(sid_route(t, i, 0, 3), (int)i);
+	k.sid[2] = 8;	/* server ID 8: backend 7 -> 2999 */
+	assert_int_equal(cidlb_lb_set_sid(t->lb, &k, 2999), 0);
+	assert_int_equal(sid_route(t, 7, 0, 3), 2999);
+	assert_int_equal(cidlb_lb_del_sid(t->lb, &k), 0);
+	assert_int_equal(sid_route(t, 7, 0, 3), 3000);	/* Maglev */
+}
+
+/* Two buckets (8 entries) for 12 short server IDs: 4 spill into cidlb_sids
+ * alone and set the flag, and all 12 route, as do 5-octet server IDs (never
+ * in the table). Removing some and refreshing brings the rest in and
+ * clears the flag; a stale entry written by hand is mended by it. */
+static void test_sid_table_spill(void **state)
+{
+	struct cidlb_lb_opts o = { .sid_buckets = 2 };
+	struct tlb *t = tlb_new_opts(&o);
+	struct cidlb_sid_key k = { .config_id = 0, .len = 3 };
+	struct cidlb_sid_bucket bk = { { 0 } };
+	uint32_t i, b = 0;
+	int fd = cidlb_lb_map_fd(t->lb, CIDLB_M_SID_TABLE);
+
+	(void)state;
+	tlb_config(t, 0, 3, 4, NULL);
+	tlb_config(t, 1, 5, 4, NULL);
+	for (i = 0; i < 3; i++)
+		sid_be(t, 100 + i, 1, 5, 20 + i);
+	for (i = 0; i < 12; i++)
+		sid_be(t, i, 0, 3, i);
+	assert_int_equal(spill_flag(t), 1);
+	for (i = 0; i < 12; i++)
+		assert_int_equal(sid_route(t, i, 0, 3), (int)i);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(sid_route(t, 100 + i, 1, 5), (int)(20 + i));
+	for (i = 0; i < 6; i++) {	/* 6 left: they fit */
+		k.sid[2] = (uint8_t)(i + 1);
+		assert_int_equal(cidlb_lb_del_sid(t->lb, &k), 0);
+	}
+	assert_int_equal(spill_flag(t), 1);	/* until a refresh */
+	assert_int_equal(cidlb_lb_refresh_tables(t->lb), 0);
+	assert_int_equal(spill_flag(t), 0);
+	for (i = 6; i < 12; i++)
+		assert_int_equal(sid_route(t, i, 0, 3), (int)i);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(sid_route(t, 100 + i, 1, 5), (int)(20 + i));
+
+	/* server ID 7 (backend 6) pointed at backend 11 behind lb.c's back */
+	for (b = 0; b < 2; b++) {
+		int j;
+
+		assert_int_equal(bpf_map_lookup_elem(fd, &b, &bk), 0);
+		for (j = 0; j < 4; j++)
+			if ((bk.e[j] & 0xffffffff) == 0x070000U)
+				bk.e[j] = (bk.e[j] & CIDLB_SID_E_KEY) | 11ULL << CIDLB_SID_E_IDX_SHIFT;
+		assert_int_equal(bpf_map_update_elem(fd, &b, &bk, BPF_ANY), 0);
+	}
+	assert_int_equal(sid_route(t, 6, 0, 3), 11);
+	assert_int_equal(cidlb_lb_refresh_tables(t->lb), 0);
+	assert_int_equal(sid_route(t, 6, 0, 3), 6);
+	tlb_free(t);
+}
+
 /* Verdict of a short-header packet to addr:port (no backends: a VIP's
  * packets are dropped as drop_no_backend, others pass). */
 static int run_to(struct tlb *t, int family, const char *addr, uint16_t port)
@@ -748,6 +876,8 @@ int main(void)
 		cmocka_unit_test(test_retired_filter),
 		cmocka_unit_test(test_retired_filter_saturates),
 		cmocka_unit_test_setup_teardown(test_many_vips, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sid_table, setup, teardown),
+		cmocka_unit_test(test_sid_table_spill),
 	};
 
 	return cmocka_run_group_tests_name("datapath", tests, NULL, NULL);

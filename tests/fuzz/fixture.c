@@ -45,6 +45,7 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	};
 	struct cidlb_global g = { .hash_seed = 0x5eed, .ttl = 64 };
 	static struct cidlb_vip_slot vslots[CIDLB_VIP_SLOTS];
+	struct cidlb_sid_bucket sids[64] = { 0 };
 	struct cidlb_vip_key vk[2];
 	struct cidlb_vip v[2] = { { .id = 1 }, { .id = 1 } };
 	struct cidlb_cid_key rk = { .len = 8, .cid = { 0x07, 1, 2, 3, 0xde, 0xad, 0xbe, 0xef } };
@@ -58,6 +59,8 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	 * cidlb_retired_hint (fewer than the map holds, as a mask may say) */
 	g.flags = CIDLB_GF_RETIRED;
 	g.rhint_mask = 64 * 8 - 1;
+	g.sid_mask = 63;
+	g.flags |= CIDLB_GF_SID_SPILL;
 	inet_pton(AF_INET, "198.18.0.1", g.src4);
 	inet_pton(AF_INET6, "fd00::1", g.src6);
 	memset(vk, 0, sizeof(vk));
@@ -88,6 +91,21 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 		W(CIDLB_MAP_BACKENDS, &i, &b);
 		memcpy(sk.sid, be[i].sid, be[i].len);
 		W(CIDLB_MAP_SIDS, &sk, &i);
+		/* short server IDs into the first 64 buckets of the table,
+		 * as lb.c puts them, but the last one: it spilled */
+		if (sk.len <= CIDLB_SID_SHORT && i != 5) {
+			__u64 want = cidlb_sid_entry(sk.config_id, sk.len,
+						     sk.sid[0] | sk.sid[1] << 8 | sk.sid[2] << 16 |
+						     (__u32)sk.sid[3] << 24);
+			__u32 bk = (__u32)cidlb_sid_buckets(want, g.sid_mask), j;
+
+			for (j = 0; j < 4 && sids[bk].e[j]; j++)
+				;
+			if (j == 4)
+				return -1;
+			sids[bk].e[j] = want | (__u64)i << CIDLB_SID_E_IDX_SHIFT;
+			W(CIDLB_MAP_SID_TABLE, &bk, &sids[bk]);
+		}
 	}
 	for (i = 0; i < CIDLB_MAGLEV_SIZE; i++) {	/* active half: 0, 1, 2, 3(draining), ... */
 		__u32 b = i % 5 == 4 ? CIDLB_BACKEND_NONE : i % 4;

@@ -31,6 +31,7 @@ const char *const cidlb_map_names[CIDLB_M_COUNT] = {
 	[CIDLB_M_CFG_STATS] = CIDLB_MAP_CFG_STATS,
 	[CIDLB_M_RETIRED_HINT] = CIDLB_MAP_RETIRED_HINT,
 	[CIDLB_M_VIP_TABLE] = CIDLB_MAP_VIP_TABLE,
+	[CIDLB_M_SID_TABLE] = CIDLB_MAP_SID_TABLE,
 };
 
 #define C(n) { #n, offsetof(struct cidlb_counters, n) }
@@ -57,6 +58,8 @@ struct cidlb_lb {
 	int map_fd[CIDLB_M_COUNT];
 	uint8_t *rhint;		/* cidlb_retired_hint, mapped; NULL: none */
 	size_t rhint_len;	/* octets: counters */
+	struct cidlb_sid_bucket *sidt;	/* cidlb_sid_table, mapped; NULL: none */
+	size_t sidt_n;		/* buckets */
 };
 
 static struct cidlb_lb *lb_alloc(void)
@@ -96,10 +99,12 @@ static uint32_t pow2_ceil(uint32_t n)
 	return p == n ? n : p << 1;
 }
 
-/* Map the retired-CID filter into this process, to count in it. */
-static int rhint_open(struct cidlb_lb *lb)
+/* Map an mmapable array of a power-of-2 number of vsize-octet elements
+ * into this process (*mem stays NULL when the object has no such map). */
+static int map_mmap(struct cidlb_lb *lb, enum cidlb_map_id id, __u32 vsize, void **mem,
+		    size_t *n)
 {
-	int fd = lb->map_fd[CIDLB_M_RETIRED_HINT];
+	int fd = lb->map_fd[id];
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
 	void *p;
@@ -108,20 +113,40 @@ static int rhint_open(struct cidlb_lb *lb)
 		return 0;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
-	if (info.value_size != 8 || !(info.map_flags & BPF_F_MMAPABLE) || !info.max_entries ||
+	if (info.value_size != vsize || !(info.map_flags & BPF_F_MMAPABLE) || info.max_entries < 2 ||
 	    info.max_entries & (info.max_entries - 1) || info.max_entries > (1u << 28)) {
-		fprintf(stderr, "cidlb: map %s is not a power-of-2 array of 8-octet words that can be mapped\n",
-			CIDLB_MAP_RETIRED_HINT);
+		fprintf(stderr, "cidlb: map %s is not a power-of-2 array of %u-octet elements that can be mapped\n",
+			cidlb_map_names[id], vsize);
 		return -EINVAL;
 	}
-	p = mmap(NULL, (size_t)info.max_entries * 8, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	p = mmap(NULL, (size_t)info.max_entries * vsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
-		fprintf(stderr, "cidlb: cannot map %s into memory: %s\n", CIDLB_MAP_RETIRED_HINT,
+		fprintf(stderr, "cidlb: cannot map %s into memory: %s\n", cidlb_map_names[id],
 			strerror(errno));
 		return -errno;
 	}
+	*mem = p;
+	*n = info.max_entries;
+	return 0;
+}
+
+/* The retired-CID filter and the short server-ID table, mapped. */
+static int maps_mmap(struct cidlb_lb *lb)
+{
+	void *p = NULL;
+	size_t n = 0;
+	int err = map_mmap(lb, CIDLB_M_RETIRED_HINT, 8, &p, &n);
+
+	if (err)
+		return err;
 	lb->rhint = p;
-	lb->rhint_len = (size_t)info.max_entries * 8;
+	lb->rhint_len = n * 8;
+	p = NULL;
+	err = map_mmap(lb, CIDLB_M_SID_TABLE, sizeof(struct cidlb_sid_bucket), &p, &n);
+	if (err)
+		return err;
+	lb->sidt = p;
+	lb->sidt_n = n;
 	return 0;
 }
 
@@ -174,6 +199,10 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
 			err = resize(lb->obj, CIDLB_MAP_RETIRED, opts->retired_size);
 		if (!err && bpf_object__find_map_by_name(lb->obj, CIDLB_MAP_DCACHE))
 			err = resize(lb->obj, CIDLB_MAP_DCACHE, pow2_floor(opts->dcache_size));
+		if (!err && opts->sid_buckets &&
+		    bpf_object__find_map_by_name(lb->obj, CIDLB_MAP_SID_TABLE))
+			err = resize(lb->obj, CIDLB_MAP_SID_TABLE,
+				     opts->sid_buckets < 2 ? 2 : pow2_floor(opts->sid_buckets));
 		if (!err && opts->retired_size &&
 		    bpf_object__find_map_by_name(lb->obj, CIDLB_MAP_RETIRED_HINT))
 			err = resize(lb->obj, CIDLB_MAP_RETIRED_HINT,
@@ -197,7 +226,7 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
 	lb->prog_fd = bpf_program__fd(prog);
 	for (i = 0; i < CIDLB_M_COUNT; i++)
 		lb->map_fd[i] = bpf_object__find_map_fd_by_name(lb->obj, cidlb_map_names[i]);
-	err = rhint_open(lb);
+	err = maps_mmap(lb);
 	if (err)
 		goto fail;
 	*out = lb;
@@ -227,7 +256,7 @@ int cidlb_lb_open_pinned(const char *pin_dir, struct cidlb_lb **out)
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, cidlb_map_names[i]);
 		lb->map_fd[i] = bpf_obj_get(path);
 	}
-	err = rhint_open(lb);
+	err = maps_mmap(lb);
 	if (err) {
 		cidlb_lb_close(lb);
 		return err;
@@ -290,6 +319,8 @@ void cidlb_lb_close(struct cidlb_lb *lb)
 		return;
 	if (lb->rhint)
 		munmap(lb->rhint, lb->rhint_len);
+	if (lb->sidt)
+		munmap(lb->sidt, lb->sidt_n * sizeof(*lb->sidt));
 	if (lb->obj) {
 		bpf_object__close(lb->obj);
 	} else {
@@ -334,6 +365,7 @@ static int get(struct cidlb_lb *lb, enum cidlb_map_id id, const void *k, void *v
 }
 
 static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g);
+static int sid_table_refresh(struct cidlb_lb *lb);
 
 /*
  * Packets read cidlb_vip_table: fill its standby half from cidlb_vips
@@ -387,9 +419,11 @@ static int vip_table_publish(struct cidlb_lb *lb)
 	return global_write(lb, &g);
 }
 
-int cidlb_lb_refresh_vips(struct cidlb_lb *lb)
+int cidlb_lb_refresh_tables(struct cidlb_lb *lb)
 {
-	return vip_table_publish(lb);
+	int err = vip_table_publish(lb);
+
+	return err ? err : sid_table_refresh(lb);
 }
 
 /* The VIP map changes only if the table that packets read can follow. */
@@ -501,14 +535,149 @@ int cidlb_lb_set_backend(struct cidlb_lb *lb, uint32_t idx, const struct cidlb_b
 	return upd(lb, CIDLB_M_BACKENDS, &idx, b);
 }
 
+/* ---- cidlb_sid_table: one atomic 8-octet store per change ----------- */
+static __u64 sid_want(const struct cidlb_sid_key *k)
+{
+	return cidlb_sid_entry(k->config_id, k->len,
+			       k->sid[0] | (uint32_t)k->sid[1] << 8 | (uint32_t)k->sid[2] << 16 |
+			       (uint32_t)k->sid[3] << 24);
+}
+
+/* The table's entry for key part want, or NULL. */
+static __u64 *sid_entry_of(struct cidlb_lb *lb, __u64 want)
+{
+	__u64 b = cidlb_sid_buckets(want, (uint32_t)lb->sidt_n - 1), *e;
+	int i, j;
+
+	for (i = 0; i < 2; i++) {
+		e = lb->sidt[(uint32_t)(i ? b >> 32 : b)].e;
+		for (j = 0; j < 4; j++)
+			if ((__atomic_load_n(&e[j], __ATOMIC_RELAXED) & CIDLB_SID_E_KEY) == want)
+				return &e[j];
+	}
+	return NULL;
+}
+
+/* Point the short server ID k at backend idx in the table: its entry, or a
+ * free one in the emptier of its two buckets. 1: both full (spilled). */
+static int sid_table_put(struct cidlb_lb *lb, const struct cidlb_sid_key *k, uint32_t idx)
+{
+	__u64 want = sid_want(k), v = want | (__u64)idx << CIDLB_SID_E_IDX_SHIFT, b, *e;
+	uint32_t bk[2];
+	int i, j, used[2] = { 0, 0 };
+
+	e = sid_entry_of(lb, want);
+	if (e) {
+		__atomic_store_n(e, v, __ATOMIC_SEQ_CST);
+		return 0;
+	}
+	b = cidlb_sid_buckets(want, (uint32_t)lb->sidt_n - 1);
+	bk[0] = (uint32_t)b;
+	bk[1] = (uint32_t)(b >> 32);
+	for (i = 0; i < 2; i++)
+		for (j = 0; j < 4; j++)
+			used[i] += !!__atomic_load_n(&lb->sidt[bk[i]].e[j], __ATOMIC_RELAXED);
+	if (used[1] < used[0]) {	/* the emptier bucket first */
+		bk[0] = (uint32_t)(b >> 32);
+		bk[1] = (uint32_t)b;
+	}
+	for (i = 0; i < 2; i++) {
+		e = lb->sidt[bk[i]].e;
+		for (j = 0; j < 4; j++) {
+			__u64 zero = 0;
+
+			if (__atomic_compare_exchange_n(&e[j], &zero, v, 0, __ATOMIC_SEQ_CST,
+							__ATOMIC_RELAXED))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static void sid_table_del(struct cidlb_lb *lb, const struct cidlb_sid_key *k)
+{
+	__u64 *e = sid_entry_of(lb, sid_want(k));
+
+	if (e)
+		__atomic_store_n(e, 0, __ATOMIC_SEQ_CST);
+}
+
+static int short_sid(const struct cidlb_lb *lb, const struct cidlb_sid_key *k)
+{
+	return lb->sidt && k->len >= 1 && k->len <= CIDLB_SID_SHORT && k->config_id < 8;
+}
+
+/* Packets that miss the table look into cidlb_sids only with this flag. */
+static int sid_spill(struct cidlb_lb *lb, int on)
+{
+	struct cidlb_global g;
+	int err = cidlb_lb_get_global(lb, &g);
+
+	if (err || !!(g.flags & CIDLB_GF_SID_SPILL) == !!on)
+		return err;
+	g.flags = on ? g.flags | CIDLB_GF_SID_SPILL : g.flags & ~CIDLB_GF_SID_SPILL;
+	return global_write(lb, &g);
+}
+
+/* The hash map first, then the table that packets read: a new server ID
+ * appears whole, a moved one changes in one store. */
 int cidlb_lb_set_sid(struct cidlb_lb *lb, const struct cidlb_sid_key *k, uint32_t idx)
 {
-	return upd(lb, CIDLB_M_SIDS, k, &idx);
+	int err = upd(lb, CIDLB_M_SIDS, k, &idx);
+
+	if (err || !short_sid(lb, k))
+		return err;
+	if (sid_table_put(lb, k, idx))
+		return sid_spill(lb, 1);
+	return 0;
 }
 
 int cidlb_lb_del_sid(struct cidlb_lb *lb, const struct cidlb_sid_key *k)
 {
+	if (short_sid(lb, k))
+		sid_table_del(lb, k);
 	return del(lb, CIDLB_M_SIDS, k);
+}
+
+/* The table as cidlb_sids says: entries of server IDs that are gone or
+ * point elsewhere are mended, missing ones added; the spill flag is set
+ * only if some do not fit. Never cleared first, so packets keep their
+ * routes while it runs. */
+static int sid_table_refresh(struct cidlb_lb *lb)
+{
+	int fd = lb->map_fd[CIDLB_M_SIDS], spilled = 0;
+	struct cidlb_sid_key k, nk, *prev = NULL;
+	uint32_t idx;
+	size_t b;
+	int j;
+
+	if (!lb->sidt || fd < 0)
+		return 0;
+	for (b = 0; b < lb->sidt_n; b++) {
+		for (j = 0; j < 4; j++) {
+			__u64 e = __atomic_load_n(&lb->sidt[b].e[j], __ATOMIC_RELAXED), bad;
+
+			if (!e)
+				continue;
+			memset(&k, 0, sizeof(k));
+			k.config_id = (e >> 32) & 7;
+			k.len = (e >> 35) & 7;
+			memcpy(k.sid, &(uint32_t){ (uint32_t)e }, 4);	/* little-endian */
+			bad = !(e & CIDLB_SID_E_VALID) || get(lb, CIDLB_M_SIDS, &k, &idx) ||
+			      idx != e >> CIDLB_SID_E_IDX_SHIFT || sid_entry_of(lb, sid_want(&k)) != &lb->sidt[b].e[j];
+			if (bad)
+				__atomic_compare_exchange_n(&lb->sidt[b].e[j], &e, 0, 0, __ATOMIC_SEQ_CST,
+							    __ATOMIC_RELAXED);
+		}
+	}
+	while (!bpf_map_get_next_key(fd, prev, &nk)) {
+		k = nk;
+		prev = &k;
+		if (!short_sid(lb, &k) || get(lb, CIDLB_M_SIDS, &k, &idx))
+			continue;
+		spilled |= sid_table_put(lb, &k, idx);
+	}
+	return sid_spill(lb, spilled);
 }
 
 int cidlb_lb_get_global(struct cidlb_lb *lb, struct cidlb_global *g)
@@ -531,6 +700,7 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries)
 		g->dcache_mask = pow2_floor(info.max_entries) - 1;
 	g->rhint_mask = lb->rhint ? (uint32_t)(lb->rhint_len - 1) : 0;
+	g->sid_mask = lb->sidt ? (uint32_t)(lb->sidt_n - 1) : 0;
 	g->flags &= ~CIDLB_GF_RETIRED;
 	fd = lb->map_fd[CIDLB_M_RETIRED];
 	if (fd >= 0 && !bpf_map_get_next_key(fd, NULL, &k))
@@ -554,6 +724,7 @@ int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
 	struct cidlb_global ng = *g, cur;
 
 	if (!cidlb_lb_get_global(lb, &cur)) {
+		ng.flags = (ng.flags & ~CIDLB_GF_SID_SPILL) | (cur.flags & CIDLB_GF_SID_SPILL);
 		ng.maglev_active = cur.maglev_active;
 		ng.config_active = cur.config_active;
 		ng.vip_active = cur.vip_active;

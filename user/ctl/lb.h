@@ -16,7 +16,7 @@ enum cidlb_map_id {
 	CIDLB_M_VIPS, CIDLB_M_CONFIGS, CIDLB_M_SIDS, CIDLB_M_BACKENDS,
 	CIDLB_M_MAGLEV, CIDLB_M_LRU, CIDLB_M_RETIRED, CIDLB_M_COUNTERS,
 	CIDLB_M_BE_STATS, CIDLB_M_GLOBAL, CIDLB_M_TX_PORTS, CIDLB_M_DCACHE, CIDLB_M_SCRATCH, CIDLB_M_CFG_STATS,
-	CIDLB_M_RETIRED_HINT, CIDLB_M_VIP_TABLE,
+	CIDLB_M_RETIRED_HINT, CIDLB_M_VIP_TABLE, CIDLB_M_SID_TABLE,
 	CIDLB_M_COUNT
 };
 
@@ -27,6 +27,7 @@ struct cidlb_lb_opts {
 	uint32_t lru_size;	/* 0: CIDLB_LRU_DEFAULT */
 	uint32_t retired_size;	/* 0: CIDLB_RETIRED_DEFAULT */
 	uint32_t dcache_size;	/* 0: CIDLB_DCACHE_DEFAULT */
+	uint32_t sid_buckets;	/* 0: CIDLB_SID_BUCKETS (tests make it small) */
 };
 
 struct cidlb_lb;
@@ -48,10 +49,11 @@ int cidlb_lb_map_fd(const struct cidlb_lb *lb, enum cidlb_map_id id);
 int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k,
 		     const struct cidlb_vip *v);
 int cidlb_lb_del_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k);
-/* Packets match VIPs in cidlb_vip_table, which set_vip and del_vip rebuild
- * from cidlb_vips; this rebuilds it from the map as it is (after adopting
- * maps that a writer may have left between the two). */
-int cidlb_lb_refresh_vips(struct cidlb_lb *lb);
+/* Packets read VIPs from cidlb_vip_table and short server IDs from
+ * cidlb_sid_table, which the calls above keep equal to cidlb_vips and
+ * cidlb_sids; this makes them so again (after adopting maps that a writer
+ * may have left between the two), without a moment where one is empty. */
+int cidlb_lb_refresh_tables(struct cidlb_lb *lb);
 /* Writes config id into its standby copy, then makes that copy the one
  * packets read (a packet never decodes with a half-written key); the
  * generation is bumped so decode-cache entries of the previous config

@@ -396,10 +396,11 @@ static int open_lb(struct daemon *d)
 		d->adopted = true;
 		pr_info("adopting the program and maps pinned under %s (a previous cidlbd left them running)",
 			d->pin_dir);
-		err = cidlb_lb_refresh_vips(d->lb);
+		err = cidlb_lb_refresh_tables(d->lb);
 		if (err)
-			pr_warn("cannot rebuild the VIP table %s from %s: %s", CIDLB_MAP_VIP_TABLE,
-				CIDLB_MAP_VIPS, strerror(-err));
+			pr_warn("cannot bring %s and %s in line with %s and %s: %s",
+				CIDLB_MAP_VIP_TABLE, CIDLB_MAP_SID_TABLE, CIDLB_MAP_VIPS,
+				CIDLB_MAP_SIDS, strerror(-err));
 		return 0;
 	}
 	err = cidlb_lb_open(d->object, &opts, &d->lb);
