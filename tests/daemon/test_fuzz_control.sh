@@ -22,7 +22,7 @@ MAPS="cidlb_backends cidlb_sids cidlb_vips cidlb_vip_table cidlb_configs cidlb_r
 state() { # everything a request could change, as text
 	lbc -j status | jget 'sorted((k, v) for k, v in d.items() if k not in ("uptime",))'
 	lbc -j backend list
-	lbc -j quarantine list 2>/dev/null
+	lbc -j backend quarantine
 	lbc -j cid list
 	for m in $MAPS; do
 		on lb test -e "$PIN/$m" || continue

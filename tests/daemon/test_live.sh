@@ -81,9 +81,21 @@ eq "... by the fallback route (unroutable_sid)" $((before + 20)) "$(lbc -j stats
 expect_rc "b1's server ID refused to another backend" 3 lbc backend add b4 --address 198.18.1.2 --server-id 0:0001
 grep_in "the refusal says why" "quarantined for another" "$T/err"
 eq "quarantine in status" 1 "$(lbc -j status | jget 'd["quarantined_server_ids"]')"
+eq "cidlb backend quarantine lists it" "[(0, '0001', 'b1')]" \
+	"$(lbc -j backend quarantine | jget '[(q["config_id"], q["server_id"], q["owner"]) for q in d]')"
+lbc backend quarantine >"$T/q"
+grep_in "... and in words" "b1" "$T/q"
 expect_rc "the same name gets it back" 0 lbc backend add b1 --address 198.18.1.2 --server-id 0:0001
 send --flow "$C1@41001" --count 5 >/dev/null; sleep 0.2; G=$(counts)
 eq "b1 is back at its CIDs" "5 0 0" "$(delta "$F" "$G")"
 eq "its index is the same as before" 0 "$(lbc -j backend list | jget '[b["index"] for b in d if b["name"] == "b1"][0]')"
 eq "no packet dropped for lack of a backend" 0 "$(lbc -j stats | jget 'd["counters"]["drop_no_backend"]')"
+
+# --- 4. stats reset --------------------------------------------------------------
+expect_rc "cidlb stats reset" 0 lbc stats reset
+eq "forwarded packets and per-backend packets back at 0" "0 0" \
+	"$(lbc -j stats | jget '"%d %d" % (d["counters"]["tx"] + d["counters"]["redirect"], sum(b["packets"] for b in d["backends"]))')"
+send --flow "$C1@41001" --count 3 >/dev/null; sleep 0.2
+eq "... and counting again" 3 "$(lbc -j stats | jget 'd["counters"]["tx"] + d["counters"]["redirect"]')"
+expect_rc "stats takes only reset" 2 lbc stats zero
 finish

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * cmd_backend.c - `cidlb backend list|add|drain|activate|remove|weight`:
+ * cmd_backend.c - `cidlb backend list|add|drain|activate|remove|weight|
+ * quarantine`:
  * live changes through cidlbd. Each one is applied so that a packet sees
  * the old state or the new one (docs/operations.md). Changes last until the
  * next reload, which makes the running set equal to the file again: write
@@ -24,6 +25,7 @@ static void usage(FILE *f)
 		"       cidlb [-j] backend activate NAME\n"
 		"       cidlb [-j] backend remove NAME\n"
 		"       cidlb [-j] backend weight NAME N\n"
+		"       cidlb [-j] backend quarantine\n"
 		"\n"
 		"drain     keeps the backend's CID-routed connections and known flows, gives\n"
 		"          it no new fallback flows (Maglev rebuilt without it).\n"
@@ -33,6 +35,8 @@ static void usage(FILE *f)
 		"          carrying them take the fallback route, so a surviving server\n"
 		"          answers with a stateless reset and the client reconnects.\n"
 		"weight    0..65535, share of new fallback flows (0: none).\n"
+		"quarantine  the server IDs of removed backends still held back, with\n"
+		"          their config ID, former owner and seconds left.\n"
 		"\n"
 		"Live changes last until the next reload: put lasting ones in the file.\n"
 		"Exit: 0 done, 1 no such backend, 2 bad arguments or request refused as\n"
@@ -163,7 +167,7 @@ int cmd_backend(int argc, char **argv)
 	int ret;
 
 	if (argc < 1)
-		return cidlb_usage_error("backend: missing VERB: list, add, drain, activate, remove, weight or help");
+		return cidlb_usage_error("backend: missing VERB: list, add, drain, activate, remove, weight, quarantine or help");
 	verb = argv[0];
 	if (!strcmp(verb, "help")) {
 		usage(stdout);
@@ -179,6 +183,30 @@ int cmd_backend(int argc, char **argv)
 			cidlb_print_json(json_object_get(reply, "backends"));
 		else
 			print_list(json_object_get(reply, "backends"));
+		json_decref(reply);
+		return CIDLB_EXIT_OK;
+	}
+	if (!strcmp(verb, "quarantine")) {
+		json_t *q, *e;
+		size_t i;
+
+		if (argc > 1)
+			return cidlb_usage_error("backend quarantine: unexpected argument '%s'", argv[1]);
+		ret = cidlb_call(json_pack("{s:s}", "cmd", "quarantine.list"), &reply);
+		if (ret)
+			return ret;
+		q = json_object_get(reply, "quarantine");
+		if (cidlb_json) {
+			cidlb_print_json(q);
+		} else {
+			printf("%-6s %-32s %-16s %s\n", "CONFIG", "SERVER ID", "WAS", "SECONDS LEFT");
+			json_array_foreach(q, i, e)
+				printf("%-6lld %-32s %-16s %lld\n",
+				       (long long)json_integer_value(json_object_get(e, "config_id")),
+				       json_string_value(json_object_get(e, "server_id")) ?: "?",
+				       json_string_value(json_object_get(e, "owner")) ?: "?",
+				       (long long)json_integer_value(json_object_get(e, "seconds_left")));
+		}
 		json_decref(reply);
 		return CIDLB_EXIT_OK;
 	}
@@ -212,6 +240,6 @@ int cmd_backend(int argc, char **argv)
 			return ret;
 		return show(reply, "weight set", argv[1]);
 	}
-	return cidlb_usage_error("backend: unknown verb '%s': list, add, drain, activate, remove, weight or help",
+	return cidlb_usage_error("backend: unknown verb '%s': list, add, drain, activate, remove, weight, quarantine or help",
 				 verb);
 }

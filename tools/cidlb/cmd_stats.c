@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * cmd_stats.c - `cidlb stats`: the data-path counters summed over CPUs
+ * cmd_stats.c - `cidlb stats [reset]`: the data-path counters summed over CPUs
  * and the per-backend packets and bytes, read from the pinned maps
  * directly, so they work while cidlbd is stopped or restarting. Backend
  * names come from cidlbd's state file.
@@ -18,11 +18,14 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: cidlb [-j] stats\n"
+		"       cidlb stats reset\n"
 		"\n"
 		"Every data-path counter (summed over CPUs) and each backend's packets\n"
 		"and bytes, from the maps pinned under CIDLB_PIN_DIR or [daemon] pin_dir\n"
-		"(default /sys/fs/bpf/cidlb). Works without cidlbd. Exit 0, or 3 when\n"
-		"nothing is pinned there.\n");
+		"(default /sys/fs/bpf/cidlb). Works without cidlbd. reset sets them, and\n"
+		"the per-config decode counts, to 0 (a packet in flight on another CPU\n"
+		"may still count in the old period; Prometheus sees a counter reset).\n"
+		"Exit 0, or 3 when nothing is pinned there.\n");
 }
 
 int cmd_stats(int argc, char **argv)
@@ -42,13 +45,24 @@ int cmd_stats(int argc, char **argv)
 		usage(stdout);
 		return CIDLB_EXIT_OK;
 	}
-	if (argc >= 1)
-		return cidlb_usage_error("stats: unexpected argument '%s' (it takes none)", argv[0]);
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "reset")))
+		return cidlb_usage_error("stats: unexpected argument '%s' (only 'reset')",
+					 argv[argc > 1 && !strcmp(argv[0], "reset")]);
 	cidlb_paths_resolve(&p);
 	err = cidlb_lb_open_pinned(p.pin_dir, &lb);
 	if (err)
 		return cidlb_fail("no cidlb program pinned under %s: %s (is cidlb loaded? see 'cidlb status')",
 				  p.pin_dir, strerror(-err));
+	if (argc == 1) {
+		err = cidlb_lb_reset_counters(lb);
+		cidlb_lb_close(lb);
+		if (err)
+			return cidlb_fail("cannot reset the counters under %s: %s", p.pin_dir,
+					  strerror(-err));
+		if (!cidlb_json)
+			printf("counters reset\n");
+		return CIDLB_EXIT_OK;
+	}
 	err = cidlb_lb_read_counters(lb, &c);
 	if (err) {
 		cidlb_lb_close(lb);

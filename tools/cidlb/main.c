@@ -14,7 +14,7 @@ bool cidlb_json;
 
 static const struct cidlb_object objects[] = {
 	{ "status", cmd_status, "is cidlbd running, and what it runs" },
-	{ "backend", cmd_backend, "list, add, drain, activate, remove, weight backends" },
+	{ "backend", cmd_backend, "list, add, drain, activate, remove, weight backends; quarantine" },
 	{ "cid", cmd_cid, "encode, decode, retire and list QUIC-LB connection IDs" },
 	{ "stats", cmd_stats, "data-path counters and per-backend traffic (pinned maps)" },
 	{ "config", cmd_config, "check a cidlbd configuration file" },

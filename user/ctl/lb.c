@@ -908,5 +908,8 @@ int cidlb_lb_reset_counters(struct cidlb_lb *lb)
 	for (i = 0; !err && i < CIDLB_MAX_BACKENDS; i++)
 		err = percpu_zero(lb->map_fd[CIDLB_M_BE_STATS], i,
 				  sizeof(struct cidlb_backend_stats));
+	for (i = 0; !err && i < CIDLB_CONFIG_IDS; i++)
+		err = percpu_zero(lb->map_fd[CIDLB_M_CFG_STATS], i,
+				  sizeof(struct cidlb_config_stats));
 	return err;
 }
