@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,6 +21,10 @@
 #include "ctl/xdp.h"
 #include "daemon.h"
 #include "log.h"
+
+#define CTL_MAX_CLIENTS	16	/* control client threads at once */
+#define STR_(x)		#x
+#define STR(x)		STR_(x)
 
 #define WHY_LEN 1024
 
@@ -529,12 +534,19 @@ int ctl_listen(struct daemon *d)
 
 void ctl_close(struct daemon *d)
 {
-	if (d->listen_fd < 0)
-		return;
-	close(d->listen_fd);
-	d->listen_fd = -1;
-	if (d->conf)
-		unlink(d->conf->socket);
+	int waited = 0;
+
+	if (d->listen_fd >= 0) {
+		close(d->listen_fd);
+		d->listen_fd = -1;
+		if (d->conf)
+			unlink(d->conf->socket);
+	}
+	/* a client thread ends within its read, reply and drain limits */
+	while (__atomic_load_n(&d->ctl_active, __ATOMIC_ACQUIRE) && waited++ < 2000)
+		usleep(10000);
+	if (__atomic_load_n(&d->ctl_active, __ATOMIC_ACQUIRE))
+		pr_warn("control: %d client(s) still running after 20 s", d->ctl_active);
 }
 
 static void send_reply(int fd, json_t *reply)
@@ -555,12 +567,18 @@ static void reply_close(int fd, json_t *reply)
 	char junk[65536];
 	long long budget = 64LL << 20;
 
+	struct timespec t0, t;
+
 	send_reply(fd, reply);
 	shutdown(fd, SHUT_WR);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (budget > 0) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 		ssize_t n;
 
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if (t.tv_sec - t0.tv_sec >= CIDLB_CTL_TIMEOUT_MS / 1000)
+			break;	/* a client that keeps sending: at most 5 s */
 		if (poll(&p, 1, 200) <= 0)
 			break;
 		n = read(fd, junk, sizeof(junk));
@@ -627,17 +645,15 @@ json_t *ctl_handle(struct daemon *d, const char *buf, size_t len)
 	return reply;
 }
 
-void ctl_accept(struct daemon *d)
+/* One client: the root check, its request, the reply. */
+static void ctl_serve(struct daemon *d, int fd)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	char *buf = NULL;
 	json_t *reply;
-	int fd, n;
+	int n;
 
-	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.uid != 0) {
 		pr_warn("control: refused a client with uid %d (pid %d): root only",
 			len == sizeof(cred) ? (int)cred.uid : -1, len == sizeof(cred) ? (int)cred.pid : -1);
@@ -662,4 +678,69 @@ void ctl_accept(struct daemon *d)
 	free(buf);
 	reply_close(fd, reply);
 	json_decref(reply);
+}
+
+struct ctl_client {
+	struct daemon *d;
+	int fd;
+};
+
+static void *ctl_thread(void *arg)
+{
+	struct ctl_client c = *(struct ctl_client *)arg;
+	uint64_t one = 1;
+
+	free(arg);
+	ctl_serve(c.d, c.fd);
+	__atomic_sub_fetch(&c.d->ctl_active, 1, __ATOMIC_RELEASE);
+	if (c.d->wake_fd >= 0 && write(c.d->wake_fd, &one, sizeof(one)) < 0)
+		pr_debug("control: cannot wake the main loop: %s", strerror(errno));
+	return NULL;
+}
+
+void ctl_accept(struct daemon *d)
+{
+	struct ctl_client *c;
+	pthread_attr_t attr;
+	pthread_t t;
+	json_t *reply;
+	int fd, err;
+
+	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	if (__atomic_load_n(&d->ctl_active, __ATOMIC_ACQUIRE) >= CTL_MAX_CLIENTS) {
+		pr_warn("control: %d clients at once already: one refused", CTL_MAX_CLIENTS);
+		reply = error_reply(CIDLB_CTL_E_FAILED, "cidlbd serves " STR(CTL_MAX_CLIENTS)
+				    " control clients at once: try again");
+		if (reply) {
+			char *s = json_dumps(reply, JSON_COMPACT);
+
+			if (s && cidlb_ctl_write_msg(fd, s, strlen(s), 100))
+				pr_debug("control: the refused client did not read");
+			free(s);
+			json_decref(reply);
+		}
+		close(fd);
+		return;
+	}
+	c = malloc(sizeof(*c));
+	if (!c) {
+		close(fd);
+		return;
+	}
+	c->d = d;
+	c->fd = fd;
+	__atomic_add_fetch(&d->ctl_active, 1, __ATOMIC_ACQ_REL);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	err = pthread_create(&t, &attr, ctl_thread, c);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		/* no thread: serve it here, as before threads */
+		pr_warn("control: no thread for a client (%s): served in line", strerror(err));
+		free(c);
+		ctl_serve(d, fd);
+		__atomic_sub_fetch(&d->ctl_active, 1, __ATOMIC_RELEASE);
+	}
 }

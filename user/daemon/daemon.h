@@ -11,8 +11,9 @@
  *   notify.c    sd_notify without libsystemd
  *   neigh.c     next hops of FIB-routed backends kept resolved
  *
- * One lock (d->lock) guards everything below against the metrics thread;
- * the main thread is the only writer.
+ * One lock (d->lock) guards everything below: the main thread (signals,
+ * timer), one thread per control client (ctl.c) and the metrics thread
+ * take it.
  */
 #ifndef CIDLBD_DAEMON_H
 #define CIDLBD_DAEMON_H
@@ -65,6 +66,8 @@ struct daemon {
 	uint64_t retired_added;		/* added, total */
 	int lock_fd;
 	int listen_fd;
+	int wake_fd;			/* eventfd: a control thread woke the main loop */
+	int ctl_active;			/* control client threads running (atomic) */
 	struct MHD_Daemon *httpd;
 	/* neigh.c: backend addresses already probed, by position */
 	uint8_t (*neigh_seen)[16];
@@ -97,11 +100,16 @@ void neigh_tick(struct daemon *d);
 
 /* ---- ctl.c ---- */
 int ctl_listen(struct daemon *d);
+/* Take a client on its own thread (up to CTL_MAX_CLIENTS at a time), so a
+ * slow or silent client holds up nobody; each request done writes to
+ * d->wake_fd, so that the main loop sees a "stop". */
 void ctl_accept(struct daemon *d);
 /* One request (@len octets, any bytes) to its reply, {"ok": false, ...}
  * when malformed or refused; under d->lock. ctl_accept() without the
  * socket (the fuzzer). */
 json_t *ctl_handle(struct daemon *d, const char *buf, size_t len);
+/* Stop listening and wait for the client threads (each ends within its
+ * timeouts). Call without d->lock. */
 void ctl_close(struct daemon *d);
 /* SIGHUP and the "reload" request. */
 int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len);

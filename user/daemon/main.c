@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <sys/file.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -499,7 +500,7 @@ static int run(struct daemon *d)
 {
 	struct itimerspec its = { .it_interval = { SWEEP_INTERVAL_S, 0 },
 				  .it_value = { SWEEP_INTERVAL_S, 0 } };
-	struct pollfd pf[3];
+	struct pollfd pf[4];
 	sigset_t mask;
 	int sfd, tfd;
 
@@ -509,15 +510,16 @@ static int run(struct daemon *d)
 	sigaddset(&mask, SIGINT);
 	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	tfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC);
-	if (sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL)) {
-		pr_err("signalfd/timerfd: %s", strerror(errno));
+	if (sfd < 0 || tfd < 0 || d->wake_fd < 0 || timerfd_settime(tfd, 0, &its, NULL)) {
+		pr_err("signalfd/timerfd/eventfd: %s", strerror(errno));
 		return -errno;
 	}
 	pf[0] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	pf[1] = (struct pollfd){ .fd = d->listen_fd, .events = POLLIN };
 	pf[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
+	pf[3] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
 	while (!d->stop) {
-		if (poll(pf, 3, -1) < 0) {
+		if (poll(pf, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("poll: %s", strerror(errno));
@@ -542,6 +544,12 @@ static int run(struct daemon *d)
 		}
 		if (pf[1].revents & POLLIN)
 			ctl_accept(d);
+		if (pf[3].revents & POLLIN) {	/* a control request was served */
+			uint64_t n;
+
+			if (read(d->wake_fd, &n, sizeof(n)) < 0)
+				continue;
+		}
 		if (pf[2].revents & POLLIN) {
 			uint64_t ticks;
 
@@ -573,7 +581,8 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	static struct daemon dd = { .lock = PTHREAD_MUTEX_INITIALIZER, .lock_fd = -1, .listen_fd = -1 };
+	static struct daemon dd = { .lock = PTHREAD_MUTEX_INITIALIZER, .lock_fd = -1, .listen_fd = -1,
+				    .wake_fd = -1 };
 	struct daemon *d = &dd;
 	const char *cli_pin = NULL, *cli_object = NULL, *cli_level = NULL;
 	bool check = false, cleanup = false;
@@ -709,7 +718,8 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	save_state(d);
-	err = ctl_listen(d);
+	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	err = d->wake_fd < 0 ? -errno : ctl_listen(d);
 	if (!err)
 		err = metrics_start(d);
 	if (err)
