@@ -203,7 +203,10 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 wait "$stall"
 
 # --- stop over the socket: a plain stop detaches and unpins -----------------------
+eq "forwarding on l0 while running (cidlbd turned it on for the FIB lookup)" 1 \
+	"$(on lb cat /proc/sys/net/ipv4/conf/l0/forwarding)"
 stop_daemon
+eq "... and back off after a plain stop" 0 "$(on lb cat /proc/sys/net/ipv4/conf/l0/forwarding)"
 expect_rc "status after stop" 1 lbc status
 grep_in "status says not running" "cidlbd        not running" "$T/out"
 eq "no XDP program on l0" "" "$(on lb ip -d link show l0 | grep -o 'prog/xdp')"

@@ -72,6 +72,8 @@ eq "a daemon after a crash adopts" "True 3" "$(lbc -j status | jget 'd["adopted"
 
 # --- 3. adoption without the state file ----------------------------------------------
 stop_daemon --keep
+eq "the adopting daemons still know cidlbd turned forwarding on for l0" 1 \
+	"$(jget '[i["forwarding_set"] for i in d["interfaces"] if i["name"] == "l0"][0]' <"$T/state.json")"
 rm -f "$T/state.json"
 start_daemon
 grep_in "the missing state file is explained" "no state file $T/state.json: backend indexes are recovered" "$T/daemon.log"
@@ -82,8 +84,11 @@ eq "forwarding after recovery" "$(jget 'd["total"]' <"$T/sent.json")" $(( $(tota
 
 # --- 4. --cleanup removes what a kept (or crashed) daemon left -------------------------
 stop_daemon --keep
+eq "a kept program keeps forwarding on l0" 1 "$(on lb cat /proc/sys/net/ipv4/conf/l0/forwarding)"
 on lb "$CIDLBD" -c "$T/cidlb.conf" --cleanup >>"$T/daemon.log" 2>&1
 eq "--cleanup: no XDP program on l0" "" "$(on lb ip -d link show l0 | grep -o 'prog/xdp')"
+eq "--cleanup: forwarding left on (no state file says cidlbd turned it on: deleted in 3)" 1 \
+	"$(on lb cat /proc/sys/net/ipv4/conf/l0/forwarding)"
 eq "--cleanup: pins removed" "no" "$(on lb sh -c "[ -e $PIN ] && echo yes || echo no")"
 start_daemon
 eq "a fresh start after --cleanup" "False" "$(lbc -j status | jget 'd["adopted"]')"

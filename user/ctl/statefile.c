@@ -54,8 +54,9 @@ int cidlb_state_write(const char *path, const struct cidlb_state *st)
 						   "until_boottime_ns", (json_int_t)st->q[i].until_ns));
 	}
 	for (i = 0; i < st->n_ifs; i++)
-		json_array_append_new(ifs, json_pack("{s:s,s:s}", "name", st->ifs[i].name, "mode",
-						     cidlb_attach_mode_str(st->ifs[i].mode)));
+		json_array_append_new(ifs, json_pack("{s:s,s:s,s:i}", "name", st->ifs[i].name, "mode",
+						     cidlb_attach_mode_str(st->ifs[i].mode),
+						     "forwarding_set", st->ifs[i].fwd_set));
 	json_object_set(o, "backends", be);
 	json_object_set(o, "quarantine", q);
 	json_object_set(o, "interfaces", ifs);
@@ -148,6 +149,8 @@ int cidlb_state_read(const char *path, struct cidlb_state *st, char *why, size_t
 		if (!name || st->n_ifs >= CIDLB_MAX_IFACES)
 			continue;
 		snprintf(st->ifs[st->n_ifs].name, IF_NAMESIZE, "%s", name);
+		st->ifs[st->n_ifs].fwd_set = (uint8_t)(json_integer_value(json_object_get(e, "forwarding_set")) &
+						       (CIDLB_FWD_SET_V4 | CIDLB_FWD_SET_V6));
 		st->ifs[st->n_ifs++].mode = mode && !strcmp(mode, "generic") ?
 					    CIDLB_ATTACH_GENERIC : CIDLB_ATTACH_NATIVE;
 	}

@@ -31,9 +31,14 @@ struct cidlb_state_q {
 	uint64_t until_ns;
 };
 
+/* bits of cidlb_state_if.fwd_set */
+#define CIDLB_FWD_SET_V4	0x01	/* cidlbd turned net.ipv4.conf.DEV.forwarding on */
+#define CIDLB_FWD_SET_V6	0x02	/* ... and net.ipv6.conf.DEV.forwarding */
+
 struct cidlb_state_if {
 	char name[IF_NAMESIZE];
 	enum cidlb_attach_mode mode;
+	uint8_t fwd_set;	/* CIDLB_FWD_SET_*: turned back off at detach */
 };
 
 struct cidlb_state {

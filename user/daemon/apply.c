@@ -81,6 +81,7 @@ int save_state(struct daemon *d)
 	for (i = 0; i < d->n_ifs; i++) {
 		snprintf(d->st.ifs[i].name, IF_NAMESIZE, "%s", d->ifs[i].name);
 		d->st.ifs[i].mode = d->ifs[i].mode;
+		d->st.ifs[i].fwd_set = d->ifs[i].fwd_set;
 	}
 	err = cidlb_state_write(d->conf->state_file, &d->st);
 	if (err)

@@ -35,6 +35,7 @@ struct iface_rt {
 	int ifindex;
 	enum cidlb_attach_mode mode;	/* as attached */
 	bool dispatcher;
+	uint8_t fwd_set;		/* CIDLB_FWD_SET_*: forwarding we turned on */
 };
 
 struct daemon {

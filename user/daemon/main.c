@@ -136,28 +136,56 @@ static int take_lock(struct daemon *d)
 	return 0;
 }
 
-static void set_forwarding(const char *dev, int v6)
+/* Turn forwarding on for dev: 1 when it was off (cidlbd turns it back off
+ * when it detaches from dev), 0 when it was on already or cannot be set. */
+static int set_forwarding(const char *dev, int v6)
 {
 	char path[128], cur = '?';
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/sys/net/ipv%d/conf/%s/forwarding", v6 ? 6 : 4, dev);
 	fd = open(path, O_RDWR | O_CLOEXEC);
+	int changed = 0;
+
 	if (fd < 0) {
 		pr_warn("cannot open %s: %s; the FIB next-hop lookup needs forwarding on %s", path,
 			strerror(errno), dev);
-		return;
+		return 0;
 	}
-	if (read(fd, &cur, 1) == 1 && cur == '1') {
+	if (read(fd, &cur, 1) == 1 && cur != '0') {
 		close(fd);
-		return;
+		return 0;
 	}
-	if (pwrite(fd, "1\n", 2, 0) != 2)
+	if (pwrite(fd, "1\n", 2, 0) != 2) {
 		pr_warn("cannot turn on %s: %s", path, strerror(errno));
-	else
+	} else {
 		pr_info("turned on net.ipv%d.conf.%s.forwarding: bpf_fib_lookup answers only for devices that forward",
 			v6 ? 6 : 4, dev);
+		changed = 1;
+	}
 	close(fd);
+	return changed;
+}
+
+/* Turn off the forwarding that cidlbd turned on for dev (fwd_set bits). */
+static void restore_forwarding(const char *dev, uint8_t fwd_set)
+{
+	char path[128];
+	int v6, fd;
+
+	for (v6 = 0; v6 < 2; v6++) {
+		if (!(fwd_set & (v6 ? CIDLB_FWD_SET_V6 : CIDLB_FWD_SET_V4)))
+			continue;
+		snprintf(path, sizeof(path), "/proc/sys/net/ipv%d/conf/%s/forwarding",
+			 v6 ? 6 : 4, dev);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "0\n", 2) != 2)
+			pr_warn("cannot turn %s back off: %s", path, strerror(errno));
+		else
+			pr_info("turned net.ipv%d.conf.%s.forwarding back off", v6 ? 6 : 4, dev);
+		if (fd >= 0)
+			close(fd);
+	}
 }
 
 static bool has_v6_backend(const struct cidlb_conf *c)
@@ -222,7 +250,8 @@ static int attach_one(struct daemon *d, const char *name, enum cidlb_attach_mode
 	return 0;
 }
 
-static int detach_one(struct daemon *d, const char *name)
+/* Detach from name and turn off the forwarding cidlbd turned on there. */
+static int detach_one(struct daemon *d, const char *name, uint8_t fwd_set)
 {
 	int ifindex = (int)if_nametoindex(name), err;
 
@@ -233,6 +262,7 @@ static int detach_one(struct daemon *d, const char *name)
 		pr_info("%s: detached", name);
 	else if (err != -ENOENT)
 		pr_err("%s: cannot detach: %s", name, strerror(-err));
+	restore_forwarding(name, fwd_set);
 	return err;
 }
 
@@ -257,6 +287,9 @@ static int sync_interfaces(struct daemon *d, const struct cidlb_conf *c, const s
 		err = attach_one(d, c->ifaces[i], c->attach_mode, &now[n], why, why_len);
 		if (err)
 			break;
+		for (j = 0; prev && j < prev->n_ifs; j++)	/* what the previous daemon set */
+			if (!strcmp(prev->ifs[j].name, now[n].name))
+				now[n].fwd_set = prev->ifs[j].fwd_set;
 		n++;
 	}
 	/* interfaces that left the configuration (or a previous daemon's) */
@@ -266,14 +299,14 @@ static int sync_interfaces(struct daemon *d, const struct cidlb_conf *c, const s
 		for (i = 0; i < n; i++)
 			keep |= !strcmp(now[i].name, d->ifs[j].name);
 		if (!keep)
-			detach_one(d, d->ifs[j].name);
+			detach_one(d, d->ifs[j].name, d->ifs[j].fwd_set);
 	}
 	for (j = 0; prev && j < prev->n_ifs && !err; j++) {
 		bool keep = false;
 
 		for (i = 0; i < n; i++)
 			keep |= !strcmp(now[i].name, prev->ifs[j].name);
-		if (!keep && detach_one(d, prev->ifs[j].name) == 0)
+		if (!keep && detach_one(d, prev->ifs[j].name, prev->ifs[j].fwd_set) == 0)
 			pr_info("%s: the previous daemon's interface is not configured any more", prev->ifs[j].name);
 	}
 	memcpy(d->ifs, now, sizeof(now[0]) * (size_t)n);
@@ -284,9 +317,10 @@ static int sync_interfaces(struct daemon *d, const struct cidlb_conf *c, const s
 		if (e)
 			pr_warn("%s: cannot add to the redirect map %s: %s", d->ifs[i].name,
 				CIDLB_MAP_TX_PORTS, strerror(-e));
-		set_forwarding(d->ifs[i].name, 0);
-		if (v6)
-			set_forwarding(d->ifs[i].name, 1);
+		if (set_forwarding(d->ifs[i].name, 0))
+			d->ifs[i].fwd_set |= CIDLB_FWD_SET_V4;
+		if (v6 && set_forwarding(d->ifs[i].name, 1))
+			d->ifs[i].fwd_set |= CIDLB_FWD_SET_V6;
 	}
 	for (i = 0; i < c->n_egress; i++) {
 		int idx = (int)if_nametoindex(c->egress[i]);
@@ -453,7 +487,7 @@ static void teardown(struct daemon *d, bool keep)
 			d->pin_dir);
 	} else if (d->lb) {
 		for (i = 0; i < d->n_ifs; i++)
-			detach_one(d, d->ifs[i].name);
+			detach_one(d, d->ifs[i].name, d->ifs[i].fwd_set);
 		cidlb_lb_close(d->lb);
 		d->lb = NULL;
 		cidlb_lb_unpin(d->pin_dir);
@@ -483,9 +517,9 @@ static int cleanup_only(struct daemon *d)
 	d->owner_map_id = cidlb_bpf_id(cidlb_lb_map_fd(d->lb, CIDLB_M_COUNTERS));
 	err = cidlb_state_read(d->conf->state_file, &prev, why, sizeof(why));
 	for (i = 0; !err && i < prev.n_ifs; i++)
-		detach_one(d, prev.ifs[i].name);
+		detach_one(d, prev.ifs[i].name, prev.ifs[i].fwd_set);
 	for (i = 0; i < d->conf->n_ifaces; i++)
-		detach_one(d, d->conf->ifaces[i]);
+		detach_one(d, d->conf->ifaces[i], 0);
 	if (!err)
 		cidlb_state_free(&prev);
 	cidlb_lb_close(d->lb);
