@@ -29,7 +29,7 @@
 #define CIDLB_VIP_PROBES	4	/* a VIP lies this near its home slot */
 #define CIDLB_MAX_BACKENDS	16384
 #define CIDLB_MAX_SIDS		65536
-#define CIDLB_SID_BUCKETS	16384	/* cidlb_sid_table (power of 2) */
+#define CIDLB_SID_BUCKETS	32768	/* cidlb_sid_table (power of 2): 2 x CIDLB_MAX_SIDS entries */
 #define CIDLB_SID_SHORT		4	/* server IDs this long or shorter are in it */
 #define CIDLB_MAX_IFACES	64
 #define CIDLB_MAGLEV_SIZE	65537	/* prime; one table = this many slots */

@@ -900,6 +900,16 @@ static void print_memory(FILE *o)
 	}
 	fprintf(o, "| **total** | | | | | **%.1f MiB** | **%.1f MiB** |\n",
 		tot[0] / 1048576.0, tot[1] / 1048576.0);
+	for (i = 0; i < NINST; i++) {
+		struct cidlb_global g;
+
+		if (!cidlb_lb_get_global(insts[i].lb, &g))
+			fprintf(o, "\n%s backends: %s.", insts[i].name,
+				g.flags & CIDLB_GF_SID_SPILL ?
+				"some server IDs spilled out of cidlb_sid_table (looked up in cidlb_sids)" :
+				"every server ID in cidlb_sid_table");
+	}
+	fputc('\n', o);
 }
 
 static void print_prog(FILE *o)
