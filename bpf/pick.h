@@ -102,9 +102,9 @@ static __always_inline int cid_retired(const struct cid_ctx *c, const struct cid
 
 	if (!(g->flags & CIDLB_GF_RETIRED) || !c->key.len)
 		return 0;
-	if (mask && (rhint_zero((__u32)c->hash & mask) ||
-		     rhint_zero((__u32)(c->hash >> 32) & mask) ||
-		     rhint_zero(cidlb_cid_hash3(&c->key) & mask)))
+	if (mask && (rhint_zero(cidlb_rhint_counter(&c->key, c->hash, 0) & mask) ||
+		     rhint_zero(cidlb_rhint_counter(&c->key, c->hash, 1) & mask) ||
+		     rhint_zero(cidlb_rhint_counter(&c->key, c->hash, 2) & mask)))
 		return 0;
 	return bpf_map_lookup_elem(&cidlb_retired, &c->key) != NULL;
 }
@@ -239,9 +239,7 @@ static __always_inline int sid_to_backend(const struct cidlb_sid_key *key,
 	__u32 *v, mask = g->sid_mask;
 
 	if (key->len <= CIDLB_SID_SHORT && mask) {
-		__u32 sid32 = key->sid[0] | (__u32)key->sid[1] << 8 |
-			      (__u32)key->sid[2] << 16 | (__u32)key->sid[3] << 24;
-		__u64 want = cidlb_sid_entry(key->config_id, key->len, sid32);
+		__u64 want = cidlb_sid_entry(key);
 		__u64 b = cidlb_sid_buckets(want, mask);
 
 		if (!sid_bucket_find((__u32)b, want, idx) ||

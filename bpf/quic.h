@@ -135,24 +135,6 @@ static __always_inline void key24_trim(void *key, __u32 n, __u8 first)
 	w[2] &= low_mask((__s64)n - 16, 8);
 }
 
-_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
-	       "the word-wise key handling assumes a little-endian target");
-
-/* An unaligned little-endian load of 8 packet octets: BPF allows it on
- * every architecture where XDP runs without strict alignment (x86, arm64),
- * and one load beats eight; userspace builds (the fuzz twin) copy. */
-static __always_inline __u64 load_u64(const __u8 *p)
-{
-#ifdef __bpf__
-	return *(const __u64 *)p;
-#else
-	__u64 v;
-
-	__builtin_memcpy(&v, p, 8);
-	return v;
-#endif
-}
-
 /*
  * Copy 20 octets from the DCID on into k->cid. The caller trims the key to
  * the octets that count (cid_classify), so what lies past the DCID is

@@ -86,6 +86,14 @@ static inline __u32 cidlb_cid_hash(const struct cidlb_cid_key *k)
 	return (__u32)cidlb_cid_hashes(k);
 }
 
+/* Counter n (0, 1 or 2) of CID key k in the retired-CID filter, before
+ * the mask: the two halves of its cidlb_cid_hashes() (given, computed
+ * once), then cidlb_cid_hash3(), computed only when asked for. */
+static inline __u32 cidlb_rhint_counter(const struct cidlb_cid_key *k, __u64 hashes, int n)
+{
+	return n == 0 ? (__u32)hashes : n == 1 ? (__u32)(hashes >> 32) : cidlb_cid_hash3(k);
+}
+
 /* Home slot hash of a VIP key (cidlb_vip_table), from its three words:
  * address octets 0-7 and 8-15, then port, family and pad as one
  * little-endian word. The seed is lb.c's choice for a table half: a

@@ -158,12 +158,16 @@ struct cidlb_sid_bucket {
 #define CIDLB_SID_E_KEY		((1ULL << 39) - 1)	/* the bits that name the server ID */
 #define CIDLB_SID_E_IDX_SHIFT	40
 
-/* The key part of an entry: server ID octets in bits 0-31 (first octet
+/* The key part of the entry of server-ID key k (len <= CIDLB_SID_SHORT,
+ * sid zero beyond len): server ID octets in bits 0-31 (first octet
  * lowest), config ID in 32-34, length in 35-37, valid bit 38. */
-static inline __u64 cidlb_sid_entry(__u32 config_id, __u32 len, __u32 sid32)
+static inline __u64 cidlb_sid_entry(const struct cidlb_sid_key *k)
 {
-	return CIDLB_SID_E_VALID | ((__u64)(len & 7) << 35) | ((__u64)(config_id & 7) << 32) |
-	       sid32;
+	__u32 sid32 = k->sid[0] | (__u32)k->sid[1] << 8 | (__u32)k->sid[2] << 16 |
+		      (__u32)k->sid[3] << 24;
+
+	return CIDLB_SID_E_VALID | ((__u64)(k->len & 7) << 35) |
+	       ((__u64)(k->config_id & 7) << 32) | sid32;
 }
 
 /* ---- cidlb_backends: array [backend index] ---------------------------- */

@@ -514,10 +514,8 @@ static uint32_t filter_mask;	/* cidlb_global.rhint_mask of filter_lb() */
 
 static uint32_t rhint_index(struct tlb *t, const struct cidlb_cid_key *k, int n)
 {
-	uint64_t h = cidlb_cid_hashes(k);
-
 	(void)t;
-	return (n == 2 ? cidlb_cid_hash3(k) : (uint32_t)(n ? h >> 32 : h)) & filter_mask;
+	return cidlb_rhint_counter(k, cidlb_cid_hashes(k), n) & filter_mask;
 }
 
 static int rhint_of(struct tlb *t, const struct cidlb_cid_key *k, int n)

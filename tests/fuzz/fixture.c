@@ -94,9 +94,7 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 		/* short server IDs into the first 64 buckets of the table,
 		 * as lb.c puts them, but the last one: it spilled */
 		if (sk.len <= CIDLB_SID_SHORT && i != 5) {
-			__u64 want = cidlb_sid_entry(sk.config_id, sk.len,
-						     sk.sid[0] | sk.sid[1] << 8 | sk.sid[2] << 16 |
-						     (__u32)sk.sid[3] << 24);
+			__u64 want = cidlb_sid_entry(&sk);
 			__u32 bk = (__u32)cidlb_sid_buckets(want, g.sid_mask), j;
 
 			for (j = 0; j < 4 && sids[bk].e[j]; j++)
@@ -116,9 +114,8 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	/* its three counters at 1, as lb.c counts (words read back, as two
 	 * counters may share one) */
 	h = cidlb_cid_hashes(&rk);
-	ctr[0] = (__u32)h & g.rhint_mask;
-	ctr[1] = (__u32)(h >> 32) & g.rhint_mask;
-	ctr[2] = cidlb_cid_hash3(&rk) & g.rhint_mask;
+	for (i = 0; i < 3; i++)
+		ctr[i] = cidlb_rhint_counter(&rk, h, (int)i) & g.rhint_mask;
 	for (i = 0; i < 3; i++) {
 		__u32 j;
 

@@ -168,12 +168,12 @@ static void rhint_count(struct cidlb_lb *lb, const struct cidlb_cid_key *k, int 
 {
 	uint64_t h = cidlb_cid_hashes(k);
 	uint32_t mask = (uint32_t)(lb->rhint_len - 1);
+	int n;
 
 	if (!lb->rhint)
 		return;
-	rhint_count1(&lb->rhint[(uint32_t)h & mask], delta);
-	rhint_count1(&lb->rhint[(uint32_t)(h >> 32) & mask], delta);
-	rhint_count1(&lb->rhint[cidlb_cid_hash3(k) & mask], delta);
+	for (n = 0; n < 3; n++)
+		rhint_count1(&lb->rhint[cidlb_rhint_counter(k, h, n) & mask], delta);
 }
 
 int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
@@ -367,6 +367,30 @@ static int get(struct cidlb_lb *lb, enum cidlb_map_id id, const void *k, void *v
 static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g);
 static int sid_table_refresh(struct cidlb_lb *lb);
 
+/* Write n values of vsize octets into array fd at keys base.. (one half
+ * of a double-buffered table). */
+static int array_fill(int fd, uint32_t base, const void *vals, uint32_t n, size_t vsize)
+{
+	uint32_t *keys, i, done = n;
+	int err = 0;
+
+	if (fd < 0)
+		return -ENOENT;
+	keys = malloc(n * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (i = 0; i < n; i++)
+		keys[i] = base + i;
+	if (bpf_map_update_batch(fd, keys, vals, &done, NULL)) {
+		/* kernels without batch operations on arrays: one by one */
+		for (i = 0; i < n && !err; i++)
+			err = bpf_map_update_elem(fd, &keys[i], (const char *)vals + i * vsize,
+						  BPF_ANY) ? -errno : 0;
+	}
+	free(keys);
+	return err;
+}
+
 /*
  * Packets read cidlb_vip_table: fill its standby half from cidlb_vips
  * (with a seed that fits them all), write that half's seed, then make it
@@ -378,7 +402,7 @@ static int vip_table_publish(struct cidlb_lb *lb)
 	struct cidlb_vip_key keys[CIDLB_MAX_VIPS], k, *prev = NULL;
 	struct cidlb_vip vals[CIDLB_MAX_VIPS];
 	int hfd = lb->map_fd[CIDLB_M_VIPS], tfd = lb->map_fd[CIDLB_M_VIP_TABLE], err;
-	uint32_t ids[CIDLB_VIP_SLOTS], n = 0, half, seed, i, cnt;
+	uint32_t n = 0, half, seed;
 	struct cidlb_global g;
 
 	if (hfd < 0 || tfd < 0)
@@ -402,15 +426,9 @@ static int vip_table_publish(struct cidlb_lb *lb)
 			CIDLB_MAP_VIP_TABLE, strerror(-err));
 		return err;
 	}
-	for (i = 0; i < CIDLB_VIP_SLOTS; i++)
-		ids[i] = half * CIDLB_VIP_SLOTS + i;
-	cnt = CIDLB_VIP_SLOTS;
-	if (bpf_map_update_batch(tfd, ids, slots, &cnt, NULL)) {
-		/* kernels without batch operations on arrays */
-		for (i = 0; i < CIDLB_VIP_SLOTS; i++)
-			if (bpf_map_update_elem(tfd, &ids[i], &slots[i], BPF_ANY))
-				return -errno;
-	}
+	err = array_fill(tfd, half * CIDLB_VIP_SLOTS, slots, CIDLB_VIP_SLOTS, sizeof(slots[0]));
+	if (err)
+		return err;
 	g.vip_seed[half] = seed;
 	err = global_write(lb, &g);
 	if (err)
@@ -536,21 +554,22 @@ int cidlb_lb_set_backend(struct cidlb_lb *lb, uint32_t idx, const struct cidlb_b
 }
 
 /* ---- cidlb_sid_table: one atomic 8-octet store per change ----------- */
-static __u64 sid_want(const struct cidlb_sid_key *k)
+/* The table's entry for key part want, or NULL. */
+/* Bucket i (0 or 1) of entry key want. */
+static __u64 *sid_bucket(struct cidlb_lb *lb, __u64 want, int i)
 {
-	return cidlb_sid_entry(k->config_id, k->len,
-			       k->sid[0] | (uint32_t)k->sid[1] << 8 | (uint32_t)k->sid[2] << 16 |
-			       (uint32_t)k->sid[3] << 24);
+	__u64 b = cidlb_sid_buckets(want, (uint32_t)lb->sidt_n - 1);
+
+	return lb->sidt[(uint32_t)(i ? b >> 32 : b)].e;
 }
 
-/* The table's entry for key part want, or NULL. */
 static __u64 *sid_entry_of(struct cidlb_lb *lb, __u64 want)
 {
-	__u64 b = cidlb_sid_buckets(want, (uint32_t)lb->sidt_n - 1), *e;
+	__u64 *e;
 	int i, j;
 
 	for (i = 0; i < 2; i++) {
-		e = lb->sidt[(uint32_t)(i ? b >> 32 : b)].e;
+		e = sid_bucket(lb, want, i);
 		for (j = 0; j < 4; j++)
 			if ((__atomic_load_n(&e[j], __ATOMIC_RELAXED) & CIDLB_SID_E_KEY) == want)
 				return &e[j];
@@ -562,27 +581,20 @@ static __u64 *sid_entry_of(struct cidlb_lb *lb, __u64 want)
  * free one in the emptier of its two buckets. 1: both full (spilled). */
 static int sid_table_put(struct cidlb_lb *lb, const struct cidlb_sid_key *k, uint32_t idx)
 {
-	__u64 want = sid_want(k), v = want | (__u64)idx << CIDLB_SID_E_IDX_SHIFT, b, *e;
-	uint32_t bk[2];
-	int i, j, used[2] = { 0, 0 };
+	__u64 want = cidlb_sid_entry(k), v = want | (__u64)idx << CIDLB_SID_E_IDX_SHIFT, *e;
+	int i, j, used[2] = { 0, 0 }, first;
 
 	e = sid_entry_of(lb, want);
 	if (e) {
 		__atomic_store_n(e, v, __ATOMIC_SEQ_CST);
 		return 0;
 	}
-	b = cidlb_sid_buckets(want, (uint32_t)lb->sidt_n - 1);
-	bk[0] = (uint32_t)b;
-	bk[1] = (uint32_t)(b >> 32);
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < 4; j++)
-			used[i] += !!__atomic_load_n(&lb->sidt[bk[i]].e[j], __ATOMIC_RELAXED);
-	if (used[1] < used[0]) {	/* the emptier bucket first */
-		bk[0] = (uint32_t)(b >> 32);
-		bk[1] = (uint32_t)b;
-	}
+			used[i] += !!__atomic_load_n(&sid_bucket(lb, want, i)[j], __ATOMIC_RELAXED);
+	first = used[1] < used[0];	/* the emptier bucket first */
 	for (i = 0; i < 2; i++) {
-		e = lb->sidt[bk[i]].e;
+		e = sid_bucket(lb, want, i ^ first);
 		for (j = 0; j < 4; j++) {
 			__u64 zero = 0;
 
@@ -596,7 +608,7 @@ static int sid_table_put(struct cidlb_lb *lb, const struct cidlb_sid_key *k, uin
 
 static void sid_table_del(struct cidlb_lb *lb, const struct cidlb_sid_key *k)
 {
-	__u64 *e = sid_entry_of(lb, sid_want(k));
+	__u64 *e = sid_entry_of(lb, cidlb_sid_entry(k));
 
 	if (e)
 		__atomic_store_n(e, 0, __ATOMIC_SEQ_CST);
@@ -664,7 +676,7 @@ static int sid_table_refresh(struct cidlb_lb *lb)
 			k.len = (e >> 35) & 7;
 			memcpy(k.sid, &(uint32_t){ (uint32_t)e }, 4);	/* little-endian */
 			bad = !(e & CIDLB_SID_E_VALID) || get(lb, CIDLB_M_SIDS, &k, &idx) ||
-			      idx != e >> CIDLB_SID_E_IDX_SHIFT || sid_entry_of(lb, sid_want(&k)) != &lb->sidt[b].e[j];
+			      idx != e >> CIDLB_SID_E_IDX_SHIFT || sid_entry_of(lb, cidlb_sid_entry(&k)) != &lb->sidt[b].e[j];
 			if (bad)
 				__atomic_compare_exchange_n(&lb->sidt[b].e[j], &e, 0, 0, __ATOMIC_SEQ_CST,
 							    __ATOMIC_RELAXED);
@@ -744,29 +756,13 @@ static int global_refresh(struct cidlb_lb *lb)
 
 int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table)
 {
-	int fd = lb->map_fd[CIDLB_M_MAGLEV];
 	struct cidlb_global g;
-	uint32_t *keys, base, n = CIDLB_MAGLEV_SIZE, i;
-	int err;
+	int err = cidlb_lb_get_global(lb, &g);
 
-	if (fd < 0)
-		return -ENOENT;
-	err = cidlb_lb_get_global(lb, &g);
 	if (err)
 		return err;
-	base = g.maglev_active ? 0 : CIDLB_MAGLEV_SIZE;
-	keys = malloc(n * sizeof(*keys));
-	if (!keys)
-		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		keys[i] = base + i;
-	err = bpf_map_update_batch(fd, keys, table, &n, NULL);
-	if (err) {
-		/* Kernels without batch ops for arrays: one by one. */
-		for (i = 0, err = 0; i < CIDLB_MAGLEV_SIZE && !err; i++)
-			err = bpf_map_update_elem(fd, &keys[i], &table[i], BPF_ANY) ? -errno : 0;
-	}
-	free(keys);
+	err = array_fill(lb->map_fd[CIDLB_M_MAGLEV], g.maglev_active ? 0 : CIDLB_MAGLEV_SIZE, table,
+			 CIDLB_MAGLEV_SIZE, sizeof(*table));
 	if (err)
 		return err;
 	g.maglev_active = !g.maglev_active;

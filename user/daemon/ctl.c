@@ -23,8 +23,6 @@
 #include "log.h"
 
 #define CTL_MAX_CLIENTS	16	/* control client threads at once */
-#define STR_(x)		#x
-#define STR(x)		STR_(x)
 
 #define WHY_LEN 1024
 
@@ -549,12 +547,12 @@ void ctl_close(struct daemon *d)
 		pr_warn("control: %d client(s) still running after 20 s", d->ctl_active);
 }
 
-static void send_reply(int fd, json_t *reply)
+static void send_reply(int fd, json_t *reply, int timeout_ms)
 {
 	char *s = json_dumps(reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
 
 	if (s) {
-		if (cidlb_ctl_write_msg(fd, s, strlen(s), CIDLB_CTL_TIMEOUT_MS))
+		if (cidlb_ctl_write_msg(fd, s, strlen(s), timeout_ms))
 			pr_debug("control: the client left before the reply");
 		free(s);
 	}
@@ -569,7 +567,7 @@ static void reply_close(int fd, json_t *reply)
 
 	struct timespec t0, t;
 
-	send_reply(fd, reply);
+	send_reply(fd, reply, CIDLB_CTL_TIMEOUT_MS);
 	shutdown(fd, SHUT_WR);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (budget > 0) {
@@ -704,21 +702,20 @@ void ctl_accept(struct daemon *d)
 	pthread_attr_t attr;
 	pthread_t t;
 	json_t *reply;
+	char msg[96];
 	int fd, err;
 
 	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return;
 	if (__atomic_load_n(&d->ctl_active, __ATOMIC_ACQUIRE) >= CTL_MAX_CLIENTS) {
+		/* in the main loop's thread: a short write, no waiting */
+		snprintf(msg, sizeof(msg), "cidlbd serves %d control clients at once: try again",
+			 CTL_MAX_CLIENTS);
 		pr_warn("control: %d clients at once already: one refused", CTL_MAX_CLIENTS);
-		reply = error_reply(CIDLB_CTL_E_FAILED, "cidlbd serves " STR(CTL_MAX_CLIENTS)
-				    " control clients at once: try again");
+		reply = error_reply(CIDLB_CTL_E_FAILED, msg);
 		if (reply) {
-			char *s = json_dumps(reply, JSON_COMPACT);
-
-			if (s && cidlb_ctl_write_msg(fd, s, strlen(s), 100))
-				pr_debug("control: the refused client did not read");
-			free(s);
+			send_reply(fd, reply, 100);
 			json_decref(reply);
 		}
 		close(fd);

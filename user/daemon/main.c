@@ -136,6 +136,11 @@ static int take_lock(struct daemon *d)
 	return 0;
 }
 
+static void fwd_path(char *buf, size_t len, const char *dev, int v6)
+{
+	snprintf(buf, len, "/proc/sys/net/ipv%d/conf/%s/forwarding", v6 ? 6 : 4, dev);
+}
+
 /* Turn forwarding on for dev: 1 when it was off (cidlbd turns it back off
  * when it detaches from dev), 0 when it was on already or cannot be set. */
 static int set_forwarding(const char *dev, int v6)
@@ -143,7 +148,7 @@ static int set_forwarding(const char *dev, int v6)
 	char path[128], cur = '?';
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/sys/net/ipv%d/conf/%s/forwarding", v6 ? 6 : 4, dev);
+	fwd_path(path, sizeof(path), dev, v6);
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	int changed = 0;
 
@@ -176,8 +181,7 @@ static void restore_forwarding(const char *dev, uint8_t fwd_set)
 	for (v6 = 0; v6 < 2; v6++) {
 		if (!(fwd_set & (v6 ? CIDLB_FWD_SET_V6 : CIDLB_FWD_SET_V4)))
 			continue;
-		snprintf(path, sizeof(path), "/proc/sys/net/ipv%d/conf/%s/forwarding",
-			 v6 ? 6 : 4, dev);
+		fwd_path(path, sizeof(path), dev, v6);
 		fd = open(path, O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, "0\n", 2) != 2)
 			pr_warn("cannot turn %s back off: %s", path, strerror(errno));
