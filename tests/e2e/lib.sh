@@ -472,25 +472,31 @@ served_by() {
 	echo none
 }
 
-# qlog_frames NAME: frames of the client's qlog, one "sent|received TYPE" a line
-qlog_frames() {
+# qlog_events NAME: the events of the client's qlog (JSON text sequences,
+# RFC 7464), one compact JSON object a line; what does not parse is skipped
+qlog_events() {
 	$PY - "$E2E_TMP/dl/$1.qlog" <<'PY'
 import json, sys
 for rec in open(sys.argv[1], "rb").read().split(b"\x1e"):
-    rec = rec.strip()
-    if not rec:
-        continue
     try:
-        ev = json.loads(rec)
+        print(json.dumps(json.loads(rec)))
     except ValueError:
         continue
+PY
+}
+
+# qlog_frames NAME: frames of the client's qlog, one "sent|received TYPE" a line
+qlog_frames() {
+	qlog_events "$1" | $PY -c '
+import json, sys
+for line in sys.stdin:
+    ev = json.loads(line)
     name = ev.get("name", "")
     if not name.startswith("transport:packet_"):
         continue
     d = "sent" if name.endswith("sent") else "received"
     for f in ev.get("data", {}).get("frames", []):
-        print(d, f.get("frame_type"))
-PY
+        print(d, f.get("frame_type"))'
 }
 
 e2e_dump() {
@@ -683,19 +689,30 @@ for o in json.load(sys.stdin)["nftables"]:
         print(o["counter"][sys.argv[1]])' "$2"
 }
 
+# qlog_server_params NAME PYTHON-EXPR: the expression on p, the transport
+# parameters the server sent (its remote transport:parameters_set event in
+# the client's qlog), printed; nothing without such an event
+qlog_server_params() {
+	qlog_events "$1" | $PY -c '
+import json, sys
+for line in sys.stdin:
+    ev = json.loads(line)
+    p = ev.get("data", {})
+    if ev.get("name") == "transport:parameters_set" and p.get("owner") == "remote":
+        print(eval(sys.argv[1]))
+        break' "$2"
+}
+
 # qlog_server_cids NAME: the CIDs the server gave the client, from its
 # qlog: the server's initial_source_connection_id (the DCID of everything
 # after the first flight), then those of NEW_CONNECTION_ID frames (and the
 # preferred address's, if any)
 qlog_server_cids() {
-	$PY - "$E2E_TMP/dl/$1.qlog" <<'PY'
+	qlog_events "$1" | $PY -c '
 import json, sys
 out = []
-for rec in open(sys.argv[1], "rb").read().split(b"\x1e"):
-    try:
-        ev = json.loads(rec)
-    except ValueError:
-        continue
+for line in sys.stdin:
+    ev = json.loads(line)
     d = ev.get("data", {})
     if ev.get("name") == "transport:parameters_set" and d.get("owner") == "remote":
         for k in ("initial_source_connection_id", "retry_source_connection_id"):
@@ -712,8 +729,7 @@ seen = []
 for c in out:
     if c and c not in seen:
         seen.append(c)
-print("\n".join(seen))
-PY
+print("\n".join(seen))'
 }
 
 # cid_backend CID: the backend whose server ID a CID carries (plaintext

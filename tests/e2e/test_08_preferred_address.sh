@@ -26,22 +26,13 @@ e2e_client_wait pref
 b=$(served_by pref)
 [ "$b" = none ] && fail "download missing or corrupt"
 ok "3 MiB intact, served by $b"
-pa=$($PY - "$E2E_TMP/dl/pref.qlog" <<'PY'
+pa=$(qlog_server_params pref 'json.dumps(p.get("preferred_address") or {})' | $PY -c '
 import json, sys
-for rec in open(sys.argv[1], "rb").read().split(b"\x1e"):
-    try:
-        ev = json.loads(rec)
-    except ValueError:
-        continue
-    d = ev.get("data", {})
-    if ev.get("name") == "transport:parameters_set" and d.get("owner") == "remote":
-        pa = d.get("preferred_address") or {}
-        ip = pa.get("ip_v4", "?")
-        if len(ip) == 8:        # ngtcp2 0.12 writes it in hex
-            ip = ".".join(str(int(ip[i:i + 2], 16)) for i in range(0, 8, 2))
-        print(ip, pa.get("port_v4", "?"), pa.get("connection_id", "?"))
-PY
-)
+a = json.load(sys.stdin)
+ip = a.get("ip_v4", "?")
+if len(ip) == 8:        # ngtcp2 0.12 writes it in hex
+    ip = ".".join(str(int(ip[i:i + 2], 16)) for i in range(0, 8, 2))
+print(ip, a.get("port_v4", "?"), a.get("connection_id", "?"))' 2>/dev/null)
 read -r pa_ip pa_port pa_cid <<<"$pa"
 log "server's preferred address: $pa_ip port $pa_port, CID $pa_cid"
 [ "$pa_ip" = $VIP4B ] || fail "no preferred address in the server's transport parameters"

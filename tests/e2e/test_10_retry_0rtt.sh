@@ -31,19 +31,7 @@ for ((i = 0; i < N; i++)); do
 	e2e_client_wait "rt$i"
 	b=$(served_by "rt$i")
 	[ "$b" = none ] && fail "download rt$i missing or corrupt"
-	rcid=$($PY - "$E2E_TMP/dl/rt$i.qlog" <<-'PY'
-	import json, sys
-	for rec in open(sys.argv[1], "rb").read().split(b"\x1e"):
-	    try:
-	        ev = json.loads(rec)
-	    except ValueError:
-	        continue
-	    d = ev.get("data", {})
-	    if ev.get("name") == "transport:parameters_set" and d.get("owner") == "remote" \
-	            and d.get("retry_source_connection_id"):
-	        print(d["retry_source_connection_id"])
-	PY
-	)
+	rcid=$(qlog_server_params "rt$i" 'p.get("retry_source_connection_id") or ""')
 	[ -n "$rcid" ] || fail "rt$i: no Retry"
 	[ "$(cid_backend "$rcid")" = "$b" ] || fail "rt$i: Retry CID $rcid names $(cid_backend "$rcid"), content of $b"
 done
@@ -68,20 +56,11 @@ e2e_client_wait zrtt
 b2=$(served_by zrtt)
 [ "$b2" = none ] && fail "resumed connection: download missing or corrupt"
 [ "$b2" = "$b1" ] || fail "resumed connection served by $b2, the first by $b1"
-sent0=$(qlog_frames zrtt >/dev/null; $PY - "$E2E_TMP/dl/zrtt.qlog" <<-'PY'
-	import json, sys
-	n = 0
-	for rec in open(sys.argv[1], "rb").read().split(b"\x1e"):
-	    try:
-	        ev = json.loads(rec)
-	    except ValueError:
-	        continue
-	    if ev.get("name") == "transport:packet_sent" and \
-	            ev.get("data", {}).get("header", {}).get("packet_type") == "0RTT":
-	        n += 1
-	print(n)
-	PY
-)
+sent0=$(qlog_events zrtt | $PY -c '
+import json, sys
+print(sum(1 for line in sys.stdin
+          if (ev := json.loads(line)).get("name") == "transport:packet_sent"
+          and ev.get("data", {}).get("header", {}).get("packet_type") == "0RTT"))')
 z1=$(lbstat lb1 quic_0rtt)
 # (cidlb classifies a datagram by its first packet: 0-RTT packets coalesced
 # behind the Initial count as quic_initial)
