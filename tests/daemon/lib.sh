@@ -22,15 +22,12 @@ BUILD=${BUILD:-build}
 CIDLBD=$ROOT/$BUILD/cidlbd
 CIDLB=$ROOT/$BUILD/cidlb
 SEND="/usr/bin/python3 $ROOT/tests/daemon/send.py"
-for b in "$CIDLBD" "$CIDLB" "$ROOT/$BUILD/cidlb.bpf.o" "$ROOT/$BUILD/cidlb_decap.bpf.o"; do
-	[ -e "$b" ] || { echo "missing $b: run make"; exit 1; }
-done
-[ "$(id -u)" = 0 ] || { echo "needs root (network namespaces, XDP)"; exit 1; }
+source "$ROOT/tests/lib/hosts.sh"
+hosts_require "$CIDLBD" "$CIDLB" "$ROOT/$BUILD/cidlb.bpf.o" "$ROOT/$BUILD/cidlb_decap.bpf.o"
 
 T=$(mktemp -d /tmp/cidlbd-test.XXXXXX)
 PFX=cdt$$
 PIN=/sys/fs/bpf/cidlb-test-$$
-source "$ROOT/tests/lib/hosts.sh"
 DAEMON_PID=
 fails=0
 checks=0

@@ -1,10 +1,11 @@
 # tests/lib/hosts.sh - test hosts for the scripted tests: one network
 # namespace each, with a holder process that keeps the host's own bpffs
 # mounted (`ip netns exec` remounts /sys on every call, which would lose
-# the pins). Source it after setting PFX (a prefix unique to the run, e.g.
+# the pins). Set PFX before the first host_add (a prefix unique to the run, e.g.
 # with $$); call hosts_cleanup from the script's EXIT trap.
 #   host_add NAME        namespace $PFX-NAME, lo up, bpffs on /sys/fs/bpf
 #   on NAME CMD...       run CMD in the host (network and mount namespace)
+#   hosts_require FILE...  exit unless root and every built FILE exists
 declare -A HOLDER
 HOSTS=()
 
@@ -20,6 +21,14 @@ host_add() { # NAME
 		sleep 0.1
 	done
 	echo "host $1: bpffs not mounted"; exit 1
+}
+
+hosts_require() { # FILE...
+	local f
+	for f in "$@"; do
+		[ -e "$f" ] || { echo "missing $f: run make"; exit 1; }
+	done
+	[ "$(id -u)" = 0 ] || { echo "needs root (network namespaces, XDP)"; exit 1; }
 }
 
 on() { # HOST CMD...

@@ -27,15 +27,12 @@ case $BUILD in /*) ;; *) BUILD=$ROOT/$BUILD ;; esac
 PY=/usr/bin/python3	# Debian's, not a pyenv shim
 SOAK=$ROOT/tests/soak/soak.py
 SLOTS=6
-for b in "$BUILD/cidlbd" "$BUILD/cidlb" "$BUILD/cidlb.bpf.o" "$BUILD/cidlb_decap.bpf.o"; do
-	[ -e "$b" ] || { echo "missing $b: run make"; exit 1; }
-done
-[ "$(id -u)" = 0 ] || { echo "needs root (network namespaces, XDP)"; exit 1; }
+source "$ROOT/tests/lib/hosts.sh"
+hosts_require "$BUILD/cidlbd" "$BUILD/cidlb" "$BUILD/cidlb.bpf.o" "$BUILD/cidlb_decap.bpf.o"
 
 T=$(mktemp -d /tmp/cidlb-soak.XXXXXX)
 PFX=csk$$
 PIN=/sys/fs/bpf/cidlb-soak-$$
-source "$ROOT/tests/lib/hosts.sh"
 DAEMON_PID=
 RECV_PID=
 
