@@ -4,7 +4,7 @@
  *
  * QUIC-LB (draft-ietf-quic-load-balancers-21 §5.4, §5.5) needs the forward
  * cipher (four-pass Feistel) and the inverse cipher (single-pass decode).
- * Table-driven, as measured for quic-lb-spec.md §6 item 16: the
+ * Table-driven, as measured (docs/benchmark.md): the
  * T-tables are one read-only array whose base stays in a register, every
  * index is a byte offset masked to its table (`(x >> 22) & 0x3fc` is
  * `(x >> 24) * 4`) so the verifier bounds it without range tracking, the

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * cid_crypto.h - decoding encrypted QUIC-LB connection IDs (load-balancer
- * side of draft-ietf-quic-load-balancers-21 §5.5; quic-lb-spec.md §3.2,
- * §3.3 and the pitfalls of §6).
+ * side of draft-ietf-quic-load-balancers-21 §5.5; docs/quic-lb.md has the
+ * formats and the errata the code follows).
  *
  * cid[0] is the first octet (config ID and length, never encrypted);
  * cid[1 .. pt_len] the encoded block, pt_len = sid_len + nonce_len.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * cidlb_main.h - the path of one packet (shared/design.md):
+ * cidlb_main.h - the path of one packet (docs/design.md):
  * parse -> match VIP -> QUIC header -> CID -> pick backend -> forward.
  * cidlb_handle() is the whole program as one inline function, so that the
  * benchmark harness can wrap it; bpf/cidlb.bpf.c is the XDP entry point.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * pick.h - steps 4 and 5: from the DCID to a backend.
- * QUIC-LB draft-21 section 4 (shared/quic-lb-spec.md sections 2 and 4):
+ * QUIC-LB draft-21 section 4 (docs/quic-lb.md):
  * a DCID is routable when its config ID names a config held here, it is
  * long enough for that config, and its server ID belongs to a live
  * backend. Everything else takes the baseline fallback: the 4-tuple LRU

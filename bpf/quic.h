@@ -2,7 +2,7 @@
 /*
  * quic.h - step 3: the QUIC header, only as far as routing needs it.
  * Invariants of RFC 8999 and the v1/v2 long header of RFC 9000 17.2 and
- * RFC 9369 3.2; see shared/quic-lb-spec.md section 5. The packet form is
+ * RFC 9369 3.2; see docs/quic-lb.md. The packet form is
  * bit 0x80 alone: bit 0x40 may be greased (RFC 9287) and is never checked.
  */
 #ifndef CIDLB_BPF_QUIC_H

@@ -108,7 +108,7 @@ enum cidlb_cid_mode {
 };
 
 /* flags of struct cidlb_config */
-#define CIDLB_CFG_F_LEN_CHECK	0x01	/* enforce self-encoded length (spec 4.1) */
+#define CIDLB_CFG_F_LEN_CHECK	0x01	/* enforce self-encoded length (draft-21 §4.1) */
 #define CIDLB_CFG_F_NO_DCACHE	0x02	/* skip the decode cache */
 
 struct cidlb_config {

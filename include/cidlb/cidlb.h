@@ -80,7 +80,7 @@
  * A server with no configuration issues unroutable CIDs instead:
  *	cidlb_cid_unroutable(cid, 8);
  * and should then give the client only that one CID (no NEW_CONNECTION_ID)
- * and send disable_active_migration (spec section 3.2).
+ * and send disable_active_migration (QUIC-LB draft-21 §3.2).
  *
  * See examples/ngtcp2_cid.c for ngtcp2's get_new_connection_id callback.
  */
@@ -207,7 +207,7 @@ int cidlb_cid_encode(struct cidlb_cid_config *cfg,
 /*
  * Writes an unroutable CID of @cid_len octets (8..20) into @cid: config ID
  * 7, length self-encoded (octet 0 = 0xe0 | (cid_len - 1)), the rest
- * random. For a server that has no config (spec section 3.2); the load
+ * random. For a server that has no config (QUIC-LB draft-21 §3.2); the load
  * balancer routes such CIDs by its 4-tuple fallback. Returns @cid_len,
  * -EINVAL for a length outside 8..20, or the getrandom(2) error.
  */

@@ -4,9 +4,9 @@
  * (bpf/cid_crypto.h), run through build/tests/aes_probe.bpf.o with
  * BPF_PROG_TEST_RUN and checked against OpenSSL:
  *   - AES blocks against AES_ecb_encrypt and EVP, FIPS-197 C.1;
- *   - the vectors of quic-lb-spec.md §8 (draft-21);
+ *   - the vectors of draft-21 Appendix B (docs/quic-lb.md);
  *   - every legal (sid_len, nonce_len) pair: CIDs made by the reference
- *     encoder below (written from the spec, §3.2/§3.3, over EVP
+ *     encoder below (written from draft-21 §5.4.2, over EVP
  *     AES-128-ECB) decode to their server IDs;
  *   - inconsistent configs and malformed requests are refused.
  * Random inputs come from a seed printed at start; TEST_SEED=n repeats a run.
@@ -157,7 +157,7 @@ static int probe(int op, const uint8_t *in, size_t in_len, uint8_t out[CIDLB_CID
 	return (int)opts.retval;
 }
 
-/* ---- reference encoder (server side), from quic-lb-spec.md §3 --------- */
+/* ---- reference encoder (server side), from draft-21 §5.4 ------------- */
 
 static EVP_CIPHER_CTX *ecb_new(const uint8_t key[16])
 {
@@ -352,7 +352,7 @@ static void test_random_blocks(void **state)
 	}
 }
 
-/* ---- QUIC-LB vectors (quic-lb-spec.md §8, draft-21 App. B) ------------- */
+/* ---- QUIC-LB vectors (draft-21 Appendix B, docs/quic-lb.md) ------- */
 
 struct vector {
 	const char *name;

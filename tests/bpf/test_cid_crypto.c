@@ -148,7 +148,7 @@ static void test_every_pair(void **state)
 		      pairs, PER_PAIR_KEYED, PER_PAIR_PLAIN);
 }
 
-/* shared/quic-lb-spec.md section 8, as packets. */
+/* The draft-21 vectors (docs/quic-lb.md), as packets. */
 static void test_spec_vectors(void **state)
 {
 	static const struct {

@@ -1,7 +1,7 @@
 #!/bin/bash
 # test_cidlb_cid.sh - `cidlb cid encode|decode`: exact output, JSON, and the
 # exit codes (0 ok, 1 unroutable, 2 bad arguments). Vectors from
-# quic-lb-spec.md section 8. Run by tests/run with BUILD set.
+# draft-21 Appendix B (docs/quic-lb.md). Run by tests/run with BUILD set.
 set -u
 cd "$(dirname "$0")/../.."
 CIDLB=${BUILD:-build}/cidlb

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * test_libcidlb.c - libcidlb against the QUIC-LB rules
- * (/work/shared/quic-lb-spec.md): the section 8 vectors and the 6.15
+ * (docs/quic-lb.md): the draft-21 Appendix B vectors and the repaired B.1
  * errata row, round trips of every legal (sid_len, nonce_len), each
  * unroutable case, each config rule, nonce uniqueness and exhaustion,
  * concurrent encoders, the AES key schedules, and the ngtcp2 example.

@@ -2,7 +2,7 @@
 /*
  * aes_key_schedule.c - AES-128 round keys for the load balancer's BPF AES.
  *
- * The XDP program runs a table-driven AES (quic-lb-spec.md section 6.16)
+ * The XDP program runs a table-driven AES (docs/benchmark.md says why)
  * and needs the expanded key schedules in its map. OpenSSL's low-level
  * AES_KEY API is the only one that exposes them; it is deprecated in
  * OpenSSL 3, hence the suppression for this file alone.

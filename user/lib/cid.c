@@ -4,7 +4,7 @@
  * section 5 (the algorithm of drafts -19..-21): config rules (5.3),
  * server-side encoding (5.4: plaintext, single-pass, four-pass Feistel)
  * and decoding (5.5), unroutable CIDs (3.2). Project notes:
- * /work/shared/quic-lb-spec.md sections 1-3 and 6.
+ * docs/quic-lb.md (the formats as implemented, with their sections).
  *
  * AES-128-ECB comes from OpenSSL's EVP API only. Each config keeps a small
  * pool of EVP contexts, each taken by one call at a time (an atomic flag),
@@ -131,7 +131,7 @@ static int aes_block(struct aes_hold *h, const uint8_t in[AES_BLOCK],
 	return 0;
 }
 
-/* ---- four-pass Feistel (spec 3.3) --------------------------------------- */
+/* ---- four-pass Feistel (draft-21 §5.4.2) --------------------------------- */
 
 /* For odd lengths a right half's first nibble and a left half's last nibble
  * belong to the other half. */
