@@ -94,6 +94,7 @@ static const char *const counter_help[] = {
 	"Dropped: too big after encapsulation.",
 	"Dropped: no route or neighbour to the backend.",
 	"Dropped: no headroom or bad backend entry.",
+	"Not dropped: destination CID in the retired-CID map, past its TTL (not swept yet).",
 };
 _Static_assert(sizeof(counter_help) / sizeof(counter_help[0]) ==
 	       sizeof(struct cidlb_counters) / sizeof(__u64), "help for every counter");
