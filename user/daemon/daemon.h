@@ -5,7 +5,8 @@
  *   main.c      start (load or adopt), the event loop, signals, stop
  *   apply.c     make the maps match a configuration: backends, server IDs,
  *               Maglev, quarantine, VIPs, QUIC-LB configs, global
- *   retire.c    retired CIDs: add with an expiry, sweep expired ones
+ *   retire.c    retired CIDs: add with an expiry, sweep expired ones (an
+ *               index by expiry, so that a sweep touches those only)
  *   ctl.c       the control socket (JSON requests)
  *   metrics.c   Prometheus text over HTTP (its own thread)
  *   notify.c    sd_notify without libsystemd
@@ -38,6 +39,12 @@ struct iface_rt {
 	uint8_t fwd_set;		/* CIDLB_FWD_SET_*: forwarding we turned on */
 };
 
+/* retire.c: one CID put into cidlb_retired, and the expiry it was given */
+struct retire_ent {
+	uint64_t expires_ns;
+	struct cidlb_cid_key key;
+};
+
 struct daemon {
 	pthread_mutex_t lock;
 	char config_path[4096];
@@ -62,9 +69,16 @@ struct daemon {
 	bool last_reload_ok;
 	char last_reload_msg[1024];
 	uint64_t reloads_ok, reloads_failed;
-	uint64_t retired_count;		/* entries in cidlb_retired at last sweep */
+	uint64_t retired_count;		/* entries in cidlb_retired */
 	uint64_t retired_expired;	/* removed by the sweep, total */
 	uint64_t retired_added;		/* added, total */
+	/* retire.c: a min-heap by expiry of what was put into cidlb_retired
+	 * (read from the map at start, then every retire); an entry retired
+	 * again or unretired since leaves a stale one, checked in the map
+	 * when it comes due. rindex_stale: build it from the map again. */
+	struct retire_ent *rheap;
+	size_t rheap_n, rheap_cap, rheap_max;
+	bool rindex_stale;
 	int lock_fd;
 	int listen_fd;
 	int wake_fd;			/* eventfd: a control thread woke the main loop */
@@ -95,7 +109,13 @@ int quarantine_expire(struct daemon *d);
 /* ---- retire.c ---- */
 int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply,
 		char *why, size_t why_len);
-void retire_sweep(struct daemon *d);
+/* The index from the map as it is (a started or adopted map): 0 or a
+ * negative errno (then the next sweep tries again). */
+int retire_index_load(struct daemon *d);
+/* Delete up to one slice of expired CIDs, under d->lock. Returns true
+ * when more are due: call again after letting others take the lock. */
+bool retire_sweep(struct daemon *d);
+void retire_index_free(struct daemon *d);
 /* neigh.c: make the kernel resolve FIB-routed backends' next hops */
 void neigh_tick(struct daemon *d);
 

@@ -539,6 +539,7 @@ static int run(struct daemon *d)
 	struct itimerspec its = { .it_interval = { SWEEP_INTERVAL_S, 0 },
 				  .it_value = { SWEEP_INTERVAL_S, 0 } };
 	struct pollfd pf[4];
+	bool sweeping = false;
 	sigset_t mask;
 	int sfd, tfd;
 
@@ -557,7 +558,9 @@ static int run(struct daemon *d)
 	pf[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 	pf[3] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
 	while (!d->stop) {
-		if (poll(pf, 4, -1) < 0) {
+		/* more CIDs due: sweep on after 1 ms, in which a control
+		 * client or the metrics thread waiting for the lock gets it */
+		if (poll(pf, 4, sweeping ? 1 : -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("poll: %s", strerror(errno));
@@ -594,10 +597,15 @@ static int run(struct daemon *d)
 			if (read(tfd, &ticks, sizeof(ticks)) < 0)
 				continue;
 			pthread_mutex_lock(&d->lock);
-			retire_sweep(d);
 			neigh_tick(d);
 			if (quarantine_expire(d))
 				save_state(d);
+			pthread_mutex_unlock(&d->lock);
+			sweeping = true;
+		}
+		if (sweeping) {
+			pthread_mutex_lock(&d->lock);
+			sweeping = retire_sweep(d);
 			pthread_mutex_unlock(&d->lock);
 		}
 	}
@@ -756,6 +764,7 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	save_state(d);
+	retire_index_load(d);	/* CIDs an adopted map holds expire too */
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	err = d->wake_fd < 0 ? -errno : ctl_listen(d);
 	if (!err)
@@ -776,6 +785,7 @@ int main(int argc, char **argv)
 	cidlb_conf_free(d->conf);
 	free(d->neigh_seen);
 	free(d->maglev);
+	retire_index_free(d);
 	return 0;
 
 fail:

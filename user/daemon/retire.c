@@ -4,7 +4,11 @@
  * endpoint retired (RETIRE_CONNECTION_ID) or that must be cut off; packets
  * carrying them are dropped until the entry expires. Entries live in the
  * pinned map with their expiry (CLOCK_BOOTTIME), so they survive a daemon
- * restart; the sweep deletes the expired ones.
+ * restart. The data path compares the expiry with the clock itself, so
+ * the sweep only gives memory back: it takes the entries due from an
+ * index by expiry (a min-heap, built from the map at start and fed by
+ * every retire), a slice at a time, so that an idle daemon with a full
+ * map does no work and nobody waits long for the lock.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +20,9 @@
 #include "daemon.h"
 #include "log.h"
 
+#define SWEEP_SLICE	4096	/* CIDs deleted per hold of d->lock */
+#define LOAD_BATCH	8192	/* map entries read per syscall */
+
 static void pt_lens(const struct cidlb_conf *c, uint8_t pt[CIDLB_CONFIG_IDS])
 {
 	int cr;
@@ -24,13 +31,140 @@ static void pt_lens(const struct cidlb_conf *c, uint8_t pt[CIDLB_CONFIG_IDS])
 		pt[cr] = c->qlb[cr].present ? c->qlb[cr].sid_len + c->qlb[cr].nonce_len : 0;
 }
 
+/* ---- the index: a min-heap by expiry ------------------------------------------ */
+
+static void heap_swap(struct retire_ent *a, struct retire_ent *b)
+{
+	struct retire_ent t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Put k in the index; when there is no memory or the index holds too many
+ * stale entries, mark it to be built from the map again. */
+static void index_add(struct daemon *d, const struct cidlb_cid_key *k, uint64_t expires_ns)
+{
+	size_t i;
+
+	if (d->rindex_stale)
+		return;
+	if (d->rheap_max && d->rheap_n >= d->rheap_max) {
+		d->rindex_stale = true;	/* stale entries of CIDs retired again: drop them */
+		return;
+	}
+	if (d->rheap_n == d->rheap_cap) {
+		size_t nc = d->rheap_cap ? d->rheap_cap * 2 : 1024;
+		struct retire_ent *e = realloc(d->rheap, nc * sizeof(*e));
+
+		if (!e) {
+			pr_warn("out of memory for the retired-CID index: it is read from the map again at the next sweep");
+			d->rindex_stale = true;
+			return;
+		}
+		d->rheap = e;
+		d->rheap_cap = nc;
+	}
+	i = d->rheap_n++;
+	d->rheap[i] = (struct retire_ent){ .expires_ns = expires_ns, .key = *k };
+	while (i && d->rheap[(i - 1) / 2].expires_ns > d->rheap[i].expires_ns) {
+		heap_swap(&d->rheap[(i - 1) / 2], &d->rheap[i]);
+		i = (i - 1) / 2;
+	}
+}
+
+static void index_pop(struct daemon *d)
+{
+	size_t i = 0, n = --d->rheap_n;
+
+	d->rheap[0] = d->rheap[n];
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+
+		if (l < n && d->rheap[l].expires_ns < d->rheap[m].expires_ns)
+			m = l;
+		if (l + 1 < n && d->rheap[l + 1].expires_ns < d->rheap[m].expires_ns)
+			m = l + 1;
+		if (m == i)
+			break;
+		heap_swap(&d->rheap[i], &d->rheap[m]);
+		i = m;
+	}
+}
+
+void retire_index_free(struct daemon *d)
+{
+	free(d->rheap);
+	d->rheap = NULL;
+	d->rheap_n = d->rheap_cap = 0;
+}
+
+/* Every entry of the map into a new index (batches of LOAD_BATCH), and
+ * the map's count. At most twice the map's size of entries are kept
+ * before it is built again (CIDs retired again leave stale ones). */
+int retire_index_load(struct daemon *d)
+{
+	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_RETIRED), err = 0;
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info), in = 0, out = 0, cnt;
+	struct cidlb_cid_key *keys;
+	struct cidlb_retired *vals;
+	uint64_t t0 = boottime_ns();
+	bool first = true;
+	size_t total = 0, i;
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		return -errno;
+	keys = malloc(LOAD_BATCH * sizeof(*keys));
+	vals = malloc(LOAD_BATCH * sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	d->rheap_n = 0;
+	d->rheap_max = 2 * (size_t)info.max_entries + SWEEP_SLICE;
+	d->rindex_stale = false;
+	do {
+		cnt = LOAD_BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &cnt, NULL);
+		if (err && err != -ENOENT)
+			break;
+		for (i = 0; i < cnt; i++)
+			index_add(d, &keys[i], vals[i].expires_ns);
+		total += cnt;
+		in = out;
+		first = false;
+	} while (!err);
+	if (err == -ENOENT)
+		err = 0;
+	if (!err && d->rindex_stale)
+		err = -ENOMEM;
+out:
+	free(keys);
+	free(vals);
+	if (err) {
+		d->rindex_stale = true;
+		pr_warn("cannot read the retired-CID map %s/%s: %s; retrying at the next sweep (packets still pass each CID at its expiry)",
+			d->pin_dir, CIDLB_MAP_RETIRED, strerror(-err));
+		return err;
+	}
+	d->retired_count = total;
+	pr_debug("retired-CID index: %zu entries read in %llu ms", total,
+		 (unsigned long long)((boottime_ns() - t0) / 1000000));
+	return 0;
+}
+
+/* ---- retire, unretire -------------------------------------------------------- */
+
 int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply,
 		char *why, size_t why_len)
 {
 	uint64_t expires = boottime_ns() + (uint64_t)ttl_s * 1000000000ULL;
 	struct cidlb_cid_key *keys;
 	uint8_t pt[CIDLB_CONFIG_IDS];
-	size_t i, n = json_array_size(cids), done = 0, missing = 0;
+	size_t i, n = json_array_size(cids), done = 0, added = 0, missing = 0;
 	json_t *v;
 	int err = 0;
 
@@ -58,7 +192,10 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 		}
 	}
 	for (i = 0; i < n; i++) {
-		err = add ? cidlb_lb_retire(d->lb, &keys[i], expires) : cidlb_lb_unretire(d->lb, &keys[i]);
+		bool is_new = false;
+
+		err = add ? cidlb_lb_retire_ex(d->lb, &keys[i], expires, &is_new) :
+			    cidlb_lb_unretire(d->lb, &keys[i]);
 		if (err == -ENOENT && !add) {
 			missing++;
 			err = 0;
@@ -71,10 +208,14 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 			break;
 		}
 		done++;
+		if (add) {
+			added += is_new;
+			index_add(d, &keys[i], expires);
+		}
 	}
 	if (add) {
 		d->retired_added += done;
-		d->retired_count += done;	/* until the next sweep counts */
+		d->retired_count += added;
 		json_object_set_new(reply, "retired", json_integer((json_int_t)done));
 		json_object_set_new(reply, "ttl", json_integer(ttl_s));
 		pr_info("%zu CIDs retired for %u s", done, ttl_s);
@@ -90,41 +231,32 @@ out:
 	return err;
 }
 
-void retire_sweep(struct daemon *d)
+/* ---- the sweep ----------------------------------------------------------------- */
+
+bool retire_sweep(struct daemon *d)
 {
-	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_RETIRED);
-	struct cidlb_cid_key k, nk, *prev = NULL, *gone = NULL;
-	size_t n_gone = 0, cap = 0, total = 0, i;
+	static struct cidlb_cid_key due[SWEEP_SLICE];	/* main thread only */
 	uint64_t now = boottime_ns();
+	size_t n = 0, gone = 0;
+	int err;
 
-	if (fd < 0)
-		return;
-	while (!bpf_map_get_next_key(fd, prev, &nk)) {
-		struct cidlb_retired v;
-
-		k = nk;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
-			continue;
-		total++;
-		if (v.expires_ns > now)
-			continue;
-		if (n_gone == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			struct cidlb_cid_key *a = realloc(gone, nc * sizeof(*a));
-
-			if (!a)
-				break;
-			gone = a;
-			cap = nc;
-		}
-		gone[n_gone++] = k;
+	if (d->rindex_stale && retire_index_load(d))
+		return false;
+	while (n < SWEEP_SLICE && d->rheap_n && d->rheap[0].expires_ns <= now) {
+		due[n++] = d->rheap[0].key;
+		index_pop(d);
 	}
-	for (i = 0; i < n_gone; i++)
-		cidlb_lb_unretire(d->lb, &gone[i]);
-	free(gone);
-	if (n_gone)
-		pr_debug("%zu retired CIDs expired", n_gone);
-	d->retired_expired += n_gone;
-	d->retired_count = total - n_gone;
+	if (!n)
+		return false;
+	err = cidlb_lb_expire(d->lb, due, n, now, &gone);
+	if (err) {
+		pr_warn("deleting expired retired CIDs from %s/%s: %s; the map is read again at the next sweep",
+			d->pin_dir, CIDLB_MAP_RETIRED, strerror(-err));
+		d->rindex_stale = true;
+	}
+	if (gone)
+		pr_debug("%zu retired CIDs expired", gone);
+	d->retired_expired += gone;
+	d->retired_count = d->retired_count > gone ? d->retired_count - gone : 0;
+	return n == SWEEP_SLICE && d->rheap_n && d->rheap[0].expires_ns <= now;
 }
