@@ -93,6 +93,7 @@ WRAP(cidlb_lb_add_tx_port, (struct cidlb_lb *lb, uint32_t ifindex), (lb, ifindex
 WRAP(cidlb_lb_del_tx_port, (struct cidlb_lb *lb, uint32_t ifindex), (lb, ifindex))
 WRAP(cidlb_lb_reset_counters, (struct cidlb_lb *lb), (lb))
 
+WRAP(cidlb_lb_refresh_global, (struct cidlb_lb *lb), (lb))
 WRAP(cidlb_lb_expire, (struct cidlb_lb *lb, const struct cidlb_cid_key *k, size_t n, uint64_t now,
 			size_t *deleted), (lb, k, n, now, deleted))
 

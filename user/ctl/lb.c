@@ -826,9 +826,10 @@ int cidlb_lb_unretire(struct cidlb_lb *lb, const struct cidlb_cid_key *k)
 /*
  * The expired ones among keys: one lookup each (an entry retired again
  * with a later expiry, or gone, stays as it is), then one batch delete of
- * the rest, each counted out of the filter after its delete, and one
- * refresh of the global flags. A key that vanished in between (another
- * writer) is skipped, not an error.
+ * the rest, each counted out of the filter after its delete. A key that
+ * vanished in between (another writer) is skipped, not an error. The
+ * global flags are left to cidlb_lb_refresh_global(), so that this may
+ * run beside the writers of cidlb_global.
  */
 int cidlb_lb_expire(struct cidlb_lb *lb, const struct cidlb_cid_key *keys, size_t n,
 		    uint64_t now_ns, size_t *deleted)
@@ -868,13 +869,12 @@ int cidlb_lb_expire(struct cidlb_lb *lb, const struct cidlb_cid_key *keys, size_
 	}
 	free(due);
 	*deleted = done;
-	if (done) {
-		int e = global_refresh(lb);
-
-		if (!err)
-			err = e;
-	}
 	return err;
+}
+
+int cidlb_lb_refresh_global(struct cidlb_lb *lb)
+{
+	return global_refresh(lb);
 }
 
 int cidlb_lb_add_tx_port(struct cidlb_lb *lb, uint32_t ifindex)

@@ -79,9 +79,14 @@ int cidlb_lb_retire_ex(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint6
 		       bool *added);
 int cidlb_lb_unretire(struct cidlb_lb *lb, const struct cidlb_cid_key *k);
 /* Delete those of keys[0..n) whose entry expired by now_ns (expires_ns <=
- * now_ns), in one batch; *deleted says how many were. */
+ * now_ns), in one batch; *deleted says how many were. It writes only
+ * cidlb_retired and its filter: once the map is empty, call
+ * cidlb_lb_refresh_global() where cidlb_global's writers are serialized,
+ * so that packets stop looking CIDs up. */
 int cidlb_lb_expire(struct cidlb_lb *lb, const struct cidlb_cid_key *keys, size_t n,
 		    uint64_t now_ns, size_t *deleted);
+/* Recompute the fields of cidlb_global derived from the maps. */
+int cidlb_lb_refresh_global(struct cidlb_lb *lb);
 int cidlb_lb_add_tx_port(struct cidlb_lb *lb, uint32_t ifindex);
 /* Sums of the per-CPU counters. */
 int cidlb_lb_read_counters(struct cidlb_lb *lb, struct cidlb_counters *sum);

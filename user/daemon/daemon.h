@@ -12,9 +12,11 @@
  *   notify.c    sd_notify without libsystemd
  *   neigh.c     next hops of FIB-routed backends kept resolved
  *
- * One lock (d->lock) guards everything below: the main thread (signals,
- * timer), one thread per control client (ctl.c) and the metrics thread
- * take it.
+ * One lock (d->lock) guards everything below but the retired-CID part:
+ * the main thread (signals, timer), one thread per control client (ctl.c)
+ * and the metrics thread take it. d->retire_lock guards the retired-CID
+ * index and the writes to cidlb_retired; it is taken under d->lock
+ * (retire_cids) or alone (the sweep), so the sweep never holds d->lock.
  */
 #ifndef CIDLBD_DAEMON_H
 #define CIDLBD_DAEMON_H
@@ -69,6 +71,7 @@ struct daemon {
 	bool last_reload_ok;
 	char last_reload_msg[1024];
 	uint64_t reloads_ok, reloads_failed;
+	/* written under retire_lock, read with __atomic_load_n */
 	uint64_t retired_count;		/* entries in cidlb_retired */
 	uint64_t retired_expired;	/* removed by the sweep, total */
 	uint64_t retired_added;		/* added, total */
@@ -76,6 +79,7 @@ struct daemon {
 	 * (read from the map at start, then every retire); an entry retired
 	 * again or unretired since leaves a stale one, checked in the map
 	 * when it comes due. rindex_stale: build it from the map again. */
+	pthread_mutex_t retire_lock;
 	struct retire_ent *rheap;
 	size_t rheap_n, rheap_cap, rheap_max;
 	bool rindex_stale;
@@ -112,9 +116,11 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 /* The index from the map as it is (a started or adopted map): 0 or a
  * negative errno (then the next sweep tries again). */
 int retire_index_load(struct daemon *d);
-/* Delete up to one slice of expired CIDs, under d->lock. Returns true
- * when more are due: call again after letting others take the lock. */
-bool retire_sweep(struct daemon *d);
+/* Delete up to one slice of expired CIDs; takes d->retire_lock, and
+ * d->lock only for a moment when the map became empty: call without
+ * either. Returns -1 when no more are due, else the milliseconds to wait
+ * before the next slice (as long as this one took: at most half a core). */
+int retire_sweep(struct daemon *d);
 void retire_index_free(struct daemon *d);
 /* neigh.c: make the kernel resolve FIB-routed backends' next hops */
 void neigh_tick(struct daemon *d);

@@ -539,7 +539,7 @@ static int run(struct daemon *d)
 	struct itimerspec its = { .it_interval = { SWEEP_INTERVAL_S, 0 },
 				  .it_value = { SWEEP_INTERVAL_S, 0 } };
 	struct pollfd pf[4];
-	bool sweeping = false;
+	int sweep_wait = -1, ready;
 	sigset_t mask;
 	int sfd, tfd;
 
@@ -558,9 +558,9 @@ static int run(struct daemon *d)
 	pf[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 	pf[3] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
 	while (!d->stop) {
-		/* more CIDs due: sweep on after 1 ms, in which a control
-		 * client or the metrics thread waiting for the lock gets it */
-		if (poll(pf, 4, sweeping ? 1 : -1) < 0) {
+		/* more retired CIDs due: sweep on after sweep_wait ms */
+		ready = poll(pf, 4, sweep_wait);
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("poll: %s", strerror(errno));
@@ -601,12 +601,9 @@ static int run(struct daemon *d)
 			if (quarantine_expire(d))
 				save_state(d);
 			pthread_mutex_unlock(&d->lock);
-			sweeping = true;
-		}
-		if (sweeping) {
-			pthread_mutex_lock(&d->lock);
-			sweeping = retire_sweep(d);
-			pthread_mutex_unlock(&d->lock);
+			sweep_wait = retire_sweep(d);	/* not under d->lock */
+		} else if (!ready && sweep_wait >= 0) {
+			sweep_wait = retire_sweep(d);
 		}
 	}
 	close(sfd);
@@ -627,8 +624,9 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	static struct daemon dd = { .lock = PTHREAD_MUTEX_INITIALIZER, .lock_fd = -1, .listen_fd = -1,
-				    .wake_fd = -1 };
+	static struct daemon dd = { .lock = PTHREAD_MUTEX_INITIALIZER,
+				    .retire_lock = PTHREAD_MUTEX_INITIALIZER, .lock_fd = -1,
+				    .listen_fd = -1, .wake_fd = -1 };
 	struct daemon *d = &dd;
 	const char *cli_pin = NULL, *cli_object = NULL, *cli_level = NULL;
 	bool check = false, cleanup = false;

@@ -20,7 +20,7 @@
 #include "daemon.h"
 #include "log.h"
 
-#define SWEEP_SLICE	4096	/* CIDs deleted per hold of d->lock */
+#define SWEEP_SLICE	1024	/* CIDs deleted per hold of d->retire_lock */
 #define LOAD_BATCH	8192	/* map entries read per syscall */
 
 static void pt_lens(const struct cidlb_conf *c, uint8_t pt[CIDLB_CONFIG_IDS])
@@ -101,8 +101,9 @@ void retire_index_free(struct daemon *d)
 
 /* Every entry of the map into a new index (batches of LOAD_BATCH), and
  * the map's count. At most twice the map's size of entries are kept
- * before it is built again (CIDs retired again leave stale ones). */
-int retire_index_load(struct daemon *d)
+ * before it is built again (CIDs retired again leave stale ones). Under
+ * d->retire_lock. */
+static int index_load(struct daemon *d)
 {
 	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_RETIRED), err = 0;
 	struct bpf_map_info info = {};
@@ -150,10 +151,55 @@ out:
 			d->pin_dir, CIDLB_MAP_RETIRED, strerror(-err));
 		return err;
 	}
-	d->retired_count = total;
+	__atomic_store_n(&d->retired_count, total, __ATOMIC_RELAXED);
 	pr_debug("retired-CID index: %zu entries read in %llu ms", total,
 		 (unsigned long long)((boottime_ns() - t0) / 1000000));
 	return 0;
+}
+
+int retire_index_load(struct daemon *d)
+{
+	int err;
+
+	pthread_mutex_lock(&d->retire_lock);
+	err = index_load(d);
+	pthread_mutex_unlock(&d->retire_lock);
+	return err;
+}
+
+/* ---- the sweep ----------------------------------------------------------------- */
+
+/* Delete up to SWEEP_SLICE of the CIDs due by now; *more: others are due
+ * too. Under d->retire_lock. Returns how many were deleted. */
+static size_t expire_slice(struct daemon *d, uint64_t now, bool *more)
+{
+	static struct cidlb_cid_key due[SWEEP_SLICE];	/* under retire_lock */
+	size_t n = 0, gone = 0;
+	int err;
+
+	*more = false;
+	if (d->rindex_stale && index_load(d))
+		return 0;
+	while (n < SWEEP_SLICE && d->rheap_n && d->rheap[0].expires_ns <= now) {
+		due[n++] = d->rheap[0].key;
+		index_pop(d);
+	}
+	if (!n)
+		return 0;
+	err = cidlb_lb_expire(d->lb, due, n, now, &gone);
+	if (err) {
+		pr_warn("deleting expired retired CIDs from %s/%s: %s; the map is read again at the next sweep",
+			d->pin_dir, CIDLB_MAP_RETIRED, strerror(-err));
+		d->rindex_stale = true;
+	}
+	if (gone)
+		pr_debug("%zu retired CIDs expired (deleted in %llu ms)", gone,
+			 (unsigned long long)((boottime_ns() - now) / 1000000));
+	__atomic_store_n(&d->retired_expired, d->retired_expired + gone, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->retired_count, d->retired_count > gone ? d->retired_count - gone : 0,
+			 __ATOMIC_RELAXED);
+	*more = n == SWEEP_SLICE && d->rheap_n && d->rheap[0].expires_ns <= now;
+	return gone;
 }
 
 /* ---- retire, unretire -------------------------------------------------------- */
@@ -191,11 +237,17 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 			goto out;
 		}
 	}
+	pthread_mutex_lock(&d->retire_lock);
 	for (i = 0; i < n; i++) {
 		bool is_new = false;
 
+		bool more;
+
 		err = add ? cidlb_lb_retire_ex(d->lb, &keys[i], expires, &is_new) :
 			    cidlb_lb_unretire(d->lb, &keys[i]);
+		/* full, but CIDs are due that the sweep has not deleted yet */
+		if (err == -E2BIG && expire_slice(d, boottime_ns(), &more))
+			err = cidlb_lb_retire_ex(d->lb, &keys[i], expires, &is_new);
 		if (err == -ENOENT && !add) {
 			missing++;
 			err = 0;
@@ -214,16 +266,20 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 		}
 	}
 	if (add) {
-		d->retired_added += done;
-		d->retired_count += added;
+		__atomic_store_n(&d->retired_added, d->retired_added + done, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->retired_count, d->retired_count + added, __ATOMIC_RELAXED);
+	} else {
+		__atomic_store_n(&d->retired_count, d->retired_count >= done ? d->retired_count - done : 0,
+				 __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&d->retire_lock);
+	if (add) {
 		json_object_set_new(reply, "retired", json_integer((json_int_t)done));
 		json_object_set_new(reply, "ttl", json_integer(ttl_s));
 		pr_info("%zu CIDs retired for %u s", done, ttl_s);
 	} else {
 		json_object_set_new(reply, "removed", json_integer((json_int_t)done));
 		json_object_set_new(reply, "not_found", json_integer((json_int_t)missing));
-		if (d->retired_count >= done)
-			d->retired_count -= done;
 		pr_info("%zu CIDs no longer retired", done);
 	}
 out:
@@ -231,32 +287,23 @@ out:
 	return err;
 }
 
-/* ---- the sweep ----------------------------------------------------------------- */
-
-bool retire_sweep(struct daemon *d)
+int retire_sweep(struct daemon *d)
 {
-	static struct cidlb_cid_key due[SWEEP_SLICE];	/* main thread only */
-	uint64_t now = boottime_ns();
-	size_t n = 0, gone = 0;
-	int err;
+	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_RETIRED);
+	uint64_t t0 = boottime_ns(), took_ms;
+	struct cidlb_cid_key k;
+	bool more, empty;
 
-	if (d->rindex_stale && retire_index_load(d))
-		return false;
-	while (n < SWEEP_SLICE && d->rheap_n && d->rheap[0].expires_ns <= now) {
-		due[n++] = d->rheap[0].key;
-		index_pop(d);
+	pthread_mutex_lock(&d->retire_lock);
+	empty = expire_slice(d, t0, &more) && bpf_map_get_next_key(fd, NULL, &k);
+	pthread_mutex_unlock(&d->retire_lock);
+	if (empty) {	/* packets stop looking CIDs up (a retire since keeps them at it) */
+		pthread_mutex_lock(&d->lock);
+		cidlb_lb_refresh_global(d->lb);
+		pthread_mutex_unlock(&d->lock);
 	}
-	if (!n)
-		return false;
-	err = cidlb_lb_expire(d->lb, due, n, now, &gone);
-	if (err) {
-		pr_warn("deleting expired retired CIDs from %s/%s: %s; the map is read again at the next sweep",
-			d->pin_dir, CIDLB_MAP_RETIRED, strerror(-err));
-		d->rindex_stale = true;
-	}
-	if (gone)
-		pr_debug("%zu retired CIDs expired", gone);
-	d->retired_expired += gone;
-	d->retired_count = d->retired_count > gone ? d->retired_count - gone : 0;
-	return n == SWEEP_SLICE && d->rheap_n && d->rheap[0].expires_ns <= now;
+	if (!more)
+		return -1;
+	took_ms = (boottime_ns() - t0) / 1000000;
+	return took_ms < 1 ? 1 : took_ms > 1000 ? 1000 : (int)took_ms;
 }
