@@ -176,7 +176,7 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 	/* 4. cid, 5. pick */
 	quic_copy_dcid(ctx, &q, &c.key);
 	rc = cid_classify(&c, q.dcid_avail, g, cnt);
-	if (cid_retired(&c, g)) {
+	if (cid_retired(&c, g, cnt)) {
 		cnt->drop_retired++;
 		return XDP_DROP;
 	}

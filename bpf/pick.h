@@ -93,11 +93,16 @@ static __always_inline int rhint_zero(__u32 i)
 	return w && !w[i & 7];
 }
 
-/* An exact match in the retired-CID map: not looked up while the map is
- * empty, nor when one of the CID's three counters in the filter is 0 (the
- * third hash is computed only when the first two counters are not). */
-static __always_inline int cid_retired(const struct cid_ctx *c, const struct cidlb_global *g)
+/* An exact match in the retired-CID map whose expiry is still ahead: not
+ * looked up while the map is empty, nor when one of the CID's three
+ * counters in the filter is 0 (the third hash is computed only when the
+ * first two counters are not). An entry past its expiry no longer drops,
+ * whether or not the daemon has swept it yet: the clock is read only
+ * for a CID found in the map. */
+static __always_inline int cid_retired(const struct cid_ctx *c, const struct cidlb_global *g,
+				       struct cidlb_counters *cnt)
 {
+	const struct cidlb_retired *r;
 	__u32 mask = g->rhint_mask;
 
 	if (!(g->flags & CIDLB_GF_RETIRED) || !c->key.len)
@@ -106,7 +111,13 @@ static __always_inline int cid_retired(const struct cid_ctx *c, const struct cid
 		     rhint_zero(cidlb_rhint_counter(&c->key, c->hash, 1) & mask) ||
 		     rhint_zero(cidlb_rhint_counter(&c->key, c->hash, 2) & mask)))
 		return 0;
-	return bpf_map_lookup_elem(&cidlb_retired, &c->key) != NULL;
+	r = bpf_map_lookup_elem(&cidlb_retired, &c->key);
+	if (!r)
+		return 0;
+	if (r->expires_ns > bpf_ktime_get_boot_ns())
+		return 1;
+	cnt->retired_past_ttl++;
+	return 0;
 }
 
 /* The decode cache slot of a CID key (the map's size is a power of 2). */

@@ -226,7 +226,8 @@ struct cidlb_cid_key {
 };
 
 struct cidlb_retired {
-	__u64 expires_ns;	/* CLOCK_BOOTTIME; the daemon deletes after it */
+	__u64 expires_ns;	/* CLOCK_BOOTTIME (bpf_ktime_get_boot_ns()): from
+				 * then on packets pass; the daemon deletes it */
 };
 
 /* ---- cidlb_retired_hint: array of __u64, mmapable, counting filter ------
@@ -330,6 +331,9 @@ struct cidlb_counters {
 	__u64 drop_mtu;			/* too big after encapsulation */
 	__u64 drop_no_route;		/* FIB: no route or neighbour to backend */
 	__u64 drop_encap;		/* no headroom / bad backend entry */
+	/* added later (structures grow at their end) */
+	__u64 retired_past_ttl;		/* 5. DCID in cidlb_retired, past its expiry:
+					 * not dropped (the sweep removes it) */
 };
 
 /* ---- cidlb_cfg_stats: per-CPU array [config ID] ------------------------ */
@@ -376,7 +380,7 @@ CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
 CIDLB_SIZE_CHECK(cidlb_global, 56);
 CIDLB_SIZE_CHECK(cidlb_sid_bucket, 32);
-CIDLB_SIZE_CHECK(cidlb_counters, 36 * 8);
+CIDLB_SIZE_CHECK(cidlb_counters, 37 * 8);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
 CIDLB_SIZE_CHECK(cidlb_config_stats, 24);
 CIDLB_SIZE_CHECK(cidlb_decap_src, 20);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
@@ -35,6 +36,7 @@ static const struct {
 #define NBE (int)(sizeof(backends) / sizeof(backends[0]))
 #define FALLBACK_BE 5
 #define RETIRED_CID "07010203deadbeef"
+#define NEVER (~0ULL)	/* expiry of a CID retired for good */
 
 #define CNT(f) offsetof(struct cidlb_counters, f)
 #define NONE ((size_t)-1)
@@ -194,7 +196,7 @@ static void setup_fixture(struct tlb *t)
 	}
 	tlb_maglev(t, &fb, 1);
 	rk.len = thex(RETIRED_CID, rk.cid, sizeof(rk.cid));
-	assert_int_equal(cidlb_lb_retire(t->lb, &rk, 0), 0);
+	assert_int_equal(cidlb_lb_retire(t->lb, &rk, NEVER), 0);
 }
 
 static size_t build_case(const struct dp_case *c, struct tpkt_spec *s, uint8_t *frame)
@@ -605,10 +607,10 @@ static void test_retired_filter(void **state)
 
 	assert_int_equal(run_cid(t, &a), XDP_TX);
 	assert_int_equal(rhint_of(t, &a, 0), 0);
-	assert_int_equal(cidlb_lb_retire(t->lb, &a, 1), 0);
+	assert_int_equal(cidlb_lb_retire(t->lb, &a, NEVER), 0);
 	for (n = 0; n < 3; n++)
 		assert_true(rhint_of(t, &a, n) >= 1);
-	assert_int_equal(cidlb_lb_retire(t->lb, &a, 2), 0);	/* new expiry only */
+	assert_int_equal(cidlb_lb_retire(t->lb, &a, NEVER - 1), 0);	/* new expiry only */
 	assert_int_equal(rhint_of(t, &a, 0), rhint_of(t, &all, 0));
 	assert_int_equal(run_cid(t, &a), XDP_DROP);
 	assert_int_equal(run_cid(t, &all), XDP_TX);	/* looked up: not retired */
@@ -616,7 +618,7 @@ static void test_retired_filter(void **state)
 	assert_int_equal(c.drop_retired, 1);
 	assert_int_equal(c.route_cid, 2);
 
-	assert_int_equal(cidlb_lb_retire(t->lb, &all, 1), 0);
+	assert_int_equal(cidlb_lb_retire(t->lb, &all, NEVER), 0);
 	assert_int_equal(run_cid(t, &all), XDP_DROP);
 	assert_int_equal(cidlb_lb_unretire(t->lb, &a), 0);
 	assert_int_equal(run_cid(t, &a), XDP_TX);
@@ -649,14 +651,68 @@ static void test_retired_filter_saturates(void **state)
 	}
 	assert_int_equal(found, 257);
 	for (i = 0; i < 256; i++)
-		assert_int_equal(cidlb_lb_retire(t->lb, &same[i], 1), 0);
+		assert_int_equal(cidlb_lb_retire(t->lb, &same[i], NEVER), 0);
 	assert_int_equal(rhint_of(t, &a, 0), 255);
 	for (i = 0; i < 256; i++)
 		assert_int_equal(cidlb_lb_unretire(t->lb, &same[i]), 0);
 	assert_int_equal(rhint_of(t, &a, 0), 255);		/* stays */
-	assert_int_equal(cidlb_lb_retire(t->lb, &a, 1), 0);
+	assert_int_equal(cidlb_lb_retire(t->lb, &a, NEVER), 0);
 	assert_int_equal(run_cid(t, &a), XDP_DROP);
 	assert_int_equal(run_cid(t, &same[256]), XDP_TX);
+	tlb_free(t);
+}
+
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/*
+ * The TTL is the data path's: an entry of cidlb_retired whose expiry
+ * (CLOCK_BOOTTIME) has passed no longer drops, though nobody deleted it
+ * (counted in retired_past_ttl); one still ahead drops; one that runs
+ * out between two packets drops the first and not the second.
+ */
+static void test_retired_expiry(void **state)
+{
+	struct tlb *t = filter_lb(8);
+	struct cidlb_cid_key past, ahead, soon;
+	struct cidlb_retired v;
+	struct cidlb_counters c;
+	uint64_t now = boottime_ns(), until;
+	struct timespec pause = { 0, 20 * 1000000 };
+
+	(void)state;
+	nonce_cid(&past, 1);
+	nonce_cid(&ahead, 2);
+	nonce_cid(&soon, 3);
+	assert_int_equal(cidlb_lb_retire(t->lb, &past, now - 1000000000ULL), 0);
+	assert_int_equal(cidlb_lb_retire(t->lb, &ahead, now + 3600 * 1000000000ULL), 0);
+	/* still in the map: only the packet's clock says it expired */
+	assert_int_equal(bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_RETIRED), &past, &v), 0);
+	assert_int_equal(run_cid(t, &past), XDP_TX);
+	assert_int_equal(run_cid(t, &ahead), XDP_DROP);
+	c = tlb_counters(t);
+	assert_int_equal(c.retired_past_ttl, 1);
+	assert_int_equal(c.drop_retired, 1);
+	assert_int_equal(c.route_cid, 1);
+
+	/* 1 s ahead: dropped now, passes once the clock is past it */
+	until = boottime_ns() + 1000000000ULL;
+	assert_int_equal(cidlb_lb_retire(t->lb, &soon, until), 0);
+	assert_int_equal(run_cid(t, &soon), XDP_DROP);
+	while (boottime_ns() <= until)
+		nanosleep(&pause, NULL);
+	assert_int_equal(run_cid(t, &soon), XDP_TX);
+	c = tlb_counters(t);
+	assert_int_equal(c.drop_retired, 2);
+	assert_int_equal(c.retired_past_ttl, 2);
+	/* retired again with a new TTL: dropped again */
+	assert_int_equal(cidlb_lb_retire(t->lb, &past, boottime_ns() + 3600 * 1000000000ULL), 0);
+	assert_int_equal(run_cid(t, &past), XDP_DROP);
 	tlb_free(t);
 }
 
@@ -873,6 +929,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_memo_follows_maps, setup, teardown),
 		cmocka_unit_test(test_retired_filter),
 		cmocka_unit_test(test_retired_filter_saturates),
+		cmocka_unit_test(test_retired_expiry),
 		cmocka_unit_test_setup_teardown(test_many_vips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sid_table, setup, teardown),
 		cmocka_unit_test(test_sid_table_spill),

@@ -49,7 +49,7 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	struct cidlb_vip_key vk[2];
 	struct cidlb_vip v[2] = { { .id = 1 }, { .id = 1 } };
 	struct cidlb_cid_key rk = { .len = 8, .cid = { 0x07, 1, 2, 3, 0xde, 0xad, 0xbe, 0xef } };
-	struct cidlb_retired rv = {};
+	struct cidlb_retired rv = { .expires_ns = ~0ULL };	/* never expires */
 	__u32 zero = 0, i, word;
 	__u64 hint, h;
 	__u32 ctr[3];

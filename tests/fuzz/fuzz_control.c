@@ -93,13 +93,20 @@ WRAP(cidlb_lb_add_tx_port, (struct cidlb_lb *lb, uint32_t ifindex), (lb, ifindex
 WRAP(cidlb_lb_del_tx_port, (struct cidlb_lb *lb, uint32_t ifindex), (lb, ifindex))
 WRAP(cidlb_lb_reset_counters, (struct cidlb_lb *lb), (lb))
 
-int __real_cidlb_lb_retire(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t exp);
-int __wrap_cidlb_lb_retire(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t exp);
-int __wrap_cidlb_lb_retire(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t exp)
+WRAP(cidlb_lb_refresh_global, (struct cidlb_lb *lb), (lb))
+WRAP(cidlb_lb_expire, (struct cidlb_lb *lb, const struct cidlb_cid_key *k, size_t n, uint64_t now,
+			size_t *deleted), (lb, k, n, now, deleted))
+
+int __real_cidlb_lb_retire_ex(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t exp,
+			      bool *added);
+int __wrap_cidlb_lb_retire_ex(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t exp,
+			      bool *added);
+int __wrap_cidlb_lb_retire_ex(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t exp,
+			      bool *added)
 {
 	writes++;
 	retired = true;
-	return __real_cidlb_lb_retire(lb, k, exp);
+	return __real_cidlb_lb_retire_ex(lb, k, exp, added);
 }
 
 /* main.c is not linked: the reload of an unchanged file */
@@ -192,6 +199,7 @@ static void clear_retired(void)
 			break;
 	retired = false;
 	D.retired_count = 0;
+	D.rheap_n = 0;
 }
 
 /* Back to the base configuration with no quarantine. */

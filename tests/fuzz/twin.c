@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include "cidlb_main.h"
 #include "twin.h"
 
@@ -212,6 +213,15 @@ long bpf_redirect_map(void *def, __u64 key, __u64 flags)
 	__u32 k = key;
 
 	return bpf_map_lookup_elem(def, &k) ? XDP_REDIRECT : (long)(flags & 3);
+}
+
+/* The clock of cidlb_retired.expires_ns. */
+__u64 bpf_ktime_get_boot_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
 int twin_map_write(const char *name, const void *key, const void *value)

@@ -45,7 +45,7 @@ const struct cidlb_counter_desc cidlb_counter_descs[] = {
 	C(drop_retired), C(route_cid), C(unroutable_cr7), C(unroutable_config),
 	C(unroutable_short_cid), C(unroutable_sid), C(route_lru),
 	C(route_maglev), C(drop_no_backend), C(tx), C(redirect), C(drop_mtu),
-	C(drop_no_route), C(drop_encap),
+	C(drop_no_route), C(drop_encap), C(retired_past_ttl),
 };
 #undef C
 const size_t cidlb_counter_count = sizeof(cidlb_counter_descs) / sizeof(cidlb_counter_descs[0]);
@@ -774,10 +774,12 @@ int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table)
  * an existing one only gets its new expiry (BPF_EXIST): whatever another
  * writer does at the same time, each entry is counted once.
  */
-int cidlb_lb_retire(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t expires_ns)
+int cidlb_lb_retire_ex(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t expires_ns,
+		       bool *added)
 {
 	struct cidlb_retired v = { .expires_ns = expires_ns };
 	int fd = lb->map_fd[CIDLB_M_RETIRED], tries, err = 0;
+	bool is_new = false;
 	struct cidlb_global g;
 
 	if (fd < 0)
@@ -788,8 +790,10 @@ int cidlb_lb_retire(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t
 		if (errno != ENOENT)
 			return -errno;
 		rhint_count(lb, k, 1);
-		if (!bpf_map_update_elem(fd, k, &v, BPF_NOEXIST))
+		if (!bpf_map_update_elem(fd, k, &v, BPF_NOEXIST)) {
+			is_new = true;
 			break;
+		}
 		err = -errno;
 		rhint_count(lb, k, -1);
 		if (err != -EEXIST)
@@ -797,9 +801,16 @@ int cidlb_lb_retire(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t
 	}
 	if (tries == 4)
 		return err;
+	if (added)
+		*added = is_new;
 	if (!cidlb_lb_get_global(lb, &g) && (g.flags & CIDLB_GF_RETIRED))
 		return 0;
 	return global_refresh(lb);
+}
+
+int cidlb_lb_retire(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t expires_ns)
+{
+	return cidlb_lb_retire_ex(lb, k, expires_ns, NULL);
 }
 
 int cidlb_lb_unretire(struct cidlb_lb *lb, const struct cidlb_cid_key *k)
@@ -809,6 +820,60 @@ int cidlb_lb_unretire(struct cidlb_lb *lb, const struct cidlb_cid_key *k)
 	if (err)
 		return err;
 	rhint_count(lb, k, -1);
+	return global_refresh(lb);
+}
+
+/*
+ * The expired ones among keys: one lookup each (an entry retired again
+ * with a later expiry, or gone, stays as it is), then one batch delete of
+ * the rest, each counted out of the filter after its delete. A key that
+ * vanished in between (another writer) is skipped, not an error. The
+ * global flags are left to cidlb_lb_refresh_global(), so that this may
+ * run beside the writers of cidlb_global.
+ */
+int cidlb_lb_expire(struct cidlb_lb *lb, const struct cidlb_cid_key *keys, size_t n,
+		    uint64_t now_ns, size_t *deleted)
+{
+	int fd = lb->map_fd[CIDLB_M_RETIRED], err = 0;
+	struct cidlb_cid_key *due;
+	size_t i, m = 0, off = 0, done = 0;
+
+	*deleted = 0;
+	if (fd < 0)
+		return -ENOENT;
+	if (!n)
+		return 0;
+	due = malloc(n * sizeof(*due));
+	if (!due)
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		struct cidlb_retired v;
+
+		if (!bpf_map_lookup_elem(fd, &keys[i], &v) && v.expires_ns <= now_ns)
+			due[m++] = keys[i];
+	}
+	while (off < m) {
+		__u32 cnt = (__u32)(m - off);
+
+		err = bpf_map_delete_batch(fd, &due[off], &cnt, NULL);
+		for (i = 0; i < cnt && off + i < m; i++)
+			rhint_count(lb, &due[off + i], -1);
+		done += cnt;
+		off += cnt;
+		if (!err)
+			break;
+		if (err != -ENOENT)
+			break;
+		off++;		/* gone already: the next one */
+		err = 0;
+	}
+	free(due);
+	*deleted = done;
+	return err;
+}
+
+int cidlb_lb_refresh_global(struct cidlb_lb *lb)
+{
 	return global_refresh(lb);
 }
 

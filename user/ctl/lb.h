@@ -69,8 +69,24 @@ int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g);
  * it the active half with one write: a packet sees the old table or the
  * new one, never a mix. */
 int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table);
+/* Retired CIDs (include/cidlb_maps.h): every write keeps the counting
+ * filter cidlb_retired_hint exact. Packets stop dropping a CID at its
+ * expiry (CLOCK_BOOTTIME ns); deleting it only gives the entry back.
+ * _ex: *added (may be NULL) says whether k was new in the map (else only
+ * its expiry changed). */
 int cidlb_lb_retire(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t expires_ns);
+int cidlb_lb_retire_ex(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t expires_ns,
+		       bool *added);
 int cidlb_lb_unretire(struct cidlb_lb *lb, const struct cidlb_cid_key *k);
+/* Delete those of keys[0..n) whose entry expired by now_ns (expires_ns <=
+ * now_ns), in one batch; *deleted says how many were. It writes only
+ * cidlb_retired and its filter: once the map is empty, call
+ * cidlb_lb_refresh_global() where cidlb_global's writers are serialized,
+ * so that packets stop looking CIDs up. */
+int cidlb_lb_expire(struct cidlb_lb *lb, const struct cidlb_cid_key *keys, size_t n,
+		    uint64_t now_ns, size_t *deleted);
+/* Recompute the fields of cidlb_global derived from the maps. */
+int cidlb_lb_refresh_global(struct cidlb_lb *lb);
 int cidlb_lb_add_tx_port(struct cidlb_lb *lb, uint32_t ifindex);
 /* Sums of the per-CPU counters. */
 int cidlb_lb_read_counters(struct cidlb_lb *lb, struct cidlb_counters *sum);

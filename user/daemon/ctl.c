@@ -197,7 +197,8 @@ static int req_status(struct req *r)
 	json_object_set_new(r->reply, "vips", json_integer(d->conf->n_vips));
 	json_object_set_new(r->reply, "backends", be);
 	json_object_set_new(r->reply, "quarantined_server_ids", json_integer(n[2]));
-	json_object_set_new(r->reply, "retired_cids", json_integer((json_int_t)d->retired_count));
+	json_object_set_new(r->reply, "retired_cids",
+			    json_integer((json_int_t)__atomic_load_n(&d->retired_count, __ATOMIC_RELAXED)));
 	json_object_set_new(r->reply, "last_reload", rl);
 	return 0;
 }

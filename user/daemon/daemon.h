@@ -5,15 +5,18 @@
  *   main.c      start (load or adopt), the event loop, signals, stop
  *   apply.c     make the maps match a configuration: backends, server IDs,
  *               Maglev, quarantine, VIPs, QUIC-LB configs, global
- *   retire.c    retired CIDs: add with an expiry, sweep expired ones
+ *   retire.c    retired CIDs: add with an expiry, sweep expired ones (an
+ *               index by expiry, so that a sweep touches those only)
  *   ctl.c       the control socket (JSON requests)
  *   metrics.c   Prometheus text over HTTP (its own thread)
  *   notify.c    sd_notify without libsystemd
  *   neigh.c     next hops of FIB-routed backends kept resolved
  *
- * One lock (d->lock) guards everything below: the main thread (signals,
- * timer), one thread per control client (ctl.c) and the metrics thread
- * take it.
+ * One lock (d->lock) guards everything below but the retired-CID part:
+ * the main thread (signals, timer), one thread per control client (ctl.c)
+ * and the metrics thread take it. d->retire_lock guards the retired-CID
+ * index and the writes to cidlb_retired; it is taken under d->lock
+ * (retire_cids) or alone (the sweep), so the sweep never holds d->lock.
  */
 #ifndef CIDLBD_DAEMON_H
 #define CIDLBD_DAEMON_H
@@ -36,6 +39,12 @@ struct iface_rt {
 	enum cidlb_attach_mode mode;	/* as attached */
 	bool dispatcher;
 	uint8_t fwd_set;		/* CIDLB_FWD_SET_*: forwarding we turned on */
+};
+
+/* retire.c: one CID put into cidlb_retired, and the expiry it was given */
+struct retire_ent {
+	uint64_t expires_ns;
+	struct cidlb_cid_key key;
 };
 
 struct daemon {
@@ -62,9 +71,18 @@ struct daemon {
 	bool last_reload_ok;
 	char last_reload_msg[1024];
 	uint64_t reloads_ok, reloads_failed;
-	uint64_t retired_count;		/* entries in cidlb_retired at last sweep */
+	/* written under retire_lock, read with __atomic_load_n */
+	uint64_t retired_count;		/* entries in cidlb_retired */
 	uint64_t retired_expired;	/* removed by the sweep, total */
 	uint64_t retired_added;		/* added, total */
+	/* retire.c: a min-heap by expiry of what was put into cidlb_retired
+	 * (read from the map at start, then every retire); an entry retired
+	 * again or unretired since leaves a stale one, checked in the map
+	 * when it comes due. rindex_stale: build it from the map again. */
+	pthread_mutex_t retire_lock;
+	struct retire_ent *rheap;
+	size_t rheap_n, rheap_cap, rheap_max;
+	bool rindex_stale;
 	int lock_fd;
 	int listen_fd;
 	int wake_fd;			/* eventfd: a control thread woke the main loop */
@@ -95,7 +113,15 @@ int quarantine_expire(struct daemon *d);
 /* ---- retire.c ---- */
 int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply,
 		char *why, size_t why_len);
-void retire_sweep(struct daemon *d);
+/* The index from the map as it is (a started or adopted map): 0 or a
+ * negative errno (then the next sweep tries again). */
+int retire_index_load(struct daemon *d);
+/* Delete up to one slice of expired CIDs; takes d->retire_lock, and
+ * d->lock only for a moment when the map became empty: call without
+ * either. Returns -1 when no more are due, else the milliseconds to wait
+ * before the next slice (as long as this one took: at most half a core). */
+int retire_sweep(struct daemon *d);
+void retire_index_free(struct daemon *d);
 /* neigh.c: make the kernel resolve FIB-routed backends' next hops */
 void neigh_tick(struct daemon *d);
 

@@ -539,6 +539,7 @@ static int run(struct daemon *d)
 	struct itimerspec its = { .it_interval = { SWEEP_INTERVAL_S, 0 },
 				  .it_value = { SWEEP_INTERVAL_S, 0 } };
 	struct pollfd pf[4];
+	int sweep_wait = -1, ready;
 	sigset_t mask;
 	int sfd, tfd;
 
@@ -557,7 +558,9 @@ static int run(struct daemon *d)
 	pf[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 	pf[3] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
 	while (!d->stop) {
-		if (poll(pf, 4, -1) < 0) {
+		/* more retired CIDs due: sweep on after sweep_wait ms */
+		ready = poll(pf, 4, sweep_wait);
+		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
 			pr_err("poll: %s", strerror(errno));
@@ -594,11 +597,13 @@ static int run(struct daemon *d)
 			if (read(tfd, &ticks, sizeof(ticks)) < 0)
 				continue;
 			pthread_mutex_lock(&d->lock);
-			retire_sweep(d);
 			neigh_tick(d);
 			if (quarantine_expire(d))
 				save_state(d);
 			pthread_mutex_unlock(&d->lock);
+			sweep_wait = retire_sweep(d);	/* not under d->lock */
+		} else if (!ready && sweep_wait >= 0) {
+			sweep_wait = retire_sweep(d);
 		}
 	}
 	close(sfd);
@@ -619,8 +624,9 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	static struct daemon dd = { .lock = PTHREAD_MUTEX_INITIALIZER, .lock_fd = -1, .listen_fd = -1,
-				    .wake_fd = -1 };
+	static struct daemon dd = { .lock = PTHREAD_MUTEX_INITIALIZER,
+				    .retire_lock = PTHREAD_MUTEX_INITIALIZER, .lock_fd = -1,
+				    .listen_fd = -1, .wake_fd = -1 };
 	struct daemon *d = &dd;
 	const char *cli_pin = NULL, *cli_object = NULL, *cli_level = NULL;
 	bool check = false, cleanup = false;
@@ -756,6 +762,7 @@ int main(int argc, char **argv)
 		goto fail;
 	}
 	save_state(d);
+	retire_index_load(d);	/* CIDs an adopted map holds expire too */
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	err = d->wake_fd < 0 ? -errno : ctl_listen(d);
 	if (!err)
@@ -776,6 +783,7 @@ int main(int argc, char **argv)
 	cidlb_conf_free(d->conf);
 	free(d->neigh_seen);
 	free(d->maglev);
+	retire_index_free(d);
 	return 0;
 
 fail:

@@ -94,6 +94,7 @@ static const char *const counter_help[] = {
 	"Dropped: too big after encapsulation.",
 	"Dropped: no route or neighbour to the backend.",
 	"Dropped: no headroom or bad backend entry.",
+	"Not dropped: destination CID in the retired-CID map, past its TTL (not swept yet).",
 };
 _Static_assert(sizeof(counter_help) / sizeof(counter_help[0]) ==
 	       sizeof(struct cidlb_counters) / sizeof(__u64), "help for every counter");
@@ -223,12 +224,12 @@ static void render(struct daemon *d, struct buf *b)
 	out(b, "cidlb_quarantined_server_ids %d\n", n_q);
 
 	/* retired CIDs */
-	family(b, "cidlb_retired_cids", "gauge", "Entries in the retired-CID map (at the last sweep).");
-	out(b, "cidlb_retired_cids %llu\n", (unsigned long long)d->retired_count);
+	family(b, "cidlb_retired_cids", "gauge", "Entries in the retired-CID map.");
+	out(b, "cidlb_retired_cids %llu\n", (unsigned long long)__atomic_load_n(&d->retired_count, __ATOMIC_RELAXED));
 	family(b, "cidlb_retired_cids_added_total", "counter", "CIDs retired through the daemon.");
-	out(b, "cidlb_retired_cids_added_total %llu\n", (unsigned long long)d->retired_added);
+	out(b, "cidlb_retired_cids_added_total %llu\n", (unsigned long long)__atomic_load_n(&d->retired_added, __ATOMIC_RELAXED));
 	family(b, "cidlb_retired_cids_expired_total", "counter", "Retired CIDs removed at their expiry.");
-	out(b, "cidlb_retired_cids_expired_total %llu\n", (unsigned long long)d->retired_expired);
+	out(b, "cidlb_retired_cids_expired_total %llu\n", (unsigned long long)__atomic_load_n(&d->retired_expired, __ATOMIC_RELAXED));
 
 	/* daemon */
 	family(b, "cidlb_vips", "gauge", "VIP entries (address, port).");

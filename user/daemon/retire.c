@@ -4,7 +4,11 @@
  * endpoint retired (RETIRE_CONNECTION_ID) or that must be cut off; packets
  * carrying them are dropped until the entry expires. Entries live in the
  * pinned map with their expiry (CLOCK_BOOTTIME), so they survive a daemon
- * restart; the sweep deletes the expired ones.
+ * restart. The data path compares the expiry with the clock itself, so
+ * the sweep only gives memory back: it takes the entries due from an
+ * index by expiry (a min-heap, built from the map at start and fed by
+ * every retire), a slice at a time, so that an idle daemon with a full
+ * map does no work and nobody waits long for the lock.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -16,6 +20,9 @@
 #include "daemon.h"
 #include "log.h"
 
+#define SWEEP_SLICE	1024	/* CIDs deleted per hold of d->retire_lock */
+#define LOAD_BATCH	8192	/* map entries read per syscall */
+
 static void pt_lens(const struct cidlb_conf *c, uint8_t pt[CIDLB_CONFIG_IDS])
 {
 	int cr;
@@ -24,13 +31,186 @@ static void pt_lens(const struct cidlb_conf *c, uint8_t pt[CIDLB_CONFIG_IDS])
 		pt[cr] = c->qlb[cr].present ? c->qlb[cr].sid_len + c->qlb[cr].nonce_len : 0;
 }
 
+/* ---- the index: a min-heap by expiry ------------------------------------------ */
+
+static void heap_swap(struct retire_ent *a, struct retire_ent *b)
+{
+	struct retire_ent t = *a;
+
+	*a = *b;
+	*b = t;
+}
+
+/* Put k in the index; when there is no memory or the index holds too many
+ * stale entries, mark it to be built from the map again. */
+static void index_add(struct daemon *d, const struct cidlb_cid_key *k, uint64_t expires_ns)
+{
+	size_t i;
+
+	if (d->rindex_stale)
+		return;
+	if (d->rheap_max && d->rheap_n >= d->rheap_max) {
+		d->rindex_stale = true;	/* stale entries of CIDs retired again: drop them */
+		return;
+	}
+	if (d->rheap_n == d->rheap_cap) {
+		size_t nc = d->rheap_cap ? d->rheap_cap * 2 : 1024;
+		struct retire_ent *e = realloc(d->rheap, nc * sizeof(*e));
+
+		if (!e) {
+			pr_warn("out of memory for the retired-CID index: it is read from the map again at the next sweep");
+			d->rindex_stale = true;
+			return;
+		}
+		d->rheap = e;
+		d->rheap_cap = nc;
+	}
+	i = d->rheap_n++;
+	d->rheap[i] = (struct retire_ent){ .expires_ns = expires_ns, .key = *k };
+	while (i && d->rheap[(i - 1) / 2].expires_ns > d->rheap[i].expires_ns) {
+		heap_swap(&d->rheap[(i - 1) / 2], &d->rheap[i]);
+		i = (i - 1) / 2;
+	}
+}
+
+static void index_pop(struct daemon *d)
+{
+	size_t i = 0, n = --d->rheap_n;
+
+	d->rheap[0] = d->rheap[n];
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+
+		if (l < n && d->rheap[l].expires_ns < d->rheap[m].expires_ns)
+			m = l;
+		if (l + 1 < n && d->rheap[l + 1].expires_ns < d->rheap[m].expires_ns)
+			m = l + 1;
+		if (m == i)
+			break;
+		heap_swap(&d->rheap[i], &d->rheap[m]);
+		i = m;
+	}
+}
+
+void retire_index_free(struct daemon *d)
+{
+	free(d->rheap);
+	d->rheap = NULL;
+	d->rheap_n = d->rheap_cap = 0;
+}
+
+/* Every entry of the map into a new index (batches of LOAD_BATCH), and
+ * the map's count. At most twice the map's size of entries are kept
+ * before it is built again (CIDs retired again leave stale ones). Under
+ * d->retire_lock. */
+static int index_load(struct daemon *d)
+{
+	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_RETIRED), err = 0;
+	struct bpf_map_info info = {};
+	__u32 info_len = sizeof(info), in = 0, out = 0, cnt;
+	struct cidlb_cid_key *keys;
+	struct cidlb_retired *vals;
+	uint64_t t0 = boottime_ns();
+	bool first = true;
+	size_t total = 0, i;
+
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &info_len))
+		return -errno;
+	keys = malloc(LOAD_BATCH * sizeof(*keys));
+	vals = malloc(LOAD_BATCH * sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	d->rheap_n = 0;
+	d->rheap_max = 2 * (size_t)info.max_entries + SWEEP_SLICE;
+	d->rindex_stale = false;
+	do {
+		cnt = LOAD_BATCH;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &in, &out, keys, vals, &cnt, NULL);
+		if (err && err != -ENOENT)
+			break;
+		for (i = 0; i < cnt; i++)
+			index_add(d, &keys[i], vals[i].expires_ns);
+		total += cnt;
+		in = out;
+		first = false;
+	} while (!err);
+	if (err == -ENOENT)
+		err = 0;
+	if (!err && d->rindex_stale)
+		err = -ENOMEM;
+out:
+	free(keys);
+	free(vals);
+	if (err) {
+		d->rindex_stale = true;
+		pr_warn("cannot read the retired-CID map %s/%s: %s; retrying at the next sweep (packets still pass each CID at its expiry)",
+			d->pin_dir, CIDLB_MAP_RETIRED, strerror(-err));
+		return err;
+	}
+	__atomic_store_n(&d->retired_count, total, __ATOMIC_RELAXED);
+	pr_debug("retired-CID index: %zu entries read in %llu ms", total,
+		 (unsigned long long)((boottime_ns() - t0) / 1000000));
+	return 0;
+}
+
+int retire_index_load(struct daemon *d)
+{
+	int err;
+
+	pthread_mutex_lock(&d->retire_lock);
+	err = index_load(d);
+	pthread_mutex_unlock(&d->retire_lock);
+	return err;
+}
+
+/* ---- the sweep ----------------------------------------------------------------- */
+
+/* Delete up to SWEEP_SLICE of the CIDs due by now; *more: others are due
+ * too. Under d->retire_lock. Returns how many were deleted. */
+static size_t expire_slice(struct daemon *d, uint64_t now, bool *more)
+{
+	static struct cidlb_cid_key due[SWEEP_SLICE];	/* under retire_lock */
+	size_t n = 0, gone = 0;
+	int err;
+
+	*more = false;
+	if (d->rindex_stale && index_load(d))
+		return 0;
+	while (n < SWEEP_SLICE && d->rheap_n && d->rheap[0].expires_ns <= now) {
+		due[n++] = d->rheap[0].key;
+		index_pop(d);
+	}
+	if (!n)
+		return 0;
+	err = cidlb_lb_expire(d->lb, due, n, now, &gone);
+	if (err) {
+		pr_warn("deleting expired retired CIDs from %s/%s: %s; the map is read again at the next sweep",
+			d->pin_dir, CIDLB_MAP_RETIRED, strerror(-err));
+		d->rindex_stale = true;
+	}
+	if (gone)
+		pr_debug("%zu retired CIDs expired (deleted in %llu ms)", gone,
+			 (unsigned long long)((boottime_ns() - now) / 1000000));
+	__atomic_store_n(&d->retired_expired, d->retired_expired + gone, __ATOMIC_RELAXED);
+	__atomic_store_n(&d->retired_count, d->retired_count > gone ? d->retired_count - gone : 0,
+			 __ATOMIC_RELAXED);
+	*more = n == SWEEP_SLICE && d->rheap_n && d->rheap[0].expires_ns <= now;
+	return gone;
+}
+
+/* ---- retire, unretire -------------------------------------------------------- */
+
 int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply,
 		char *why, size_t why_len)
 {
 	uint64_t expires = boottime_ns() + (uint64_t)ttl_s * 1000000000ULL;
 	struct cidlb_cid_key *keys;
 	uint8_t pt[CIDLB_CONFIG_IDS];
-	size_t i, n = json_array_size(cids), done = 0, missing = 0;
+	size_t i, n = json_array_size(cids), done = 0, added = 0, missing = 0;
 	json_t *v;
 	int err = 0;
 
@@ -57,8 +237,17 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 			goto out;
 		}
 	}
+	pthread_mutex_lock(&d->retire_lock);
 	for (i = 0; i < n; i++) {
-		err = add ? cidlb_lb_retire(d->lb, &keys[i], expires) : cidlb_lb_unretire(d->lb, &keys[i]);
+		bool is_new = false;
+
+		bool more;
+
+		err = add ? cidlb_lb_retire_ex(d->lb, &keys[i], expires, &is_new) :
+			    cidlb_lb_unretire(d->lb, &keys[i]);
+		/* full, but CIDs are due that the sweep has not deleted yet */
+		if (err == -E2BIG && expire_slice(d, boottime_ns(), &more))
+			err = cidlb_lb_retire_ex(d->lb, &keys[i], expires, &is_new);
 		if (err == -ENOENT && !add) {
 			missing++;
 			err = 0;
@@ -71,18 +260,26 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 			break;
 		}
 		done++;
+		if (add) {
+			added += is_new;
+			index_add(d, &keys[i], expires);
+		}
 	}
 	if (add) {
-		d->retired_added += done;
-		d->retired_count += done;	/* until the next sweep counts */
+		__atomic_store_n(&d->retired_added, d->retired_added + done, __ATOMIC_RELAXED);
+		__atomic_store_n(&d->retired_count, d->retired_count + added, __ATOMIC_RELAXED);
+	} else {
+		__atomic_store_n(&d->retired_count, d->retired_count >= done ? d->retired_count - done : 0,
+				 __ATOMIC_RELAXED);
+	}
+	pthread_mutex_unlock(&d->retire_lock);
+	if (add) {
 		json_object_set_new(reply, "retired", json_integer((json_int_t)done));
 		json_object_set_new(reply, "ttl", json_integer(ttl_s));
 		pr_info("%zu CIDs retired for %u s", done, ttl_s);
 	} else {
 		json_object_set_new(reply, "removed", json_integer((json_int_t)done));
 		json_object_set_new(reply, "not_found", json_integer((json_int_t)missing));
-		if (d->retired_count >= done)
-			d->retired_count -= done;
 		pr_info("%zu CIDs no longer retired", done);
 	}
 out:
@@ -90,41 +287,23 @@ out:
 	return err;
 }
 
-void retire_sweep(struct daemon *d)
+int retire_sweep(struct daemon *d)
 {
 	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_RETIRED);
-	struct cidlb_cid_key k, nk, *prev = NULL, *gone = NULL;
-	size_t n_gone = 0, cap = 0, total = 0, i;
-	uint64_t now = boottime_ns();
+	uint64_t t0 = boottime_ns(), took_ms;
+	struct cidlb_cid_key k;
+	bool more, empty;
 
-	if (fd < 0)
-		return;
-	while (!bpf_map_get_next_key(fd, prev, &nk)) {
-		struct cidlb_retired v;
-
-		k = nk;
-		prev = &k;
-		if (bpf_map_lookup_elem(fd, &k, &v))
-			continue;
-		total++;
-		if (v.expires_ns > now)
-			continue;
-		if (n_gone == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			struct cidlb_cid_key *a = realloc(gone, nc * sizeof(*a));
-
-			if (!a)
-				break;
-			gone = a;
-			cap = nc;
-		}
-		gone[n_gone++] = k;
+	pthread_mutex_lock(&d->retire_lock);
+	empty = expire_slice(d, t0, &more) && bpf_map_get_next_key(fd, NULL, &k);
+	pthread_mutex_unlock(&d->retire_lock);
+	if (empty) {	/* packets stop looking CIDs up (a retire since keeps them at it) */
+		pthread_mutex_lock(&d->lock);
+		cidlb_lb_refresh_global(d->lb);
+		pthread_mutex_unlock(&d->lock);
 	}
-	for (i = 0; i < n_gone; i++)
-		cidlb_lb_unretire(d->lb, &gone[i]);
-	free(gone);
-	if (n_gone)
-		pr_debug("%zu retired CIDs expired", n_gone);
-	d->retired_expired += n_gone;
-	d->retired_count = total - n_gone;
+	if (!more)
+		return -1;
+	took_ms = (boottime_ns() - t0) / 1000000;
+	return took_ms < 1 ? 1 : took_ms > 1000 ? 1000 : (int)took_ms;
 }
