@@ -36,6 +36,8 @@ struct iface_rt {
 	enum cidlb_attach_mode mode;	/* as attached */
 	bool dispatcher;
 	uint8_t fwd_set;		/* CIDLB_FWD_SET_*: forwarding we turned on */
+	bool fresh;			/* attached by the start or reload under way:
+					 * detached again if it fails */
 };
 
 struct daemon {
@@ -56,6 +58,7 @@ struct daemon {
 	struct iface_rt ifs[CIDLB_MAX_IFACES];
 	int n_ifs;
 	uint32_t *maglev;		/* last published table, NULL before */
+	bool rolling_back;		/* apply_config() putting d->conf back */
 	/* for status and metrics */
 	time_t started;
 	time_t last_reload;

@@ -248,6 +248,7 @@ static int attach_one(struct daemon *d, const char *name, enum cidlb_attach_mode
 		return err;
 	err = cidlb_xdp_query(ifindex, CIDLB_PROG_MAIN, d->owner_map_id, &info);
 	out->dispatcher = !err && info.dispatcher;
+	out->fresh = true;
 	pr_info("%s: attached in %s mode%s", name, cidlb_attach_mode_str(out->mode),
 		out->dispatcher ? " through the libxdp dispatcher" :
 		" as the only program (no libxdp dispatcher on this kernel)");
@@ -270,54 +271,137 @@ static int detach_one(struct daemon *d, const char *name, uint8_t fwd_set)
 	return err;
 }
 
-/* Attach to the configured interfaces, detach from the others. */
-static int sync_interfaces(struct daemon *d, const struct cidlb_conf *c, const struct cidlb_state *prev,
-			   char *why, size_t why_len)
+static int iface_pos(const struct iface_rt *ifs, int n, const char *name)
 {
-	struct iface_rt now[CIDLB_MAX_IFACES] = { 0 };
-	bool v6 = has_v6_backend(c);
-	int i, j, n = 0, err = 0;
+	int i;
 
-	for (i = 0; i < c->n_ifaces; i++) {
-		const struct iface_rt *have = NULL;
+	for (i = 0; i < n; i++)
+		if (!strcmp(ifs[i].name, name))
+			return i;
+	return -1;
+}
 
-		for (j = 0; j < d->n_ifs; j++)
-			if (!strcmp(d->ifs[j].name, c->ifaces[i]))
-				have = &d->ifs[j];
-		if (have) {
-			now[n++] = *have;
+static bool configured(const struct cidlb_conf *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->n_ifaces; i++)
+		if (!strcmp(c->ifaces[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * A previous daemon's interfaces (its state file) that still carry our
+ * program join the record first, so that the record is what is attached:
+ * a start that fails leaves them as they were, a plain stop detaches them.
+ */
+static void adopt_previous(struct daemon *d, const struct cidlb_state *prev)
+{
+	int j;
+
+	for (j = 0; prev && j < prev->n_ifs && d->n_ifs < CIDLB_MAX_IFACES; j++) {
+		struct cidlb_xdp_info info;
+		struct iface_rt *r = &d->ifs[d->n_ifs];
+		int ifindex = (int)if_nametoindex(prev->ifs[j].name);
+
+		if (!ifindex || iface_pos(d->ifs, d->n_ifs, prev->ifs[j].name) >= 0 ||
+		    cidlb_xdp_query(ifindex, CIDLB_PROG_MAIN, d->owner_map_id, &info) ||
+		    !info.ours) {
+			if (prev->ifs[j].fwd_set)
+				restore_forwarding(prev->ifs[j].name, prev->ifs[j].fwd_set);
 			continue;
 		}
-		err = attach_one(d, c->ifaces[i], c->attach_mode, &now[n], why, why_len);
-		if (err)
-			break;
-		for (j = 0; prev && j < prev->n_ifs; j++)	/* what the previous daemon set */
-			if (!strcmp(prev->ifs[j].name, now[n].name))
-				now[n].fwd_set = prev->ifs[j].fwd_set;
-		n++;
+		memset(r, 0, sizeof(*r));
+		snprintf(r->name, sizeof(r->name), "%s", prev->ifs[j].name);
+		r->ifindex = ifindex;
+		r->mode = info.mode;
+		r->dispatcher = info.dispatcher;
+		r->fwd_set = prev->ifs[j].fwd_set;
+		d->n_ifs++;
+		pr_info("%s: cidlb already attached (%s%s, program %u): adopted, not a packet lost",
+			r->name, cidlb_attach_mode_str(info.mode),
+			info.dispatcher ? ", libxdp dispatcher" : "", info.prog_id);
 	}
-	/* interfaces that left the configuration (or a previous daemon's) */
-	for (j = 0; j < d->n_ifs && !err; j++) {
-		bool keep = false;
+}
 
-		for (i = 0; i < n; i++)
-			keep |= !strcmp(now[i].name, d->ifs[j].name);
-		if (!keep)
+/* Detach what attach_new() attached from d->ifs[base..]; keep the rest. */
+static void undo_attach(struct daemon *d, int base)
+{
+	int i, n = base;
+
+	for (i = base; i < d->n_ifs; i++) {
+		if (d->ifs[i].fresh) {
+			detach_one(d, d->ifs[i].name, d->ifs[i].fwd_set);
+			continue;
+		}
+		d->ifs[n++] = d->ifs[i];
+	}
+	d->n_ifs = n;
+}
+
+/*
+ * Step 1 of a start or reload: attach to every configured interface not
+ * attached yet, each recorded in d->ifs (from *base on) the moment it is.
+ * On a failure the ones attached here are detached again and @why names
+ * the interface, what holds it and what to do.
+ */
+static int attach_new(struct daemon *d, const struct cidlb_conf *c, int *base,
+		      char *why, size_t why_len)
+{
+	char inner[768];
+	int i, err;
+
+	*base = d->n_ifs;
+	for (i = 0; i < c->n_ifaces; i++) {
+		struct iface_rt *r = &d->ifs[d->n_ifs];
+
+		if (iface_pos(d->ifs, d->n_ifs, c->ifaces[i]) >= 0)
+			continue;
+		if (d->n_ifs >= CIDLB_MAX_IFACES) {
+			err = -ENOSPC;
+			snprintf(inner, sizeof(inner), "more than %d interfaces attached at once",
+				 CIDLB_MAX_IFACES);
+		} else {
+			err = attach_one(d, c->ifaces[i], c->attach_mode, r, inner, sizeof(inner));
+		}
+		if (err) {
+			undo_attach(d, *base);
+			snprintf(why, why_len, "interface %s: %s", c->ifaces[i], inner);
+			return err;
+		}
+		d->n_ifs++;
+	}
+	return 0;
+}
+
+/*
+ * Last step: detach from the interfaces that left the configuration, put
+ * the record in the file's order, and make sure of the redirect ports and
+ * the forwarding sysctls of what is attached.
+ */
+static void sync_interfaces(struct daemon *d, const struct cidlb_conf *c)
+{
+	struct iface_rt now[CIDLB_MAX_IFACES];
+	bool v6 = has_v6_backend(c);
+	int i, j, n = 0;
+
+	for (j = 0; j < d->n_ifs; j++)
+		if (!configured(c, d->ifs[j].name)) {
 			detach_one(d, d->ifs[j].name, d->ifs[j].fwd_set);
-	}
-	for (j = 0; prev && j < prev->n_ifs && !err; j++) {
-		bool keep = false;
-
-		for (i = 0; i < n; i++)
-			keep |= !strcmp(now[i].name, prev->ifs[j].name);
-		if (!keep && detach_one(d, prev->ifs[j].name, prev->ifs[j].fwd_set) == 0)
-			pr_info("%s: the previous daemon's interface is not configured any more", prev->ifs[j].name);
+			pr_info("%s: not configured any more", d->ifs[j].name);
+		}
+	for (i = 0; i < c->n_ifaces; i++) {
+		j = iface_pos(d->ifs, d->n_ifs, c->ifaces[i]);
+		if (j >= 0)
+			now[n++] = d->ifs[j];
 	}
 	memcpy(d->ifs, now, sizeof(now[0]) * (size_t)n);
 	d->n_ifs = n;
 	for (i = 0; i < n; i++) {
 		int e = cidlb_lb_add_tx_port(d->lb, (uint32_t)d->ifs[i].ifindex);
 
+		d->ifs[i].fresh = false;
 		if (e)
 			pr_warn("%s: cannot add to the redirect map %s: %s", d->ifs[i].name,
 				CIDLB_MAP_TX_PORTS, strerror(-e));
@@ -332,7 +416,6 @@ static int sync_interfaces(struct daemon *d, const struct cidlb_conf *c, const s
 		if (!idx || cidlb_lb_add_tx_port(d->lb, (uint32_t)idx))
 			pr_warn("egress interface %s: cannot add it to the redirect map", c->egress[i]);
 	}
-	return err;
 }
 
 /* ---- reload ----------------------------------------------------------------- */
@@ -341,7 +424,8 @@ int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len)
 {
 	struct cidlb_conf *next = NULL;
 	const struct cidlb_conf *cur = d->conf;
-	int err;
+	char inner[768];
+	int err, base;
 
 	sd_notifyf("RELOADING=1\nSTATUS=reloading %s", d->config_path);
 	pr_info("reloading %s", d->config_path);
@@ -376,13 +460,24 @@ int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len)
 		pr_warn("reload: map sizes (lru_size, retired_size, dcache_size) are fixed while the program runs; they take effect after a plain stop and start");
 	if (next->attach_mode != cur->attach_mode)
 		pr_warn("reload: attach_mode applies to interfaces attached from now on");
-	log_level = next->log_level;
-	err = apply_config(d, next, changes, why, why_len);
+	/* all or nothing: new interfaces first (detached again on any
+	 * failure), then the maps (put back on a failed write), then the
+	 * interfaces that left */
+	err = attach_new(d, next, &base, inner, sizeof(inner));
 	if (err) {
+		snprintf(why, why_len, "%s; nothing was changed, the running configuration stays",
+			 inner);
 		cidlb_conf_free(next);
 		goto done;
 	}
-	err = sync_interfaces(d, d->conf, NULL, why, why_len);
+	err = apply_config(d, next, changes, why, why_len);
+	if (err) {
+		undo_attach(d, base);
+		cidlb_conf_free(next);
+		goto done;
+	}
+	log_level = d->conf->log_level;
+	sync_interfaces(d, d->conf);
 	save_state(d);
 done:
 	d->last_reload = time(NULL);
@@ -628,7 +723,7 @@ int main(int argc, char **argv)
 	struct cidlb_state prev = { 0 };
 	char why[1024];
 	sigset_t mask;
-	int c, err, prev_ok;
+	int c, err, prev_ok, base;
 
 	log_init();
 	snprintf(d->config_path, sizeof(d->config_path), "%s", CIDLB_DEFAULT_CONFIG);
@@ -742,19 +837,35 @@ int main(int argc, char **argv)
 			prev.q = NULL;
 		}
 	}
-	/* fill the maps before the first packet can see them */
+	/*
+	 * A program just loaded gets its maps filled before it is attached
+	 * (before the first packet); an adopted one keeps forwarding with its
+	 * maps until the new interfaces are attached, as in a reload. A
+	 * failure detaches what this start attached.
+	 */
+	adopt_previous(d, prev_ok ? NULL : &prev);
 	d->conf = NULL;
-	err = apply_config(d, conf, NULL, why, sizeof(why));
+	err = 0;
+	if (d->adopted)
+		err = attach_new(d, conf, &base, why, sizeof(why));
+	if (!err) {
+		err = apply_config(d, conf, NULL, why, sizeof(why));
+		if (err)
+			undo_attach(d, 0);
+	}
 	if (err) {
 		d->conf = conf;
-		pr_err("%s", why);
+		pr_err("%s; cidlbd does not start", why);
 		goto fail;
 	}
-	err = sync_interfaces(d, d->conf, prev_ok ? NULL : &prev, why, sizeof(why));
-	if (err) {
-		pr_err("%s", why);
-		goto fail;
+	if (!d->adopted) {
+		err = attach_new(d, d->conf, &base, why, sizeof(why));
+		if (err) {
+			pr_err("%s; cidlbd does not start, nothing stays attached", why);
+			goto fail;
+		}
 	}
+	sync_interfaces(d, d->conf);
 	save_state(d);
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	err = d->wake_fd < 0 ? -errno : ctl_listen(d);
