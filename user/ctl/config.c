@@ -860,6 +860,7 @@ static int handle_lb(struct pstate *ps, const char *sec, const char *key, const 
 		if (cidlb_parse_u32(val, 0, UINT32_MAX, &c->seed))
 			BAD("'%s': must be a number 0..4294967295 (decimal or 0x hex), the same on every LB",
 			    val);
+		c->has_seed = true;
 	} else if (!strcmp(key, "ttl")) {
 		if (cidlb_parse_u32(val, 1, 255, &v))
 			BAD("'%s': must be 1..255 (outer TTL / hop limit)", val);

@@ -90,6 +90,7 @@ struct cidlb_conf {
 	bool has_src4, has_src6;
 	uint8_t src4[4], src6[16];
 	uint32_t seed;
+	bool has_seed;			/* seed = N given; else cidlbd draws one */
 	uint8_t ttl;
 	uint32_t lru_size, retired_size, dcache_size;
 	/* [vip NAME] */

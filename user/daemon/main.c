@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -418,6 +419,86 @@ static void sync_interfaces(struct daemon *d, const struct cidlb_conf *c)
 	}
 }
 
+/*
+ * [lb] seed (Maglev and the 4-tuple hash): the file's, else a random one
+ * drawn at the first start and kept in the state file (d->st.seed), so
+ * that fallback placement cannot be worked out from the backend names.
+ */
+static int choose_seed(struct daemon *d, struct cidlb_conf *c, char *why, size_t why_len)
+{
+	if (c->has_seed) {
+		d->seed_origin = "config";
+		return 0;
+	}
+	while (!d->st.seed) {
+		if (getrandom(&d->st.seed, sizeof(d->st.seed), 0) != sizeof(d->st.seed)) {
+			d->st.seed = 0;
+			snprintf(why, why_len, "cannot draw a random [lb] seed: %s; set seed = N in %s",
+				 strerror(errno), c->path);
+			return -EIO;
+		}
+		pr_info("[lb] seed not set: drew a random one, kept in %s (hosts of one fleet must set the same seed = N)",
+			c->state_file);
+	}
+	d->seed_origin = "random (state file)";
+	c->seed = d->st.seed;
+	return 0;
+}
+
+void qlb_sample(struct daemon *d)
+{
+	uint64_t now = boottime_ns();
+	int cr;
+
+	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+		struct cidlb_config_stats s = { 0 };
+
+		if (cidlb_lb_read_config_stats(d->lb, (uint32_t)cr, &s))
+			continue;
+		/* a fall to 0 is 'cidlb stats reset', not traffic */
+		if (s.decodes != d->qlb_decodes[cr] && s.decodes)
+			d->qlb_moved_ns[cr] = now;
+		d->qlb_decodes[cr] = s.decodes;
+	}
+}
+
+/*
+ * A reload must not change how a live config decodes (its key, its
+ * lengths, plaintext or encrypted): every CID the backends issued under it
+ * would name another server ID. Live means: its decode count moved within
+ * the last quarantine seconds.
+ */
+static int check_rekey(struct daemon *d, const struct cidlb_conf *next, char *why, size_t why_len)
+{
+	const struct cidlb_conf *cur = d->conf;
+	uint64_t now, window = (uint64_t)cur->quarantine_s * 1000000000ULL;
+	int cr;
+
+	qlb_sample(d);
+	now = boottime_ns();
+	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+		const struct cidlb_conf_qlb *a = &cur->qlb[cr], *b = &next->qlb[cr];
+		const char *what;
+
+		if (!a->present || !b->present || !d->qlb_moved_ns[cr] ||
+		    now - d->qlb_moved_ns[cr] >= window)
+			continue;
+		if (a->has_key != b->has_key)
+			what = b->has_key ? "from plaintext to encrypted" : "from encrypted to plaintext";
+		else if (a->sid_len != b->sid_len || a->nonce_len != b->nonce_len)
+			what = "its server_id_len or nonce_len";
+		else if (a->has_key && memcmp(a->key, b->key, sizeof(a->key)))
+			what = "its key (another key_file content)";
+		else
+			continue;
+		snprintf(why, why_len, "[quic-lb %d]: this file changes %s in place, but config %d decoded packets %llu s ago: every connection on it would break. Rotate instead: add the new key under a new config ID, let the backends issue CIDs under it (both configs live), and remove config %d once its connections moved (no decodes for quarantine = %u s); see 'key rotation' in docs/operations.md. Nothing was changed",
+			 cr, what, cr, (unsigned long long)((now - d->qlb_moved_ns[cr]) / 1000000000ULL),
+			 cr, cur->quarantine_s);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 /* ---- reload ----------------------------------------------------------------- */
 
 int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len)
@@ -460,6 +541,13 @@ int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len)
 		pr_warn("reload: map sizes (lru_size, retired_size, dcache_size) are fixed while the program runs; they take effect after a plain stop and start");
 	if (next->attach_mode != cur->attach_mode)
 		pr_warn("reload: attach_mode applies to interfaces attached from now on");
+	err = check_rekey(d, next, why, why_len);
+	if (!err)
+		err = choose_seed(d, next, why, why_len);
+	if (err) {
+		cidlb_conf_free(next);
+		goto done;
+	}
 	/* all or nothing: new interfaces first (detached again on any
 	 * failure), then the maps (put back on a failed write), then the
 	 * interfaces that left */
@@ -573,6 +661,18 @@ static void check_sizes(struct daemon *d)
 	}
 }
 
+/* After a plain stop: a state file with nothing but the drawn seed (none
+ * without one), so that the next start places fallback flows as before. */
+static void keep_seed_only(const char *path, uint32_t seed)
+{
+	struct cidlb_state st = { .seed = seed };
+
+	if (!seed)
+		unlink(path);
+	else if (cidlb_state_write(path, &st))
+		pr_warn("cannot write %s: the next start draws another [lb] seed", path);
+}
+
 static void teardown(struct daemon *d, bool keep)
 {
 	int i;
@@ -591,7 +691,7 @@ static void teardown(struct daemon *d, bool keep)
 		d->lb = NULL;
 		cidlb_lb_unpin(d->pin_dir);
 		if (d->conf)
-			unlink(d->conf->state_file);
+			keep_seed_only(d->conf->state_file, d->st.seed);
 		pr_info("stopped; detached from %d interface%s and unpinned %s", d->n_ifs,
 			d->n_ifs == 1 ? "" : "s", d->pin_dir);
 	}
@@ -624,7 +724,7 @@ static int cleanup_only(struct daemon *d)
 	cidlb_lb_close(d->lb);
 	d->lb = NULL;
 	cidlb_lb_unpin(d->pin_dir);
-	unlink(d->conf->state_file);
+	keep_seed_only(d->conf->state_file, err ? 0 : prev.seed);
 	pr_info("cleaned up %s", d->pin_dir);
 	return 0;
 }
@@ -691,6 +791,7 @@ static int run(struct daemon *d)
 			pthread_mutex_lock(&d->lock);
 			retire_sweep(d);
 			neigh_tick(d);
+			qlb_sample(d);
 			if (quarantine_expire(d))
 				save_state(d);
 			pthread_mutex_unlock(&d->lock);
@@ -836,6 +937,14 @@ int main(int argc, char **argv)
 			prev.be = NULL;
 			prev.q = NULL;
 		}
+	} else if (!cidlb_state_read(conf->state_file, &prev, why, sizeof(why))) {
+		cidlb_state_free(&prev);	/* only its seed: the rest went with the program */
+	}
+	d->st.seed = prev.seed;
+	err = choose_seed(d, conf, why, sizeof(why));
+	if (err) {
+		pr_err("%s", why);
+		goto fail;
 	}
 	/*
 	 * A program just loaded gets its maps filled before it is attached
@@ -867,6 +976,9 @@ int main(int argc, char **argv)
 	}
 	sync_interfaces(d, d->conf);
 	save_state(d);
+	/* an adopted program's decodes happened at some time before: count
+	 * them as now, so that a key change waits a quarantine */
+	qlb_sample(d);
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	err = d->wake_fd < 0 ? -errno : ctl_listen(d);
 	if (!err)
