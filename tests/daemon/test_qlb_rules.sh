@@ -41,6 +41,11 @@ stop_daemon
 eq "a plain stop keeps it in the state file" "$s1" "$(jseed)"
 start_daemon
 eq "the next start reuses it" "$s1 $s1" "$(jseed) $(gseed)"
+# a kept program and a state file of an older cidlbd (no seed): the map's stays
+stop_daemon --keep
+/usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); d.pop("seed"); json.dump(d, open(sys.argv[1], "w"))' "$T/state.json"
+start_daemon
+eq "adopted, older state file: the seed in use stays" "$s1 $s1 True" "$(jseed) $(gseed) $(lbc -j status | jget 'd["adopted"]')"
 stop_daemon
 # another host (state file): another seed
 sed -i "s|^state_file = .*|state_file = $T/state2.json|" "$T/cidlb.conf"

@@ -195,7 +195,8 @@ static int req_status(struct req *r)
 	json_object_set_new(r->reply, "keep_on_exit", json_boolean(d->keep_on_exit));
 	json_object_set_new(r->reply, "interfaces", ifs);
 	/* where the seed comes from, never its value */
-	json_object_set_new(r->reply, "seed", json_string(d->seed_origin ? d->seed_origin : "?"));
+	json_object_set_new(r->reply, "seed", json_string(d->conf->has_seed ? "config" :
+							 "random (state file)"));
 	json_object_set_new(r->reply, "vips", json_integer(d->conf->n_vips));
 	json_object_set_new(r->reply, "backends", be);
 	json_object_set_new(r->reply, "quarantined_server_ids", json_integer(n[2]));

@@ -59,7 +59,6 @@ struct daemon {
 	int n_ifs;
 	uint32_t *maglev;		/* last published table, NULL before */
 	bool rolling_back;
-	const char *seed_origin;
 	/* QUIC-LB configs: decodes at the last sample, and when (boottime
 	 * ns) that count last moved; 0 = no decode seen */
 	uint64_t qlb_decodes[CIDLB_CONFIG_IDS];

@@ -426,10 +426,8 @@ static void sync_interfaces(struct daemon *d, const struct cidlb_conf *c)
  */
 static int choose_seed(struct daemon *d, struct cidlb_conf *c, char *why, size_t why_len)
 {
-	if (c->has_seed) {
-		d->seed_origin = "config";
+	if (c->has_seed)
 		return 0;
-	}
 	while (!d->st.seed) {
 		if (getrandom(&d->st.seed, sizeof(d->st.seed), 0) != sizeof(d->st.seed)) {
 			d->st.seed = 0;
@@ -440,7 +438,6 @@ static int choose_seed(struct daemon *d, struct cidlb_conf *c, char *why, size_t
 		pr_info("[lb] seed not set: drew a random one, kept in %s (hosts of one fleet must set the same seed = N)",
 			c->state_file);
 	}
-	d->seed_origin = "random (state file)";
 	c->seed = d->st.seed;
 	return 0;
 }
@@ -941,6 +938,12 @@ int main(int argc, char **argv)
 		cidlb_state_free(&prev);	/* only its seed: the rest went with the program */
 	}
 	d->st.seed = prev.seed;
+	if (d->adopted && !d->st.seed && !conf->has_seed) {	/* an older state file: keep the map's */
+		struct cidlb_global g = { 0 };
+
+		if (!cidlb_lb_get_global(d->lb, &g))
+			d->st.seed = g.hash_seed;
+	}
 	err = choose_seed(d, conf, why, sizeof(why));
 	if (err) {
 		pr_err("%s", why);
