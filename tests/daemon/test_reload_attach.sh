@@ -95,4 +95,24 @@ eq "failed start: l0 detached" "-" "$(xdp_on l0)"
 eq "failed start: l1 detached" "-" "$(xdp_on l1)"
 eq "failed start: l0's forwarding off" "0" "$(fwd l0)"
 on lb test -e "$PIN/cidlb_main" && bad "failed start: the program is still pinned" || ok
+
+# --- a start that adopts a kept program and cannot attach: the kept one stays ---------
+set_ifaces "l0"
+start_daemon
+stop_daemon --keep
+set_ifaces "l0 l1 l9"
+on lb "$CIDLBD" -c "$T/cidlb.conf" >"$T/start.out" 2>&1
+eq "adopting start onto a held interface: exit 1" "1" "$?"
+grep_in "adopting start: the message names l9" "interface l9: l9 runs another XDP program" "$T/start.out"
+eq "adopting start: the kept program stays on l0" "xdp" "$(xdp_on l0)"
+eq "adopting start: l1 detached again" "-" "$(xdp_on l1)"
+eq "adopting start: the state file still lists l0" "['l0']" \
+	"$(jget '[i["name"] for i in d["interfaces"]]' <"$T/state.json")"
+before=$(decap_v4 s1)
+send --flow "$C1@47002" --count 10 >/dev/null
+for i in $(seq 100); do [ "$(decap_v4 s1)" = $((before + 10)) ] && break; sleep 0.1; done
+eq "adopting start: forwarding continues" $((before + 10)) "$(decap_v4 s1)"
+on lb "$CIDLBD" -c "$T/cidlb.conf" --cleanup >>"$T/daemon.log" 2>&1
+eq "--cleanup: l0 detached" "-" "$(xdp_on l0)"
+on lb test -e "$PIN" && bad "--cleanup: $PIN still exists" || ok
 finish
