@@ -383,7 +383,7 @@ static int attach_new(struct daemon *d, const struct cidlb_conf *c, int *base,
  */
 static void sync_interfaces(struct daemon *d, const struct cidlb_conf *c)
 {
-	struct iface_rt now[CIDLB_MAX_IFACES];
+	struct iface_rt now[CIDLB_MAX_IFACES] = { 0 };
 	bool v6 = has_v6_backend(c);
 	int i, j, n = 0;
 
