@@ -137,6 +137,21 @@ if [ $? = 1 ] && grep -q "^$T/key.conf:25: \[quic-lb 1\] key_file: .* mode 0644:
 else bad "key file 0644: $(cat "$T/err")"; fi
 chmod 600 "$T/k1"
 "$CIDLB" config check "$T/key.conf" --no-system >/dev/null 2>&1 && ok || bad "key file 0600 accepted"
+# plaintext and encrypted configs: separate server-ID allocations (one check,
+# the shorter server ID against the start of the longer)
+sid_case() { # DESC WANT-LINE PATTERN ('' = valid) BACKEND-LINES
+	{ cat "$T/key.conf"; printf '%b\n' "$4"; } >"$T/sid.conf"
+	"$CIDLB" config check "$T/sid.conf" --no-system >/dev/null 2>"$T/err"; rc=$?
+	if [ -z "$3" ]; then
+		[ $rc = 0 ] && ok || bad "$1: exit $rc: $(cat "$T/err")"
+	elif [ $rc = 1 ] && [ "$(grep -c "^$T/sid.conf:[0-9]" "$T/err")" = 1 ] &&
+		grep -q "^$T/sid.conf:$2: $3" "$T/err"; then ok
+	else bad "$1: exit $rc, want '$T/sid.conf:$2: $3': $(cat "$T/err")"; fi
+}
+sid_case "encrypted SID starting with a plaintext one" 29 '\[backend b2\] server_id.1: 000102 clashes with server_id.0 of \[backend b1\] (line 18) under plaintext config 0, and config 1 is encrypted: QUIC-LB requires separate server-ID allocations' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.1 = 000102'
+sid_case "a backend's own plaintext and encrypted SIDs" 30 '\[backend b2\] server_id.1: 0002ff clashes with server_id.0 of this backend under plaintext config 0' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 0002\nserver_id.1 = 0002ff'
+sid_case "plaintext SID after an encrypted one, same length" 35 '\[backend b3\] server_id.2: 0a0b clashes with server_id.1 of \[backend b2\] (line 27) under encrypted config 1, and config 2 is plaintext' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.1 = 0a0b0c\n[quic-lb 2]\nserver_id_len = 2\nnonce_len = 6\n[backend b3]\naddress = 198.18.3.2\nserver_id.2 = 0a0b'
+sid_case "disjoint allocations are valid" 0 '' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 0002\nserver_id.1 = 000302'
 # single-pass config (3 + 13 = 16): encode with the file, decode with flags
 cid=$("$CIDLB" -j cid encode --config "$T/key.conf" --config-id 1 --server-id 0a0b0c --nonce 00000000000000000000000001 | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["cid"])')
 got=$("$CIDLB" -j cid decode --server-id-len 3 --nonce-len 13 --config-id 1 --key 00112233445566778899aabbccddeeff "$cid" | /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["algorithm"], d["server_id"], d["nonce"])')

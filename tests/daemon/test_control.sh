@@ -89,7 +89,7 @@ reply_err "add: server_id not an object" '{"cmd":"backend.add","backend":{"name"
 reply_err "add: unknown key" '{"cmd":"backend.add","backend":{"name":"b3","address":"198.18.3.2","colour":"red"}}' bad_request "colour: unknown key"
 reply_err "add: bad name" '{"cmd":"backend.add","backend":{"name":"b 3","address":"198.18.3.2"}}' bad_request "backend name 'b 3'"
 reply_err "add: exists" '{"cmd":"backend.add","backend":{"name":"b1","address":"198.18.3.2"}}' conflict "backend b1 exists"
-reply_err "add: server ID taken" '{"cmd":"backend.add","backend":{"name":"b3","address":"198.18.3.2","server_id":{"0":"0001"}}}' conflict "server_id.0 is already backend b1's"
+reply_err "add: server ID taken" '{"cmd":"backend.add","backend":{"name":"b3","address":"198.18.3.2","server_id":{"0":"0001"}}}' conflict 'server_id.0: already the server ID of [backend b1]'
 reply_err "retire: no cids" '{"cmd":"cid.retire"}' bad_request "'cids' must be a non-empty array"
 reply_err "retire: cids not array" '{"cmd":"cid.retire","cids":"0800"}' bad_request "'cids' must be a non-empty array"
 reply_err "retire: bad hex" '{"cmd":"cid.retire","cids":["08000101","xyz"]}' bad_request "cids[1] 'xyz': a CID is 1..20 octets in hex"

@@ -54,6 +54,9 @@ BACKENDS=(be1 be2 be3)
 declare -A BE_ADDR4=([be1]=198.18.10.21 [be2]=198.18.10.22 [be3]=198.18.10.23)
 declare -A BE_ADDR6=([be1]=fd00:10::21 [be2]=fd00:10::22 [be3]=fd00:10::23)
 declare -A BE_SID=([be1]=0a01 [be2]=0a02 [be3]=0a03)	# server IDs, config 0
+# config 1 (encrypted): another allocation, as QUIC-LB requires (cidlb
+# refuses a server ID of a plaintext config under an encrypted one)
+declare -A BE_SID_AES=([be1]=0b01 [be2]=0b02 [be3]=0b03)
 declare -A LB_ADDR4=([lb1]=198.18.10.11 [lb2]=198.18.10.12)
 declare -A LB_ADDR6=([lb1]=fd00:10::11 [lb2]=fd00:10::12)
 # QUIC-LB config 0: 2-octet server ID, 18-octet CIDs (gtlsserver's length).
@@ -420,7 +423,8 @@ e2e_server() {
 	local b=$1 mode=$2; shift 2
 	local env=(LD_PRELOAD="$E2E_SHIM" CIDLB_SHIM_SERVER_ID="${BE_SID[$b]}"
 		   CIDLB_SHIM_LOG="$E2E_TMP/log/$b.cids")
-	[ "$mode" = aes ] && env+=(CIDLB_SHIM_CONFIG_ID=1 CIDLB_SHIM_KEY=$QLB_KEY CIDLB_SHIM_NONCE_LEN=8)
+	[ "$mode" = aes ] && env+=(CIDLB_SHIM_SERVER_ID="${BE_SID_AES[$b]}" CIDLB_SHIM_CONFIG_ID=1
+				  CIDLB_SHIM_KEY=$QLB_KEY CIDLB_SHIM_NONCE_LEN=8)
 	nsbg "$b" env "${env[@]}" "$GTLSSERVER" -q -d "$E2E_TMP/www/$b" "$@" \
 		'*' $PORT "$E2E_TMP/key.pem" "$E2E_TMP/cert.pem" \
 		>>"$E2E_TMP/log/$b.server" 2>&1
@@ -564,7 +568,7 @@ e2e_conf() {
 			local a=${BE_ADDR4[$b]}
 			[ "$E2E_BE_FAMILY" = 6 ] && a=${BE_ADDR6[$b]}
 			printf '[backend %s]\naddress = %s\nserver_id.0 = %s\nserver_id.1 = %s\n' \
-				"$b" "$a" "${BE_SID[$b]}" "${BE_SID[$b]}"
+				"$b" "$a" "${BE_SID[$b]}" "${BE_SID_AES[$b]}"
 			[ "$b" = be3 ] && printf 'mode = direct\nmac = %s\n' "$(mac_of "$b" eth0)"
 		done
 	} >"$f"
@@ -742,7 +746,8 @@ cid_backend() {
 		--config-id $((0x${1:0:2} >> 5)) "$1" 2>/dev/null)
 	sid=$(json_get server_id <<<"$out" 2>/dev/null)
 	for b in "${BACKENDS[@]}"; do
-		[ "$sid" = "${BE_SID[$b]}" ] && { echo "$b"; return; }
+		[ "$sid" = "${BE_SID[$b]}" ] || [ "$sid" = "${BE_SID_AES[$b]}" ] &&
+			{ echo "$b"; return; }
 	done
 	echo none
 }

@@ -141,8 +141,10 @@ static void print_conf(const struct cidlb_conf *c, struct buf *b)
 		put(b, "source4 =%s\n", inet_ntop(AF_INET, c->src4, a, sizeof(a)));
 	if (c->has_src6)
 		put(b, "source6 =%s\n", inet_ntop(AF_INET6, c->src6, a, sizeof(a)));
-	put(b, "seed =%u\nttl =%u\nlru_size =%u\nretired_size =%u\ndcache_size =%u\n",
-	    c->seed, c->ttl, c->lru_size, c->retired_size, c->dcache_size);
+	if (c->has_seed)	/* absent: cidlbd draws one */
+		put(b, "seed =%u\n", c->seed);
+	put(b, "ttl =%u\nlru_size =%u\nretired_size =%u\ndcache_size =%u\n",
+	    c->ttl, c->lru_size, c->retired_size, c->dcache_size);
 	for (i =0; i < c->n_vips; i++) {
 		const struct cidlb_conf_vip *v =&c->vips[i];
 

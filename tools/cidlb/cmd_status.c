@@ -109,6 +109,7 @@ int cmd_status(int argc, char **argv)
 		       json_is_true(json_object_get(v, "dispatcher")) ? ", dispatcher" : "",
 		       json_is_true(json_object_get(v, "attached")) ? "attached" : "NOT ATTACHED");
 	printf("\n");
+	printf("seed          %s\n", json_string_value(json_object_get(r, "seed")) ?: "?");
 	printf("vips          %lld\n", (long long)json_integer_value(json_object_get(r, "vips")));
 	v = json_object_get(r, "backends");
 	printf("backends      %lld active, %lld draining\n",

@@ -403,6 +403,59 @@ struct cidlb_conf_backend *cidlb_conf_backend_find(const struct cidlb_conf *c, c
 	return NULL;
 }
 
+/* "[backend NAME] (line N)", or without the line for a backend added on
+ * the control socket */
+static const char *backend_ref(const struct cidlb_conf_backend *o, char *buf, size_t len)
+{
+	if (o->line)
+		snprintf(buf, len, "[backend %s] (line %d)", o->name, o->line);
+	else
+		snprintf(buf, len, "[backend %s]", o->name);
+	return buf;
+}
+
+int cidlb_conf_sid_check(const struct cidlb_conf *c, const struct cidlb_conf_backend *b, int cr,
+			 const struct cidlb_conf_backend *others, int n, char *why, size_t why_len)
+{
+	const uint8_t *sid = b->sid[cr];
+	uint8_t len = b->sid_len[cr];
+	bool enc = c->qlb[cr].has_key;
+	char ref[128], h[2 * CIDLB_SID_MAX + 1];
+	int i, ocr, k;
+
+	for (i = -1; i < n; i++) {
+		const struct cidlb_conf_backend *o = i < 0 ? b : &others[i];
+
+		if (i >= 0 && o == b)
+			continue;
+		for (ocr = 0; ocr < CIDLB_CONFIG_IDS; ocr++) {
+			uint8_t olen = o->sid_len[ocr];
+
+			if (!(o->sid_mask & (1u << ocr)) || !c->qlb[ocr].present)
+				continue;
+			if (ocr == cr) {
+				if (i < 0 || olen != len || memcmp(o->sid[ocr], sid, len))
+					continue;
+				snprintf(why, why_len, "already the server ID of %s; server IDs are unique per config",
+					 backend_ref(o, ref, sizeof(ref)));
+				return -EEXIST;
+			}
+			/* a backend's own server IDs: reported once, at the later key */
+			if ((i < 0 && ocr > cr) || c->qlb[ocr].has_key == enc ||
+			    memcmp(o->sid[ocr], sid, olen < len ? olen : len))
+				continue;
+			for (k = 0; k < len; k++)
+				sprintf(h + 2 * k, "%02x", sid[k]);
+			snprintf(why, why_len, "%s clashes with server_id.%d of %s under %s config %d, and config %d is %s: QUIC-LB requires separate server-ID allocations for plaintext and encrypted configs (a server ID seen in clear must tell nothing about an encrypted one); choose a server ID that neither equals nor starts, nor is the start of, a server ID of the other kind",
+				 h, ocr, i < 0 ? "this backend" : backend_ref(o, ref, sizeof(ref)),
+				 enc ? "plaintext" : "encrypted", ocr, cr,
+				 enc ? "encrypted" : "plaintext");
+			return -EEXIST;
+		}
+	}
+	return 0;
+}
+
 int cidlb_conf_qlb_to_map(const struct cidlb_conf_qlb *q, struct cidlb_config *out)
 {
 	memset(out, 0, sizeof(*out));
@@ -807,6 +860,7 @@ static int handle_lb(struct pstate *ps, const char *sec, const char *key, const 
 		if (cidlb_parse_u32(val, 0, UINT32_MAX, &c->seed))
 			BAD("'%s': must be a number 0..4294967295 (decimal or 0x hex), the same on every LB",
 			    val);
+		c->has_seed = true;
 	} else if (!strcmp(key, "ttl")) {
 		if (cidlb_parse_u32(val, 1, 255, &v))
 			BAD("'%s': must be 1..255 (outer TTL / hop limit)", val);
@@ -1026,21 +1080,14 @@ static void check_all(struct pstate *ps)
 			perr(ps, key_line(ps, sec, bad_key, b->line), sec, bad_key, "%s", why);
 			continue;
 		}
-		for (j = 0; j < i; j++) {
-			struct cidlb_conf_backend *o = &c->backends[j];
+		for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+			char k[16];
 
-			for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
-				char k[16];
-
-				if (!(b->sid_mask & o->sid_mask & (1u << cr)) ||
-				    b->sid_len[cr] != o->sid_len[cr] ||
-				    memcmp(b->sid[cr], o->sid[cr], b->sid_len[cr]))
-					continue;
-				snprintf(k, sizeof(k), "server_id.%d", cr);
-				perr(ps, key_line(ps, sec, k, b->line), sec, k,
-				     "already the server ID of [backend %s] (line %d); server IDs are unique per config",
-				     o->name, o->line);
-			}
+			if (!(b->sid_mask & (1u << cr)) ||
+			    !cidlb_conf_sid_check(c, b, cr, c->backends, i, why, sizeof(why)))
+				continue;
+			snprintf(k, sizeof(k), "server_id.%d", cr);
+			perr(ps, key_line(ps, sec, k, b->line), sec, k, "%s", why);
 		}
 	}
 }

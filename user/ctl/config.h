@@ -90,6 +90,7 @@ struct cidlb_conf {
 	bool has_src4, has_src6;
 	uint8_t src4[4], src6[16];
 	uint32_t seed;
+	bool has_seed;			/* seed = N given; else cidlbd draws one */
 	uint8_t ttl;
 	uint32_t lru_size, retired_size, dcache_size;
 	/* [vip NAME] */
@@ -146,6 +147,21 @@ void cidlb_conf_backend_init(struct cidlb_conf_backend *b, const char *name);
 /* Checks a whole backend against the rest of @c (configs, sources, MAC). */
 int cidlb_conf_backend_check(const struct cidlb_conf *c, const struct cidlb_conf_backend *b,
 			     char *why, size_t why_len);
+/*
+ * May @b use its server ID under config @cr beside the backends
+ * @others[0..n) (@b itself is skipped there) of configuration @c? -EEXIST
+ * with a sentence in @why when another backend has it under the same
+ * config, or when it clashes with a server ID of the other kind: QUIC-LB
+ * requires separate server-ID allocations for plaintext and encrypted
+ * configs (draft-21 section 9), checked across every backend, @b's own
+ * other configs included. Two server IDs of different configs clash when
+ * the shorter equals the start of the longer (equal octet strings of
+ * equal length being the simplest case): a server ID seen in a plaintext
+ * CID then names no encrypted one. One check for the file and for the
+ * control socket.
+ */
+int cidlb_conf_sid_check(const struct cidlb_conf *c, const struct cidlb_conf_backend *b, int cr,
+			 const struct cidlb_conf_backend *others, int n, char *why, size_t why_len);
 /* Backend named @name, or NULL. */
 struct cidlb_conf_backend *cidlb_conf_backend_find(const struct cidlb_conf *c,
 						   const char *name);

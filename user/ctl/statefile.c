@@ -60,6 +60,8 @@ int cidlb_state_write(const char *path, const struct cidlb_state *st)
 	json_object_set(o, "backends", be);
 	json_object_set(o, "quarantine", q);
 	json_object_set(o, "interfaces", ifs);
+	if (st->seed)
+		json_object_set_new(o, "seed", json_integer((json_int_t)st->seed));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -141,6 +143,13 @@ int cidlb_state_read(const char *path, struct cidlb_state *st, char *why, size_t
 		q->until_ns = (uint64_t)json_integer_value(json_object_get(e, "until_boottime_ns"));
 		st->n_q++;
 	}
+	e = json_object_get(o, "seed");	/* absent in older files */
+	if (e && (!json_is_integer(e) || json_integer_value(e) < 1 ||
+		  json_integer_value(e) > UINT32_MAX)) {
+		snprintf(why, why_len, "%s: seed: must be a number 1..4294967295", path);
+		goto out;
+	}
+	st->seed = (uint32_t)json_integer_value(e);
 	a = json_object_get(o, "interfaces");
 	json_array_foreach(a, i, e) {
 		const char *name = json_string_value(json_object_get(e, "name"));

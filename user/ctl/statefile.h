@@ -48,6 +48,9 @@ struct cidlb_state {
 	int n_q;
 	struct cidlb_state_if ifs[CIDLB_MAX_IFACES];
 	int n_ifs;
+	uint32_t seed;		/* drawn at the first start when the file sets no
+				 * [lb] seed, kept across restarts; 0 = none yet
+				 * (older state files have none) */
 };
 
 /* 0, -ENOENT (no file), -EINVAL (not a state file: *why says where). */

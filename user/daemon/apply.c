@@ -765,6 +765,25 @@ int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
 	err = 0;
 	goto out;
 map_fail:
+	/* put the running configuration back: the diff against the maps
+	 * undoes whatever part of @next was written */
+	if (d->conf && d->conf != next && !d->rolling_back) {
+		struct cidlb_conf *back = conf_dup(d->conf);
+		char ignored[256];
+		int rb = -ENOMEM;
+
+		d->rolling_back = true;
+		if (back)
+			rb = apply_config(d, back, NULL, ignored, sizeof(ignored));
+		d->rolling_back = false;
+		if (rb && back)
+			cidlb_conf_free(back);
+		if (!rb) {
+			snprintf(why, why_len, "writing the %s failed: %s; the maps were put back as they were",
+				 step, strerror(-err));
+			goto out;
+		}
+	}
 	snprintf(why, why_len, "writing the %s failed: %s; the maps are partly updated (a reload finishes the change)",
 		 step, strerror(-err));
 out:

@@ -194,6 +194,9 @@ static int req_status(struct req *r)
 	json_object_set_new(r->reply, "adopted", json_boolean(d->adopted));
 	json_object_set_new(r->reply, "keep_on_exit", json_boolean(d->keep_on_exit));
 	json_object_set_new(r->reply, "interfaces", ifs);
+	/* where the seed comes from, never its value */
+	json_object_set_new(r->reply, "seed", json_string(d->conf->has_seed ? "config" :
+							 "random (state file)"));
 	json_object_set_new(r->reply, "vips", json_integer(d->conf->n_vips));
 	json_object_set_new(r->reply, "backends", be);
 	json_object_set_new(r->reply, "quarantined_server_ids", json_integer(n[2]));
@@ -290,16 +293,12 @@ static int req_backend_add(struct req *r)
 			    nb.name);
 	if (r->d->conf->n_backends >= CIDLB_MAX_BACKENDS)
 		return fail(r, CIDLB_CTL_E_CONFLICT, "%d backends is the limit", CIDLB_MAX_BACKENDS);
-	for (int i = 0; i < r->d->conf->n_backends; i++) {
-		const struct cidlb_conf_backend *o = &r->d->conf->backends[i];
-
-		for (int cr = 0; cr < CIDLB_CONFIG_IDS; cr++)
-			if ((o->sid_mask & nb.sid_mask & (1u << cr)) && o->sid_len[cr] == nb.sid_len[cr] &&
-			    !memcmp(o->sid[cr], nb.sid[cr], nb.sid_len[cr]))
-				return fail(r, CIDLB_CTL_E_CONFLICT,
-					    "server_id.%d is already backend %s's; server IDs are unique per config",
-					    cr, o->name);
-	}
+	for (int cr = 0; cr < CIDLB_CONFIG_IDS; cr++)
+		if ((nb.sid_mask & (1u << cr)) &&
+		    cidlb_conf_sid_check(r->d->conf, &nb, cr, r->d->conf->backends,
+					 r->d->conf->n_backends, why, sizeof(why)))
+			return fail(r, CIDLB_CTL_E_CONFLICT, "backend.add %s: server_id.%d: %s", nb.name,
+				    cr, why);
 	next = conf_dup(r->d->conf);
 	if (!next)
 		return fail(r, CIDLB_CTL_E_FAILED, "out of memory");

@@ -39,6 +39,8 @@ struct iface_rt {
 	enum cidlb_attach_mode mode;	/* as attached */
 	bool dispatcher;
 	uint8_t fwd_set;		/* CIDLB_FWD_SET_*: forwarding we turned on */
+	bool fresh;			/* attached by the start or reload under way:
+					 * detached again if it fails */
 };
 
 /* retire.c: one CID put into cidlb_retired, and the expiry it was given */
@@ -65,6 +67,11 @@ struct daemon {
 	struct iface_rt ifs[CIDLB_MAX_IFACES];
 	int n_ifs;
 	uint32_t *maglev;		/* last published table, NULL before */
+	bool rolling_back;
+	/* QUIC-LB configs: decodes at the last sample, and when (boottime
+	 * ns) that count last moved; 0 = no decode seen */
+	uint64_t qlb_decodes[CIDLB_CONFIG_IDS];
+	uint64_t qlb_moved_ns[CIDLB_CONFIG_IDS];	/* of the [lb] seed in use, for status */		/* apply_config() putting d->conf back */
 	/* for status and metrics */
 	time_t started;
 	time_t last_reload;
@@ -109,6 +116,10 @@ int save_state(struct daemon *d);
 uint32_t backend_index(const struct daemon *d, const char *name);
 /* Drop quarantine entries that expired; returns how many. */
 int quarantine_expire(struct daemon *d);
+
+/* main.c: note which QUIC-LB configs decoded packets since the last call
+ * (the timer; a reload before it checks a key change) */
+void qlb_sample(struct daemon *d);
 
 /* ---- retire.c ---- */
 int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply,

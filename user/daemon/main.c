@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <sys/file.h>
+#include <sys/random.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -248,6 +249,7 @@ static int attach_one(struct daemon *d, const char *name, enum cidlb_attach_mode
 		return err;
 	err = cidlb_xdp_query(ifindex, CIDLB_PROG_MAIN, d->owner_map_id, &info);
 	out->dispatcher = !err && info.dispatcher;
+	out->fresh = true;
 	pr_info("%s: attached in %s mode%s", name, cidlb_attach_mode_str(out->mode),
 		out->dispatcher ? " through the libxdp dispatcher" :
 		" as the only program (no libxdp dispatcher on this kernel)");
@@ -270,54 +272,137 @@ static int detach_one(struct daemon *d, const char *name, uint8_t fwd_set)
 	return err;
 }
 
-/* Attach to the configured interfaces, detach from the others. */
-static int sync_interfaces(struct daemon *d, const struct cidlb_conf *c, const struct cidlb_state *prev,
-			   char *why, size_t why_len)
+static int iface_pos(const struct iface_rt *ifs, int n, const char *name)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(ifs[i].name, name))
+			return i;
+	return -1;
+}
+
+static bool configured(const struct cidlb_conf *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->n_ifaces; i++)
+		if (!strcmp(c->ifaces[i], name))
+			return true;
+	return false;
+}
+
+/*
+ * A previous daemon's interfaces (its state file) that still carry our
+ * program join the record first, so that the record is what is attached:
+ * a start that fails leaves them as they were, a plain stop detaches them.
+ */
+static void adopt_previous(struct daemon *d, const struct cidlb_state *prev)
+{
+	int j;
+
+	for (j = 0; prev && j < prev->n_ifs && d->n_ifs < CIDLB_MAX_IFACES; j++) {
+		struct cidlb_xdp_info info;
+		struct iface_rt *r = &d->ifs[d->n_ifs];
+		int ifindex = (int)if_nametoindex(prev->ifs[j].name);
+
+		if (!ifindex || iface_pos(d->ifs, d->n_ifs, prev->ifs[j].name) >= 0 ||
+		    cidlb_xdp_query(ifindex, CIDLB_PROG_MAIN, d->owner_map_id, &info) ||
+		    !info.ours) {
+			if (prev->ifs[j].fwd_set)
+				restore_forwarding(prev->ifs[j].name, prev->ifs[j].fwd_set);
+			continue;
+		}
+		memset(r, 0, sizeof(*r));
+		snprintf(r->name, sizeof(r->name), "%s", prev->ifs[j].name);
+		r->ifindex = ifindex;
+		r->mode = info.mode;
+		r->dispatcher = info.dispatcher;
+		r->fwd_set = prev->ifs[j].fwd_set;
+		d->n_ifs++;
+		pr_info("%s: cidlb already attached (%s%s, program %u): adopted, not a packet lost",
+			r->name, cidlb_attach_mode_str(info.mode),
+			info.dispatcher ? ", libxdp dispatcher" : "", info.prog_id);
+	}
+}
+
+/* Detach what attach_new() attached from d->ifs[base..]; keep the rest. */
+static void undo_attach(struct daemon *d, int base)
+{
+	int i, n = base;
+
+	for (i = base; i < d->n_ifs; i++) {
+		if (d->ifs[i].fresh) {
+			detach_one(d, d->ifs[i].name, d->ifs[i].fwd_set);
+			continue;
+		}
+		d->ifs[n++] = d->ifs[i];
+	}
+	d->n_ifs = n;
+}
+
+/*
+ * Step 1 of a start or reload: attach to every configured interface not
+ * attached yet, each recorded in d->ifs (from *base on) the moment it is.
+ * On a failure the ones attached here are detached again and @why names
+ * the interface, what holds it and what to do.
+ */
+static int attach_new(struct daemon *d, const struct cidlb_conf *c, int *base,
+		      char *why, size_t why_len)
+{
+	char inner[768];
+	int i, err;
+
+	*base = d->n_ifs;
+	for (i = 0; i < c->n_ifaces; i++) {
+		struct iface_rt *r = &d->ifs[d->n_ifs];
+
+		if (iface_pos(d->ifs, d->n_ifs, c->ifaces[i]) >= 0)
+			continue;
+		if (d->n_ifs >= CIDLB_MAX_IFACES) {
+			err = -ENOSPC;
+			snprintf(inner, sizeof(inner), "more than %d interfaces attached at once",
+				 CIDLB_MAX_IFACES);
+		} else {
+			err = attach_one(d, c->ifaces[i], c->attach_mode, r, inner, sizeof(inner));
+		}
+		if (err) {
+			undo_attach(d, *base);
+			snprintf(why, why_len, "interface %s: %s", c->ifaces[i], inner);
+			return err;
+		}
+		d->n_ifs++;
+	}
+	return 0;
+}
+
+/*
+ * Last step: detach from the interfaces that left the configuration, put
+ * the record in the file's order, and make sure of the redirect ports and
+ * the forwarding sysctls of what is attached.
+ */
+static void sync_interfaces(struct daemon *d, const struct cidlb_conf *c)
 {
 	struct iface_rt now[CIDLB_MAX_IFACES] = { 0 };
 	bool v6 = has_v6_backend(c);
-	int i, j, n = 0, err = 0;
+	int i, j, n = 0;
 
-	for (i = 0; i < c->n_ifaces; i++) {
-		const struct iface_rt *have = NULL;
-
-		for (j = 0; j < d->n_ifs; j++)
-			if (!strcmp(d->ifs[j].name, c->ifaces[i]))
-				have = &d->ifs[j];
-		if (have) {
-			now[n++] = *have;
-			continue;
-		}
-		err = attach_one(d, c->ifaces[i], c->attach_mode, &now[n], why, why_len);
-		if (err)
-			break;
-		for (j = 0; prev && j < prev->n_ifs; j++)	/* what the previous daemon set */
-			if (!strcmp(prev->ifs[j].name, now[n].name))
-				now[n].fwd_set = prev->ifs[j].fwd_set;
-		n++;
-	}
-	/* interfaces that left the configuration (or a previous daemon's) */
-	for (j = 0; j < d->n_ifs && !err; j++) {
-		bool keep = false;
-
-		for (i = 0; i < n; i++)
-			keep |= !strcmp(now[i].name, d->ifs[j].name);
-		if (!keep)
+	for (j = 0; j < d->n_ifs; j++)
+		if (!configured(c, d->ifs[j].name)) {
 			detach_one(d, d->ifs[j].name, d->ifs[j].fwd_set);
-	}
-	for (j = 0; prev && j < prev->n_ifs && !err; j++) {
-		bool keep = false;
-
-		for (i = 0; i < n; i++)
-			keep |= !strcmp(now[i].name, prev->ifs[j].name);
-		if (!keep && detach_one(d, prev->ifs[j].name, prev->ifs[j].fwd_set) == 0)
-			pr_info("%s: the previous daemon's interface is not configured any more", prev->ifs[j].name);
+			pr_info("%s: not configured any more", d->ifs[j].name);
+		}
+	for (i = 0; i < c->n_ifaces; i++) {
+		j = iface_pos(d->ifs, d->n_ifs, c->ifaces[i]);
+		if (j >= 0)
+			now[n++] = d->ifs[j];
 	}
 	memcpy(d->ifs, now, sizeof(now[0]) * (size_t)n);
 	d->n_ifs = n;
 	for (i = 0; i < n; i++) {
 		int e = cidlb_lb_add_tx_port(d->lb, (uint32_t)d->ifs[i].ifindex);
 
+		d->ifs[i].fresh = false;
 		if (e)
 			pr_warn("%s: cannot add to the redirect map %s: %s", d->ifs[i].name,
 				CIDLB_MAP_TX_PORTS, strerror(-e));
@@ -332,7 +417,83 @@ static int sync_interfaces(struct daemon *d, const struct cidlb_conf *c, const s
 		if (!idx || cidlb_lb_add_tx_port(d->lb, (uint32_t)idx))
 			pr_warn("egress interface %s: cannot add it to the redirect map", c->egress[i]);
 	}
-	return err;
+}
+
+/*
+ * [lb] seed (Maglev and the 4-tuple hash): the file's, else a random one
+ * drawn at the first start and kept in the state file (d->st.seed), so
+ * that fallback placement cannot be worked out from the backend names.
+ */
+static int choose_seed(struct daemon *d, struct cidlb_conf *c, char *why, size_t why_len)
+{
+	if (c->has_seed)
+		return 0;
+	while (!d->st.seed) {
+		if (getrandom(&d->st.seed, sizeof(d->st.seed), 0) != sizeof(d->st.seed)) {
+			d->st.seed = 0;
+			snprintf(why, why_len, "cannot draw a random [lb] seed: %s; set seed = N in %s",
+				 strerror(errno), c->path);
+			return -EIO;
+		}
+		pr_info("[lb] seed not set: drew a random one, kept in %s (hosts of one fleet must set the same seed = N)",
+			c->state_file);
+	}
+	c->seed = d->st.seed;
+	return 0;
+}
+
+void qlb_sample(struct daemon *d)
+{
+	uint64_t now = boottime_ns();
+	int cr;
+
+	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+		struct cidlb_config_stats s = { 0 };
+
+		if (cidlb_lb_read_config_stats(d->lb, (uint32_t)cr, &s))
+			continue;
+		/* a fall to 0 is 'cidlb stats reset', not traffic */
+		if (s.decodes != d->qlb_decodes[cr] && s.decodes)
+			d->qlb_moved_ns[cr] = now;
+		d->qlb_decodes[cr] = s.decodes;
+	}
+}
+
+/*
+ * A reload must not change how a live config decodes (its key, its
+ * lengths, plaintext or encrypted): every CID the backends issued under it
+ * would name another server ID. Live means: its decode count moved within
+ * the last quarantine seconds.
+ */
+static int check_rekey(struct daemon *d, const struct cidlb_conf *next, char *why, size_t why_len)
+{
+	const struct cidlb_conf *cur = d->conf;
+	uint64_t now, window = (uint64_t)cur->quarantine_s * 1000000000ULL;
+	int cr;
+
+	qlb_sample(d);
+	now = boottime_ns();
+	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+		const struct cidlb_conf_qlb *a = &cur->qlb[cr], *b = &next->qlb[cr];
+		const char *what;
+
+		if (!a->present || !b->present || !d->qlb_moved_ns[cr] ||
+		    now - d->qlb_moved_ns[cr] >= window)
+			continue;
+		if (a->has_key != b->has_key)
+			what = b->has_key ? "from plaintext to encrypted" : "from encrypted to plaintext";
+		else if (a->sid_len != b->sid_len || a->nonce_len != b->nonce_len)
+			what = "its server_id_len or nonce_len";
+		else if (a->has_key && memcmp(a->key, b->key, sizeof(a->key)))
+			what = "its key (another key_file content)";
+		else
+			continue;
+		snprintf(why, why_len, "[quic-lb %d]: this file changes %s in place, but config %d decoded packets %llu s ago: every connection on it would break. Rotate instead: add the new key under a new config ID, let the backends issue CIDs under it (both configs live), and remove config %d once its connections moved (no decodes for quarantine = %u s); see 'key rotation' in docs/operations.md. Nothing was changed",
+			 cr, what, cr, (unsigned long long)((now - d->qlb_moved_ns[cr]) / 1000000000ULL),
+			 cr, cur->quarantine_s);
+		return -EBUSY;
+	}
+	return 0;
 }
 
 /* ---- reload ----------------------------------------------------------------- */
@@ -341,7 +502,8 @@ int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len)
 {
 	struct cidlb_conf *next = NULL;
 	const struct cidlb_conf *cur = d->conf;
-	int err;
+	char inner[768];
+	int err, base;
 
 	sd_notifyf("RELOADING=1\nSTATUS=reloading %s", d->config_path);
 	pr_info("reloading %s", d->config_path);
@@ -376,13 +538,31 @@ int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len)
 		pr_warn("reload: map sizes (lru_size, retired_size, dcache_size) are fixed while the program runs; they take effect after a plain stop and start");
 	if (next->attach_mode != cur->attach_mode)
 		pr_warn("reload: attach_mode applies to interfaces attached from now on");
-	log_level = next->log_level;
-	err = apply_config(d, next, changes, why, why_len);
+	err = check_rekey(d, next, why, why_len);
+	if (!err)
+		err = choose_seed(d, next, why, why_len);
 	if (err) {
 		cidlb_conf_free(next);
 		goto done;
 	}
-	err = sync_interfaces(d, d->conf, NULL, why, why_len);
+	/* all or nothing: new interfaces first (detached again on any
+	 * failure), then the maps (put back on a failed write), then the
+	 * interfaces that left */
+	err = attach_new(d, next, &base, inner, sizeof(inner));
+	if (err) {
+		snprintf(why, why_len, "%s; nothing was changed, the running configuration stays",
+			 inner);
+		cidlb_conf_free(next);
+		goto done;
+	}
+	err = apply_config(d, next, changes, why, why_len);
+	if (err) {
+		undo_attach(d, base);
+		cidlb_conf_free(next);
+		goto done;
+	}
+	log_level = d->conf->log_level;
+	sync_interfaces(d, d->conf);
 	save_state(d);
 done:
 	d->last_reload = time(NULL);
@@ -478,6 +658,18 @@ static void check_sizes(struct daemon *d)
 	}
 }
 
+/* After a plain stop: a state file with nothing but the drawn seed (none
+ * without one), so that the next start places fallback flows as before. */
+static void keep_seed_only(const char *path, uint32_t seed)
+{
+	struct cidlb_state st = { .seed = seed };
+
+	if (!seed)
+		unlink(path);
+	else if (cidlb_state_write(path, &st))
+		pr_warn("cannot write %s: the next start draws another [lb] seed", path);
+}
+
 static void teardown(struct daemon *d, bool keep)
 {
 	int i;
@@ -496,7 +688,7 @@ static void teardown(struct daemon *d, bool keep)
 		d->lb = NULL;
 		cidlb_lb_unpin(d->pin_dir);
 		if (d->conf)
-			unlink(d->conf->state_file);
+			keep_seed_only(d->conf->state_file, d->st.seed);
 		pr_info("stopped; detached from %d interface%s and unpinned %s", d->n_ifs,
 			d->n_ifs == 1 ? "" : "s", d->pin_dir);
 	}
@@ -529,7 +721,7 @@ static int cleanup_only(struct daemon *d)
 	cidlb_lb_close(d->lb);
 	d->lb = NULL;
 	cidlb_lb_unpin(d->pin_dir);
-	unlink(d->conf->state_file);
+	keep_seed_only(d->conf->state_file, err ? 0 : prev.seed);
 	pr_info("cleaned up %s", d->pin_dir);
 	return 0;
 }
@@ -598,6 +790,7 @@ static int run(struct daemon *d)
 				continue;
 			pthread_mutex_lock(&d->lock);
 			neigh_tick(d);
+			qlb_sample(d);
 			if (quarantine_expire(d))
 				save_state(d);
 			pthread_mutex_unlock(&d->lock);
@@ -634,7 +827,7 @@ int main(int argc, char **argv)
 	struct cidlb_state prev = { 0 };
 	char why[1024];
 	sigset_t mask;
-	int c, err, prev_ok;
+	int c, err, prev_ok, base;
 
 	log_init();
 	snprintf(d->config_path, sizeof(d->config_path), "%s", CIDLB_DEFAULT_CONFIG);
@@ -747,22 +940,55 @@ int main(int argc, char **argv)
 			prev.be = NULL;
 			prev.q = NULL;
 		}
+	} else if (!cidlb_state_read(conf->state_file, &prev, why, sizeof(why))) {
+		cidlb_state_free(&prev);	/* only its seed: the rest went with the program */
 	}
-	/* fill the maps before the first packet can see them */
+	d->st.seed = prev.seed;
+	if (d->adopted && !d->st.seed && !conf->has_seed) {	/* an older state file: keep the map's */
+		struct cidlb_global g = { 0 };
+
+		if (!cidlb_lb_get_global(d->lb, &g))
+			d->st.seed = g.hash_seed;
+	}
+	err = choose_seed(d, conf, why, sizeof(why));
+	if (err) {
+		pr_err("%s", why);
+		goto fail;
+	}
+	/*
+	 * A program just loaded gets its maps filled before it is attached
+	 * (before the first packet); an adopted one keeps forwarding with its
+	 * maps until the new interfaces are attached, as in a reload. A
+	 * failure detaches what this start attached.
+	 */
+	adopt_previous(d, prev_ok ? NULL : &prev);
 	d->conf = NULL;
-	err = apply_config(d, conf, NULL, why, sizeof(why));
+	err = 0;
+	if (d->adopted)
+		err = attach_new(d, conf, &base, why, sizeof(why));
+	if (!err) {
+		err = apply_config(d, conf, NULL, why, sizeof(why));
+		if (err)
+			undo_attach(d, 0);
+	}
 	if (err) {
 		d->conf = conf;
-		pr_err("%s", why);
+		pr_err("%s; cidlbd does not start", why);
 		goto fail;
 	}
-	err = sync_interfaces(d, d->conf, prev_ok ? NULL : &prev, why, sizeof(why));
-	if (err) {
-		pr_err("%s", why);
-		goto fail;
+	if (!d->adopted) {
+		err = attach_new(d, d->conf, &base, why, sizeof(why));
+		if (err) {
+			pr_err("%s; cidlbd does not start, nothing stays attached", why);
+			goto fail;
+		}
 	}
+	sync_interfaces(d, d->conf);
 	save_state(d);
 	retire_index_load(d);	/* CIDs an adopted map holds expire too */
+	/* an adopted program's decodes happened at some time before: count
+	 * them as now, so that a key change waits a quarantine */
+	qlb_sample(d);
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	err = d->wake_fd < 0 ? -errno : ctl_listen(d);
 	if (!err)
