@@ -77,8 +77,10 @@ static __always_inline void count_kind(__u8 kind, struct cidlb_counters *cnt)
 	}
 }
 
-/* The UDP length field must cover its header and stay inside the IP packet. */
-static __always_inline int udp_len_ok(void *data, void *data_end, const struct pkt *p)
+/* The UDP length field must cover its header and stay inside the IP
+ * packet; when it does, it is kept in p->udp_len: the datagram ends there,
+ * not at the end of the frame (Ethernet pads short frames to 60 octets). */
+static __always_inline int udp_len_ok(void *data, void *data_end, struct pkt *p)
 {
 	struct udphdr *udp = data + (p->l4_off & PKT_OFF_MASK);
 	__u32 ulen;
@@ -86,7 +88,10 @@ static __always_inline int udp_len_ok(void *data, void *data_end, const struct p
 	if ((void *)(udp + 1) > data_end)
 		return 0;
 	ulen = bpf_ntohs(udp->len);
-	return ulen >= sizeof(*udp) && p->l4_off - p->l2_len + ulen <= p->ip_len;
+	if (ulen < sizeof(*udp) || p->l4_off - p->l2_len + ulen > p->ip_len)
+		return 0;
+	p->udp_len = ulen;
+	return 1;
 }
 
 /* Step 6: send the packet to backend idx. */
@@ -168,7 +173,8 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 	int rc;
 
 	/* 3. quic */
-	rc = quic_parse(data, data_end, p->l4_off + sizeof(struct udphdr), &q);
+	rc = quic_parse(data, data_end, p->l4_off + sizeof(struct udphdr),
+			p->l4_off + p->udp_len, &q);
 	if (rc)
 		return quic_drop_verdict(rc, cnt);
 	count_kind(q.kind, cnt);

@@ -49,15 +49,18 @@ static __always_inline __u8 quic_long_kind(__u32 version, __u8 first)
 	return QUIC_INITIAL + t;
 }
 
+/* `end` is the packet offset where the UDP datagram ends (its length
+ * field, checked against the IP packet): the octets between it and
+ * data_end are Ethernet padding, never part of the QUIC header. */
 static __always_inline int quic_parse_long(void *data, void *data_end,
-					   __u32 off, struct quic_hdr *q)
+					   __u32 off, __u32 end, struct quic_hdr *q)
 {
 	__u8 *h = data + (off & PKT_OFF_MASK);
 	__u32 version, scid_off;
 	__u8 *scid_len;
 	int known;
 
-	if ((void *)(h + 6) > data_end)
+	if ((void *)(h + 6) > data_end || off + 6 > end)
 		return QUIC_TRUNCATED;
 	version = ((__u32)h[1] << 24) | ((__u32)h[2] << 16) |
 		  ((__u32)h[3] << 8) | h[4];
@@ -74,7 +77,8 @@ static __always_inline int quic_parse_long(void *data, void *data_end,
 		return QUIC_TRUNCATED;
 	if (known && *scid_len > CIDLB_CID_MAX)
 		return QUIC_CID_TOO_LONG;
-	if ((void *)(scid_len + 1) + *scid_len > data_end)
+	if ((void *)(scid_len + 1) + *scid_len > data_end ||
+	    scid_off + 1 + *scid_len > end)
 		return QUIC_TRUNCATED;
 	q->is_long = 1;
 	q->kind = known ? quic_long_kind(version, h[0]) : QUIC_UNKNOWN_VERSION;
@@ -82,23 +86,26 @@ static __always_inline int quic_parse_long(void *data, void *data_end,
 	return QUIC_OK;
 }
 
-static __always_inline int quic_parse(void *data, void *data_end, __u32 off,
+/* The QUIC header at packet offset off, in a datagram that ends at `end`
+ * (<= data_end, see quic_parse_long). */
+static __always_inline int quic_parse(void *data, void *data_end, __u32 off, __u32 end,
 				      struct quic_hdr *q)
 {
 	__u8 *h = data + (off & PKT_OFF_MASK);
 	__u32 left;
 
-	if ((void *)(h + 1) > data_end)
+	if ((void *)(h + 1) > data_end || off + 1 > end)
 		return QUIC_TRUNCATED;
 	if (h[0] & QUIC_LONG)
-		return quic_parse_long(data, data_end, off, q);
-	/* Short header: the DCID length is known only from its config. */
-	if ((void *)(h + 2) > data_end)
+		return quic_parse_long(data, data_end, off, end, q);
+	/* Short header: the DCID length is known only from its config;
+	 * what the datagram holds after the first octet bounds it. */
+	if ((void *)(h + 2) > data_end || off + 2 > end)
 		return QUIC_TRUNCATED;
 	q->is_long = 0;
 	q->kind = QUIC_SHORT;
 	q->dcid_off = off + 1;
-	left = data_end - (void *)(h + 1);
+	left = end - q->dcid_off;
 	q->dcid_avail = left < CIDLB_CID_MAX ? left : CIDLB_CID_MAX;
 	return QUIC_OK;
 }
@@ -145,7 +152,9 @@ static __always_inline void quic_copy_dcid(struct xdp_md *ctx, const struct quic
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	/* the octet before the DCID: the QUIC header's first or length octet */
+	/* the octet before the DCID: the QUIC header's first or length octet;
+	 * q->dcid_avail is bounded by the datagram's end, the loads below by
+	 * the frame's: what they read past the datagram is trimmed away */
 	__u8 *h = data + ((q->dcid_off - 1) & PKT_OFF_MASK);
 	__u64 *w = (__u64 *)k;
 	__u32 n;
