@@ -16,6 +16,7 @@
 #include "quic.h"
 #include "pick.h"
 #include "encap.h"
+#include "transit.h"
 
 static __always_inline struct cidlb_counters *counters(void)
 {
@@ -215,14 +216,26 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	cnt->rx_packets++;
 
+	g = bpf_map_lookup_elem(&cidlb_global, &zero);
+	if (!g)
+		return XDP_ABORTED;
+
 	/* 1. parse */
 	rc = parse_packet(data, data_end, &p);
-	if (rc)
+	if (rc) {
+		if (rc != PARSE_NOT_IP && pass_not_local(ctx, p.l2_len, g)) {
+			cnt->drop_not_local++;
+			return XDP_DROP;
+		}
 		return pass_verdict(rc, cnt);
+	}
 
 	/* 2. match */
-	g = bpf_map_lookup_elem(&cidlb_global, &zero);
-	if (!g || !vip_match(&p.flow, g)) {
+	if (!vip_match(&p.flow, g)) {
+		if (pass_not_local(ctx, p.l2_len, g)) {
+			cnt->drop_not_local++;
+			return XDP_DROP;
+		}
 		cnt->pass_not_vip++;
 		return XDP_PASS;
 	}

@@ -281,6 +281,8 @@ struct cidlb_global {
 /* flags of struct cidlb_global */
 #define CIDLB_GF_RETIRED	0x01	/* cidlb_retired has entries: look CIDs up */
 #define CIDLB_GF_SID_SPILL	0x02	/* short server IDs outside cidlb_sid_table */
+#define CIDLB_GF_NO_TRANSIT	0x04	/* drop what the program would pass and the
+					 * kernel would route (bpf/transit.h) */
 
 /* ---- cidlb_tx_ports: devmap hash, ifindex -> ifindex (XDP_REDIRECT) ---- */
 
@@ -330,6 +332,9 @@ struct cidlb_counters {
 	__u64 drop_mtu;			/* too big after encapsulation */
 	__u64 drop_no_route;		/* FIB: no route or neighbour to backend */
 	__u64 drop_encap;		/* no headroom / bad backend entry */
+	/* any step that passes a packet */
+	__u64 drop_not_local;		/* not for a VIP nor for this host: the
+					 * kernel would route it (CIDLB_GF_NO_TRANSIT) */
 };
 
 /* ---- cidlb_cfg_stats: per-CPU array [config ID] ------------------------ */
@@ -376,7 +381,7 @@ CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
 CIDLB_SIZE_CHECK(cidlb_global, 56);
 CIDLB_SIZE_CHECK(cidlb_sid_bucket, 32);
-CIDLB_SIZE_CHECK(cidlb_counters, 36 * 8);
+CIDLB_SIZE_CHECK(cidlb_counters, 37 * 8);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
 CIDLB_SIZE_CHECK(cidlb_config_stats, 24);
 CIDLB_SIZE_CHECK(cidlb_decap_src, 20);
