@@ -16,6 +16,7 @@
 #include "quic.h"
 #include "pick.h"
 #include "encap.h"
+#include "transit.h"
 
 static __always_inline struct cidlb_counters *counters(void)
 {
@@ -77,8 +78,10 @@ static __always_inline void count_kind(__u8 kind, struct cidlb_counters *cnt)
 	}
 }
 
-/* The UDP length field must cover its header and stay inside the IP packet. */
-static __always_inline int udp_len_ok(void *data, void *data_end, const struct pkt *p)
+/* The UDP length field must cover its header and stay inside the IP
+ * packet; when it does, it is kept in p->udp_len: the datagram ends there,
+ * not at the end of the frame (Ethernet pads short frames to 60 octets). */
+static __always_inline int udp_len_ok(void *data, void *data_end, struct pkt *p)
 {
 	struct udphdr *udp = data + (p->l4_off & PKT_OFF_MASK);
 	__u32 ulen;
@@ -86,7 +89,10 @@ static __always_inline int udp_len_ok(void *data, void *data_end, const struct p
 	if ((void *)(udp + 1) > data_end)
 		return 0;
 	ulen = bpf_ntohs(udp->len);
-	return ulen >= sizeof(*udp) && p->l4_off - p->l2_len + ulen <= p->ip_len;
+	if (ulen < sizeof(*udp) || p->l4_off - p->l2_len + ulen > p->ip_len)
+		return 0;
+	p->udp_len = ulen;
+	return 1;
 }
 
 /* Step 6: send the packet to backend idx. */
@@ -168,7 +174,8 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 	int rc;
 
 	/* 3. quic */
-	rc = quic_parse(data, data_end, p->l4_off + sizeof(struct udphdr), &q);
+	rc = quic_parse(data, data_end, p->l4_off + sizeof(struct udphdr),
+			p->l4_off + p->udp_len, &q);
 	if (rc)
 		return quic_drop_verdict(rc, cnt);
 	count_kind(q.kind, cnt);
@@ -209,14 +216,26 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	cnt->rx_packets++;
 
+	g = bpf_map_lookup_elem(&cidlb_global, &zero);
+	if (!g)
+		return XDP_ABORTED;
+
 	/* 1. parse */
 	rc = parse_packet(data, data_end, &p);
-	if (rc)
+	if (rc) {
+		if (rc != PARSE_NOT_IP && pass_not_local(ctx, p.l2_len, g)) {
+			cnt->drop_not_local++;
+			return XDP_DROP;
+		}
 		return pass_verdict(rc, cnt);
+	}
 
 	/* 2. match */
-	g = bpf_map_lookup_elem(&cidlb_global, &zero);
-	if (!g || !vip_match(&p.flow, g)) {
+	if (!vip_match(&p.flow, g)) {
+		if (pass_not_local(ctx, p.l2_len, g)) {
+			cnt->drop_not_local++;
+			return XDP_DROP;
+		}
 		cnt->pass_not_vip++;
 		return XDP_PASS;
 	}

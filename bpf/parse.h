@@ -46,7 +46,7 @@ struct pkt {
 	__u32 ip_len;		/* IP packet length from its header */
 	__u8  tos;		/* IPv4 TOS / IPv6 traffic class (DSCP+ECN) */
 	__u8  first_frag;	/* first fragment of a fragmented datagram */
-	__u16 pad;
+	__u16 udp_len;		/* UDP length field, once checked (cidlb_main.h) */
 	struct cidlb_flow_key flow;	/* addresses, ports, family */
 } __attribute__((aligned(8)));	/* flow.dst is read as two 8-octet words */
 

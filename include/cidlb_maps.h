@@ -63,6 +63,8 @@
 #define CIDLB_MAP_SCRATCH	"cidlb_scratch"	/* per-CPU AES work space */
 #define CIDLB_MAP_DECAP_SRCS	"decap_srcs"
 #define CIDLB_MAP_DECAP_CNT	"decap_counters"
+#define CIDLB_MAP_DECAP_LOCALS	"decap_locals"
+#define CIDLB_MAP_DECAP_VIPS	"decap_vips"
 #define CIDLB_PROG_MAIN		"cidlb_xdp"
 #define CIDLB_PROG_DECAP	"cidlb_decap"
 
@@ -282,6 +284,8 @@ struct cidlb_global {
 /* flags of struct cidlb_global */
 #define CIDLB_GF_RETIRED	0x01	/* cidlb_retired has entries: look CIDs up */
 #define CIDLB_GF_SID_SPILL	0x02	/* short server IDs outside cidlb_sid_table */
+#define CIDLB_GF_NO_TRANSIT	0x04	/* drop what the program would pass and the
+					 * kernel would route (bpf/transit.h) */
 
 /* ---- cidlb_tx_ports: devmap hash, ifindex -> ifindex (XDP_REDIRECT) ---- */
 
@@ -334,6 +338,9 @@ struct cidlb_counters {
 	/* added later (structures grow at their end) */
 	__u64 retired_past_ttl;		/* 5. DCID in cidlb_retired, past its expiry:
 					 * not dropped (the sweep removes it) */
+	/* any step that passes a packet */
+	__u64 drop_not_local;		/* not for a VIP nor for this host: the
+					 * kernel would route it (CIDLB_GF_NO_TRANSIT) */
 };
 
 /* ---- cidlb_cfg_stats: per-CPU array [config ID] ------------------------ */
@@ -349,9 +356,14 @@ struct cidlb_backend_stats {
 	__u64 bytes;
 };
 
-/* ---- backend side: decap_srcs (hash), decap_counters (per-CPU [0]) ---- */
+/* ---- backend side: decap_srcs, decap_locals (hash of cidlb_decap_src),
+ * decap_vips (hash of cidlb_vip_key, port 0: any), decap_counters
+ * (per-CPU [0]). A tunnel packet from a source in decap_srcs is stripped
+ * only when its outer destination is in decap_locals and its inner
+ * destination (address and UDP port, or address and port 0) in decap_vips.
+ */
 struct cidlb_decap_src {
-	__u8 addr[16];		/* a cidlb outer source address */
+	__u8 addr[16];		/* a cidlb outer source (or local) address */
 	__u8 family;
 	__u8 pad[3];
 };
@@ -362,7 +374,11 @@ struct cidlb_decap_counters {
 	__u64 decap_v6;		/* outer IPv6 removed */
 	__u64 pass_not_tunnel;	/* not IPIP/IP6IP6: untouched */
 	__u64 pass_unknown_src;	/* tunnel from a source not in decap_srcs */
-	__u64 drop_malformed;	/* tunnel packet cut short */
+	__u64 drop_malformed;	/* tunnel packet cut short, inner header malformed */
+	__u64 drop_outer_dst;	/* from a cidlb source, outer destination not in decap_locals */
+	__u64 drop_inner_dst;	/* inner packet not UDP to a VIP in decap_vips */
+	__u64 drop_ecn;		/* outer CE, inner Not-ECT (RFC 6040 4.2) */
+	__u64 ecn_marked;	/* decapsulated with the outer CE/ECT(1) copied inside */
 };
 
 #define CIDLB_SIZE_CHECK(t, n) \
@@ -380,10 +396,10 @@ CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
 CIDLB_SIZE_CHECK(cidlb_global, 56);
 CIDLB_SIZE_CHECK(cidlb_sid_bucket, 32);
-CIDLB_SIZE_CHECK(cidlb_counters, 37 * 8);
+CIDLB_SIZE_CHECK(cidlb_counters, 38 * 8);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
 CIDLB_SIZE_CHECK(cidlb_config_stats, 24);
 CIDLB_SIZE_CHECK(cidlb_decap_src, 20);
-CIDLB_SIZE_CHECK(cidlb_decap_counters, 6 * 8);
+CIDLB_SIZE_CHECK(cidlb_decap_counters, 10 * 8);
 
 #endif /* CIDLB_MAPS_H */

@@ -50,6 +50,8 @@ struct dp_case {
 	const char *quic;	/* UDP payload in hex */
 	size_t pad_to;		/* pad the payload to this length */
 	int bad_udp_len;
+	const char *eth_pad;	/* hex octets after the IP packet (Ethernet padding) */
+	int udp_len_add;	/* added to the UDP length field */
 	int verdict;
 	size_t verdict_cnt;	/* offset of the verdict counter */
 	size_t path_cnt;	/* another counter that must move, or NONE */
@@ -164,6 +166,17 @@ static const struct dp_case cases[] = {
 	{ "short header datagram too short for config", .quic = "41" "070102", .pad_to = 0,
 	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_short_cid),
 	  .backend = FALLBACK_BE },
+	/* Ethernet pads a frame to 60 octets: the padding (here the rest of
+	 * a routable CID) is not part of the datagram */
+	{ "short header, CID octets only in the Ethernet padding", .quic = "41" "070102",
+	  .eth_pad = "03a1a2a3a4" "000000000000000000", .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_short_cid), .backend = FALLBACK_BE },
+	{ "long header, SCID octets only in the Ethernet padding", .quic = "c0" "00000001" "08" CID_BE0 "03aa",
+	  .eth_pad = "bbcc", .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated),
+	  .path_cnt = NONE, .backend = -1 },
+	{ "UDP length over the padding, past the IP packet", .quic = "41" "070102",
+	  .eth_pad = "03a1a2a3a4" "000000000000000000", .udp_len_add = 16, .verdict = XDP_DROP,
+	  .verdict_cnt = CNT(drop_bad_udp), .path_cnt = NONE, .backend = -1 },
 	{ "zero-length DCID", .quic = "c0" "00000001" "00" "00", .pad_to = 1200,
 	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_short_cid),
 	  .backend = FALLBACK_BE },
@@ -228,6 +241,15 @@ static size_t build_case(const struct dp_case *c, struct tpkt_spec *s, uint8_t *
 
 		frame[l4 + 4] = 0x7f;
 	}
+	if (c->udp_len_add) {
+		size_t l4 = tpkt_l2_len(s) + (s->family == 4 ? 20 + s->ip_opts : 40);
+		unsigned int ulen = (frame[l4 + 4] << 8 | frame[l4 + 5]) + c->udp_len_add;
+
+		frame[l4 + 4] = ulen >> 8;
+		frame[l4 + 5] = ulen;
+	}
+	if (c->eth_pad)
+		len += thex(c->eth_pad, frame + len, TPKT_MAX - len);
 	return len;
 }
 
@@ -241,6 +263,9 @@ static void check_forwarded(const struct tpkt_spec *s, const uint8_t *in, size_t
 	size_t olen = fam == 4 ? 20 : 40;
 	uint8_t mac[6], a[16];
 	const uint8_t *o = out + l2;
+	/* the client's IP packet, without any Ethernet padding after it */
+	size_t iplen = s->family == 4 ? (size_t)(in[l2 + 2] << 8 | in[l2 + 3]) :
+			(size_t)(in[l2 + 4] << 8 | in[l2 + 5]) + 40;
 
 	memcpy(mac, t_backend_mac, 6);
 	mac[4] = be;
@@ -260,7 +285,7 @@ static void check_forwarded(const struct tpkt_spec *s, const uint8_t *in, size_t
 
 		assert_int_equal(o[0], 0x45);
 		assert_int_equal(o[1], s->tos);
-		assert_int_equal((o[2] << 8) | o[3], inlen - l2 + 20);
+		assert_int_equal((o[2] << 8) | o[3], iplen + 20);
 		assert_int_equal((o[6] << 8) | o[7], 0x4000);	/* DF */
 		assert_int_equal(o[8], 64);
 		assert_int_equal(o[9], s->family == 4 ? 4 : 41);
@@ -273,7 +298,7 @@ static void check_forwarded(const struct tpkt_spec *s, const uint8_t *in, size_t
 
 		assert_int_equal(o[0] >> 4, 6);
 		assert_int_equal(((o[0] & 0xf) << 4) | (o[1] >> 4), s->tos);
-		assert_int_equal((o[4] << 8) | o[5], inlen - l2);
+		assert_int_equal((o[4] << 8) | o[5], iplen);
 		assert_int_equal(o[6], s->family == 4 ? 4 : 41);
 		assert_int_equal(o[7], 64);
 		tpkt_addr(6, T_LB6, lb);

@@ -3,7 +3,10 @@
  * test_decap.c - the backend-side program cidlb_decap.bpf.o: a packet
  * encapsulated by cidlb.bpf.o and then decapsulated is byte for byte the
  * client's packet (IPv4/IPv6 inside IPv4/IPv6, with VLAN tags); packets
- * from other sources and non-tunnel packets pass untouched.
+ * from other sources and non-tunnel packets pass untouched; tunnel packets
+ * from a cidlb source to another address or around a packet that is not
+ * for a VIP are dropped; the outer ECN field reaches the inner header as
+ * RFC 6040 says.
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -20,8 +23,12 @@
 
 struct decap {
 	struct bpf_object *obj;
-	int prog, srcs, counters;
+	int prog, srcs, counters, locals, vips;
 };
+
+#define BE4 "198.18.3.10"	/* the backends: the tunnels' destinations */
+#define BE6 "fd00:3::11"
+#define ANYPORT_VIP4 "198.18.1.99"	/* a VIP given without a port */
 
 static struct tlb *lb;
 static struct decap dc;
@@ -37,13 +44,38 @@ static void decap_open(void)
 	dc.prog = bpf_program__fd(bpf_object__find_program_by_name(dc.obj, CIDLB_PROG_DECAP));
 	dc.srcs = bpf_object__find_map_fd_by_name(dc.obj, CIDLB_MAP_DECAP_SRCS);
 	dc.counters = bpf_object__find_map_fd_by_name(dc.obj, CIDLB_MAP_DECAP_CNT);
-	assert_true(dc.prog >= 0 && dc.srcs >= 0 && dc.counters >= 0);
+	dc.locals = bpf_object__find_map_fd_by_name(dc.obj, CIDLB_MAP_DECAP_LOCALS);
+	dc.vips = bpf_object__find_map_fd_by_name(dc.obj, CIDLB_MAP_DECAP_VIPS);
+	assert_true(dc.prog >= 0 && dc.srcs >= 0 && dc.counters >= 0 && dc.locals >= 0 &&
+		    dc.vips >= 0);
 	s.family = 4;
 	tpkt_addr(4, T_LB4, s.addr);
 	assert_int_equal(bpf_map_update_elem(dc.srcs, &s, &one, BPF_ANY), 0);
 	s.family = 6;
 	tpkt_addr(6, T_LB6, s.addr);
 	assert_int_equal(bpf_map_update_elem(dc.srcs, &s, &one, BPF_ANY), 0);
+	memset(&s, 0, sizeof(s));
+	s.family = 4;
+	tpkt_addr(4, BE4, s.addr);
+	assert_int_equal(bpf_map_update_elem(dc.locals, &s, &one, BPF_ANY), 0);
+	s.family = 6;
+	tpkt_addr(6, BE6, s.addr);
+	assert_int_equal(bpf_map_update_elem(dc.locals, &s, &one, BPF_ANY), 0);
+	{
+		struct cidlb_vip_key k = { .port = htons(T_VIP_PORT), .family = 4 };
+
+		tpkt_addr(4, T_VIP4, k.addr);
+		assert_int_equal(bpf_map_update_elem(dc.vips, &k, &one, BPF_ANY), 0);
+		memset(k.addr, 0, 16);
+		k.family = 6;
+		tpkt_addr(6, T_VIP6, k.addr);
+		assert_int_equal(bpf_map_update_elem(dc.vips, &k, &one, BPF_ANY), 0);
+		memset(k.addr, 0, 16);
+		k.family = 4;
+		k.port = 0;
+		tpkt_addr(4, ANYPORT_VIP4, k.addr);
+		assert_int_equal(bpf_map_update_elem(dc.vips, &k, &one, BPF_ANY), 0);
+	}
 }
 
 static struct cidlb_decap_counters decap_counters(void)
@@ -66,8 +98,8 @@ static int setup(void **state)
 	(void)state;
 	lb = tlb_new();
 	tlb_config(lb, 0, 3, 4, NULL);
-	tlb_backend(lb, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
-	tlb_backend(lb, 1, "fd00:3::11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_backend(lb, 0, BE4, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_backend(lb, 1, BE6, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
 	tlb_sid(lb, 0, (const uint8_t *)"\x01\x02\x03", 3, 0);
 	tlb_sid(lb, 0, (const uint8_t *)"\x0a\x0b\x0c", 3, 1);
 	decap_open();
@@ -173,12 +205,160 @@ static void test_malformed(void **state)
 	assert_int_equal(after.drop_malformed - before.drop_malformed, 1);
 }
 
+/* One tunnel packet built by hand, octet by octet: */
+struct tun_case {
+	const char *name;
+	int outer;		/* 4 or 6 */
+	const char *osrc, *odst;	/* outer addresses */
+	uint8_t oecn;		/* outer ECN field */
+	int inner;		/* 4 or 6 */
+	const char *idst;	/* inner destination */
+	uint16_t idport;
+	uint8_t itos;		/* inner TOS / traffic class */
+	int verdict;
+	size_t cnt;		/* the counter that moves */
+	uint8_t want_tos;	/* inner TOS after decapsulation */
+};
+
+#define DCNT(f) offsetof(struct cidlb_decap_counters, f)
+
+static const struct tun_case tun_cases[] = {
+	{ "good packet, IPv4 in IPv4", 4, T_LB4, BE4, 0, 4, T_VIP4, T_VIP_PORT, 0xb8, XDP_PASS,
+	  DCNT(decap_v4), 0xb8 },
+	{ "good packet, IPv6 in IPv6", 6, T_LB6, BE6, 0, 6, T_VIP6, T_VIP_PORT, 0xb8, XDP_PASS,
+	  DCNT(decap_v6), 0xb8 },
+	{ "a VIP given without a port: any port", 4, T_LB4, BE4, 0, 4, ANYPORT_VIP4, 7778, 0,
+	  XDP_PASS, DCNT(decap_v4), 0 },
+	{ "spoofed: inner destination the backend's own address", 4, T_LB4, BE4, 0, 4, BE4, 7778, 0,
+	  XDP_DROP, DCNT(drop_inner_dst), 0 },
+	{ "spoofed: the VIP on another port", 4, T_LB4, BE4, 0, 4, T_VIP4, 7778, 0, XDP_DROP,
+	  DCNT(drop_inner_dst), 0 },
+	{ "spoofed: IPv6 inner to the backend", 6, T_LB6, BE6, 0, 6, BE6, T_VIP_PORT, 0, XDP_DROP,
+	  DCNT(drop_inner_dst), 0 },
+	{ "outer destination not a local address", 4, T_LB4, "198.18.3.99", 0, 4, T_VIP4,
+	  T_VIP_PORT, 0, XDP_DROP, DCNT(drop_outer_dst), 0 },
+	{ "IPv6 outer destination not a local address", 6, T_LB6, "fd00:3::99", 0, 4, T_VIP4,
+	  T_VIP_PORT, 0, XDP_DROP, DCNT(drop_outer_dst), 0 },
+	{ "outer CE over ECT(0): CE inside, IPv4", 4, T_LB4, BE4, 3, 4, T_VIP4, T_VIP_PORT, 0xba,
+	  XDP_PASS, DCNT(ecn_marked), 0xbb },
+	{ "outer CE over ECT(1): CE inside, IPv6", 6, T_LB6, BE6, 3, 6, T_VIP6, T_VIP_PORT, 0xb9,
+	  XDP_PASS, DCNT(ecn_marked), 0xbb },
+	{ "outer CE over ECT(0), IPv6 in IPv4", 4, T_LB4, BE4, 3, 6, T_VIP6, T_VIP_PORT, 0x02,
+	  XDP_PASS, DCNT(ecn_marked), 0x03 },
+	{ "outer ECT(1) over ECT(0): ECT(1) inside", 4, T_LB4, BE4, 1, 4, T_VIP4, T_VIP_PORT, 0x02,
+	  XDP_PASS, DCNT(ecn_marked), 0x01 },
+	{ "outer ECT(0) over ECT(1): unchanged", 4, T_LB4, BE4, 2, 4, T_VIP4, T_VIP_PORT, 0x01,
+	  XDP_PASS, DCNT(decap_v4), 0x01 },
+	{ "outer CE over CE: unchanged", 4, T_LB4, BE4, 3, 4, T_VIP4, T_VIP_PORT, 0x03,
+	  XDP_PASS, DCNT(decap_v4), 0x03 },
+	{ "outer ECT(0) over Not-ECT: unchanged", 4, T_LB4, BE4, 2, 4, T_VIP4, T_VIP_PORT, 0xb8,
+	  XDP_PASS, DCNT(decap_v4), 0xb8 },
+	{ "outer CE over Not-ECT: dropped (RFC 6040 4.2)", 4, T_LB4, BE4, 3, 4, T_VIP4, T_VIP_PORT,
+	  0xb8, XDP_DROP, DCNT(drop_ecn), 0 },
+	{ "outer CE over Not-ECT, IPv6: dropped", 6, T_LB6, BE6, 3, 6, T_VIP6, T_VIP_PORT, 0x00,
+	  XDP_DROP, DCNT(drop_ecn), 0 },
+};
+
+/* The client's frame (inner) and the tunnel frame around it. */
+static size_t tun_frames(const struct tun_case *c, uint8_t *inner, size_t *inner_len,
+			 uint8_t *frame)
+{
+	static const uint8_t payload[24] = { 0x41, 0x07, 0x01, 0x02, 0x03, 0xa1, 0xa2, 0xa3, 0xa4 };
+	struct tpkt_spec s = { .family = c->inner, .sport = 40000, .dport = c->idport,
+			       .tos = c->itos, .payload = payload, .payload_len = sizeof(payload) };
+	size_t n, olen = c->outer == 4 ? 20 : 40;
+	uint8_t *o = frame + 14;
+
+	s.src = c->inner == 4 ? T_CLIENT4 : T_CLIENT6;
+	s.dst = c->idst;
+	n = tpkt_build(&s, inner);
+	*inner_len = n;
+	memset(frame, 0, TPKT_MAX);
+	memcpy(frame, inner, 12);
+	frame[12] = c->outer == 4 ? 0x08 : 0x86;
+	frame[13] = c->outer == 4 ? 0x00 : 0xdd;
+	if (c->outer == 4) {
+		uint8_t a[16];
+		uint16_t ck;
+
+		o[0] = 0x45;
+		o[1] = c->oecn;
+		o[2] = (n - 14 + 20) >> 8;
+		o[3] = n - 14 + 20;
+		o[6] = 0x40;	/* DF */
+		o[8] = 64;
+		o[9] = c->inner == 4 ? 4 : 41;
+		tpkt_addr(4, c->osrc, a);
+		memcpy(o + 12, a, 4);
+		tpkt_addr(4, c->odst, a);
+		memcpy(o + 16, a, 4);
+		ck = tcsum(o, 20);
+		memcpy(o + 10, &ck, 2);
+	} else {
+		o[0] = 0x60;
+		o[1] = c->oecn << 4;
+		o[4] = (n - 14) >> 8;
+		o[5] = n - 14;
+		o[6] = c->inner == 4 ? 4 : 41;
+		o[7] = 64;
+		tpkt_addr(6, c->osrc, o + 8);
+		tpkt_addr(6, c->odst, o + 24);
+	}
+	memcpy(frame + 14 + olen, inner + 14, n - 14);
+	return n + olen;
+}
+
+static void test_tunnel_cases(void **state)
+{
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(tun_cases) / sizeof(tun_cases[0]); i++) {
+		const struct tun_case *c = &tun_cases[i];
+		uint8_t inner[TPKT_MAX], frame[TPKT_MAX], out[TPKT_MAX], want[TPKT_MAX];
+		struct cidlb_decap_counters before = decap_counters(), after;
+		size_t ilen, len, outlen;
+		int rc;
+
+		print_message("  case: %s\n", c->name);
+		len = tun_frames(c, inner, &ilen, frame);
+		rc = tlb_run_prog(dc.prog, frame, len, out, &outlen, 0);
+		after = decap_counters();
+		if (rc != c->verdict)
+			print_error("%s: verdict %d, want %d\n", c->name, rc, c->verdict);
+		assert_int_equal(rc, c->verdict);
+		assert_int_equal(((__u64 *)&after)[c->cnt / 8] - ((__u64 *)&before)[c->cnt / 8], 1);
+		assert_int_equal(after.rx_packets - before.rx_packets, 1);
+		if (rc != XDP_PASS)
+			continue;
+		/* the client's frame, its ECN field as RFC 6040 makes it and,
+		 * for IPv4, its header checksum recomputed from scratch */
+		memcpy(want, inner, ilen);
+		if (c->inner == 4) {
+			uint16_t ck;
+
+			want[15] = c->want_tos;
+			want[24] = want[25] = 0;
+			ck = tcsum(want + 14, 20);
+			memcpy(want + 24, &ck, 2);
+		} else {
+			want[14] = 0x60 | c->want_tos >> 4;
+			want[15] = (c->want_tos & 0xf) << 4;
+		}
+		assert_int_equal(outlen, ilen);
+		t_assert_bytes(out, want, ilen, c->name);
+		if (c->inner == 4)
+			assert_int_equal(tcsum(out + 14, 20), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_pass_untouched),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_tunnel_cases),
 	};
 
 	return cmocka_run_group_tests_name("decap", tests, setup, teardown);

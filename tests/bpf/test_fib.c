@@ -73,7 +73,13 @@ static int setup(void **state)
 	    sh("ip -n %s addr add fd00:10::1/64 dev in0 nodad", ns) ||
 	    sh("ip -n %s neigh add 198.18.10.2 lladdr 02:00:00:00:10:02 dev in0", ns) ||
 	    sh("ip -n %s neigh add fd00:10::2 lladdr 02:00:00:00:10:02 dev in0", ns) ||
-	    sh("ip -n %s neigh add 198.18.11.2 lladdr 02:00:00:00:11:02 dev out0", ns))
+	    sh("ip -n %s neigh add 198.18.11.2 lladdr 02:00:00:00:11:02 dev out0", ns) ||
+	    /* the router in front of the LB is its default route: a packet
+	     * to a VIP address it passes would go back there (a loop) */
+	    sh("ip -n %s route add default via 198.18.10.2 dev in0", ns) ||
+	    sh("ip -n %s route add unreachable 198.18.99.0/24", ns) ||
+	    sh("ip -n %s -6 route add default via fd00:10::2 dev in0", ns) ||
+	    sh("ip -n %s -6 addr add fd00:11::1/64 dev out0 nodad", ns))
 		return -1;
 	snprintf(path, sizeof(path), "/run/netns/%s", ns);
 	root_ns = open("/proc/self/ns/net", O_RDONLY);
@@ -190,10 +196,126 @@ static void test_fib_paths(void **state)
 	(void)nh_out_mac;
 }
 
+struct transit_case {
+	const char *name;
+	int family, proto, frag;
+	const char *dst;
+	uint16_t dport;
+	int verdict;		/* with CIDLB_GF_NO_TRANSIT */
+	size_t cnt;		/* the verdict counter that moves */
+};
+
+#define CNT(f) offsetof(struct cidlb_counters, f)
+
+/* Packets from the router on in0, the LB's interface: what the program
+ * does not forward itself, the kernel would route out again; with
+ * CIDLB_GF_NO_TRANSIT only what is addressed to this host gets through. */
+static const struct transit_case transit_cases[] = {
+	{ "UDP to a VIP address, not a VIP port", 4, 0, 0, T_VIP4, 53, XDP_DROP, CNT(drop_not_local) },
+	{ "TCP to the VIP", 4, 6, 0, T_VIP4, 443, XDP_DROP, CNT(drop_not_local) },
+	{ "ICMP to the VIP", 4, 1, 0, T_VIP4, 0, XDP_DROP, CNT(drop_not_local) },
+	{ "UDP to the backend network", 4, 0, 0, "198.18.11.2", 7778, XDP_DROP, CNT(drop_not_local) },
+	{ "later fragment to the backend network", 4, 0, 2, "198.18.11.2", 7778, XDP_DROP,
+	  CNT(drop_not_local) },
+	{ "IPv6 UDP to the backend network", 6, 0, 0, "fd00:11::2", 7778, XDP_DROP, CNT(drop_not_local) },
+	{ "IPv6 TCP to the VIP", 6, 6, 0, T_VIP6, 443, XDP_DROP, CNT(drop_not_local) },
+	{ "UDP to the LB's own address", 4, 0, 0, "198.18.10.1", 7778, XDP_PASS, CNT(pass_not_vip) },
+	{ "UDP to the LB's address on another interface", 4, 0, 0, "198.18.11.1", 7778, XDP_PASS,
+	  CNT(pass_not_vip) },
+	{ "TCP to the LB's own address", 4, 6, 0, "198.18.10.1", 22, XDP_PASS, CNT(pass_not_udp) },
+	{ "ICMP to the LB's own address", 4, 1, 0, "198.18.10.1", 0, XDP_PASS, CNT(pass_not_udp) },
+	{ "later fragment to the LB's own address", 4, 0, 2, "198.18.10.1", 7778, XDP_PASS,
+	  CNT(pass_frag_tail) },
+	{ "subnet broadcast", 4, 0, 0, "198.18.10.255", 67, XDP_PASS, CNT(pass_not_vip) },
+	{ "limited broadcast", 4, 0, 0, "255.255.255.255", 67, XDP_PASS, CNT(pass_not_vip) },
+	{ "IPv4 multicast (VRRP, mDNS)", 4, 0, 0, "224.0.0.251", 5353, XDP_PASS, CNT(pass_not_vip) },
+	{ "IPv6 to the LB's own address", 6, 0, 0, "fd00:10::1", 7778, XDP_PASS, CNT(pass_not_vip) },
+	{ "IPv6 ICMP to all nodes (RA, NDP)", 6, 58, 0, "ff02::1", 0, XDP_PASS, CNT(pass_not_udp) },
+	{ "IPv6 to a link-local address", 6, 0, 0, "fe80::1", 7778, XDP_PASS, CNT(pass_not_vip) },
+};
+
+static uint64_t cnt_at(const struct cidlb_counters *c, size_t off)
+{
+	return *(const uint64_t *)((const char *)c + off);
+}
+
+static void set_no_transit(int on)
+{
+	struct cidlb_global g;
+
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	g.flags = on ? g.flags | CIDLB_GF_NO_TRANSIT : g.flags & ~CIDLB_GF_NO_TRANSIT;
+	assert_int_equal(cidlb_lb_set_global(t->lb, &g), 0);
+}
+
+static size_t transit_frame(const struct transit_case *c, uint8_t *frame)
+{
+	static const uint8_t l4[20] = { 0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02 };
+	struct tpkt_spec s = { .family = c->family, .proto = c->proto, .frag = c->frag,
+			       .sport = 40000, .dport = c->dport, .payload = l4,
+			       .payload_len = c->proto ? 20 : 12 };
+
+	s.src = c->family == 4 ? "198.18.10.2" : "fd00:10::2";
+	s.dst = c->dst;
+	return tpkt_build(&s, frame);
+}
+
+static void test_transit(void **state)
+{
+	uint8_t in[TPKT_MAX], out[TPKT_MAX];
+	struct cidlb_counters before, after;
+	size_t i, len, outlen;
+	int on;
+
+	(void)state;
+	for (on = 0; on < 2; on++) {
+		set_no_transit(on);
+		for (i = 0; i < sizeof(transit_cases) / sizeof(transit_cases[0]); i++) {
+			const struct transit_case *c = &transit_cases[i];
+			int want = on ? c->verdict : XDP_PASS, rc;
+
+			len = transit_frame(c, in);
+			before = tlb_counters(t);
+			rc = run(in, len, out, &outlen);
+			after = tlb_counters(t);
+			if (rc != want)
+				print_error("%s (no_transit %d): verdict %d, want %d\n", c->name, on, rc,
+					    want);
+			assert_int_equal(rc, want);
+			assert_int_equal(tlb_verdicts(&after) - tlb_verdicts(&before), 1);
+			if (on || c->verdict == XDP_PASS)
+				assert_int_equal(cnt_at(&after, c->cnt) - cnt_at(&before, c->cnt), 1);
+			else
+				assert_int_equal(after.drop_not_local, before.drop_not_local);
+			assert_int_equal(outlen, len);
+		}
+		/* ARP: not IP, never looked up */
+		memset(in, 0, 60);
+		memset(in, 0xff, 6);
+		memcpy(in + 6, nh_in_mac, 6);
+		in[12] = 0x08, in[13] = 0x06;
+		before = tlb_counters(t);
+		assert_int_equal(run(in, 60, out, &outlen), XDP_PASS);
+		after = tlb_counters(t);
+		assert_int_equal(after.pass_not_ip - before.pass_not_ip, 1);
+		/* and a packet to the VIP is forwarded as ever */
+		assert_int_equal(run(in, frame_to(0, 4, 100, in), out, &outlen), XDP_TX);
+		assert_int_equal(run(in, frame_to(4, 6, 100, in), out, &outlen), XDP_TX);
+	}
+	/* forwarding off on the ingress device: the kernel routes nothing */
+	assert_int_equal(sh("sysctl -qw net.ipv4.conf.in0.forwarding=0"), 0);
+	len = transit_frame(&transit_cases[0], in);
+	assert_int_equal(run(in, len, out, &outlen), XDP_PASS);
+	assert_int_equal(sh("sysctl -qw net.ipv4.conf.in0.forwarding=1"), 0);
+	assert_int_equal(run(in, len, out, &outlen), XDP_DROP);
+	set_no_transit(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fib_paths),
+		cmocka_unit_test(test_transit),
 	};
 
 	return cmocka_run_group_tests_name("fib", tests, setup, teardown);

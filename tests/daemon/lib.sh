@@ -70,7 +70,8 @@ net_setup() {
 		[ -n "${DYNAMIC_NEIGH:-}" ] ||
 			on lb ip neigh replace "198.18.$i.2" lladdr "$(mac_of srv "s$i")" dev "l$i" nud permanent
 		# the peer of a redirect target needs an XDP program: the decap
-		on srv "$CIDLB" decap attach "s$i" --source 198.18.0.1 --mode native >/dev/null || exit 1
+		on srv "$CIDLB" decap attach "s$i" --source 198.18.0.1 --local "198.18.$i.2" \
+			--vip 198.18.100.1:443 --mode native >/dev/null || exit 1
 	done
 	L0_MAC=$(mac_of lb l0)
 }

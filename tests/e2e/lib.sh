@@ -378,10 +378,13 @@ e2e_shape() {
 }
 
 # ---- backends -------------------------------------------------------------------
-# e2e_decap BE: cidlb's backend program on BE's eth0, accepting the cidlb hosts
+# e2e_decap BE: cidlb's backend program on BE's eth0, accepting the cidlb
+# hosts' tunnels to BE's addresses around packets to the VIPs
 e2e_decap() {
 	local b=$1 l args=()
 	for l in "${E2E_LBS[@]}"; do args+=(--source "${LB_ADDR4[$l]}" --source "${LB_ADDR6[$l]}"); done
+	args+=(--local "${BE_ADDR4[$b]}" --local "${BE_ADDR6[$b]}")
+	args+=(--vip "$VIP4:$PORT" --vip "$VIP4B:$PORT" --vip "[$VIP6]:$PORT" --vip "[$VIP6B]:$PORT")
 	nsx "$b" "$CIDLB" decap attach eth0 "${args[@]}" --mode native >/dev/null ||
 		fail "cidlb decap attach on $b"
 }

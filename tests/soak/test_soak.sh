@@ -72,7 +72,8 @@ for i in $(seq $SLOTS); do
 	on lb ip neigh replace "198.18.$i.2" lladdr "$(on srv cat /sys/class/net/s$i/address)" \
 		dev "l$i" nud permanent
 	# strips the tunnel; also the XDP program a redirect target's peer needs
-	on srv "$BUILD/cidlb" decap attach "s$i" --source 198.18.0.1 --mode native >/dev/null || exit 1
+	on srv "$BUILD/cidlb" decap attach "s$i" --source 198.18.0.1 --local "198.18.$i.2" \
+		--vip 198.18.100.1:443 --mode native >/dev/null || exit 1
 done
 L0_MAC=$(on lb cat /sys/class/net/l0/address)
 

@@ -2,11 +2,14 @@
 /*
  * cmd_decap.c - `cidlb decap attach|detach|stats DEV`: the backend side.
  * A backend host without IPIP/IP6IP6 tunnel devices runs cidlb_decap.bpf.o
- * on its interface to strip the outer header that cidlb added (only from
- * the LB source addresses given). Attached with libxdp (dispatcher where
- * the kernel allows it, else alone) and pinned under
- * /sys/fs/bpf/cidlb_decap/DEV so that detach and stats find it.
+ * on its interface to strip the outer header that cidlb added: only from
+ * the LB source addresses given, to this host's addresses given, around
+ * a UDP datagram to one of the VIPs given. Attached with libxdp
+ * (dispatcher where the kernel allows it, else alone) and pinned under
+ * /sys/fs/bpf/cidlb_decap/DEV (or --pin-dir) so that detach and stats
+ * find it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
@@ -27,32 +30,97 @@
 
 #define DECAP_PIN_ROOT "/sys/fs/bpf/cidlb_decap"
 #define DECAP_OBJ "cidlb_decap.bpf.o"
-#define MAX_SOURCES 64
+#define MAX_SOURCES 64	/* = max_entries of decap_srcs and decap_locals */
+#define MAX_VIPS CIDLB_MAX_VIPS
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: cidlb [-j] decap attach DEV --source ADDR [--source ADDR]...\n"
-		"                  [--mode native|generic|auto] [--object FILE]\n"
-		"       cidlb [-j] decap detach DEV\n"
-		"       cidlb [-j] decap stats DEV\n"
+		"                  --local ADDR [--local ADDR]... --vip ADDR[:PORT] [--vip ...]\n"
+		"                  [--mode native|generic|auto] [--object FILE] [--pin-dir DIR]\n"
+		"       cidlb [-j] decap detach DEV [--pin-dir DIR]\n"
+		"       cidlb [-j] decap stats DEV [--pin-dir DIR]\n"
 		"\n"
 		"On a backend host: strip the IPIP/IP6IP6 header cidlb adds, for packets\n"
 		"whose outer source is one of the LB addresses given with --source (the\n"
-		"[lb] source4/source6 of the LBs). The program and its maps are pinned\n"
-		"under %s/DEV. --object defaults to %s next to cidlb,\n"
-		"else /usr/local/lib/cidlb/%s.\n"
+		"[lb] source4/source6 of the LBs), whose outer destination is one of this\n"
+		"host's tunnel addresses given with --local (the backend's address in the\n"
+		"LB's configuration), and whose inner packet is UDP to one of the VIPs\n"
+		"given with --vip (an address and port, [IPv6]:PORT, or an address alone\n"
+		"for any port). Other tunnel packets from those sources are dropped and\n"
+		"counted; everything else passes untouched. The program and its maps are\n"
+		"pinned under DIR/DEV, DIR %s unless --pin-dir says otherwise.\n"
+		"--object defaults to %s next to cidlb, else /usr/local/lib/cidlb/%s.\n"
 		"Exit 0 done, 1 (detach, stats) nothing attached on DEV, 2 bad arguments,\n"
 		"3 failed.\n", DECAP_PIN_ROOT, DECAP_OBJ, DECAP_OBJ);
 }
 
+static const char *pin_root = DECAP_PIN_ROOT;
+
 static void pin_path(char *buf, size_t len, const char *dev, const char *name)
 {
 	if (name)
-		snprintf(buf, len, "%s/%s/%s", DECAP_PIN_ROOT, dev, name);
+		snprintf(buf, len, "%s/%s/%s", pin_root, dev, name);
 	else
-		snprintf(buf, len, "%s/%s", DECAP_PIN_ROOT, dev);
+		snprintf(buf, len, "%s/%s", pin_root, dev);
 }
+
+/* ADDR, IPV4:PORT or [IPV6]:PORT; port 0 means any. */
+static int parse_vip(const char *s, struct cidlb_vip_key *k)
+{
+	char buf[INET6_ADDRSTRLEN + 8], *colon, *end;
+	const char *addr = buf;
+	unsigned long port = 0;
+
+	memset(k, 0, sizeof(*k));
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, s);
+	if (buf[0] == '[') {
+		char *rb = strchr(buf, ']');
+
+		if (!rb || (rb[1] && rb[1] != ':'))
+			return -EINVAL;
+		*rb = '\0';
+		addr = buf + 1;
+		colon = rb[1] ? rb + 1 : NULL;
+	} else {
+		colon = strchr(buf, ':');
+		if (colon && strchr(colon + 1, ':'))
+			colon = NULL;	/* an IPv6 address alone */
+	}
+	if (colon) {
+		*colon = '\0';
+		errno = 0;
+		port = strtoul(colon + 1, &end, 10);
+		if (errno || *end || end == colon + 1 || port < 1 || port > 65535)
+			return -EINVAL;
+	}
+	if (cidlb_parse_addr(addr, &k->family, k->addr))
+		return -EINVAL;
+	k->port = htons((uint16_t)port);
+	return 0;
+}
+
+/* Fill the hash map `name` of obj with n keys of ksz octets each. */
+static int fill_map(struct bpf_object *obj, const char *name, const void *keys, size_t ksz, int n)
+{
+	int fd = bpf_object__find_map_fd_by_name(obj, name), i;
+	__u32 one = 1;
+
+	if (fd < 0)
+		return -ENOENT;
+	for (i = 0; i < n; i++)
+		if (bpf_map_update_elem(fd, (const char *)keys + (size_t)i * ksz, &one, BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+static const char *const decap_maps[] = {
+	CIDLB_MAP_DECAP_SRCS, CIDLB_MAP_DECAP_CNT, CIDLB_MAP_DECAP_LOCALS, CIDLB_MAP_DECAP_VIPS,
+};
+#define N_DECAP_MAPS (int)(sizeof(decap_maps) / sizeof(decap_maps[0]))
 
 static void find_object(char *buf, size_t len)
 {
@@ -76,15 +144,17 @@ static void unpin_all(const char *dev)
 {
 	char p[512];
 
-	pin_path(p, sizeof(p), dev, CIDLB_MAP_DECAP_SRCS);
-	unlink(p);
-	pin_path(p, sizeof(p), dev, CIDLB_MAP_DECAP_CNT);
-	unlink(p);
+	int i;
+
+	for (i = 0; i < N_DECAP_MAPS; i++) {
+		pin_path(p, sizeof(p), dev, decap_maps[i]);
+		unlink(p);
+	}
 	pin_path(p, sizeof(p), dev, CIDLB_PROG_DECAP);
 	unlink(p);
 	pin_path(p, sizeof(p), dev, NULL);
 	rmdir(p);
-	rmdir(DECAP_PIN_ROOT);	/* only when empty */
+	rmdir(pin_root);	/* only when empty */
 }
 
 static int do_attach(int argc, char **argv)
@@ -93,15 +163,19 @@ static int do_attach(int argc, char **argv)
 		{ "source", required_argument, NULL, 's' },
 		{ "mode", required_argument, NULL, 'm' },
 		{ "object", required_argument, NULL, 'o' },
+		{ "local", required_argument, NULL, 'l' },
+		{ "vip", required_argument, NULL, 'v' },
+		{ "pin-dir", required_argument, NULL, 'p' },
 		{ 0 }
 	};
-	struct cidlb_decap_src src[MAX_SOURCES];
+	struct cidlb_decap_src src[MAX_SOURCES], loc[MAX_SOURCES];
+	struct cidlb_vip_key vip[MAX_VIPS];
 	enum cidlb_attach_mode mode = CIDLB_ATTACH_AUTO, used;
 	struct xdp_program *prog = NULL;
 	struct bpf_object *obj;
 	char object[4096] = "", p[512], why[1024];
 	const char *dev;
-	int n_src = 0, c, ifindex, i, fd, err, ret = CIDLB_EXIT_FAIL;
+	int n_src = 0, n_loc = 0, n_vip = 0, c, ifindex, i, err, ret = CIDLB_EXIT_FAIL;
 
 	optind = 0;
 	opterr = 0;
@@ -115,6 +189,29 @@ static int do_attach(int argc, char **argv)
 				return cidlb_usage_error("decap attach: --source '%s': must be an IPv4 or IPv6 address",
 							 optarg);
 			n_src++;
+			break;
+		case 'l':
+			if (n_loc >= MAX_SOURCES)
+				return cidlb_usage_error("decap attach: at most %d --local", MAX_SOURCES);
+			memset(&loc[n_loc], 0, sizeof(loc[0]));
+			if (cidlb_parse_addr(optarg, &loc[n_loc].family, loc[n_loc].addr))
+				return cidlb_usage_error("decap attach: --local '%s': must be an IPv4 or IPv6 address",
+							 optarg);
+			n_loc++;
+			break;
+		case 'v':
+			if (n_vip >= MAX_VIPS)
+				return cidlb_usage_error("decap attach: at most %d --vip", MAX_VIPS);
+			if (parse_vip(optarg, &vip[n_vip]))
+				return cidlb_usage_error("decap attach: --vip '%s': must be ADDR, IPV4:PORT or [IPV6]:PORT (port 1-65535)",
+							 optarg);
+			n_vip++;
+			break;
+		case 'p':
+			if (!*optarg || strlen(optarg) > 256)
+				return cidlb_usage_error("decap attach: --pin-dir '%s': must be a directory path of 1-256 characters",
+							 optarg);
+			pin_root = optarg;
 			break;
 		case 'm':
 			if (!strcmp(optarg, "native"))
@@ -144,13 +241,17 @@ static int do_attach(int argc, char **argv)
 	dev = argv[optind];
 	if (!n_src)
 		return cidlb_usage_error("decap attach: at least one --source ADDR (the LB's outer source address) is required");
+	if (!n_loc)
+		return cidlb_usage_error("decap attach: at least one --local ADDR (this host's address the LB sends the tunnel to) is required");
+	if (!n_vip)
+		return cidlb_usage_error("decap attach: at least one --vip ADDR[:PORT] (a VIP this host serves) is required");
 	ifindex = (int)if_nametoindex(dev);
 	if (!ifindex)
 		return cidlb_usage_error("decap attach: no interface '%s' here", dev);
 	if (!*object)
 		find_object(object, sizeof(object));
 
-	err = cidlb_bpffs_ensure(DECAP_PIN_ROOT, why, sizeof(why));
+	err = cidlb_bpffs_ensure(pin_root, why, sizeof(why));
 	if (err)
 		return cidlb_fail("decap attach: %s", why);
 	pin_path(p, sizeof(p), dev, CIDLB_PROG_DECAP);
@@ -164,31 +265,32 @@ static int do_attach(int argc, char **argv)
 	if (err)
 		return cidlb_fail("decap attach: %s", why);
 	obj = xdp_program__bpf_obj(prog);
-	fd = bpf_object__find_map_fd_by_name(obj, CIDLB_MAP_DECAP_SRCS);
-	for (i = 0; i < n_src && fd >= 0; i++) {
-		__u32 one = 1;
+	{
+		const struct { const char *map; const void *keys; size_t ksz; int n; } fill[] = {
+			{ CIDLB_MAP_DECAP_SRCS, src, sizeof(src[0]), n_src },
+			{ CIDLB_MAP_DECAP_LOCALS, loc, sizeof(loc[0]), n_loc },
+			{ CIDLB_MAP_DECAP_VIPS, vip, sizeof(vip[0]), n_vip },
+		};
 
-		if (bpf_map_update_elem(fd, &src[i], &one, BPF_ANY)) {
-			fd = -1;
-			break;
+		for (i = 0; i < 3; i++) {
+			err = fill_map(obj, fill[i].map, fill[i].keys, fill[i].ksz, fill[i].n);
+			if (err) {
+				cidlb_fail("decap attach: cannot fill %s of %s: %s (an older object?)",
+					   fill[i].map, object, strerror(-err));
+				goto undo;
+			}
 		}
 	}
-	if (fd < 0) {
-		cidlb_fail("decap attach: cannot fill %s: %s", CIDLB_MAP_DECAP_SRCS, strerror(errno));
-		goto undo;
-	}
 	pin_path(p, sizeof(p), dev, NULL);
-	mkdir(DECAP_PIN_ROOT, 0700);
+	mkdir(pin_root, 0700);
 	if (mkdir(p, 0700) && errno != EEXIST) {
 		cidlb_fail("decap attach: cannot create %s: %s", p, strerror(errno));
 		goto undo;
 	}
 	{
-		static const char *const maps[] = { CIDLB_MAP_DECAP_SRCS, CIDLB_MAP_DECAP_CNT };
-
-		for (i = 0; i < 2; i++) {
-			pin_path(p, sizeof(p), dev, maps[i]);
-			err = bpf_map__pin(bpf_object__find_map_by_name(obj, maps[i]), p);
+		for (i = 0; i < N_DECAP_MAPS; i++) {
+			pin_path(p, sizeof(p), dev, decap_maps[i]);
+			err = bpf_map__pin(bpf_object__find_map_by_name(obj, decap_maps[i]), p);
 			if (err) {
 				cidlb_fail("decap attach: cannot pin %s: %s", p, strerror(-err));
 				goto undo;
@@ -201,15 +303,16 @@ static int do_attach(int argc, char **argv)
 		}
 	}
 	if (cidlb_json) {
-		json_t *o = json_pack("{s:s,s:s,s:i,s:s}", "device", dev, "mode",
-				      cidlb_attach_mode_str(used), "sources", n_src, "pin_dir",
-				      DECAP_PIN_ROOT);
+		json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i,s:s}", "device", dev, "mode",
+				      cidlb_attach_mode_str(used), "sources", n_src, "locals", n_loc,
+				      "vips", n_vip, "pin_dir", pin_root);
 
 		cidlb_print_json(o);
 		json_decref(o);
 	} else {
-		printf("decap attached to %s (%s mode), %d source%s, pinned under %s/%s\n", dev,
-		       cidlb_attach_mode_str(used), n_src, n_src == 1 ? "" : "s", DECAP_PIN_ROOT, dev);
+		printf("decap attached to %s (%s mode), %d source%s, %d local address%s, %d VIP%s, pinned under %s/%s\n",
+		       dev, cidlb_attach_mode_str(used), n_src, n_src == 1 ? "" : "s", n_loc,
+		       n_loc == 1 ? "" : "es", n_vip, n_vip == 1 ? "" : "s", pin_root, dev);
 	}
 	ret = CIDLB_EXIT_OK;
 	goto out;
@@ -238,8 +341,8 @@ static int do_detach(const char *dev)
 	fd = open_pinned(dev, CIDLB_MAP_DECAP_CNT);
 	if (fd < 0)
 	{
-		cidlb_fail("decap detach: nothing pinned under %s/%s: was it attached with 'cidlb decap attach'?",
-			   DECAP_PIN_ROOT, dev);
+		cidlb_fail("decap detach: nothing pinned under %s/%s: was it attached with 'cidlb decap attach'%s?",
+			   pin_root, dev, strcmp(pin_root, DECAP_PIN_ROOT) ? "" : " (with --pin-dir?)");
 		return CIDLB_EXIT_NO;
 	}
 	id = cidlb_bpf_id(fd);
@@ -263,10 +366,14 @@ static int do_detach(const char *dev)
 
 static int do_stats(const char *dev)
 {
+	/* struct cidlb_decap_counters, in order */
 	static const char *const names[] = {
 		"rx_packets", "decap_v4", "decap_v6", "pass_not_tunnel", "pass_unknown_src",
-		"drop_malformed",
+		"drop_malformed", "drop_outer_dst", "drop_inner_dst", "drop_ecn", "ecn_marked",
 	};
+	_Static_assert(sizeof(names) / sizeof(names[0]) ==
+		       sizeof(struct cidlb_decap_counters) / sizeof(__u64), "a name for every decap counter");
+	const size_t n_names = sizeof(names) / sizeof(names[0]);
 	int ncpu = libbpf_num_possible_cpus(), fd, c;
 	struct cidlb_decap_counters *v, sum = { 0 };
 	__u32 zero = 0;
@@ -274,7 +381,7 @@ static int do_stats(const char *dev)
 
 	fd = open_pinned(dev, CIDLB_MAP_DECAP_CNT);
 	if (fd < 0) {
-		cidlb_fail("decap stats: nothing pinned under %s/%s", DECAP_PIN_ROOT, dev);
+		cidlb_fail("decap stats: nothing pinned under %s/%s", pin_root, dev);
 		return CIDLB_EXIT_NO;
 	}
 	v = calloc((size_t)ncpu, sizeof(*v));
@@ -284,7 +391,7 @@ static int do_stats(const char *dev)
 		return cidlb_fail("decap stats: cannot read %s", CIDLB_MAP_DECAP_CNT);
 	}
 	for (c = 0; c < ncpu; c++)
-		for (f = 0; f < 6; f++)
+		for (f = 0; f < n_names; f++)
 			((__u64 *)&sum)[f] += ((__u64 *)&v[c])[f];
 	free(v);
 	close(fd);
@@ -292,12 +399,12 @@ static int do_stats(const char *dev)
 		json_t *o = json_object();
 
 		json_object_set_new(o, "device", json_string(dev));
-		for (f = 0; f < 6; f++)
+		for (f = 0; f < n_names; f++)
 			json_object_set_new(o, names[f], json_integer((json_int_t)((__u64 *)&sum)[f]));
 		cidlb_print_json(o);
 		json_decref(o);
 	} else {
-		for (f = 0; f < 6; f++)
+		for (f = 0; f < n_names; f++)
 			printf("%-18s %llu\n", names[f], (unsigned long long)((__u64 *)&sum)[f]);
 	}
 	return CIDLB_EXIT_OK;
@@ -314,9 +421,26 @@ int cmd_decap(int argc, char **argv)
 	if (!strcmp(argv[0], "attach"))
 		return do_attach(argc, argv);
 	if (!strcmp(argv[0], "detach") || !strcmp(argv[0], "stats")) {
-		if (argc != 2)
+		const char *dev = NULL;
+		int i;
+
+		for (i = 1; i < argc; i++) {
+			if (!strcmp(argv[i], "--pin-dir")) {
+				if (i + 1 >= argc || !*argv[i + 1])
+					return cidlb_usage_error("decap %s: --pin-dir needs a value", argv[0]);
+				pin_root = argv[++i];
+			} else if (!strncmp(argv[i], "--pin-dir=", 10)) {
+				pin_root = argv[i] + 10;
+			} else if (argv[i][0] == '-' || dev) {
+				return cidlb_usage_error("decap %s: unexpected argument '%s' (DEV [--pin-dir DIR])",
+							 argv[0], argv[i]);
+			} else {
+				dev = argv[i];
+			}
+		}
+		if (!dev)
 			return cidlb_usage_error("decap %s: needs exactly one DEV", argv[0]);
-		return argv[0][0] == 'd' ? do_detach(argv[1]) : do_stats(argv[1]);
+		return argv[0][0] == 'd' ? do_detach(dev) : do_stats(dev);
 	}
 	return cidlb_usage_error("decap: unknown verb '%s': attach, detach, stats or help", argv[0]);
 }

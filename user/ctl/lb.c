@@ -45,7 +45,7 @@ const struct cidlb_counter_desc cidlb_counter_descs[] = {
 	C(drop_retired), C(route_cid), C(unroutable_cr7), C(unroutable_config),
 	C(unroutable_short_cid), C(unroutable_sid), C(route_lru),
 	C(route_maglev), C(drop_no_backend), C(tx), C(redirect), C(drop_mtu),
-	C(drop_no_route), C(drop_encap), C(retired_past_ttl),
+	C(drop_no_route), C(drop_encap), C(retired_past_ttl), C(drop_not_local),
 };
 #undef C
 const size_t cidlb_counter_count = sizeof(cidlb_counter_descs) / sizeof(cidlb_counter_descs[0]);

@@ -159,7 +159,8 @@ int cidlb_state_read(const char *path, struct cidlb_state *st, char *why, size_t
 			continue;
 		snprintf(st->ifs[st->n_ifs].name, IF_NAMESIZE, "%s", name);
 		st->ifs[st->n_ifs].fwd_set = (uint8_t)(json_integer_value(json_object_get(e, "forwarding_set")) &
-						       (CIDLB_FWD_SET_V4 | CIDLB_FWD_SET_V6));
+						       (CIDLB_FWD_SET_V4 | CIDLB_FWD_SET_V6 |
+							CIDLB_FWD_SET_RA6));
 		st->ifs[st->n_ifs++].mode = mode && !strcmp(mode, "generic") ?
 					    CIDLB_ATTACH_GENERIC : CIDLB_ATTACH_NATIVE;
 	}

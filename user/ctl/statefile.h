@@ -34,6 +34,7 @@ struct cidlb_state_q {
 /* bits of cidlb_state_if.fwd_set */
 #define CIDLB_FWD_SET_V4	0x01	/* cidlbd turned net.ipv4.conf.DEV.forwarding on */
 #define CIDLB_FWD_SET_V6	0x02	/* ... and net.ipv6.conf.DEV.forwarding */
+#define CIDLB_FWD_SET_RA6	0x04	/* ... and net.ipv6.conf.DEV.accept_ra 1 -> 2 */
 
 struct cidlb_state_if {
 	char name[IF_NAMESIZE];

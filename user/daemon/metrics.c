@@ -95,6 +95,7 @@ static const char *const counter_help[] = {
 	"Dropped: no route or neighbour to the backend.",
 	"Dropped: no headroom or bad backend entry.",
 	"Not dropped: destination CID in the retired-CID map, past its TTL (not swept yet).",
+	"Dropped: neither for a VIP nor for this host (the kernel would route it).",
 };
 _Static_assert(sizeof(counter_help) / sizeof(counter_help[0]) ==
 	       sizeof(struct cidlb_counters) / sizeof(__u64), "help for every counter");
