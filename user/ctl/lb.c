@@ -265,6 +265,85 @@ int cidlb_lb_open_pinned(const char *pin_dir, struct cidlb_lb **out)
 	return 0;
 }
 
+/* Maps whose size the daemon sets at load ([lb] lru_size, ...): their
+ * max_entries may differ from the object's. */
+static bool map_resizable(enum cidlb_map_id id)
+{
+	return id == CIDLB_M_LRU || id == CIDLB_M_RETIRED || id == CIDLB_M_DCACHE ||
+	       id == CIDLB_M_RETIRED_HINT || id == CIDLB_M_SID_TABLE;
+}
+
+int cidlb_lb_check_pins(const struct cidlb_lb *lb, const char *obj_path, const char *pin_dir,
+			char *why, size_t why_len)
+{
+	struct bpf_prog_info pinfo = {};
+	__u32 plen = sizeof(pinfo);
+	struct bpf_object *obj;
+	int i, err = 0;
+
+	if (bpf_obj_get_info_by_fd(lb->prog_fd, &pinfo, &plen) ||
+	    pinfo.type != BPF_PROG_TYPE_XDP) {
+		snprintf(why, why_len, "%s/%s is not an XDP program: the pins are not cidlb's; run 'cidlbd --cleanup' or remove %s",
+			 pin_dir, CIDLB_PROG_MAIN, pin_dir);
+		return -EINVAL;
+	}
+	obj = bpf_object__open_file(obj_path, NULL);
+	if (!obj) {
+		err = -errno;
+		snprintf(why, why_len, "cannot open %s to check the pins under %s against it: %s",
+			 obj_path, pin_dir, strerror(-err));
+		return err;
+	}
+	for (i = 0; i < CIDLB_M_COUNT && !err; i++) {
+		const struct bpf_map *m = bpf_object__find_map_by_name(obj, cidlb_map_names[i]);
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		const char *what = NULL;
+		__u32 have = 0, want = 0;
+
+		if (lb->map_fd[i] < 0)
+			continue;	/* missing pins: the caller says which it needs */
+		if (!m) {
+			snprintf(why, why_len, "pinned map %s at %s/%s is not in %s: the pins come from another version of cidlb; run 'cidlbd --cleanup' (forwarding stops until the next start), or start the cidlbd that made them",
+				 cidlb_map_names[i], pin_dir, cidlb_map_names[i], obj_path);
+			err = -EINVAL;
+			break;
+		}
+		if (bpf_obj_get_info_by_fd(lb->map_fd[i], &info, &len)) {
+			err = -errno;
+			snprintf(why, why_len, "cannot read pinned map %s/%s: %s", pin_dir,
+				 cidlb_map_names[i], strerror(-err));
+			break;
+		}
+		if (info.type != (__u32)bpf_map__type(m)) {
+			what = "type";
+			have = info.type;
+			want = (__u32)bpf_map__type(m);
+		} else if (info.key_size != bpf_map__key_size(m)) {
+			what = "key size";
+			have = info.key_size;
+			want = bpf_map__key_size(m);
+		} else if (info.value_size != bpf_map__value_size(m)) {
+			what = "value size";
+			have = info.value_size;
+			want = bpf_map__value_size(m);
+		} else if (!map_resizable((enum cidlb_map_id)i) &&
+			   info.max_entries != bpf_map__max_entries(m)) {
+			what = "max_entries";
+			have = info.max_entries;
+			want = bpf_map__max_entries(m);
+		}
+		if (what) {
+			snprintf(why, why_len, "pinned map %s at %s/%s has %s %u, this cidlbd (%s) expects %u: the pins come from another version of cidlb; run 'cidlbd --cleanup' (forwarding stops until the next start), or start the cidlbd that made them",
+				 cidlb_map_names[i], pin_dir, cidlb_map_names[i], what, have, obj_path,
+				 want);
+			err = -EINVAL;
+		}
+	}
+	bpf_object__close(obj);
+	return err;
+}
+
 int cidlb_lb_pin(struct cidlb_lb *lb, const char *pin_dir)
 {
 	char path[4096];

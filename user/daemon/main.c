@@ -102,6 +102,25 @@ static int find_object(struct daemon *d, const char *cli)
 	return -ENOENT;
 }
 
+/* The object becomes kernel code: like a key file, only root may change it. */
+static int check_object(const struct daemon *d)
+{
+	char why[1200];
+	struct stat st;
+
+	if (stat(d->object, &st)) {
+		pr_err("cannot stat the BPF object %s: %s", d->object, strerror(errno));
+		return -errno;
+	}
+	if (cidlb_check_root_only(d->object, &st, S_IWGRP | S_IWOTH,
+				  "the BPF object must be owned by root and writable only by root",
+				  "644", why, sizeof(why))) {
+		pr_err("%s; nothing was loaded", why);
+		return -EPERM;
+	}
+	return 0;
+}
+
 /* One instance per state file: a second daemon would fight over the maps. */
 static int take_lock(struct daemon *d)
 {
@@ -402,9 +421,12 @@ done:
 
 /* ---- start and stop --------------------------------------------------------- */
 
-static int open_lb(struct daemon *d)
+/* Load the object and pin it, or adopt what is pinned (checked against
+ * the object first, unless @check_pins is false: --cleanup removes pins of
+ * any version). */
+static int open_lb(struct daemon *d, bool check_pins)
 {
-	char prog[512], why[512];
+	char prog[512], why[1024];
 	struct cidlb_lb_opts opts = {
 		.lru_size = d->conf->lru_size,
 		.retired_size = d->conf->retired_size,
@@ -423,6 +445,14 @@ static int open_lb(struct daemon *d)
 		if (err) {
 			pr_err("cannot open the program pinned at %s: %s", prog, strerror(-err));
 			return err;
+		}
+		if (check_pins) {
+			err = cidlb_lb_check_pins(d->lb, d->object, d->pin_dir, why, sizeof(why));
+			if (err) {
+				pr_err("%s", why);
+				pr_err("nothing was adopted or changed: the pinned program keeps forwarding as it is");
+				return err;
+			}
 		}
 		for (i = 0; i < CIDLB_M_COUNT; i++) {
 			if (i == CIDLB_M_DCACHE || i == CIDLB_M_SCRATCH ||
@@ -511,7 +541,7 @@ static int cleanup_only(struct daemon *d)
 	char why[512];
 	int i, err;
 
-	if (open_lb(d) || !d->adopted) {
+	if (open_lb(d, false) || !d->adopted) {
 		if (!d->adopted)
 			cidlb_lb_unpin(d->pin_dir);	/* just loaded it: undo */
 		pr_info("nothing pinned under %s", d->pin_dir);
@@ -706,6 +736,8 @@ int main(int argc, char **argv)
 		       d->object);
 		return 1;
 	}
+	if (!cleanup && check_object(d))
+		return 1;
 	if (take_lock(d))
 		return 1;
 	if (cleanup)
@@ -720,7 +752,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	d->started = time(NULL);
 
-	err = open_lb(d);
+	err = open_lb(d, true);
 	if (err)
 		goto fail_nolb;
 	d->owner_map_id = cidlb_bpf_id(cidlb_lb_map_fd(d->lb, CIDLB_M_COUNTERS));
