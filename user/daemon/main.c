@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include <net/if.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -31,6 +32,7 @@
 #include "log.h"
 
 #define SWEEP_INTERVAL_S 1
+#define ACCEPT_BACKOFF_MS 100	/* no descriptor for a control client: wait */
 
 static void usage(FILE *f)
 {
@@ -119,6 +121,20 @@ static int check_object(const struct daemon *d)
 		return -EPERM;
 	}
 	return 0;
+}
+
+/* Every control client and metrics connection holds a descriptor: the
+ * soft limit (1024 under systemd by default) goes up to the hard one. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		pr_warn("cannot raise the file descriptor limit to %llu: %s",
+			(unsigned long long)rl.rlim_max, strerror(errno));
 }
 
 /* One instance per state file: a second daemon would fight over the maps. */
@@ -569,8 +585,9 @@ static int run(struct daemon *d)
 	struct itimerspec its = { .it_interval = { SWEEP_INTERVAL_S, 0 },
 				  .it_value = { SWEEP_INTERVAL_S, 0 } };
 	struct pollfd pf[4];
+	time_t emfile_logged = 0;
 	sigset_t mask;
-	int sfd, tfd;
+	int sfd, tfd, err = 0;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
@@ -587,12 +604,19 @@ static int run(struct daemon *d)
 	pf[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 	pf[3] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
 	while (!d->stop) {
-		if (poll(pf, 4, -1) < 0) {
+		int n = poll(pf, 4, pf[1].fd < 0 ? ACCEPT_BACKOFF_MS : -1);
+
+		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			pr_err("poll: %s", strerror(errno));
+			/* as a crash would: the program stays attached and pinned */
+			err = -errno;
+			pr_err("poll: %s: stopping; the program stays attached and the maps pinned",
+			       strerror(errno));
 			break;
 		}
+		if (pf[1].fd < 0)	/* the accept back-off is over */
+			pf[1].fd = d->listen_fd;
 		if (pf[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -610,8 +634,16 @@ static int run(struct daemon *d)
 				}
 			}
 		}
-		if (pf[1].revents & POLLIN)
-			ctl_accept(d);
+		if ((pf[1].revents & POLLIN) && ctl_accept(d)) {
+			/* out of descriptors: the client waits in the backlog;
+			 * polling the socket now would only spin */
+			pf[1].fd = -1;
+			if (time(NULL) >= emfile_logged + 60) {
+				emfile_logged = time(NULL);
+				pr_warn("control: no file descriptor left for a client (%s): accepting again in %d ms",
+					strerror(EMFILE), ACCEPT_BACKOFF_MS);
+			}
+		}
 		if (pf[3].revents & POLLIN) {	/* a control request was served */
 			uint64_t n;
 
@@ -623,6 +655,7 @@ static int run(struct daemon *d)
 
 			if (read(tfd, &ticks, sizeof(ticks)) < 0)
 				continue;
+			metrics_tick(d);
 			pthread_mutex_lock(&d->lock);
 			retire_sweep(d);
 			neigh_tick(d);
@@ -633,7 +666,7 @@ static int run(struct daemon *d)
 	}
 	close(sfd);
 	close(tfd);
-	return 0;
+	return err;
 }
 
 int main(int argc, char **argv)
@@ -750,6 +783,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	d->started = time(NULL);
 
 	err = open_lb(d, true);
@@ -802,7 +836,10 @@ int main(int argc, char **argv)
 		d->conf->n_vips, d->conf->n_vips == 1 ? "" : "s", d->conf->n_backends,
 		d->conf->n_backends == 1 ? "" : "s", d->adopted ? " (adopted a running program)" : "");
 
-	run(d);
+	if (run(d)) {
+		teardown(d, true);
+		return 1;
+	}
 	teardown(d, d->stop_keep);
 	cidlb_state_free(&d->st);
 	cidlb_conf_free(d->conf);
