@@ -6,8 +6,8 @@
 #     and field it ignores, and forwards;
 #  2. pins of another version (cidlb_global with a larger value size): the
 #     daemon refuses to adopt them, names the map, its path and both sizes,
-#     changes nothing (the pinned program keeps forwarding), and
-#     `cidlbd --cleanup` still removes them;
+#     changes nothing (the pinned program keeps forwarding); `cidlb stats`
+#     refuses them too; `cidlbd --cleanup` still removes them;
 #  3. a BPF object that someone other than root could change (mode 0666,
 #     or owned by nobody): refused before it is loaded, like a key file.
 source "$(dirname "$0")/lib.sh"
@@ -64,6 +64,9 @@ base=$(decap_v4 s2)
 send --flow "$(cid_of 2 0b0b0b0b0b0b)@49002" --count 3 >/dev/null
 for i in $(seq 100); do [ $(( $(decap_v4 s2) - base )) -ge 3 ] && break; sleep 0.1; done
 eq "pins: the pinned program keeps forwarding" 3 $(( $(decap_v4 s2) - base ))
+expect_rc "pins: cidlb stats refuses them" 3 lbc stats
+grep_in "pins: cidlb stats names the map and sizes" \
+	"pinned map cidlb_global at $PIN/cidlb_global has value size $((vsize + 8)), this cidlb expects $vsize" "$T/err"
 expect_rc "pins: --cleanup removes them" 0 on lb "$CIDLBD" -c "$T/cidlb.conf" --cleanup
 eq "pins: gone after --cleanup" "" "$(on lb ls "$PIN" 2>/dev/null)"
 
