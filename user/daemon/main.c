@@ -634,14 +634,14 @@ static int run(struct daemon *d)
 				}
 			}
 		}
-		if ((pf[1].revents & POLLIN) && ctl_accept(d)) {
+		if ((pf[1].revents & POLLIN) && (n = ctl_accept(d))) {
 			/* out of descriptors: the client waits in the backlog;
 			 * polling the socket now would only spin */
 			pf[1].fd = -1;
 			if (time(NULL) >= emfile_logged + 60) {
 				emfile_logged = time(NULL);
-				pr_warn("control: no file descriptor left for a client (%s): accepting again in %d ms",
-					strerror(EMFILE), ACCEPT_BACKOFF_MS);
+				pr_warn("control: cannot take a client (%s): accepting again in %d ms",
+					strerror(-n), ACCEPT_BACKOFF_MS);
 			}
 		}
 		if (pf[3].revents & POLLIN) {	/* a control request was served */
