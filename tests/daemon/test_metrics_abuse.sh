@@ -51,6 +51,10 @@ stop_daemon
 # --- 2. 2,000 idle connections ------------------------------------------------------
 DAEMON_ENV="CIDLB_TEST=1 prlimit --nofile=1024:$(ulimit -Hn) --" start_daemon
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$DAEMON_PID/stat"; }
+status_ms() { local a; a=$(date +%s%N); lbc status >/dev/null 2>&1 || return 1; echo $(( ($(date +%s%N) - a) / 1000000 )); }
+base_worst=0
+for i in $(seq 3); do ms=$(status_ms); [ "${ms:-0}" -gt $base_worst ] && base_worst=$ms; done
+echo "cidlb status without idle connections: worst ${base_worst} ms (machine load $(cut -d' ' -f1 /proc/loadavg))"
 on lb $NOBODY /usr/bin/python3 "$ROOT/tests/daemon/idle_conns.py" 127.0.0.1 19470 2000 \
 	"$T/nb/idle.ready" "$T/nb/idle.stop" &
 IDLE=$!
@@ -63,9 +67,7 @@ t0=$(cpu_ticks); w0=$(date +%s.%N)
 prev=$(decap_v4 s2); moving=0; slow=0; worst=0
 for i in $(seq 5); do
 	sleep 1
-	a=$(date +%s%N)
-	lbc status >/dev/null 2>&1 || bad "status did not answer under 2,000 idle connections"
-	ms=$(( ($(date +%s%N) - a) / 1000000 ))
+	ms=$(status_ms) || { bad "status did not answer under 2,000 idle connections"; ms=99999; }
 	[ $ms -gt $worst ] && worst=$ms
 	[ $ms -lt 1000 ] || slow=$((slow + 1))
 	now=$(decap_v4 s2)
