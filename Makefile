@@ -184,6 +184,14 @@ $(BUILD)/fuzz/fuzz_config: tests/fuzz/fuzz_config.c user/ctl/config.c $(LIB_SRCS
 	$(Q)$(CLANG) $(TWIN_CFLAGS) $(FUZZ_FLAGS) -Dfopen=fuzz_fopen -o $@ $< user/ctl/config.c \
 		$(LIB_SRCS) -linih $(LDLIBS_SSL) -lpthread
 
+# the daemon's state file, as read at adoption and by `cidlb stats`
+$(BUILD)/fuzz/fuzz_statefile: tests/fuzz/fuzz_statefile.c user/ctl/statefile.c user/ctl/config.c \
+		$(LIB_SRCS) $(HDRS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CLANG) $(TWIN_CFLAGS) $(FUZZ_FLAGS) -o $@ $< user/ctl/statefile.c user/ctl/config.c \
+		$(LIB_SRCS) -linih -ljansson $(LDLIBS_SSL) -lpthread
+
 FUZZ_CTL_SRCS := $(CTL_SRCS) user/daemon/ctl.c user/daemon/apply.c user/daemon/retire.c \
 	user/daemon/log.c
 # every map writer of lb.h, counted by the fuzzer

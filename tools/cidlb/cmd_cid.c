@@ -583,6 +583,7 @@ static int do_list(int argc, char **argv)
 	struct cidlb_lb *lb;
 	struct timespec ts;
 	json_t *arr = cidlb_json ? json_array() : NULL;
+	char why[1024];
 	uint64_t now;
 	long n = 0;
 	int fd, err;
@@ -595,6 +596,10 @@ static int do_list(int argc, char **argv)
 	if (err)
 		return cidlb_fail("cid list: no cidlb program pinned under %s: %s", p.pin_dir,
 				  strerror(-err));
+	if (cidlb_lb_check_pins(lb, NULL, p.pin_dir, why, sizeof(why))) {
+		cidlb_lb_close(lb);
+		return cidlb_fail("cid list: %s", why);
+	}
 	fd = cidlb_lb_map_fd(lb, CIDLB_M_RETIRED);
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;

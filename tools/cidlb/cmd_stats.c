@@ -35,7 +35,7 @@ int cmd_stats(int argc, char **argv)
 	struct cidlb_state st;
 	struct cidlb_lb *lb;
 	json_t *o = NULL, *cj = NULL, *bj = NULL;
-	char why[512];
+	char why[1024];
 	bool have_names;
 	uint32_t idx;
 	size_t i;
@@ -53,6 +53,10 @@ int cmd_stats(int argc, char **argv)
 	if (err)
 		return cidlb_fail("no cidlb program pinned under %s: %s (is cidlb loaded? see 'cidlb status')",
 				  p.pin_dir, strerror(-err));
+	if (cidlb_lb_check_pins(lb, NULL, p.pin_dir, why, sizeof(why))) {
+		cidlb_lb_close(lb);
+		return cidlb_fail("%s", why);
+	}
 	if (argc == 1) {
 		err = cidlb_lb_reset_counters(lb);
 		cidlb_lb_close(lb);

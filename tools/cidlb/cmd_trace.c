@@ -149,7 +149,7 @@ int cmd_trace(int argc, char **argv)
 	struct cidlb_lb *lb = NULL;
 	struct xdp_md ctx = { 0 };
 	const char *pcap = NULL, *ingress = NULL;
-	char why[512];
+	char why[1024];
 	long pkt = 1;
 	bool names = false;
 	int c, len, err, ret = CIDLB_EXIT_FAIL;
@@ -221,6 +221,10 @@ int cmd_trace(int argc, char **argv)
 	err = cidlb_lb_open_pinned(p.pin_dir, &lb);
 	if (err) {
 		cidlb_fail("trace: no cidlb program pinned under %s: %s", p.pin_dir, strerror(-err));
+		goto out;
+	}
+	if (cidlb_lb_check_pins(lb, NULL, p.pin_dir, why, sizeof(why))) {
+		cidlb_fail("trace: %s", why);
 		goto out;
 	}
 	before = calloc(CIDLB_MAX_BACKENDS, sizeof(*before));

@@ -204,6 +204,16 @@ int cidlb_parse_hex(const char *s, uint8_t *out, size_t max)
 	return n ? (int)n : -EINVAL;
 }
 
+int cidlb_check_root_only(const char *path, const struct stat *st, mode_t forbidden,
+			  const char *rule, const char *mode, char *why, size_t why_len)
+{
+	if (st->st_uid == 0 && !(st->st_mode & forbidden))
+		return 0;
+	snprintf(why, why_len, "'%s' is owned by uid %u with mode %04o: %s (chown root '%s'; chmod %s '%s')",
+		 path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777), rule, path, mode, path);
+	return -EPERM;
+}
+
 const char *cidlb_addr_str(uint8_t family, const uint8_t addr[16], char *buf, size_t len)
 {
 	if (!inet_ntop(family == CIDLB_FAMILY_V6 ? AF_INET6 : AF_INET, addr, buf, len))
@@ -902,7 +912,7 @@ static int handle_vip(struct pstate *ps, const char *sec, const char *key, const
 static int read_key_file(struct pstate *ps, const char *sec, const char *key, const char *path,
 			 uint8_t out[16])
 {
-	char buf[128], *e;
+	char buf[128], msg[1024], *e;
 	struct stat st;
 	size_t n;
 	FILE *f;
@@ -916,10 +926,10 @@ static int read_key_file(struct pstate *ps, const char *sec, const char *key, co
 		fclose(f);
 		BAD("cannot stat '%s': %s", path, strerror(errno));
 	}
-	if (st.st_uid != 0 || (st.st_mode & (S_IRWXG | S_IRWXO))) {
+	if (cidlb_check_root_only(path, &st, S_IRWXG | S_IRWXO, "the key must be readable only by root",
+				  "600", msg, sizeof(msg))) {
 		fclose(f);
-		BAD("'%s' is owned by uid %u with mode %04o: the key must be readable only by root (chown root '%s'; chmod 600 '%s')",
-		    path, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777), path, path);
+		BAD("%s", msg);
 	}
 	n = fread(buf, 1, sizeof(buf) - 1, f);
 	fclose(f);

@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <net/if.h>
 #include "cidlb_maps.h"
 
@@ -168,6 +169,13 @@ struct cidlb_conf_backend *cidlb_conf_backend_find(const struct cidlb_conf *c,
 
 /* The struct cidlb_config for the data path (AES schedules included). */
 int cidlb_conf_qlb_to_map(const struct cidlb_conf_qlb *q, struct cidlb_config *out);
+
+/* A file cidlbd trusts (a key file, the BPF object) must be owned by root
+ * and have none of the @forbidden mode bits: 0, or -EPERM with a sentence
+ * in @why naming the file, its owner and mode, @rule, and the chown/chmod
+ * (to @mode) that fixes it. */
+int cidlb_check_root_only(const char *path, const struct stat *st, mode_t forbidden,
+			  const char *rule, const char *mode, char *why, size_t why_len);
 
 /* Names for logs and JSON. */
 const char *cidlb_attach_mode_str(enum cidlb_attach_mode m);

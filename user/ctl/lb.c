@@ -265,6 +265,134 @@ int cidlb_lb_open_pinned(const char *pin_dir, struct cidlb_lb **out)
 	return 0;
 }
 
+/* Maps whose size the daemon sets at load ([lb] lru_size, ...): their
+ * max_entries may differ from the object's. */
+static bool map_resizable(enum cidlb_map_id id)
+{
+	return id == CIDLB_M_LRU || id == CIDLB_M_RETIRED || id == CIDLB_M_DCACHE ||
+	       id == CIDLB_M_RETIRED_HINT || id == CIDLB_M_SID_TABLE;
+}
+
+/* Key and value sizes this program's buffers have (include/cidlb_maps.h);
+ * 0: never read or written from userspace. */
+static const struct { __u32 key, value; } map_abi[CIDLB_M_COUNT] = {
+	[CIDLB_M_VIPS] = { sizeof(struct cidlb_vip_key), sizeof(struct cidlb_vip) },
+	[CIDLB_M_VIP_TABLE] = { 4, sizeof(struct cidlb_vip_slot) },
+	[CIDLB_M_CONFIGS] = { 4, sizeof(struct cidlb_config) },
+	[CIDLB_M_SIDS] = { sizeof(struct cidlb_sid_key), 4 },
+	[CIDLB_M_SID_TABLE] = { 4, sizeof(struct cidlb_sid_bucket) },
+	[CIDLB_M_BACKENDS] = { 4, sizeof(struct cidlb_backend) },
+	[CIDLB_M_MAGLEV] = { 4, 4 },
+	[CIDLB_M_LRU] = { sizeof(struct cidlb_flow_key), sizeof(struct cidlb_flow) },
+	[CIDLB_M_RETIRED] = { sizeof(struct cidlb_cid_key), sizeof(struct cidlb_retired) },
+	[CIDLB_M_RETIRED_HINT] = { 4, 8 },
+	[CIDLB_M_COUNTERS] = { 4, sizeof(struct cidlb_counters) },
+	[CIDLB_M_BE_STATS] = { 4, sizeof(struct cidlb_backend_stats) },
+	[CIDLB_M_GLOBAL] = { 4, sizeof(struct cidlb_global) },
+	[CIDLB_M_CFG_STATS] = { 4, sizeof(struct cidlb_config_stats) },
+	[CIDLB_M_TX_PORTS] = { 4, 4 },
+};
+
+/* Without the object: the sizes of the buffers this program reads into. */
+static int check_pins_abi(const struct cidlb_lb *lb, const char *pin_dir, char *why,
+			  size_t why_len)
+{
+	int i;
+
+	for (i = 0; i < CIDLB_M_COUNT; i++) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		bool bad_key, bad_value;
+
+		if (lb->map_fd[i] < 0 || !map_abi[i].key ||
+		    bpf_obj_get_info_by_fd(lb->map_fd[i], &info, &len))
+			continue;
+		bad_key = info.key_size != map_abi[i].key;
+		bad_value = info.value_size != map_abi[i].value;
+		if (!bad_key && !bad_value)
+			continue;
+		snprintf(why, why_len, "pinned map %s at %s/%s has %s size %u, this cidlb expects %u: the pins come from another version of cidlb; use the cidlb command of that version",
+			 cidlb_map_names[i], pin_dir, cidlb_map_names[i], bad_key ? "key" : "value",
+			 bad_key ? info.key_size : info.value_size,
+			 bad_key ? map_abi[i].key : map_abi[i].value);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int cidlb_lb_check_pins(const struct cidlb_lb *lb, const char *obj_path, const char *pin_dir,
+			char *why, size_t why_len)
+{
+	struct bpf_prog_info pinfo = {};
+	__u32 plen = sizeof(pinfo);
+	struct bpf_object *obj;
+	int i, err = 0;
+
+	if (bpf_obj_get_info_by_fd(lb->prog_fd, &pinfo, &plen) ||
+	    pinfo.type != BPF_PROG_TYPE_XDP) {
+		snprintf(why, why_len, "%s/%s is not an XDP program: the pins are not cidlb's; run 'cidlbd --cleanup' or remove %s",
+			 pin_dir, CIDLB_PROG_MAIN, pin_dir);
+		return -EINVAL;
+	}
+	if (!obj_path)
+		return check_pins_abi(lb, pin_dir, why, why_len);
+	obj = bpf_object__open_file(obj_path, NULL);
+	if (!obj) {
+		err = -errno;
+		snprintf(why, why_len, "cannot open %s to check the pins under %s against it: %s",
+			 obj_path, pin_dir, strerror(-err));
+		return err;
+	}
+	for (i = 0; i < CIDLB_M_COUNT && !err; i++) {
+		const struct bpf_map *m = bpf_object__find_map_by_name(obj, cidlb_map_names[i]);
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+		const char *what = NULL;
+		__u32 have = 0, want = 0;
+
+		if (lb->map_fd[i] < 0)
+			continue;	/* missing pins: the caller says which it needs */
+		if (!m) {
+			snprintf(why, why_len, "pinned map %s at %s/%s is not in %s: the pins come from another version of cidlb; run 'cidlbd --cleanup' (forwarding stops until the next start), or start the cidlbd that made them",
+				 cidlb_map_names[i], pin_dir, cidlb_map_names[i], obj_path);
+			err = -EINVAL;
+			break;
+		}
+		if (bpf_obj_get_info_by_fd(lb->map_fd[i], &info, &len)) {
+			err = -errno;
+			snprintf(why, why_len, "cannot read pinned map %s/%s: %s", pin_dir,
+				 cidlb_map_names[i], strerror(-err));
+			break;
+		}
+		if (info.type != (__u32)bpf_map__type(m)) {
+			what = "type";
+			have = info.type;
+			want = (__u32)bpf_map__type(m);
+		} else if (info.key_size != bpf_map__key_size(m)) {
+			what = "key size";
+			have = info.key_size;
+			want = bpf_map__key_size(m);
+		} else if (info.value_size != bpf_map__value_size(m)) {
+			what = "value size";
+			have = info.value_size;
+			want = bpf_map__value_size(m);
+		} else if (!map_resizable((enum cidlb_map_id)i) &&
+			   info.max_entries != bpf_map__max_entries(m)) {
+			what = "max_entries";
+			have = info.max_entries;
+			want = bpf_map__max_entries(m);
+		}
+		if (what) {
+			snprintf(why, why_len, "pinned map %s at %s/%s has %s %u, this cidlbd (%s) expects %u: the pins come from another version of cidlb; run 'cidlbd --cleanup' (forwarding stops until the next start), or start the cidlbd that made them",
+				 cidlb_map_names[i], pin_dir, cidlb_map_names[i], what, have, obj_path,
+				 want);
+			err = -EINVAL;
+		}
+	}
+	bpf_object__close(obj);
+	return err;
+}
+
 int cidlb_lb_pin(struct cidlb_lb *lb, const char *pin_dir)
 {
 	char path[4096];

@@ -37,6 +37,15 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
 		  struct cidlb_lb **out);
 /* Adopt the program and maps pinned under pin_dir by cidlb_lb_pin(). */
 int cidlb_lb_open_pinned(const char *pin_dir, struct cidlb_lb **out);
+/* Check adopted pins against the map definitions of the object file
+ * obj_path (type, key and value size, max_entries where it is fixed) and
+ * the pinned program's type, before any map is read or written: pins of
+ * another version would overflow this process's buffers or mislead the
+ * program. obj_path NULL (the cidlb command, which has no object): key and
+ * value sizes against the buffers of include/cidlb_maps.h only. 0, or
+ * -EINVAL with *why naming the map, its path and the sizes. */
+int cidlb_lb_check_pins(const struct cidlb_lb *lb, const char *obj_path, const char *pin_dir,
+			char *why, size_t why_len);
 /* Pin the program and every map under pin_dir (created if missing). */
 int cidlb_lb_pin(struct cidlb_lb *lb, const char *pin_dir);
 /* Remove the pins made by cidlb_lb_pin() and the directory if empty. */

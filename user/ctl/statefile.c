@@ -2,6 +2,7 @@
 /* statefile.c - the daemon's state file (statefile.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,83 +89,241 @@ out:
 	return err;
 }
 
+/* Limits of what a state file may hold: more is not a file this daemon wrote. */
+#define STATE_MAX_Q	(1 << 20)	/* quarantine entries */
+
+/* Where a value sits in the file, for the error: "backends[3].index". */
+struct field {
+	const char *path;
+	const char *array;	/* NULL: the top level */
+	size_t i;
+	char *why;
+	size_t why_len;
+};
+
+static int bad(const struct field *f, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int bad(const struct field *f, const char *key, const char *fmt, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (f->array)
+		snprintf(f->why, f->why_len, "%s: %s[%zu].%s: %s", f->path, f->array, f->i, key, msg);
+	else
+		snprintf(f->why, f->why_len, "%s: %s: %s", f->path, key, msg);
+	return -EINVAL;
+}
+
+/* An integer field in min..max (required). */
+static int get_int(const struct field *f, json_t *o, const char *key, json_int_t min,
+		   json_int_t max, json_int_t *out)
+{
+	json_t *v = json_object_get(o, key);
+
+	if (!v)
+		return bad(f, key, "missing");
+	if (!json_is_integer(v))
+		return bad(f, key, "must be an integer");
+	*out = json_integer_value(v);
+	if (*out < min || *out > max)
+		return bad(f, key, "%lld is out of range %lld..%lld", (long long)*out,
+			   (long long)min, (long long)max);
+	return 0;
+}
+
+/* A string field of at most max octets (required; "" allowed when min 0). */
+static int get_str(const struct field *f, json_t *o, const char *key, size_t min, size_t max,
+		   const char **out)
+{
+	json_t *v = json_object_get(o, key);
+	size_t n;
+
+	if (!v)
+		return bad(f, key, "missing");
+	if (!json_is_string(v))
+		return bad(f, key, "must be a string");
+	n = json_string_length(v);
+	if (n < min || n > max || strlen(json_string_value(v)) != n)
+		return bad(f, key, "must be %zu..%zu characters (no NUL)", min, max);
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* An array field (missing: empty) of at most max elements, each an object. */
+static int get_array(const struct field *f, json_t *o, const char *key, size_t max,
+		     json_t **out)
+{
+	json_t *a = json_object_get(o, key), *e;
+	size_t i;
+
+	*out = a;
+	if (!a)
+		return 0;
+	if (!json_is_array(a))
+		return bad(f, key, "must be an array");
+	if (json_array_size(a) > max)
+		return bad(f, key, "%zu entries, at most %zu", json_array_size(a), max);
+	json_array_foreach(a, i, e)
+		if (!json_is_object(e)) {
+			snprintf(f->why, f->why_len, "%s: %s[%zu]: must be an object", f->path, key, i);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+static int read_backends(struct field *f, json_t *a, struct cidlb_state *st)
+{
+	json_t *e;
+	size_t i;
+	int j;
+
+	st->be = calloc(json_array_size(a) + 1, sizeof(*st->be));
+	if (!st->be)
+		return -ENOMEM;
+	f->array = "backends";
+	json_array_foreach(a, i, e) {
+		struct cidlb_state_be *b = &st->be[st->n_be];
+		const char *name;
+		json_int_t idx;
+
+		f->i = i;
+		if (get_str(f, e, "name", 1, CIDLB_NAME_MAX, &name) ||
+		    get_int(f, e, "index", 0, CIDLB_MAX_BACKENDS - 1, &idx))
+			return -EINVAL;
+		for (j = 0; j < st->n_be; j++) {
+			if (!strcmp(st->be[j].name, name))
+				return bad(f, "name", "'%s' appears twice", name);
+			if (st->be[j].index == (uint32_t)idx)
+				return bad(f, "index", "%lld is also backend '%s''s",
+					   (long long)idx, st->be[j].name);
+		}
+		snprintf(b->name, sizeof(b->name), "%s", name);
+		b->index = (uint32_t)idx;
+		st->n_be++;
+	}
+	return 0;
+}
+
+static int read_quarantine(struct field *f, json_t *a, struct cidlb_state *st)
+{
+	json_t *e;
+	size_t i;
+
+	st->q = calloc(json_array_size(a) + 1, sizeof(*st->q));
+	if (!st->q)
+		return -ENOMEM;
+	f->array = "quarantine";
+	json_array_foreach(a, i, e) {
+		struct cidlb_state_q *q = &st->q[st->n_q];
+		const char *sid, *owner;
+		json_int_t cr, idx, until;
+		int n = 0;
+
+		f->i = i;
+		if (get_int(f, e, "config_id", 0, CIDLB_CONFIG_IDS - 1, &cr) ||
+		    get_str(f, e, "server_id", 0, 2 * CIDLB_SID_MAX, &sid) ||
+		    get_str(f, e, "owner", 1, CIDLB_NAME_MAX, &owner) ||
+		    get_int(f, e, "index", 0, CIDLB_MAX_BACKENDS - 1, &idx) ||
+		    get_int(f, e, "until_boottime_ns", 0, INT64_MAX, &until))
+			return -EINVAL;
+		/* "": an index reserved without a server ID */
+		if (*sid && (n = cidlb_parse_hex(sid, q->sid, CIDLB_SID_MAX)) < 0)
+			return bad(f, "server_id", "'%s' is not 1..%d octets in hex", sid,
+				   CIDLB_SID_MAX);
+		q->config_id = (uint8_t)cr;
+		q->len = (uint8_t)n;
+		snprintf(q->owner, sizeof(q->owner), "%s", owner);
+		q->index = (uint32_t)idx;
+		q->until_ns = (uint64_t)until;
+		st->n_q++;
+	}
+	return 0;
+}
+
+static int read_interfaces(struct field *f, json_t *a, struct cidlb_state *st)
+{
+	json_t *e;
+	size_t i;
+
+	f->array = "interfaces";
+	json_array_foreach(a, i, e) {
+		struct cidlb_state_if *s = &st->ifs[st->n_ifs];
+		const char *name, *mode;
+		json_int_t fwd;
+
+		f->i = i;
+		if (get_str(f, e, "name", 1, IF_NAMESIZE - 1, &name) ||
+		    get_str(f, e, "mode", 1, 16, &mode) ||
+		    get_int(f, e, "forwarding_set", 0,
+			    CIDLB_FWD_SET_V4 | CIDLB_FWD_SET_V6 | CIDLB_FWD_SET_RA6, &fwd))
+			return -EINVAL;
+		if (!strcmp(mode, "native"))
+			s->mode = CIDLB_ATTACH_NATIVE;
+		else if (!strcmp(mode, "generic"))
+			s->mode = CIDLB_ATTACH_GENERIC;
+		else if (!strcmp(mode, "auto"))
+			s->mode = CIDLB_ATTACH_AUTO;
+		else
+			return bad(f, "mode", "'%s': must be native, generic or auto", mode);
+		snprintf(s->name, sizeof(s->name), "%s", name);
+		s->fwd_set = (uint8_t)fwd;
+		st->n_ifs++;
+	}
+	return 0;
+}
+
+/* Every value is checked (type, range, length, count) before it is used:
+ * the file outlives the daemon that wrote it and may be damaged or come
+ * from another version. A bad file is refused as a whole. */
 int cidlb_state_read(const char *path, struct cidlb_state *st, char *why, size_t why_len)
 {
+	struct field f = { .path = path, .why = why, .why_len = why_len };
 	json_error_t jerr;
-	json_t *o, *a, *e;
-	size_t i;
-	int err = -EINVAL;
+	json_t *o, *be, *q, *ifs;
+	json_int_t version;
+	int err;
 
 	memset(st, 0, sizeof(*st));
-	o = json_load_file(path, 0, &jerr);
+	o = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
 	if (!o) {
 		if (access(path, F_OK))
 			return -ENOENT;
 		snprintf(why, why_len, "%s:%d: %s", path, jerr.line, jerr.text);
 		return -EINVAL;
 	}
-	if (json_integer_value(json_object_get(o, "version")) != STATE_VERSION) {
+	err = -EINVAL;
+	if (!json_is_object(o)) {
+		snprintf(why, why_len, "%s: not a cidlbd state file (not a JSON object)", path);
+		goto out;
+	}
+	if (get_int(&f, o, "version", STATE_VERSION, STATE_VERSION, &version)) {
 		snprintf(why, why_len, "%s: not a cidlbd state file of version %d", path,
 			 STATE_VERSION);
 		goto out;
 	}
-	a = json_object_get(o, "backends");
-	st->be = calloc(json_array_size(a) + 1, sizeof(*st->be));
-	json_array_foreach(a, i, e) {
-		const char *name = json_string_value(json_object_get(e, "name"));
-		json_int_t idx = json_integer_value(json_object_get(e, "index"));
-
-		if (!name || idx < 0 || idx >= CIDLB_MAX_BACKENDS) {
-			snprintf(why, why_len, "%s: backends[%zu]: needs a name and an index 0..%d",
-				 path, i, CIDLB_MAX_BACKENDS - 1);
-			goto out;
-		}
-		snprintf(st->be[st->n_be].name, sizeof(st->be[0].name), "%s", name);
-		st->be[st->n_be++].index = (uint32_t)idx;
-	}
-	a = json_object_get(o, "quarantine");
-	st->q = calloc(json_array_size(a) + 1, sizeof(*st->q));
-	json_array_foreach(a, i, e) {
-		struct cidlb_state_q *q = &st->q[st->n_q];
-		const char *sid = json_string_value(json_object_get(e, "server_id"));
-		const char *owner = json_string_value(json_object_get(e, "owner"));
-		json_int_t cr = json_integer_value(json_object_get(e, "config_id"));
-		/* "" : an index reserved without a server ID */
-		int n = !sid ? -1 : !*sid ? 0 : cidlb_parse_hex(sid, q->sid, CIDLB_SID_MAX);
-
-		if (n < 0 || cr < 0 || cr >= CIDLB_CONFIG_IDS || !owner) {
-			snprintf(why, why_len, "%s: quarantine[%zu]: bad entry", path, i);
-			goto out;
-		}
-		q->config_id = (uint8_t)cr;
-		q->len = (uint8_t)n;
-		snprintf(q->owner, sizeof(q->owner), "%s", owner);
-		q->index = (uint32_t)json_integer_value(json_object_get(e, "index"));
-		q->until_ns = (uint64_t)json_integer_value(json_object_get(e, "until_boottime_ns"));
-		st->n_q++;
-	}
-	e = json_object_get(o, "seed");	/* absent in older files */
-	if (e && (!json_is_integer(e) || json_integer_value(e) < 1 ||
-		  json_integer_value(e) > UINT32_MAX)) {
-		snprintf(why, why_len, "%s: seed: must be a number 1..4294967295", path);
+	if (get_array(&f, o, "backends", CIDLB_MAX_BACKENDS, &be) ||
+	    get_array(&f, o, "quarantine", STATE_MAX_Q, &q) ||
+	    get_array(&f, o, "interfaces", CIDLB_MAX_IFACES, &ifs))
 		goto out;
-	}
-	st->seed = (uint32_t)json_integer_value(e);
-	a = json_object_get(o, "interfaces");
-	json_array_foreach(a, i, e) {
-		const char *name = json_string_value(json_object_get(e, "name"));
-		const char *mode = json_string_value(json_object_get(e, "mode"));
+	err = read_backends(&f, be, st);
+	if (!err)
+		err = read_quarantine(&f, q, st);
+	if (!err)
+		err = read_interfaces(&f, ifs, st);
+	if (!err && json_object_get(o, "seed")) {	/* absent in older files */
+		json_int_t seed;
 
-		if (!name || st->n_ifs >= CIDLB_MAX_IFACES)
-			continue;
-		snprintf(st->ifs[st->n_ifs].name, IF_NAMESIZE, "%s", name);
-		st->ifs[st->n_ifs].fwd_set = (uint8_t)(json_integer_value(json_object_get(e, "forwarding_set")) &
-						       (CIDLB_FWD_SET_V4 | CIDLB_FWD_SET_V6 |
-							CIDLB_FWD_SET_RA6));
-		st->ifs[st->n_ifs++].mode = mode && !strcmp(mode, "generic") ?
-					    CIDLB_ATTACH_GENERIC : CIDLB_ATTACH_NATIVE;
+		f.array = NULL;
+		err = get_int(&f, o, "seed", 1, UINT32_MAX, &seed);
+		st->seed = (uint32_t)seed;
 	}
-	err = 0;
+	if (err == -ENOMEM)
+		snprintf(why, why_len, "%s: out of memory", path);
 out:
 	json_decref(o);
 	if (err)
@@ -178,7 +337,7 @@ void cidlb_state_free(struct cidlb_state *st)
 	free(st->q);
 	st->be = NULL;
 	st->q = NULL;
-	st->n_be = st->n_q = 0;
+	st->n_be = st->n_q = st->n_ifs = 0;
 }
 
 const char *cidlb_state_name(const struct cidlb_state *st, uint32_t idx)

@@ -696,7 +696,7 @@ static void *ctl_thread(void *arg)
 	return NULL;
 }
 
-void ctl_accept(struct daemon *d)
+int ctl_accept(struct daemon *d)
 {
 	struct ctl_client *c;
 	pthread_attr_t attr;
@@ -707,7 +707,8 @@ void ctl_accept(struct daemon *d)
 
 	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
-		return;
+		return errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM ?
+		       -errno : 0;
 	if (__atomic_load_n(&d->ctl_active, __ATOMIC_ACQUIRE) >= CTL_MAX_CLIENTS) {
 		/* in the main loop's thread: a short write, no waiting */
 		snprintf(msg, sizeof(msg), "cidlbd serves %d control clients at once: try again",
@@ -719,12 +720,12 @@ void ctl_accept(struct daemon *d)
 			json_decref(reply);
 		}
 		close(fd);
-		return;
+		return 0;
 	}
 	c = malloc(sizeof(*c));
 	if (!c) {
 		close(fd);
-		return;
+		return 0;
 	}
 	c->d = d;
 	c->fd = fd;
@@ -740,4 +741,5 @@ void ctl_accept(struct daemon *d)
 		ctl_serve(d, fd);
 		__atomic_sub_fetch(&d->ctl_active, 1, __ATOMIC_RELEASE);
 	}
+	return 0;
 }

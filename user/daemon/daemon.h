@@ -95,6 +95,8 @@ struct daemon {
 	int wake_fd;			/* eventfd: a control thread woke the main loop */
 	int ctl_active;			/* control client threads running (atomic) */
 	struct MHD_Daemon *httpd;
+	int metrics_retry_s;		/* >0: the bind failed, next try in this */
+	time_t metrics_next;		/* ... at this time */
 	/* neigh.c: backend addresses already probed, by position */
 	uint8_t (*neigh_seen)[16];
 	int neigh_cap, neigh_known, neigh_ticks;
@@ -140,8 +142,11 @@ void neigh_tick(struct daemon *d);
 int ctl_listen(struct daemon *d);
 /* Take a client on its own thread (up to CTL_MAX_CLIENTS at a time), so a
  * slow or silent client holds up nobody; each request done writes to
- * d->wake_fd, so that the main loop sees a "stop". */
-void ctl_accept(struct daemon *d);
+ * d->wake_fd, so that the main loop sees a "stop". Returns 0, or -EMFILE
+ * (-ENFILE, -ENOBUFS, -ENOMEM) when no descriptor was left for the
+ * client: the connection waits in the backlog and the caller must stop
+ * polling the socket for a while, else it wakes up at once, again and again. */
+int ctl_accept(struct daemon *d);
 /* One request (@len octets, any bytes) to its reply, {"ok": false, ...}
  * when malformed or refused; under d->lock. ctl_accept() without the
  * socket (the fuzzer). */
@@ -153,7 +158,11 @@ void ctl_close(struct daemon *d);
 int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len);
 
 /* ---- metrics.c ---- */
+/* Serve [daemon] metrics; a failed bind is logged and not fatal (only a
+ * malformed address is): metrics_tick(), once a second from the main
+ * loop, tries again with a growing interval (1 s, doubling, up to 60 s). */
 int metrics_start(struct daemon *d);
+void metrics_tick(struct daemon *d);
 void metrics_stop(struct daemon *d);
 
 /* ---- notify.c ---- */

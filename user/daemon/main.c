@@ -21,6 +21,7 @@
 #include <net/if.h>
 #include <sys/file.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -32,6 +33,7 @@
 #include "log.h"
 
 #define SWEEP_INTERVAL_S 1
+#define ACCEPT_BACKOFF_MS 100	/* no descriptor for a control client: wait */
 
 static void usage(FILE *f)
 {
@@ -101,6 +103,39 @@ static int find_object(struct daemon *d, const char *cli)
 	}
 	snprintf(d->object, sizeof(d->object), "%s", CIDLB_DEFAULT_OBJECT);
 	return -ENOENT;
+}
+
+/* The object becomes kernel code: like a key file, only root may change it. */
+static int check_object(const struct daemon *d)
+{
+	char why[1200];
+	struct stat st;
+
+	if (stat(d->object, &st)) {
+		pr_err("cannot stat the BPF object %s: %s", d->object, strerror(errno));
+		return -errno;
+	}
+	if (cidlb_check_root_only(d->object, &st, S_IWGRP | S_IWOTH,
+				  "the BPF object must be owned by root and writable only by root",
+				  "644", why, sizeof(why))) {
+		pr_err("%s; nothing was loaded", why);
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Every control client and metrics connection holds a descriptor: the
+ * soft limit (1024 under systemd by default) goes up to the hard one. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl))
+		pr_warn("cannot raise the file descriptor limit to %llu: %s",
+			(unsigned long long)rl.rlim_max, strerror(errno));
 }
 
 /* One instance per state file: a second daemon would fight over the maps. */
@@ -630,9 +665,12 @@ done:
 
 /* ---- start and stop --------------------------------------------------------- */
 
-static int open_lb(struct daemon *d)
+/* Load the object and pin it, or adopt what is pinned (checked against
+ * the object first, unless @check_pins is false: --cleanup removes pins of
+ * any version). */
+static int open_lb(struct daemon *d, bool check_pins)
 {
-	char prog[512], why[512];
+	char prog[512], why[1024];
 	struct cidlb_lb_opts opts = {
 		.lru_size = d->conf->lru_size,
 		.retired_size = d->conf->retired_size,
@@ -651,6 +689,14 @@ static int open_lb(struct daemon *d)
 		if (err) {
 			pr_err("cannot open the program pinned at %s: %s", prog, strerror(-err));
 			return err;
+		}
+		if (check_pins) {
+			err = cidlb_lb_check_pins(d->lb, d->object, d->pin_dir, why, sizeof(why));
+			if (err) {
+				pr_err("%s", why);
+				pr_err("nothing was adopted or changed: the pinned program keeps forwarding as it is");
+				return err;
+			}
 		}
 		for (i = 0; i < CIDLB_M_COUNT; i++) {
 			if (i == CIDLB_M_DCACHE || i == CIDLB_M_SCRATCH ||
@@ -751,7 +797,7 @@ static int cleanup_only(struct daemon *d)
 	char why[512];
 	int i, err;
 
-	if (open_lb(d) || !d->adopted) {
+	if (open_lb(d, false) || !d->adopted) {
 		if (!d->adopted)
 			cidlb_lb_unpin(d->pin_dir);	/* just loaded it: undo */
 		pr_info("nothing pinned under %s", d->pin_dir);
@@ -780,8 +826,9 @@ static int run(struct daemon *d)
 				  .it_value = { SWEEP_INTERVAL_S, 0 } };
 	struct pollfd pf[4];
 	int sweep_wait = -1, ready;
+	time_t emfile_logged = 0;
 	sigset_t mask;
-	int sfd, tfd;
+	int sfd, tfd, err = 0;
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGHUP);
@@ -798,14 +845,24 @@ static int run(struct daemon *d)
 	pf[2] = (struct pollfd){ .fd = tfd, .events = POLLIN };
 	pf[3] = (struct pollfd){ .fd = d->wake_fd, .events = POLLIN };
 	while (!d->stop) {
-		/* more retired CIDs due: sweep on after sweep_wait ms */
-		ready = poll(pf, 4, sweep_wait);
+		/* more retired CIDs due: sweep on after sweep_wait ms; the
+		 * control socket back in after an accept back-off */
+		int timeout = sweep_wait, n;
+
+		if (pf[1].fd < 0 && (timeout < 0 || timeout > ACCEPT_BACKOFF_MS))
+			timeout = ACCEPT_BACKOFF_MS;
+		ready = poll(pf, 4, timeout);
 		if (ready < 0) {
 			if (errno == EINTR)
 				continue;
-			pr_err("poll: %s", strerror(errno));
+			/* as a crash would: the program stays attached and pinned */
+			err = -errno;
+			pr_err("poll: %s: stopping; the program stays attached and the maps pinned",
+			       strerror(errno));
 			break;
 		}
+		if (pf[1].fd < 0)	/* the accept back-off is over */
+			pf[1].fd = d->listen_fd;
 		if (pf[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
@@ -823,8 +880,16 @@ static int run(struct daemon *d)
 				}
 			}
 		}
-		if (pf[1].revents & POLLIN)
-			ctl_accept(d);
+		if ((pf[1].revents & POLLIN) && (n = ctl_accept(d))) {
+			/* out of descriptors: the client waits in the backlog;
+			 * polling the socket now would only spin */
+			pf[1].fd = -1;
+			if (time(NULL) >= emfile_logged + 60) {
+				emfile_logged = time(NULL);
+				pr_warn("control: cannot take a client (%s): accepting again in %d ms",
+					strerror(-n), ACCEPT_BACKOFF_MS);
+			}
+		}
 		if (pf[3].revents & POLLIN) {	/* a control request was served */
 			uint64_t n;
 
@@ -836,6 +901,7 @@ static int run(struct daemon *d)
 
 			if (read(tfd, &ticks, sizeof(ticks)) < 0)
 				continue;
+			metrics_tick(d);
 			pthread_mutex_lock(&d->lock);
 			neigh_tick(d);
 			qlb_sample(d);
@@ -849,7 +915,7 @@ static int run(struct daemon *d)
 	}
 	close(sfd);
 	close(tfd);
-	return 0;
+	return err;
 }
 
 int main(int argc, char **argv)
@@ -953,6 +1019,8 @@ int main(int argc, char **argv)
 		       d->object);
 		return 1;
 	}
+	if (!cleanup && check_object(d))
+		return 1;
 	if (take_lock(d))
 		return 1;
 	if (cleanup)
@@ -965,9 +1033,10 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	raise_nofile();
 	d->started = time(NULL);
 
-	err = open_lb(d);
+	err = open_lb(d, true);
 	if (err)
 		goto fail_nolb;
 	d->owner_map_id = cidlb_bpf_id(cidlb_lb_map_fd(d->lb, CIDLB_M_COUNTERS));
@@ -1051,7 +1120,10 @@ int main(int argc, char **argv)
 		d->conf->n_vips, d->conf->n_vips == 1 ? "" : "s", d->conf->n_backends,
 		d->conf->n_backends == 1 ? "" : "s", d->adopted ? " (adopted a running program)" : "");
 
-	run(d);
+	if (run(d)) {
+		teardown(d, true);
+		return 1;
+	}
 	teardown(d, d->stop_keep);
 	cidlb_state_free(&d->st);
 	cidlb_conf_free(d->conf);

@@ -300,54 +300,122 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 		     true);
 }
 
-int metrics_start(struct daemon *d)
+/* Exposure limits: any local user (or anyone the address is reachable
+ * from) can connect, so connections are bounded in number, per client
+ * address and in time; past them the daemon refuses, never runs out of
+ * file descriptors. */
+#define METRICS_MAX_CONNS	64	/* at once, all clients */
+#define METRICS_MAX_PER_IP	8	/* at once, one client address */
+#define METRICS_TIMEOUT_S	10	/* an idle connection is closed */
+#define METRICS_RETRY_MIN_S	1	/* a failed bind is tried again after this, */
+#define METRICS_RETRY_MAX_S	60	/* doubling up to this */
+
+static int metrics_addr(const char *spec, struct sockaddr_storage *ss, unsigned int *flags)
 {
-	const char *spec = d->conf->metrics;
-	struct sockaddr_storage ss = { 0 };
 	char host[64];
 	const char *colon;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD;
 	uint32_t port;
 
-	if (!*spec) {
-		pr_info("metrics off");
-		return 0;
-	}
+	memset(ss, 0, sizeof(*ss));
 	if (spec[0] == '[') {
 		const char *close = strchr(spec, ']');
 
+		if (!close)
+			return -EINVAL;
 		snprintf(host, sizeof(host), "%.*s", (int)(close - spec - 1), spec + 1);
 		colon = close + 1;
 	} else {
 		colon = strrchr(spec, ':');
+		if (!colon)
+			return -EINVAL;
 		snprintf(host, sizeof(host), "%.*s", (int)(colon - spec), spec);
 	}
-	if (cidlb_parse_u32(colon + 1, 1, 65535, &port))
+	if (*colon != ':' || cidlb_parse_u32(colon + 1, 1, 65535, &port))
 		return -EINVAL;
-	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	if (inet_pton(AF_INET, host, &((struct sockaddr_in *)ss)->sin_addr) == 1) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
 
 		s4->sin_family = AF_INET;
 		s4->sin_port = htons((uint16_t)port);
 	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
 
 		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
 			return -EINVAL;
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)port);
-		flags |= MHD_USE_IPv6;
+		*flags |= MHD_USE_IPv6;
 	}
+	return (int)port;
+}
+
+/* One attempt to listen; 0, or -EADDRINUSE (or what else bind said). */
+static int metrics_try(struct daemon *d)
+{
+	struct sockaddr_storage ss;
+	/* epoll: no FD_SETSIZE limit, and idle connections cost no wakeups */
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
+	int port = metrics_addr(d->conf->metrics, &ss, &flags);
+
+	if (port < 0)
+		return port;
+	errno = 0;
 	d->httpd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, d,
 				    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-				    MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
-	if (!d->httpd) {
-		pr_err("cannot serve metrics on %s (address in use? set [daemon] metrics = ADDRESS:PORT or off)",
-		       spec);
-		return -EADDRINUSE;
-	}
-	pr_info("metrics on http://%s/metrics", spec);
+				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_MAX_CONNS,
+				    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)METRICS_MAX_PER_IP,
+				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_TIMEOUT_S,
+				    MHD_OPTION_END);
+	if (!d->httpd)
+		return errno ? -errno : -EADDRINUSE;
 	return 0;
+}
+
+int metrics_start(struct daemon *d)
+{
+	int err;
+
+	d->metrics_retry_s = 0;
+	if (!*d->conf->metrics) {
+		pr_info("metrics off");
+		return 0;
+	}
+	err = metrics_try(d);
+	if (err == -EINVAL) {
+		pr_err("[daemon] metrics = %s: not ADDRESS:PORT", d->conf->metrics);
+		return err;
+	}
+	if (err) {
+		/* the data path and the control socket do not need it: retried */
+		d->metrics_retry_s = METRICS_RETRY_MIN_S;
+		d->metrics_next = time(NULL) + d->metrics_retry_s;
+		pr_err("cannot serve metrics on %s: %s (another process holds the port? set [daemon] metrics = ADDRESS:PORT or off); forwarding and the control socket go on, trying again in %d s",
+		       d->conf->metrics, strerror(-err), d->metrics_retry_s);
+		return 0;
+	}
+	pr_info("metrics on http://%s/metrics (at most %d connections, %d per client address, idle ones closed after %d s)",
+		d->conf->metrics, METRICS_MAX_CONNS, METRICS_MAX_PER_IP, METRICS_TIMEOUT_S);
+	return 0;
+}
+
+void metrics_tick(struct daemon *d)
+{
+	time_t now = time(NULL);
+	int err;
+
+	if (d->httpd || !d->metrics_retry_s || now < d->metrics_next)
+		return;
+	err = metrics_try(d);
+	if (!err) {
+		pr_info("metrics on http://%s/metrics (the address is free now)", d->conf->metrics);
+		d->metrics_retry_s = 0;
+		return;
+	}
+	d->metrics_retry_s = d->metrics_retry_s * 2 > METRICS_RETRY_MAX_S ?
+			     METRICS_RETRY_MAX_S : d->metrics_retry_s * 2;
+	d->metrics_next = now + d->metrics_retry_s;
+	pr_warn("still cannot serve metrics on %s: %s; trying again in %d s", d->conf->metrics,
+		strerror(-err), d->metrics_retry_s);
 }
 
 void metrics_stop(struct daemon *d)
@@ -355,4 +423,5 @@ void metrics_stop(struct daemon *d)
 	if (d->httpd)
 		MHD_stop_daemon(d->httpd);
 	d->httpd = NULL;
+	d->metrics_retry_s = 0;
 }
