@@ -91,8 +91,11 @@ static const char *const counter_help[] = {
 	"Dropped: the fallback found no live backend.",
 	"Sent back out of the ingress interface (XDP_TX).",
 	"Sent out of another interface (XDP_REDIRECT).",
+	"Of those sent: the kernel had no neighbour entry at that instant, cidlbd's copy (cidlb_neigh) gave the next hop.",
 	"Dropped: too big after encapsulation.",
-	"Dropped: no route or neighbour to the backend.",
+	"Dropped: no route to the backend, or forwarding off on the ingress interface.",
+	"Dropped: no neighbour entry for the backend's next hop (kernel and cidlb_neigh).",
+	"Dropped: the egress interface is not in egress_interfaces (cidlb_tx_ports).",
 	"Dropped: no headroom or bad backend entry.",
 };
 _Static_assert(sizeof(counter_help) / sizeof(counter_help[0]) ==
