@@ -70,9 +70,6 @@ struct daemon {
 	int wake_fd;			/* eventfd: a control thread woke the main loop */
 	int ctl_active;			/* control client threads running (atomic) */
 	struct MHD_Daemon *httpd;
-	/* neigh.c: backend addresses already probed, by position */
-	uint8_t (*neigh_seen)[16];
-	int neigh_cap, neigh_known, neigh_ticks;
 };
 
 /* now, CLOCK_BOOTTIME ns (the clock of cidlb_retired.expires_ns) */
@@ -96,8 +93,12 @@ int quarantine_expire(struct daemon *d);
 int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply,
 		char *why, size_t why_len);
 void retire_sweep(struct daemon *d);
-/* neigh.c: make the kernel resolve FIB-routed backends' next hops */
+/* ---- neigh.c: next hops of FIB-routed backends ---- */
+/* Every second: keep live backends' next hops resolved and copied into
+ * cidlb_neigh; remove copies nobody uses. */
 void neigh_tick(struct daemon *d);
+/* Before backends become live: resolve their next hops (bounded wait). */
+void neigh_resolve(struct daemon *d, const struct cidlb_conf_backend *const *bs, int n);
 
 /* ---- ctl.c ---- */
 int ctl_listen(struct daemon *d);

@@ -774,7 +774,6 @@ int main(int argc, char **argv)
 	teardown(d, d->stop_keep);
 	cidlb_state_free(&d->st);
 	cidlb_conf_free(d->conf);
-	free(d->neigh_seen);
 	free(d->maglev);
 	return 0;
 
