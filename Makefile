@@ -197,7 +197,7 @@ FUZZ_CTL_SRCS := $(CTL_SRCS) user/daemon/ctl.c user/daemon/apply.c user/daemon/r
 # every map writer of lb.h, counted by the fuzzer
 FUZZ_CTL_WRAP := $(patsubst %,-Wl$(comma)--wrap=cidlb_lb_%,set_vip del_vip set_config \
 	set_backend set_sid del_sid set_global publish_maglev retire_ex unretire expire \
-	refresh_global add_tx_port del_tx_port reset_counters)
+	refresh_global add_tx_port del_tx_port set_neigh del_neigh reset_counters)
 $(BUILD)/fuzz/fuzz_control: tests/fuzz/fuzz_control.c $(FUZZ_CTL_SRCS) $(LIB_SRCS) $(HDRS)
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(dir $@)

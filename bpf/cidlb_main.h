@@ -137,19 +137,25 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
 		cnt->drop_no_route++;
 		return XDP_DROP;
 	}
+	if (rc == FWD_NO_NEIGH) {
+		cnt->drop_no_neigh++;
+		return XDP_DROP;
+	}
 	if (rc) {
 		cnt->drop_encap++;
 		return XDP_DROP;
 	}
 	if (!nh.ifindex) {
+		cnt->nh_cached += nh.cached;
 		cnt->tx++;
 		return XDP_TX;
 	}
 	rc = bpf_redirect_map(&cidlb_tx_ports, nh.ifindex, XDP_DROP);
 	if (rc != XDP_REDIRECT) {
-		cnt->drop_no_route++;
+		cnt->drop_no_port++;
 		return XDP_DROP;
 	}
+	cnt->nh_cached += nh.cached;
 	cnt->redirect++;
 	return XDP_REDIRECT;
 }

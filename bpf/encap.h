@@ -28,6 +28,7 @@ enum fwd_result {
 	FWD_MTU = -1,
 	FWD_NO_ROUTE = -2,
 	FWD_ENCAP = -3,
+	FWD_NO_NEIGH = -4,
 };
 
 /* Where the encapsulated frame goes. */
@@ -35,6 +36,7 @@ struct next_hop {
 	__u8  dmac[6];
 	__u8  smac[6];
 	__u32 ifindex;		/* 0: back out of the ingress interface */
+	__u32 cached;		/* 1: MACs from cidlb_neigh, not the kernel */
 };
 
 static __always_inline __u16 ipv4_csum(const struct iphdr *iph)
@@ -49,6 +51,34 @@ static __always_inline __u16 ipv4_csum(const struct iphdr *iph)
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return ~sum;
+}
+
+/* The kernel has no usable neighbour entry for the next hop the FIB chose
+ * (fib->ifindex, and fib->ipv4_dst/ipv6_dst, which the lookup turned into
+ * the gateway where there is one): cidlbd's copy of it, if it has one.
+ * The kernel's lockless lookup misses entries, permanent ones too, while
+ * its neighbour hash table grows; cidlbd keeps the copy of every live
+ * backend's next hop (user/daemon/neigh.c). */
+static __always_inline int nh_from_copy(const struct bpf_fib_lookup *fib, struct next_hop *nh)
+{
+	struct cidlb_neigh_key k = {};
+	struct cidlb_neigh *n;
+
+	k.ifindex = fib->ifindex;
+	if (fib->family == AF_INET) {
+		k.family = CIDLB_FAMILY_V4;
+		__builtin_memcpy(k.addr, &fib->ipv4_dst, 4);
+	} else {
+		k.family = CIDLB_FAMILY_V6;
+		__builtin_memcpy(k.addr, fib->ipv6_dst, 16);
+	}
+	n = bpf_map_lookup_elem(&cidlb_neigh, &k);
+	if (!n)
+		return FWD_NO_NEIGH;
+	__builtin_memcpy(nh->dmac, n->dmac, 6);
+	__builtin_memcpy(nh->smac, n->smac, 6);
+	nh->cached = 1;
+	return FWD_OK;
 }
 
 /* Next hop toward the backend from the kernel's routing and neighbour
@@ -77,10 +107,18 @@ static __always_inline int nh_from_fib(struct xdp_md *ctx, const struct cidlb_ba
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
 		return FWD_MTU;
-	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
-		return FWD_NO_ROUTE;
-	__builtin_memcpy(nh->dmac, fib.dmac, 6);
-	__builtin_memcpy(nh->smac, fib.smac, 6);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		rc = nh_from_copy(&fib, nh);
+	else if (rc == BPF_FIB_LKUP_RET_SUCCESS)
+		rc = FWD_OK;
+	else
+		rc = FWD_NO_ROUTE;
+	if (rc)
+		return rc;
+	if (!nh->cached) {
+		__builtin_memcpy(nh->dmac, fib.dmac, 6);
+		__builtin_memcpy(nh->smac, fib.smac, 6);
+	}
 	nh->ifindex = fib.ifindex == ctx->ingress_ifindex ? 0 : fib.ifindex;
 	return FWD_OK;
 }

@@ -119,6 +119,13 @@ struct {
 	__type(value, __u32);
 } cidlb_tx_ports SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, CIDLB_MAX_NEIGH);
+	__type(key, struct cidlb_neigh_key);
+	__type(value, struct cidlb_neigh);
+} cidlb_neigh SEC(".maps");
+
 /* Decode cache: CID -> server ID, per CPU, direct-mapped. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -32,6 +32,7 @@
 #define CIDLB_SID_BUCKETS	32768	/* cidlb_sid_table (power of 2): 2 x CIDLB_MAX_SIDS entries */
 #define CIDLB_SID_SHORT		4	/* server IDs this long or shorter are in it */
 #define CIDLB_MAX_IFACES	64
+#define CIDLB_MAX_NEIGH		CIDLB_MAX_BACKENDS	/* cidlb_neigh: next hops */
 #define CIDLB_MAGLEV_SIZE	65537	/* prime; one table = this many slots */
 #define CIDLB_LRU_DEFAULT	65536	/* 4-tuple fallback table entries */
 #define CIDLB_RETIRED_DEFAULT	262144	/* retired-CID map entries */
@@ -59,6 +60,7 @@
 #define CIDLB_MAP_CFG_STATS	"cidlb_cfg_stats"
 #define CIDLB_MAP_GLOBAL	"cidlb_global"
 #define CIDLB_MAP_TX_PORTS	"cidlb_tx_ports"
+#define CIDLB_MAP_NEIGH		"cidlb_neigh"
 #define CIDLB_MAP_DCACHE	"cidlb_dcache"
 #define CIDLB_MAP_SCRATCH	"cidlb_scratch"	/* per-CPU AES work space */
 #define CIDLB_MAP_DECAP_SRCS	"decap_srcs"
@@ -289,6 +291,25 @@ struct cidlb_global {
 
 /* ---- cidlb_tx_ports: devmap hash, ifindex -> ifindex (XDP_REDIRECT) ---- */
 
+/* ---- cidlb_neigh: hash, (egress ifindex, next hop) -> MAC addresses ----
+ * cidlbd's copy of the kernel's neighbour entries for the next hops of
+ * FIB-routed backends (user/daemon/neigh.c). Packets read it only where
+ * bpf_fib_lookup() answered NO_NEIGH: the kernel's lockless neighbour
+ * lookup misses entries, even permanent ones, while the neighbour hash
+ * table (one for every network namespace) is being resized.
+ */
+struct cidlb_neigh_key {
+	__u32 ifindex;		/* egress device, as the FIB answered */
+	__u8  family;		/* of addr: CIDLB_FAMILY_V4 / _V6 */
+	__u8  pad[3];
+	__u8  addr[16];		/* next hop (gateway or backend), IPv4 in addr[0..3] */
+};
+
+struct cidlb_neigh {
+	__u8  dmac[6];		/* the next hop's */
+	__u8  smac[6];		/* the egress device's */
+};
+
 /* ---- cidlb_counters: per-CPU array [0] ----------------------------------
  * Every packet the program sees moves exactly one of the "verdict" counters
  * (pass_*, drop_*, tx, redirect); the others describe the path it took.
@@ -333,7 +354,7 @@ struct cidlb_counters {
 	__u64 tx;			/* XDP_TX */
 	__u64 redirect;			/* XDP_REDIRECT */
 	__u64 drop_mtu;			/* too big after encapsulation */
-	__u64 drop_no_route;		/* FIB: no route or neighbour to backend */
+	__u64 drop_no_route;		/* FIB: no route, or forwarding off */
 	__u64 drop_encap;		/* no headroom / bad backend entry */
 	/* added later (structures grow at their end) */
 	__u64 retired_past_ttl;		/* 5. DCID in cidlb_retired, past its expiry:
@@ -341,6 +362,11 @@ struct cidlb_counters {
 	/* any step that passes a packet */
 	__u64 drop_not_local;		/* not for a VIP nor for this host: the
 					 * kernel would route it (CIDLB_GF_NO_TRANSIT) */
+	/* 6. forward */
+	__u64 nh_cached;		/* of tx + redirect: the kernel had no
+					 * neighbour entry, cidlb_neigh had one */
+	__u64 drop_no_neigh;		/* FIB: no neighbour entry, none in cidlb_neigh */
+	__u64 drop_no_port;		/* egress device not in cidlb_tx_ports */
 };
 
 /* ---- cidlb_cfg_stats: per-CPU array [config ID] ------------------------ */
@@ -396,7 +422,9 @@ CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
 CIDLB_SIZE_CHECK(cidlb_global, 56);
 CIDLB_SIZE_CHECK(cidlb_sid_bucket, 32);
-CIDLB_SIZE_CHECK(cidlb_counters, 38 * 8);
+CIDLB_SIZE_CHECK(cidlb_counters, 41 * 8);
+CIDLB_SIZE_CHECK(cidlb_neigh_key, 24);
+CIDLB_SIZE_CHECK(cidlb_neigh, 12);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
 CIDLB_SIZE_CHECK(cidlb_config_stats, 24);
 CIDLB_SIZE_CHECK(cidlb_decap_src, 20);

@@ -190,8 +190,11 @@ static void test_fib_paths(void **state)
 	c = tlb_counters(t);
 	assert_int_equal(c.tx, 4);
 	assert_int_equal(c.redirect, 1);
-	assert_int_equal(c.drop_no_route, 3);
+	assert_int_equal(c.drop_no_route, 1);
+	assert_int_equal(c.drop_no_neigh, 1);
+	assert_int_equal(c.drop_no_port, 1);
 	assert_int_equal(c.drop_mtu, 2);
+	assert_int_equal(c.nh_cached, 0);
 	assert_int_equal(tlb_verdicts(&c), 10);
 	(void)nh_out_mac;
 }
@@ -311,11 +314,55 @@ static void test_transit(void **state)
 	set_no_transit(0);
 }
 
+/* The kernel has no neighbour entry (as while its neighbour hash table
+ * grows: the lockless lookup misses even permanent entries), cidlbd's
+ * copy in cidlb_neigh has one: forwarded with the copy's MACs, counted
+ * in nh_cached; without the copy: drop_no_neigh. */
+static void test_neigh_copy(void **state)
+{
+	static const uint8_t smac[6] = { 0x02, 0, 0, 0, 0x10, 0x01 };
+	static const uint8_t dmac[6] = { 0x02, 0, 0, 0, 0x10, 0x03 };
+	struct cidlb_neigh_key k = { .ifindex = if_in, .family = CIDLB_FAMILY_V4,
+				     .addr = { 198, 18, 10, 3 } };
+	struct cidlb_neigh n = {};
+	uint8_t in[TPKT_MAX], out[TPKT_MAX];
+	struct cidlb_counters c;
+	size_t len, outlen;
+
+	(void)state;
+	assert_int_equal(cidlb_lb_reset_counters(t->lb), 0);
+	memcpy(n.dmac, dmac, 6);
+	memcpy(n.smac, smac, 6);
+	assert_int_equal(cidlb_lb_set_neigh(t->lb, &k, &n), 0);
+	len = frame_to(2, 4, 100, in);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	assert_int_equal(outlen, len + 20);
+	t_assert_bytes(out, dmac, 6, "destination MAC from cidlb_neigh");
+	t_assert_bytes(out + 6, smac, 6, "source MAC from cidlb_neigh");
+	/* a copy for another device is not this next hop's */
+	k.ifindex = if_out;
+	assert_int_equal(cidlb_lb_set_neigh(t->lb, &k, &n), 0);
+	k.ifindex = if_in;
+	assert_int_equal(cidlb_lb_del_neigh(t->lb, &k), 0);
+	assert_int_equal(run(in, frame_to(2, 4, 100, in), out, &outlen), XDP_DROP);
+	/* a kernel entry wins over the copy */
+	assert_int_equal(cidlb_lb_set_neigh(t->lb, &k, &n), 0);
+	assert_int_equal(run(in, frame_to(0, 4, 100, in), out, &outlen), XDP_TX);
+	t_assert_bytes(out, nh_in_mac, 6, "the kernel's entry, where it has one");
+
+	c = tlb_counters(t);
+	assert_int_equal(c.tx, 2);
+	assert_int_equal(c.nh_cached, 1);
+	assert_int_equal(c.drop_no_neigh, 1);
+	assert_int_equal(tlb_verdicts(&c), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fib_paths),
 		cmocka_unit_test(test_transit),
+		cmocka_unit_test(test_neigh_copy),
 	};
 
 	return cmocka_run_group_tests_name("fib", tests, setup, teardown);

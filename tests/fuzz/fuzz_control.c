@@ -91,7 +91,18 @@ WRAP(cidlb_lb_publish_maglev, (struct cidlb_lb *lb, const uint32_t *t), (lb, t))
 WRAP(cidlb_lb_unretire, (struct cidlb_lb *lb, const struct cidlb_cid_key *k), (lb, k))
 WRAP(cidlb_lb_add_tx_port, (struct cidlb_lb *lb, uint32_t ifindex), (lb, ifindex))
 WRAP(cidlb_lb_del_tx_port, (struct cidlb_lb *lb, uint32_t ifindex), (lb, ifindex))
+WRAP(cidlb_lb_set_neigh, (struct cidlb_lb *lb, const struct cidlb_neigh_key *k, const struct cidlb_neigh *n), (lb, k, n))
+WRAP(cidlb_lb_del_neigh, (struct cidlb_lb *lb, const struct cidlb_neigh_key *k), (lb, k))
 WRAP(cidlb_lb_reset_counters, (struct cidlb_lb *lb), (lb))
+
+/* neigh.c is not linked: no probes to the fuzzed backends' addresses and
+ * no wait for their next hops (tests/daemon/test_neigh.sh covers it). */
+void neigh_resolve(struct daemon *d, const struct cidlb_conf_backend *const *bs, int n)
+{
+	(void)d;
+	(void)bs;
+	(void)n;
+}
 
 WRAP(cidlb_lb_refresh_global, (struct cidlb_lb *lb), (lb))
 WRAP(cidlb_lb_expire, (struct cidlb_lb *lb, const struct cidlb_cid_key *k, size_t n, uint64_t now,

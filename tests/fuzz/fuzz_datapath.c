@@ -21,8 +21,8 @@ static uint64_t sum(const struct cidlb_counters *c, int which)
 	if (which == 1)
 		return c->drop_fragment + c->drop_bad_udp + c->drop_version_neg +
 		       c->drop_cid_too_long + c->drop_truncated + c->drop_retired +
-		       c->drop_no_backend + c->drop_mtu + c->drop_no_route + c->drop_encap +
-		       c->drop_not_local;
+		       c->drop_no_backend + c->drop_mtu + c->drop_no_route + c->drop_no_neigh +
+		       c->drop_no_port + c->drop_encap + c->drop_not_local;
 	return c->tx + c->redirect;
 }
 

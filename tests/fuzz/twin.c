@@ -45,7 +45,7 @@ static struct umap maps[] = {
 	UMAP(cidlb_maglev), UMAP(cidlb_lru), UMAP(cidlb_retired), UMAP(cidlb_counters),
 	UMAP(cidlb_be_stats), UMAP(cidlb_global), UMAP(cidlb_tx_ports), UMAP(cidlb_dcache),
 	UMAP(cidlb_scratch), UMAP(cidlb_cfg_stats), UMAP(cidlb_retired_hint),
-	UMAP(cidlb_vip_table), UMAP(cidlb_sid_table),
+	UMAP(cidlb_vip_table), UMAP(cidlb_sid_table), UMAP(cidlb_neigh),
 };
 #define NMAPS (sizeof(maps) / sizeof(maps[0]))
 

@@ -157,7 +157,8 @@ uint64_t tlb_verdicts(const struct cidlb_counters *c)
 	       c->pass_frag_tail + c->drop_fragment + c->drop_bad_udp +
 	       c->drop_version_neg + c->drop_cid_too_long + c->drop_truncated +
 	       c->drop_retired + c->drop_no_backend + c->tx + c->redirect +
-	       c->drop_mtu + c->drop_no_route + c->drop_encap + c->drop_not_local;
+	       c->drop_mtu + c->drop_no_route + c->drop_no_neigh + c->drop_no_port + c->drop_encap +
+	       c->drop_not_local;
 }
 
 void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const char *what)

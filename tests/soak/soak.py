@@ -818,7 +818,8 @@ class Run:
         if fwd != n - ret_dropped or st.get("drop_retired", -1) != ret_dropped:
             self.fail("LB forwarded %s and dropped %s retired packets; the backends got %d of %d sent" % (
                 fwd, st.get("drop_retired"), n - ret_dropped, n))
-        for k in ("drop_no_route", "drop_no_backend", "drop_encap", "drop_mtu"):
+        for k in ("drop_no_route", "drop_no_neigh", "drop_no_port", "drop_no_backend", "drop_encap",
+                  "drop_mtu"):
             if st.get(k, 0):
                 self.fail("LB counter %s = %d" % (k, st[k]))
         # the LRU table holds the fallback-routed 4-tuples and nothing else
@@ -862,6 +863,7 @@ class Run:
             ("fallback flow moves (own backend removed)", fb_moves),
             ("MISROUTED", mis),
             ("LOST", lost),
+            ("sent with cidlbd's next-hop copy", st.get("nh_cached", 0)),
             ("retired CIDs delivered in TTL", ret_leaked),
             ("per backend s1..s%d" % a.slots, " ".join(str(x) for x in per_slot[1:])),
             ("cidlbd RSS KiB warm/max/end", "%d/%d/%d" % (rss0, rss_max, rss_end)),

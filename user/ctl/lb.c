@@ -32,6 +32,7 @@ const char *const cidlb_map_names[CIDLB_M_COUNT] = {
 	[CIDLB_M_RETIRED_HINT] = CIDLB_MAP_RETIRED_HINT,
 	[CIDLB_M_VIP_TABLE] = CIDLB_MAP_VIP_TABLE,
 	[CIDLB_M_SID_TABLE] = CIDLB_MAP_SID_TABLE,
+	[CIDLB_M_NEIGH] = CIDLB_MAP_NEIGH,
 };
 
 #define C(n) { #n, offsetof(struct cidlb_counters, n) }
@@ -46,6 +47,7 @@ const struct cidlb_counter_desc cidlb_counter_descs[] = {
 	C(unroutable_short_cid), C(unroutable_sid), C(route_lru),
 	C(route_maglev), C(drop_no_backend), C(tx), C(redirect), C(drop_mtu),
 	C(drop_no_route), C(drop_encap), C(retired_past_ttl), C(drop_not_local),
+	C(nh_cached), C(drop_no_neigh), C(drop_no_port),
 };
 #undef C
 const size_t cidlb_counter_count = sizeof(cidlb_counter_descs) / sizeof(cidlb_counter_descs[0]);
@@ -1020,6 +1022,25 @@ int cidlb_lb_add_tx_port(struct cidlb_lb *lb, uint32_t ifindex)
 int cidlb_lb_del_tx_port(struct cidlb_lb *lb, uint32_t ifindex)
 {
 	return del(lb, CIDLB_M_TX_PORTS, &ifindex);
+}
+
+int cidlb_lb_set_neigh(struct cidlb_lb *lb, const struct cidlb_neigh_key *k,
+		       const struct cidlb_neigh *n)
+{
+	struct cidlb_neigh cur;
+
+	if (lb->map_fd[CIDLB_M_NEIGH] < 0)
+		return -ENOENT;
+	if (!get(lb, CIDLB_M_NEIGH, k, &cur) && !memcmp(&cur, n, sizeof(cur)))
+		return 0;
+	return upd(lb, CIDLB_M_NEIGH, k, n);
+}
+
+int cidlb_lb_del_neigh(struct cidlb_lb *lb, const struct cidlb_neigh_key *k)
+{
+	int err = lb->map_fd[CIDLB_M_NEIGH] < 0 ? -ENOENT : del(lb, CIDLB_M_NEIGH, k);
+
+	return err == -ENOENT ? 0 : err;
 }
 
 /* Sum a per-CPU value made of __u64 fields. */

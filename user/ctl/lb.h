@@ -16,7 +16,7 @@ enum cidlb_map_id {
 	CIDLB_M_VIPS, CIDLB_M_CONFIGS, CIDLB_M_SIDS, CIDLB_M_BACKENDS,
 	CIDLB_M_MAGLEV, CIDLB_M_LRU, CIDLB_M_RETIRED, CIDLB_M_COUNTERS,
 	CIDLB_M_BE_STATS, CIDLB_M_GLOBAL, CIDLB_M_TX_PORTS, CIDLB_M_DCACHE, CIDLB_M_SCRATCH, CIDLB_M_CFG_STATS,
-	CIDLB_M_RETIRED_HINT, CIDLB_M_VIP_TABLE, CIDLB_M_SID_TABLE,
+	CIDLB_M_RETIRED_HINT, CIDLB_M_VIP_TABLE, CIDLB_M_SID_TABLE, CIDLB_M_NEIGH,
 	CIDLB_M_COUNT
 };
 
@@ -97,6 +97,11 @@ int cidlb_lb_expire(struct cidlb_lb *lb, const struct cidlb_cid_key *keys, size_
 /* Recompute the fields of cidlb_global derived from the maps. */
 int cidlb_lb_refresh_global(struct cidlb_lb *lb);
 int cidlb_lb_add_tx_port(struct cidlb_lb *lb, uint32_t ifindex);
+/* cidlb_neigh: the copy of a next hop's neighbour entry (packets read it
+ * where the kernel's lookup finds none); set rewrites only a changed one. */
+int cidlb_lb_set_neigh(struct cidlb_lb *lb, const struct cidlb_neigh_key *k,
+		       const struct cidlb_neigh *n);
+int cidlb_lb_del_neigh(struct cidlb_lb *lb, const struct cidlb_neigh_key *k);
 /* Sums of the per-CPU counters. */
 int cidlb_lb_read_counters(struct cidlb_lb *lb, struct cidlb_counters *sum);
 int cidlb_lb_read_backend_stats(struct cidlb_lb *lb, uint32_t idx,

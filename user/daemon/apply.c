@@ -488,6 +488,27 @@ static bool planned(const struct cidlb_conf *next, const struct plan *plan, uint
 	return false;
 }
 
+/* The backends of @next whose entries are absent now (new, or back after
+ * a removal): their next hops resolved before step 2 makes them live. */
+static void resolve_new(struct daemon *d, const struct cidlb_conf *next, const struct plan *plan)
+{
+	const struct cidlb_conf_backend **bs = calloc((size_t)next->n_backends + 1, sizeof(*bs));
+	int i, n = 0;
+
+	if (!bs)
+		return;	/* the timer resolves them within a second */
+	for (i = 0; i < next->n_backends; i++) {
+		struct cidlb_backend cur;
+
+		if (read_backend(d, plan[i].index, &cur) || cur.state == CIDLB_BE_ABSENT ||
+		    !same_identity(&cur, &plan[i].val))
+			bs[n++] = &next->backends[i];
+	}
+	if (n)
+		neigh_resolve(d, bs, n);
+	free(bs);
+}
+
 /* Step 4: every live entry not in the plan becomes absent. */
 static int retire_indexes(struct daemon *d, const struct cidlb_conf *next, const struct plan *plan,
 			  json_t *changes)
@@ -634,8 +655,11 @@ int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
 	if (err)
 		goto map_fail;
 
-	/* 2. backends that appear or come back, and their server IDs */
+	/* 2. backends that appear or come back (their next hops resolved
+	 * first: no packet reaches them before the kernel knows the way),
+	 * and their server IDs */
 	step = "backends";
+	resolve_new(d, next, plan);
 	for (i = 0; i < next->n_backends; i++) {
 		struct cidlb_backend cur;
 		const struct plan *p = &plan[i];

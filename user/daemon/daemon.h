@@ -97,9 +97,6 @@ struct daemon {
 	struct MHD_Daemon *httpd;
 	int metrics_retry_s;		/* >0: the bind failed, next try in this */
 	time_t metrics_next;		/* ... at this time */
-	/* neigh.c: backend addresses already probed, by position */
-	uint8_t (*neigh_seen)[16];
-	int neigh_cap, neigh_known, neigh_ticks;
 };
 
 /* now, CLOCK_BOOTTIME ns (the clock of cidlb_retired.expires_ns) */
@@ -135,8 +132,12 @@ int retire_index_load(struct daemon *d);
  * before the next slice (as long as this one took: at most half a core). */
 int retire_sweep(struct daemon *d);
 void retire_index_free(struct daemon *d);
-/* neigh.c: make the kernel resolve FIB-routed backends' next hops */
+/* ---- neigh.c: next hops of FIB-routed backends ---- */
+/* Every second: keep live backends' next hops resolved and copied into
+ * cidlb_neigh; remove copies nobody uses. */
 void neigh_tick(struct daemon *d);
+/* Before backends become live: resolve their next hops (bounded wait). */
+void neigh_resolve(struct daemon *d, const struct cidlb_conf_backend *const *bs, int n);
 
 /* ---- ctl.c ---- */
 int ctl_listen(struct daemon *d);

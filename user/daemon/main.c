@@ -1127,7 +1127,6 @@ int main(int argc, char **argv)
 	teardown(d, d->stop_keep);
 	cidlb_state_free(&d->st);
 	cidlb_conf_free(d->conf);
-	free(d->neigh_seen);
 	free(d->maglev);
 	retire_index_free(d);
 	return 0;

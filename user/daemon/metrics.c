@@ -92,10 +92,13 @@ static const char *const counter_help[] = {
 	"Sent back out of the ingress interface (XDP_TX).",
 	"Sent out of another interface (XDP_REDIRECT).",
 	"Dropped: too big after encapsulation.",
-	"Dropped: no route or neighbour to the backend.",
+	"Dropped: no route to the backend, or forwarding off on the ingress interface.",
 	"Dropped: no headroom or bad backend entry.",
 	"Not dropped: destination CID in the retired-CID map, past its TTL (not swept yet).",
 	"Dropped: neither for a VIP nor for this host (the kernel would route it).",
+	"Of those sent: the kernel had no neighbour entry at that instant, cidlbd's copy (cidlb_neigh) gave the next hop.",
+	"Dropped: no neighbour entry for the backend's next hop (kernel and cidlb_neigh).",
+	"Dropped: the egress interface is not in egress_interfaces (cidlb_tx_ports).",
 };
 _Static_assert(sizeof(counter_help) / sizeof(counter_help[0]) ==
 	       sizeof(struct cidlb_counters) / sizeof(__u64), "help for every counter");
