@@ -53,6 +53,9 @@ lbc() {
 net_setup() {
 	local i
 	host_add cl; host_add lb; host_add srv
+	# no IPv6 on the client: its router solicitations and the like, sent
+	# at random moments, would move l0's counters between two readings
+	on cl sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
 	ip link add c0 netns "$PFX-cl" type veth peer name l0 netns "$PFX-lb" || exit 1
 	for i in 1 2 3; do
 		ip link add "l$i" netns "$PFX-lb" type veth peer name "s$i" netns "$PFX-srv" || exit 1
