@@ -18,7 +18,6 @@ for ((i = 0; i < 6; i++)); do wait_for 10 "k$i to receive data" dl_at_least "k$i
 
 total() { local n=0 i; for ((i = 0; i < 6; i++)); do n=$((n + $(dl_size "k$i"))); done; echo $n; }
 daemon_gone() { ! kill -0 "${LBD_PID[lb1]}" 2>/dev/null; }
-moved_since() { [ "$(total)" -gt $(($1 + 65536)) ]; }
 
 # restart HOW: stop the daemon (keep | kill), check the gap, start it again
 restart() {
@@ -32,9 +31,11 @@ restart() {
 	fi
 	wait_for 5 "cidlbd to exit" daemon_gone
 	got0=$(total)
-	wait_for 5 "the downloads to move on with no daemon" moved_since "$got0"
+	sleep 0.5	# a window with no daemon, on purpose (a poll here took so
+			# long on a loaded machine that the downloads ended before
+			# the second restart)
 	got1=$(total)
-	log "$1: with no daemon, the downloads moved $((got1 - got0)) octets"
+	log "$1: no daemon for 0.5 s: the downloads moved $((got1 - got0)) octets meanwhile"
 	[ "$got1" -gt "$got0" ] || fail "$1: nothing forwarded while the daemon was down"
 	e2e_daemon lb1
 	lbc lb1 -j status | json_get adopted | grep -q True || fail "$1: the new daemon did not adopt"
