@@ -73,7 +73,7 @@ ifneq ($(TOOL_SRCS),)
 TARGETS += $(BUILD)/cidlb
 endif
 
-.PHONY: all test tests bench demo clean deps install info check fuzz lint
+.PHONY: all test tests bench demo clean deps install info check fuzz lint e2e-bins
 all: $(TARGETS)
 
 # ---- BPF -----------------------------------------------------------------
@@ -229,18 +229,23 @@ $(E2E_DIR)/mkcert: tests/e2e/mkcert.c
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(UCFLAGS) -o $@ $< $(LDLIBS_SSL)
 
-tests demo: $(E2E_BINS)
+tests e2e-bins: $(E2E_BINS)
 # ---- end of the end-to-end block ---------------------------------------------
 
 tests: all $(TBPF_OBJS) $(TEST_BINS) $(EX_BINS) $(BUILD)/tests/test_twin $(FUZZ_BINS)
 
-test: tests
+# `make test` and `make demo` work on a fresh machine: the Debian packages
+# first (tools/install-deps: at once when all are there; needs root to
+# install), then the build (a sub-make, so nothing compiles before them).
+test: deps
+	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)BUILD=$(BUILD) tests/run
 
 bench: all
 	$(Q)BUILD=$(BUILD) tools/bench/run
 
-demo: all
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all e2e-bins
 	$(Q)BUILD=$(BUILD) tools/demo
 
 # Static checks of the userspace code: cppcheck must find nothing.

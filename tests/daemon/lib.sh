@@ -53,6 +53,9 @@ lbc() {
 net_setup() {
 	local i
 	host_add cl; host_add lb; host_add srv
+	# no IPv6 on the client: its router solicitations and the like, sent
+	# at random moments, would move l0's counters between two readings
+	on cl sysctl -qw net.ipv6.conf.default.disable_ipv6=1 net.ipv6.conf.all.disable_ipv6=1
 	ip link add c0 netns "$PFX-cl" type veth peer name l0 netns "$PFX-lb" || exit 1
 	for i in 1 2 3; do
 		ip link add "l$i" netns "$PFX-lb" type veth peer name "s$i" netns "$PFX-srv" || exit 1
@@ -116,14 +119,12 @@ start_daemon() { # extra cidlbd args
 	nsenter -t "${HOLDER[lb]}" -m -n -- env ${DAEMON_ENV:-} "$CIDLBD" -c "$T/cidlb.conf" "$@" \
 		>>"$T/daemon.log" 2>&1 &
 	DAEMON_PID=$!
-	local i
-	for i in $(seq 100); do
-		lbc status >/dev/null 2>&1 && return 0
-		kill -0 "$DAEMON_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	echo "cidlbd did not start:"; cat "$T/daemon.log"; exit 1
+	poll 30 daemon_answers_or_died
+	lbc status >/dev/null 2>&1 && return 0
+	echo "cidlbd did not start (or did not answer within 30 s):"; cat "$T/daemon.log"; exit 1
 }
+daemon_answers_or_died() { lbc status || daemon_gone; }
+daemon_gone() { ! kill -0 "$DAEMON_PID" 2>/dev/null; }
 
 stop_daemon() { # [--keep]: through the control socket, waits for the exit
 	lbc daemon stop "$@" >/dev/null
@@ -131,12 +132,8 @@ stop_daemon() { # [--keep]: through the control socket, waits for the exit
 }
 
 wait_exit() {
-	local i
-	for i in $(seq 100); do
-		kill -0 "$DAEMON_PID" 2>/dev/null || { wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=; return 0; }
-		sleep 0.1
-	done
-	echo "cidlbd did not exit"; exit 1
+	poll 30 daemon_gone || { echo "cidlbd did not exit within 30 s"; exit 1; }
+	wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
 }
 
 # CID of backend N (config 0, plaintext): 0x08, server ID 000N, nonce
@@ -168,6 +165,20 @@ bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
 eq() { # DESC WANT GOT
 	if [ "$2" = "$3" ]; then ok; else bad "$1: want '$2', got '$3'"; fi
 }
+# wait_eq DESC WANT CMD...: eq once CMD prints WANT, or after WAIT_S
+# seconds (default 20) with what it prints then. For packets in flight:
+# a counter reaches its value when every packet has been handled.
+WAIT_S=${WAIT_S:-20}
+wait_eq() {
+	local desc=$1 want=$2; shift 2
+	poll "$WAIT_S" prints "$want" "$@"
+	eq "$desc" "$want" "$OUT"
+}
+# prints WANT CMD...: CMD prints WANT (what it printed in OUT)
+prints() { local want=$1; shift; OUT=$("$@" 2>&1); [ "$OUT" = "$want" ]; }
+prints_above() { local n=$1; shift; [ "$("$@")" -gt "$n" ]; }
+# decap_since DEV BEFORE: packets decapsulated on srv's DEV since BEFORE
+decap_since() { echo $(($(decap_v4 "$1") - $2)); }
 # expect_rc DESC RC CMD...
 expect_rc() {
 	local desc=$1 want=$2 got; shift 2

@@ -18,10 +18,12 @@ bad() { checks=$((checks + 1)); fails=$((fails + 1)); echo "FAIL: $*"; }
 
 # A valid base: line numbers below refer to this text plus what a case adds.
 base() {
-	cat <<-'EOF'
+	# (the pin directory and port are never used, only checked: unique
+	# to the run all the same)
+	cat <<-EOF
 	[daemon]
-	pin_dir = /sys/fs/bpf/cidlb-conf-test
-	metrics = 127.0.0.1:19471
+	pin_dir = /sys/fs/bpf/cidlb-conf-test-$$
+	metrics = 127.0.0.1:$((20000 + $$ % 20000))
 
 	[lb]
 	interfaces = lo

@@ -181,8 +181,10 @@ eq "trace: not a VIP" "XDP_PASS ['pass_not_vip'] None" "$(lbc -j trace "$frame" 
 eq "stats -j after three traces" "3 3 1" "$(lbc -j stats | jget 'd["counters"]["route_cid"], [b["packets"] for b in d["backends"] if b["name"] == "b2"][0], d["counters"]["pass_not_vip"]')"
 
 # --- clients that stall hold up nobody -------------------------------------------
-# three clients connect and send nothing (each is dropped after 5 s); a
-# request meanwhile is answered at once, and the daemon still stops cleanly
+# three clients connect and send nothing for 8 s (each is dropped after
+# 5 s); a request meanwhile is answered at once (under 4 s, however
+# loaded the machine: behind a stalled client it would wait 5 s), and the
+# daemon still stops cleanly
 cat >"$T/stall.py" <<'EOF'
 import socket, sys, time
 ss = []
@@ -193,13 +195,13 @@ for _ in range(3):
 print("connected", flush=True)
 time.sleep(float(sys.argv[2]))
 EOF
-on lb /usr/bin/python3 "$T/stall.py" "$T/ctl.sock" 3 >"$T/stall.out" &
+on lb /usr/bin/python3 "$T/stall.py" "$T/ctl.sock" 8 >"$T/stall.out" &
 stall=$!
-for _ in $(seq 50); do grep -q connected "$T/stall.out" 2>/dev/null && break; sleep 0.1; done
+poll 20 grep -q connected "$T/stall.out" || bad "the stalling clients did not connect"
 t0=$(date +%s%N)
 reply_ok "status while three clients stall" '{"cmd":"status"}' 'd["pid"] > 0' "True"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-[ "$ms" -lt 2000 ] && ok || bad "a request waited ${ms} ms behind stalled clients"
+[ "$ms" -lt 4000 ] && ok || bad "a request waited ${ms} ms behind stalled clients"
 wait "$stall"
 
 # --- stop over the socket: a plain stop detaches and unpins -----------------------

@@ -59,7 +59,7 @@ def talk(data, pieces=1, shut=True):
             s.sendall(data[prev:c])
             prev = c
             if cuts:
-                time.sleep(0.002)
+                time.sleep(0.002)	# pacing: each piece its own read
     if shut:
         s.shutdown(socket.SHUT_WR)
     out = b""
@@ -292,9 +292,10 @@ check("200000 CIDs, the last bad", enc({"cmd": "cid.retire", "cids": cids + ["zz
 check("200000 CIDs, a bad ttl", enc({"cmd": "cid.retire", "cids": cids, "ttl": 0}), True)
 # two requests in one message: the first line only
 check("two lines", b'{"cmd":"backend.drain","name":"b9"}\n{"cmd":"backend.drain","name":"b1"}\n', True)
-# a client that writes half a request and stalls: refused after 5 s
+# a client that writes half a request and stalls: refused after 5 s (at
+# most 20 s on a loaded machine)
 s = socket.socket(socket.AF_UNIX)
-s.settimeout(15)
+s.settimeout(30)
 s.connect(path)
 s.send(b'{"cmd":"backend.drain","name":"b1"')
 t = time.time()
@@ -303,7 +304,7 @@ s.close()
 stats["sent"] += 1
 try:
     r = json.loads(out)
-    if r["ok"] or "within 5 s" not in r["error"] or not 4 < time.time() - t < 8:
+    if r["ok"] or "within 5 s" not in r["error"] or not 4 < time.time() - t < 20:
         fails.append("stalled client: %r after %.1f s" % (out, time.time() - t))
 except Exception:
     fails.append("stalled client: reply %r" % out)

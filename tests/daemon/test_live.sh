@@ -21,31 +21,45 @@ delta() { # BEFORE AFTER -> per-interface differences
 	echo "$((b[0] - a[0])) $((b[1] - a[1])) $((b[2] - a[2]))"
 }
 sent_of() { jget "d['sent'][$1]" <"$1.json" 2>/dev/null; }
+rx_total() { counts | awk '{ print $1 + $2 + $3 }'; }
+rx_at_least() { [ "$(rx_total)" -ge "$1" ]; }
+# counts_after BEFORE N: the counts once N more packets arrived in all (or
+# after 20 s: the checks then say what is missing)
+counts_after() {
+	poll 20 rx_at_least $(($(echo "$1" | awk '{ print $1 + $2 + $3 }') + $2))
+	counts
+}
+# flowing: the stream gets 100 more packets through (each state of the
+# backends sees traffic, however slow the machine)
+flowing() {
+	poll 20 rx_at_least $(($(rx_total) + 100)) || bad "the stream stalled: $(counts)"
+}
 
 # --- 1. CID-routed connections through every kind of change ----------------
 C1=$(cid_of 1 a1a2a3a4a5a6); C2=$(cid_of 2 b1b2b3b4b5b6)
 rm -f "$T/stop"
 send --flow "$C1@41001" --flow "$C2@41002" --interval-us 500 --until-file "$T/stop" >"$T/s1.json" &
 SENDER=$!
-sleep 0.3
+flowing
 expect_rc "add b3" 0 lbc backend add b3 --address 198.18.3.2 --server-id 0:0003
-sleep 0.2
+flowing
 expect_rc "drain b1" 0 lbc backend drain b1
-sleep 0.2
+flowing
 expect_rc "weight b2 5" 0 lbc backend weight b2 5
-sleep 0.2
+flowing
 expect_rc "activate b1" 0 lbc backend activate b1
-sleep 0.2
+flowing
 expect_rc "remove b3" 0 lbc backend remove b3
-sleep 0.2
+flowing
 expect_rc "weight b2 100" 0 lbc backend weight b2 100
-sleep 0.3
+flowing
+# a stream long enough to mean something, however fast the machine
+poll 30 rx_at_least 1200
 touch "$T/stop"
 wait $SENDER
 n1=$(jget 'd["sent"][0]' <"$T/s1.json"); n2=$(jget 'd["sent"][1]' <"$T/s1.json")
 [ "$n1" -gt 500 ] && ok || bad "the stream was too short to mean anything: $n1 packets"
-sleep 0.2
-eq "every packet of b1's and b2's connections at its own backend, none at b3" "$n1 $n2 0" "$(counts)"
+wait_eq "every packet of b1's and b2's connections at its own backend, none at b3" "$n1 $n2 0" counts
 eq "the LB counted them as routed by CID" "$((n1 + n2)) 0 0" \
 	"$(lbc -j stats | jget 'd["counters"]["route_cid"], d["counters"]["unroutable_sid"], d["counters"]["drop_no_backend"]')"
 
@@ -56,25 +70,25 @@ flows() { # FIRST-PORT: 60 flows with unroutable CIDs (config ID 7)
 	for i in $(seq 0 59); do f="$f --flow e7$(printf '%016x' $((i + $1)))@$(( $1 + i ))"; done
 	echo "$f"
 }
-A=$(counts); send $(flows 42000) --count 1 >/dev/null; sleep 0.2; B=$(counts)
+A=$(counts); send $(flows 42000) --count 1 >/dev/null; B=$(counts_after "$A" 60)
 first=$(delta "$A" "$B")
 read -r f1 f2 f3 <<<"$first"
 eq "60 fallback flows placed" 60 $((f1 + f2 + f3))
 [ "$f1" -gt 0 ] && [ "$f2" -gt 0 ] && [ "$f3" -gt 0 ] && ok || bad "Maglev spread 60 flows over 3 backends: $first"
 expect_rc "drain b1" 0 lbc backend drain b1
-send $(flows 42000) --count 1 >/dev/null; sleep 0.2; C=$(counts)
+send $(flows 42000) --count 1 >/dev/null; C=$(counts_after "$B" 60)
 eq "known flows keep their backend while it drains (LRU)" "$first" "$(delta "$B" "$C")"
-send $(flows 43000) --count 1 >/dev/null; sleep 0.2; D=$(counts)
+send $(flows 43000) --count 1 >/dev/null; D=$(counts_after "$C" 60)
 eq "no new fallback flow goes to the draining backend" 0 "$(delta "$C" "$D" | cut -d' ' -f1)"
 eq "60 new flows placed" 60 "$(delta "$C" "$D" | awk '{print $1 + $2 + $3}')"
 # b1's CID connection still reaches it while draining
-send --flow "$C1@41001" --count 10 >/dev/null; sleep 0.2; E=$(counts)
+send --flow "$C1@41001" --count 10 >/dev/null; E=$(counts_after "$D" 10)
 eq "a draining backend keeps its CID-routed connection" "10 0 0" "$(delta "$D" "$E")"
 
 # --- 3. remove: CIDs fall back, server ID quarantined --------------------------
 before=$(lbc -j stats | jget 'd["counters"]["unroutable_sid"]')
 expect_rc "remove b1" 0 lbc backend remove b1
-send --flow "$C1@41001" --count 20 >/dev/null; sleep 0.2; F=$(counts)
+send --flow "$C1@41001" --count 20 >/dev/null; F=$(counts_after "$E" 20)
 eq "a removed backend's CID reaches nobody there" 0 "$(delta "$E" "$F" | cut -d' ' -f1)"
 eq "... and goes to a survivor" 20 "$(delta "$E" "$F" | awk '{print $2 + $3}')"
 eq "... by the fallback route (unroutable_sid)" $((before + 20)) "$(lbc -j stats | jget 'd["counters"]["unroutable_sid"]')"
@@ -86,16 +100,18 @@ eq "cidlb backend quarantine lists it" "[(0, '0001', 'b1')]" \
 lbc backend quarantine >"$T/q"
 grep_in "... and in words" "b1" "$T/q"
 expect_rc "the same name gets it back" 0 lbc backend add b1 --address 198.18.1.2 --server-id 0:0001
-send --flow "$C1@41001" --count 5 >/dev/null; sleep 0.2; G=$(counts)
+send --flow "$C1@41001" --count 5 >/dev/null; G=$(counts_after "$F" 5)
 eq "b1 is back at its CIDs" "5 0 0" "$(delta "$F" "$G")"
 eq "its index is the same as before" 0 "$(lbc -j backend list | jget '[b["index"] for b in d if b["name"] == "b1"][0]')"
 eq "no packet dropped for lack of a backend" 0 "$(lbc -j stats | jget 'd["counters"]["drop_no_backend"]')"
+
+forwarded() { lbc -j stats | jget 'd["counters"]["tx"] + d["counters"]["redirect"]'; }
 
 # --- 4. stats reset --------------------------------------------------------------
 expect_rc "cidlb stats reset" 0 lbc stats reset
 eq "forwarded packets and per-backend packets back at 0" "0 0" \
 	"$(lbc -j stats | jget '"%d %d" % (d["counters"]["tx"] + d["counters"]["redirect"], sum(b["packets"] for b in d["backends"]))')"
-send --flow "$C1@41001" --count 3 >/dev/null; sleep 0.2
-eq "... and counting again" 3 "$(lbc -j stats | jget 'd["counters"]["tx"] + d["counters"]["redirect"]')"
+send --flow "$C1@41001" --count 3 >/dev/null
+wait_eq "... and counting again" 3 forwarded
 expect_rc "stats takes only reset" 2 lbc stats zero
 finish

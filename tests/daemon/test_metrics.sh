@@ -13,10 +13,14 @@ start_daemon
 send --flow "$(cid_of 1 0a0a0a0a0a0a)@49001" --count 7 >/dev/null
 send --flow "$(cid_of 2 0b0b0b0b0b0b)@49002" --count 3 >/dev/null
 on cl $SEND c0 --dst-mac "$L0_MAC" --src 198.18.0.2 --dst 198.18.100.9 --flow "$(cid_of 1 0c0c0c0c0c0c)@49003" --count 4 >/dev/null
-sleep 0.3
+# every packet handled: 10 to backends, 4 passed (not a VIP)
+routed() { lbc -j stats | jget 'd["counters"]["route_cid"], d["counters"]["pass_not_vip"]'; }
+poll 20 prints "10 4" routed
 expect_rc "drain b2" 0 lbc backend drain b2
 expect_rc "retire one CID" 0 lbc cid retire 0800090102030405060708
-sleep 1.2
+# the scrape shows both
+shows_both() { metrics | grep -q '^cidlb_retired_cids 1$' && metrics | grep -q '^cidlb_backends{state="draining"} 1$'; }
+poll 20 shows_both
 metrics >"$T/m.txt"
 lbc -j stats >"$T/stats.json"
 

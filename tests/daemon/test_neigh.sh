@@ -14,21 +14,16 @@ eq "no neighbour entry before the daemon" "" "$(on lb ip neigh show 198.18.1.2 d
 write_conf 1 2
 start_daemon
 
-resolved() { # ADDR DEV: wait up to 5 s for a usable entry
-	local i
-	for i in $(seq 50); do
-		on lb ip neigh show "$1" dev "$2" | grep -q lladdr && return 0
-		sleep 0.1
-	done
-	return 1
+resolved() { # ADDR DEV: wait up to 30 s for a usable entry
+	poll 30 has_lladdr "$@"
 }
+has_lladdr() { on lb ip neigh show "$1" dev "$2" | grep -q lladdr; }
 resolved 198.18.1.2 l1 && ok || bad "b1's next hop not resolved: $(on lb ip neigh show dev l1)"
 resolved 198.18.2.2 l2 && ok || bad "b2's next hop not resolved: $(on lb ip neigh show dev l2)"
 
 before=$(decap_v4 s1)
 send --flow "$(cid_of 1 a1a2a3a4a5a6)@42001" --count 20 >/dev/null
-sleep 0.3
-eq "all 20 packets of b1 delivered" 20 $(($(decap_v4 s1) - before))
+wait_eq "all 20 packets of b1 delivered" 20 decap_since s1 "$before"
 eq "none dropped for want of a next hop" 0 "$(lbc -j stats | jget 'd["counters"]["drop_no_neigh"]')"
 
 neigh_copies() { # next hops copied into cidlb_neigh: "ADDR@IFINDEX ..." (sorted)

@@ -18,23 +18,22 @@ PY
 /usr/bin/python3 "$T/notify.py" "$T/notify.sock" "$T/notify.log" &
 NOTIFIER=$!
 trap 'kill $NOTIFIER 2>/dev/null; cleanup' EXIT
-sleep 0.3
+poll 20 test -S "$T/notify.sock" || bad "the notify socket did not appear"
 write_conf 1 2
 DAEMON_ENV="NOTIFY_SOCKET=$T/notify.sock" start_daemon
-sleep 0.2
+poll 20 grep -q '^READY=1' "$T/notify.log"
 grep_in "READY=1 at start" "^READY=1|STATUS=running" "$T/notify.log"
 
-wait_log() { # PATTERN: the daemon logged it (up to 5 s)
-	local i
-	for i in $(seq 50); do grep -q -- "$1" "$T/daemon.log" && return 0; sleep 0.1; done
-	return 1
+wait_log() { # PATTERN: the daemon logged it (up to 20 s)
+	poll 20 grep -q -- "$1" "$T/daemon.log"
 }
 
 C1=$(cid_of 1 111111111111)
 rm -f "$T/stop"
 send --flow "$C1@47001" --interval-us 500 --until-file "$T/stop" >"$T/s.json" &
 SENDER=$!
-sleep 0.3
+# the connection streams before the first reload
+poll 20 prints_above 0 decap_v4 s1 || bad "the stream did not start"
 
 # --- a good file: b2 leaves, b3 arrives, b1's weight changes ----------------
 cp "$T/cidlb.conf" "$T/good.conf"
@@ -49,6 +48,7 @@ eq "b2's server ID quarantined" "[('0002', 'b2')]" \
 import socket,sys,json
 s=socket.socket(socket.AF_UNIX); s.connect('$T/ctl.sock'); s.sendall(sys.stdin.buffer.read()); s.shutdown(1)
 d=json.loads(s.makefile().read()); print([(q['server_id'], q['owner']) for q in d['quarantine']])")"
+poll 20 prints 2 grep -c '^READY=1' "$T/notify.log"
 grep_in "RELOADING=1 then READY=1" "^RELOADING=1" "$T/notify.log"
 [ "$(grep -c '^READY=1' "$T/notify.log")" = 2 ] && ok || bad "READY=1 after the reload: $(cat "$T/notify.log")"
 m=$(metrics)
@@ -82,11 +82,13 @@ cp "$T/good.conf" "$T/cidlb.conf"
 sed -i 's/^quarantine = .*/quarantine = 3600/' "$T/cidlb.conf"
 expect_rc "reload: b2 back under its own name, b3 leaves" 0 lbc -j daemon reload
 eq "its changes" "1 1" "$(jget 'd["changes"]["backends_added"], d["changes"]["backends_absent"]' <"$T/out")"
-touch "$T/stop"; wait $SENDER; sleep 0.3
+poll 30 prints_above 400 decap_v4 s1
+touch "$T/stop"; wait $SENDER
 n=$(jget 'd["total"]' <"$T/s.json")
 [ "$n" -gt 300 ] && ok || bad "stream too short: $n"
-eq "b1's connection: every packet at b1 through four reloads" "$n" "$(decap_v4 s1)"
+wait_eq "b1's connection: every packet at b1 through four reloads" "$n" decap_v4 s1
 
 stop_daemon
+poll 20 grep -q '^STOPPING=1' "$T/notify.log"
 grep_in "STOPPING=1" "^STOPPING=1" "$T/notify.log"
 finish

@@ -19,7 +19,15 @@ FLOWS="--flow $(cid_of 1 010101010101)@45001 --flow $(cid_of 2 020202020202)@450
 for i in $(seq 0 9); do FLOWS="$FLOWS --flow e7$(printf '%016x' $i)@$((46000 + i))"; done
 total_rx() { echo $(( $(decap_v4 s1) + $(decap_v4 s2) + $(decap_v4 s3) )); }
 stream_start() { rm -f "$T/stop"; send $FLOWS --interval-us 300 --until-file "$T/stop" >"$T/sent.json" & SENDER=$!; }
-stream_stop() { touch "$T/stop"; wait $SENDER; sleep 0.3; }
+# stream_stop BASE: stop the stream, wait until all it sent arrived
+# (past BASE) or 20 s passed
+stream_stop() {
+	touch "$T/stop"; wait $SENDER
+	poll 20 rx_at_least $(($1 + $(jget 'd["total"]' <"$T/sent.json")))
+}
+rx_at_least() { [ "$(total_rx)" -ge "$1" ]; }
+# flowing: 200 more packets arrive (forwarding goes on, however slow the machine)
+flowing() { poll 20 rx_at_least $(($(total_rx) + 200)) || bad "forwarding stalled"; }
 
 # --- BTF: bpftool prints field names -------------------------------------------
 on lb bpftool map dump pinned "$PIN/cidlb_backends" >"$T/bt" 2>&1
@@ -33,16 +41,17 @@ grep_in "bpftool: the pinned program" "name cidlb_xdp" "$T/bt"
 idx_before=$(lbc -j backend list | jget '[(b["name"], b["index"]) for b in d]')
 base=$(total_rx)
 stream_start
-sleep 0.5
+flowing
 t0=$(date +%s.%N)
 stop_daemon --keep
 grep_in "the stop says what stays" "the program stays attached and the maps pinned" "$T/daemon.log"
 eq "still attached while no daemon runs" "prog/xdp" "$(on lb ip -d link show l0 | grep -o 'prog/xdp')"
-sleep 0.3
+flowing	# with no daemon
 start_daemon
 t1=$(date +%s.%N)
-sleep 0.5
-stream_stop
+flowing
+poll 30 rx_at_least $((base + 1500))	# enough to mean something
+stream_stop "$base"
 sent=$(jget 'd["total"]' <"$T/sent.json")
 got=$(( $(total_rx) - base ))
 echo "restart with keep: daemon gap $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s, $sent packets sent, $got received, $((sent - got)) lost"
@@ -56,13 +65,13 @@ eq "same backend indexes" "$idx_before" "$(lbc -j backend list | jget '[(b["name
 # --- 2. crash --------------------------------------------------------------------
 base=$(total_rx)
 stream_start
-sleep 0.3
+flowing
 kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
-sleep 0.5
+flowing	# with no daemon
 expect_rc "status while crashed: not running" 1 lbc status
 grep_in "status says it still forwards" "pinned: it keeps forwarding" "$T/out"
 expect_rc "stats without the daemon" 0 lbc -j stats
-stream_stop
+stream_stop "$base"
 sent=$(jget 'd["total"]' <"$T/sent.json")
 got=$(( $(total_rx) - base ))
 echo "crash: $sent packets sent, $got received"
@@ -79,8 +88,9 @@ start_daemon
 grep_in "the missing state file is explained" "no state file $T/state.json: backend indexes are recovered" "$T/daemon.log"
 eq "indexes recovered from the server-ID map" "$idx_before" "$(lbc -j backend list | jget '[(b["name"], b["index"]) for b in d]')"
 base=$(total_rx)
-send $FLOWS --count 50 >"$T/sent.json"; sleep 0.3
-eq "forwarding after recovery" "$(jget 'd["total"]' <"$T/sent.json")" $(( $(total_rx) - base ))
+send $FLOWS --count 50 >"$T/sent.json"
+rx_since() { echo $(($(total_rx) - $1)); }
+wait_eq "forwarding after recovery" "$(jget 'd["total"]' <"$T/sent.json")" rx_since "$base"
 
 # --- 4. --cleanup removes what a kept (or crashed) daemon left -------------------------
 stop_daemon --keep
@@ -99,6 +109,10 @@ eq "no XDP program on l0" "" "$(on lb ip -d link show l0 | grep -o 'prog/xdp')"
 eq "pin directory removed" "no" "$(on lb sh -c "[ -e $PIN ] && echo yes || echo no")"
 eq "state file removed" "no" "$([ -e "$T/state.json" ] && echo yes || echo no)"
 base=$(total_rx)
-send $FLOWS --count 5 >/dev/null; sleep 0.2
+send $FLOWS --count 5 >/dev/null
+# a barrier: a ping of the LB host, sent after them through the same
+# link, is answered once the host handled what came before (an echo
+# reply, not rate-limited as the unreachables those packets caused)
+on cl ping -c 1 -W 20 198.18.0.1 >/dev/null || bad "no ping reply from the LB host"
 eq "nothing forwarded after a plain stop" 0 $(( $(total_rx) - base ))
 finish

@@ -65,6 +65,7 @@ QLB_SID_LEN=2
 QLB_KEY=4d8a1b5e2f7c9d0e3a6b8c1d2e4f5a6b
 
 E2E_TAG=${E2E_TAG:-ce$$}
+PFX=$E2E_TAG			# the hosts' namespaces: tests/lib/hosts.sh
 E2E_TMP=
 E2E_PIDS=()
 E2E_NS=()
@@ -79,15 +80,16 @@ ok() { log "ok: $*"; }
 check() { "$@" || fail "check failed: $*"; }
 
 # ---- hosts: a network namespace + a holder process with its own bpffs --------
-# `ip netns exec` gives each command a new mount namespace with /sys
-# remounted, so pins made by one command would be gone for the next. A
-# holder process mounts bpffs on /sys/fs/bpf once and sleeps; `nsx HOST`
-# enters its network AND mount namespaces, so the daemon's pins (default
-# /sys/fs/bpf/cidlb) and `cidlb decap`'s (/sys/fs/bpf/cidlb_decap/DEV)
-# persist per host and never touch the root namespace's bpffs.
-declare -A HOLDER
+# (tests/lib/hosts.sh) `ip netns exec` gives each command a new mount
+# namespace with /sys remounted, so pins made by one command would be gone
+# for the next. A holder process mounts bpffs on /sys/fs/bpf once and
+# sleeps; `nsx HOST` enters its network AND mount namespaces, so the
+# daemon's pins (default /sys/fs/bpf/cidlb) and `cidlb decap`'s
+# (/sys/fs/bpf/cidlb_decap/DEV) persist per host and never touch the root
+# namespace's bpffs.
+source "$E2E_REPO/tests/lib/hosts.sh"
 # nsx HOST CMD...: run in HOST
-nsx() { local h=$1; shift; nsenter -t "${HOLDER[$h]}" -m -n -- "$@"; }
+nsx() { on "$@"; }
 # nsbg HOST CMD...: start in the background, remember the PID; sets BG_PID
 # (nsenter execs CMD, so BG_PID is the command's own PID)
 nsbg() {
@@ -98,21 +100,10 @@ nsbg() {
 }
 
 ns_add() {
-	local ns=$E2E_TAG-$1 i
-	ip netns add "$ns" || fail "ip netns add $ns"
-	E2E_NS+=("$1")
-	# (the holder says when it is ready: before its mount, nsenter would
-	# enter the root mount namespace and see the host's bpffs)
-	ip netns exec "$ns" sh -c 'mount -t bpf bpf /sys/fs/bpf && touch "$0" &&
-		exec sleep 1000000' "$E2E_TMP/holder.$1" &
-	HOLDER[$1]=$!
-	E2E_PIDS+=("$!")
-	for ((i = 0; i < 50; i++)); do
-		[ -e "$E2E_TMP/holder.$1" ] && break
-		sleep 0.1
-	done
+	E2E_NS+=("$1")		# (e2e_cleanup removes it, also if host_add fails)
+	host_add "$1"
+	E2E_PIDS+=("${HOLDER[$1]}")
 	nsx "$1" mountpoint -q /sys/fs/bpf || fail "host $1: bpffs not mounted"
-	nsx "$1" ip link set lo up
 	nsx "$1" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
 		net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
 		net.ipv6.conf.all.keep_addr_on_down=1 net.ipv6.conf.default.keep_addr_on_down=1
@@ -142,18 +133,17 @@ PY
 
 mac_of() { nsx "$1" cat "/sys/class/net/$2/address"; }
 
-# wait_for SECONDS WHAT CMD...: poll CMD every 0.1 s until it succeeds
+# wait_for SECONDS WHAT CMD...: poll CMD every 0.1 s until it succeeds;
+# SECONDS is what a quiet machine needs: the wait lasts up to 4 times as
+# long, and at least 20 s, so that a loaded machine passes too
 wait_for() {
-	local t=$1 what=$2 i; shift 2
-	for ((i = 0; i < t * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	fail "timed out after ${t}s waiting for $what"
+	local t=$(($1 * 4)) what=$2; shift 2
+	[ $t -ge 20 ] || t=20
+	poll $t "$@" || fail "timed out after ${t}s waiting for $what"
 }
 
 e2e_need() {
-	[ "$(id -u)" = 0 ] || { echo "SKIP: end-to-end tests need root"; exit 0; }
+	[ "$(id -u)" = 0 ] || { echo "SKIP: end-to-end tests need root"; exit 77; }
 	local f
 	for f in "$E2E_SHIM" "$E2E_PASS" "$E2E_DECAP" "$BUILD/e2e/mkcert" "$CIDLBD" "$CIDLB"; do
 		[ -e "$f" ] || { echo "missing $f: run make tests"; exit 1; }
@@ -168,19 +158,12 @@ e2e_need() {
 e2e_cleanup() {
 	local rc=$? p n i
 	trap - EXIT INT TERM
-	for p in "${E2E_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${E2E_PIDS[@]}" "${HOLDER[@]}"; do kill "$p" 2>/dev/null; done
 	# processes started inside our namespaces (children of the above)
 	for n in "${E2E_NS[@]}"; do
 		for p in $(ip netns pids "$E2E_TAG-$n" 2>/dev/null); do kill "$p" 2>/dev/null; done
 	done
-	for ((i = 0; i < 30; i++)); do
-		local alive=0
-		for n in "${E2E_NS[@]}"; do
-			[ -n "$(ip netns pids "$E2E_TAG-$n" 2>/dev/null)" ] && alive=1
-		done
-		[ $alive = 0 ] && break
-		sleep 0.1
-	done
+	poll 10 e2e_ns_empty
 	for n in "${E2E_NS[@]}"; do
 		for p in $(ip netns pids "$E2E_TAG-$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 	done
@@ -189,6 +172,14 @@ e2e_cleanup() {
 		[ "${E2E_KEEP_TMP:-0}" = 1 ] && echo "kept $E2E_TMP" || rm -rf "$E2E_TMP"
 	fi
 	exit $rc
+}
+
+# e2e_ns_empty: no process left in the run's namespaces
+e2e_ns_empty() {
+	local n
+	for n in "${E2E_NS[@]}"; do
+		[ -z "$(ip netns pids "$E2E_TAG-$n" 2>/dev/null)" ] || return 1
+	done
 }
 
 e2e_init() {

@@ -43,7 +43,7 @@ table inet e2e_outage {
 EON
 down_at=$(dl_size lift)
 log "link dead at $down_at octets"
-sleep 3
+sleep 3		# the outage itself: a fixed 3 s on purpose
 stalled=$(dl_size lift)
 e2e_nat_rebind "$addr" "$port" 40000 $NEW
 nsx rt nft delete table inet e2e_outage || fail "end of the outage"

@@ -84,17 +84,13 @@ $PY "$SOAK" conf "${COMMON[@]}" >"$T/cidlb.conf" || exit 1
 # ---- daemon and receiver ------------------------------------------------------
 nsenter -t "${HOLDER[lb]}" -m -n -- "$BUILD/cidlbd" -c "$T/cidlb.conf" >>"$T/daemon.log" 2>&1 &
 DAEMON_PID=$!
-for i in $(seq 100); do
-	lbc status >/dev/null 2>&1 && break
-	kill -0 "$DAEMON_PID" 2>/dev/null || break
-	sleep 0.1
-done
+daemon_gone() { ! kill -0 "$DAEMON_PID" 2>/dev/null; }
+poll 30 eval 'lbc status || daemon_gone'
 lbc status >/dev/null 2>&1 || { echo "cidlbd did not start:"; cat "$T/daemon.log"; exit 1; }
 
 nsenter -t "${HOLDER[srv]}" -m -n -- $PY "$SOAK" recv "${COMMON[@]}" &
 RECV_PID=$!
-for i in $(seq 50); do [ -e "$T/recv.ready" ] && break; sleep 0.1; done
-[ -e "$T/recv.ready" ] || { echo "receiver did not start"; exit 1; }
+poll 30 test -e "$T/recv.ready" || { echo "receiver did not start within 30 s"; exit 1; }
 
 # ---- the run: traffic + churn + samples, then the verdict --------------------
 on cl $PY "$SOAK" run "${COMMON[@]}" --iface c0 --dst-mac "$L0_MAC" \
@@ -111,8 +107,7 @@ if [ $rc != 0 ]; then
 fi
 # a plain stop unpins everything it pinned
 lbc daemon stop >/dev/null
-for i in $(seq 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
-kill -0 "$DAEMON_PID" 2>/dev/null && { echo "FAIL: cidlbd did not stop"; exit 1; }
+poll 30 daemon_gone || { echo "FAIL: cidlbd did not stop within 30 s"; exit 1; }
 DAEMON_PID=
 if on lb ls "$PIN" >/dev/null 2>&1; then echo "FAIL: $PIN still pinned after the stop"; exit 1; fi
 exit 0
