@@ -311,63 +311,96 @@ struct cidlb_neigh {
 };
 
 /* ---- cidlb_counters: per-CPU array [0] ----------------------------------
- * Every packet the program sees moves exactly one of the "verdict" counters
- * (pass_*, drop_*, tx, redirect); the others describe the path it took.
+ * The one list of the data path's counters: the structure, the names
+ * (`cidlb stats`, JSON, Prometheus `cidlb_NAME_total`), the help lines and
+ * the verdict sums are all made from it. X(KIND, name, help): every packet
+ * the program sees moves exactly one counter of kind PASS, DROP or FWD
+ * (its verdict); PATH counters tell the way it took. A new counter is one
+ * line here, at the end (the structure only grows: adopted pins).
  */
+#define CIDLB_COUNTERS(X) \
+	/* 1. parse: Ethernet, VLAN, IP, UDP */ \
+	X(PATH, rx_packets, "Packets seen by the XDP program.") \
+	X(PASS, pass_not_ip, "Passed: not IPv4 or IPv6.") \
+	X(PASS, pass_bad_l3, "Passed: IP header cut short or malformed.") \
+	X(PASS, pass_not_udp, "Passed: IP, not UDP.") \
+	X(PASS, pass_not_vip, "Passed: UDP, destination not a VIP.") \
+	X(PASS, pass_frag_tail, "Passed: non-first IP fragment.") \
+	X(DROP, drop_fragment, "Dropped: first IP fragment of a datagram to a VIP.") \
+	X(DROP, drop_bad_udp, "Dropped: bad UDP length.") \
+	/* 2-3. QUIC header */ \
+	X(PATH, quic_short, "QUIC short-header (1-RTT) packets.") \
+	X(PATH, quic_initial, "QUIC Initial packets.") \
+	X(PATH, quic_0rtt, "QUIC 0-RTT packets.") \
+	X(PATH, quic_handshake, "QUIC Handshake packets.") \
+	X(PATH, quic_retry, "QUIC Retry packets.") \
+	X(PATH, quic_unknown_version, "QUIC long-header packets of an unknown version.") \
+	X(DROP, drop_version_neg, "Dropped: version negotiation sent to a VIP.") \
+	X(DROP, drop_cid_too_long, "Dropped: CID longer than 20 octets.") \
+	X(DROP, drop_truncated, "Dropped: QUIC header cut short.") \
+	/* 4. CID decode */ \
+	X(PATH, cid_plaintext, "CIDs decoded in plaintext mode.") \
+	X(PATH, cid_single_pass, "CIDs decoded in single-pass AES mode.") \
+	X(PATH, cid_four_pass, "CIDs decoded in four-pass AES mode.") \
+	X(PATH, dcache_hit, "Decode cache hits.") \
+	X(PATH, dcache_miss, "Decode cache misses.") \
+	/* 5. pick */ \
+	X(DROP, drop_retired, "Dropped: destination CID is retired.") \
+	X(PATH, route_cid, "Routed by the server ID in the CID.") \
+	X(PATH, unroutable_cr7, "Unroutable: config ID 7.") \
+	X(PATH, unroutable_config, "Unroutable: config ID not configured.") \
+	X(PATH, unroutable_short_cid, "Unroutable: CID shorter than its config needs.") \
+	X(PATH, unroutable_sid, \
+	  "Unroutable: server ID unknown, quarantined, or its backend absent.") \
+	X(PATH, route_lru, "Fallback: routed by the 4-tuple LRU table.") \
+	X(PATH, route_maglev, "Fallback: routed by the Maglev table.") \
+	X(DROP, drop_no_backend, "Dropped: the fallback found no live backend.") \
+	/* 6. forward */ \
+	X(FWD, tx, "Sent back out of the ingress interface (XDP_TX).") \
+	X(FWD, redirect, "Sent out of another interface (XDP_REDIRECT).") \
+	X(DROP, drop_mtu, "Dropped: too big after encapsulation.") \
+	X(DROP, drop_no_route, \
+	  "Dropped: no route to the backend, or forwarding off on the ingress interface.") \
+	X(DROP, drop_encap, "Dropped: no headroom or bad backend entry.") \
+	/* added later, so at the end: 5. pick, any step that passes, 6. forward */ \
+	X(PATH, retired_past_ttl, "Not dropped: retired CID past its TTL (not swept yet).") \
+	X(DROP, drop_not_local, \
+	  "Dropped: neither for a VIP nor for this host (the kernel would route it).") \
+	X(PATH, nh_cached, \
+	  "Of those sent: the kernel had no neighbour entry at that instant, cidlbd's copy " \
+	  "(cidlb_neigh) gave the next hop.") \
+	X(DROP, drop_no_neigh, \
+	  "Dropped: no neighbour entry for the backend's next hop (kernel and cidlb_neigh).") \
+	X(DROP, drop_no_port, \
+	  "Dropped: the egress interface is not in egress_interfaces (cidlb_tx_ports).")
+
+enum cidlb_counter_kind { CIDLB_CK_PATH, CIDLB_CK_PASS, CIDLB_CK_DROP, CIDLB_CK_FWD };
+
 struct cidlb_counters {
-	/* 1. parse: Ethernet, VLAN, IP, UDP */
-	__u64 rx_packets;		/* every packet seen */
-	__u64 pass_not_ip;		/* not IPv4/IPv6 (ARP, LLDP, ...) */
-	__u64 pass_bad_l3;		/* IP header cut short or malformed */
-	__u64 pass_not_udp;		/* IP, not UDP (TCP, ICMP, ...) */
-	__u64 pass_not_vip;		/* UDP, destination not a VIP */
-	__u64 pass_frag_tail;		/* non-first IP fragment: no port to match */
-	__u64 drop_fragment;		/* first IP fragment of a datagram to a VIP */
-	__u64 drop_bad_udp;		/* UDP length field < 8 or past the IP packet */
-	/* 2-3. QUIC header */
-	__u64 quic_short;		/* 1-RTT */
-	__u64 quic_initial;
-	__u64 quic_0rtt;
-	__u64 quic_handshake;
-	__u64 quic_retry;
-	__u64 quic_unknown_version;	/* long header, version not v1/v2 */
-	__u64 drop_version_neg;		/* version 0 sent to a VIP */
-	__u64 drop_cid_too_long;	/* v1/v2 DCID or SCID length > 20 */
-	__u64 drop_truncated;		/* QUIC header cut short */
-	/* 4. CID decode */
-	__u64 cid_plaintext;		/* decodes by mode */
-	__u64 cid_single_pass;
-	__u64 cid_four_pass;
-	__u64 dcache_hit;
-	__u64 dcache_miss;
-	/* 5. pick */
-	__u64 drop_retired;		/* DCID in cidlb_retired */
-	__u64 route_cid;		/* routed by server ID */
-	__u64 unroutable_cr7;		/* config ID 7 */
-	__u64 unroutable_config;	/* config ID not configured */
-	__u64 unroutable_short_cid;	/* DCID shorter than the config needs */
-	__u64 unroutable_sid;		/* server ID unknown or backend absent */
-	__u64 route_lru;		/* fallback: 4-tuple table hit */
-	__u64 route_maglev;		/* fallback: Maglev table */
-	__u64 drop_no_backend;		/* fallback found no backend */
-	/* 6. forward */
-	__u64 tx;			/* XDP_TX */
-	__u64 redirect;			/* XDP_REDIRECT */
-	__u64 drop_mtu;			/* too big after encapsulation */
-	__u64 drop_no_route;		/* FIB: no route, or forwarding off */
-	__u64 drop_encap;		/* no headroom / bad backend entry */
-	/* added later (structures grow at their end) */
-	__u64 retired_past_ttl;		/* 5. DCID in cidlb_retired, past its expiry:
-					 * not dropped (the sweep removes it) */
-	/* any step that passes a packet */
-	__u64 drop_not_local;		/* not for a VIP nor for this host: the
-					 * kernel would route it (CIDLB_GF_NO_TRANSIT) */
-	/* 6. forward */
-	__u64 nh_cached;		/* of tx + redirect: the kernel had no
-					 * neighbour entry, cidlb_neigh had one */
-	__u64 drop_no_neigh;		/* FIB: no neighbour entry, none in cidlb_neigh */
-	__u64 drop_no_port;		/* egress device not in cidlb_tx_ports */
+#define X(kind, name, help) __u64 name;
+	CIDLB_COUNTERS(X)
+#undef X
 };
+
+#define X(kind, name, help) + 1
+enum { CIDLB_N_COUNTERS = 0 CIDLB_COUNTERS(X) };
+#undef X
+
+#ifndef __bpf__
+/* The sum of the counters of one kind (CIDLB_CK_PASS, _DROP, _FWD), or of
+ * every verdict counter with -1: equal to rx_packets when nothing is lost. */
+static inline __u64 cidlb_counters_sum(const struct cidlb_counters *c, int kind)
+{
+	__u64 s = 0;
+
+#define X(k, name, help) \
+	if (CIDLB_CK_##k != CIDLB_CK_PATH && (kind < 0 || kind == CIDLB_CK_##k)) \
+		s += c->name;
+	CIDLB_COUNTERS(X)
+#undef X
+	return s;
+}
+#endif
 
 /* ---- cidlb_cfg_stats: per-CPU array [config ID] ------------------------ */
 struct cidlb_config_stats {
@@ -422,7 +455,7 @@ CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
 CIDLB_SIZE_CHECK(cidlb_global, 56);
 CIDLB_SIZE_CHECK(cidlb_sid_bucket, 32);
-CIDLB_SIZE_CHECK(cidlb_counters, 41 * 8);
+CIDLB_SIZE_CHECK(cidlb_counters, CIDLB_N_COUNTERS * 8);
 CIDLB_SIZE_CHECK(cidlb_neigh_key, 24);
 CIDLB_SIZE_CHECK(cidlb_neigh, 12);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);

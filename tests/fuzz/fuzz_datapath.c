@@ -15,15 +15,9 @@
 static uint64_t sum(const struct cidlb_counters *c, int which)
 {
 	/* which: 0 pass, 1 drop, 2 tx/redirect */
-	if (which == 0)
-		return c->pass_not_ip + c->pass_bad_l3 + c->pass_not_udp + c->pass_not_vip +
-		       c->pass_frag_tail;
-	if (which == 1)
-		return c->drop_fragment + c->drop_bad_udp + c->drop_version_neg +
-		       c->drop_cid_too_long + c->drop_truncated + c->drop_retired +
-		       c->drop_no_backend + c->drop_mtu + c->drop_no_route + c->drop_no_neigh +
-		       c->drop_no_port + c->drop_encap + c->drop_not_local;
-	return c->tx + c->redirect;
+	static const int kinds[] = { CIDLB_CK_PASS, CIDLB_CK_DROP, CIDLB_CK_FWD };
+
+	return cidlb_counters_sum(c, kinds[which]);
 }
 
 static int write_twin(void *ctx, const char *map, const void *key, const void *value)

@@ -153,12 +153,7 @@ struct cidlb_counters tlb_counters(struct tlb *t)
 
 uint64_t tlb_verdicts(const struct cidlb_counters *c)
 {
-	return c->pass_not_ip + c->pass_bad_l3 + c->pass_not_udp + c->pass_not_vip +
-	       c->pass_frag_tail + c->drop_fragment + c->drop_bad_udp +
-	       c->drop_version_neg + c->drop_cid_too_long + c->drop_truncated +
-	       c->drop_retired + c->drop_no_backend + c->tx + c->redirect +
-	       c->drop_mtu + c->drop_no_route + c->drop_no_neigh + c->drop_no_port + c->drop_encap +
-	       c->drop_not_local;
+	return cidlb_counters_sum(c, -1);
 }
 
 void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const char *what)

@@ -35,24 +35,10 @@ const char *const cidlb_map_names[CIDLB_M_COUNT] = {
 	[CIDLB_M_NEIGH] = CIDLB_MAP_NEIGH,
 };
 
-#define C(n) { #n, offsetof(struct cidlb_counters, n) }
-const struct cidlb_counter_desc cidlb_counter_descs[] = {
-	C(rx_packets), C(pass_not_ip), C(pass_bad_l3), C(pass_not_udp),
-	C(pass_not_vip), C(pass_frag_tail), C(drop_fragment), C(drop_bad_udp),
-	C(quic_short), C(quic_initial), C(quic_0rtt), C(quic_handshake),
-	C(quic_retry), C(quic_unknown_version), C(drop_version_neg),
-	C(drop_cid_too_long), C(drop_truncated), C(cid_plaintext),
-	C(cid_single_pass), C(cid_four_pass), C(dcache_hit), C(dcache_miss),
-	C(drop_retired), C(route_cid), C(unroutable_cr7), C(unroutable_config),
-	C(unroutable_short_cid), C(unroutable_sid), C(route_lru),
-	C(route_maglev), C(drop_no_backend), C(tx), C(redirect), C(drop_mtu),
-	C(drop_no_route), C(drop_encap), C(retired_past_ttl), C(drop_not_local),
-	C(nh_cached), C(drop_no_neigh), C(drop_no_port),
-};
-#undef C
-const size_t cidlb_counter_count = sizeof(cidlb_counter_descs) / sizeof(cidlb_counter_descs[0]);
-_Static_assert(sizeof(cidlb_counter_descs) / sizeof(cidlb_counter_descs[0]) ==
-	       sizeof(struct cidlb_counters) / sizeof(__u64), "every counter has a name");
+#define X(kind, n, h) { #n, h, offsetof(struct cidlb_counters, n), CIDLB_CK_##kind },
+const struct cidlb_counter_desc cidlb_counter_descs[] = { CIDLB_COUNTERS(X) };
+#undef X
+const size_t cidlb_counter_count = CIDLB_N_COUNTERS;
 
 struct cidlb_lb {
 	struct bpf_object *obj;	/* NULL when adopted from pins */

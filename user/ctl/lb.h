@@ -112,10 +112,13 @@ int cidlb_lb_del_tx_port(struct cidlb_lb *lb, uint32_t ifindex);
 /* Clear counters and per-backend statistics (tests, `cidlb stats reset`). */
 int cidlb_lb_reset_counters(struct cidlb_lb *lb);
 
-/* Counter names and values in declaration order, for printing. */
+/* The counters of CIDLB_COUNTERS (include/cidlb_maps.h) in their order,
+ * for printing: name, help line, where in struct cidlb_counters, kind. */
 struct cidlb_counter_desc {
 	const char *name;
+	const char *help;
 	size_t offset;
+	int kind;		/* enum cidlb_counter_kind */
 };
 extern const struct cidlb_counter_desc cidlb_counter_descs[];
 extern const size_t cidlb_counter_count;

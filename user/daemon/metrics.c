@@ -56,53 +56,6 @@ static void family(struct buf *b, const char *name, const char *type, const char
 	out(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* One line of help per data-path counter, in cidlb_counter_descs order. */
-static const char *const counter_help[] = {
-	"Packets seen by the XDP program.",
-	"Passed: not IPv4 or IPv6.",
-	"Passed: IP header cut short or malformed.",
-	"Passed: IP, not UDP.",
-	"Passed: UDP, destination not a VIP.",
-	"Passed: non-first IP fragment.",
-	"Dropped: first IP fragment of a datagram to a VIP.",
-	"Dropped: bad UDP length.",
-	"QUIC short-header (1-RTT) packets.",
-	"QUIC Initial packets.",
-	"QUIC 0-RTT packets.",
-	"QUIC Handshake packets.",
-	"QUIC Retry packets.",
-	"QUIC long-header packets of an unknown version.",
-	"Dropped: version negotiation sent to a VIP.",
-	"Dropped: CID longer than 20 octets.",
-	"Dropped: QUIC header cut short.",
-	"CIDs decoded in plaintext mode.",
-	"CIDs decoded in single-pass AES mode.",
-	"CIDs decoded in four-pass AES mode.",
-	"Decode cache hits.",
-	"Decode cache misses.",
-	"Dropped: destination CID is retired.",
-	"Routed by the server ID in the CID.",
-	"Unroutable: config ID 7.",
-	"Unroutable: config ID not configured.",
-	"Unroutable: CID shorter than its config needs.",
-	"Unroutable: server ID unknown, quarantined, or its backend absent.",
-	"Fallback: routed by the 4-tuple LRU table.",
-	"Fallback: routed by the Maglev table.",
-	"Dropped: the fallback found no live backend.",
-	"Sent back out of the ingress interface (XDP_TX).",
-	"Sent out of another interface (XDP_REDIRECT).",
-	"Dropped: too big after encapsulation.",
-	"Dropped: no route to the backend, or forwarding off on the ingress interface.",
-	"Dropped: no headroom or bad backend entry.",
-	"Not dropped: destination CID in the retired-CID map, past its TTL (not swept yet).",
-	"Dropped: neither for a VIP nor for this host (the kernel would route it).",
-	"Of those sent: the kernel had no neighbour entry at that instant, cidlbd's copy (cidlb_neigh) gave the next hop.",
-	"Dropped: no neighbour entry for the backend's next hop (kernel and cidlb_neigh).",
-	"Dropped: the egress interface is not in egress_interfaces (cidlb_tx_ports).",
-};
-_Static_assert(sizeof(counter_help) / sizeof(counter_help[0]) ==
-	       sizeof(struct cidlb_counters) / sizeof(__u64), "help for every counter");
-
 static const char *mode_name(uint8_t mode)
 {
 	switch (mode) {
@@ -128,7 +81,7 @@ static void render(struct daemon *d, struct buf *b)
 	cidlb_lb_read_counters(d->lb, &c);
 	for (i = 0; i < cidlb_counter_count; i++) {
 		snprintf(name, sizeof(name), "cidlb_%s_total", cidlb_counter_descs[i].name);
-		family(b, name, "counter", counter_help[i]);
+		family(b, name, "counter", cidlb_counter_descs[i].help);
 		out(b, "%s %llu\n", name,
 		    (unsigned long long)*(const __u64 *)((const char *)&c + cidlb_counter_descs[i].offset));
 	}
