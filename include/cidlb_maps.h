@@ -372,7 +372,8 @@ struct cidlb_neigh {
 	X(DROP, drop_no_neigh, \
 	  "Dropped: no neighbour entry for the backend's next hop (kernel and cidlb_neigh).") \
 	X(DROP, drop_no_port, \
-	  "Dropped: the egress interface is not in egress_interfaces (cidlb_tx_ports).")
+	  "Dropped: the egress interface is not in egress_interfaces (cidlb_tx_ports).") \
+	/* a new counter: one line above this one */
 
 enum cidlb_counter_kind { CIDLB_CK_PATH, CIDLB_CK_PASS, CIDLB_CK_DROP, CIDLB_CK_FWD };
 
