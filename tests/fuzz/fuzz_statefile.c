@@ -57,7 +57,7 @@ static void check_limits(const struct cidlb_state *st)
 	for (i = 0; i < st->n_ifs; i++) {
 		check(memchr(st->ifs[i].name, 0, sizeof(st->ifs[i].name)) && st->ifs[i].name[0],
 		      "interface name");
-		check(!(st->ifs[i].fwd_set & ~(CIDLB_FWD_SET_V4 | CIDLB_FWD_SET_V6)), "fwd_set");
+		check(!(st->ifs[i].fwd_set & ~(CIDLB_FWD_SET_V4 | CIDLB_FWD_SET_V6 | CIDLB_FWD_SET_RA6)), "fwd_set");
 	}
 }
 
@@ -101,7 +101,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (err)
 		fprintf(stderr, "read back: %s\n", why);
 	check(err == 0, "what was read reads back");
-	check(again.n_be == st.n_be && again.n_q == st.n_q && again.n_ifs == st.n_ifs,
+	check(again.n_be == st.n_be && again.n_q == st.n_q && again.n_ifs == st.n_ifs &&
+	      again.seed == st.seed,
 	      "same counts");
 	for (i = 0; i < st.n_be; i++)
 		check(!strcmp(again.be[i].name, st.be[i].name) && again.be[i].index == st.be[i].index,
