@@ -14,11 +14,18 @@
 # (unroutable_sid, routed by Maglev/LRU to a surviving server) and are not
 # dropped; the downloads on the other backends complete intact, the dead
 # ones do not; twelve new connections avoid the removed backend.
+#
+# Timing: each batch is shaped to 4 Mbit/s in all until the drain (the
+# removal) is done: 12 MB at 500 kB/s would take 24 s, so the downloads
+# are still running however slow the test is (it checks: what the
+# affected backend's downloads had received right after the change); then
+# 24 Mbit/s.
 set -u
 . "$(dirname "$0")/lib.sh"
 e2e_init
-e2e_up 1 plain $((2 * 1024 * 1024))
-e2e_shape 24mbit
+SIZE=$((2 * 1024 * 1024))
+e2e_up 1 plain $SIZE
+SLOW=4mbit FAST=24mbit
 
 # start_batch PREFIX N [options]: N downloads, wait until all have data
 start_batch() {
@@ -40,12 +47,34 @@ new_conns() {
 	ok "$2 new connections, none on $3"
 }
 
+# sizes PREFIX: what each of the batch's 6 downloads has received so far
+sizes() { local i; for ((i = 0; i < 6; i++)); do echo "$(dl_size "$1$i")"; done; }
+
+# running PREFIX BACKEND SIZES...: fail unless every download of the batch on
+# BACKEND had at least 1 MB to come at the moment the SIZES were taken
+running() {
+	local p=$1 be=$2 i n=0; shift 2
+	for ((i = 0; i < 6; i++)); do
+		[ "$(qlog_backend "$p$i")" = "$be" ] || { shift; continue; }
+		n=$((n + 1))
+		[ $((SIZE - $1)) -ge 1000000 ] ||
+			fail "download $p$i on $be had $1 of $SIZE octets already at the change (the test was too slow, not cidlb)"
+		shift
+	done
+	log "$n download(s) on $be were under way at the change"
+}
+
 # ---- drain -------------------------------------------------------------------
+e2e_shape $SLOW
+log "six downloads, shaped to $SLOW in all"
 start_batch d 6
 X=$(qlog_backend d0)
 lbc lb1 backend drain "$X" >/dev/null || fail "cidlb backend drain $X"
+at=$(sizes d)
 px=$(be_packets lb1 "$X")
 log "drained $X while downloads run ($px packets to it so far)"
+running d "$X" $at
+e2e_shape $FAST
 new_conns dn 12 "$X"
 on_x=0
 for i in 0 1 2 3 4 5; do
@@ -61,13 +90,18 @@ ok "6 downloads intact, $on_x of them finished on draining $X"
 lbc lb1 backend activate "$X" >/dev/null || fail "cidlb backend activate $X"
 
 # ---- remove --------------------------------------------------------------------
-# The dead connections' client gives up after 4 s of silence.
-start_batch r 6 --timeout=4s
+# The dead connections' client gives up after 6 s of silence.
+e2e_shape $SLOW
+log "six downloads, shaped to $SLOW in all"
+start_batch r 6 --timeout=6s
 Y=$(qlog_backend r0)
 q0=$(lbc lb1 -j status | json_get quarantined_server_ids)
 un0=$(lbstat lb1 unroutable_sid); fb0=$(($(lbstat lb1 route_maglev) + $(lbstat lb1 route_lru)))
 lbc lb1 backend remove "$Y" >/dev/null || fail "cidlb backend remove $Y"
+at=$(sizes r)
 py=$(be_packets lb1 "$Y")
+running r "$Y" $at
+e2e_shape $FAST
 q1=$(lbc lb1 -j status | json_get quarantined_server_ids)
 log "removed $Y; quarantined server IDs: $q0 -> $q1"
 [ $((q1 - q0)) = 2 ] || fail "expected $Y's 2 server IDs (configs 0 and 1) in quarantine"
