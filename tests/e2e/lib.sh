@@ -366,7 +366,7 @@ e2e_ecmp_pick() {
 # changed tbf would drop it: a loss burst every connection has to recover
 # from, seconds of silence on a loaded machine)
 e2e_shape() {
-	local r=(rate "$1" ceil "$1" burst 32kb cburst 32kb)
+	local r=(rate "$1" ceil "$1" burst 32kb cburst 32kb quantum 30000)
 	if nsx rt tc class show dev cl | grep -q '^class htb 1:1 '; then
 		nsx rt tc class change dev cl parent 1: classid 1:1 htb "${r[@]}"
 	else
@@ -445,19 +445,31 @@ e2e_servers_stop() {
 # ---- clients ----------------------------------------------------------------------
 # e2e_client NAME HOST FILE [gtlsclient options...]: download https://HOST/FILE
 # in the background into $E2E_TMP/dl/NAME (qlog beside it; E2E_CLIENT_QUIET=0
-# keeps gtlsclient's log)
+# keeps gtlsclient's log); the client is killed after E2E_CLIENT_LIMIT
+# seconds (60). Between e2e_gate and e2e_gate_open, clients wait to start
+# until the gate opens: a batch starts at once, however slow each start
+# is, and its downloads share the link from the first packet.
 declare -A CL_PID
+E2E_GATE=
 e2e_client() {
 	local name=$1 host=$2 file=$3; shift 3
-	local d=$E2E_TMP/dl/$name url=$host
+	local d=$E2E_TMP/dl/$name url=$host gate=()
 	mkdir -p "$d"
 	case $host in *:*) url="[$host]" ;; esac
 	local q=-q; [ "${E2E_CLIENT_QUIET:-1}" = 0 ] && q=
-	nsbg cl timeout 60 "$GTLSCLIENT" $q --exit-on-all-streams-close --download "$d" \
+	[ -n "$E2E_GATE" ] &&
+		gate=(sh -c 'while [ ! -e "$0" ]; do sleep 0.1; done; exec "$@"' "$E2E_GATE")
+	nsbg cl "${gate[@]}" timeout "${E2E_CLIENT_LIMIT:-60}" "$GTLSCLIENT" $q \
+		--exit-on-all-streams-close --download "$d" \
 		--qlog-file "$d.qlog" "$@" "$host" $PORT "https://$url:$PORT/$file" \
 		>"$d.out" 2>&1
 	CL_PID[$name]=$BG_PID
 }
+
+# e2e_gate: clients started from now on wait for e2e_gate_open
+e2e_gate() { E2E_GATE=$E2E_TMP/gate.$((++E2E_GATES)); }
+e2e_gate_open() { touch "$E2E_GATE"; E2E_GATE=; }
+E2E_GATES=0
 
 # e2e_client_wait NAME: wait for the client to exit
 e2e_client_wait() { wait "${CL_PID[$1]}" 2>/dev/null; }

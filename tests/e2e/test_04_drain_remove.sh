@@ -1,13 +1,14 @@
 #!/bin/bash
 # Scenario 4: drain a backend, then remove one, while downloads run.
 #
-# Drain: six 2 MB downloads run (shaped, ~4 s); the backend that serves
-# the first of them is drained. Asserts: every running download completes
+# Drain: six 2 MB downloads run; the backend that serves the one least
+# advanced is drained. Asserts: every running download completes
 # intact, on the backend its first CID names, the drained one's too (the
 # LB keeps sending it CID-routed packets); twelve new connections all go
 # to other backends.
 #
-# Remove: six downloads run again; the backend of the first is removed.
+# Remove: six downloads run again; the backend of the one least advanced
+# is removed.
 # Asserts: its server IDs are quarantined (the daemon counts them, and
 # refuses to give one to a new backend); the LB sends it nothing more;
 # the packets of its dead connections show up in the fallback counters
@@ -27,11 +28,25 @@ SIZE=$((2 * 1024 * 1024))
 e2e_up 1 plain $SIZE
 SLOW=4mbit FAST=24mbit
 
-# start_batch PREFIX N [options]: N downloads, wait until all have data
+# start_batch PREFIX N [options]: N downloads, started at once, wait until
+# all have data
 start_batch() {
 	local i
+	e2e_gate
 	for ((i = 0; i < $2; i++)); do e2e_client "$1$i" $VIP4 f.bin "${@:3}"; done
+	e2e_gate_open
 	for ((i = 0; i < $2; i++)); do wait_for 10 "$1$i to receive data" dl_at_least "$1$i" 1; done
+}
+
+# behind PREFIX: the download of the batch that has received the least
+behind() {
+	local i n min=-1 name
+	for ((i = 0; i < 6; i++)); do
+		n=$(dl_size "$1$i")
+		[ "$min" -ge 0 ] && [ "$n" -ge "$min" ] && continue
+		min=$n name=$1$i
+	done
+	echo "$name"
 }
 
 # new_conns PREFIX N AVOID: N short connections; none may land on AVOID
@@ -68,7 +83,7 @@ running() {
 e2e_shape $SLOW
 log "six downloads, shaped to $SLOW in all"
 start_batch d 6
-X=$(qlog_backend d0)
+X=$(qlog_backend "$(behind d)")	# (the backend of a download far from its end)
 lbc lb1 backend drain "$X" >/dev/null || fail "cidlb backend drain $X"
 at=$(sizes d)
 px=$(be_packets lb1 "$X")
@@ -94,7 +109,7 @@ lbc lb1 backend activate "$X" >/dev/null || fail "cidlb backend activate $X"
 e2e_shape $SLOW
 log "six downloads, shaped to $SLOW in all"
 start_batch r 6 --timeout=6s
-Y=$(qlog_backend r0)
+Y=$(qlog_backend "$(behind r)")
 q0=$(lbc lb1 -j status | json_get quarantined_server_ids)
 un0=$(lbstat lb1 unroutable_sid); fb0=$(($(lbstat lb1 route_maglev) + $(lbstat lb1 route_lru)))
 lbc lb1 backend remove "$Y" >/dev/null || fail "cidlb backend remove $Y"

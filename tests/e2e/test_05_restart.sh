@@ -20,7 +20,10 @@ SIZE=$((3 * 1024 * 1024))
 e2e_up 1 plain $SIZE
 e2e_shape 4mbit
 
+E2E_CLIENT_LIMIT=120		# (slow until both restarts are done)
+e2e_gate
 for ((i = 0; i < 6; i++)); do e2e_client "k$i" $VIP4 f.bin; done
+e2e_gate_open
 for ((i = 0; i < 6; i++)); do wait_for 10 "k$i to receive data" dl_at_least "k$i" 1; done
 
 total() { local n=0 i; for ((i = 0; i < 6; i++)); do n=$((n + $(dl_size "k$i"))); done; echo $n; }
