@@ -336,6 +336,15 @@ cl_tuples() {
 		awk '{ a = $4; sub(/:[0-9]+$/, "", a); gsub(/[][]/, "", a); p = $4; sub(/.*:/, "", p); print a, p }'
 }
 
+# cl_tuple NAME: "ADDR PORT" of client NAME's socket (its gtlsclient is
+# the child of the process e2e_client started, timeout)
+cl_tuple() {
+	local p; p=$(pgrep -P "${CL_PID[$1]}" -x "$GTLSCLIENT") || return 1
+	nsx cl ss -Huanp | awk -v p="pid=$p," 'index($0, p) {
+		a = $4; sub(/:[0-9]+$/, "", a); gsub(/[][]/, "", a)
+		q = $4; sub(/.*:/, "", q); print a, q; exit }'
+}
+
 # e2e_route_vips LB...: the router sends the VIPs to these cidlb hosts
 # (several: ECMP, hashed on the 4-tuple)
 e2e_route_vips() {

@@ -11,8 +11,9 @@
 # is removed.
 # Asserts: its server IDs are quarantined (the daemon counts them, and
 # refuses to give one to a new backend); the LB sends it nothing more;
-# the packets of its dead connections show up in the fallback counters
-# (unroutable_sid, routed by Maglev/LRU to a surviving server) and are not
+# every packet its dead connections sent after the removal (the router
+# counts them per client tuple) shows up in the fallback counters
+# (unroutable_sid, routed by Maglev/LRU to a surviving server) and none is
 # dropped; the downloads on the other backends complete intact, the dead
 # ones do not; twelve new connections avoid the removed backend.
 #
@@ -111,9 +112,14 @@ log "six downloads, shaped to $SLOW in all"
 start_batch r 6 --timeout=6s
 Y=$(qlog_backend "$(behind r)")
 q0=$(lbc lb1 -j status | json_get quarantined_server_ids)
+declare -A tuple
+for i in 0 1 2 3 4 5; do
+	tuple[r$i]=$(cl_tuple "r$i") && [ -n "${tuple[r$i]}" ] || fail "no socket for client r$i"
+done
 un0=$(lbstat lb1 unroutable_sid); fb0=$(($(lbstat lb1 route_maglev) + $(lbstat lb1 route_lru)))
 lbc lb1 backend remove "$Y" >/dev/null || fail "cidlb backend remove $Y"
 at=$(sizes r)
+up0=$(acct up 4)	# packets per client tuple, up to the removal
 py=$(be_packets lb1 "$Y")
 running r "$Y" $at
 e2e_shape $FAST
@@ -125,21 +131,33 @@ rc=$?
 [ $rc = 3 ] || fail "a new backend took quarantined server ID ${BE_SID[$Y]} (exit $rc, want 3)"
 ok "$Y's server IDs are quarantined: a new backend may not take them"
 new_conns rn 12 "$Y"
-dead=0
+dead=0 dead_up=0
+# sent_since NAME: packets client NAME sent through the router since up0
+sent_since() {
+	local t=${tuple[$1]} a b
+	a=$(awk -v t="$t" '$1 " " $2 == t { print $3 }' <<<"$up0")
+	b=$(acct up 4 | awk -v t="$t" '$1 " " $2 == t { print $3 }')
+	echo $((${b:-0} - ${a:-0}))
+}
 for i in 0 1 2 3 4 5; do
 	e2e_client_wait "r$i"
 	b=$(served_by "r$i"); want=$(qlog_backend "r$i")
 	if [ "$want" = "$Y" ]; then
 		[ "$b" = none ] || fail "download r$i completed although $Y was removed"
-		dead=$((dead + 1))
+		n=$(sent_since "r$i")
+		log "r$i (${tuple[r$i]}) died with $Y; it sent $n packets after the removal"
+		[ "$n" -gt 0 ] || fail "dead connection r$i sent nothing after the removal"
+		dead=$((dead + 1)) dead_up=$((dead_up + n))
 	else
 		[ "$b" = "$want" ] || fail "download r$i (on $want) missing or corrupt"
 	fi
 done
 [ "$(be_packets lb1 "$Y")" = "$py" ] || fail "the LB still sent packets to removed $Y"
 un1=$(lbstat lb1 unroutable_sid); fb1=$(($(lbstat lb1 route_maglev) + $(lbstat lb1 route_lru)))
-log "$dead connections died with $Y; unroutable_sid +$((un1 - un0)), fallback routes +$((fb1 - fb0))"
-[ $((un1 - un0)) -gt $((dead * 3)) ] || fail "too few dead-connection packets in unroutable_sid"
+log "$dead connections died with $Y, sending $dead_up packets after the removal; unroutable_sid +$((un1 - un0)), fallback routes +$((fb1 - fb0))"
+[ "$dead" -ge 1 ] || fail "no connection on $Y"
+[ $((un1 - un0)) -ge "$dead_up" ] ||
+	fail "the dead connections sent $dead_up packets, unroutable_sid moved by $((un1 - un0)) only"
 [ $((fb1 - fb0)) -ge $((un1 - un0)) ] || fail "unroutable packets were not routed by the fallback"
 for c in drop_no_backend drop_no_route drop_encap drop_retired; do
 	[ "$(lbstat lb1 $c)" = 0 ] || fail "$c=$(lbstat lb1 $c)"
