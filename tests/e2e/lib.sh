@@ -9,7 +9,7 @@
 #   (migrations add .3, .4   sw 198.18.10.1/24  ------------------ + rt
 #    and fd00:1::3, ::4)        fd00:10::1/64                      |
 #                            routes: VIPs via lb1 (or ECMP        + lb1 --- lb1 ns: eth0 .11 / ::11
-#                            over lb1+lb2, L4 hash); tbf on       + lb2 --- lb2 ns: eth0 .12 / ::12
+#                            over lb1+lb2, L4 hash); HTB on       + lb2 --- lb2 ns: eth0 .12 / ::12
 #                            "cl" to shape the download;          + be1 --- be1 ns: eth0 .21 / ::21
 #                            nftables for NAT rebinding           + be2 --- be2 ns: eth0 .22 / ::22
 #                                                                 + be3 --- be3 ns: eth0 .23 / ::23
@@ -339,6 +339,15 @@ cl_tuples() {
 		awk '{ a = $4; sub(/:[0-9]+$/, "", a); gsub(/[][]/, "", a); p = $4; sub(/.*:/, "", p); print a, p }'
 }
 
+# cl_tuple NAME: "ADDR PORT" of client NAME's socket (its gtlsclient is
+# the child of the process e2e_client started, timeout)
+cl_tuple() {
+	local p; p=$(pgrep -P "${CL_PID[$1]}" -x "$GTLSCLIENT") || return 1
+	nsx cl ss -Huanp | awk -v p="pid=$p," 'index($0, p) {
+		a = $4; sub(/:[0-9]+$/, "", a); gsub(/[][]/, "", a)
+		q = $4; sub(/.*:/, "", q); print a, q; exit }'
+}
+
 # e2e_route_vips LB...: the router sends the VIPs to these cidlb hosts
 # (several: ECMP, hashed on the 4-tuple)
 e2e_route_vips() {
@@ -362,10 +371,21 @@ e2e_ecmp_pick() {
 	done
 }
 
-# e2e_shape RATE: shape the router's downstream to the client (tbf)
+# e2e_shape RATE: shape the router's downstream to the client to RATE (an
+# HTB class, bursts of 32 kB, over a 50 kB FIFO), so that no more than
+# RATE * t + 32 kB reach the client in t seconds however fast the machine;
+# a later call changes the rate in place, keeping what is queued (a
+# changed tbf would drop it: a loss burst every connection has to recover
+# from, seconds of silence on a loaded machine)
 e2e_shape() {
-	nsx rt tc qdisc replace dev cl root tbf rate "$1" burst 32kb latency 400ms ||
-		fail "tbf $1"
+	local r=(rate "$1" ceil "$1" burst 32kb cburst 32kb quantum 30000)
+	if nsx rt tc class show dev cl | grep -q '^class htb 1:1 '; then
+		nsx rt tc class change dev cl parent 1: classid 1:1 htb "${r[@]}"
+	else
+		nsx rt tc qdisc replace dev cl root handle 1: htb default 1 &&
+			nsx rt tc class add dev cl parent 1: classid 1:1 htb "${r[@]}" &&
+			nsx rt tc qdisc add dev cl parent 1:1 handle 10: bfifo limit 50kb
+	fi || fail "shaping the client's downstream to $1"
 }
 
 # ---- backends -------------------------------------------------------------------
@@ -441,19 +461,31 @@ e2e_servers_stop() {
 # ---- clients ----------------------------------------------------------------------
 # e2e_client NAME HOST FILE [gtlsclient options...]: download https://HOST/FILE
 # in the background into $E2E_TMP/dl/NAME (qlog beside it; E2E_CLIENT_QUIET=0
-# keeps gtlsclient's log)
+# keeps gtlsclient's log); the client is killed after E2E_CLIENT_LIMIT
+# seconds (60). Between e2e_gate and e2e_gate_open, clients wait to start
+# until the gate opens: a batch starts at once, however slow each start
+# is, and its downloads share the link from the first packet.
 declare -A CL_PID
+E2E_GATE=
 e2e_client() {
 	local name=$1 host=$2 file=$3; shift 3
-	local d=$E2E_TMP/dl/$name url=$host
+	local d=$E2E_TMP/dl/$name url=$host gate=()
 	mkdir -p "$d"
 	case $host in *:*) url="[$host]" ;; esac
 	local q=-q; [ "${E2E_CLIENT_QUIET:-1}" = 0 ] && q=
-	nsbg cl timeout 60 "$GTLSCLIENT" $q --exit-on-all-streams-close --download "$d" \
+	[ -n "$E2E_GATE" ] &&
+		gate=(sh -c 'while [ ! -e "$0" ]; do sleep 0.1; done; exec "$@"' "$E2E_GATE")
+	nsbg cl "${gate[@]}" timeout "${E2E_CLIENT_LIMIT:-60}" "$GTLSCLIENT" $q \
+		--exit-on-all-streams-close --download "$d" \
 		--qlog-file "$d.qlog" "$@" "$host" $PORT "https://$url:$PORT/$file" \
 		>"$d.out" 2>&1
 	CL_PID[$name]=$BG_PID
 }
+
+# e2e_gate: clients started from now on wait for e2e_gate_open
+e2e_gate() { E2E_GATE=$E2E_TMP/gate.$((++E2E_GATES)); }
+e2e_gate_open() { touch "$E2E_GATE"; E2E_GATE=; }
+E2E_GATES=0
 
 # e2e_client_wait NAME: wait for the client to exit
 e2e_client_wait() { wait "${CL_PID[$1]}" 2>/dev/null; }
@@ -630,17 +662,93 @@ be_snapshot() {
 }
 
 # ---- one migrating download ------------------------------------------------------
-# e2e_migrating_get NAME DST NEW_SRC CHANGE_AFTER [gtlsclient options]: start a
-# download of f.bin from DST that moves to source NEW_SRC (and a new port)
-# CHANGE_AFTER the handshake (--change-local-addr). Sets OLD_TUPLE.
-e2e_migrating_get() {
-	local name=$1 dst=$2 new=$3 after=$4; shift 4
+# gtlsclient's --change-local-addr=DELAY timer starts when its handshake
+# completes; what the test changes for the migration (the next source
+# address, the next port) must be in place before it fires, however slow
+# the machine. So the router holds the client's first flight until then
+# (e2e_hold ... e2e_release): the client has its first socket but no
+# handshake, and it resends its Initial after the release (its PTO,
+# about 1 s). And a migration DELAY after the handshake is mid-transfer
+# as long as SIZE > RATE * DELAY: the shaper (e2e_shape) lets no more through.
+
+# e2e_hold: the router drops every client packet to the VIPs' port (named
+# counter "held") until e2e_release
+e2e_hold() {
+	nsx rt nft -f - <<-EON || fail "nftables hold on the router"
+	table inet e2e_hold {
+		counter held { }
+		chain pre {
+			type filter hook prerouting priority -500;
+			iifname "cl" udp dport $PORT counter name held drop
+		}
+	}
+	EON
+}
+e2e_release() { nsx rt nft delete table inet e2e_hold || fail "releasing the held client"; }
+held_some() {
+	[ "$(nsx rt nft -j list counter inet e2e_hold held | json_get nftables 1 counter packets)" -gt 0 ]
+}
+
+# e2e_migration_start NAME DST NEW_SRC NEW_PORT|- CHANGE_AFTER [gtlsclient
+# options]: start a download of f.bin from DST that moves to source
+# NEW_SRC and port NEW_PORT (-: any new port) CHANGE_AFTER the handshake
+# (--change-local-addr). Returns once the handshake may start, with both
+# in place. Sets OLD_TUPLE.
+e2e_migration_start() {
+	local name=$1 dst=$2 new=$3 port=$4 after=$5; shift 5
+	e2e_hold
 	e2e_client "$name" "$dst" f.bin --change-local-addr="$after" "$@"
 	wait_for 5 "the client's first socket" has_tuple
+	wait_for 5 "the client's first Initial (held at the router)" held_some
 	OLD_TUPLE=$(cl_tuples | head -1)
 	# the old socket keeps its address; the next one takes the new one
 	e2e_client_src "$new"
+	[ "$port" = - ] || cl_port "$port"
+	e2e_release
 }
+
+# e2e_migrating_get NAME DST NEW_SRC CHANGE_AFTER [gtlsclient options]: the
+# same, any new port
+e2e_migrating_get() {
+	local name=$1 dst=$2 new=$3 after=$4; shift 4
+	e2e_migration_start "$name" "$dst" "$new" - "$after" "$@"
+}
+
+# qlog_migrated_at NAME: octets of stream data the client had received when
+# it first probed a new path (its first PATH_CHALLENGE sent), then the
+# total it received; "none TOTAL" if it never did
+qlog_migrated_at() {
+	qlog_events "$1" | $PY -c '
+import json, sys
+got, at = 0, "none"
+for line in sys.stdin:
+    ev = json.loads(line)
+    name = ev.get("name", "")
+    frames = ev.get("data", {}).get("frames", [])
+    if name == "transport:packet_sent" and at == "none" and \
+            any(f.get("frame_type") == "path_challenge" for f in frames):
+        at = got
+    if name == "transport:packet_received":
+        got += sum(f.get("length", 0) for f in frames if f.get("frame_type") == "stream")
+print(at, got)'
+}
+
+# check_mid_transfer NAME WHAT: fail unless the client probed its new path
+# while at least 10 % of the download was still to come; says whether
+# that was the harness's timing (a DELAY too long for the shaped rate)
+check_mid_transfer() {
+	local at total
+	read -r at total <<<"$(qlog_migrated_at "$1")"
+	[ "$at" = none ] &&
+		fail "$2: the client never moved (its timer fired after the download ended: the test's DELAY and rate, not cidlb)"
+	log "$2: the client moved at $at of $total octets"
+	[ $((total - at)) -gt $((total / 10)) ] ||
+		fail "$2: the client moved only at $at of $total octets (the test's DELAY and rate, not cidlb)"
+}
+
+# cl_seen: the client tuples the router forwarded upstream ("ADDR PORT ..."),
+# to tell which addresses the client really used
+cl_seen() { { acct up 4; acct up 6; } | awk '{ printf "%s%s:%s", s, $1, $2; s = " " } END { print "" }'; }
 
 # path_validated NAME: the server challenged the client's new path and the
 # client answered (qlog: PATH_CHALLENGE received, PATH_RESPONSE sent)

@@ -1,30 +1,53 @@
 #!/bin/bash
 # Scenario 4: drain a backend, then remove one, while downloads run.
 #
-# Drain: six 2 MB downloads run (shaped, ~4 s); the backend that serves
-# the first of them is drained. Asserts: every running download completes
+# Drain: six 2 MB downloads run; the backend that serves the one least
+# advanced is drained. Asserts: every running download completes
 # intact, on the backend its first CID names, the drained one's too (the
 # LB keeps sending it CID-routed packets); twelve new connections all go
 # to other backends.
 #
-# Remove: six downloads run again; the backend of the first is removed.
+# Remove: six downloads run again; the backend of the one least advanced
+# is removed.
 # Asserts: its server IDs are quarantined (the daemon counts them, and
 # refuses to give one to a new backend); the LB sends it nothing more;
-# the packets of its dead connections show up in the fallback counters
-# (unroutable_sid, routed by Maglev/LRU to a surviving server) and are not
+# every packet its dead connections sent after the removal (the router
+# counts them per client tuple) shows up in the fallback counters
+# (unroutable_sid, routed by Maglev/LRU to a surviving server) and none is
 # dropped; the downloads on the other backends complete intact, the dead
 # ones do not; twelve new connections avoid the removed backend.
+#
+# Timing: each batch is shaped to 4 Mbit/s in all until the drain (the
+# removal) is done: 12 MB at 500 kB/s would take 24 s, so the downloads
+# are still running however slow the test is (it checks: what the
+# affected backend's downloads had received right after the change); then
+# 24 Mbit/s.
 set -u
 . "$(dirname "$0")/lib.sh"
 e2e_init
-e2e_up 1 plain $((2 * 1024 * 1024))
-e2e_shape 24mbit
+SIZE=$((2 * 1024 * 1024))
+e2e_up 1 plain $SIZE
+SLOW=4mbit FAST=24mbit
 
-# start_batch PREFIX N [options]: N downloads, wait until all have data
+# start_batch PREFIX N [options]: N downloads, started at once, wait until
+# all have data
 start_batch() {
 	local i
+	e2e_gate
 	for ((i = 0; i < $2; i++)); do e2e_client "$1$i" $VIP4 f.bin "${@:3}"; done
+	e2e_gate_open
 	for ((i = 0; i < $2; i++)); do wait_for 10 "$1$i to receive data" dl_at_least "$1$i" 1; done
+}
+
+# behind PREFIX: the download of the batch that has received the least
+behind() {
+	local i n min=-1 name
+	for ((i = 0; i < 6; i++)); do
+		n=$(dl_size "$1$i")
+		[ "$min" -ge 0 ] && [ "$n" -ge "$min" ] && continue
+		min=$n name=$1$i
+	done
+	echo "$name"
 }
 
 # new_conns PREFIX N AVOID: N short connections; none may land on AVOID
@@ -40,12 +63,34 @@ new_conns() {
 	ok "$2 new connections, none on $3"
 }
 
+# sizes PREFIX: what each of the batch's 6 downloads has received so far
+sizes() { local i; for ((i = 0; i < 6; i++)); do echo "$(dl_size "$1$i")"; done; }
+
+# running PREFIX BACKEND SIZES...: fail unless every download of the batch on
+# BACKEND had at least 1 MB to come at the moment the SIZES were taken
+running() {
+	local p=$1 be=$2 i n=0; shift 2
+	for ((i = 0; i < 6; i++)); do
+		[ "$(qlog_backend "$p$i")" = "$be" ] || { shift; continue; }
+		n=$((n + 1))
+		[ $((SIZE - $1)) -ge 1000000 ] ||
+			fail "download $p$i on $be had $1 of $SIZE octets already at the change (the test was too slow, not cidlb)"
+		shift
+	done
+	log "$n download(s) on $be were under way at the change"
+}
+
 # ---- drain -------------------------------------------------------------------
+e2e_shape $SLOW
+log "six downloads, shaped to $SLOW in all"
 start_batch d 6
-X=$(qlog_backend d0)
+X=$(qlog_backend "$(behind d)")	# (the backend of a download far from its end)
 lbc lb1 backend drain "$X" >/dev/null || fail "cidlb backend drain $X"
+at=$(sizes d)
 px=$(be_packets lb1 "$X")
 log "drained $X while downloads run ($px packets to it so far)"
+running d "$X" $at
+e2e_shape $FAST
 new_conns dn 12 "$X"
 on_x=0
 for i in 0 1 2 3 4 5; do
@@ -61,13 +106,23 @@ ok "6 downloads intact, $on_x of them finished on draining $X"
 lbc lb1 backend activate "$X" >/dev/null || fail "cidlb backend activate $X"
 
 # ---- remove --------------------------------------------------------------------
-# The dead connections' client gives up after 4 s of silence.
-start_batch r 6 --timeout=4s
-Y=$(qlog_backend r0)
+# The dead connections' client gives up after 6 s of silence.
+e2e_shape $SLOW
+log "six downloads, shaped to $SLOW in all"
+start_batch r 6 --timeout=6s
+Y=$(qlog_backend "$(behind r)")
 q0=$(lbc lb1 -j status | json_get quarantined_server_ids)
+declare -A tuple
+for i in 0 1 2 3 4 5; do
+	tuple[r$i]=$(cl_tuple "r$i") && [ -n "${tuple[r$i]}" ] || fail "no socket for client r$i"
+done
 un0=$(lbstat lb1 unroutable_sid); fb0=$(($(lbstat lb1 route_maglev) + $(lbstat lb1 route_lru)))
 lbc lb1 backend remove "$Y" >/dev/null || fail "cidlb backend remove $Y"
+at=$(sizes r)
+up0=$(acct up 4)	# packets per client tuple, up to the removal
 py=$(be_packets lb1 "$Y")
+running r "$Y" $at
+e2e_shape $FAST
 q1=$(lbc lb1 -j status | json_get quarantined_server_ids)
 log "removed $Y; quarantined server IDs: $q0 -> $q1"
 [ $((q1 - q0)) = 2 ] || fail "expected $Y's 2 server IDs (configs 0 and 1) in quarantine"
@@ -76,21 +131,33 @@ rc=$?
 [ $rc = 3 ] || fail "a new backend took quarantined server ID ${BE_SID[$Y]} (exit $rc, want 3)"
 ok "$Y's server IDs are quarantined: a new backend may not take them"
 new_conns rn 12 "$Y"
-dead=0
+dead=0 dead_up=0
+# sent_since NAME: packets client NAME sent through the router since up0
+sent_since() {
+	local t=${tuple[$1]} a b
+	a=$(awk -v t="$t" '$1 " " $2 == t { print $3 }' <<<"$up0")
+	b=$(acct up 4 | awk -v t="$t" '$1 " " $2 == t { print $3 }')
+	echo $((${b:-0} - ${a:-0}))
+}
 for i in 0 1 2 3 4 5; do
 	e2e_client_wait "r$i"
 	b=$(served_by "r$i"); want=$(qlog_backend "r$i")
 	if [ "$want" = "$Y" ]; then
 		[ "$b" = none ] || fail "download r$i completed although $Y was removed"
-		dead=$((dead + 1))
+		n=$(sent_since "r$i")
+		log "r$i (${tuple[r$i]}) died with $Y; it sent $n packets after the removal"
+		[ "$n" -gt 0 ] || fail "dead connection r$i sent nothing after the removal"
+		dead=$((dead + 1)) dead_up=$((dead_up + n))
 	else
 		[ "$b" = "$want" ] || fail "download r$i (on $want) missing or corrupt"
 	fi
 done
 [ "$(be_packets lb1 "$Y")" = "$py" ] || fail "the LB still sent packets to removed $Y"
 un1=$(lbstat lb1 unroutable_sid); fb1=$(($(lbstat lb1 route_maglev) + $(lbstat lb1 route_lru)))
-log "$dead connections died with $Y; unroutable_sid +$((un1 - un0)), fallback routes +$((fb1 - fb0))"
-[ $((un1 - un0)) -gt $((dead * 3)) ] || fail "too few dead-connection packets in unroutable_sid"
+log "$dead connections died with $Y, sending $dead_up packets after the removal; unroutable_sid +$((un1 - un0)), fallback routes +$((fb1 - fb0))"
+[ "$dead" -ge 1 ] || fail "no connection on $Y"
+[ $((un1 - un0)) -ge "$dead_up" ] ||
+	fail "the dead connections sent $dead_up packets, unroutable_sid moved by $((un1 - un0)) only"
 [ $((fb1 - fb0)) -ge $((un1 - un0)) ] || fail "unroutable packets were not routed by the fallback"
 for c in drop_no_backend drop_no_route drop_encap drop_retired; do
 	[ "$(lbstat lb1 $c)" = 0 ] || fail "$c=$(lbstat lb1 $c)"

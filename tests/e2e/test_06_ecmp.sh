@@ -10,13 +10,18 @@
 # Asserts: the download completes intact; lb1 and lb2 both sent packets of
 # the connection, each to the same backend and to no other; lb2 routed
 # every packet it got by CID (it never saw the Initial: no fallback); the
-# server validated the new path.
+# server validated the new path; the client moved mid-transfer (its qlog).
+#
+# Timing as in test_02: the router holds the client's first flight until
+# its next source address and port are set; it moves 1 s after the
+# handshake, when at 16 Mbit/s at most about 2 MB of the 4 MiB are in.
 set -u
 . "$(dirname "$0")/lib.sh"
 e2e_init
 e2e_up 2 plain $((4 * 1024 * 1024))
 e2e_route_vips lb1 lb2
-e2e_shape 24mbit
+RATE=16mbit DELAY=1s
+e2e_shape $RATE
 
 # across NAME MODE OLD_SRC NEW_SRC
 across() {
@@ -28,13 +33,14 @@ across() {
 	local fb0; fb0=$(($(lbstat lb2 route_maglev) + $(lbstat lb2 route_lru)))
 	e2e_client_src "$old"
 	cl_port "$p1"
-	e2e_migrating_get "$name" $VIP4 "$new" 400ms
+	e2e_migration_start "$name" $VIP4 "$new" "$p2" $DELAY
 	[ "$OLD_TUPLE" = "$old $p1" ] || fail "$mode: the client took $OLD_TUPLE, not $old $p1"
-	cl_port "$p2"
 	e2e_client_wait "$name"
 	b=$(served_by "$name")
 	[ "$b" = none ] && fail "$mode: download missing or corrupt"
 	ok "$mode: 4 MiB intact, served by $b"
+	check_mid_transfer "$name" "$mode"
+	log "$mode: client tuples seen by the router: $(cl_seen)"
 	for l in lb1 lb2; do
 		for x in "${BACKENDS[@]}"; do
 			local d=$(($(be_packets $l $x) - s0[$l.$x]))
