@@ -153,7 +153,6 @@ for i in 0 1 2 3 4 5; do
 		[ -n "${tuple[r$i]}" ] || fail "no socket found for client r$i"
 		n=$(sent_since "r$i")
 		log "r$i (${tuple[r$i]}) died with $Y; it sent $n packets after the removal"
-		[ "$n" -gt 0 ] || fail "dead connection r$i sent nothing after the removal"
 		dead=$((dead + 1)) dead_up=$((dead_up + n))
 	else
 		[ "$b" = "$want" ] || fail "download r$i (on $want) missing or corrupt"
@@ -163,6 +162,9 @@ done
 read -r un1 fb1 <<<"$(unroutable_fallback)"
 log "$dead connections died with $Y, sending $dead_up packets after the removal; unroutable_sid +$((un1 - un0)), fallback routes +$((fb1 - fb0))"
 [ "$dead" -ge 1 ] || fail "no connection on $Y"
+# (one alone may send nothing more: stalled in loss recovery, it gets
+# nothing to acknowledge before it gives up)
+[ "$dead_up" -ge 1 ] || fail "the dead connections sent nothing after the removal: nothing to check"
 [ $((un1 - un0)) -ge "$dead_up" ] ||
 	fail "the dead connections sent $dead_up packets, unroutable_sid moved by $((un1 - un0)) only"
 [ $((fb1 - fb0)) -ge $((un1 - un0)) ] || fail "unroutable packets were not routed by the fallback"
