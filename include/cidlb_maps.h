@@ -44,29 +44,68 @@
 #define CIDLB_FAMILY_V4		4
 #define CIDLB_FAMILY_V6		6
 
-/* ---- map names (pinned under the pin directory by these names) -------- */
-#define CIDLB_MAP_VIPS		"cidlb_vips"
-#define CIDLB_MAP_VIP_TABLE	"cidlb_vip_table"
-#define CIDLB_MAP_CONFIGS	"cidlb_configs"
-#define CIDLB_MAP_SIDS		"cidlb_sids"
-#define CIDLB_MAP_SID_TABLE	"cidlb_sid_table"
-#define CIDLB_MAP_BACKENDS	"cidlb_backends"
-#define CIDLB_MAP_MAGLEV	"cidlb_maglev"
-#define CIDLB_MAP_LRU		"cidlb_lru"
-#define CIDLB_MAP_RETIRED	"cidlb_retired"
-#define CIDLB_MAP_RETIRED_HINT	"cidlb_retired_hint"
-#define CIDLB_MAP_COUNTERS	"cidlb_counters"
-#define CIDLB_MAP_BE_STATS	"cidlb_be_stats"
-#define CIDLB_MAP_CFG_STATS	"cidlb_cfg_stats"
-#define CIDLB_MAP_GLOBAL	"cidlb_global"
-#define CIDLB_MAP_TX_PORTS	"cidlb_tx_ports"
-#define CIDLB_MAP_NEIGH		"cidlb_neigh"
-#define CIDLB_MAP_DCACHE	"cidlb_dcache"
-#define CIDLB_MAP_SCRATCH	"cidlb_scratch"	/* per-CPU AES work space */
-#define CIDLB_MAP_DECAP_SRCS	"decap_srcs"
-#define CIDLB_MAP_DECAP_CNT	"decap_counters"
-#define CIDLB_MAP_DECAP_LOCALS	"decap_locals"
-#define CIDLB_MAP_DECAP_VIPS	"decap_vips"
+/* ---- map names (pinned under the pin directory by these names) --------
+ * The one list of the maps: X(ID, name, key size, value size, flags). The
+ * names (CIDLB_MAP_ID), enum cidlb_map_id and its name table (user/ctl/
+ * lb.h), the pin checks and the userspace twin of the data path are made
+ * from it; bpf/maps.h defines each map by hand (BTF needs the definitions
+ * written out), and tests/unit/test_maps.c checks the built objects
+ * against this list. Sizes are of the structures below, 0 where no
+ * structure of this header is the key or value. A new map: one line here
+ * (at the end: the order is the one of lb.c's tables) and its definition.
+ * Flags:
+ *  CIDLB_MF_RESIZED  max_entries set at load ([lb] lru_size, ...): pins may
+ *                    differ from the object in it
+ *  CIDLB_MF_CHECKED  the cidlb command reads or writes its entries: the key
+ *                    and value sizes of pins are checked even without the
+ *                    object file
+ */
+#define CIDLB_MF_RESIZED	0x01
+#define CIDLB_MF_CHECKED	0x02
+
+#define CIDLB_MAPS(X) \
+	X(VIPS, cidlb_vips, sizeof(struct cidlb_vip_key), sizeof(struct cidlb_vip), \
+	  CIDLB_MF_CHECKED) \
+	X(CONFIGS, cidlb_configs, 4, sizeof(struct cidlb_config), CIDLB_MF_CHECKED) \
+	X(SIDS, cidlb_sids, sizeof(struct cidlb_sid_key), 4, CIDLB_MF_CHECKED) \
+	X(BACKENDS, cidlb_backends, 4, sizeof(struct cidlb_backend), CIDLB_MF_CHECKED) \
+	X(MAGLEV, cidlb_maglev, 4, 4, CIDLB_MF_CHECKED) \
+	X(LRU, cidlb_lru, sizeof(struct cidlb_flow_key), sizeof(struct cidlb_flow), \
+	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
+	X(RETIRED, cidlb_retired, sizeof(struct cidlb_cid_key), sizeof(struct cidlb_retired), \
+	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
+	X(COUNTERS, cidlb_counters, 4, sizeof(struct cidlb_counters), CIDLB_MF_CHECKED) \
+	X(BE_STATS, cidlb_be_stats, 4, sizeof(struct cidlb_backend_stats), CIDLB_MF_CHECKED) \
+	X(GLOBAL, cidlb_global, 4, sizeof(struct cidlb_global), CIDLB_MF_CHECKED) \
+	X(TX_PORTS, cidlb_tx_ports, 4, 4, CIDLB_MF_CHECKED) \
+	X(DCACHE, cidlb_dcache, 4, sizeof(struct cidlb_dcache_slot), CIDLB_MF_RESIZED) \
+	/* per-CPU AES work space (its structure is bpf/cid_crypto.h's) */ \
+	X(SCRATCH, cidlb_scratch, 4, 0, 0) \
+	X(CFG_STATS, cidlb_cfg_stats, 4, sizeof(struct cidlb_config_stats), CIDLB_MF_CHECKED) \
+	X(RETIRED_HINT, cidlb_retired_hint, 4, 8, CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
+	X(VIP_TABLE, cidlb_vip_table, 4, sizeof(struct cidlb_vip_slot), CIDLB_MF_CHECKED) \
+	X(SID_TABLE, cidlb_sid_table, 4, sizeof(struct cidlb_sid_bucket), \
+	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
+	X(NEIGH, cidlb_neigh, sizeof(struct cidlb_neigh_key), sizeof(struct cidlb_neigh), 0) \
+	/* a new map: one line above this one */
+
+/* The maps of cidlb_decap.bpf.o (the backend side), pinned per device by
+ * `cidlb decap attach`; same form as CIDLB_MAPS. */
+#define CIDLB_DECAP_MAPS(X) \
+	X(DECAP_SRCS, decap_srcs, sizeof(struct cidlb_decap_src), 4, 0) \
+	X(DECAP_CNT, decap_counters, 4, sizeof(struct cidlb_decap_counters), 0) \
+	X(DECAP_LOCALS, decap_locals, sizeof(struct cidlb_decap_src), 4, 0) \
+	X(DECAP_VIPS, decap_vips, sizeof(struct cidlb_vip_key), 4, 0) \
+	/* a new map: one line above this one */
+
+#ifndef __bpf__
+/* CIDLB_MAP_VIPS = "cidlb_vips", ... (packets use the maps themselves). */
+#define X(id, name, ksz, vsz, flags) static const char CIDLB_MAP_##id[] = #name;
+CIDLB_MAPS(X)
+CIDLB_DECAP_MAPS(X)
+#undef X
+#endif
+
 #define CIDLB_PROG_MAIN		"cidlb_xdp"
 #define CIDLB_PROG_DECAP	"cidlb_decap"
 

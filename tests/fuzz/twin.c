@@ -40,12 +40,12 @@ struct umap {
 #define UMAP(m) { #m, &m, sizeof(*m.type) / sizeof(int), sizeof(*m.max_entries) / sizeof(int), \
 		  sizeof(*m.key), sizeof(*m.value), 0, 0, NULL }
 
+/* Every map of the program (include/cidlb_maps.h): a map missing here
+ * would abort in map_of(). */
 static struct umap maps[] = {
-	UMAP(cidlb_vips), UMAP(cidlb_configs), UMAP(cidlb_sids), UMAP(cidlb_backends),
-	UMAP(cidlb_maglev), UMAP(cidlb_lru), UMAP(cidlb_retired), UMAP(cidlb_counters),
-	UMAP(cidlb_be_stats), UMAP(cidlb_global), UMAP(cidlb_tx_ports), UMAP(cidlb_dcache),
-	UMAP(cidlb_scratch), UMAP(cidlb_cfg_stats), UMAP(cidlb_retired_hint),
-	UMAP(cidlb_vip_table), UMAP(cidlb_sid_table), UMAP(cidlb_neigh),
+#define X(id, name, ksz, vsz, flags) UMAP(name),
+	CIDLB_MAPS(X)
+#undef X
 };
 #define NMAPS (sizeof(maps) / sizeof(maps[0]))
 

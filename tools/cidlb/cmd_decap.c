@@ -118,7 +118,9 @@ static int fill_map(struct bpf_object *obj, const char *name, const void *keys, 
 }
 
 static const char *const decap_maps[] = {
-	CIDLB_MAP_DECAP_SRCS, CIDLB_MAP_DECAP_CNT, CIDLB_MAP_DECAP_LOCALS, CIDLB_MAP_DECAP_VIPS,
+#define X(id, name, ksz, vsz, flags) CIDLB_MAP_##id,
+	CIDLB_DECAP_MAPS(X)
+#undef X
 };
 #define N_DECAP_MAPS (int)(sizeof(decap_maps) / sizeof(decap_maps[0]))
 

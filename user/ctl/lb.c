@@ -15,24 +15,16 @@
 #include "cidlb_hash.h"
 
 const char *const cidlb_map_names[CIDLB_M_COUNT] = {
-	[CIDLB_M_VIPS] = CIDLB_MAP_VIPS,
-	[CIDLB_M_CONFIGS] = CIDLB_MAP_CONFIGS,
-	[CIDLB_M_SIDS] = CIDLB_MAP_SIDS,
-	[CIDLB_M_BACKENDS] = CIDLB_MAP_BACKENDS,
-	[CIDLB_M_MAGLEV] = CIDLB_MAP_MAGLEV,
-	[CIDLB_M_LRU] = CIDLB_MAP_LRU,
-	[CIDLB_M_RETIRED] = CIDLB_MAP_RETIRED,
-	[CIDLB_M_COUNTERS] = CIDLB_MAP_COUNTERS,
-	[CIDLB_M_BE_STATS] = CIDLB_MAP_BE_STATS,
-	[CIDLB_M_GLOBAL] = CIDLB_MAP_GLOBAL,
-	[CIDLB_M_TX_PORTS] = CIDLB_MAP_TX_PORTS,
-	[CIDLB_M_DCACHE] = CIDLB_MAP_DCACHE,
-	[CIDLB_M_SCRATCH] = CIDLB_MAP_SCRATCH,
-	[CIDLB_M_CFG_STATS] = CIDLB_MAP_CFG_STATS,
-	[CIDLB_M_RETIRED_HINT] = CIDLB_MAP_RETIRED_HINT,
-	[CIDLB_M_VIP_TABLE] = CIDLB_MAP_VIP_TABLE,
-	[CIDLB_M_SID_TABLE] = CIDLB_MAP_SID_TABLE,
-	[CIDLB_M_NEIGH] = CIDLB_MAP_NEIGH,
+#define X(id, name, ksz, vsz, flags) [CIDLB_M_##id] = CIDLB_MAP_##id,
+	CIDLB_MAPS(X)
+#undef X
+};
+
+/* CIDLB_MF_* of each map, from the same list. */
+static const unsigned int map_flags[CIDLB_M_COUNT] = {
+#define X(id, name, ksz, vsz, flags) [CIDLB_M_##id] = (flags),
+	CIDLB_MAPS(X)
+#undef X
 };
 
 #define X(kind, n, h) { #n, h, offsetof(struct cidlb_counters, n), CIDLB_CK_##kind },
@@ -257,28 +249,17 @@ int cidlb_lb_open_pinned(const char *pin_dir, struct cidlb_lb **out)
  * max_entries may differ from the object's. */
 static bool map_resizable(enum cidlb_map_id id)
 {
-	return id == CIDLB_M_LRU || id == CIDLB_M_RETIRED || id == CIDLB_M_DCACHE ||
-	       id == CIDLB_M_RETIRED_HINT || id == CIDLB_M_SID_TABLE;
+	return map_flags[id] & CIDLB_MF_RESIZED;
 }
 
 /* Key and value sizes this program's buffers have (include/cidlb_maps.h);
- * 0: never read or written from userspace. */
+ * 0: not checked without the object (CIDLB_MF_CHECKED unset). */
 static const struct { __u32 key, value; } map_abi[CIDLB_M_COUNT] = {
-	[CIDLB_M_VIPS] = { sizeof(struct cidlb_vip_key), sizeof(struct cidlb_vip) },
-	[CIDLB_M_VIP_TABLE] = { 4, sizeof(struct cidlb_vip_slot) },
-	[CIDLB_M_CONFIGS] = { 4, sizeof(struct cidlb_config) },
-	[CIDLB_M_SIDS] = { sizeof(struct cidlb_sid_key), 4 },
-	[CIDLB_M_SID_TABLE] = { 4, sizeof(struct cidlb_sid_bucket) },
-	[CIDLB_M_BACKENDS] = { 4, sizeof(struct cidlb_backend) },
-	[CIDLB_M_MAGLEV] = { 4, 4 },
-	[CIDLB_M_LRU] = { sizeof(struct cidlb_flow_key), sizeof(struct cidlb_flow) },
-	[CIDLB_M_RETIRED] = { sizeof(struct cidlb_cid_key), sizeof(struct cidlb_retired) },
-	[CIDLB_M_RETIRED_HINT] = { 4, 8 },
-	[CIDLB_M_COUNTERS] = { 4, sizeof(struct cidlb_counters) },
-	[CIDLB_M_BE_STATS] = { 4, sizeof(struct cidlb_backend_stats) },
-	[CIDLB_M_GLOBAL] = { 4, sizeof(struct cidlb_global) },
-	[CIDLB_M_CFG_STATS] = { 4, sizeof(struct cidlb_config_stats) },
-	[CIDLB_M_TX_PORTS] = { 4, 4 },
+#define X(id, name, ksz, vsz, flags) \
+	[CIDLB_M_##id] = { (flags) & CIDLB_MF_CHECKED ? (ksz) : 0, \
+			   (flags) & CIDLB_MF_CHECKED ? (vsz) : 0 },
+	CIDLB_MAPS(X)
+#undef X
 };
 
 /* Without the object: the sizes of the buffers this program reads into. */

@@ -12,15 +12,14 @@
 #include <stdbool.h>
 #include "cidlb_maps.h"
 
+/* The maps of CIDLB_MAPS (include/cidlb_maps.h), in its order. */
 enum cidlb_map_id {
-	CIDLB_M_VIPS, CIDLB_M_CONFIGS, CIDLB_M_SIDS, CIDLB_M_BACKENDS,
-	CIDLB_M_MAGLEV, CIDLB_M_LRU, CIDLB_M_RETIRED, CIDLB_M_COUNTERS,
-	CIDLB_M_BE_STATS, CIDLB_M_GLOBAL, CIDLB_M_TX_PORTS, CIDLB_M_DCACHE, CIDLB_M_SCRATCH, CIDLB_M_CFG_STATS,
-	CIDLB_M_RETIRED_HINT, CIDLB_M_VIP_TABLE, CIDLB_M_SID_TABLE, CIDLB_M_NEIGH,
+#define X(id, name, ksz, vsz, flags) CIDLB_M_##id,
+	CIDLB_MAPS(X)
+#undef X
 	CIDLB_M_COUNT
 };
 
-/* Names of the maps, indexed by enum cidlb_map_id. */
 extern const char *const cidlb_map_names[CIDLB_M_COUNT];
 
 struct cidlb_lb_opts {

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * test_maps.c - the maps of the built objects are the ones of the lists in
+ * include/cidlb_maps.h: cidlb.bpf.o has exactly the maps of CIDLB_MAPS,
+ * cidlb_decap.bpf.o those of CIDLB_DECAP_MAPS, each with the key and value
+ * size the list gives (where it gives one). The maps are written by hand
+ * in bpf/; this is what catches a map added, renamed or resized on one
+ * side only. The objects are opened, not loaded: no root needed.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <bpf/libbpf.h>
+
+#include "ctl/lb.h"
+#include "tlb.h"
+
+struct map_want {
+	const char *name;
+	__u32 key, value;	/* 0: not compared */
+};
+
+static const struct map_want main_maps[] = {
+#define X(id, name, ksz, vsz, flags) { CIDLB_MAP_##id, ksz, vsz },
+	CIDLB_MAPS(X)
+#undef X
+};
+
+static const struct map_want decap_maps[] = {
+#define X(id, name, ksz, vsz, flags) { CIDLB_MAP_##id, ksz, vsz },
+	CIDLB_DECAP_MAPS(X)
+#undef X
+};
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static int quiet(enum libbpf_print_level l, const char *f, va_list a)
+{
+	(void)l;
+	(void)f;
+	(void)a;
+	return 0;
+}
+
+/* The object's maps (libbpf's own .rodata/.bss/... left out) equal want[]:
+ * every map of the object is listed once with its sizes, every listed map
+ * is in the object. */
+static void check_object(const char *file, const struct map_want *want, size_t n)
+{
+	struct bpf_object *obj;
+	struct bpf_map *m;
+	size_t i, seen = 0;
+
+	libbpf_set_print(quiet);
+	obj = bpf_object__open_file(tobj(file), NULL);
+	if (!obj)
+		fail_msg("cannot open %s: %s (run make first)", tobj(file), strerror(errno));
+	bpf_object__for_each_map(m, obj) {
+		const char *name = bpf_map__name(m);
+		const struct map_want *w = NULL;
+
+		if (bpf_map__is_internal(m))
+			continue;
+		for (i = 0; i < n; i++)
+			if (!strcmp(want[i].name, name))
+				w = &want[i];
+		if (!w)
+			fail_msg("%s has map %s, which include/cidlb_maps.h does not list", file,
+				 name);
+		if (w->key && bpf_map__key_size(m) != w->key)
+			fail_msg("%s: map %s has key size %u, the list says %u", file, name,
+				 bpf_map__key_size(m), w->key);
+		if (w->value && bpf_map__value_size(m) != w->value)
+			fail_msg("%s: map %s has value size %u, the list says %u", file, name,
+				 bpf_map__value_size(m), w->value);
+		seen++;
+	}
+	for (i = 0; i < n; i++)
+		if (!bpf_object__find_map_by_name(obj, want[i].name))
+			fail_msg("include/cidlb_maps.h lists map %s, which %s does not have", want[i].name,
+				 file);
+	/* names are unique in an object: equal counts, equal sets */
+	assert_int_equal(seen, n);
+	bpf_object__close(obj);
+}
+
+static void test_main_object(void **state)
+{
+	(void)state;
+	check_object("cidlb.bpf.o", main_maps, N(main_maps));
+}
+
+static void test_decap_object(void **state)
+{
+	(void)state;
+	check_object("cidlb_decap.bpf.o", decap_maps, N(decap_maps));
+}
+
+/* The table lb.c works with follows the enum and the list; no name twice
+ * (a pin would be overwritten). */
+static void test_names(void **state)
+{
+	size_t i, j;
+
+	(void)state;
+	assert_int_equal(CIDLB_M_COUNT, N(main_maps));
+	for (i = 0; i < N(main_maps); i++) {
+		assert_string_equal(cidlb_map_names[i], main_maps[i].name);
+		for (j = 0; j < i; j++)
+			assert_string_not_equal(main_maps[j].name, main_maps[i].name);
+		for (j = 0; j < N(decap_maps); j++)
+			assert_string_not_equal(decap_maps[j].name, main_maps[i].name);
+	}
+	assert_string_equal(cidlb_map_names[CIDLB_M_VIPS], "cidlb_vips");
+	assert_string_equal(cidlb_map_names[CIDLB_M_NEIGH], "cidlb_neigh");
+	assert_string_equal(CIDLB_MAP_DECAP_CNT, "decap_counters");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_main_object),
+		cmocka_unit_test(test_decap_object),
+		cmocka_unit_test(test_names),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
