@@ -83,7 +83,9 @@ reply_err "add: no backend" '{"cmd":"backend.add"}' bad_request 'needs "backend"
 reply_err "add: no name" '{"cmd":"backend.add","backend":{"address":"198.18.3.2"}}' bad_request '"name" must be a string'
 reply_err "add: bad address" '{"cmd":"backend.add","backend":{"name":"b3","address":"198.18.3.999"}}' bad_request "address: '198.18.3.999' is not an IPv4 or IPv6 address"
 reply_err "add: no address" '{"cmd":"backend.add","backend":{"name":"b3"}}' bad_request "address: missing"
-reply_err "add: bad server ID" '{"cmd":"backend.add","backend":{"name":"b3","address":"198.18.3.2","server_id":{"0":"zz"}}}' bad_request "is not a server ID"
+reply_err "add: bad server ID" '{"cmd":"backend.add","backend":{"name":"b3","address":"198.18.3.2","server_id":{"0":"zz"}}}' bad_request "server_id.0: server ID 'zz': 'z' at character 1 is not a hex digit"
+reply_err "add: server ID with 0x" '{"cmd":"backend.add","backend":{"name":"b3","address":"198.18.3.2","server_id":{"0":"0x0003"}}}' bad_request "server_id.0: server ID '0x0003': a '0x' prefix"
+reply_err "add: server ID with -" '{"cmd":"backend.add","backend":{"name":"b3","address":"198.18.3.2","server_id":{"0":"00-03"}}}' bad_request "server_id.0: server ID '00-03': '-' at character 3 is not a hex digit"
 reply_err "add: server ID length" '{"cmd":"backend.add","backend":{"name":"b3","address":"198.18.3.2","server_id":{"0":"000003"}}}' bad_request "3 octets, but config 0 has server_id_len = 2"
 reply_err "add: server_id not an object" '{"cmd":"backend.add","backend":{"name":"b3","address":"198.18.3.2","server_id":"0003"}}' bad_request '"server_id" must be an object'
 reply_err "add: unknown key" '{"cmd":"backend.add","backend":{"name":"b3","address":"198.18.3.2","colour":"red"}}' bad_request "colour: unknown key"
@@ -92,8 +94,14 @@ reply_err "add: exists" '{"cmd":"backend.add","backend":{"name":"b1","address":"
 reply_err "add: server ID taken" '{"cmd":"backend.add","backend":{"name":"b3","address":"198.18.3.2","server_id":{"0":"0001"}}}' conflict 'server_id.0: already the server ID of [backend b1]'
 reply_err "retire: no cids" '{"cmd":"cid.retire"}' bad_request "'cids' must be a non-empty array"
 reply_err "retire: cids not array" '{"cmd":"cid.retire","cids":"0800"}' bad_request "'cids' must be a non-empty array"
-reply_err "retire: bad hex" '{"cmd":"cid.retire","cids":["08000101","xyz"]}' bad_request "cids[1] 'xyz': a CID is 1..20 octets in hex"
-reply_err "retire: too long" '{"cmd":"cid.retire","cids":["000102030405060708090a0b0c0d0e0f1011121314"]}' bad_request "cids[0]"
+reply_err "retire: bad hex" '{"cmd":"cid.retire","cids":["08000101","xyz"]}' bad_request "cids[1]: CID 'xyz': 'x' at character 1 is not a hex digit"
+reply_err "retire: too long" '{"cmd":"cid.retire","cids":["000102030405060708090a0b0c0d0e0f1011121314"]}' bad_request "cids[0]: CID '000102030405060708090a0b0c0d0e0f1011121314': 21 octets, at most 20"
+# octet strings: the rule of `cidlb cid` (tests/unit/test_cidlb_cid.sh), nothing else
+reply_err "retire: 0x" '{"cmd":"cid.retire","cids":["0x08000101"]}' bad_request "cids[0]: CID '0x08000101': a '0x' prefix"
+reply_err "retire: dashes" '{"cmd":"cid.retire","cids":["08-00-01-01"]}' bad_request "cids[0]: CID '08-00-01-01': '-' at character 3 is not a hex digit"
+reply_err "retire: trailing colon" '{"cmd":"cid.retire","cids":["08:00:01:01:"]}' bad_request "cids[0]: CID '08:00:01:01:': a colon at the end"
+reply_err "retire: odd" '{"cmd":"cid.retire","cids":["08:0"]}' bad_request "cids[0]: CID '08:0': odd number of hex digits"
+reply_err "retire: not a string" '{"cmd":"cid.retire","cids":[8]}' bad_request "cids[0]: not a string"
 reply_err "retire: ttl 0" '{"cmd":"cid.retire","cids":["0800"],"ttl":0}' bad_request '"ttl" must be a number of seconds'
 reply_err "stop: keep not boolean" '{"cmd":"stop","keep":"yes"}' bad_request '"keep" must be true or false'
 # larger than 16 MiB: refused, the daemon lives on
@@ -125,6 +133,11 @@ reply_ok "add: the same name takes it back" '{"cmd":"backend.add","backend":{"na
 reply_ok "quarantine emptied" '{"cmd":"quarantine.list"}' 'len(d["quarantine"])' "0"
 reply_ok "cid.retire" '{"cmd":"cid.retire","cids":["0800010102030405060708","08000201"],"ttl":60}' 'd["retired"], d["ttl"]' "2 60"
 reply_ok "cid.unretire" '{"cmd":"cid.unretire","cids":["0800010102030405060708","0800030102030405060708"]}' 'd["removed"], d["not_found"]' "1 1"
+# the same CID with colons and in upper case is the same CID (the key: 9 octets)
+reply_ok "cid.retire with colons" '{"cmd":"cid.retire","cids":["08:00:01:01:02:03:04:05:0a:0b"],"ttl":60}' 'd["retired"]' "1"
+reply_ok "cid.unretire in upper case" '{"cmd":"cid.unretire","cids":["08000101020304050A0B"]}' 'd["removed"], d["not_found"]' "1 0"
+reply_err "add: server ID with colons is the same server ID" '{"cmd":"backend.add","backend":{"name":"b4","address":"198.18.3.2","server_id":{"0":"00:01"}}}' \
+	conflict 'server_id.0: already the server ID of [backend b1]'
 # a reload makes the running set equal to the file again: b3 was added
 # over the socket only, so it goes (and its server ID is quarantined)
 reply_ok "reload" '{"cmd":"reload"}' 'd["changes"]["backends_absent"], d["changes"]["server_ids_removed"]' "1 1"

@@ -69,7 +69,7 @@ send --flow "08$(printf '%04x%012x' $((4242 % 3)) 4242)@48003" --count 2 >/dev/n
 wait_eq "a batch-retired CID is dropped" 18 retired
 printf '08000000000000000000\nzz\n' >"$T/bad.txt"
 expect_rc "a bad line: nothing sent" 2 lbc cid retire --file "$T/bad.txt"
-grep_in "names the line" "bad.txt line 2: 'zz' is not a CID" "$T/err"
+grep_in "names the line" "bad.txt line 2: CID 'zz': 'z' at character 1 is not a hex digit" "$T/err"
 expect_rc "unretire the file" 0 lbc -j cid unretire --file "$T/cids.txt"
 eq "unretire output" "5000 0" "$(jget 'd["removed"], d["not_found"]' <"$T/out")"
 eq "1000 left" 1000 "$(lbc -j cid list | jget 'len(d)')"

@@ -147,11 +147,106 @@ usage_err "--server-id 'c460': must be 3 octets" -- cid encode $PT --server-id c
 usage_err "--nonce '45': must be 4 octets" -- cid encode $PT --server-id c4605e --nonce 45
 usage_err "--server-id is only for 'cid encode'" -- cid decode $PT --server-id c4605e 07
 usage_err "missing CID" -- cid decode $PT
-usage_err "CID 'zz': must be hex, 1..20 octets" -- cid decode $PT zz
-usage_err "must be hex, 1..20 octets" -- cid decode $PT 000102030405060708090a0b0c0d0e0f1011121314
+usage_err "cid decode: CID 'zz': 'z' at character 1 is not a hex digit" -- cid decode $PT zz
+usage_err "CID '000102030405060708090a0b0c0d0e0f1011121314': 21 octets, at most 20" -- \
+	cid decode $PT 000102030405060708090a0b0c0d0e0f1011121314
 usage_err "unexpected argument '08'" -- cid decode $PT 07 08
 usage_err "unknown option '--bogus'" -- cid decode $PT --bogus 07
 usage_err "--nonce-len needs a value" -- cid decode --server-id-len 3 --nonce-len
+
+# ---- octet strings in hex: one rule for every verb that takes a CID ---------------
+# (docs/operations.md, "Octet strings in hex"). decode, retire and unretire
+# accept the same forms and refuse the same forms, with the same words; a
+# stand-in for cidlbd on CIDLB_SOCKET records what retire sends (the CID as
+# given: cidlbd reads it by the same rule, tests/daemon/test_control.sh).
+SOCK_DIR=$(mktemp -d)
+export CIDLB_SOCKET=$SOCK_DIR/ctl.sock
+python3 - "$CIDLB_SOCKET" "$SOCK_DIR/sent" <<'PY' &
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+s.listen(8)
+while True:
+    c, _ = s.accept()
+    buf = b""
+    while not buf.endswith(b"\n"):
+        d = c.recv(65536)
+        if not d:
+            break
+        buf += d
+    req = json.loads(buf)
+    with open(sys.argv[2], "a") as f:
+        f.write("%s %s\n" % (req["cmd"], " ".join(req["cids"])))
+    n = len(req["cids"])
+    rep = {"ok": True, "retired": n, "ttl": 60} if req["cmd"] == "cid.retire" else \
+          {"ok": True, "removed": n, "not_found": 0}
+    c.sendall((json.dumps(rep) + "\n").encode())
+    c.close()
+PY
+fake=$!
+trap 'kill $fake 2>/dev/null; rm -rf "$SOCK_DIR"' EXIT
+for i in $(seq 50); do [ -S "$CIDLB_SOCKET" ] && break; sleep 0.1; done
+
+# the same CID, 0767947d29be054a, in every accepted form
+for form in 0767947d29be054a 0767947D29BE054A 07:67:94:7d:29:be:05:4a 07:67:94:7D:29:BE:05:4A; do
+	expect 0 "cid:        0767947d29be054a (8 octets)
+config id:  0
+algorithm:  four-pass
+server id:  31441a
+nonce:      9c69c275" -- cid decode $PT --key $K4 "$form"
+	: >"$SOCK_DIR/sent"
+	expect 0 "retired 1 CID for 60 s" -- cid retire "$form"
+	expect 0 "unretired 1 CID (0 not retired)" -- cid unretire "$form"
+	printf '# a comment\n%s\n' "$form" >"$SOCK_DIR/cids.txt"
+	expect 0 "retired 1 CID for 60 s" -- cid retire --file "$SOCK_DIR/cids.txt"
+	want="cid.retire $form"$'\n'"cid.unretire $form"$'\n'"cid.retire $form"
+	[ "$(cat "$SOCK_DIR/sent")" = "$want" ] && ok ||
+		bad "cid retire/unretire '$form': sent '$(cat "$SOCK_DIR/sent")', want '$want'"
+done
+# 1 and 20 octets: the ends of the CID length
+expect 1 "unroutable: config ID 7 (reserved for unroutable CIDs)" -- cid decode $PT FF
+expect 0 "retired 1 CID for 60 s" -- cid retire 00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10:11:12:13
+
+# every refused form: exit 2, the same words from each verb, nothing sent
+: >"$SOCK_DIR/sent"
+while IFS='|' read -r form why; do
+	usage_err "cid decode: CID '$form': $why" -- cid decode $PT "$form"
+	usage_err "cid retire: CID '$form': $why" -- cid retire "$form"
+	usage_err "cid unretire: CID '$form': $why" -- cid unretire "$form"
+	printf '%s\n' "$form" >"$SOCK_DIR/cids.txt"
+	usage_err "cid retire: $SOCK_DIR/cids.txt line 1: CID '$form': $why" -- \
+		cid retire --file "$SOCK_DIR/cids.txt"
+done <<'FORMS'
+0x0767947d29be054a|a '0x' prefix: write the hex digits only
+07-67-94-7d-29-be-05-4a|'-' at character 3 is not a hex digit
+07:0|odd number of hex digits (3)
+0767947d29be054|odd number of hex digits (15)
+:07:67|a colon at the start
+07:67:|a colon at the end
+07::67|two colons in a row
+0767:947d|colons, but not between every two digits
+7:67:94:0|colons, but not between every two digits
+07 67|a space at character 3
+07g7|'g' at character 3 is not a hex digit
+000102030405060708090a0b0c0d0e0f1011121314|21 octets, at most 20
+00:01:02:03:04:05:06:07:08:09:0a:0b:0c:0d:0e:0f:10:11:12:13:14|21 octets, at most 20
+FORMS
+usage_err "cid decode: CID '': empty" -- cid decode $PT ""
+usage_err "cid retire: CID '': empty" -- cid retire ""
+[ ! -s "$SOCK_DIR/sent" ] && ok || bad "refused CIDs were sent: $(cat "$SOCK_DIR/sent")"
+# keys, server IDs and nonces by the same rule (a key is never echoed)
+expect 0 "cid:        0767947d29be054a (8 octets)
+config id:  0
+algorithm:  four-pass
+server id:  31441a
+nonce:      9c69c275" -- cid encode $PT --key fd:f7:26:a9:89:3e:c0:5c:06:32:d3:95:66:80:ba:f0 \
+	--server-id 31:44:1A --nonce 9C69C275
+usage_err "cid encode: --server-id '0x31441a': a '0x' prefix" -- cid encode $PT --server-id 0x31441a
+usage_err "cid encode: --nonce '9c:69c275': colons, but not" -- \
+	cid encode $PT --server-id 31441a --nonce 9c:69c275
+usage_err "cid decode: --key: must be 32 hex digits (a 16-octet AES-128 key): a colon at the end$" -- \
+	cid decode $PT --key fd:f7:26:a9:89:3e:c0:5c:06:32:d3:95:66:80:ba:f0: 07
+unset CIDLB_SOCKET
 
 # ---- help ----------------------------------------------------------------------
 out=$("$CIDLB" help); rc=$?

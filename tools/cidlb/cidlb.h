@@ -20,6 +20,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include "ctl/hex.h"
 
 #define CIDLB_EXIT_OK		0
 #define CIDLB_EXIT_NO		1
@@ -72,11 +73,7 @@ int cidlb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 /* "cidlb: <message>" on stderr; returns CIDLB_EXIT_FAIL. */
 int cidlb_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Lowercase hex of @len octets into @out (2 * len + 1 octets). */
-void cidlb_hex(char *out, const unsigned char *in, size_t len);
-
-/* Parses hex (no prefix, even digit count) into @out, at most @max octets;
- * returns the octet count or -1. */
-int cidlb_unhex(const char *hex, unsigned char *out, size_t max);
+/* Octet strings in hex, read and written: cidlb_parse_hex_msg(),
+ * cidlb_hex() of ctl/hex.h. */
 
 #endif /* CIDLB_TOOL_H */

@@ -187,14 +187,22 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv,
 					CIDLB_CID_NONCE_LEN_MAX, &a->p.nonce_len);
 			a->have_nonce_len = true;
 			break;
-		case OPT_KEY:
+		case OPT_KEY: {
+			char why[96];
+			size_t n;
+
 			a->have_flags = true;
-			if (cidlb_unhex(optarg, a->p.key, sizeof(a->p.key)) !=
-			    CIDLB_CID_KEY_LEN)
-				return cidlb_usage_error("cid %s: --key: must be 32 hex digits (a 16-octet AES-128 key)",
-							 verb);
+			/* the problem only, never the key itself */
+			if (cidlb_parse_hex_why(optarg, a->p.key, sizeof(a->p.key), &n, why,
+						sizeof(why)))
+				return cidlb_usage_error("cid %s: --key: must be 32 hex digits (a 16-octet AES-128 key): %s",
+							 verb, why);
+			if (n != CIDLB_CID_KEY_LEN)
+				return cidlb_usage_error("cid %s: --key: must be 32 hex digits (a 16-octet AES-128 key): %zu octets",
+							 verb, n);
 			a->p.has_key = true;
 			break;
+		}
 		case OPT_LSE:
 			a->have_flags = true;
 			a->p.len_self_encode = true;
@@ -231,12 +239,14 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv,
 		return cidlb_usage_error("cid %s: give the config with --config FILE or with flags, not both",
 					 verb);
 	if (a->config_file && !encode && !a->have_config_id && optind < argc) {
-		unsigned int b;
+		uint8_t cid[CIDLB_CID_LEN_MAX];
+		size_t n;
 
 		/* decode by the CID's own config ID (7 decodes as unroutable
-		 * under any config) */
-		if (sscanf(argv[optind], "%2x", &b) == 1 && (b >> 5) != CIDLB_CID_CONFIG_ID_UNROUTABLE)
-			a->p.config_id = b >> 5;
+		 * under any config); a bad CID is reported by decode */
+		if (!cidlb_parse_hex(argv[optind], cid, sizeof(cid), &n) &&
+		    (cid[0] >> 5) != CIDLB_CID_CONFIG_ID_UNROUTABLE)
+			a->p.config_id = cid[0] >> 5;
 		a->auto_id = true;
 	}
 	if (a->config_file) {
@@ -292,9 +302,9 @@ static void print_cid(const struct cidlb_cid_config *cfg, const uint8_t *cid,
 	char cid_h[2 * 255 + 1], sid_h[2 * 15 + 1], nonce_h[2 * 18 + 1];
 	const char *algo = cidlb_cid_algo_str(cidlb_cid_config_algo(cfg));
 
-	cidlb_hex(cid_h, cid, cid_len);
-	cidlb_hex(sid_h, info->server_id, info->server_id_len);
-	cidlb_hex(nonce_h, info->nonce, info->nonce_len);
+	cidlb_hex(cid, cid_len, cid_h, sizeof(cid_h));
+	cidlb_hex(info->server_id, info->server_id_len, sid_h, sizeof(sid_h));
+	cidlb_hex(info->nonce, info->nonce_len, nonce_h, sizeof(nonce_h));
 	if (cidlb_json) {
 		json_t *o = json_object();
 
@@ -321,7 +331,7 @@ static int print_unroutable(const struct cidlb_cid_config *cfg,
 {
 	char cid_h[2 * 255 + 1], reason[128];
 
-	cidlb_hex(cid_h, cid, cid_len);
+	cidlb_hex(cid, cid_len, cid_h, sizeof(cid_h));
 	switch (status) {
 	case CIDLB_CID_UNROUTABLE_CR7:
 		snprintf(reason, sizeof(reason), "config ID 7 (reserved for unroutable CIDs)");
@@ -384,17 +394,23 @@ static int do_encode(int argc, char **argv)
 	struct cidlb_cid_info info;
 	uint8_t sid[CIDLB_CID_SERVER_ID_LEN_MAX], nonce[CIDLB_CID_NONCE_LEN_MAX];
 	uint8_t cid[CIDLB_CID_LEN_MAX];
+	char why[96];
+	size_t len;
 	int n, ret;
 
 	ret = parse_args("encode", true, argc, argv, &a);
 	if (ret)
 		return ret < 0 ? CIDLB_EXIT_OK : ret;
-	if (cidlb_unhex(a.sid_hex, sid, sizeof(sid)) != a.p.server_id_len)
+	if (cidlb_parse_hex_why(a.sid_hex, sid, sizeof(sid), &len, why, sizeof(why)) == -EINVAL)
+		return cidlb_usage_error("cid encode: --server-id '%s': %s", a.sid_hex, why);
+	if (len != a.p.server_id_len)
 		return cidlb_usage_error("cid encode: --server-id '%s': must be %u octets in hex (%u digits), per --server-id-len",
 					 a.sid_hex, a.p.server_id_len,
 					 2 * a.p.server_id_len);
 	if (a.nonce_hex &&
-	    cidlb_unhex(a.nonce_hex, nonce, sizeof(nonce)) != a.p.nonce_len)
+	    cidlb_parse_hex_why(a.nonce_hex, nonce, sizeof(nonce), &len, why, sizeof(why)) == -EINVAL)
+		return cidlb_usage_error("cid encode: --nonce '%s': %s", a.nonce_hex, why);
+	if (a.nonce_hex && len != a.p.nonce_len)
 		return cidlb_usage_error("cid encode: --nonce '%s': must be %u octets in hex (%u digits), per --nonce-len",
 					 a.nonce_hex, a.p.nonce_len,
 					 2 * a.p.nonce_len);
@@ -427,25 +443,25 @@ static int do_decode(int argc, char **argv)
 	struct cidlb_cid_config *cfg = NULL;
 	struct cidlb_cid_info info;
 	uint8_t cid[CIDLB_CID_LEN_MAX];
-	int n, st, ret;
+	char msg[256];
+	size_t n;
+	int st, ret;
 
 	ret = parse_args("decode", false, argc, argv, &a);
 	if (ret)
 		return ret < 0 ? CIDLB_EXIT_OK : ret;
-	n = cidlb_unhex(a.cid_hex, cid, sizeof(cid));
-	if (n < 1)
-		return cidlb_usage_error("cid decode: CID '%s': must be hex, 1..20 octets",
-					 a.cid_hex);
+	if (cidlb_parse_hex_msg("CID", a.cid_hex, cid, 1, sizeof(cid), &n, msg, sizeof(msg)))
+		return cidlb_usage_error("cid decode: %s", msg);
 	ret = new_config("decode", &a, &cfg);
 	if (ret)
 		return ret;
-	st = cidlb_cid_decode(cfg, cid, (size_t)n, &info);
+	st = cidlb_cid_decode(cfg, cid, n, &info);
 	if (st < 0)
 		ret = cidlb_fail("cid decode: %s", strerror(-st));
 	else if (st != CIDLB_CID_ROUTABLE)
-		ret = print_unroutable(cfg, cid, (size_t)n, &info, st);
+		ret = print_unroutable(cfg, cid, n, &info, st);
 	else {
-		print_cid(cfg, cid, (size_t)n, &info);
+		print_cid(cfg, cid, n, &info);
 		ret = CIDLB_EXIT_OK;
 	}
 	cidlb_cid_config_free(cfg);
@@ -465,6 +481,8 @@ static int read_cid_lines(const char *verb, FILE *f, const char *name, json_t *a
 
 	while (getline(&line, &cap, f) >= 0) {
 		uint8_t cid[CIDLB_CID_MAX];
+		char msg[256];
+		size_t len;
 
 		n++;
 		p = line + strspn(line, " \t");
@@ -474,9 +492,8 @@ static int read_cid_lines(const char *verb, FILE *f, const char *name, json_t *a
 		*e = '\0';
 		if (!*p)
 			continue;
-		if (cidlb_parse_hex(p, cid, sizeof(cid)) < 1) {
-			int ret = cidlb_usage_error("cid %s: %s line %ld: '%.48s' is not a CID (1..20 octets in hex)",
-						    verb, name, n, p);
+		if (cidlb_parse_hex_msg("CID", p, cid, 1, sizeof(cid), &len, msg, sizeof(msg))) {
+			int ret = cidlb_usage_error("cid %s: %s line %ld: %s", verb, name, n, msg);
 
 			free(line);
 			return ret;
@@ -528,9 +545,11 @@ static int do_retire(int argc, char **argv, bool add)
 			ret = cidlb_usage_error("cid %s: unknown option '%s' (try 'cidlb cid help')", verb, arg);
 		} else {
 			uint8_t cid[CIDLB_CID_MAX];
+			char msg[256];
+			size_t len;
 
-			if (cidlb_parse_hex(arg, cid, sizeof(cid)) < 1)
-				ret = cidlb_usage_error("cid %s: '%s' is not a CID (1..20 octets in hex)", verb, arg);
+			if (cidlb_parse_hex_msg("CID", arg, cid, 1, sizeof(cid), &len, msg, sizeof(msg)))
+				ret = cidlb_usage_error("cid %s: %s", verb, msg);
 			else
 				json_array_append_new(cids, json_string(arg));
 		}
@@ -614,7 +633,7 @@ static int do_list(int argc, char **argv)
 		prev = &k;
 		if (bpf_map_lookup_elem(fd, &k, &v))
 			continue;
-		cidlb_hex(h, k.cid, k.len <= CIDLB_CID_MAX ? k.len : CIDLB_CID_MAX);
+		cidlb_hex(k.cid, k.len <= CIDLB_CID_MAX ? k.len : CIDLB_CID_MAX, h, sizeof(h));
 		left = v.expires_ns > now ? (long long)((v.expires_ns - now) / 1000000000ULL) + 1 : 0;
 		if (arr)
 			json_array_append_new(arr, json_pack("{s:s,s:I}", "cid", h, "seconds_left", left));

@@ -202,10 +202,13 @@ int cmd_trace(int argc, char **argv)
 			return cidlb_usage_error("trace: missing the frame: HEX (Ethernet frame) or --pcap FILE");
 		if (optind + 1 < argc)
 			return cidlb_usage_error("trace: unexpected argument '%s'", argv[optind + 1]);
-		len = cidlb_parse_hex(argv[optind], in, sizeof(in));
-		if (len < 14)
-			return cidlb_usage_error("trace: '%.40s': an Ethernet frame in hex, 14..%d octets",
-						 argv[optind], FRAME_MAX);
+		char msg[256];
+		size_t n;
+
+		if (cidlb_parse_hex_msg("Ethernet frame", argv[optind], in, 14, sizeof(in), &n, msg,
+					sizeof(msg)))
+			return cidlb_usage_error("trace: %s", msg);
+		len = (int)n;
 	}
 	cidlb_paths_resolve(&p);
 	names = !cidlb_state_read(p.state_file, &st, why, sizeof(why));

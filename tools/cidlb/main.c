@@ -81,45 +81,6 @@ int cidlb_fail(const char *fmt, ...)
 	return ret;
 }
 
-void cidlb_hex(char *out, const unsigned char *in, size_t len)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 0xf];
-	}
-	out[2 * len] = '\0';
-}
-
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-int cidlb_unhex(const char *hex, unsigned char *out, size_t max)
-{
-	size_t len = strlen(hex), i;
-
-	if (len % 2 || len / 2 > max)
-		return -1;
-	for (i = 0; i < len / 2; i++) {
-		int hi = nibble(hex[2 * i]), lo = nibble(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -1;
-		out[i] = (unsigned char)(hi << 4 | lo);
-	}
-	return (int)(len / 2);
-}
-
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {

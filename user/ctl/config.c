@@ -171,39 +171,6 @@ int cidlb_parse_bool(const char *s, bool *out)
 	return -EINVAL;
 }
 
-static int nib(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-int cidlb_parse_hex(const char *s, uint8_t *out, size_t max)
-{
-	size_t n = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	while (*s) {
-		int hi, lo;
-
-		if ((*s == ':' || *s == '-') && n > 0) {
-			s++;
-			continue;
-		}
-		hi = nib(s[0]);
-		lo = hi < 0 ? -1 : nib(s[1]);
-		if (hi < 0 || lo < 0 || n >= max)
-			return -EINVAL;
-		out[n++] = (uint8_t)(hi << 4 | lo);
-		s += 2;
-	}
-	return n ? (int)n : -EINVAL;
-}
-
 int cidlb_check_root_only(const char *path, const struct stat *st, mode_t forbidden,
 			  const char *rule, const char *mode, char *why, size_t why_len)
 {
@@ -267,18 +234,15 @@ int cidlb_conf_backend_set(struct cidlb_conf_backend *b, const char *key,
 	}
 	if (!strncmp(key, "server_id.", 10)) {
 		uint32_t cr;
-		int n;
+		size_t n;
 
 		if (cidlb_parse_u32(key + 10, 0, CIDLB_CONFIG_IDS - 1, &cr) || strlen(key) != 11) {
 			snprintf(why, why_len, "the config ID after 'server_id.' must be 0..6");
 			return -EINVAL;
 		}
-		n = cidlb_parse_hex(val, b->sid[cr], CIDLB_SID_MAX);
-		if (n < 0) {
-			snprintf(why, why_len, "'%s' is not a server ID: 1..15 octets in hex, e.g. 0a0b0c",
-				 val);
+		if (cidlb_parse_hex_msg("server ID", val, b->sid[cr], 1, CIDLB_SID_MAX, &n, why,
+					why_len))
 			return -EINVAL;
-		}
 		b->sid_len[cr] = (uint8_t)n;
 		b->sid_mask |= 1u << cr;
 		return 0;
@@ -431,7 +395,7 @@ int cidlb_conf_sid_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 	uint8_t len = b->sid_len[cr];
 	bool enc = c->qlb[cr].has_key;
 	char ref[128], h[2 * CIDLB_SID_MAX + 1];
-	int i, ocr, k;
+	int i, ocr;
 
 	for (i = -1; i < n; i++) {
 		const struct cidlb_conf_backend *o = i < 0 ? b : &others[i];
@@ -454,8 +418,7 @@ int cidlb_conf_sid_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 			if ((i < 0 && ocr > cr) || c->qlb[ocr].has_key == enc ||
 			    memcmp(o->sid[ocr], sid, olen < len ? olen : len))
 				continue;
-			for (k = 0; k < len; k++)
-				sprintf(h + 2 * k, "%02x", sid[k]);
+			cidlb_hex(sid, len, h, sizeof(h));
 			snprintf(why, why_len, "%s clashes with server_id.%d of %s under %s config %d, and config %d is %s: QUIC-LB requires separate server-ID allocations for plaintext and encrypted configs (a server ID seen in clear must tell nothing about an encrypted one); choose a server ID that neither equals nor starts, nor is the start of, a server ID of the other kind",
 				 h, ocr, i < 0 ? "this backend" : backend_ref(o, ref, sizeof(ref)),
 				 enc ? "plaintext" : "encrypted", ocr, cr,
@@ -912,9 +875,9 @@ static int handle_vip(struct pstate *ps, const char *sec, const char *key, const
 static int read_key_file(struct pstate *ps, const char *sec, const char *key, const char *path,
 			 uint8_t out[16])
 {
-	char buf[128], msg[1024], *e;
+	char buf[128], msg[1024], why[96], *e;
 	struct stat st;
-	size_t n;
+	size_t n, len;
 	FILE *f;
 
 	if (path[0] != '/')
@@ -937,8 +900,12 @@ static int read_key_file(struct pstate *ps, const char *sec, const char *key, co
 	e = buf + n;
 	while (e > buf && isspace((unsigned char)e[-1]))
 		*--e = '\0';
-	if (strlen(buf) != 32 || cidlb_parse_hex(buf, out, 16) != 16)
-		BAD("'%s' must hold the AES-128 key as 32 hex digits (one line)", path);
+	/* the problem only, never the file's text: it is a secret */
+	if (cidlb_parse_hex_why(buf, out, 16, &len, why, sizeof(why)))
+		BAD("'%s' must hold the AES-128 key as 32 hex digits (one line): %s", path, why);
+	if (len != 16)
+		BAD("'%s' must hold the AES-128 key as 32 hex digits (one line): %zu octets, must be 16",
+		    path, len);
 	return 1;
 }
 

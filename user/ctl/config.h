@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <net/if.h>
 #include "cidlb_maps.h"
+#include "ctl/hex.h"
 
 #define CIDLB_DEFAULT_CONFIG	"/etc/cidlb/cidlb.conf"
 #define CIDLB_DEFAULT_PIN_DIR	"/sys/fs/bpf/cidlb"
@@ -133,8 +134,7 @@ int cidlb_parse_addr(const char *s, uint8_t *family, uint8_t addr[16]);
 int cidlb_parse_mac(const char *s, uint8_t mac[6]);
 int cidlb_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
 int cidlb_parse_bool(const char *s, bool *out);
-/* Hex, optionally with ':' or '-' between octets; returns octets or -EINVAL. */
-int cidlb_parse_hex(const char *s, uint8_t *out, size_t max);
+/* Octet strings in hex (server IDs, keys): ctl/hex.h. */
 
 /*
  * One key of a backend, as in a [backend NAME] section or a control

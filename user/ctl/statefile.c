@@ -14,15 +14,6 @@
 
 #define STATE_VERSION 1
 
-static void hex(char *out, const uint8_t *in, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", in[i]);
-	out[2 * n] = '\0';
-}
-
 int cidlb_state_write(const char *path, const struct cidlb_state *st)
 {
 	json_t *o = json_object(), *be = json_array(), *q = json_array(), *ifs = json_array();
@@ -47,7 +38,7 @@ int cidlb_state_write(const char *path, const struct cidlb_state *st)
 		json_array_append_new(be, json_pack("{s:s,s:I}", "name", st->be[i].name,
 						    "index", (json_int_t)st->be[i].index));
 	for (i = 0; i < st->n_q; i++) {
-		hex(h, st->q[i].sid, st->q[i].len);
+		cidlb_hex(st->q[i].sid, st->q[i].len, h, sizeof(h));
 		json_array_append_new(q, json_pack("{s:i,s:s,s:s,s:I,s:I}",
 						   "config_id", st->q[i].config_id,
 						   "server_id", h, "owner", st->q[i].owner,
@@ -222,19 +213,20 @@ static int read_quarantine(struct field *f, json_t *a, struct cidlb_state *st)
 		struct cidlb_state_q *q = &st->q[st->n_q];
 		const char *sid, *owner;
 		json_int_t cr, idx, until;
-		int n = 0;
+		char why[256];
+		size_t n = 0;
 
 		f->i = i;
 		if (get_int(f, e, "config_id", 0, CIDLB_CONFIG_IDS - 1, &cr) ||
-		    get_str(f, e, "server_id", 0, 2 * CIDLB_SID_MAX, &sid) ||
+		    get_str(f, e, "server_id", 0, 3 * CIDLB_SID_MAX - 1, &sid) ||
 		    get_str(f, e, "owner", 1, CIDLB_NAME_MAX, &owner) ||
 		    get_int(f, e, "index", 0, CIDLB_MAX_BACKENDS - 1, &idx) ||
 		    get_int(f, e, "until_boottime_ns", 0, INT64_MAX, &until))
 			return -EINVAL;
 		/* "": an index reserved without a server ID */
-		if (*sid && (n = cidlb_parse_hex(sid, q->sid, CIDLB_SID_MAX)) < 0)
-			return bad(f, "server_id", "'%s' is not 1..%d octets in hex", sid,
-				   CIDLB_SID_MAX);
+		if (*sid && cidlb_parse_hex_msg("server ID", sid, q->sid, 1, CIDLB_SID_MAX, &n, why,
+					       sizeof(why)))
+			return bad(f, "server_id", "%s", why);
 		q->config_id = (uint8_t)cr;
 		q->len = (uint8_t)n;
 		snprintf(q->owner, sizeof(q->owner), "%s", owner);

@@ -117,15 +117,6 @@ static void sid_key(struct cidlb_sid_key *k, uint8_t cr, const uint8_t *sid, uin
 	memcpy(k->sid, sid, len);
 }
 
-static void hexstr(char *out, const uint8_t *in, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		sprintf(out + 2 * i, "%02x", in[i]);
-	out[2 * n] = '\0';
-}
-
 static void backend_value(const struct cidlb_conf_backend *b, struct cidlb_backend *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -299,7 +290,7 @@ static int check_sids(struct daemon *d, const struct cidlb_conf *next, char *why
 			if (!(b->sid_mask & (1u << cr)))
 				continue;
 			n_sids++;
-			hexstr(h, b->sid[cr], b->sid_len[cr]);
+			cidlb_hex(b->sid[cr], b->sid_len[cr], h, sizeof(h));
 			q = quarantined(d, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
 			if (q && strcmp(q->owner, b->name)) {
 				uint64_t now = boottime_ns();
@@ -591,7 +582,7 @@ static int drop_sids(struct daemon *d, const struct cidlb_conf *next, const stru
 		if (err && err != -ENOENT)
 			goto out;
 		err = 0;
-		hexstr(h, gone[i].sid, gone[i].len < CIDLB_SID_MAX ? gone[i].len : CIDLB_SID_MAX);
+		cidlb_hex(gone[i].sid, gone[i].len, h, sizeof(h));
 		if (!next->quarantine_s || gone[i].len > CIDLB_SID_MAX) {
 			pr_info("server ID %u:%s removed (no quarantine)", gone[i].config_id, h);
 			continue;

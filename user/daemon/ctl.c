@@ -120,7 +120,7 @@ static json_t *backend_json(struct daemon *d, const struct cidlb_conf_backend *b
 	struct cidlb_backend_stats s = { 0 };
 	json_t *o = json_object(), *sids = json_object();
 	uint32_t idx = backend_index(d, b->name);
-	int cr, i;
+	int cr;
 
 	json_object_set_new(o, "name", json_string(b->name));
 	json_object_set_new(o, "index", json_integer(idx));
@@ -139,9 +139,7 @@ static json_t *backend_json(struct daemon *d, const struct cidlb_conf_backend *b
 
 		if (!(b->sid_mask & (1u << cr)))
 			continue;
-		for (i = 0; i < b->sid_len[cr]; i++)
-			sprintf(h + 2 * i, "%02x", b->sid[cr][i]);
-		h[2 * b->sid_len[cr]] = '\0';
+		cidlb_hex(b->sid[cr], b->sid_len[cr], h, sizeof(h));
 		snprintf(k, sizeof(k), "%d", cr);
 		json_object_set_new(sids, k, json_string(h));
 	}
@@ -391,7 +389,7 @@ static int req_quarantine(struct req *r)
 {
 	uint64_t now = boottime_ns();
 	json_t *a = json_array();
-	int i, j;
+	int i;
 
 	if (check_fields(r, "quarantine.list", "")) {
 		json_decref(a);
@@ -403,9 +401,7 @@ static int req_quarantine(struct req *r)
 
 		if (!q->len)
 			continue;
-		for (j = 0; j < q->len; j++)
-			sprintf(h + 2 * j, "%02x", q->sid[j]);
-		h[2 * q->len] = '\0';
+		cidlb_hex(q->sid, q->len, h, sizeof(h));
 		json_array_append_new(a, json_pack("{s:i,s:s,s:s,s:I}", "config_id", q->config_id,
 						   "server_id", h, "owner", q->owner, "seconds_left",
 						   (json_int_t)(q->until_ns > now ?

@@ -228,11 +228,21 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 	json_array_foreach(cids, i, v) {
 		const char *s = json_string_value(v);
 		uint8_t cid[CIDLB_CID_MAX];
-		int len = s ? cidlb_parse_hex(s, cid, sizeof(cid)) : -EINVAL;
+		char msg[256];
+		size_t len = 0;
 
-		if (len < 1 || cidlb_cid_key_make(cid, (size_t)len, pt, &keys[i])) {
-			snprintf(why, why_len, "cids[%zu] '%s': a CID is 1..20 octets in hex", i,
-				 s ? s : "(not a string)");
+		if (!s) {
+			snprintf(why, why_len, "cids[%zu]: not a string: a CID is 1..20 octets in hex", i);
+			err = -EINVAL;
+			goto out;
+		}
+		if (cidlb_parse_hex_msg("CID", s, cid, 1, sizeof(cid), &len, msg, sizeof(msg))) {
+			snprintf(why, why_len, "cids[%zu]: %s", i, msg);
+			err = -EINVAL;
+			goto out;
+		}
+		if (cidlb_cid_key_make(cid, len, pt, &keys[i])) {
+			snprintf(why, why_len, "cids[%zu] '%s': a CID is 1..20 octets in hex", i, s);
 			err = -EINVAL;
 			goto out;
 		}
