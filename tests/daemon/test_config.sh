@@ -71,6 +71,12 @@ case_err 21 '\[backend b1\] colour: unknown key; a backend allows: address' 'col
 case_err 24 '\[backend b2\] server_id.0: already the server ID of \[backend b1\] (line 18)' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 0001'
 case_err 24 '\[backend b2\] server_id.0: 3 octets, but config 0 has server_id_len = 2' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 000102'
 case_err 24 '\[backend b2\] server_id.3: there is no \[quic-lb 3\] section' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.3 = 0002'
+# octet strings in hex (docs/operations.md): colons or none, nothing else
+case_err 24 '\[backend b2\] server_id.0: already the server ID of \[backend b1\] (line 18)' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 00:01'
+case_err 24 "\\[backend b2\\] server_id.0: server ID '0x0002': a '0x' prefix" '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 0x0002'
+case_err 24 "\\[backend b2\\] server_id.0: server ID '00-02': '-' at character 3 is not a hex digit" '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 00-02'
+case_err 24 "\\[backend b2\\] server_id.0: server ID '00:02:': a colon at the end" '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 00:02:'
+case_err 24 "\\[backend b2\\] server_id.0: server ID '000102030405060708090a0b0c0d0e0f': 16 octets, at most 15" '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 000102030405060708090a0b0c0d0e0f'
 case_err 22 '\[backend b2\] address: missing' '\n[backend b2]\nweight = 3'
 case_err 25 '\[backend b2\] mode: .direct. needs the backend.s MAC' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 0002\nmode = direct'
 case_err 22 '\[quic-lb 7\]: needs the config ID: \[quic-lb N\], N = 0..6' '\n[quic-lb 7]\nserver_id_len = 2'
@@ -139,6 +145,23 @@ if [ $? = 1 ] && grep -q "^$T/key.conf:25: \[quic-lb 1\] key_file: .* mode 0644:
 else bad "key file 0644: $(cat "$T/err")"; fi
 chmod 600 "$T/k1"
 "$CIDLB" config check "$T/key.conf" --no-system >/dev/null 2>&1 && ok || bad "key file 0600 accepted"
+# the key in colons and upper case is the same key; other forms are refused
+# with what is wrong, never with the file's text
+printf '00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\n' >"$T/k2"
+chmod 600 "$T/k2"
+sed "s|$T/k1|$T/k2|" "$T/key.conf" >"$T/key2.conf"
+"$CIDLB" config check "$T/key2.conf" --no-system >/dev/null 2>&1 && ok || bad "key file with colons accepted"
+for kf in '0x00112233445566778899aabbccddeeff|a .0x. prefix: write the hex digits only' \
+	  '00112233445566778899aabbccddee|15 octets, must be 16' \
+	  '00-11-22-33-44-55-66-77-88-99-aa-bb-cc-dd-ee-ff|.-. at character 3 is not a hex digit'; do
+	printf '%s\n' "${kf%%|*}" >"$T/k3"
+	chmod 600 "$T/k3"
+	sed "s|$T/k1|$T/k3|" "$T/key.conf" >"$T/key3.conf"
+	"$CIDLB" config check "$T/key3.conf" --no-system >/dev/null 2>"$T/err"
+	if [ $? = 1 ] && grep -q "^$T/key3.conf:25: \[quic-lb 1\] key_file: .*must hold the AES-128 key as 32 hex digits (one line): ${kf#*|}\$" "$T/err" &&
+		! grep -q "00112233\|00-11-22" "$T/err"; then ok
+	else bad "key file '${kf%%|*}': $(cat "$T/err")"; fi
+done
 # plaintext and encrypted configs: separate server-ID allocations (one check,
 # the shorter server ID against the start of the longer)
 sid_case() { # DESC WANT-LINE PATTERN ('' = valid) BACKEND-LINES
@@ -160,6 +183,8 @@ got=$("$CIDLB" -j cid decode --server-id-len 3 --nonce-len 13 --config-id 1 --ke
 [ "$got" = "single-pass 0a0b0c 00000000000000000000000001" ] && ok || bad "encode --config / decode: $cid -> $got"
 got=$("$CIDLB" -j cid decode --config "$T/key.conf" --config-id 1 "$cid" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["server_id"])')
 [ "$got" = 0a0b0c ] && ok || bad "decode --config: $got"
+got=$("$CIDLB" -j cid decode --config "$T/key2.conf" --config-id 1 "$cid" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["server_id"])')
+[ "$got" = 0a0b0c ] && ok || bad "decode --config with the key in colons: $got"
 "$CIDLB" cid decode --config "$T/key.conf" --config-id 2 "$cid" >/dev/null 2>"$T/err"; rc=$?
 [ $rc = 2 ] && grep -q "has no \[quic-lb 2\] section" "$T/err" && ok || bad "missing config id: exit $rc $(cat "$T/err")"
 "$CIDLB" cid decode --config "$T/key.conf" --server-id-len 3 "$cid" >/dev/null 2>"$T/err"; rc=$?
