@@ -53,7 +53,10 @@ static void usage(FILE *f)
 		"endpoint retired (RETIRE_CONNECTION_ID) or that must be cut off. CIDs in\n"
 		"hex; --file FILE or '-' (stdin): one CID per line, '#' comments, any number.\n"
 		"unretire: remove them again. list: the retired-CID map, read from the\n"
-		"pinned map (works without cidlbd), with the seconds left.\n");
+		"pinned map (works without cidlbd), with the seconds left.\n"
+		"\n"
+		"HEX, CID: octets in hex, plain (0701a4) or colon-separated (07:01:a4),\n"
+		"either case; no 0x, '-' or spaces.\n");
 }
 
 enum {
