@@ -150,6 +150,8 @@ grep_in "its message" "cidlbd: no backend named 'nosuch'" "$T/err"
 expect_rc "backend add with a bad address (the daemon's check)" 2 lbc backend add b9 --address 300.1.1.1
 expect_rc "backend add of an existing name" 3 lbc backend add b1 --address 198.18.1.2
 expect_rc "backend add: --server-id syntax" 2 lbc backend add b9 --address 198.18.3.9 --server-id 0009
+expect_rc "backend add: --server-id not hex" 2 lbc backend add b9 --address 198.18.3.9 --server-id 0:00-09
+grep_in "its message" "backend add: --server-id 0:00-09: server ID '00-09': '-' at character 3 is not a hex digit" "$T/err"
 expect_rc "backend add: no --address" 2 lbc backend add b9
 expect_rc "backend weight: not a number" 2 lbc backend weight b1 heavy
 expect_rc "backend: unknown verb" 2 lbc backend explode

@@ -14,6 +14,7 @@
 #include <jansson.h>
 
 #include "cidlb.h"
+#include "cidlb_maps.h"
 
 static void usage(FILE *f)
 {
@@ -104,7 +105,9 @@ static int do_add(int argc, char **argv)
 			json_object_set_new(spec, "address", json_string(optarg));
 			break;
 		case 's': {
-			char *colon = strchr(optarg, ':');
+			char *colon = strchr(optarg, ':'), msg[256];
+			uint8_t sid[CIDLB_SID_MAX];
+			size_t n;
 
 			if (!colon || colon == optarg || colon[1] == '\0' || colon - optarg > 1) {
 				ret = cidlb_usage_error("backend add: --server-id '%s': must be CONFIG:HEX, e.g. 0:0a0b0c",
@@ -112,6 +115,13 @@ static int do_add(int argc, char **argv)
 				goto out;
 			}
 			*colon = '\0';
+			/* the daemon's rule (ctl/hex.h), checked before anything is sent */
+			if (cidlb_parse_hex_msg("server ID", colon + 1, sid, 1, sizeof(sid),
+						&n, msg, sizeof(msg))) {
+				ret = cidlb_usage_error("backend add: --server-id %s:%s: %s", optarg,
+							colon + 1, msg);
+				goto out;
+			}
 			json_object_set_new(sids, optarg, json_string(colon + 1));
 			break;
 		}
