@@ -232,7 +232,7 @@ static int plan_indexes(struct daemon *d, const struct cidlb_conf *next, struct 
 			struct cidlb_backend cur;
 			uint32_t idx;
 
-			if (!(b->sid_mask & (1u << cr)))
+			if (!cidlb_conf_backend_has_sid(b, cr))
 				continue;
 			sid_key(&k, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
 			if (bpf_map_lookup_elem(sid_fd, &k, &idx) || idx >= CIDLB_MAX_BACKENDS ||
@@ -296,7 +296,7 @@ static int check_sids(struct daemon *d, const struct cidlb_conf *next, char *why
 			const char *owner;
 			uint32_t idx;
 
-			if (!(b->sid_mask & (1u << cr)))
+			if (!cidlb_conf_backend_has_sid(b, cr))
 				continue;
 			n_sids++;
 			hexstr(h, b->sid[cr], b->sid_len[cr]);
@@ -560,9 +560,7 @@ static int drop_sids(struct daemon *d, const struct cidlb_conf *next, const stru
 		if (planned(next, plan, idx, &which)) {
 			const struct cidlb_conf_backend *b = &next->backends[which];
 
-			keep = k.config_id < CIDLB_CONFIG_IDS && (b->sid_mask & (1u << k.config_id)) &&
-			       b->sid_len[k.config_id] == k.len &&
-			       !memcmp(b->sid[k.config_id], k.sid, k.len);
+			keep = cidlb_conf_backend_owns_sid(b, k.config_id, k.sid, k.len);
 		}
 		if (keep)
 			continue;
@@ -689,7 +687,7 @@ int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
 			struct cidlb_sid_key k;
 			uint32_t cur;
 
-			if (!(b->sid_mask & (1u << cr)))
+			if (!cidlb_conf_backend_has_sid(b, cr))
 				continue;
 			sid_key(&k, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
 			if (!bpf_map_lookup_elem(cidlb_lb_map_fd(d->lb, CIDLB_M_SIDS), &k, &cur) &&
@@ -766,9 +764,7 @@ int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
 				cidlb_conf_backend_find(next, d->st.q[j].owner);
 			const struct cidlb_state_q *q = &d->st.q[j];
 
-			if (b && q->len && (b->sid_mask & (1u << q->config_id)) &&
-			    b->sid_len[q->config_id] == q->len &&
-			    !memcmp(b->sid[q->config_id], q->sid, q->len))
+			if (b && q->len && cidlb_conf_backend_owns_sid(b, q->config_id, q->sid, q->len))
 				continue;
 			if (b && !q->len && backend_index(d, b->name) == q->index)
 				continue;
