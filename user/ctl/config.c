@@ -322,7 +322,7 @@ static int backend_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 		return -EINVAL;
 	}
 	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
-		if (!(b->sid_mask & (1u << cr)))
+		if (!cidlb_conf_backend_has_sid(b, cr))
 			continue;
 		snprintf(sid_key, sizeof(sid_key), "server_id.%d", cr);
 		*bad_key = sid_key;
@@ -405,10 +405,10 @@ int cidlb_conf_sid_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 		for (ocr = 0; ocr < CIDLB_CONFIG_IDS; ocr++) {
 			uint8_t olen = o->sid_len[ocr];
 
-			if (!(o->sid_mask & (1u << ocr)) || !c->qlb[ocr].present)
+			if (!cidlb_conf_backend_has_sid(o, ocr) || !c->qlb[ocr].present)
 				continue;
 			if (ocr == cr) {
-				if (i < 0 || olen != len || memcmp(o->sid[ocr], sid, len))
+				if (i < 0 || !cidlb_conf_backend_owns_sid(o, ocr, sid, len))
 					continue;
 				snprintf(why, why_len, "already the server ID of %s; server IDs are unique per config",
 					 backend_ref(o, ref, sizeof(ref)));
@@ -1060,7 +1060,7 @@ static void check_all(struct pstate *ps)
 		for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
 			char k[16];
 
-			if (!(b->sid_mask & (1u << cr)) ||
+			if (!cidlb_conf_backend_has_sid(b, cr) ||
 			    !cidlb_conf_sid_check(c, b, cr, c->backends, i, why, sizeof(why)))
 				continue;
 			snprintf(k, sizeof(k), "server_id.%d", cr);

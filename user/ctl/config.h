@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <net/if.h>
 #include "cidlb_maps.h"
@@ -163,6 +164,20 @@ int cidlb_conf_backend_check(const struct cidlb_conf *c, const struct cidlb_conf
  */
 int cidlb_conf_sid_check(const struct cidlb_conf *c, const struct cidlb_conf_backend *b, int cr,
 			 const struct cidlb_conf_backend *others, int n, char *why, size_t why_len);
+/* Has @b a server ID under config @cr (one out of range: no)? */
+static inline bool cidlb_conf_backend_has_sid(const struct cidlb_conf_backend *b, int cr)
+{
+	return cr >= 0 && cr < CIDLB_CONFIG_IDS && (b->sid_mask & (1u << cr));
+}
+
+/* Is @sid (@len octets) @b's server ID under config @cr? */
+static inline bool cidlb_conf_backend_owns_sid(const struct cidlb_conf_backend *b, int cr,
+					       const uint8_t *sid, size_t len)
+{
+	return cidlb_conf_backend_has_sid(b, cr) && b->sid_len[cr] == len &&
+	       !memcmp(b->sid[cr], sid, len);
+}
+
 /* Backend named @name, or NULL. */
 struct cidlb_conf_backend *cidlb_conf_backend_find(const struct cidlb_conf *c,
 						   const char *name);

@@ -223,7 +223,7 @@ static int plan_indexes(struct daemon *d, const struct cidlb_conf *next, struct 
 			struct cidlb_backend cur;
 			uint32_t idx;
 
-			if (!(b->sid_mask & (1u << cr)))
+			if (!cidlb_conf_backend_has_sid(b, cr))
 				continue;
 			sid_key(&k, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
 			if (bpf_map_lookup_elem(sid_fd, &k, &idx) || idx >= CIDLB_MAX_BACKENDS ||
@@ -287,7 +287,7 @@ static int check_sids(struct daemon *d, const struct cidlb_conf *next, char *why
 			const char *owner;
 			uint32_t idx;
 
-			if (!(b->sid_mask & (1u << cr)))
+			if (!cidlb_conf_backend_has_sid(b, cr))
 				continue;
 			n_sids++;
 			cidlb_hex(b->sid[cr], b->sid_len[cr], h, sizeof(h));
@@ -551,9 +551,7 @@ static int drop_sids(struct daemon *d, const struct cidlb_conf *next, const stru
 		if (planned(next, plan, idx, &which)) {
 			const struct cidlb_conf_backend *b = &next->backends[which];
 
-			keep = k.config_id < CIDLB_CONFIG_IDS && (b->sid_mask & (1u << k.config_id)) &&
-			       b->sid_len[k.config_id] == k.len &&
-			       !memcmp(b->sid[k.config_id], k.sid, k.len);
+			keep = cidlb_conf_backend_owns_sid(b, k.config_id, k.sid, k.len);
 		}
 		if (keep)
 			continue;
@@ -609,70 +607,58 @@ out:
 	return err;
 }
 
-int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
-		 char *why, size_t why_len)
+/* What steps 2 and 4 wrote, for the JSON summary. */
+struct tally {
+	int n_new, n_state, n_sids;
+};
+
+/*
+ * Steps 2 and 4: write the planned backend entries that differ from the
+ * map. A live backend turning draining (same identity) waits for step 4
+ * (@drains), when the Maglev table no longer sends new flows to it; every
+ * other entry is written in step 2.
+ */
+static int write_backends(struct daemon *d, const struct cidlb_conf *next,
+			  const struct plan *plan, bool drains, struct tally *t)
 {
-	struct cidlb_state_be *map = NULL;
-	struct plan *plan;
-	int i, cr, err, n_new = 0, n_sids = 0, n_state = 0;
-	const char *step = "planning";
+	int i, err;
 
-	quarantine_expire(d);
-	plan = calloc((size_t)next->n_backends + 1, sizeof(*plan));
-	map = calloc((size_t)next->n_backends + 1, sizeof(*map));
-	if (!plan || !map) {
-		err = -ENOMEM;
-		snprintf(why, why_len, "out of memory");
-		goto out;
-	}
-	err = check_sids(d, next, why, why_len);
-	if (err)
-		goto out;
-	err = plan_indexes(d, next, plan, why, why_len);
-	if (err)
-		goto out;
-
-	/* 1. configs, global, new VIPs */
-	step = "QUIC-LB configs";
-	err = sync_configs(d, next, changes);
-	if (!err) {
-		step = "global settings";
-		err = sync_global(d, next);
-	}
-	if (!err) {
-		step = "VIPs";
-		err = sync_vips(d, next, false, changes);
-	}
-	if (err)
-		goto map_fail;
-
-	/* 2. backends that appear or come back (their next hops resolved
-	 * first: no packet reaches them before the kernel knows the way),
-	 * and their server IDs */
-	step = "backends";
-	resolve_new(d, next, plan);
 	for (i = 0; i < next->n_backends; i++) {
-		struct cidlb_backend cur;
 		const struct plan *p = &plan[i];
+		struct cidlb_backend cur;
+		bool later;
 
-		if (read_backend(d, p->index, &cur))
-			memset(&cur, 0, sizeof(cur));
+		read_backend(d, p->index, &cur);	/* zeroes (absent) on failure */
 		if (!memcmp(&cur, &p->val, sizeof(cur)))
 			continue;
-		if (cur.state != CIDLB_BE_ABSENT && p->val.state == CIDLB_BE_DRAINING &&
-		    same_identity(&cur, &p->val))
-			continue;	/* drains in step 4, after Maglev */
+		later = cur.state != CIDLB_BE_ABSENT && p->val.state == CIDLB_BE_DRAINING &&
+			same_identity(&cur, &p->val);
+		if (later != drains)
+			continue;
 		err = cidlb_lb_set_backend(d->lb, p->index, &p->val);
 		if (err)
-			goto map_fail;
+			return err;
 		if (cur.state == CIDLB_BE_ABSENT)
-			n_new++;
+			t->n_new++;
 		else
-			n_state++;
-		pr_info("backend %s: index %u, %s", next->backends[i].name, p->index,
-			cidlb_be_state_str(p->val.state));
+			t->n_state++;
+		if (drains)
+			pr_info("backend %s: draining (keeps its CIDs and known flows, no new fallback flows)",
+				next->backends[i].name);
+		else
+			pr_info("backend %s: index %u, %s", next->backends[i].name, p->index,
+				cidlb_be_state_str(p->val.state));
 	}
-	step = "server IDs";
+	return 0;
+}
+
+/* Step 2: the server IDs of @next's backends, pointing at their indexes. */
+static int write_sids(struct daemon *d, const struct cidlb_conf *next, const struct plan *plan,
+		      struct tally *t)
+{
+	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_SIDS);
+	int i, cr, err;
+
 	for (i = 0; i < next->n_backends; i++) {
 		const struct cidlb_conf_backend *b = &next->backends[i];
 
@@ -680,53 +666,117 @@ int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
 			struct cidlb_sid_key k;
 			uint32_t cur;
 
-			if (!(b->sid_mask & (1u << cr)))
+			if (!cidlb_conf_backend_has_sid(b, cr))
 				continue;
 			sid_key(&k, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
-			if (!bpf_map_lookup_elem(cidlb_lb_map_fd(d->lb, CIDLB_M_SIDS), &k, &cur) &&
-			    cur == plan[i].index)
+			if (!bpf_map_lookup_elem(fd, &k, &cur) && cur == plan[i].index)
 				continue;
 			err = cidlb_lb_set_sid(d->lb, &k, plan[i].index);
 			if (err)
-				goto map_fail;
-			n_sids++;
+				return err;
+			t->n_sids++;
 		}
 	}
+	return 0;
+}
+
+/* Check @next against what runs and plan its indexes: nothing written. */
+static int apply_check(struct daemon *d, const struct cidlb_conf *next, struct plan *plan,
+		       char *why, size_t why_len)
+{
+	int err;
+
+	err = check_sids(d, next, why, why_len);
+	if (!err)
+		err = plan_indexes(d, next, plan, why, why_len);
+	return err;
+}
+
+/* Steps 1 to 5 in order; on a failure *step names the one that failed. */
+static int apply_write(struct daemon *d, const struct cidlb_conf *next, const struct plan *plan,
+		       json_t *changes, struct tally *t, const char **step)
+{
+	int err;
+
+	/* 1. configs, global, new VIPs */
+	*step = "QUIC-LB configs";
+	err = sync_configs(d, next, changes);
+	if (err)
+		return err;
+	*step = "global settings";
+	err = sync_global(d, next);
+	if (err)
+		return err;
+	*step = "VIPs";
+	err = sync_vips(d, next, false, changes);
+	if (err)
+		return err;
+
+	/* 2. backends that appear or come back (their next hops resolved
+	 * first: no packet reaches them before the kernel knows the way),
+	 * and their server IDs */
+	*step = "backends";
+	resolve_new(d, next, plan);
+	err = write_backends(d, next, plan, false, t);
+	if (err)
+		return err;
+	*step = "server IDs";
+	err = write_sids(d, next, plan, t);
+	if (err)
+		return err;
 
 	/* 3. Maglev */
-	step = "Maglev table";
+	*step = "Maglev table";
 	err = publish_maglev(d, next, plan, changes);
 	if (err)
-		goto map_fail;
+		return err;
 
 	/* 4. draining backends, then every entry that left */
-	step = "backends";
-	for (i = 0; i < next->n_backends; i++) {
-		struct cidlb_backend cur;
-
-		if (plan[i].val.state != CIDLB_BE_DRAINING || read_backend(d, plan[i].index, &cur) ||
-		    !memcmp(&cur, &plan[i].val, sizeof(cur)))
-			continue;
-		err = cidlb_lb_set_backend(d->lb, plan[i].index, &plan[i].val);
-		if (err)
-			goto map_fail;
-		n_state++;
-		pr_info("backend %s: draining (keeps its CIDs and known flows, no new fallback flows)",
-			next->backends[i].name);
-	}
-	err = retire_indexes(d, next, plan, changes);
+	*step = "backends";
+	err = write_backends(d, next, plan, true, t);
+	if (!err)
+		err = retire_indexes(d, next, plan, changes);
 	if (err)
-		goto map_fail;
+		return err;
 
 	/* 5. server IDs and VIPs nobody has any more */
-	step = "server IDs";
+	*step = "server IDs";
 	err = drop_sids(d, next, plan, changes);
-	if (!err) {
-		step = "VIPs";
-		err = sync_vips(d, next, true, changes);
-	}
 	if (err)
-		goto map_fail;
+		return err;
+	*step = "VIPs";
+	return sync_vips(d, next, true, changes);
+}
+
+/* A backend that came back took its quarantined server IDs (or its
+ * reserved index) back: those entries leave the quarantine. */
+static void unquarantine_returned(struct daemon *d, const struct cidlb_conf *next)
+{
+	int j, k = 0;
+
+	for (j = 0; j < d->st.n_q; j++) {
+		const struct cidlb_conf_backend *b =
+			cidlb_conf_backend_find(next, d->st.q[j].owner);
+		const struct cidlb_state_q *q = &d->st.q[j];
+
+		if (b && q->len && cidlb_conf_backend_owns_sid(b, q->config_id, q->sid, q->len))
+			continue;
+		if (b && !q->len && backend_index(d, b->name) == q->index)
+			continue;
+		d->st.q[k++] = d->st.q[j];
+	}
+	d->st.n_q = k;
+}
+
+/*
+ * The maps are written: @next becomes the running configuration, @map
+ * (room for its backends, allocated before anything was written, so that
+ * this cannot fail) the name -> index mapping.
+ */
+static void apply_commit(struct daemon *d, struct cidlb_conf *next, const struct plan *plan,
+			 struct cidlb_state_be *map, const struct tally *t, json_t *changes)
+{
+	int i;
 
 	/* the new mapping; indexes of renamed-away backends stay reserved */
 	for (i = 0; i < next->n_backends; i++) {
@@ -747,43 +797,29 @@ int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
 	free(d->st.be);
 	d->st.be = map;
 	d->st.n_be = next->n_backends;
-	map = NULL;
-	/* a backend that came back took its quarantined server IDs back */
-	{
-		int j, k = 0;
-
-		for (j = 0; j < d->st.n_q; j++) {
-			const struct cidlb_conf_backend *b =
-				cidlb_conf_backend_find(next, d->st.q[j].owner);
-			const struct cidlb_state_q *q = &d->st.q[j];
-
-			if (b && q->len && (b->sid_mask & (1u << q->config_id)) &&
-			    b->sid_len[q->config_id] == q->len &&
-			    !memcmp(b->sid[q->config_id], q->sid, q->len))
-				continue;
-			if (b && !q->len && backend_index(d, b->name) == q->index)
-				continue;
-			d->st.q[k++] = d->st.q[j];
-		}
-		d->st.n_q = k;
-	}
+	unquarantine_returned(d, next);
 	if (changes) {
-		if (n_new)
-			json_object_set_new(changes, "backends_added", json_integer(n_new));
-		if (n_state)
-			json_object_set_new(changes, "backends_changed", json_integer(n_state));
-		if (n_sids)
-			json_object_set_new(changes, "server_ids_set", json_integer(n_sids));
+		if (t->n_new)
+			json_object_set_new(changes, "backends_added", json_integer(t->n_new));
+		if (t->n_state)
+			json_object_set_new(changes, "backends_changed", json_integer(t->n_state));
+		if (t->n_sids)
+			json_object_set_new(changes, "server_ids_set", json_integer(t->n_sids));
 	}
 	if (d->conf != next)
 		cidlb_conf_free(d->conf);
 	d->conf = next;
 	save_state(d);
-	err = 0;
-	goto out;
-map_fail:
-	/* put the running configuration back: the diff against the maps
-	 * undoes whatever part of @next was written */
+}
+
+/*
+ * Writing @step failed with @err: put the running configuration back (the
+ * diff against the maps undoes whatever part of @next was written) and
+ * say in @why which of the two the maps hold now.
+ */
+static void apply_rollback(struct daemon *d, const struct cidlb_conf *next, int err,
+			   const char *step, char *why, size_t why_len)
+{
 	if (d->conf && d->conf != next && !d->rolling_back) {
 		struct cidlb_conf *back = conf_dup(d->conf);
 		char ignored[256];
@@ -798,12 +834,40 @@ map_fail:
 		if (!rb) {
 			snprintf(why, why_len, "writing the %s failed: %s; the maps were put back as they were",
 				 step, strerror(-err));
-			goto out;
+			return;
 		}
 	}
 	snprintf(why, why_len, "writing the %s failed: %s; the maps are partly updated (a reload finishes the change)",
 		 step, strerror(-err));
-out:
+}
+
+int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
+		 char *why, size_t why_len)
+{
+	struct cidlb_state_be *map;
+	struct tally t = { 0 };
+	const char *step = "planning";
+	struct plan *plan;
+	int err;
+
+	quarantine_expire(d);
+	plan = calloc((size_t)next->n_backends + 1, sizeof(*plan));
+	map = calloc((size_t)next->n_backends + 1, sizeof(*map));
+	if (!plan || !map) {
+		err = -ENOMEM;
+		snprintf(why, why_len, "out of memory");
+	} else {
+		err = apply_check(d, next, plan, why, why_len);
+	}
+	if (!err) {
+		err = apply_write(d, next, plan, changes, &t, &step);
+		if (err)
+			apply_rollback(d, next, err, step, why, why_len);
+	}
+	if (!err) {
+		apply_commit(d, next, plan, map, &t, changes);
+		map = NULL;
+	}
 	free(plan);
 	free(map);
 	return err;

@@ -137,7 +137,7 @@ static json_t *backend_json(struct daemon *d, const struct cidlb_conf_backend *b
 	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
 		char k[4];
 
-		if (!(b->sid_mask & (1u << cr)))
+		if (!cidlb_conf_backend_has_sid(b, cr))
 			continue;
 		cidlb_hex(b->sid[cr], b->sid_len[cr], h, sizeof(h));
 		snprintf(k, sizeof(k), "%d", cr);
@@ -292,7 +292,7 @@ static int req_backend_add(struct req *r)
 	if (r->d->conf->n_backends >= CIDLB_MAX_BACKENDS)
 		return fail(r, CIDLB_CTL_E_CONFLICT, "%d backends is the limit", CIDLB_MAX_BACKENDS);
 	for (int cr = 0; cr < CIDLB_CONFIG_IDS; cr++)
-		if ((nb.sid_mask & (1u << cr)) &&
+		if (cidlb_conf_backend_has_sid(&nb, cr) &&
 		    cidlb_conf_sid_check(r->d->conf, &nb, cr, r->d->conf->backends,
 					 r->d->conf->n_backends, why, sizeof(why)))
 			return fail(r, CIDLB_CTL_E_CONFLICT, "backend.add %s: server_id.%d: %s", nb.name,

@@ -2,7 +2,14 @@
 /*
  * daemon.h - cidlbd's state and the parts that change it.
  *
- *   main.c      start (load or adopt), the event loop, signals, stop
+ *   main.c      arguments, start (load or adopt), the event loop, signals,
+ *               stop, --cleanup
+ *   program.c   the BPF object: find, check, load and pin or adopt, map sizes
+ *   iface.c     interfaces: attach, adopt, detach, undo a failed attach,
+ *               redirect ports
+ *   forward.c   per-interface sysctls: forwarding and accept_ra, and back
+ *   reload.c    SIGHUP and the "reload" request; the [lb] seed, QUIC-LB
+ *               decode samples (the key-change check), parser errors logged
  *   apply.c     make the maps match a configuration: backends, server IDs,
  *               Maglev, quarantine, VIPs, QUIC-LB configs, global
  *   retire.c    retired CIDs: add with an expiry, sweep expired ones (an
@@ -67,11 +74,11 @@ struct daemon {
 	struct iface_rt ifs[CIDLB_MAX_IFACES];
 	int n_ifs;
 	uint32_t *maglev;		/* last published table, NULL before */
-	bool rolling_back;
+	bool rolling_back;		/* apply_config() putting d->conf back */
 	/* QUIC-LB configs: decodes at the last sample, and when (boottime
 	 * ns) that count last moved; 0 = no decode seen */
 	uint64_t qlb_decodes[CIDLB_CONFIG_IDS];
-	uint64_t qlb_moved_ns[CIDLB_CONFIG_IDS];	/* of the [lb] seed in use, for status */		/* apply_config() putting d->conf back */
+	uint64_t qlb_moved_ns[CIDLB_CONFIG_IDS];
 	/* for status and metrics */
 	time_t started;
 	time_t last_reload;
@@ -99,10 +106,56 @@ struct daemon {
 	time_t metrics_next;		/* ... at this time */
 };
 
-/* now, CLOCK_BOOTTIME ns (the clock of cidlb_retired.expires_ns) */
-uint64_t boottime_ns(void);
+/* ---- program.c ---- */
+/* d->object: --object (@cli), else [daemon] bpf_object, else the default
+ * path, else next to cidlbd; 0 or a negative errno (not readable). */
+int find_object(struct daemon *d, const char *cli);
+/* 0 when only root may change d->object, else -EPERM (logged). */
+int check_object(const struct daemon *d);
+/* Load the object and pin it, or adopt what is pinned (checked against
+ * the object first, unless @check_pins is false: --cleanup removes pins of
+ * any version). */
+int open_lb(struct daemon *d, bool check_pins);
+/* Warn where an adopted map's size is not the configuration's. */
+void check_sizes(struct daemon *d);
+
+/* ---- iface.c ---- */
+/* Detach from name and turn off the forwarding cidlbd turned on there. */
+int detach_one(struct daemon *d, const char *name, uint8_t fwd_set);
+/* A previous daemon's interfaces (@prev, its state file) that still carry
+ * our program join d->ifs first. */
+void adopt_previous(struct daemon *d, const struct cidlb_state *prev);
+/* Detach what attach_new() attached from d->ifs[base..]; keep the rest. */
+void undo_attach(struct daemon *d, int base);
+/* Attach to every interface of @c not attached yet (from *base on in
+ * d->ifs); on a failure none of them stays attached and @why says why. */
+int attach_new(struct daemon *d, const struct cidlb_conf *c, int *base,
+	       char *why, size_t why_len);
+/* Detach from the interfaces that left @c, order d->ifs as @c, and make
+ * sure of the redirect ports and forwarding sysctls. */
+void sync_interfaces(struct daemon *d, const struct cidlb_conf *c);
+
+/* ---- forward.c ---- */
+/* Turn forwarding on for dev (v6: IPv6): the CIDLB_FWD_SET_* bits of what
+ * was changed, 0 when it was on already or cannot be set. */
+uint8_t set_forwarding(const char *dev, int v6);
+/* Turn back off what @fwd_set (CIDLB_FWD_SET_*) says cidlbd turned on. */
+void restore_forwarding(const char *dev, uint8_t fwd_set);
+
+/* ---- reload.c ---- */
+/* SIGHUP and the "reload" request. */
+int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len);
+/* Log each line of @c's parser errors. */
+void print_errors(const struct cidlb_conf *c);
+/* Give @c the [lb] seed: the file's, else d->st.seed (drawn once). */
+int choose_seed(struct daemon *d, struct cidlb_conf *c, char *why, size_t why_len);
+/* Note which QUIC-LB configs decoded packets since the last call (the
+ * timer; a reload before it checks a key change). */
+void qlb_sample(struct daemon *d);
 
 /* ---- apply.c ---- */
+/* now, CLOCK_BOOTTIME ns (the clock of cidlb_retired.expires_ns) */
+uint64_t boottime_ns(void);
 /* Make the maps match @next (validated by the parser). On success @next
  * becomes d->conf (the old one is freed) and 0 is returned; on refusal
  * nothing is changed and @why says why. @changes (may be NULL) receives a
@@ -116,10 +169,6 @@ uint32_t backend_index(const struct daemon *d, const char *name);
 /* Drop quarantine entries that expired; returns how many. */
 int quarantine_expire(struct daemon *d);
 
-/* main.c: note which QUIC-LB configs decoded packets since the last call
- * (the timer; a reload before it checks a key change) */
-void qlb_sample(struct daemon *d);
-
 /* ---- retire.c ---- */
 int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply,
 		char *why, size_t why_len);
@@ -132,6 +181,7 @@ int retire_index_load(struct daemon *d);
  * before the next slice (as long as this one took: at most half a core). */
 int retire_sweep(struct daemon *d);
 void retire_index_free(struct daemon *d);
+
 /* ---- neigh.c: next hops of FIB-routed backends ---- */
 /* Every second: keep live backends' next hops resolved and copied into
  * cidlb_neigh; remove copies nobody uses. */
@@ -155,8 +205,6 @@ json_t *ctl_handle(struct daemon *d, const char *buf, size_t len);
 /* Stop listening and wait for the client threads (each ends within its
  * timeouts). Call without d->lock. */
 void ctl_close(struct daemon *d);
-/* SIGHUP and the "reload" request. */
-int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len);
 
 /* ---- metrics.c ---- */
 /* Serve [daemon] metrics; a failed bind is logged and not fatal (only a

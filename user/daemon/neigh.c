@@ -139,29 +139,42 @@ out:
 	return err;
 }
 
+/* A GET request of @type: its family header @fam (@fam_len octets) and
+ * one address attribute @attr (@addr_len octets); answered as nl_ask(). */
+static int nl_get(unsigned short type, const void *fam, size_t fam_len, unsigned short attr,
+		  const void *addr, size_t addr_len, char *buf, struct nlmsghdr **ans)
+{
+	struct {
+		struct nlmsghdr h;
+		char body[128];		/* family header, then the attribute */
+	} req = { 0 };
+
+	if (NLMSG_ALIGN(fam_len) + RTA_SPACE(addr_len) > sizeof(req.body))
+		return -EINVAL;
+	req.h.nlmsg_len = NLMSG_LENGTH(fam_len);
+	req.h.nlmsg_type = type;
+	req.h.nlmsg_flags = NLM_F_REQUEST;
+	memcpy(NLMSG_DATA(&req.h), fam, fam_len);
+	nl_attr(&req.h, attr, addr, addr_len);
+	return nl_ask(&req.h, buf, ans);
+}
+
 /* The next hop the kernel routes @b through: egress device and address
  * (the gateway, else the backend itself), as bpf_fib_lookup() reports it. */
 static int route_of(const struct cidlb_conf_backend *b, struct cidlb_neigh_key *k)
 {
+	bool v4 = b->family == CIDLB_FAMILY_V4;
+	struct rtmsg rq = {
+		.rtm_family = v4 ? AF_INET : AF_INET6,
+		.rtm_dst_len = v4 ? 32 : 128,
+	};
 	char buf[NL_BUF];
-	struct {
-		struct nlmsghdr h;
-		struct rtmsg r;
-		char attrs[64];
-	} req = { 0 };
 	struct nlmsghdr *ans;
 	struct rtattr *a;
 	struct rtmsg *r;
 	int len, err;
-	bool v4 = b->family == CIDLB_FAMILY_V4;
 
-	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.r));
-	req.h.nlmsg_type = RTM_GETROUTE;
-	req.h.nlmsg_flags = NLM_F_REQUEST;
-	req.r.rtm_family = v4 ? AF_INET : AF_INET6;
-	req.r.rtm_dst_len = v4 ? 32 : 128;
-	nl_attr(&req.h, RTA_DST, b->addr, v4 ? 4 : 16);
-	err = nl_ask(&req.h, buf, &ans);
+	err = nl_get(RTM_GETROUTE, &rq, sizeof(rq), RTA_DST, b->addr, v4 ? 4 : 16, buf, &ans);
 	if (err)
 		return err;
 	memset(k, 0, sizeof(*k));
@@ -190,27 +203,20 @@ static int route_of(const struct cidlb_conf_backend *b, struct cidlb_neigh_key *
 static int neigh_of(const struct cidlb_neigh_key *k, uint16_t *state, uint8_t mac[6],
 		    bool *has_mac)
 {
+	bool v4 = k->family == CIDLB_FAMILY_V4;
+	struct ndmsg nq = {
+		.ndm_family = v4 ? AF_INET : AF_INET6,
+		.ndm_ifindex = (int)k->ifindex,
+	};
 	char buf[NL_BUF];
-	struct {
-		struct nlmsghdr h;
-		struct ndmsg n;
-		char attrs[64];
-	} req = { 0 };
 	struct nlmsghdr *ans;
 	struct rtattr *a;
 	struct ndmsg *n;
 	int len, err;
-	bool v4 = k->family == CIDLB_FAMILY_V4;
 
-	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(req.n));
-	req.h.nlmsg_type = RTM_GETNEIGH;
-	req.h.nlmsg_flags = NLM_F_REQUEST;
-	req.n.ndm_family = v4 ? AF_INET : AF_INET6;
-	req.n.ndm_ifindex = (int)k->ifindex;
-	nl_attr(&req.h, NDA_DST, k->addr, v4 ? 4 : 16);
 	*has_mac = false;
 	*state = NUD_NONE;
-	err = nl_ask(&req.h, buf, &ans);
+	err = nl_get(RTM_GETNEIGH, &nq, sizeof(nq), NDA_DST, k->addr, v4 ? 4 : 16, buf, &ans);
 	if (err)
 		return err;
 	n = NLMSG_DATA(ans);
