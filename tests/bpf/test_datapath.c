@@ -2,8 +2,9 @@
 /*
  * test_datapath.c - the real cidlb.bpf.o through BPF_PROG_TEST_RUN: a
  * table of packets, each with the verdict, the counter it must move and
- * the backend it must reach; forwarded frames are checked field by field
- * (outer headers) and byte for byte (the client's packet inside).
+ * the backend it must reach; every output frame is compared whole with
+ * the one expected (tpkt_expect(): outer headers around the client's
+ * packet, or the received frame untouched).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -253,59 +254,24 @@ static size_t build_case(const struct dp_case *c, struct tpkt_spec *s, uint8_t *
 	return len;
 }
 
-/* A forwarded frame: outer headers field by field, the client's packet
- * byte for byte. */
+/* A forwarded frame: the whole frame, as tpkt_expect() builds it from the
+ * received one for backend be. */
 static void check_forwarded(const struct tpkt_spec *s, const uint8_t *in, size_t inlen,
-			    const uint8_t *out, size_t outlen, int be)
+			    const uint8_t *out, size_t outlen, int be, const char *what)
 {
-	size_t l2 = tpkt_l2_len(s);
 	int fam = strchr(backends[be].addr, ':') ? 6 : 4;
-	size_t olen = fam == 4 ? 20 : 40;
-	uint8_t mac[6], a[16];
-	const uint8_t *o = out + l2;
-	/* the client's IP packet, without any Ethernet padding after it */
-	size_t iplen = s->family == 4 ? (size_t)(in[l2 + 2] << 8 | in[l2 + 3]) :
-			(size_t)(in[l2 + 4] << 8 | in[l2 + 5]) + 40;
+	struct tpkt_outer o = { .family = fam, .src = fam == 4 ? T_LB4 : T_LB6,
+				.dst = backends[be].addr, .smac = tpkt_lb_mac, .ttl = 64 };
+	uint8_t mac[6], want[TPKT_MAX];
+	size_t wlen;
 
 	memcpy(mac, t_backend_mac, 6);
 	mac[4] = be;
-	t_assert_bytes(out, mac, 6, "destination MAC = backend's");
-	t_assert_bytes(out + 6, tpkt_lb_mac, 6, "source MAC = the LB's");
-	if (backends[be].mode == CIDLB_FWD_DIRECT) {
-		assert_int_equal(outlen, inlen);
-		t_assert_bytes(out + 12, in + 12, inlen - 12, "direct mode: rest of frame");
-		return;
-	}
-	assert_int_equal(outlen, inlen + olen);
-	t_assert_bytes(out + 12, in + 12, l2 - 14, "VLAN tags");
-	assert_int_equal((out[l2 - 2] << 8) | out[l2 - 1], fam == 4 ? 0x0800 : 0x86dd);
-	tpkt_addr(fam, backends[be].addr, a);
-	if (fam == 4) {
-		uint8_t lb[16];
-
-		assert_int_equal(o[0], 0x45);
-		assert_int_equal(o[1], s->tos);
-		assert_int_equal((o[2] << 8) | o[3], iplen + 20);
-		assert_int_equal((o[6] << 8) | o[7], 0x4000);	/* DF */
-		assert_int_equal(o[8], 64);
-		assert_int_equal(o[9], s->family == 4 ? 4 : 41);
-		assert_int_equal(tcsum(o, 20), 0);		/* checksum valid */
-		tpkt_addr(4, T_LB4, lb);
-		t_assert_bytes(o + 12, lb, 4, "outer source");
-		t_assert_bytes(o + 16, a, 4, "outer destination");
-	} else {
-		uint8_t lb[16];
-
-		assert_int_equal(o[0] >> 4, 6);
-		assert_int_equal(((o[0] & 0xf) << 4) | (o[1] >> 4), s->tos);
-		assert_int_equal((o[4] << 8) | o[5], iplen);
-		assert_int_equal(o[6], s->family == 4 ? 4 : 41);
-		assert_int_equal(o[7], 64);
-		tpkt_addr(6, T_LB6, lb);
-		t_assert_bytes(o + 8, lb, 16, "outer source");
-		t_assert_bytes(o + 24, a, 16, "outer destination");
-	}
-	t_assert_bytes(out + l2 + olen, in + l2, inlen - l2, "inner packet");
+	o.dmac = mac;
+	if (backends[be].mode == CIDLB_FWD_DIRECT)
+		o.family = 0;
+	wlen = tpkt_expect(&o, in, inlen, tpkt_l2_len(s), want);
+	t_assert_frame(out, outlen, want, wlen, what);
 }
 
 static void test_table(void **state)
@@ -318,7 +284,7 @@ static void test_table(void **state)
 		const struct dp_case *c = &cases[i];
 		uint8_t in[TPKT_MAX], out[TPKT_MAX];
 		struct cidlb_counters before, after;
-		struct cidlb_backend_stats bs0 = {}, bs1 = {};
+		struct cidlb_backend_stats bs0[NBE], bs1;
 		struct tpkt_spec s;
 		size_t len, outlen;
 		int rc, b;
@@ -326,8 +292,8 @@ static void test_table(void **state)
 		print_message("  case: %s\n", c->name);
 		len = build_case(c, &s, in);
 		before = tlb_counters(t);
-		if (c->backend >= 0)
-			cidlb_lb_read_backend_stats(t->lb, c->backend, &bs0);
+		for (b = 0; b < NBE; b++)
+			assert_int_equal(cidlb_lb_read_backend_stats(t->lb, b, &bs0[b]), 0);
 		rc = tlb_run(t, in, len, out, &outlen);
 		after = tlb_counters(t);
 		if (rc != c->verdict)
@@ -340,20 +306,16 @@ static void test_table(void **state)
 		if (c->path_cnt != NONE)
 			assert_int_equal(*(uint64_t *)((char *)&after + c->path_cnt) -
 					 *(uint64_t *)((char *)&before + c->path_cnt), 1);
-		if (c->backend < 0) {
-			/* passed or dropped: untouched */
-			assert_int_equal(outlen, len);
-			t_assert_bytes(out, in, len, c->name);
-			continue;
-		}
-		check_forwarded(&s, in, len, out, outlen, c->backend);
-		assert_int_equal(cidlb_lb_read_backend_stats(t->lb, c->backend, &bs1), 0);
-		assert_int_equal(bs1.packets - bs0.packets, 1);
-		assert_int_equal(bs1.bytes - bs0.bytes, len);
-		for (b = 0; b < NBE; b++) {	/* nobody else got it */
-			if (b == c->backend)
-				continue;
+		if (c->backend < 0)	/* passed or dropped: untouched */
+			t_assert_frame(out, outlen, in, len, c->name);
+		else
+			check_forwarded(&s, in, len, out, outlen, c->backend, c->name);
+		for (b = 0; b < NBE; b++) {	/* the backend's stats moved, nobody else's */
+			int got = b == c->backend;
+
 			assert_int_equal(cidlb_lb_read_backend_stats(t->lb, b, &bs1), 0);
+			assert_int_equal(bs1.packets - bs0[b].packets, got);
+			assert_int_equal(bs1.bytes - bs0[b].bytes, got ? len : 0);
 		}
 	}
 }

@@ -156,6 +156,37 @@ uint64_t tlb_verdicts(const struct cidlb_counters *c)
 	return cidlb_counters_sum(c, -1);
 }
 
+static const char *octet_at(const uint8_t *f, size_t len, size_t i, char buf[8])
+{
+	if (i >= len)
+		return "(end)";
+	snprintf(buf, 8, "0x%02x", f[i]);
+	return buf;
+}
+
+void t_assert_frame(const uint8_t *got, size_t got_len, const uint8_t *want, size_t want_len,
+		    const char *what)
+{
+	long d = tpkt_diff(got, got_len, want, want_len);
+	char g[8], w[8];
+	size_t i, from;
+
+	if (d < 0)
+		return;
+	print_error("%s: frames differ at octet %ld: got %s, want %s (lengths %zu, %zu)\n",
+		    what, d, octet_at(got, got_len, d, g), octet_at(want, want_len, d, w),
+		    got_len, want_len);
+	from = (size_t)d & ~(size_t)15;
+	print_error("  got  @%zu: ", from);
+	for (i = from; i < got_len && i < from + 32; i++)
+		print_error("%02x", got[i]);
+	print_error("\n  want @%zu: ", from);
+	for (i = from; i < want_len && i < from + 32; i++)
+		print_error("%02x", want[i]);
+	print_error("\n");
+	fail();
+}
+
 void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const char *what)
 {
 	size_t i;

@@ -50,5 +50,9 @@ uint64_t tlb_verdicts(const struct cidlb_counters *c);	/* sum of verdict counter
 
 /* Assert helpers that print both sides. */
 void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const char *what);
+/* Whole frames: equal lengths and octets, else the first differing offset,
+ * both octets there and both lengths are printed and the test fails. */
+void t_assert_frame(const uint8_t *got, size_t got_len, const uint8_t *want, size_t want_len,
+		    const char *what);
 
 #endif
