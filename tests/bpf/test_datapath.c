@@ -53,11 +53,18 @@ struct dp_case {
 	int bad_udp_len;
 	const char *eth_pad;	/* hex octets after the IP packet (Ethernet padding) */
 	int udp_len_add;	/* added to the UDP length field */
+	const uint8_t *ext6;	/* IPv6 extension headers (tpkt_spec.ext6) */
+	int ext6_n;
+	int ext6_hlen;		/* if set: Hdr Ext Len of the first one */
 	int verdict;
 	size_t verdict_cnt;	/* offset of the verdict counter */
 	size_t path_cnt;	/* another counter that must move, or NONE */
 	int backend;		/* -1: not forwarded */
 };
+
+#define EXT6(...) .ext6 = (const uint8_t[]){ __VA_ARGS__ }, \
+	.ext6_n = sizeof((const uint8_t[]){ __VA_ARGS__ })
+#define CID_BE1 "070a0b0ca1a2a3a4"
 
 /* Long header CIDs: 07 010203 a1a2a3a4 is config 0, server ID 010203. */
 #define CID_BE0 "07010203a1a2a3a4"
@@ -112,6 +119,37 @@ static const struct dp_case cases[] = {
 	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
 	{ "direct mode backend", .quic = "41" "07112233a1a2a3a4", .pad_to = 40,
 	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 2 },
+	/* IPv6 extension headers: up to four are walked */
+	{ "IPv6, hop-by-hop options", .family = 6, EXT6(0), .quic = "41" CID_BE1, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
+	{ "IPv6, destination options", .family = 6, EXT6(60), .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "IPv6, routing header", .family = 6, EXT6(43), .quic = "41" CID_BE1, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
+	{ "IPv6, hop-by-hop options over two VLAN tags", .family = 6, .vlans = 2, EXT6(0),
+	  .quic = LONG_V1("c0"), .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(quic_initial), .backend = 0 },
+	{ "IPv6, four: hop-by-hop, destination, routing, destination", .family = 6,
+	  EXT6(0, 60, 43, 60), .quic = "41" CID_BE1, .pad_to = 40, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
+	{ "IPv6, three and a first fragment's header", .family = 6, EXT6(0, 60, 43), .frag = 1,
+	  .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_DROP,
+	  .verdict_cnt = CNT(drop_fragment), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6, three and a later fragment's header", .family = 6, EXT6(0, 60, 43), .frag = 2,
+	  .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_frag_tail), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6, five: one too many", .family = 6, EXT6(0, 60, 43, 60, 60), .quic = "41" CID_BE0,
+	  .pad_to = 40, .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE,
+	  .backend = -1 },
+	{ "IPv6, four and a fragment header: one too many", .family = 6, EXT6(0, 60, 43, 60),
+	  .frag = 1, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6, hop-by-hop options past the end of the frame", .family = 6, EXT6(0),
+	  .ext6_hlen = 20, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_bad_l3), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6, second header cut by the end of the frame", .family = 6, EXT6(60, 0),
+	  .ext6_hlen = 2, .quic = "41", .verdict = XDP_PASS, .verdict_cnt = CNT(pass_bad_l3),
+	  .path_cnt = NONE, .backend = -1 },
 	/* not for us */
 	{ "not a VIP address", .dst = "198.18.1.2", .quic = "41" CID_BE0, .pad_to = 40,
 	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_vip), .path_cnt = NONE, .backend = -1 },
@@ -234,6 +272,8 @@ static size_t build_case(const struct dp_case *c, struct tpkt_spec *s, uint8_t *
 	s->frag = c->frag;
 	s->proto = c->proto;
 	s->tos = 0xb9;	/* DSCP 46, ECN 01: must reach the outer header */
+	s->ext6 = c->ext6;
+	s->ext6_n = c->ext6_n;
 	s->payload = payload;
 	s->payload_len = n;
 	len = tpkt_build(s, frame);
@@ -249,6 +289,8 @@ static size_t build_case(const struct dp_case *c, struct tpkt_spec *s, uint8_t *
 		frame[l4 + 4] = ulen >> 8;
 		frame[l4 + 5] = ulen;
 	}
+	if (c->ext6_hlen)
+		frame[tpkt_l2_len(s) + 40 + 1] = c->ext6_hlen;
 	if (c->eth_pad)
 		len += thex(c->eth_pad, frame + len, TPKT_MAX - len);
 	return len;

@@ -98,22 +98,34 @@ size_t tpkt_build(const struct tpkt_spec *s, uint8_t *buf)
 		put16(ip + 10, 0);
 		memcpy(ip + 10, &(uint16_t){ tcsum(ip, hl) }, 2);
 	} else {
-		size_t ext = s->frag ? 8 : 0;
+		size_t ext = 8 * (size_t)(s->ext6_n + !!s->frag);
+		uint8_t *next = ip + 6, *e = ip + 40;
 
 		hl = 40 + ext;
 		iplen = hl + l4len;
 		ip[0] = 0x60 | (s->tos >> 4);
 		ip[1] = (s->tos & 0xf) << 4;
 		put16(ip + 4, iplen - 40);
-		ip[6] = s->frag ? 44 : proto;
 		ip[7] = 64;
 		tpkt_addr(6, s->src, ip + 8);
 		tpkt_addr(6, s->dst, ip + 24);
-		if (s->frag) {
-			ip[40] = proto;
-			put16(ip + 42, s->frag == 1 ? 0x0001 : 0x0010);
-			put16(ip + 44, 0x1234);
+		for (i = 0; i < s->ext6_n; i++, e += 8) {
+			*next = s->ext6[i];
+			next = e;
+			if (s->ext6[i] == 43) {
+				e[2] = 253;	/* experimental type, segments left 0 */
+			} else if (s->ext6[i] != 44) {
+				e[2] = 1;	/* PadN over the 6 octets left */
+				e[3] = 4;
+			}
 		}
+		if (s->frag) {
+			*next = 44;
+			next = e;
+			put16(e + 2, s->frag == 1 ? 0x0001 : 0x0010);
+			put16(e + 4, 0x1234);
+		}
+		*next = proto;
 	}
 	udp = ip + hl;
 	if (!s->proto) {

@@ -17,6 +17,12 @@ struct tpkt_spec {
 	int frag;		/* 1: first fragment (MF), 2: later fragment */
 	int proto;		/* 0: UDP; else this IP protocol, no L4 header built */
 	uint8_t tos;
+	/* IPv6 extension headers before the fragment header of `frag`, 8
+	 * octets each, by protocol number: 0 hop-by-hop, 60 destination
+	 * options (a PadN option), 43 routing (type 253, segments left 0),
+	 * 44 fragment (offset 0, M=0: an atomic fragment) */
+	const uint8_t *ext6;
+	int ext6_n;
 	const uint8_t *payload;	/* UDP payload */
 	size_t payload_len;
 };
