@@ -182,7 +182,9 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 
 			if (bpf_ntohs(fh->frag_off) & 0xfff8)
 				return PARSE_FRAG_TAIL;
-			p->first_frag = 1;
+			/* offset 0 and M=0: an atomic fragment, the whole
+			 * datagram (RFC 8200 4.5, RFC 6946) */
+			p->first_frag = bpf_ntohs(fh->frag_off) & 1;
 			off += sizeof(*fh);
 			break;
 		}

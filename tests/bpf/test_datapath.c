@@ -138,6 +138,12 @@ static const struct dp_case cases[] = {
 	{ "IPv6, three and a later fragment's header", .family = 6, EXT6(0, 60, 43), .frag = 2,
 	  .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_PASS,
 	  .verdict_cnt = CNT(pass_frag_tail), .path_cnt = NONE, .backend = -1 },
+	/* RFC 8200 4.5, RFC 6946: offset 0 and M=0 is a whole datagram */
+	{ "IPv6, atomic fragment", .family = 6, EXT6(44), .quic = "41" CID_BE1, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
+	{ "IPv6, four with an atomic fragment", .family = 6, EXT6(0, 60, 44, 43),
+	  .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(route_cid), .backend = 0 },
 	{ "IPv6, five: one too many", .family = 6, EXT6(0, 60, 43, 60, 60), .quic = "41" CID_BE0,
 	  .pad_to = 40, .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE,
 	  .backend = -1 },
