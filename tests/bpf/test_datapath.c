@@ -156,6 +156,15 @@ static const struct dp_case cases[] = {
 	{ "IPv6, second header cut by the end of the frame", .family = 6, EXT6(60, 0),
 	  .ext6_hlen = 2, .quic = "41", .verdict = XDP_PASS, .verdict_cnt = CNT(pass_bad_l3),
 	  .path_cnt = NONE, .backend = -1 },
+	/* the IP packet (its UDP header included) ends inside the destination
+	 * options, which claim 24 octets; the Ethernet padding holds their
+	 * rest and a UDP header to the VIP, neither part of the packet */
+	{ "IPv6, destination options past the IP packet", .family = 6, EXT6(60), .ext6_hlen = 2,
+	  .quic = "", .eth_pad = "0000000000000000" "c35001bb00090000" "41", .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_bad_l3), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6, second header past the IP packet", .family = 6, EXT6(60, 0), .ext6_hlen = 2,
+	  .quic = "", .eth_pad = "1100010400000000" "c35001bb00090000" "41", .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_bad_l3), .path_cnt = NONE, .backend = -1 },
 	/* not for us */
 	{ "not a VIP address", .dst = "198.18.1.2", .quic = "41" CID_BE0, .pad_to = 40,
 	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_vip), .path_cnt = NONE, .backend = -1 },
