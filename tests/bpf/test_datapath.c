@@ -311,25 +311,10 @@ static size_t build_case(const struct dp_case *c, struct tpkt_spec *s, uint8_t *
 	return len;
 }
 
-/* A forwarded frame: the whole frame, as tpkt_expect() builds it from the
- * received one for backend be. */
-static void check_forwarded(const struct tpkt_spec *s, const uint8_t *in, size_t inlen,
-			    const uint8_t *out, size_t outlen, int be, const char *what)
-{
-	int fam = strchr(backends[be].addr, ':') ? 6 : 4;
-	struct tpkt_outer o = { .family = fam, .src = fam == 4 ? T_LB4 : T_LB6,
-				.dst = backends[be].addr, .smac = tpkt_lb_mac, .ttl = 64 };
-	uint8_t mac[6], want[TPKT_MAX];
-	size_t wlen;
-
-	memcpy(mac, t_backend_mac, 6);
-	mac[4] = be;
-	o.dmac = mac;
-	if (backends[be].mode == CIDLB_FWD_DIRECT)
-		o.family = 0;
-	wlen = tpkt_expect(&o, in, inlen, tpkt_l2_len(s), want);
-	t_assert_frame(out, outlen, want, wlen, what);
-}
+/* The last output frame (out, outlen) is the input (in, len, no VLAN)
+ * encapsulated to backend idx at addr. */
+#define SENT_TO(idx, addr) \
+	t_assert_sent(in, len, 14, out, outlen, idx, addr, 0, "sent to " addr)
 
 static void test_table(void **state)
 {
@@ -366,7 +351,9 @@ static void test_table(void **state)
 		if (c->backend < 0)	/* passed or dropped: untouched */
 			t_assert_frame(out, outlen, in, len, c->name);
 		else
-			check_forwarded(&s, in, len, out, outlen, c->backend, c->name);
+			t_assert_sent(in, len, tpkt_l2_len(&s), out, outlen, c->backend,
+				      backends[c->backend].addr,
+				      backends[c->backend].mode == CIDLB_FWD_DIRECT, c->name);
 		for (b = 0; b < NBE; b++) {	/* the backend's stats moved, nobody else's */
 			int got = b == c->backend;
 
@@ -450,22 +437,22 @@ static void test_lru_sticky(void **state)
 	len = tpkt_build(&s, in);
 	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-	assert_int_equal(out[14 + 19], 10);	/* outer daddr 198.18.3.10 */
+	SENT_TO(0, "198.18.3.10");
 	tlb_maglev(t, (uint32_t[]){ 1 }, 1);	/* the table now says backend 1 */
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-	assert_int_equal(out[14 + 19], 10);	/* still backend 0 */
+	SENT_TO(0, "198.18.3.10");		/* still backend 0 */
 	/* draining keeps the flow */
 	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_DRAINING);
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-	assert_int_equal(out[14 + 19], 10);
+	SENT_TO(0, "198.18.3.10");
 	/* gone: the table decides, and the new choice sticks */
 	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ABSENT);
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-	assert_int_equal(out[14 + 19], 11);
+	SENT_TO(1, "198.18.3.11");
 	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
 	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-	assert_int_equal(out[14 + 19], 11);
+	SENT_TO(1, "198.18.3.11");
 	c = tlb_counters(t);
 	assert_int_equal(c.route_maglev, 2);
 	assert_int_equal(c.route_lru, 3);
@@ -501,8 +488,7 @@ static void test_two_lbs_agree(void **state)
 		len = tpkt_build(&s, in);
 		assert_int_equal(tlb_run(a, in, len, oa, &la), XDP_TX);
 		assert_int_equal(tlb_run(b, in, len, ob, &lb_), XDP_TX);
-		assert_int_equal(la, lb_);
-		t_assert_bytes(oa + 12, ob + 12, la - 12, "same packet from both LBs");
+		t_assert_frame(oa, la, ob, lb_, "same frame from both LBs");
 		for (j = 0; j < 8; j++)
 			if (oa[14 + 19] == j + 1)
 				hits[j]++;
@@ -537,15 +523,15 @@ static void test_memo_follows_maps(void **state)
 	for (i = 0; i < 3; i++) {
 		tlb_sid(t, 0, k.sid, 3, 0);
 		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-		assert_int_equal(out[14 + 19], 10);
+		SENT_TO(0, "198.18.3.10");
 		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);	/* memo hit */
-		assert_int_equal(out[14 + 19], 10);
+		SENT_TO(0, "198.18.3.10");
 		tlb_sid(t, 0, k.sid, 3, 1);	/* moved */
 		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-		assert_int_equal(out[14 + 19], 11);
+		SENT_TO(1, "198.18.3.11");
 		assert_int_equal(cidlb_lb_del_sid(t->lb, &k), 0);	/* gone: fallback */
 		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-		assert_int_equal(out[14 + 19], 12);
+		SENT_TO(2, "198.18.3.12");
 	}
 	tpkt_addr(4, T_VIP4, vk.addr);
 	assert_int_equal(cidlb_lb_del_vip(t->lb, &vk), 0);

@@ -187,6 +187,22 @@ void t_assert_frame(const uint8_t *got, size_t got_len, const uint8_t *want, siz
 	fail();
 }
 
+void t_assert_sent(const uint8_t *in, size_t inlen, size_t l2_len, const uint8_t *out,
+		   size_t outlen, uint32_t idx, const char *addr, int direct, const char *what)
+{
+	int fam = strchr(addr, ':') ? 6 : 4;
+	struct tpkt_outer o = { .family = direct ? 0 : fam, .src = fam == 4 ? T_LB4 : T_LB6,
+				.dst = addr, .smac = tpkt_lb_mac, .ttl = 64 };
+	uint8_t mac[6], want[TPKT_MAX];
+	size_t wlen;
+
+	memcpy(mac, t_backend_mac, 6);
+	mac[4] = idx;
+	o.dmac = mac;
+	wlen = tpkt_expect(&o, in, inlen, l2_len, want);
+	t_assert_frame(out, outlen, want, wlen, what);
+}
+
 void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const char *what)
 {
 	size_t i;
