@@ -148,7 +148,7 @@ static __always_inline void ipv6_addr_copy(__u8 *dst, const void *src)
 static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 {
 	struct ipv6hdr *ip6 = data + p->l2_len;
-	__u32 off = p->l2_len + sizeof(*ip6);
+	__u32 off = p->l2_len + sizeof(*ip6), ip_end;
 	__u8 next;
 	int i;
 
@@ -159,6 +159,9 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 	p->ip_len = bpf_ntohs(ip6->payload_len) + sizeof(*ip6);
 	if ((void *)ip6 + p->ip_len > data_end)
 		return PARSE_BAD_L3;
+	/* extension headers lie inside the IP packet, not in the Ethernet
+	 * padding after it */
+	ip_end = p->l2_len + p->ip_len;
 	next = ip6->nexthdr;
 #pragma unroll
 	for (i = 0; i < IPV6_EXT_MAX; i++) {
@@ -166,7 +169,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 
 		if (next == IPPROTO_UDP)
 			break;
-		if ((void *)(eh + 8) > data_end)
+		if ((void *)(eh + 8) > data_end || off + 8 > ip_end)
 			return PARSE_BAD_L3;
 		switch (next) {
 		case IPPROTO_HOPOPTS:
@@ -182,7 +185,9 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 
 			if (bpf_ntohs(fh->frag_off) & 0xfff8)
 				return PARSE_FRAG_TAIL;
-			p->first_frag = 1;
+			/* offset 0 and M=0: an atomic fragment, the whole
+			 * datagram (RFC 8200 4.5, RFC 6946) */
+			p->first_frag = bpf_ntohs(fh->frag_off) & 1;
 			off += sizeof(*fh);
 			break;
 		}
@@ -193,6 +198,8 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 	}
 	if (next != IPPROTO_UDP)
 		return PARSE_NOT_UDP;
+	if (off > ip_end)
+		return PARSE_BAD_L3;
 	p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
 	p->l4_off = off;
 	p->flow.family = CIDLB_FAMILY_V6;

@@ -353,6 +353,17 @@ static const struct vector vectors[] = {
 	{ "four-pass", CIDLB_MODE_FOUR_PASS, 3, 4,
 	  "fdf726a9893ec05c0632d3956680baf0", "31441a",
 	  "9c69c275", "0767947d29be054a" },
+	/* B.2 rows 0, 1 (server ID longer than the nonce: the fourth pass
+	 * undoes a longer left half) and 3 (18 octets, config 0 in its CID) */
+	{ "B.2 row 0, four-pass 3+4", CIDLB_MODE_FOUR_PASS, 3, 4,
+	  "8f95f09245765f80256934e50c66207f", "ed793a",
+	  "ee080dbf", "0720b1d07b359d3c" },
+	{ "B.2 row 1, four-pass 10+5", CIDLB_MODE_FOUR_PASS, 10, 5,
+	  "8f95f09245765f80256934e50c66207f", "ed793a51d49b8f5fab65",
+	  "ee080dbf48", "2fcc381bc74cb4fbad2823a3d1f8fed2" },
+	{ "B.2 row 3, four-pass 9+9", CIDLB_MODE_FOUR_PASS, 9, 9,
+	  "8f95f09245765f80256934e50c66207f", "ed793a51d49b8f5fab",
+	  "ee080dbf48c0d1e55d", "125779c9cc86beb3a3a4a3ca96fce4bfe0cdbc" },
 };
 
 static void test_spec_vectors(void **state)

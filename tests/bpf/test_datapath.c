@@ -2,8 +2,9 @@
 /*
  * test_datapath.c - the real cidlb.bpf.o through BPF_PROG_TEST_RUN: a
  * table of packets, each with the verdict, the counter it must move and
- * the backend it must reach; forwarded frames are checked field by field
- * (outer headers) and byte for byte (the client's packet inside).
+ * the backend it must reach; every output frame is compared whole with
+ * the one expected (tpkt_expect(): outer headers around the client's
+ * packet, or the received frame untouched).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -52,11 +53,18 @@ struct dp_case {
 	int bad_udp_len;
 	const char *eth_pad;	/* hex octets after the IP packet (Ethernet padding) */
 	int udp_len_add;	/* added to the UDP length field */
+	const uint8_t *ext6;	/* IPv6 extension headers (tpkt_spec.ext6) */
+	int ext6_n;
+	int ext6_hlen;		/* if set: Hdr Ext Len of the first one */
 	int verdict;
 	size_t verdict_cnt;	/* offset of the verdict counter */
 	size_t path_cnt;	/* another counter that must move, or NONE */
 	int backend;		/* -1: not forwarded */
 };
+
+#define EXT6(...) .ext6 = (const uint8_t[]){ __VA_ARGS__ }, \
+	.ext6_n = sizeof((const uint8_t[]){ __VA_ARGS__ })
+#define CID_BE1 "070a0b0ca1a2a3a4"
 
 /* Long header CIDs: 07 010203 a1a2a3a4 is config 0, server ID 010203. */
 #define CID_BE0 "07010203a1a2a3a4"
@@ -111,6 +119,52 @@ static const struct dp_case cases[] = {
 	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
 	{ "direct mode backend", .quic = "41" "07112233a1a2a3a4", .pad_to = 40,
 	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 2 },
+	/* IPv6 extension headers: up to four are walked */
+	{ "IPv6, hop-by-hop options", .family = 6, EXT6(0), .quic = "41" CID_BE1, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
+	{ "IPv6, destination options", .family = 6, EXT6(60), .quic = "41" CID_BE0, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "IPv6, routing header", .family = 6, EXT6(43), .quic = "41" CID_BE1, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
+	{ "IPv6, hop-by-hop options over two VLAN tags", .family = 6, .vlans = 2, EXT6(0),
+	  .quic = LONG_V1("c0"), .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(quic_initial), .backend = 0 },
+	{ "IPv6, four: hop-by-hop, destination, routing, destination", .family = 6,
+	  EXT6(0, 60, 43, 60), .quic = "41" CID_BE1, .pad_to = 40, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
+	{ "IPv6, three and a first fragment's header", .family = 6, EXT6(0, 60, 43), .frag = 1,
+	  .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_DROP,
+	  .verdict_cnt = CNT(drop_fragment), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6, three and a later fragment's header", .family = 6, EXT6(0, 60, 43), .frag = 2,
+	  .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_frag_tail), .path_cnt = NONE, .backend = -1 },
+	/* RFC 8200 4.5, RFC 6946: offset 0 and M=0 is a whole datagram */
+	{ "IPv6, atomic fragment", .family = 6, EXT6(44), .quic = "41" CID_BE1, .pad_to = 40,
+	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
+	{ "IPv6, four with an atomic fragment", .family = 6, EXT6(0, 60, 44, 43),
+	  .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "IPv6, five: one too many", .family = 6, EXT6(0, 60, 43, 60, 60), .quic = "41" CID_BE0,
+	  .pad_to = 40, .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE,
+	  .backend = -1 },
+	{ "IPv6, four and a fragment header: one too many", .family = 6, EXT6(0, 60, 43, 60),
+	  .frag = 1, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6, hop-by-hop options past the end of the frame", .family = 6, EXT6(0),
+	  .ext6_hlen = 20, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_bad_l3), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6, second header cut by the end of the frame", .family = 6, EXT6(60, 0),
+	  .ext6_hlen = 2, .quic = "41", .verdict = XDP_PASS, .verdict_cnt = CNT(pass_bad_l3),
+	  .path_cnt = NONE, .backend = -1 },
+	/* the IP packet (its UDP header included) ends inside the destination
+	 * options, which claim 24 octets; the Ethernet padding holds their
+	 * rest and a UDP header to the VIP, neither part of the packet */
+	{ "IPv6, destination options past the IP packet", .family = 6, EXT6(60), .ext6_hlen = 2,
+	  .quic = "", .eth_pad = "0000000000000000" "c35001bb00090000" "41", .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_bad_l3), .path_cnt = NONE, .backend = -1 },
+	{ "IPv6, second header past the IP packet", .family = 6, EXT6(60, 0), .ext6_hlen = 2,
+	  .quic = "", .eth_pad = "1100010400000000" "c35001bb00090000" "41", .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_bad_l3), .path_cnt = NONE, .backend = -1 },
 	/* not for us */
 	{ "not a VIP address", .dst = "198.18.1.2", .quic = "41" CID_BE0, .pad_to = 40,
 	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_vip), .path_cnt = NONE, .backend = -1 },
@@ -233,6 +287,8 @@ static size_t build_case(const struct dp_case *c, struct tpkt_spec *s, uint8_t *
 	s->frag = c->frag;
 	s->proto = c->proto;
 	s->tos = 0xb9;	/* DSCP 46, ECN 01: must reach the outer header */
+	s->ext6 = c->ext6;
+	s->ext6_n = c->ext6_n;
 	s->payload = payload;
 	s->payload_len = n;
 	len = tpkt_build(s, frame);
@@ -248,65 +304,17 @@ static size_t build_case(const struct dp_case *c, struct tpkt_spec *s, uint8_t *
 		frame[l4 + 4] = ulen >> 8;
 		frame[l4 + 5] = ulen;
 	}
+	if (c->ext6_hlen)
+		frame[tpkt_l2_len(s) + 40 + 1] = c->ext6_hlen;
 	if (c->eth_pad)
 		len += thex(c->eth_pad, frame + len, TPKT_MAX - len);
 	return len;
 }
 
-/* A forwarded frame: outer headers field by field, the client's packet
- * byte for byte. */
-static void check_forwarded(const struct tpkt_spec *s, const uint8_t *in, size_t inlen,
-			    const uint8_t *out, size_t outlen, int be)
-{
-	size_t l2 = tpkt_l2_len(s);
-	int fam = strchr(backends[be].addr, ':') ? 6 : 4;
-	size_t olen = fam == 4 ? 20 : 40;
-	uint8_t mac[6], a[16];
-	const uint8_t *o = out + l2;
-	/* the client's IP packet, without any Ethernet padding after it */
-	size_t iplen = s->family == 4 ? (size_t)(in[l2 + 2] << 8 | in[l2 + 3]) :
-			(size_t)(in[l2 + 4] << 8 | in[l2 + 5]) + 40;
-
-	memcpy(mac, t_backend_mac, 6);
-	mac[4] = be;
-	t_assert_bytes(out, mac, 6, "destination MAC = backend's");
-	t_assert_bytes(out + 6, tpkt_lb_mac, 6, "source MAC = the LB's");
-	if (backends[be].mode == CIDLB_FWD_DIRECT) {
-		assert_int_equal(outlen, inlen);
-		t_assert_bytes(out + 12, in + 12, inlen - 12, "direct mode: rest of frame");
-		return;
-	}
-	assert_int_equal(outlen, inlen + olen);
-	t_assert_bytes(out + 12, in + 12, l2 - 14, "VLAN tags");
-	assert_int_equal((out[l2 - 2] << 8) | out[l2 - 1], fam == 4 ? 0x0800 : 0x86dd);
-	tpkt_addr(fam, backends[be].addr, a);
-	if (fam == 4) {
-		uint8_t lb[16];
-
-		assert_int_equal(o[0], 0x45);
-		assert_int_equal(o[1], s->tos);
-		assert_int_equal((o[2] << 8) | o[3], iplen + 20);
-		assert_int_equal((o[6] << 8) | o[7], 0x4000);	/* DF */
-		assert_int_equal(o[8], 64);
-		assert_int_equal(o[9], s->family == 4 ? 4 : 41);
-		assert_int_equal(tcsum(o, 20), 0);		/* checksum valid */
-		tpkt_addr(4, T_LB4, lb);
-		t_assert_bytes(o + 12, lb, 4, "outer source");
-		t_assert_bytes(o + 16, a, 4, "outer destination");
-	} else {
-		uint8_t lb[16];
-
-		assert_int_equal(o[0] >> 4, 6);
-		assert_int_equal(((o[0] & 0xf) << 4) | (o[1] >> 4), s->tos);
-		assert_int_equal((o[4] << 8) | o[5], iplen);
-		assert_int_equal(o[6], s->family == 4 ? 4 : 41);
-		assert_int_equal(o[7], 64);
-		tpkt_addr(6, T_LB6, lb);
-		t_assert_bytes(o + 8, lb, 16, "outer source");
-		t_assert_bytes(o + 24, a, 16, "outer destination");
-	}
-	t_assert_bytes(out + l2 + olen, in + l2, inlen - l2, "inner packet");
-}
+/* The last output frame (out, outlen) is the input (in, len, no VLAN)
+ * encapsulated to backend idx at addr. */
+#define SENT_TO(idx, addr) \
+	t_assert_sent(in, len, 14, out, outlen, idx, addr, 0, "sent to " addr)
 
 static void test_table(void **state)
 {
@@ -318,7 +326,7 @@ static void test_table(void **state)
 		const struct dp_case *c = &cases[i];
 		uint8_t in[TPKT_MAX], out[TPKT_MAX];
 		struct cidlb_counters before, after;
-		struct cidlb_backend_stats bs0 = {}, bs1 = {};
+		struct cidlb_backend_stats bs0[NBE], bs1;
 		struct tpkt_spec s;
 		size_t len, outlen;
 		int rc, b;
@@ -326,8 +334,8 @@ static void test_table(void **state)
 		print_message("  case: %s\n", c->name);
 		len = build_case(c, &s, in);
 		before = tlb_counters(t);
-		if (c->backend >= 0)
-			cidlb_lb_read_backend_stats(t->lb, c->backend, &bs0);
+		for (b = 0; b < NBE; b++)
+			assert_int_equal(cidlb_lb_read_backend_stats(t->lb, b, &bs0[b]), 0);
 		rc = tlb_run(t, in, len, out, &outlen);
 		after = tlb_counters(t);
 		if (rc != c->verdict)
@@ -340,20 +348,18 @@ static void test_table(void **state)
 		if (c->path_cnt != NONE)
 			assert_int_equal(*(uint64_t *)((char *)&after + c->path_cnt) -
 					 *(uint64_t *)((char *)&before + c->path_cnt), 1);
-		if (c->backend < 0) {
-			/* passed or dropped: untouched */
-			assert_int_equal(outlen, len);
-			t_assert_bytes(out, in, len, c->name);
-			continue;
-		}
-		check_forwarded(&s, in, len, out, outlen, c->backend);
-		assert_int_equal(cidlb_lb_read_backend_stats(t->lb, c->backend, &bs1), 0);
-		assert_int_equal(bs1.packets - bs0.packets, 1);
-		assert_int_equal(bs1.bytes - bs0.bytes, len);
-		for (b = 0; b < NBE; b++) {	/* nobody else got it */
-			if (b == c->backend)
-				continue;
+		if (c->backend < 0)	/* passed or dropped: untouched */
+			t_assert_frame(out, outlen, in, len, c->name);
+		else
+			t_assert_sent(in, len, tpkt_l2_len(&s), out, outlen, c->backend,
+				      backends[c->backend].addr,
+				      backends[c->backend].mode == CIDLB_FWD_DIRECT, c->name);
+		for (b = 0; b < NBE; b++) {	/* the backend's stats moved, nobody else's */
+			int got = b == c->backend;
+
 			assert_int_equal(cidlb_lb_read_backend_stats(t->lb, b, &bs1), 0);
+			assert_int_equal(bs1.packets - bs0[b].packets, got);
+			assert_int_equal(bs1.bytes - bs0[b].bytes, got ? len : 0);
 		}
 	}
 }
@@ -431,22 +437,22 @@ static void test_lru_sticky(void **state)
 	len = tpkt_build(&s, in);
 	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-	assert_int_equal(out[14 + 19], 10);	/* outer daddr 198.18.3.10 */
+	SENT_TO(0, "198.18.3.10");
 	tlb_maglev(t, (uint32_t[]){ 1 }, 1);	/* the table now says backend 1 */
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-	assert_int_equal(out[14 + 19], 10);	/* still backend 0 */
+	SENT_TO(0, "198.18.3.10");		/* still backend 0 */
 	/* draining keeps the flow */
 	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_DRAINING);
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-	assert_int_equal(out[14 + 19], 10);
+	SENT_TO(0, "198.18.3.10");
 	/* gone: the table decides, and the new choice sticks */
 	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ABSENT);
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-	assert_int_equal(out[14 + 19], 11);
+	SENT_TO(1, "198.18.3.11");
 	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
 	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-	assert_int_equal(out[14 + 19], 11);
+	SENT_TO(1, "198.18.3.11");
 	c = tlb_counters(t);
 	assert_int_equal(c.route_maglev, 2);
 	assert_int_equal(c.route_lru, 3);
@@ -482,8 +488,7 @@ static void test_two_lbs_agree(void **state)
 		len = tpkt_build(&s, in);
 		assert_int_equal(tlb_run(a, in, len, oa, &la), XDP_TX);
 		assert_int_equal(tlb_run(b, in, len, ob, &lb_), XDP_TX);
-		assert_int_equal(la, lb_);
-		t_assert_bytes(oa + 12, ob + 12, la - 12, "same packet from both LBs");
+		t_assert_frame(oa, la, ob, lb_, "same frame from both LBs");
 		for (j = 0; j < 8; j++)
 			if (oa[14 + 19] == j + 1)
 				hits[j]++;
@@ -518,15 +523,15 @@ static void test_memo_follows_maps(void **state)
 	for (i = 0; i < 3; i++) {
 		tlb_sid(t, 0, k.sid, 3, 0);
 		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-		assert_int_equal(out[14 + 19], 10);
+		SENT_TO(0, "198.18.3.10");
 		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);	/* memo hit */
-		assert_int_equal(out[14 + 19], 10);
+		SENT_TO(0, "198.18.3.10");
 		tlb_sid(t, 0, k.sid, 3, 1);	/* moved */
 		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-		assert_int_equal(out[14 + 19], 11);
+		SENT_TO(1, "198.18.3.11");
 		assert_int_equal(cidlb_lb_del_sid(t->lb, &k), 0);	/* gone: fallback */
 		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-		assert_int_equal(out[14 + 19], 12);
+		SENT_TO(2, "198.18.3.12");
 	}
 	tpkt_addr(4, T_VIP4, vk.addr);
 	assert_int_equal(cidlb_lb_del_vip(t->lb, &vk), 0);

@@ -50,6 +50,12 @@ lbc() {
 		CIDLB_CONFIG=/nonexistent "$CIDLB" "$@"
 }
 
+# ctl_raw: the bytes on stdin to the test daemon's control socket as they
+# are, its reply on stdout (tests/lib/ctl_raw.py)
+ctl_raw() {
+	on lb /usr/bin/python3 "$ROOT/tests/lib/ctl_raw.py" "$T/ctl.sock"
+}
+
 net_setup() {
 	local i
 	host_add cl; host_add lb; host_add srv

@@ -9,24 +9,8 @@ net_setup
 write_conf 1 2
 start_daemon
 
-# raw client: the bytes on stdin as the request, the reply on stdout
-cat >"$T/raw.py" <<'EOF'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.connect(sys.argv[1])
-data = sys.stdin.buffer.read()
-if data:
-    s.sendall(data)
-s.shutdown(socket.SHUT_WR)
-out = b""
-while True:
-    b = s.recv(65536)
-    if not b:
-        break
-    out += b
-sys.stdout.write(out.decode())
-EOF
-raw() { printf '%s' "$1" | on lb /usr/bin/python3 "$T/raw.py" "$T/ctl.sock"; }
+# raw client: the request's bytes as they are, the reply as it came
+raw() { printf '%s' "$1" | ctl_raw; }
 # reply_is REQUEST OK CODE-OR-FIELD DESC: ok is true/false; for errors the code
 reply_err() { # DESC REQUEST CODE PATTERN
 	local r got
@@ -47,7 +31,7 @@ reply_ok() { # DESC REQUEST PYTHON-EXPR WANT
 # --- the socket is root only ---------------------------------------------
 eq "socket mode" "600 root" "$(stat -c '%a %U' "$T/ctl.sock")"
 out=$(on lb setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=+dac_override \
-	--ambient-caps=+dac_override /usr/bin/python3 "$T/raw.py" "$T/ctl.sock" <<<'{"cmd":"status"}')
+	--ambient-caps=+dac_override /usr/bin/python3 "$ROOT/tests/lib/ctl_raw.py" "$T/ctl.sock" <<<'{"cmd":"status"}')
 eq "non-root peer (able to open the socket) is refused by its uid" \
 	'False denied the control socket is for root only' \
 	"$(printf '%s' "$out" | jget 'd["ok"], d["code"], d["error"]')"
@@ -106,7 +90,7 @@ reply_err "retire: ttl 0" '{"cmd":"cid.retire","cids":["0800"],"ttl":0}' bad_req
 reply_err "stop: keep not boolean" '{"cmd":"stop","keep":"yes"}' bad_request '"keep" must be true or false'
 # larger than 16 MiB: refused, the daemon lives on
 head -c $((17 * 1024 * 1024)) /dev/zero | tr '\0' 'a' >"$T/big"
-r=$(on lb /usr/bin/python3 "$T/raw.py" "$T/ctl.sock" <"$T/big")
+r=$(ctl_raw <"$T/big")
 eq "17 MiB request" "False bad_request" "$(printf '%s' "$r" | jget 'd["ok"], d["code"]')"
 # connect and close without a word
 on lb /usr/bin/python3 -c "import socket; s=socket.socket(socket.AF_UNIX); s.connect('$T/ctl.sock'); s.close()"

@@ -38,6 +38,8 @@ cat >"$T/fuzz.py" <<'EOF'
 import json, os, random, socket, sys, time
 
 path, count = sys.argv[1], int(sys.argv[2])
+sys.path.insert(0, sys.argv[3])
+import ctl_raw	# tests/lib/ctl_raw.py
 seed = int(os.environ.get("FUZZ_SEED") or random.SystemRandom().randrange(1 << 30))
 print("seed", seed, flush=True)
 R = random.Random(seed)
@@ -49,27 +51,9 @@ fails = []
 def talk(data, pieces=1, shut=True):
     if not shut:
         data += b"\n"	# the end of a request: a newline, or the end of the stream
-    s = socket.socket(socket.AF_UNIX)
-    s.settimeout(15)
-    s.connect(path)
-    if data:
-        cuts = sorted(R.sample(range(1, len(data)), min(pieces - 1, len(data) - 1))) if pieces > 1 and len(data) > 1 else []
-        prev = 0
-        for c in cuts + [len(data)]:
-            s.sendall(data[prev:c])
-            prev = c
-            if cuts:
-                time.sleep(0.002)	# pacing: each piece its own read
-    if shut:
-        s.shutdown(socket.SHUT_WR)
-    out = b""
-    while True:
-        b = s.recv(65536)
-        if not b:
-            break
-        out += b
-    s.close()
-    return out
+    cuts = sorted(R.sample(range(1, len(data)), min(pieces - 1, len(data) - 1))) if pieces > 1 and len(data) > 1 else []
+    # pacing: each piece its own read
+    return ctl_raw.talk(path, data, cuts=cuts, pace=0.002, shut=shut, timeout=15)
 
 def may_change(data):
     """True when the daemon could accept this as a changing request."""
@@ -315,7 +299,7 @@ for f in fails[:20]:
 print("failures", len(fails))
 sys.exit(1 if fails else 0)
 EOF
-on lb /usr/bin/python3 "$T/fuzz.py" "$T/ctl.sock" "${FUZZ_COUNT:-3000}" >"$T/fuzz.out" 2>&1; rc=$?
+on lb /usr/bin/python3 "$T/fuzz.py" "$T/ctl.sock" "${FUZZ_COUNT:-3000}" "$ROOT/tests/lib" >"$T/fuzz.out" 2>&1; rc=$?
 cat "$T/fuzz.out" | head -30
 eq "every reply JSON, every bad request refused with an error and a code" 0 "$rc"
 

@@ -44,10 +44,8 @@ wait_log "reload applied" && ok || bad "SIGHUP: no 'reload applied' in the log"
 eq "after SIGHUP: the file's backends" "[('b1', 50, 'active'), ('b3', 100, 'active')]" \
 	"$(lbc -j backend list | jget '[(b["name"], b["weight"], b["state"]) for b in d]')"
 eq "b2's server ID quarantined" "[('0002', 'b2')]" \
-	"$(printf '{"cmd":"quarantine.list"}' | on lb /usr/bin/python3 -c "
-import socket,sys,json
-s=socket.socket(socket.AF_UNIX); s.connect('$T/ctl.sock'); s.sendall(sys.stdin.buffer.read()); s.shutdown(1)
-d=json.loads(s.makefile().read()); print([(q['server_id'], q['owner']) for q in d['quarantine']])")"
+	"$(printf '{"cmd":"quarantine.list"}' | ctl_raw |
+		jget "[(q['server_id'], q['owner']) for q in d['quarantine']]")"
 poll 20 prints 2 grep -c '^READY=1' "$T/notify.log"
 grep_in "RELOADING=1 then READY=1" "^RELOADING=1" "$T/notify.log"
 [ "$(grep -c '^READY=1' "$T/notify.log")" = 2 ] && ok || bad "READY=1 after the reload: $(cat "$T/notify.log")"

@@ -860,6 +860,24 @@ qlog_backend() {
 	[ -n "$d" ] && cid_backend "$d" || echo none
 }
 
+# check_server_cids NAME BACKEND: every CID the server gave client NAME
+# (qlog_server_cids: its first one and those of NEW_CONNECTION_ID frames)
+# names BACKEND, the backend that served the connection; the first alone
+# is not enough: at least one NEW_CONNECTION_ID CID must be there. Sets
+# SERVER_CIDS to their number.
+check_server_cids() {
+	local name=$1 b=$2 c got
+	SERVER_CIDS=0
+	while read -r c; do
+		[ -n "$c" ] || continue
+		SERVER_CIDS=$((SERVER_CIDS + 1))
+		got=$(cid_backend "$c")
+		[ "$got" = "$b" ] || fail "$name: the server's CID $c names $got, but $b served it"
+	done < <(qlog_server_cids "$name")
+	[ "$SERVER_CIDS" -ge 2 ] ||
+		fail "$name: $SERVER_CIDS server CID(s) in the client's qlog, no NEW_CONNECTION_ID"
+}
+
 # ecmp_port LB SRC [FROM]: the first client port from FROM (20000) up whose
 # 4-tuple SRC:port -> VIP:443 the router sends to cidlb host LB
 ecmp_port() {

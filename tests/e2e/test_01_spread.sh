@@ -6,8 +6,10 @@
 #
 # Asserts: 30 downloads complete with the exact content of one backend
 # (each backend serves its own random file, so the SHA-256 names the
-# backend, and a connection that moved would have failed); every backend
-# served some; the LB used the fallback once or twice per connection (its
+# backend, and a connection that moved would have failed); every CID the
+# server issued (its first and those of NEW_CONNECTION_ID frames, from the
+# client's qlog) names the backend that served it; every backend served
+# some; the LB used the fallback once or twice per connection (its
 # first Initial) and routed everything else by CID; per-backend packet counts are non-zero
 # exactly for the backends that served connections.
 set -u
@@ -24,16 +26,20 @@ for ((i = 0; i < N; i++)); do
 	fi
 done
 declare -A served=([be1]=0 [be2]=0 [be3]=0)
+ncids=0
 for ((i = 0; i < N; i++)); do
 	b=$(served_by "c$i")
 	[ "$b" = none ] && fail "connection c$i: download missing or corrupt"
 	served[$b]=$((served[$b] + 1))
+	check_server_cids "c$i" "$b"
+	ncids=$((ncids + SERVER_CIDS))
 done
 log "connections per backend: be1=${served[be1]} be2=${served[be2]} be3=${served[be3]}"
 for b in "${BACKENDS[@]}"; do
 	[ "${served[$b]}" -gt 0 ] || fail "backend $b served no connection"
 done
 ok "$N downloads intact, spread over all backends"
+ok "all $ncids CIDs the servers issued (first and NEW_CONNECTION_ID) name the backend that served"
 
 snap=$(be_snapshot)
 log "LB packets per backend: $snap"

@@ -5,7 +5,9 @@
 # (QUIC-LB config 0) and in encrypted mode (config 1, four-pass AES).
 #
 # Asserts, for each mode: the download completes with the exact content
-# of one backend; the LB sent packets to that backend only; the router
+# of one backend; every CID the server issued (its first and those of
+# NEW_CONNECTION_ID frames, the ones a migrating client moves to) names
+# that backend; the LB sent packets to that backend only; the router
 # forwarded a good part of the download to the old 4-tuple AND to the new
 # one (the move happened mid-transfer); the server validated the new path
 # (the client's qlog has a PATH_CHALLENGE received and a PATH_RESPONSE
@@ -44,6 +46,8 @@ migrate_once() { # NAME MODE NEW_SRC DECODE-COUNTERS
 	b=$(served_by "$name")
 	[ "$b" = none ] && fail "$mode: download missing or corrupt"
 	ok "$mode: 4 MiB intact, served by $b"
+	check_server_cids "$name" "$b"
+	ok "$mode: the $SERVER_CIDS CIDs the server issued all name $b"
 	check_mid_transfer "$name" "$mode"
 	after=$(be_snapshot)
 	log "$mode: LB packets per backend: before $before, after $after"

@@ -156,6 +156,53 @@ uint64_t tlb_verdicts(const struct cidlb_counters *c)
 	return cidlb_counters_sum(c, -1);
 }
 
+static const char *octet_at(const uint8_t *f, size_t len, size_t i, char buf[8])
+{
+	if (i >= len)
+		return "(end)";
+	snprintf(buf, 8, "0x%02x", f[i]);
+	return buf;
+}
+
+void t_assert_frame(const uint8_t *got, size_t got_len, const uint8_t *want, size_t want_len,
+		    const char *what)
+{
+	long d = tpkt_diff(got, got_len, want, want_len);
+	char g[8], w[8];
+	size_t i, from;
+
+	if (d < 0)
+		return;
+	print_error("%s: frames differ at octet %ld: got %s, want %s (lengths %zu, %zu)\n",
+		    what, d, octet_at(got, got_len, d, g), octet_at(want, want_len, d, w),
+		    got_len, want_len);
+	from = (size_t)d & ~(size_t)15;
+	print_error("  got  @%zu: ", from);
+	for (i = from; i < got_len && i < from + 32; i++)
+		print_error("%02x", got[i]);
+	print_error("\n  want @%zu: ", from);
+	for (i = from; i < want_len && i < from + 32; i++)
+		print_error("%02x", want[i]);
+	print_error("\n");
+	fail();
+}
+
+void t_assert_sent(const uint8_t *in, size_t inlen, size_t l2_len, const uint8_t *out,
+		   size_t outlen, uint32_t idx, const char *addr, int direct, const char *what)
+{
+	int fam = strchr(addr, ':') ? 6 : 4;
+	struct tpkt_outer o = { .family = direct ? 0 : fam, .src = fam == 4 ? T_LB4 : T_LB6,
+				.dst = addr, .smac = tpkt_lb_mac, .ttl = 64 };
+	uint8_t mac[6], want[TPKT_MAX];
+	size_t wlen;
+
+	memcpy(mac, t_backend_mac, 6);
+	mac[4] = idx;
+	o.dmac = mac;
+	wlen = tpkt_expect(&o, in, inlen, l2_len, want);
+	t_assert_frame(out, outlen, want, wlen, what);
+}
+
 void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const char *what)
 {
 	size_t i;

@@ -50,5 +50,15 @@ uint64_t tlb_verdicts(const struct cidlb_counters *c);	/* sum of verdict counter
 
 /* Assert helpers that print both sides. */
 void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const char *what);
+/* The frame a tlb sends for `in` (l2_len octets of L2 header) to backend
+ * idx at addr, set up with tlb_backend() in a configured-MAC mode:
+ * tpkt_expect() with the fixture's outer source, TTL 64 and the backend's
+ * MAC; direct: the MACs rewritten only. Compared whole with `out`. */
+void t_assert_sent(const uint8_t *in, size_t inlen, size_t l2_len, const uint8_t *out,
+		   size_t outlen, uint32_t idx, const char *addr, int direct, const char *what);
+/* Whole frames: equal lengths and octets, else the first differing offset,
+ * both octets there and both lengths are printed and the test fails. */
+void t_assert_frame(const uint8_t *got, size_t got_len, const uint8_t *want, size_t want_len,
+		    const char *what);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tpkt.h"
+#include "cidlb_hash.h"
 
 const uint8_t tpkt_client_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x0c };
 const uint8_t tpkt_lb_mac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x1b };
@@ -97,22 +98,34 @@ size_t tpkt_build(const struct tpkt_spec *s, uint8_t *buf)
 		put16(ip + 10, 0);
 		memcpy(ip + 10, &(uint16_t){ tcsum(ip, hl) }, 2);
 	} else {
-		size_t ext = s->frag ? 8 : 0;
+		size_t ext = 8 * (size_t)(s->ext6_n + !!s->frag);
+		uint8_t *next = ip + 6, *e = ip + 40;
 
 		hl = 40 + ext;
 		iplen = hl + l4len;
 		ip[0] = 0x60 | (s->tos >> 4);
 		ip[1] = (s->tos & 0xf) << 4;
 		put16(ip + 4, iplen - 40);
-		ip[6] = s->frag ? 44 : proto;
 		ip[7] = 64;
 		tpkt_addr(6, s->src, ip + 8);
 		tpkt_addr(6, s->dst, ip + 24);
-		if (s->frag) {
-			ip[40] = proto;
-			put16(ip + 42, s->frag == 1 ? 0x0001 : 0x0010);
-			put16(ip + 44, 0x1234);
+		for (i = 0; i < s->ext6_n; i++, e += 8) {
+			*next = s->ext6[i];
+			next = e;
+			if (s->ext6[i] == 43) {
+				e[2] = 253;	/* experimental type, segments left 0 */
+			} else if (s->ext6[i] != 44) {
+				e[2] = 1;	/* PadN over the 6 octets left */
+				e[3] = 4;
+			}
 		}
+		if (s->frag) {
+			*next = 44;
+			next = e;
+			put16(e + 2, s->frag == 1 ? 0x0001 : 0x0010);
+			put16(e + 4, 0x1234);
+		}
+		*next = proto;
 	}
 	udp = ip + hl;
 	if (!s->proto) {
@@ -162,4 +175,121 @@ size_t tquic_long(uint8_t *out, uint8_t first, uint32_t version,
 		n = total;
 	}
 	return n;
+}
+
+/* Offset of the UDP header of a built frame's IP packet: after the IPv4
+ * header, or after the IPv6 header and its extension headers. */
+static size_t l4_offset(const uint8_t *ip, size_t iplen, int *family)
+{
+	size_t off;
+	uint8_t next;
+	int i;
+
+	if ((ip[0] >> 4) == 4) {
+		*family = 4;
+		return (ip[0] & 0xf) * 4;
+	}
+	*family = 6;
+	off = 40;
+	next = ip[6];
+	for (i = 0; i < 8 && next != 17 && off + 8 <= iplen; i++) {
+		if (next == 44) {
+			next = ip[off];
+			off += 8;
+		} else if (next == 0 || next == 43 || next == 60) {
+			next = ip[off];
+			off += (ip[off + 1] + 1) * 8;
+		} else {
+			break;
+		}
+	}
+	return off;
+}
+
+uint32_t tpkt_flow_label(const uint8_t *in, size_t inlen, size_t l2_len)
+{
+	const uint8_t *ip = in + l2_len;
+	struct cidlb_flow_key k;
+	size_t l4;
+	int fam;
+
+	memset(&k, 0, sizeof(k));
+	l4 = l4_offset(ip, inlen - l2_len, &fam);
+	if (fam == 4) {
+		memcpy(k.src, ip + 12, 4);
+		memcpy(k.dst, ip + 16, 4);
+	} else {
+		memcpy(k.src, ip + 8, 16);
+		memcpy(k.dst, ip + 24, 16);
+	}
+	memcpy(&k.sport, ip + l4, 2);
+	memcpy(&k.dport, ip + l4 + 2, 2);
+	k.family = fam == 4 ? CIDLB_FAMILY_V4 : CIDLB_FAMILY_V6;
+	return cidlb_flow_hash(&k, 0) & 0xfffff;
+}
+
+size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen,
+		   size_t l2_len, uint8_t *out)
+{
+	const uint8_t *ip = in + l2_len;
+	size_t iplen, olen = o->family == 4 ? 20 : o->family == 6 ? 40 : 0;
+	int inner = ip[0] >> 4;
+	uint8_t tos, *h = out + l2_len;
+	uint16_t sum;
+
+	memset(out, 0, TPKT_MAX);
+	memcpy(out, o->dmac, 6);
+	memcpy(out + 6, o->smac, 6);
+	memcpy(out + 12, in + 12, l2_len - 12);
+	memcpy(out + l2_len + olen, ip, inlen - l2_len);
+	if (!o->family)
+		return inlen;
+	/* the IP packet's own length, not the Ethernet padding after it */
+	if (inner == 4) {
+		iplen = (size_t)(ip[2] << 8 | ip[3]);
+		tos = ip[1];
+	} else {
+		iplen = (size_t)(ip[4] << 8 | ip[5]) + 40;
+		tos = (uint8_t)((ip[0] & 0xf) << 4 | ip[1] >> 4);
+	}
+	put16(out + l2_len - 2, o->family == 4 ? 0x0800 : 0x86dd);
+	if (o->family == 4) {
+		uint8_t a[16];
+
+		h[0] = 0x45;
+		h[1] = tos;
+		put16(h + 2, iplen + 20);
+		put16(h + 4, 0);		/* ID */
+		put16(h + 6, 0x4000);		/* DF */
+		h[8] = o->ttl;
+		h[9] = inner == 4 ? 4 : 41;
+		tpkt_addr(4, o->src, a);
+		memcpy(h + 12, a, 4);
+		tpkt_addr(4, o->dst, a);
+		memcpy(h + 16, a, 4);
+		sum = tcsum(h, 20);
+		memcpy(h + 10, &sum, 2);
+	} else {
+		uint32_t fl = tpkt_flow_label(in, inlen, l2_len);
+
+		h[0] = 0x60 | tos >> 4;
+		h[1] = (uint8_t)(tos << 4 | fl >> 16);
+		put16(h + 2, fl & 0xffff);
+		put16(h + 4, iplen);
+		h[6] = inner == 4 ? 4 : 41;
+		h[7] = o->ttl;
+		tpkt_addr(6, o->src, h + 8);
+		tpkt_addr(6, o->dst, h + 24);
+	}
+	return inlen + olen;
+}
+
+long tpkt_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	size_t i, n = alen < blen ? alen : blen;
+
+	for (i = 0; i < n; i++)
+		if (a[i] != b[i])
+			return (long)i;
+	return alen == blen ? -1 : (long)n;
 }

@@ -64,6 +64,8 @@ struct vector {
 	enum cidlb_cid_algo algo;
 };
 
+#define KEY_B2 "8f95f09245765f80256934e50c66207f"	/* every B.2 row's key */
+
 static const struct vector vectors[] = {
 	{ "plaintext", 0, 3, 4, NULL, "c4605e", "4504cc4f",
 	  "07c4605e4504cc4f", CIDLB_CID_ALGO_PLAINTEXT },
@@ -72,6 +74,17 @@ static const struct vector vectors[] = {
 	  "504dd2d05a7b0de9b2b9907afb5ecf8cc3", CIDLB_CID_ALGO_SINGLE_PASS },
 	{ "four-pass", 0, 3, 4, "fdf726a9893ec05c0632d3956680baf0",
 	  "31441a", "9c69c275", "0767947d29be054a", CIDLB_CID_ALGO_FOUR_PASS },
+	/* Appendix B.2 rows 0, 1 and 3 (row 2 is the single-pass one above):
+	 * row 1 is the four-pass case with a server ID longer than the
+	 * nonce, row 3 the 18-octet one, labelled config 3 in the draft but
+	 * config 0 in its CID (0x12) */
+	{ "B.2 row 0, four-pass 3+4", 0, 3, 4, KEY_B2, "ed793a", "ee080dbf",
+	  "0720b1d07b359d3c", CIDLB_CID_ALGO_FOUR_PASS },
+	{ "B.2 row 1, four-pass 10+5", 1, 10, 5, KEY_B2, "ed793a51d49b8f5fab65", "ee080dbf48",
+	  "2fcc381bc74cb4fbad2823a3d1f8fed2", CIDLB_CID_ALGO_FOUR_PASS },
+	{ "B.2 row 3, four-pass 9+9", 0, 9, 9, KEY_B2, "ed793a51d49b8f5fab",
+	  "ee080dbf48c0d1e55d", "125779c9cc86beb3a3a4a3ca96fce4bfe0cdbc",
+	  CIDLB_CID_ALGO_FOUR_PASS },
 	/* B.1 row 2 as repaired in spec section 6.15 */
 	{ "plaintext errata row", 1, 5, 5, NULL, "350d28b420", "03487d970b",
 	  "2a350d28b42003487d970b", CIDLB_CID_ALGO_PLAINTEXT },
