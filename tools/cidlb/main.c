@@ -18,7 +18,7 @@ static const struct cidlb_object objects[] = {
 	{ "backend", cmd_backend, "list, add, drain, activate, remove, weight backends; quarantine" },
 	{ "cid", cmd_cid, "encode, decode, retire and list QUIC-LB connection IDs" },
 	{ "stats", cmd_stats, "data-path counters and per-backend traffic (pinned maps)" },
-	{ "config", cmd_config, "check a cidlbd configuration file" },
+	{ "config", cmd_config, "check a cidlbd configuration file, list its keys" },
 	{ "trace", cmd_trace, "run one packet through the loaded program" },
 	{ "daemon", cmd_daemon, "reload cidlbd, or stop it (--keep: forwarding continues)" },
 	{ "decap", cmd_decap, "backend side: attach the decapsulation program" },
