@@ -134,7 +134,9 @@ int main(int argc, char **argv)
 	size_t i;
 	int c;
 
+	/* errors and warnings; -d adds the rest */
 	log_init("cidlb", false);
+	log_level = LOG_WARNING;
 	opterr = 0;
 	/* '+': stop at the object, its own flags follow it */
 	while ((c = getopt_long(argc, argv, "+:jdh", opts, NULL)) != -1) {

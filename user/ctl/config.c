@@ -11,7 +11,6 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
-#include <stddef.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -208,9 +207,10 @@ int cidlb_check_root_only(const char *path, const struct stat *st, mode_t forbid
 {
 	if (st->st_uid == 0 && !(st->st_mode & forbidden))
 		return 0;
-	snprintf(why, why_len, "'%s' is owned by uid %u with mode %04o: %s (chown root '%s'; chmod %s '%s')",
-		 path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777), rule, path, mode, path);
-	return -EPERM;
+	return cidlb_why(why, why_len, -EPERM,
+			 "'%s' is owned by uid %u with mode %04o: %s (chown root '%s'; chmod %s '%s')",
+			 path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777), rule, path,
+			 mode, path);
 }
 
 const char *cidlb_addr_str(uint8_t family, const uint8_t addr[16], char *buf, size_t len)
