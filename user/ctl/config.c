@@ -937,11 +937,11 @@ static void open_section(struct pstate *ps, char *inner)
 			perr(ps, ps->lineno, ps->sec_name, NULL, "[%s] takes no name", type);
 			return;
 		}
-		ps->sec = type[0] == 'd' ? SEC_DAEMON : SEC_LB;
+		ps->sec = !strcmp(type, "daemon") ? SEC_DAEMON : SEC_LB;
 		return;
 	}
 	if (!strcmp(type, "vip") || !strcmp(type, "backend")) {
-		bool vip = type[0] == 'v';
+		bool vip = !strcmp(type, "vip");
 
 		if (!name_ok(name)) {
 			perr(ps, ps->lineno, ps->sec_name, NULL,
