@@ -126,8 +126,8 @@ static void print_conf(const struct cidlb_conf *c, struct buf *b)
 	    c->pin_dir, c->socket, c->state_file, *c->metrics ? c->metrics : "off");
 	if (*c->object)
 		put(b, "bpf_object =%s\n", c->object);
-	put(b, "log_level =%s\nquarantine =%u\nretire_ttl =%u\n", cidlb_log_level_name(c->log_level),
-	    c->quarantine_s, c->retire_ttl_s);
+	put(b, "log_level =%s\nquarantine =%u\nretire_ttl =%u\n",
+	    cidlb_log_level_name(c->log_level), c->quarantine_s, c->retire_ttl_s);
 	put(b, "[lb]\ninterfaces =");
 	for (i =0; i < c->n_ifaces; i++)
 		put(b, "%s%s", i ? "," : "", c->ifaces[i]);

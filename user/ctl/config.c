@@ -256,6 +256,11 @@ const char *cidlb_be_state_str(uint8_t state)
 			sizeof(((struct cidlb_conf_qlb *)0)->field)
 #define B_(field)	offsetof(struct cidlb_conf_backend, field), \
 			sizeof(((struct cidlb_conf_backend *)0)->field)
+/* the offset alone, for aux */
+#define CX(field)	offsetof(struct cidlb_conf, field)
+#define VX(field)	offsetof(struct cidlb_conf_vip, field)
+#define QX(field)	offsetof(struct cidlb_conf_qlb, field)
+#define BX(field)	offsetof(struct cidlb_conf_backend, field)
 
 #define DAY30	(30 * 86400)
 
@@ -279,27 +284,27 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	  XSTR(CIDLB_DEFAULT_QUARANTINE),
 	  "'%s': seconds, %u..%u (default " XSTR(CIDLB_DEFAULT_QUARANTINE)
 	  ", longer than any QUIC idle timeout)",
-	  "seconds a removed backend's server IDs stay unassigned" },
+	  "seconds a removed backend's server IDs stay quarantined" },
 	{ CIDLB_SEC_DAEMON, "retire_ttl", CIDLB_CT_NUM, C_(retire_ttl_s), 0, 1, DAY30,
 	  XSTR(CIDLB_DEFAULT_RETIRE_TTL),
 	  "'%s': seconds, %u..%u (default " XSTR(CIDLB_DEFAULT_RETIRE_TTL) ")",
 	  "seconds a retired CID stays retired unless the request says otherwise" },
 	/* [lb] */
-	{ CIDLB_SEC_LB, "interfaces", CIDLB_CT_IFACES, C_(ifaces), offsetof(struct cidlb_conf, n_ifaces),
+	{ CIDLB_SEC_LB, "interfaces", CIDLB_CT_IFACES, C_(ifaces), CX(n_ifaces),
 	  0, 0, NULL, NULL, "the interfaces that receive the VIPs' traffic (required)" },
 	{ CIDLB_SEC_LB, "egress_interfaces", CIDLB_CT_IFACES, C_(egress),
-	  offsetof(struct cidlb_conf, n_egress), 0, 0, NULL, NULL,
+	  CX(n_egress), 0, 0, NULL, NULL,
 	  "other interfaces encapsulated packets may leave by" },
 	{ CIDLB_SEC_LB, "attach_mode", CIDLB_CT_ATTACH, C_(attach_mode), 0, 0, 0, "auto",
 	  "'%s': must be native (driver XDP), generic (any device, slower) or auto (native, else generic)",
 	  "native, generic or auto (native, else generic)" },
-	{ CIDLB_SEC_LB, "source4", CIDLB_CT_ADDR4, C_(src4), offsetof(struct cidlb_conf, has_src4),
+	{ CIDLB_SEC_LB, "source4", CIDLB_CT_ADDR4, C_(src4), CX(has_src4),
 	  0, 0, NULL, "'%s': must be an IPv4 address (outer source of IPIP packets)",
 	  "outer source of IPIP packets (needed for IPv4 backends)" },
-	{ CIDLB_SEC_LB, "source6", CIDLB_CT_ADDR6, C_(src6), offsetof(struct cidlb_conf, has_src6),
+	{ CIDLB_SEC_LB, "source6", CIDLB_CT_ADDR6, C_(src6), CX(has_src6),
 	  0, 0, NULL, "'%s': must be an IPv6 address (outer source of IP6IP6 packets)",
 	  "outer source of IP6IP6 packets (needed for IPv6 backends)" },
-	{ CIDLB_SEC_LB, "seed", CIDLB_CT_NUM, C_(seed), offsetof(struct cidlb_conf, has_seed),
+	{ CIDLB_SEC_LB, "seed", CIDLB_CT_NUM, C_(seed), CX(has_seed),
 	  0, UINT32_MAX, NULL,
 	  "'%s': must be a number %u..%u (decimal or 0x hex), the same on every LB",
 	  "hash and Maglev seed, the same on every LB; unset: random, kept in the state file" },
@@ -315,7 +320,7 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	  XSTR(CIDLB_DCACHE_DEFAULT), "'%s': must be a number of entries, %u..%u",
 	  "per-CPU decode cache slots (rounded down to a power of 2)" },
 	/* [vip NAME] */
-	{ CIDLB_SEC_VIP, "address", CIDLB_CT_ADDR, V_(key.addr), offsetof(struct cidlb_conf_vip, key.family),
+	{ CIDLB_SEC_VIP, "address", CIDLB_CT_ADDR, V_(key.addr), VX(key.family),
 	  0, 0, NULL, "'%s' is not an IPv4 or IPv6 address", "the VIP (required)" },
 	{ CIDLB_SEC_VIP, "port", CIDLB_CT_PORT, V_(key.port), 0, 1, 65535, "443",
 	  "'%s': must be a UDP port %u..%u", "its UDP port" },
@@ -327,7 +332,7 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_QLB, "nonce_len", CIDLB_CT_NUM, Q_(nonce_len), 0, CIDLB_NONCE_MIN,
 	  CIDLB_NONCE_MAX, NULL, "'%s': must be %u..%u octets",
 	  "nonce octets (required); with server_id_len at most 19" },
-	{ CIDLB_SEC_QLB, "key_file", CIDLB_CT_KEY_FILE, Q_(key), offsetof(struct cidlb_conf_qlb, has_key),
+	{ CIDLB_SEC_QLB, "key_file", CIDLB_CT_KEY_FILE, Q_(key), QX(has_key),
 	  0, 0, NULL, NULL, "root-only file with the AES-128 key in hex; unset: plaintext" },
 	{ CIDLB_SEC_QLB, "len_self_encode", CIDLB_CT_BOOL, Q_(len_self_encode), 0, 0, 0, "no",
 	  "'%s': must be yes or no", "the servers write the CID length into its first octet" },
@@ -335,7 +340,7 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	  "'%s': must be yes or no", "cache decoded server IDs per CPU (encrypted configs)" },
 	/* [backend NAME] */
 	{ CIDLB_SEC_BACKEND, "address", CIDLB_CT_ADDR, B_(addr),
-	  offsetof(struct cidlb_conf_backend, family), 0, 0, NULL,
+	  BX(family), 0, 0, NULL,
 	  "'%s' is not an IPv4 or IPv6 address", "where packets are sent (required)" },
 	{ CIDLB_SEC_BACKEND, "server_id.N", CIDLB_CT_SERVER_ID, B_(sid), 0, 0, 0, NULL, NULL,
 	  "its server ID under config N, in hex, server_id_len octets" },
@@ -345,7 +350,7 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_BACKEND, "state", CIDLB_CT_STATE, B_(state), 0, 0, 0, "active",
 	  "'%s': must be 'active' or 'draining'",
 	  "active, or draining: keeps its connections, gets no new fallback flows" },
-	{ CIDLB_SEC_BACKEND, "mac", CIDLB_CT_MAC, B_(mac), offsetof(struct cidlb_conf_backend, has_mac),
+	{ CIDLB_SEC_BACKEND, "mac", CIDLB_CT_MAC, B_(mac), BX(has_mac),
 	  0, 0, NULL,
 	  "'%s' is not a MAC address: six hex octets with colons, e.g. 02:00:00:00:00:01",
 	  "next-hop MAC: send there directly (no FIB lookup)" },
@@ -1198,8 +1203,8 @@ static void check_all(struct pstate *ps)
 
 		snprintf(sec, sizeof(sec), "backend %s", b->name);
 		if (backend_check(c, b, bad_key, sizeof(bad_key), why, sizeof(why))) {
-			perr(ps, key_line(ps, sec, *bad_key ? bad_key : NULL, b->line), sec, bad_key,
-			     "%s", why);
+			perr(ps, key_line(ps, sec, *bad_key ? bad_key : NULL, b->line), sec,
+			     bad_key, "%s", why);
 			continue;
 		}
 		for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
