@@ -3,7 +3,8 @@
 # key (a table of broken files, one error each), `cidlb config check` and
 # `cidlbd --check` agree, exit codes and JSON, the key file must be
 # readable only by root, `cidlb cid encode|decode --config` read the same
-# file, and examples/cidlb.conf is valid. Touches no map and no network.
+# file, examples/cidlb.conf is valid and names every key of `cidlb config
+# keys` (and no other). Touches no map and no network.
 set -u
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -204,6 +205,46 @@ got=$("$CIDLB" -j cid decode --config "$T/key.conf" "$cid" | /usr/bin/python3 -c
 # --- the annotated example is valid ------------------------------------------
 "$CIDLB" config check examples/cidlb.conf --no-system >"$T/out" 2>&1 && ok ||
 	bad "examples/cidlb.conf: $(cat "$T/out")"
+
+# --- the table of keys and the example document the same keys -------------
+# Every key of `cidlb config keys` is in examples/cidlb.conf under its
+# section (commented out or not), every "key = value" line of the example,
+# commented out or not, is a key of that section in the table, and the
+# example's [daemon] and [lb] values are the table's defaults.
+"$CIDLB" -j config keys >"$T/keys.json" 2>"$T/err" || bad "config keys -j: $(cat "$T/err")"
+"$CIDLB" config keys >"$T/keys.txt" 2>"$T/err" || bad "config keys: $(cat "$T/err")"
+out=$(/usr/bin/python3 - "$T/keys.json" "$T/keys.txt" examples/cidlb.conf <<'PY'
+import json, re, sys
+keys = json.load(open(sys.argv[1]))["keys"]
+table = {(k["section"], k["key"]) for k in keys}
+text = {re.match(r"^(\[[^]]*\])\s+(\S+)", l).groups()
+        for l in open(sys.argv[2]).read().splitlines()[1:]}
+defaults = {(k["section"], k["key"]): k["default"] for k in keys}
+named = {"vip": "vip NAME", "backend": "backend NAME", "quic-lb": "quic-lb N"}
+example, sec, probs = set(), None, []
+for line in open(sys.argv[3]):
+    m = re.match(r"^[;#]?\s*\[([a-z-]+)", line)
+    if m:
+        sec = named.get(m.group(1), m.group(1))
+        continue
+    m = re.match(r"^[;#]?\s*([a-z][a-z0-9_.]*)\s*=", line)
+    if m and sec:
+        key = (sec, re.sub(r"\.[0-9]$", ".N", m.group(1)))
+        example.add(key)
+        # [daemon] and [lb] are written out with their defaults
+        val = line.split("=", 1)[1].split(" ;")[0].strip()
+        if sec in ("daemon", "lb") and defaults.get(key) not in (None, val):
+            probs.append("[%s] %s = %s, but the default is %s" % (sec, key[1], val, defaults[key]))
+probs += ["not in the example: [%s] %s" % k for k in sorted(table - example)]
+probs += ["not in the table: [%s] %s" % k for k in sorted(example - table)]
+if len(keys) < 30 or len(table) != len(keys):
+    probs.append("%d keys, %d distinct: want 30 or more, no duplicates" % (len(keys), len(table)))
+if text != {("[%s]" % s, k) for s, k in table}:
+    probs.append("the table and -j list different keys")
+print("\n".join(probs) if probs else "ok")
+PY
+)
+[ "$out" = ok ] && ok || bad "config keys vs examples/cidlb.conf: $out"
 
 [ $fails = 0 ] && { echo "$checks/$checks checks passed"; exit 0; }
 echo "$fails of $checks checks failed"; exit 1

@@ -32,6 +32,7 @@
 #include <arpa/inet.h>
 
 #include "ctl/config.h"
+#include "ctl/log.h"
 
 #define NAME "fuzz.conf"
 
@@ -118,7 +119,6 @@ static const char *hex(const uint8_t *p, size_t n, char *out)
 
 static void print_conf(const struct cidlb_conf *c, struct buf *b)
 {
-	static const char *const lv[] ={ [3] ="error", [4] ="warning", [6] ="info", [7] ="debug" };
 	char a[64], h[40];
 	int i, cr;
 
@@ -126,8 +126,8 @@ static void print_conf(const struct cidlb_conf *c, struct buf *b)
 	    c->pin_dir, c->socket, c->state_file, *c->metrics ? c->metrics : "off");
 	if (*c->object)
 		put(b, "bpf_object =%s\n", c->object);
-	put(b, "log_level =%s\nquarantine =%u\nretire_ttl =%u\n", lv[c->log_level],
-	    c->quarantine_s, c->retire_ttl_s);
+	put(b, "log_level =%s\nquarantine =%u\nretire_ttl =%u\n",
+	    cidlb_log_level_name(c->log_level), c->quarantine_s, c->retire_ttl_s);
 	put(b, "[lb]\ninterfaces =");
 	for (i =0; i < c->n_ifaces; i++)
 		put(b, "%s%s", i ? "," : "", c->ifaces[i]);

@@ -30,7 +30,7 @@
 
 #include "ctl/ctlsock.h"
 #include "daemon/daemon.h"
-#include "daemon/log.h"
+#include "ctl/log.h"
 
 static const char base_text[] =
 	"[daemon]\n"

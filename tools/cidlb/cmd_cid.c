@@ -17,6 +17,7 @@
 #include "ctl/cidkey.h"
 #include "ctl/config.h"
 #include "ctl/lb.h"
+#include "ctl/log.h"
 #include "ctl/paths.h"
 #include "cidlb.h"
 
@@ -572,8 +573,8 @@ static int do_retire(int argc, char **argv, bool add)
 		ret = cidlb_call(req, &reply);
 		if (ret) {
 			if (off)
-				fprintf(stderr, "cidlb: %lld CIDs were %s before the failure\n", total,
-					add ? "retired" : "unretired");
+				pr_err("%lld CIDs were %s before the failure", total,
+				       add ? "retired" : "unretired");
 			break;
 		}
 		total += json_integer_value(json_object_get(reply, add ? "retired" : "removed"));

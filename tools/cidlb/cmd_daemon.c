@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "ctl/ctlsock.h"
+#include "ctl/log.h"
 #include "ctl/paths.h"
 #include "cidlb.h"
 
@@ -38,7 +39,7 @@ int cidlb_call(json_t *req, json_t **reply)
 	}
 	code = json_string_value(json_object_get(r, "code"));
 	msg = json_string_value(json_object_get(r, "error"));
-	fprintf(stderr, "cidlb: cidlbd: %s\n", msg ? msg : "request refused");
+	pr_err("cidlbd: %s", msg ? msg : "request refused");
 	if (cidlb_json)
 		cidlb_print_json(r);
 	if (code && !strcmp(code, CIDLB_CTL_E_NOT_FOUND))

@@ -25,6 +25,7 @@
 
 #include "cidlb_maps.h"
 #include "ctl/config.h"
+#include "ctl/log.h"
 #include "ctl/xdp.h"
 #include "cidlb.h"
 
@@ -260,10 +261,11 @@ static int do_attach(int argc, char **argv)
 	if (!access(p, F_OK))
 		return cidlb_fail("decap attach: %s is attached already (pinned at %s): 'cidlb decap detach %s' first",
 				  dev, p, dev);
-	libxdp_set_print(NULL);
-	libbpf_set_print(NULL);
+	/* libbpf's complaints while libxdp tries its dispatcher are expected */
+	log_quiet_libbpf = true;
 	err = cidlb_xdp_attach(object, CIDLB_PROG_DECAP, NULL, 0, ifindex, mode, &used, &prog, why,
 			       sizeof(why));
+	log_quiet_libbpf = false;
 	if (err)
 		return cidlb_fail("decap attach: %s", why);
 	obj = xdp_program__bpf_obj(prog);
@@ -349,7 +351,6 @@ static int do_detach(const char *dev)
 	}
 	id = cidlb_bpf_id(fd);
 	close(fd);
-	libxdp_set_print(NULL);
 	err = ifindex ? cidlb_xdp_detach(ifindex, CIDLB_PROG_DECAP, id) : -ENODEV;
 	unpin_all(dev);
 	if (err && err != -ENOENT && err != -ENODEV)

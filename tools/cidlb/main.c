@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctl/log.h"
 #include "cidlb.h"
 
 bool cidlb_json;
@@ -17,7 +18,7 @@ static const struct cidlb_object objects[] = {
 	{ "backend", cmd_backend, "list, add, drain, activate, remove, weight backends; quarantine" },
 	{ "cid", cmd_cid, "encode, decode, retire and list QUIC-LB connection IDs" },
 	{ "stats", cmd_stats, "data-path counters and per-backend traffic (pinned maps)" },
-	{ "config", cmd_config, "check a cidlbd configuration file" },
+	{ "config", cmd_config, "check a cidlbd configuration file, list its keys" },
 	{ "trace", cmd_trace, "run one packet through the loaded program" },
 	{ "daemon", cmd_daemon, "reload cidlbd, or stop it (--keep: forwarding continues)" },
 	{ "decap", cmd_decap, "backend side: attach the decapsulation program" },
@@ -30,11 +31,12 @@ static void usage(FILE *f)
 	size_t i;
 
 	fprintf(f,
-		"Usage: cidlb [-j] OBJECT VERB [args]\n"
+		"Usage: cidlb [-j] [-d] OBJECT VERB [args]\n"
 		"       cidlb help\n"
 		"       cidlb OBJECT help\n"
 		"\n"
 		"  -j, --json   print JSON\n"
+		"  -d, --debug  also print debug lines (libbpf, libxdp, the library)\n"
 		"  -h, --help   this text\n"
 		"\n"
 		"Objects:\n");
@@ -51,11 +53,11 @@ static void usage(FILE *f)
 		"/run/cidlb/cidlbd.sock, /sys/fs/bpf/cidlb, /run/cidlb/state.json.\n");
 }
 
+static int vmsg(int ret, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static int vmsg(int ret, const char *fmt, va_list ap)
 {
-	fputs("cidlb: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	log_vmsg(LOG_ERR, fmt, ap);
 	return ret;
 }
 
@@ -85,6 +87,7 @@ int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -92,18 +95,24 @@ int main(int argc, char **argv)
 	size_t i;
 	int c;
 
+	/* errors and warnings; -d adds the rest */
+	log_init("cidlb", false);
+	log_level = LOG_WARNING;
 	opterr = 0;
 	/* '+': stop at the object, its own flags follow it */
-	while ((c = getopt_long(argc, argv, "+:jh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:jdh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			cidlb_json = true;
+			break;
+		case 'd':
+			log_level = LOG_DEBUG;
 			break;
 		case 'h':
 			usage(stdout);
 			return CIDLB_EXIT_OK;
 		default:
-			return cidlb_usage_error("unknown option '%s' (global options: -j, -h)",
+			return cidlb_usage_error("unknown option '%s' (global options: -j, -d, -h)",
 						 argv[optind - 1]);
 		}
 	}

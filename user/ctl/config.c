@@ -16,14 +16,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <sys/stat.h>
 #include <ini.h>
 
 #include <cidlb/cidlb.h>
 #include "ctl/config.h"
+#include "ctl/log.h"
 
-enum sec_type { SEC_NONE, SEC_BAD, SEC_DAEMON, SEC_LB, SEC_VIP, SEC_QLB, SEC_BACKEND };
+enum sec_type {
+	SEC_NONE = -2,
+	SEC_BAD = -1,
+	SEC_DAEMON = CIDLB_SEC_DAEMON,
+	SEC_LB = CIDLB_SEC_LB,
+	SEC_VIP = CIDLB_SEC_VIP,
+	SEC_QLB = CIDLB_SEC_QLB,
+	SEC_BACKEND = CIDLB_SEC_BACKEND,
+};
 
 struct seen_key {
 	char sec[96];
@@ -46,16 +54,6 @@ struct pstate {
 	size_t n_secs, cap_secs;
 	bool oom;
 };
-
-static const char *const daemon_keys =
-	"pin_dir, control_socket, state_file, metrics, bpf_object, log_level, quarantine, retire_ttl";
-static const char *const lb_keys =
-	"interfaces, egress_interfaces, attach_mode, source4, source6, seed, ttl, lru_size, retired_size, dcache_size";
-static const char *const vip_keys = "address, port, id";
-static const char *const qlb_keys =
-	"server_id_len, nonce_len, key_file, len_self_encode, decode_cache";
-static const char *const backend_keys =
-	"address, server_id.N (N = config ID 0..6), weight, state, mac, mode";
 
 /* ---- messages --------------------------------------------------------------- */
 
@@ -176,9 +174,10 @@ int cidlb_check_root_only(const char *path, const struct stat *st, mode_t forbid
 {
 	if (st->st_uid == 0 && !(st->st_mode & forbidden))
 		return 0;
-	snprintf(why, why_len, "'%s' is owned by uid %u with mode %04o: %s (chown root '%s'; chmod %s '%s')",
-		 path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777), rule, path, mode, path);
-	return -EPERM;
+	return cidlb_why(why, why_len, -EPERM,
+			 "'%s' is owned by uid %u with mode %04o: %s (chown root '%s'; chmod %s '%s')",
+			 path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777), rule, path,
+			 mode, path);
 }
 
 const char *cidlb_addr_str(uint8_t family, const uint8_t addr[16], char *buf, size_t len)
@@ -212,83 +211,461 @@ const char *cidlb_be_state_str(uint8_t state)
 	}
 }
 
+/* ---- the keys ---------------------------------------------------------------- */
+
+#define XSTR(x)	STR(x)
+#define STR(x)	#x
+
+#define C_(field)	offsetof(struct cidlb_conf, field), sizeof(((struct cidlb_conf *)0)->field)
+#define V_(field)	offsetof(struct cidlb_conf_vip, field), \
+			sizeof(((struct cidlb_conf_vip *)0)->field)
+#define Q_(field)	offsetof(struct cidlb_conf_qlb, field), \
+			sizeof(((struct cidlb_conf_qlb *)0)->field)
+#define B_(field)	offsetof(struct cidlb_conf_backend, field), \
+			sizeof(((struct cidlb_conf_backend *)0)->field)
+/* the offset alone, for aux */
+#define CX(field)	offsetof(struct cidlb_conf, field)
+#define VX(field)	offsetof(struct cidlb_conf_vip, field)
+#define QX(field)	offsetof(struct cidlb_conf_qlb, field)
+#define BX(field)	offsetof(struct cidlb_conf_backend, field)
+
+#define DAY30	(30 * 86400)
+
+const struct cidlb_conf_key cidlb_conf_keys[] = {
+	/* [daemon] */
+	{ CIDLB_SEC_DAEMON, "pin_dir", CIDLB_CT_PATH, C_(pin_dir), 0, 0, 0, CIDLB_DEFAULT_PIN_DIR,
+	  NULL, "where the XDP program and every map are pinned (bpffs)" },
+	{ CIDLB_SEC_DAEMON, "control_socket", CIDLB_CT_PATH, C_(socket), 0, 0, 0,
+	  CIDLB_DEFAULT_SOCKET, NULL, "the control socket (root only) that cidlb talks to" },
+	{ CIDLB_SEC_DAEMON, "state_file", CIDLB_CT_PATH, C_(state_file), 0, 0, 0,
+	  CIDLB_DEFAULT_STATE, NULL,
+	  "backend indexes and quarantined server IDs kept across a restart" },
+	{ CIDLB_SEC_DAEMON, "metrics", CIDLB_CT_LISTEN, C_(metrics), 0, 0, 0, CIDLB_DEFAULT_METRICS,
+	  "'%s': must be 'ADDRESS:PORT' (e.g. 127.0.0.1:9470, [::1]:9470) or 'off'",
+	  "Prometheus metrics on http://ADDRESS:PORT/metrics, or off" },
+	{ CIDLB_SEC_DAEMON, "bpf_object", CIDLB_CT_PATH, C_(object), 0, 0, 0, NULL, NULL,
+	  "the XDP object; unset: " CIDLB_DEFAULT_OBJECT ", else the one next to cidlbd" },
+	{ CIDLB_SEC_DAEMON, "log_level", CIDLB_CT_LEVEL, C_(log_level), 0, 0, 0, "info",
+	  "'%s': must be " CIDLB_LOG_LEVEL_LIST, CIDLB_LOG_LEVEL_LIST },
+	{ CIDLB_SEC_DAEMON, "quarantine", CIDLB_CT_NUM, C_(quarantine_s), 0, 0, DAY30,
+	  XSTR(CIDLB_DEFAULT_QUARANTINE),
+	  "'%s': seconds, %u..%u (default " XSTR(CIDLB_DEFAULT_QUARANTINE)
+	  ", longer than any QUIC idle timeout)",
+	  "seconds a removed backend's server IDs stay quarantined" },
+	{ CIDLB_SEC_DAEMON, "retire_ttl", CIDLB_CT_NUM, C_(retire_ttl_s), 0, 1, DAY30,
+	  XSTR(CIDLB_DEFAULT_RETIRE_TTL),
+	  "'%s': seconds, %u..%u (default " XSTR(CIDLB_DEFAULT_RETIRE_TTL) ")",
+	  "seconds a retired CID stays retired unless the request says otherwise" },
+	/* [lb] */
+	{ CIDLB_SEC_LB, "interfaces", CIDLB_CT_IFACES, C_(ifaces), CX(n_ifaces),
+	  0, 0, NULL, NULL, "the interfaces that receive the VIPs' traffic (required)" },
+	{ CIDLB_SEC_LB, "egress_interfaces", CIDLB_CT_IFACES, C_(egress),
+	  CX(n_egress), 0, 0, NULL, NULL,
+	  "other interfaces encapsulated packets may leave by" },
+	{ CIDLB_SEC_LB, "attach_mode", CIDLB_CT_ATTACH, C_(attach_mode), 0, 0, 0, "auto",
+	  "'%s': must be native (driver XDP), generic (any device, slower) or auto (native, else generic)",
+	  "native, generic or auto (native, else generic)" },
+	{ CIDLB_SEC_LB, "source4", CIDLB_CT_ADDR4, C_(src4), CX(has_src4),
+	  0, 0, NULL, "'%s': must be an IPv4 address (outer source of IPIP packets)",
+	  "outer source of IPIP packets (needed for IPv4 backends)" },
+	{ CIDLB_SEC_LB, "source6", CIDLB_CT_ADDR6, C_(src6), CX(has_src6),
+	  0, 0, NULL, "'%s': must be an IPv6 address (outer source of IP6IP6 packets)",
+	  "outer source of IP6IP6 packets (needed for IPv6 backends)" },
+	{ CIDLB_SEC_LB, "seed", CIDLB_CT_NUM, C_(seed), CX(has_seed),
+	  0, UINT32_MAX, NULL,
+	  "'%s': must be a number %u..%u (decimal or 0x hex), the same on every LB",
+	  "hash and Maglev seed, the same on every LB; unset: random, kept in the state file" },
+	{ CIDLB_SEC_LB, "ttl", CIDLB_CT_NUM, C_(ttl), 0, 1, 255, "64",
+	  "'%s': must be %u..%u (outer TTL / hop limit)", "outer TTL / hop limit" },
+	{ CIDLB_SEC_LB, "lru_size", CIDLB_CT_NUM, C_(lru_size), 0, 1024, 1u << 26,
+	  XSTR(CIDLB_LRU_DEFAULT), "'%s': must be a number of entries, %u..%u",
+	  "entries of the 4-tuple fallback table" },
+	{ CIDLB_SEC_LB, "retired_size", CIDLB_CT_NUM, C_(retired_size), 0, 1024, 1u << 26,
+	  XSTR(CIDLB_RETIRED_DEFAULT), "'%s': must be a number of entries, %u..%u",
+	  "entries of the retired-CID map" },
+	{ CIDLB_SEC_LB, "dcache_size", CIDLB_CT_NUM, C_(dcache_size), 0, 1024, 1u << 26,
+	  XSTR(CIDLB_DCACHE_DEFAULT), "'%s': must be a number of entries, %u..%u",
+	  "per-CPU decode cache slots (rounded down to a power of 2)" },
+	/* [vip NAME] */
+	{ CIDLB_SEC_VIP, "address", CIDLB_CT_ADDR, V_(key.addr), VX(key.family),
+	  0, 0, NULL, "'%s' is not an IPv4 or IPv6 address", "the VIP (required)" },
+	{ CIDLB_SEC_VIP, "port", CIDLB_CT_PORT, V_(key.port), 0, 1, 65535, "443",
+	  "'%s': must be a UDP port %u..%u", "its UDP port" },
+	{ CIDLB_SEC_VIP, "id", CIDLB_CT_NUM, V_(id), 0, 1, UINT32_MAX, NULL,
+	  "'%s': must be a number %u..%u", "the VIP's number in logs; unset: its position" },
+	/* [quic-lb N] */
+	{ CIDLB_SEC_QLB, "server_id_len", CIDLB_CT_NUM, Q_(sid_len), 0, 1, CIDLB_SID_MAX, NULL,
+	  "'%s': must be %u..%u octets", "server ID octets (required)" },
+	{ CIDLB_SEC_QLB, "nonce_len", CIDLB_CT_NUM, Q_(nonce_len), 0, CIDLB_NONCE_MIN,
+	  CIDLB_NONCE_MAX, NULL, "'%s': must be %u..%u octets",
+	  "nonce octets (required); with server_id_len at most 19" },
+	{ CIDLB_SEC_QLB, "key_file", CIDLB_CT_KEY_FILE, Q_(key), QX(has_key),
+	  0, 0, NULL, NULL, "root-only file with the AES-128 key in hex; unset: plaintext" },
+	{ CIDLB_SEC_QLB, "len_self_encode", CIDLB_CT_BOOL, Q_(len_self_encode), 0, 0, 0, "no",
+	  "'%s': must be yes or no", "the servers write the CID length into its first octet" },
+	{ CIDLB_SEC_QLB, "decode_cache", CIDLB_CT_BOOL, Q_(decode_cache), 0, 0, 0, "yes",
+	  "'%s': must be yes or no", "cache decoded server IDs per CPU (encrypted configs)" },
+	/* [backend NAME] */
+	{ CIDLB_SEC_BACKEND, "address", CIDLB_CT_ADDR, B_(addr),
+	  BX(family), 0, 0, NULL,
+	  "'%s' is not an IPv4 or IPv6 address", "where packets are sent (required)" },
+	{ CIDLB_SEC_BACKEND, "server_id.N", CIDLB_CT_SERVER_ID, B_(sid), 0, 0, 0, NULL, NULL,
+	  "its server ID under config N, in hex, server_id_len octets" },
+	{ CIDLB_SEC_BACKEND, "weight", CIDLB_CT_NUM, B_(weight), 0, 0, CIDLB_WEIGHT_MAX,
+	  XSTR(CIDLB_DEFAULT_WEIGHT), "'%s': must be a number %u..%u (0: no new fallback flows)",
+	  "share of new fallback flows" },
+	{ CIDLB_SEC_BACKEND, "state", CIDLB_CT_STATE, B_(state), 0, 0, 0, "active",
+	  "'%s': must be 'active' or 'draining'",
+	  "active, or draining: keeps its connections, gets no new fallback flows" },
+	{ CIDLB_SEC_BACKEND, "mac", CIDLB_CT_MAC, B_(mac), BX(has_mac),
+	  0, 0, NULL,
+	  "'%s' is not a MAC address: six hex octets with colons, e.g. 02:00:00:00:00:01",
+	  "next-hop MAC: send there directly (no FIB lookup)" },
+	{ CIDLB_SEC_BACKEND, "mode", CIDLB_CT_MODE, B_(direct), 0, 0, 0, "encap",
+	  "'%s': must be 'encap' (IPIP/IP6IP6 tunnel) or 'direct' (MAC rewrite, backend on this segment)",
+	  "encap (IPIP/IP6IP6) or direct (MAC rewrite only; needs mac)" },
+};
+
+const size_t cidlb_conf_n_keys = sizeof(cidlb_conf_keys) / sizeof(cidlb_conf_keys[0]);
+
+static const struct {
+	const char *name;	/* for `cidlb config keys` */
+	const char *who;	/* in "unknown key; WHO allows: ..." */
+	const char *tail;	/* after the list */
+} sections[CIDLB_SEC_COUNT] = {
+	[CIDLB_SEC_DAEMON] = { "daemon", "[daemon]", "" },
+	[CIDLB_SEC_LB] = { "lb", "[lb]", "" },
+	[CIDLB_SEC_VIP] = { "vip NAME", "[vip NAME]", "" },
+	[CIDLB_SEC_QLB] = { "quic-lb N", "[quic-lb N]", " (no key_file: plaintext)" },
+	[CIDLB_SEC_BACKEND] = { "backend NAME", "a backend", "" },
+};
+
+const char *cidlb_conf_sec_str(enum cidlb_conf_sec s)
+{
+	return (unsigned int)s < CIDLB_SEC_COUNT ? sections[s].name : "?";
+}
+
+const char *cidlb_conf_type_str(enum cidlb_conf_type t)
+{
+	static const char *const names[] = {
+		[CIDLB_CT_PATH] = "path", [CIDLB_CT_LISTEN] = "address:port",
+		[CIDLB_CT_LEVEL] = "level", [CIDLB_CT_NUM] = "number", [CIDLB_CT_PORT] = "port",
+		[CIDLB_CT_BOOL] = "bool", [CIDLB_CT_IFACES] = "interfaces",
+		[CIDLB_CT_ATTACH] = "attach-mode", [CIDLB_CT_ADDR] = "address",
+		[CIDLB_CT_ADDR4] = "ipv4", [CIDLB_CT_ADDR6] = "ipv6", [CIDLB_CT_KEY_FILE] = "path",
+		[CIDLB_CT_SERVER_ID] = "hex", [CIDLB_CT_STATE] = "backend-state",
+		[CIDLB_CT_MAC] = "mac", [CIDLB_CT_MODE] = "backend-mode",
+	};
+
+	return (unsigned int)t < sizeof(names) / sizeof(names[0]) && names[t] ? names[t] : "?";
+}
+
+/* The row of @key in section @s, or NULL. */
+static const struct cidlb_conf_key *key_find(enum cidlb_conf_sec s, const char *key)
+{
+	size_t i, n;
+
+	for (i = 0; i < cidlb_conf_n_keys; i++) {
+		const struct cidlb_conf_key *k = &cidlb_conf_keys[i];
+
+		if (k->section != s)
+			continue;
+		n = strlen(k->name);
+		if (n > 2 && !strcmp(k->name + n - 2, ".N") ? !strncmp(key, k->name, n - 1) :
+		    !strcmp(key, k->name))
+			return k;
+	}
+	return NULL;
+}
+
+/* "unknown key; [lb] allows: interfaces, egress_interfaces, ..." */
+static int key_unknown(enum cidlb_conf_sec s, char *why, size_t why_len)
+{
+	char list[512];
+	size_t i, len = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < cidlb_conf_n_keys && len < sizeof(list); i++) {
+		const struct cidlb_conf_key *k = &cidlb_conf_keys[i];
+		size_t n = strlen(k->name);
+
+		if (k->section != s)
+			continue;
+		len += snprintf(list + len, sizeof(list) - len, "%s%s%s", len ? ", " : "", k->name,
+				n > 2 && !strcmp(k->name + n - 2, ".N") ?
+				" (N = config ID 0..6)" : "");
+	}
+	return cidlb_why(why, why_len, -ENOENT, "unknown key; %s allows: %s%s", sections[s].who,
+			 list, sections[s].tail);
+}
+
+static int key_bad(const struct cidlb_conf_key *k, const char *val, char *why, size_t why_len)
+{
+	/* k->bad: a format of the table above, taking (value, min, max) */
+	return cidlb_why(why, why_len, -EINVAL, k->bad, val, k->min, k->max);
+}
+
+#define AT(base, off, type)	((type *)((char *)(base) + (off)))
+
+typedef char ifname_t[IF_NAMESIZE];
+
+static void key_given(const struct cidlb_conf_key *k, void *base)
+{
+	if (k->aux)
+		*AT(base, k->aux, bool) = true;
+}
+
+static int metrics_addr_ok(const char *v)
+{
+	char host[64];
+	const char *colon;
+	uint32_t port;
+	uint8_t fam, addr[16];
+
+	if (!strcmp(v, "off"))
+		return 0;
+	if (v[0] == '[') {
+		const char *close = strchr(v, ']');
+
+		if (!close || close[1] != ':' || (size_t)(close - v - 1) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, v + 1, close - v - 1);
+		host[close - v - 1] = '\0';
+		colon = close + 1;
+	} else {
+		colon = strrchr(v, ':');
+		if (!colon || (size_t)(colon - v) >= sizeof(host))
+			return -EINVAL;
+		memcpy(host, v, colon - v);
+		host[colon - v] = '\0';
+	}
+	if (cidlb_parse_addr(host, &fam, addr) || cidlb_parse_u32(colon + 1, 1, 65535, &port))
+		return -EINVAL;
+	return 0;
+}
+
+static int split_ifaces(const char *val, char (*out)[IF_NAMESIZE], int *n, char *why,
+			size_t why_len)
+{
+	char buf[512], *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", val);
+	*n = 0;
+	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
+		int i;
+
+		if (strlen(tok) >= IF_NAMESIZE)
+			return cidlb_why(why, why_len, -EINVAL,
+					 "'%s': interface names are at most %d characters", tok,
+					 IF_NAMESIZE - 1);
+		for (i = 0; i < *n; i++)
+			if (!strcmp(out[i], tok))
+				return cidlb_why(why, why_len, -EINVAL, "'%s' listed twice", tok);
+		if (*n >= CIDLB_MAX_IFACES)
+			return cidlb_why(why, why_len, -EINVAL, "more than %d interfaces",
+					 CIDLB_MAX_IFACES);
+		snprintf(out[(*n)++], IF_NAMESIZE, "%s", tok);
+	}
+	if (!*n)
+		return cidlb_why(why, why_len, -EINVAL,
+				 "empty; list interface names separated by spaces");
+	return 0;
+}
+
+static int read_key_file(const char *path, uint8_t out[16], char *why, size_t why_len)
+{
+	char buf[128], bad[96], *e;
+	struct stat st;
+	size_t n, len;
+	FILE *f;
+	int err;
+
+	if (path[0] != '/')
+		return cidlb_why(why, why_len, -EINVAL, "'%s': must be an absolute path", path);
+	f = fopen(path, "r");
+	if (!f) {
+		err = -errno;
+		return cidlb_why(why, why_len, err, "cannot read '%s': %s", path, strerror(-err));
+	}
+	if (fstat(fileno(f), &st)) {
+		err = -errno;
+		fclose(f);
+		return cidlb_why(why, why_len, err, "cannot stat '%s': %s", path, strerror(-err));
+	}
+	err = cidlb_check_root_only(path, &st, S_IRWXG | S_IRWXO,
+				    "the key must be readable only by root", "600", why, why_len);
+	if (err) {
+		fclose(f);
+		return err;
+	}
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	e = buf + n;
+	while (e > buf && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	/* the problem only, never the file's text: it is a secret */
+	if (cidlb_parse_hex_why(buf, out, 16, &len, bad, sizeof(bad)))
+		return cidlb_why(why, why_len, -EINVAL,
+				 "'%s' must hold the AES-128 key as 32 hex digits (one line): %s",
+				 path, bad);
+	if (len != 16)
+		return cidlb_why(why, why_len, -EINVAL,
+				 "'%s' must hold the AES-128 key as 32 hex digits (one line): %zu octets, must be 16",
+				 path, len);
+	return 0;
+}
+
+static int set_server_id(struct cidlb_conf_backend *b, const char *key, const char *val,
+			 char *why, size_t why_len)
+{
+	uint32_t cr;
+	size_t n;
+
+	if (cidlb_parse_u32(key + 10, 0, CIDLB_CONFIG_IDS - 1, &cr) || strlen(key) != 11)
+		return cidlb_why(why, why_len, -EINVAL,
+				 "the config ID after 'server_id.' must be 0..6");
+	if (cidlb_parse_hex_msg("server ID", val, b->sid[cr], 1, CIDLB_SID_MAX, &n, why, why_len))
+		return -EINVAL;
+	b->sid_len[cr] = (uint8_t)n;
+	b->sid_mask |= 1u << cr;
+	return 0;
+}
+
+/*
+ * Parses @val for row @k into the section's structure @base (@key as
+ * written, for server_id.N). 0, or a negative errno with a sentence in @why.
+ */
+static int key_set(const struct cidlb_conf_key *k, void *base, const char *key, const char *val,
+		   char *why, size_t why_len)
+{
+	uint8_t fam, addr[16];
+	uint32_t v;
+	int n;
+
+	switch (k->type) {
+	case CIDLB_CT_PATH:
+		if (val[0] != '/' || strlen(val) >= k->size)
+			return cidlb_why(why, why_len, -EINVAL,
+					 "'%s': must be an absolute path shorter than %zu characters",
+					 val, k->size);
+		snprintf(AT(base, k->off, char), k->size, "%s", val);
+		return 0;
+	case CIDLB_CT_LISTEN:
+		if (metrics_addr_ok(val) || strlen(val) >= k->size)
+			return key_bad(k, val, why, why_len);
+		snprintf(AT(base, k->off, char), k->size, "%s", strcmp(val, "off") ? val : "");
+		return 0;
+	case CIDLB_CT_LEVEL:
+		n = cidlb_log_level_parse(val);
+		if (n < 0)
+			return key_bad(k, val, why, why_len);
+		*AT(base, k->off, int) = n;
+		return 0;
+	case CIDLB_CT_NUM:
+		if (cidlb_parse_u32(val, k->min, k->max, &v))
+			return key_bad(k, val, why, why_len);
+		if (k->size == 1)
+			*AT(base, k->off, uint8_t) = (uint8_t)v;
+		else if (k->size == 2)
+			*AT(base, k->off, uint16_t) = (uint16_t)v;
+		else
+			*AT(base, k->off, uint32_t) = v;
+		key_given(k, base);
+		return 0;
+	case CIDLB_CT_PORT:
+		if (cidlb_parse_u32(val, k->min, k->max, &v))
+			return key_bad(k, val, why, why_len);
+		*AT(base, k->off, uint16_t) = htons((uint16_t)v);
+		return 0;
+	case CIDLB_CT_BOOL:
+		if (cidlb_parse_bool(val, AT(base, k->off, bool)))
+			return key_bad(k, val, why, why_len);
+		return 0;
+	case CIDLB_CT_IFACES:
+		return split_ifaces(val, AT(base, k->off, ifname_t), AT(base, k->aux, int),
+				    why, why_len);
+	case CIDLB_CT_ATTACH:
+		if (!strcmp(val, "native"))
+			*AT(base, k->off, enum cidlb_attach_mode) = CIDLB_ATTACH_NATIVE;
+		else if (!strcmp(val, "generic"))
+			*AT(base, k->off, enum cidlb_attach_mode) = CIDLB_ATTACH_GENERIC;
+		else if (!strcmp(val, "auto"))
+			*AT(base, k->off, enum cidlb_attach_mode) = CIDLB_ATTACH_AUTO;
+		else
+			return key_bad(k, val, why, why_len);
+		return 0;
+	case CIDLB_CT_ADDR:
+		if (cidlb_parse_addr(val, AT(base, k->aux, uint8_t), AT(base, k->off, uint8_t)))
+			return key_bad(k, val, why, why_len);
+		return 0;
+	case CIDLB_CT_ADDR4:
+	case CIDLB_CT_ADDR6:
+		if (cidlb_parse_addr(val, &fam, addr) ||
+		    fam != (k->type == CIDLB_CT_ADDR4 ? CIDLB_FAMILY_V4 : CIDLB_FAMILY_V6))
+			return key_bad(k, val, why, why_len);
+		memcpy(AT(base, k->off, uint8_t), addr, k->size);
+		key_given(k, base);
+		return 0;
+	case CIDLB_CT_KEY_FILE:
+		/* keyed even when unreadable: the error is reported there */
+		key_given(k, base);
+		return read_key_file(val, AT(base, k->off, uint8_t), why, why_len);
+	case CIDLB_CT_SERVER_ID:
+		return set_server_id(base, key, val, why, why_len);
+	case CIDLB_CT_STATE:
+		if (!strcmp(val, "active"))
+			*AT(base, k->off, uint8_t) = CIDLB_BE_ACTIVE;
+		else if (!strcmp(val, "draining"))
+			*AT(base, k->off, uint8_t) = CIDLB_BE_DRAINING;
+		else
+			return key_bad(k, val, why, why_len);
+		return 0;
+	case CIDLB_CT_MAC:
+		if (cidlb_parse_mac(val, AT(base, k->off, uint8_t)))
+			return key_bad(k, val, why, why_len);
+		key_given(k, base);
+		return 0;
+	case CIDLB_CT_MODE:
+		if (!strcmp(val, "encap"))
+			*AT(base, k->off, bool) = false;
+		else if (!strcmp(val, "direct"))
+			*AT(base, k->off, bool) = true;
+		else
+			return key_bad(k, val, why, why_len);
+		return 0;
+	}
+	return cidlb_why(why, why_len, -EINVAL, "no parser for this key");
+}
+
+/* Every default of section @s into its structure @base. */
+static void sec_defaults(enum cidlb_conf_sec s, void *base)
+{
+	size_t i;
+
+	for (i = 0; i < cidlb_conf_n_keys; i++)
+		if (cidlb_conf_keys[i].section == s && cidlb_conf_keys[i].def)
+			key_set(&cidlb_conf_keys[i], base, cidlb_conf_keys[i].name,
+				cidlb_conf_keys[i].def, NULL, 0);
+}
+
 /* ---- backends (also used by the control socket) --------------------------- */
 
 void cidlb_conf_backend_init(struct cidlb_conf_backend *b, const char *name)
 {
 	memset(b, 0, sizeof(*b));
 	snprintf(b->name, sizeof(b->name), "%s", name);
-	b->state = CIDLB_BE_ACTIVE;
-	b->weight = CIDLB_DEFAULT_WEIGHT;
+	sec_defaults(CIDLB_SEC_BACKEND, b);
 }
 
 int cidlb_conf_backend_set(struct cidlb_conf_backend *b, const char *key,
 			   const char *val, char *why, size_t why_len)
 {
-	if (!strcmp(key, "address")) {
-		if (cidlb_parse_addr(val, &b->family, b->addr)) {
-			snprintf(why, why_len, "'%s' is not an IPv4 or IPv6 address", val);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!strncmp(key, "server_id.", 10)) {
-		uint32_t cr;
-		size_t n;
+	const struct cidlb_conf_key *k = key_find(CIDLB_SEC_BACKEND, key);
 
-		if (cidlb_parse_u32(key + 10, 0, CIDLB_CONFIG_IDS - 1, &cr) || strlen(key) != 11) {
-			snprintf(why, why_len, "the config ID after 'server_id.' must be 0..6");
-			return -EINVAL;
-		}
-		if (cidlb_parse_hex_msg("server ID", val, b->sid[cr], 1, CIDLB_SID_MAX, &n, why,
-					why_len))
-			return -EINVAL;
-		b->sid_len[cr] = (uint8_t)n;
-		b->sid_mask |= 1u << cr;
-		return 0;
-	}
-	if (!strcmp(key, "weight")) {
-		if (cidlb_parse_u32(val, 0, CIDLB_WEIGHT_MAX, &b->weight)) {
-			snprintf(why, why_len, "'%s': must be a number 0..%u (0: no new fallback flows)",
-				 val, (unsigned int)CIDLB_WEIGHT_MAX);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "state")) {
-		if (!strcmp(val, "active"))
-			b->state = CIDLB_BE_ACTIVE;
-		else if (!strcmp(val, "draining"))
-			b->state = CIDLB_BE_DRAINING;
-		else {
-			snprintf(why, why_len, "'%s': must be 'active' or 'draining'", val);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	if (!strcmp(key, "mac")) {
-		if (cidlb_parse_mac(val, b->mac)) {
-			snprintf(why, why_len, "'%s' is not a MAC address: six hex octets with colons, e.g. 02:00:00:00:00:01",
-				 val);
-			return -EINVAL;
-		}
-		b->has_mac = true;
-		return 0;
-	}
-	if (!strcmp(key, "mode")) {
-		if (!strcmp(val, "encap"))
-			b->direct = false;
-		else if (!strcmp(val, "direct"))
-			b->direct = true;
-		else {
-			snprintf(why, why_len, "'%s': must be 'encap' (IPIP/IP6IP6 tunnel) or 'direct' (MAC rewrite, backend on this segment)",
-				 val);
-			return -EINVAL;
-		}
-		return 0;
-	}
-	snprintf(why, why_len, "unknown key; a backend allows: %s", backend_keys);
-	return -ENOENT;
+	if (!k)
+		return key_unknown(CIDLB_SEC_BACKEND, why, why_len);
+	return key_set(k, b, key, val, why, why_len);
 }
 
 static bool name_ok(const char *s)
@@ -303,67 +680,63 @@ static bool name_ok(const char *s)
 	return true;
 }
 
-/* As cidlb_conf_backend_check(), and *bad_key names the key at fault. */
+/* As cidlb_conf_backend_check(), and @bad_key names the key at fault ("" for
+ * the backend as a whole). */
 static int backend_check(const struct cidlb_conf *c, const struct cidlb_conf_backend *b,
-			 const char **bad_key, char *why, size_t why_len)
+			 char *bad_key, size_t key_len, char *why, size_t why_len)
 {
-	static char sid_key[16];
 	int cr;
 
-	*bad_key = NULL;
-	if (!name_ok(b->name)) {
-		snprintf(why, why_len, "backend name '%s': 1..%d letters, digits, '-', '_' or '.'",
-			 b->name, CIDLB_NAME_MAX);
-		return -EINVAL;
-	}
+	snprintf(bad_key, key_len, "%s", "");
+	if (!name_ok(b->name))
+		return cidlb_why(why, why_len, -EINVAL,
+				 "backend name '%s': 1..%d letters, digits, '-', '_' or '.'",
+				 b->name, CIDLB_NAME_MAX);
 	if (!b->family) {
-		*bad_key = "address";
-		snprintf(why, why_len, "missing: the backend's IPv4 or IPv6 address is required");
-		return -EINVAL;
+		snprintf(bad_key, key_len, "address");
+		return cidlb_why(why, why_len, -EINVAL,
+				 "missing: the backend's IPv4 or IPv6 address is required");
 	}
 	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
 		if (!cidlb_conf_backend_has_sid(b, cr))
 			continue;
-		snprintf(sid_key, sizeof(sid_key), "server_id.%d", cr);
-		*bad_key = sid_key;
-		if (!c->qlb[cr].present) {
-			snprintf(why, why_len, "there is no [quic-lb %d] section; define config %d or use a configured ID",
-				 cr, cr);
-			return -EINVAL;
-		}
-		if (b->sid_len[cr] != c->qlb[cr].sid_len) {
-			snprintf(why, why_len, "%u octets, but config %d has server_id_len = %u",
-				 b->sid_len[cr], cr, c->qlb[cr].sid_len);
-			return -EINVAL;
-		}
+		snprintf(bad_key, key_len, "server_id.%d", cr);
+		if (!c->qlb[cr].present)
+			return cidlb_why(why, why_len, -EINVAL,
+					 "there is no [quic-lb %d] section; define config %d or use a configured ID",
+					 cr, cr);
+		if (b->sid_len[cr] != c->qlb[cr].sid_len)
+			return cidlb_why(why, why_len, -EINVAL,
+					 "%u octets, but config %d has server_id_len = %u",
+					 b->sid_len[cr], cr, c->qlb[cr].sid_len);
 	}
 	if (b->direct && !b->has_mac) {
-		*bad_key = "mode";
-		snprintf(why, why_len, "'direct' needs the backend's MAC address: add mac = ...");
-		return -EINVAL;
+		snprintf(bad_key, key_len, "mode");
+		return cidlb_why(why, why_len, -EINVAL,
+				 "'direct' needs the backend's MAC address: add mac = ...");
 	}
 	if (!b->direct && b->family == CIDLB_FAMILY_V4 && !c->has_src4) {
-		*bad_key = "address";
-		snprintf(why, why_len, "an IPv4 backend needs [lb] source4 (the LB's outer source address)");
-		return -EINVAL;
+		snprintf(bad_key, key_len, "address");
+		return cidlb_why(why, why_len, -EINVAL,
+				 "an IPv4 backend needs [lb] source4 (the LB's outer source address)");
 	}
 	if (!b->direct && b->family == CIDLB_FAMILY_V6 && !c->has_src6) {
-		*bad_key = "address";
-		snprintf(why, why_len, "an IPv6 backend needs [lb] source6 (the LB's outer source address)");
-		return -EINVAL;
+		snprintf(bad_key, key_len, "address");
+		return cidlb_why(why, why_len, -EINVAL,
+				 "an IPv6 backend needs [lb] source6 (the LB's outer source address)");
 	}
+	snprintf(bad_key, key_len, "%s", "");
 	return 0;
 }
 
 int cidlb_conf_backend_check(const struct cidlb_conf *c, const struct cidlb_conf_backend *b,
 			     char *why, size_t why_len)
 {
-	const char *key;
-	char inner[512];
-	int err = backend_check(c, b, &key, inner, sizeof(inner));
+	char key[16], inner[512];
+	int err = backend_check(c, b, key, sizeof(key), inner, sizeof(inner));
 
 	if (err)
-		snprintf(why, why_len, "%s%s%s", key ? key : "", key ? ": " : "", inner);
+		snprintf(why, why_len, "%s%s%s", key, *key ? ": " : "", inner);
 	return err;
 }
 
@@ -452,18 +825,8 @@ int cidlb_conf_qlb_to_map(const struct cidlb_conf_qlb *q, struct cidlb_config *o
 
 void cidlb_conf_defaults(struct cidlb_conf *c)
 {
-	snprintf(c->pin_dir, sizeof(c->pin_dir), "%s", CIDLB_DEFAULT_PIN_DIR);
-	snprintf(c->socket, sizeof(c->socket), "%s", CIDLB_DEFAULT_SOCKET);
-	snprintf(c->state_file, sizeof(c->state_file), "%s", CIDLB_DEFAULT_STATE);
-	snprintf(c->metrics, sizeof(c->metrics), "%s", CIDLB_DEFAULT_METRICS);
-	c->log_level = LOG_INFO;
-	c->quarantine_s = CIDLB_DEFAULT_QUARANTINE;
-	c->retire_ttl_s = CIDLB_DEFAULT_RETIRE_TTL;
-	c->attach_mode = CIDLB_ATTACH_AUTO;
-	c->ttl = 64;
-	c->lru_size = CIDLB_LRU_DEFAULT;
-	c->retired_size = CIDLB_RETIRED_DEFAULT;
-	c->dcache_size = CIDLB_DCACHE_DEFAULT;
+	sec_defaults(CIDLB_SEC_DAEMON, c);
+	sec_defaults(CIDLB_SEC_LB, c);
 }
 
 /* ---- the reader: one physical line per call ------------------------------- */
@@ -549,11 +912,11 @@ static void open_section(struct pstate *ps, char *inner)
 			perr(ps, ps->lineno, ps->sec_name, NULL, "[%s] takes no name", type);
 			return;
 		}
-		ps->sec = type[0] == 'd' ? SEC_DAEMON : SEC_LB;
+		ps->sec = !strcmp(type, "daemon") ? SEC_DAEMON : SEC_LB;
 		return;
 	}
 	if (!strcmp(type, "vip") || !strcmp(type, "backend")) {
-		bool vip = type[0] == 'v';
+		bool vip = !strcmp(type, "vip");
 
 		if (!name_ok(name)) {
 			perr(ps, ps->lineno, ps->sec_name, NULL,
@@ -578,7 +941,7 @@ static void open_section(struct pstate *ps, char *inner)
 			v = &c->vips[c->n_vips];
 			memset(v, 0, sizeof(*v));
 			snprintf(v->name, sizeof(v->name), "%s", name);
-			v->key.port = htons(443);
+			sec_defaults(CIDLB_SEC_VIP, v);
 			v->id = (uint32_t)c->n_vips + 1;
 			v->line = ps->lineno;
 			ps->idx = c->n_vips++;
@@ -614,7 +977,7 @@ static void open_section(struct pstate *ps, char *inner)
 			return;
 		}
 		c->qlb[id].present = true;
-		c->qlb[id].decode_cache = true;
+		sec_defaults(CIDLB_SEC_QLB, &c->qlb[id]);
 		c->qlb[id].line = ps->lineno;
 		ps->idx = (int)id;
 		ps->sec = SEC_QLB;
@@ -682,267 +1045,28 @@ out:
 
 /* ---- the handler: one key ------------------------------------------------ */
 
-static int set_path(struct pstate *ps, const char *sec, const char *key, const char *val,
-		    char *dst, size_t size)
+/* The structure that holds the keys of the section being read. */
+static void *sec_base(struct pstate *ps)
 {
-	if (val[0] != '/' || strlen(val) >= size) {
-		perr(ps, ps->lineno, sec, key, "'%s': must be an absolute path shorter than %zu characters",
-		     val, size);
-		return -EINVAL;
+	switch (ps->sec) {
+	case SEC_VIP:
+		return &ps->c->vips[ps->idx];
+	case SEC_QLB:
+		return &ps->c->qlb[ps->idx];
+	case SEC_BACKEND:
+		return &ps->c->backends[ps->idx];
+	default:
+		return ps->c;
 	}
-	snprintf(dst, size, "%s", val);
-	return 0;
-}
-
-static int metrics_addr_ok(const char *v)
-{
-	char host[64];
-	const char *colon;
-	uint32_t port;
-	uint8_t fam, addr[16];
-
-	if (!strcmp(v, "off"))
-		return 0;
-	if (v[0] == '[') {
-		const char *close = strchr(v, ']');
-
-		if (!close || close[1] != ':' || (size_t)(close - v - 1) >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, v + 1, close - v - 1);
-		host[close - v - 1] = '\0';
-		colon = close + 1;
-	} else {
-		colon = strrchr(v, ':');
-		if (!colon || (size_t)(colon - v) >= sizeof(host))
-			return -EINVAL;
-		memcpy(host, v, colon - v);
-		host[colon - v] = '\0';
-	}
-	if (cidlb_parse_addr(host, &fam, addr) || cidlb_parse_u32(colon + 1, 1, 65535, &port))
-		return -EINVAL;
-	return 0;
-}
-
-static int split_ifaces(struct pstate *ps, const char *sec, const char *key, const char *val,
-			char (*out)[IF_NAMESIZE], int *n)
-{
-	char buf[512], *tok, *save = NULL;
-
-	snprintf(buf, sizeof(buf), "%s", val);
-	*n = 0;
-	for (tok = strtok_r(buf, " \t,", &save); tok; tok = strtok_r(NULL, " \t,", &save)) {
-		int i;
-
-		if (strlen(tok) >= IF_NAMESIZE) {
-			perr(ps, ps->lineno, sec, key, "'%s': interface names are at most %d characters",
-			     tok, IF_NAMESIZE - 1);
-			return -EINVAL;
-		}
-		for (i = 0; i < *n; i++)
-			if (!strcmp(out[i], tok)) {
-				perr(ps, ps->lineno, sec, key, "'%s' listed twice", tok);
-				return -EINVAL;
-			}
-		if (*n >= CIDLB_MAX_IFACES) {
-			perr(ps, ps->lineno, sec, key, "more than %d interfaces", CIDLB_MAX_IFACES);
-			return -EINVAL;
-		}
-		snprintf(out[(*n)++], IF_NAMESIZE, "%s", tok);
-	}
-	if (!*n) {
-		perr(ps, ps->lineno, sec, key, "empty; list interface names separated by spaces");
-		return -EINVAL;
-	}
-	return 0;
-}
-
-#define BAD(...) do { perr(ps, ps->lineno, sec, key, __VA_ARGS__); return 1; } while (0)
-
-static int handle_daemon(struct pstate *ps, const char *sec, const char *key, const char *val)
-{
-	struct cidlb_conf *c = ps->c;
-
-	if (!strcmp(key, "pin_dir"))
-		set_path(ps, sec, key, val, c->pin_dir, sizeof(c->pin_dir));
-	else if (!strcmp(key, "control_socket"))
-		set_path(ps, sec, key, val, c->socket, sizeof(c->socket));
-	else if (!strcmp(key, "state_file"))
-		set_path(ps, sec, key, val, c->state_file, sizeof(c->state_file));
-	else if (!strcmp(key, "bpf_object"))
-		set_path(ps, sec, key, val, c->object, sizeof(c->object));
-	else if (!strcmp(key, "metrics")) {
-		if (metrics_addr_ok(val) || strlen(val) >= sizeof(c->metrics))
-			BAD("'%s': must be 'ADDRESS:PORT' (e.g. 127.0.0.1:9470, [::1]:9470) or 'off'", val);
-		snprintf(c->metrics, sizeof(c->metrics), "%s", strcmp(val, "off") ? val : "");
-	} else if (!strcmp(key, "log_level")) {
-		static const struct { const char *n; int l; } lv[] = {
-			{ "error", LOG_ERR }, { "warning", LOG_WARNING },
-			{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
-		};
-		size_t i;
-
-		for (i = 0; i < 4 && strcmp(lv[i].n, val); i++)
-			;
-		if (i == 4)
-			BAD("'%s': must be error, warning, info or debug", val);
-		c->log_level = lv[i].l;
-	} else if (!strcmp(key, "quarantine")) {
-		if (cidlb_parse_u32(val, 0, 30 * 86400, &c->quarantine_s))
-			BAD("'%s': seconds, 0..2592000 (default %d, longer than any QUIC idle timeout)",
-			    val, CIDLB_DEFAULT_QUARANTINE);
-	} else if (!strcmp(key, "retire_ttl")) {
-		if (cidlb_parse_u32(val, 1, 30 * 86400, &c->retire_ttl_s))
-			BAD("'%s': seconds, 1..2592000 (default %d)", val, CIDLB_DEFAULT_RETIRE_TTL);
-	} else {
-		BAD("unknown key; [daemon] allows: %s", daemon_keys);
-	}
-	return 1;
-}
-
-static int handle_lb(struct pstate *ps, const char *sec, const char *key, const char *val)
-{
-	struct cidlb_conf *c = ps->c;
-	uint8_t fam, addr[16];
-	uint32_t v;
-
-	if (!strcmp(key, "interfaces")) {
-		split_ifaces(ps, sec, key, val, c->ifaces, &c->n_ifaces);
-	} else if (!strcmp(key, "egress_interfaces")) {
-		split_ifaces(ps, sec, key, val, c->egress, &c->n_egress);
-	} else if (!strcmp(key, "attach_mode")) {
-		if (!strcmp(val, "native"))
-			c->attach_mode = CIDLB_ATTACH_NATIVE;
-		else if (!strcmp(val, "generic"))
-			c->attach_mode = CIDLB_ATTACH_GENERIC;
-		else if (!strcmp(val, "auto"))
-			c->attach_mode = CIDLB_ATTACH_AUTO;
-		else
-			BAD("'%s': must be native (driver XDP), generic (any device, slower) or auto (native, else generic)",
-			    val);
-	} else if (!strcmp(key, "source4")) {
-		if (cidlb_parse_addr(val, &fam, addr) || fam != CIDLB_FAMILY_V4)
-			BAD("'%s': must be an IPv4 address (outer source of IPIP packets)", val);
-		memcpy(c->src4, addr, 4);
-		c->has_src4 = true;
-	} else if (!strcmp(key, "source6")) {
-		if (cidlb_parse_addr(val, &fam, addr) || fam != CIDLB_FAMILY_V6)
-			BAD("'%s': must be an IPv6 address (outer source of IP6IP6 packets)", val);
-		memcpy(c->src6, addr, 16);
-		c->has_src6 = true;
-	} else if (!strcmp(key, "seed")) {
-		if (cidlb_parse_u32(val, 0, UINT32_MAX, &c->seed))
-			BAD("'%s': must be a number 0..4294967295 (decimal or 0x hex), the same on every LB",
-			    val);
-		c->has_seed = true;
-	} else if (!strcmp(key, "ttl")) {
-		if (cidlb_parse_u32(val, 1, 255, &v))
-			BAD("'%s': must be 1..255 (outer TTL / hop limit)", val);
-		c->ttl = (uint8_t)v;
-	} else if (!strcmp(key, "lru_size") || !strcmp(key, "retired_size") ||
-		   !strcmp(key, "dcache_size")) {
-		uint32_t *dst = key[0] == 'l' ? &c->lru_size :
-				key[0] == 'r' ? &c->retired_size : &c->dcache_size;
-
-		if (cidlb_parse_u32(val, 1024, 1u << 26, dst))
-			BAD("'%s': must be a number of entries, 1024..67108864", val);
-	} else {
-		BAD("unknown key; [lb] allows: %s", lb_keys);
-	}
-	return 1;
-}
-
-static int handle_vip(struct pstate *ps, const char *sec, const char *key, const char *val)
-{
-	struct cidlb_conf_vip *v = &ps->c->vips[ps->idx];
-	uint32_t n;
-
-	if (!strcmp(key, "address")) {
-		if (cidlb_parse_addr(val, &v->key.family, v->key.addr))
-			BAD("'%s' is not an IPv4 or IPv6 address", val);
-	} else if (!strcmp(key, "port")) {
-		if (cidlb_parse_u32(val, 1, 65535, &n))
-			BAD("'%s': must be a UDP port 1..65535", val);
-		v->key.port = htons((uint16_t)n);
-	} else if (!strcmp(key, "id")) {
-		if (cidlb_parse_u32(val, 1, UINT32_MAX, &v->id))
-			BAD("'%s': must be a number 1..4294967295", val);
-	} else {
-		BAD("unknown key; [vip NAME] allows: %s", vip_keys);
-	}
-	return 1;
-}
-
-static int read_key_file(struct pstate *ps, const char *sec, const char *key, const char *path,
-			 uint8_t out[16])
-{
-	char buf[128], msg[1024], why[96], *e;
-	struct stat st;
-	size_t n, len;
-	FILE *f;
-
-	if (path[0] != '/')
-		BAD("'%s': must be an absolute path", path);
-	f = fopen(path, "r");
-	if (!f)
-		BAD("cannot read '%s': %s", path, strerror(errno));
-	if (fstat(fileno(f), &st)) {
-		fclose(f);
-		BAD("cannot stat '%s': %s", path, strerror(errno));
-	}
-	if (cidlb_check_root_only(path, &st, S_IRWXG | S_IRWXO, "the key must be readable only by root",
-				  "600", msg, sizeof(msg))) {
-		fclose(f);
-		BAD("%s", msg);
-	}
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	e = buf + n;
-	while (e > buf && isspace((unsigned char)e[-1]))
-		*--e = '\0';
-	/* the problem only, never the file's text: it is a secret */
-	if (cidlb_parse_hex_why(buf, out, 16, &len, why, sizeof(why)))
-		BAD("'%s' must hold the AES-128 key as 32 hex digits (one line): %s", path, why);
-	if (len != 16)
-		BAD("'%s' must hold the AES-128 key as 32 hex digits (one line): %zu octets, must be 16",
-		    path, len);
-	return 1;
-}
-
-static int handle_qlb(struct pstate *ps, const char *sec, const char *key, const char *val)
-{
-	struct cidlb_conf_qlb *q = &ps->c->qlb[ps->idx];
-	uint32_t n;
-
-	if (!strcmp(key, "server_id_len")) {
-		if (cidlb_parse_u32(val, 1, CIDLB_SID_MAX, &n))
-			BAD("'%s': must be 1..15 octets", val);
-		q->sid_len = (uint8_t)n;
-	} else if (!strcmp(key, "nonce_len")) {
-		if (cidlb_parse_u32(val, CIDLB_NONCE_MIN, CIDLB_NONCE_MAX, &n))
-			BAD("'%s': must be 4..18 octets", val);
-		q->nonce_len = (uint8_t)n;
-	} else if (!strcmp(key, "key_file")) {
-		/* keyed even when unreadable: the error is reported there */
-		read_key_file(ps, sec, key, val, q->key);
-		q->has_key = true;
-	} else if (!strcmp(key, "key")) {
-		BAD("a key is never written in this file: put its 32 hex digits in a file readable only by root and name it with key_file = PATH");
-	} else if (!strcmp(key, "len_self_encode") || !strcmp(key, "decode_cache")) {
-		if (cidlb_parse_bool(val, key[0] == 'l' ? &q->len_self_encode : &q->decode_cache))
-			BAD("'%s': must be yes or no", val);
-	} else {
-		BAD("unknown key; [quic-lb N] allows: %s (no key_file: plaintext)", qlb_keys);
-	}
-	return 1;
 }
 
 static int handler(void *user, const char *section, const char *key, const char *val)
 {
 	struct pstate *ps = user;
 	const char *sec = ps->sec_name;
+	const struct cidlb_conf_key *k;
 	const struct seen_key *dup;
-	char why[512];
+	char why[768];
 
 	if (ps->sec == SEC_BAD)
 		return 1;	/* reported at the header */
@@ -962,22 +1086,17 @@ static int handler(void *user, const char *section, const char *key, const char 
 		perr(ps, ps->lineno, sec, key, "empty value");
 		return 1;
 	}
-	switch (ps->sec) {
-	case SEC_DAEMON:
-		return handle_daemon(ps, sec, key, val);
-	case SEC_LB:
-		return handle_lb(ps, sec, key, val);
-	case SEC_VIP:
-		return handle_vip(ps, sec, key, val);
-	case SEC_QLB:
-		return handle_qlb(ps, sec, key, val);
-	case SEC_BACKEND:
-		if (cidlb_conf_backend_set(&ps->c->backends[ps->idx], key, val, why, sizeof(why)))
-			perr(ps, ps->lineno, sec, key, "%s", why);
-		return 1;
-	default:
+	if (ps->sec == SEC_QLB && !strcmp(key, "key")) {
+		perr(ps, ps->lineno, sec, key,
+		     "a key is never written in this file: put its 32 hex digits in a file readable only by root and name it with key_file = PATH");
 		return 1;
 	}
+	k = key_find((enum cidlb_conf_sec)ps->sec, key);
+	if (!k)
+		key_unknown((enum cidlb_conf_sec)ps->sec, why, sizeof(why));
+	if (!k || key_set(k, sec_base(ps), key, val, why, sizeof(why)))
+		perr(ps, ps->lineno, sec, key, "%s", why);
+	return 1;
 }
 
 /* ---- whole-file checks ---------------------------------------------------- */
@@ -1050,11 +1169,12 @@ static void check_all(struct pstate *ps)
 	}
 	for (i = 0; i < c->n_backends; i++) {
 		struct cidlb_conf_backend *b = &c->backends[i];
-		const char *bad_key;
+		char bad_key[16];
 
 		snprintf(sec, sizeof(sec), "backend %s", b->name);
-		if (backend_check(c, b, &bad_key, why, sizeof(why))) {
-			perr(ps, key_line(ps, sec, bad_key, b->line), sec, bad_key, "%s", why);
+		if (backend_check(c, b, bad_key, sizeof(bad_key), why, sizeof(why))) {
+			perr(ps, key_line(ps, sec, *bad_key ? bad_key : NULL, b->line), sec,
+			     bad_key, "%s", why);
 			continue;
 		}
 		for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {

@@ -110,6 +110,63 @@ struct cidlb_conf {
 	size_t n_errors;
 };
 
+/* ---- the keys: one row each ---------------------------------------------- */
+
+/* Sections; a [vip NAME], [quic-lb N] or [backend NAME] key sits in that
+ * section's own structure (struct cidlb_conf_vip, _qlb, _backend), a
+ * [daemon] or [lb] key in struct cidlb_conf. */
+enum cidlb_conf_sec {
+	CIDLB_SEC_DAEMON,
+	CIDLB_SEC_LB,
+	CIDLB_SEC_VIP,
+	CIDLB_SEC_QLB,
+	CIDLB_SEC_BACKEND,
+	CIDLB_SEC_COUNT,
+};
+
+/* What a value is; each type has one parser in config.c. */
+enum cidlb_conf_type {
+	CIDLB_CT_PATH,		/* absolute path, char[size] */
+	CIDLB_CT_LISTEN,	/* ADDRESS:PORT or off ("" = off), char[size] */
+	CIDLB_CT_LEVEL,		/* a log level name (ctl/log.h), int */
+	CIDLB_CT_NUM,		/* min..max, decimal or 0x hex, 1, 2 or 4 octets */
+	CIDLB_CT_PORT,		/* UDP port min..max, stored in network order */
+	CIDLB_CT_BOOL,		/* yes/no, true/false, on/off, 1/0 */
+	CIDLB_CT_IFACES,	/* interface names; count (int) at aux */
+	CIDLB_CT_ATTACH,	/* enum cidlb_attach_mode by name */
+	CIDLB_CT_ADDR,		/* IPv4 or IPv6, uint8_t[16]; family at aux */
+	CIDLB_CT_ADDR4,		/* IPv4, uint8_t[4]; given flag at aux */
+	CIDLB_CT_ADDR6,		/* IPv6, uint8_t[16]; given flag at aux */
+	CIDLB_CT_KEY_FILE,	/* file holding an AES-128 key, uint8_t[16]; flag at aux */
+	CIDLB_CT_SERVER_ID,	/* server_id.N: hex octets under config N */
+	CIDLB_CT_STATE,		/* active or draining */
+	CIDLB_CT_MAC,		/* MAC address, uint8_t[6]; given flag at aux */
+	CIDLB_CT_MODE,		/* encap or direct (bool: direct) */
+};
+
+struct cidlb_conf_key {
+	enum cidlb_conf_sec section;
+	const char *name;	/* a name ending in ".N" takes a config ID there */
+	enum cidlb_conf_type type;
+	size_t off, size;	/* of the value in the section's structure */
+	size_t aux;		/* of its flag, count or family (see the type); 0 = none */
+	uint32_t min, max;	/* CIDLB_CT_NUM, CIDLB_CT_PORT */
+	const char *def;	/* the default as written in the file; NULL = none */
+	/* the error for a value the type rejects: printf format taking the
+	 * value (%s), then min and max (%u); NULL = the type's own words */
+	const char *bad;
+	const char *help;	/* one line for `cidlb config keys` */
+};
+
+/* Every key, grouped by section in the order examples/cidlb.conf has them. */
+extern const struct cidlb_conf_key cidlb_conf_keys[];
+extern const size_t cidlb_conf_n_keys;
+
+/* "daemon", "lb", "vip NAME", "quic-lb N", "backend NAME" */
+const char *cidlb_conf_sec_str(enum cidlb_conf_sec s);
+/* "path", "number", ... */
+const char *cidlb_conf_type_str(enum cidlb_conf_type t);
+
 /* Flags of cidlb_conf_load(). */
 #define CIDLB_CONF_CHECK_SYSTEM	0x1	/* interfaces must exist here */
 
@@ -127,7 +184,7 @@ int cidlb_conf_parse_string(const char *text, size_t len, const char *name,
 			    unsigned int flags, struct cidlb_conf **out);
 void cidlb_conf_free(struct cidlb_conf *c);
 
-/* A configuration with every default and nothing else. */
+/* A configuration with every default (the table's) and nothing else. */
 void cidlb_conf_defaults(struct cidlb_conf *c);
 
 /* ---- value parsers: 0 or -EINVAL with a sentence in why ------------------- */

@@ -11,6 +11,7 @@
 #include <sys/un.h>
 
 #include "ctl/ctlsock.h"
+#include "ctl/log.h"
 
 static long long now_ms(void)
 {
@@ -127,16 +128,14 @@ int cidlb_ctl_call(const char *path, json_t *req, json_t **reply, char *why, siz
 	int fd, err;
 
 	*reply = NULL;
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(why, why_len, "control socket path %s is too long", path);
-		return -ENAMETOOLONG;
-	}
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return cidlb_why(why, why_len, -ENAMETOOLONG, "control socket path %s is too long",
+				 path);
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		err = -errno;
-		snprintf(why, why_len, "socket: %s", strerror(-err));
-		return err;
+		return cidlb_why(why, why_len, err, "socket: %s", strerror(-err));
 	}
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		err = -errno;

@@ -11,6 +11,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "ctl/lb.h"
+#include "ctl/log.h"
 #include "ctl/viptab.h"
 #include "cidlb_hash.h"
 
@@ -95,15 +96,16 @@ static int map_mmap(struct cidlb_lb *lb, enum cidlb_map_id id, __u32 vsize, void
 		return -errno;
 	if (info.value_size != vsize || !(info.map_flags & BPF_F_MMAPABLE) || info.max_entries < 2 ||
 	    info.max_entries & (info.max_entries - 1) || info.max_entries > (1u << 28)) {
-		fprintf(stderr, "cidlb: map %s is not a power-of-2 array of %u-octet elements that can be mapped\n",
-			cidlb_map_names[id], vsize);
+		pr_err("map %s is not a power-of-2 array of %u-octet elements that can be mapped",
+		       cidlb_map_names[id], vsize);
 		return -EINVAL;
 	}
 	p = mmap(NULL, (size_t)info.max_entries * vsize, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (p == MAP_FAILED) {
-		fprintf(stderr, "cidlb: cannot map %s into memory: %s\n", cidlb_map_names[id],
-			strerror(errno));
-		return -errno;
+		int err = -errno;
+
+		pr_err("cannot map %s into memory: %s", cidlb_map_names[id], strerror(-err));
+		return err;
 	}
 	*mem = p;
 	*n = info.max_entries;
@@ -169,7 +171,7 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
 	lb->obj = bpf_object__open_file(obj_path, NULL);
 	if (!lb->obj) {
 		err = -errno;
-		fprintf(stderr, "cidlb: cannot open BPF object %s: %s\n", obj_path, strerror(-err));
+		pr_err("cannot open BPF object %s: %s", obj_path, strerror(-err));
 		free(lb);
 		return err;
 	}
@@ -193,14 +195,14 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
 	}
 	err = bpf_object__load(lb->obj);
 	if (err) {
-		fprintf(stderr, "cidlb: the kernel refused BPF object %s: %s\n",
-			obj_path, strerror(-err));
+		pr_err("the kernel refused BPF object %s: %s",
+		       obj_path, strerror(-err));
 		goto fail;
 	}
 	prog = bpf_object__find_program_by_name(lb->obj, CIDLB_PROG_MAIN);
 	if (!prog) {
 		err = -ENOENT;
-		fprintf(stderr, "cidlb: %s has no program %s\n", obj_path, CIDLB_PROG_MAIN);
+		pr_err("%s has no program %s", obj_path, CIDLB_PROG_MAIN);
 		goto fail;
 	}
 	lb->prog_fd = bpf_program__fd(prog);
@@ -519,8 +521,8 @@ static int vip_table_publish(struct cidlb_lb *lb)
 	seed = g.vip_seed[!half] + 1;
 	err = cidlb_vip_table_build(keys, vals, n, slots, &seed);
 	if (err) {
-		fprintf(stderr, "cidlb: cannot lay out %u VIPs in %s: %s\n", n,
-			CIDLB_MAP_VIP_TABLE, strerror(-err));
+		pr_err("cannot lay out %u VIPs in %s: %s", n,
+		       CIDLB_MAP_VIP_TABLE, strerror(-err));
 		return err;
 	}
 	err = array_fill(tfd, half * CIDLB_VIP_SLOTS, slots, CIDLB_VIP_SLOTS, sizeof(slots[0]));

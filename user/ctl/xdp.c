@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
+#include "ctl/log.h"
 #include "ctl/xdp.h"
 
 #define BPFFS "/sys/fs/bpf"
@@ -29,20 +30,20 @@ static bool is_bpffs(const char *path)
 int cidlb_bpffs_ensure(const char *dir, char *why, size_t why_len)
 {
 	char parent[4096], *slash;
+	int err;
 
 	if (!strncmp(dir, BPFFS "/", strlen(BPFFS) + 1) || !strcmp(dir, BPFFS)) {
 		if (is_bpffs(BPFFS))
 			return 0;
 		if (mkdir(BPFFS, 0700) && errno != EEXIST) {
-			snprintf(why, why_len, "cannot create %s: %s", BPFFS, strerror(errno));
-			return -errno;
+			err = -errno;
+			return cidlb_why(why, why_len, err, "cannot create %s: %s", BPFFS,
+					 strerror(-err));
 		}
 		if (mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
-			int err = -errno;
-
-			snprintf(why, why_len, "cannot mount the bpf filesystem on %s: %s",
-				 BPFFS, strerror(-err));
-			return err;
+			err = -errno;
+			return cidlb_why(why, why_len, err, "cannot mount the bpf filesystem on %s: %s",
+					 BPFFS, strerror(-err));
 		}
 		return 0;
 	}
@@ -50,11 +51,10 @@ int cidlb_bpffs_ensure(const char *dir, char *why, size_t why_len)
 	slash = strrchr(parent, '/');
 	if (slash && slash != parent)
 		*slash = '\0';
-	if (!is_bpffs(parent)) {
-		snprintf(why, why_len, "%s is not on a bpf filesystem: mount one (mount -t bpf bpf %s) or use a pin directory under %s",
-			 parent, parent, BPFFS);
-		return -ENOTSUP;
-	}
+	if (!is_bpffs(parent))
+		return cidlb_why(why, why_len, -ENOTSUP,
+				 "%s is not on a bpf filesystem: mount one (mount -t bpf bpf %s) or use a pin directory under %s",
+				 parent, parent, BPFFS);
 	return 0;
 }
 
@@ -92,8 +92,8 @@ int cidlb_xdp_attach(const char *obj_path, const char *prog_name,
 	obj = bpf_object__open_file(obj_path, NULL);
 	if (!obj) {
 		err = -errno;
-		snprintf(why, why_len, "cannot open BPF object %s: %s", obj_path, strerror(-err));
-		return err;
+		return cidlb_why(why, why_len, err, "cannot open BPF object %s: %s", obj_path,
+				 strerror(-err));
 	}
 	for (i = 0; i < n_reuse; i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(obj, reuse[i].name);

@@ -26,7 +26,7 @@
 
 #include "ctl/maglev.h"
 #include "daemon.h"
-#include "log.h"
+#include "ctl/log.h"
 
 struct plan {
 	uint32_t index;

@@ -20,7 +20,7 @@
 #include "ctl/ctlsock.h"
 #include "ctl/xdp.h"
 #include "daemon.h"
-#include "log.h"
+#include "ctl/log.h"
 
 #define CTL_MAX_CLIENTS	16	/* control client threads at once */
 

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
-#include "log.h"
+#include "ctl/log.h"
 
 static void fwd_path(char *buf, size_t len, const char *dev, int v6)
 {

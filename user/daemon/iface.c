@@ -12,7 +12,7 @@
 
 #include "ctl/xdp.h"
 #include "daemon.h"
-#include "log.h"
+#include "ctl/log.h"
 
 static bool has_v6_backend(const struct cidlb_conf *c)
 {

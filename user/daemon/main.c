@@ -26,7 +26,7 @@
 
 #include "ctl/xdp.h"
 #include "daemon.h"
-#include "log.h"
+#include "ctl/log.h"
 
 #define SWEEP_INTERVAL_S 1
 #define ACCEPT_BACKOFF_MS 100	/* no descriptor for a control client: wait */
@@ -296,7 +296,7 @@ int main(int argc, char **argv)
 	sigset_t mask;
 	int c, err, prev_ok, base;
 
-	log_init();
+	log_init("cidlbd", true);
 	snprintf(d->config_path, sizeof(d->config_path), "%s", CIDLB_DEFAULT_CONFIG);
 	while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -334,17 +334,13 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (cli_level) {
-		static const char *const names[] = { "error", "warning", "info", "debug" };
-		static const int lv[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
-		int i;
+		int lv = cidlb_log_level_parse(cli_level);
 
-		for (i = 0; i < 4 && strcmp(names[i], cli_level); i++)
-			;
-		if (i == 4) {
-			pr_err("--log-level '%s': must be error, warning, info or debug", cli_level);
+		if (lv < 0) {
+			pr_err("--log-level '%s': must be " CIDLB_LOG_LEVEL_LIST, cli_level);
 			return 1;
 		}
-		log_level = lv[i];
+		log_level = lv;
 	}
 
 	err = cidlb_conf_load(d->config_path, check ? 0 : CIDLB_CONF_CHECK_SYSTEM, &conf);

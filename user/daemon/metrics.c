@@ -15,7 +15,7 @@
 #include <microhttpd.h>
 
 #include "daemon.h"
-#include "log.h"
+#include "ctl/log.h"
 
 struct buf {
 	char *p;

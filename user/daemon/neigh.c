@@ -44,7 +44,7 @@
 #include <linux/rtnetlink.h>
 #include <bpf/bpf.h>
 #include "daemon.h"
-#include "log.h"
+#include "ctl/log.h"
 
 #define DISCARD_PORT	9
 #define NEIGH_WAIT_MS	2000	/* a new backend's next hop: at most this long */

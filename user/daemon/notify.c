@@ -14,7 +14,7 @@
 #include <sys/un.h>
 
 #include "daemon.h"
-#include "log.h"
+#include "ctl/log.h"
 
 void sd_notifyf(const char *fmt, ...)
 {

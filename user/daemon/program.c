@@ -14,7 +14,7 @@
 
 #include "ctl/xdp.h"
 #include "daemon.h"
-#include "log.h"
+#include "ctl/log.h"
 
 int find_object(struct daemon *d, const char *cli)
 {

@@ -10,7 +10,7 @@
 #include <sys/random.h>
 
 #include "daemon.h"
-#include "log.h"
+#include "ctl/log.h"
 
 void print_errors(const struct cidlb_conf *c)
 {

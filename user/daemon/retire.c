@@ -18,7 +18,7 @@
 
 #include "ctl/cidkey.h"
 #include "daemon.h"
-#include "log.h"
+#include "ctl/log.h"
 
 #define SWEEP_SLICE	1024	/* CIDs deleted per hold of d->retire_lock */
 #define LOAD_BATCH	8192	/* map entries read per syscall */

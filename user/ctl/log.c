@@ -9,28 +9,30 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
-#include "log.h"
+#include "ctl/log.h"
 
 int log_level = LOG_INFO;
 bool log_quiet_libbpf;
+static const char *log_ident = "cidlb";
+static bool log_daemon;
 static bool journal;
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void vlog(int prio, const char *fmt, va_list ap)
+void log_vmsg(int prio, const char *fmt, va_list ap)
 {
-	static const char *const names[] = {
-		[LOG_EMERG] = "emerg", [LOG_ALERT] = "alert", [LOG_CRIT] = "crit",
-		[LOG_ERR] = "error", [LOG_WARNING] = "warning", [LOG_NOTICE] = "notice",
-		[LOG_INFO] = "info", [LOG_DEBUG] = "debug",
-	};
+	const char *name;
 
 	if (prio > log_level)
 		return;
 	pthread_mutex_lock(&log_lock);
-	if (journal)
+	if (journal) {
 		fprintf(stderr, "<%d>", prio);
-	else
-		fprintf(stderr, "cidlbd: %s: ", names[prio & 7]);
+	} else if (log_daemon) {
+		name = cidlb_log_level_name(prio);
+		fprintf(stderr, "%s: %s: ", log_ident, name ? name : "log");
+	} else {
+		fprintf(stderr, "%s: ", log_ident);
+	}
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 	fflush(stderr);
@@ -42,7 +44,7 @@ void log_msg(int prio, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(prio, fmt, ap);
+	log_vmsg(prio, fmt, ap);
 	va_end(ap);
 }
 
@@ -52,6 +54,8 @@ static void vlog_lib(int prio, const char *fmt, va_list ap)
 	char line[1024];
 	size_t n;
 
+	if (prio > log_level)
+		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n && line[n - 1] == '\n')
@@ -78,9 +82,11 @@ static int xdp_print(enum libxdp_print_level l, const char *fmt, va_list ap)
 	return 0;
 }
 
-void log_init(void)
+void log_init(const char *ident, bool to_daemon)
 {
-	journal = getenv("JOURNAL_STREAM") != NULL;
+	log_ident = ident;
+	log_daemon = to_daemon;
+	journal = to_daemon && getenv("JOURNAL_STREAM") != NULL;
 	libbpf_set_print(bpf_print);
 	libxdp_set_print(xdp_print);
 }
