@@ -153,14 +153,12 @@ static json_t *backend_json(struct daemon *d, const struct cidlb_conf_backend *b
 
 /* ---- requests ----------------------------------------------------------- */
 
-static int req_status(struct req *r)
+static int req_status(struct req *r, const char *cmd __attribute__((unused)))
 {
 	struct daemon *d = r->d;
 	json_t *ifs, *be, *rl;
 	int n[3] = { 0 }, i;
 
-	if (check_fields(r, "status", ""))
-		return -1;
 	ifs = json_array();
 	be = json_object();
 	rl = json_object();
@@ -204,15 +202,11 @@ static int req_status(struct req *r)
 	return 0;
 }
 
-static int req_backend_list(struct req *r)
+static int req_backend_list(struct req *r, const char *cmd __attribute__((unused)))
 {
 	json_t *a = json_array();
 	int i;
 
-	if (check_fields(r, "backend.list", "")) {
-		json_decref(a);
-		return -1;
-	}
 	for (i = 0; i < r->d->conf->n_backends; i++)
 		json_array_append_new(a, backend_json(r->d, &r->d->conf->backends[i]));
 	json_object_set_new(r->reply, "backends", a);
@@ -231,7 +225,7 @@ static int value_text(json_t *v, char *buf, size_t len)
 	return 0;
 }
 
-static int req_backend_add(struct req *r)
+static int req_backend_add(struct req *r, const char *cmd __attribute__((unused)))
 {
 	struct cidlb_conf_backend nb;
 	struct cidlb_conf *next;
@@ -239,8 +233,6 @@ static int req_backend_add(struct req *r)
 	const char *key, *name;
 	char why[512], val[256];
 
-	if (check_fields(r, "backend.add", "backend"))
-		return -1;
 	spec = json_object_get(r->msg, "backend");
 	if (!json_is_object(spec))
 		return fail(r, CIDLB_CTL_E_BAD_REQUEST,
@@ -317,8 +309,6 @@ static int req_backend_change(struct req *r, const char *cmd)
 	uint32_t weight = 0;
 	bool is_weight = !strcmp(cmd, "backend.weight");
 
-	if (check_fields(r, cmd, is_weight ? "name weight" : "name"))
-		return -1;
 	name = str_field(r, cmd, "name");
 	if (!name)
 		return -1;
@@ -361,15 +351,13 @@ static int req_backend_change(struct req *r, const char *cmd)
 	return 0;
 }
 
-static int req_cid(struct req *r, bool add)
+static int req_cid(struct req *r, const char *cmd)
 {
-	const char *cmd = add ? "cid.retire" : "cid.unretire";
+	bool add = !strcmp(cmd, "cid.retire");
 	uint32_t ttl = r->d->conf->retire_ttl_s;
 	json_t *t;
 	int err;
 
-	if (check_fields(r, cmd, add ? "cids ttl" : "cids"))
-		return -1;
 	t = json_object_get(r->msg, "ttl");
 	if (t) {
 		if (!json_is_integer(t) || json_integer_value(t) < 1 ||
@@ -385,16 +373,12 @@ static int req_cid(struct req *r, bool add)
 	return err ? -1 : 0;
 }
 
-static int req_quarantine(struct req *r)
+static int req_quarantine(struct req *r, const char *cmd __attribute__((unused)))
 {
 	uint64_t now = boottime_ns();
 	json_t *a = json_array();
 	int i;
 
-	if (check_fields(r, "quarantine.list", "")) {
-		json_decref(a);
-		return -1;
-	}
 	for (i = 0; i < r->d->st.n_q; i++) {
 		const struct cidlb_state_q *q = &r->d->st.q[i];
 		char h[2 * CIDLB_SID_MAX + 1];
@@ -411,14 +395,10 @@ static int req_quarantine(struct req *r)
 	return 0;
 }
 
-static int req_reload(struct req *r)
+static int req_reload(struct req *r, const char *cmd __attribute__((unused)))
 {
 	json_t *changes = json_object();
 
-	if (check_fields(r, "reload", "")) {
-		json_decref(changes);
-		return -1;
-	}
 	if (do_reload(r->d, changes, r->why, sizeof(r->why))) {
 		json_decref(changes);
 		r->code = CIDLB_CTL_E_FAILED;
@@ -428,12 +408,10 @@ static int req_reload(struct req *r)
 	return 0;
 }
 
-static int req_stop(struct req *r)
+static int req_stop(struct req *r, const char *cmd __attribute__((unused)))
 {
 	json_t *k;
 
-	if (check_fields(r, "stop", "keep"))
-		return -1;
 	k = json_object_get(r->msg, "keep");
 	if (k && !json_is_boolean(k))
 		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "\"keep\" must be true or false");
@@ -445,38 +423,57 @@ static int req_stop(struct req *r)
 	return 0;
 }
 
-static const char *const commands =
-	"status, backend.list, backend.add, backend.drain, backend.activate, backend.remove, backend.weight, cid.retire, cid.unretire, quarantine.list, reload, stop";
+/* The control requests: name, the fields it allows beside "cmd", handler. */
+static const struct request {
+	const char *cmd;
+	const char *fields;
+	int (*fn)(struct req *r, const char *cmd);
+} requests[] = {
+	{ "status", "", req_status },
+	{ "backend.list", "", req_backend_list },
+	{ "backend.add", "backend", req_backend_add },
+	{ "backend.drain", "name", req_backend_change },
+	{ "backend.activate", "name", req_backend_change },
+	{ "backend.remove", "name", req_backend_change },
+	{ "backend.weight", "name weight", req_backend_change },
+	{ "cid.retire", "cids ttl", req_cid },
+	{ "cid.unretire", "cids", req_cid },
+	{ "quarantine.list", "", req_quarantine },
+	{ "reload", "", req_reload },
+	{ "stop", "keep", req_stop },
+};
+
+/* "status, backend.list, ...": the request names, for error replies */
+static const char *request_names(char *buf, size_t len)
+{
+	size_t i, o = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < sizeof(requests) / sizeof(requests[0]) && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", i ? ", " : "", requests[i].cmd);
+	return buf;
+}
 
 static int dispatch(struct req *r)
 {
 	json_t *c = json_object_get(r->msg, "cmd");
 	const char *cmd;
+	char names[256];
+	size_t i;
 
 	if (!json_is_string(c))
 		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "the request needs \"cmd\": one of %s",
-			    commands);
+			    request_names(names, sizeof(names)));
 	cmd = json_string_value(c);
-	if (!strcmp(cmd, "status"))
-		return req_status(r);
-	if (!strcmp(cmd, "backend.list"))
-		return req_backend_list(r);
-	if (!strcmp(cmd, "backend.add"))
-		return req_backend_add(r);
-	if (!strcmp(cmd, "backend.drain") || !strcmp(cmd, "backend.activate") ||
-	    !strcmp(cmd, "backend.remove") || !strcmp(cmd, "backend.weight"))
-		return req_backend_change(r, cmd);
-	if (!strcmp(cmd, "cid.retire"))
-		return req_cid(r, true);
-	if (!strcmp(cmd, "cid.unretire"))
-		return req_cid(r, false);
-	if (!strcmp(cmd, "quarantine.list"))
-		return req_quarantine(r);
-	if (!strcmp(cmd, "reload"))
-		return req_reload(r);
-	if (!strcmp(cmd, "stop"))
-		return req_stop(r);
-	return fail(r, CIDLB_CTL_E_BAD_REQUEST, "unknown cmd '%s'; one of %s", cmd, commands);
+	for (i = 0; i < sizeof(requests) / sizeof(requests[0]); i++) {
+		if (strcmp(cmd, requests[i].cmd))
+			continue;
+		if (check_fields(r, cmd, requests[i].fields))
+			return -1;
+		return requests[i].fn(r, cmd);
+	}
+	return fail(r, CIDLB_CTL_E_BAD_REQUEST, "unknown cmd '%s'; one of %s", cmd,
+		    request_names(names, sizeof(names)));
 }
 
 /* ---- the socket ----------------------------------------------------------- */
