@@ -1164,21 +1164,129 @@ static void print_memory(FILE *o)
 	fputc('\n', o);
 }
 
+static int prog_info(int fd, struct bpf_prog_info *info, void **xlated)
+{
+	uint32_t len = sizeof(*info), n;
+
+	memset(info, 0, sizeof(*info));
+	if (bpf_obj_get_info_by_fd(fd, info, &len))
+		return -errno;
+	if (!xlated)
+		return 0;
+	n = info->xlated_prog_len;
+	*xlated = calloc(1, n ? n : 1);
+	if (!*xlated)
+		return -ENOMEM;
+	memset(info, 0, sizeof(*info));
+	info->xlated_prog_len = n;
+	info->xlated_prog_insns = (uint64_t)(unsigned long)*xlated;
+	len = sizeof(*info);
+	if (bpf_obj_get_info_by_fd(fd, info, &len))
+		return -errno;
+	return 0;
+}
+
+static int prog_mismatch;
+
+/* Two maps an instruction refers to are the same, or both a read-only
+ * data section (.rodata: each object has its own) with the same content. */
+static int same_map(uint32_t a, uint32_t b)
+{
+	struct bpf_map_info ia = {}, ib = {};
+	uint32_t la = sizeof(ia), lb = sizeof(ib), zero = 0;
+	int fa, fb, same = 0;
+	void *va = NULL, *vb = NULL;
+
+	if (a == b)
+		return 1;
+	fa = bpf_map_get_fd_by_id(a);
+	fb = bpf_map_get_fd_by_id(b);
+	if (fa >= 0 && fb >= 0 && !bpf_obj_get_info_by_fd(fa, &ia, &la) &&
+	    !bpf_obj_get_info_by_fd(fb, &ib, &lb) && ia.type == ib.type &&
+	    ia.max_entries == 1 && ib.max_entries == 1 && ia.value_size == ib.value_size &&
+	    strstr(ia.name, ".rodata") && strstr(ib.name, ".rodata")) {
+		va = malloc(ia.value_size);
+		vb = malloc(ib.value_size);
+		same = va && vb && !bpf_map_lookup_elem(fa, &zero, va) &&
+		       !bpf_map_lookup_elem(fb, &zero, vb) && !memcmp(va, vb, ia.value_size);
+	}
+	free(va);
+	free(vb);
+	if (fa >= 0)
+		close(fa);
+	if (fb >= 0)
+		close(fb);
+	return same;
+}
+
+/* Translated programs equal instruction by instruction (a map reference
+ * by same_map()). */
+static int same_code(const struct bpf_insn *x, const struct bpf_insn *y, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (x[i].code == (BPF_LD | BPF_DW | BPF_IMM) && x[i].src_reg && i + 1 < n) {
+			if (x[i].code != y[i].code || x[i].dst_reg != y[i].dst_reg ||
+			    x[i].src_reg != y[i].src_reg || x[i].off != y[i].off ||
+			    memcmp(&x[i + 1], &y[i + 1], sizeof(x[i])) ||
+			    !same_map(x[i].imm, y[i].imm))
+				return 0;
+			i++;
+			continue;
+		}
+		if (memcmp(&x[i], &y[i], sizeof(x[i])))
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * The loaded cidlb_xdp of each instance beside the harness object's
+ * programs: bench_bare is cidlb_handle() alone, compiled into the harness
+ * object as bench_lb inlines it; its translated instructions must equal
+ * cidlb_xdp's one by one (the same maps; each object's own read-only
+ * data with the same content), which shows that
+ * the timed copy is the real code. bench_lb is what is timed (that code
+ * plus the harness).
+ */
 static void print_prog(FILE *o)
 {
 	int i;
 
-	fprintf(o, "\n### The loaded cidlb_xdp (same object, both configurations)\n\n");
-	fprintf(o, "| configuration | verified insns | xlated | jited |\n| --- | ---: | ---: | ---: |\n");
-	for (i = 0; i < NINST; i++) {
-		struct bpf_prog_info info = {};
-		uint32_t len = sizeof(info);
+	fprintf(o, "\n### The timed program beside the loaded cidlb_xdp\n\n");
+	fprintf(o, "| configuration | program | verified insns | xlated | jited | |\n"
+		   "| --- | --- | ---: | ---: | ---: | --- |\n");
+	for (i = 0; i < ninst; i++) {
+		struct bpf_prog_info real, bare, timed;
+		void *xr = NULL, *xb = NULL;
+		int same;
 
-		if (bpf_obj_get_info_by_fd(cidlb_lb_prog_fd(insts[i].lb), &info, &len))
-			continue;
-		fprintf(o, "| %s backends | %u | %uB | %uB |\n", insts[i].name,
-			info.verified_insns, info.xlated_prog_len, info.jited_prog_len);
+		if (prog_info(cidlb_lb_prog_fd(insts[i].lb), &real, &xr) ||
+		    prog_info(insts[i].fd_bare, &bare, &xb) ||
+		    prog_info(insts[i].fd_lb, &timed, NULL))
+			die("program info: %s", strerror(errno));
+		same = real.xlated_prog_len == bare.xlated_prog_len &&
+		       same_code(xr, xb, real.xlated_prog_len / sizeof(struct bpf_insn));
+		if (!same)
+			prog_mismatch++;
+		fprintf(o, "| %s backends | cidlb_xdp (build/cidlb.bpf.o) | %u | %uB | %uB | |\n",
+			insts[i].name, real.verified_insns, real.xlated_prog_len,
+			real.jited_prog_len);
+		fprintf(o, "| %s backends | bench_bare: cidlb_handle() in the harness object | %u | "
+			   "%uB | %uB | %s |\n", insts[i].name, bare.verified_insns,
+			bare.xlated_prog_len, bare.jited_prog_len,
+			same ? "translated instructions identical to cidlb_xdp's" :
+			"**translated instructions differ from cidlb_xdp's**");
+		fprintf(o, "| %s backends | bench_lb: harness + cidlb_handle() (timed) | %u | %uB | "
+			   "%uB | |\n", insts[i].name, timed.verified_insns, timed.xlated_prog_len,
+			timed.jited_prog_len);
+		free(xr);
+		free(xb);
 	}
+	if (prog_mismatch)
+		fprintf(o, "\nThe inlined copy is not the loaded program's code: the figures "
+			   "above do not time cidlb_xdp.\n");
 }
 
 /* --fib NS,IF: run in network namespace NS, the FIB rows with IF as the
@@ -1312,6 +1420,11 @@ int main(int argc, char **argv)
 		rc = live_bench(&insts[0], &lv, stdout);
 	}
 	printf("\n%d target(s) missed.\n", failed_targets);
+	if (prog_mismatch) {
+		fprintf(stderr, "cidlb-bench: the timed copy of cidlb_handle() is not the code of "
+			"the loaded cidlb_xdp (see \"The timed program\")\n");
+		rc = -1;
+	}
 	for (i = 0; i < ninst; i++) {
 		for (c = 0; c < BENCH_CONFIGS; c++)
 			cidlb_cid_config_free(insts[i].cc[c]);
