@@ -8,13 +8,19 @@
  * every cidlb_* map shared (bpf_map__reuse_fd). Each class is a frame
  * through BPF_PROG_TEST_RUN with `repeat` iterations; several rounds run
  * every class of both instances and both families in turn, and the table
- * gives the median, min and max of the kernel's ns per iteration. After
- * every run the counters must have moved by exactly `repeat` and the
- * output frame must equal the input: anything else exits non-zero.
+ * gives the median, min and max of the kernel's ns per iteration. Every
+ * round the real cidlb_xdp's output for each class must equal, octet by
+ * octet, a frame built here; after every run the counters must have moved
+ * by exactly `repeat` and the output frame must equal the input: anything
+ * else exits non-zero.
  *
  *   cidlb-bench [--repeat N] [--rounds N] [--cpu N] [--quick]
  *               [--live GEN_NS,GEN_IF,LB_NS,LB_IF] [--live-frames N]
- *               [--classes ID,ID...]
+ *               [--fib NS,IF] [--tsv FILE] [--classes ID,ID...]
+ *
+ * --fib runs in network namespace NS and measures the FIB rows (the
+ * default forwarding mode) with IF as their ingress device; --tsv writes
+ * the medians for tools/bench/side_by_side.sh.
  *
  * --classes measures only those classes (ids in classes[] below), on the
  * 10-backend instance, and prints only the table: for comparing builds of
@@ -958,8 +964,8 @@ static void print_table(FILE *o)
 {
 	int i, c, fam;
 
-	fprintf(o, "| class | next hop | backends | IPv4 ns median (min–max) | ×floor | ×encap | "
-		   "IPv6 ns median (min–max) | ×floor | ×encap |\n");
+	fprintf(o, "| class | next hop | backends | IPv4 ns median (min–max) | ×floor | "
+		   "×encap | IPv6 ns median (min–max) | ×floor | ×encap |\n");
 	fprintf(o, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n");
 	for (i = 0; i < ninst; i++) {
 		for (c = 0; c < NCLS; c++) {
@@ -1280,13 +1286,13 @@ static void print_prog(FILE *o)
 		fprintf(o, "| %s backends | cidlb_xdp (build/cidlb.bpf.o) | %u | %uB | %uB | |\n",
 			insts[i].name, real.verified_insns, real.xlated_prog_len,
 			real.jited_prog_len);
-		fprintf(o, "| %s backends | bench_bare: cidlb_handle() in the harness object | %u | "
-			   "%uB | %uB | %s |\n", insts[i].name, bare.verified_insns,
+		fprintf(o, "| %s backends | bench_bare: cidlb_handle() in the harness object "
+			   "| %u | %uB | %uB | %s |\n", insts[i].name, bare.verified_insns,
 			bare.xlated_prog_len, bare.jited_prog_len,
 			same ? "translated instructions identical to cidlb_xdp's" :
 			"**translated instructions differ from cidlb_xdp's**");
-		fprintf(o, "| %s backends | bench_lb: harness + cidlb_handle() (timed) | %u | %uB | "
-			   "%uB | |\n", insts[i].name, timed.verified_insns, timed.xlated_prog_len,
+		fprintf(o, "| %s backends | bench_lb: harness + cidlb_handle() (timed) "
+			   "| %u | %uB | %uB | |\n", insts[i].name, timed.verified_insns, timed.xlated_prog_len,
 			timed.jited_prog_len);
 		free(xr);
 		free(xb);
@@ -1388,11 +1394,13 @@ int main(int argc, char **argv)
 		for (i = 0; i < ninst; i++) {
 			for (fam = 0; fam < 2; fam++) {
 				for (c = 0; c < NCLS; c++) {
-					if ((i > 0 && !(classes[c].flags & LARGE)) || !selected(&classes[c]) ||
-					    (classes[c].fib && !fib_ifindex))
+					const struct cls *k = &classes[c];
+
+					if ((i > 0 && !(k->flags & LARGE)) || !selected(k) ||
+					    (k->fib && !fib_ifindex))
 						continue;
 					res[i][fam][c][nres[i][fam][c]++] =
-						measure(&insts[i], &classes[c], fam ? 6 : 4, repeat, r);
+						measure(&insts[i], k, fam ? 6 : 4, repeat, r);
 				}
 			}
 		}

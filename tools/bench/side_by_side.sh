@@ -145,7 +145,7 @@ function row(what, mode, id, fam, pk,    c, p, cf, pf, ch, ph) {
 	if (c < 0) return
 	cf = cm("floor", fam); pf = pm("floor")
 	ch = cm("nop", fam) - cf; ph = pm("harness") - pf
-	printf "| %s | IPv%d | %s | %.0f | %.0f | %.2f | %.0f / %.0f | %.2f | +%.0f / +%.0f |\n",
+	printf "| %s | IPv%d | %s | %.0f | %.0f | %.2f | %.0f / %.0f | %.2f | %+.0f / %+.0f |\n",
 		what, fam, mode, c, p, c / p, c - cf, p - pf, (c - cf) / (p - pf), ch, ph
 }
 BEGIN {
@@ -162,7 +162,7 @@ BEGIN {
 	print "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 	for (fam = 4; fam <= 6; fam += 2) {
 		s = "short" fam; n = "init" fam
-		printf "| floor: swap MACs, XDP_TX (no harness) | IPv%d | | %.0f | %.0f | %.2f | | | +%.0f / +%.0f |\n",
+		printf "| floor: swap MACs, XDP_TX (no harness) | IPv%d | | %.0f | %.0f | %.2f | | | %+.0f / %+.0f |\n",
 			fam, cm("floor", fam), pm("floor"), cm("floor", fam) / pm("floor"),
 			cm("nop", fam) - cm("floor", fam), pm("harness") - pm("floor")
 		row("short, plaintext CID / short header", "MAC", "plain", fam, s)
