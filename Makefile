@@ -240,8 +240,11 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)BUILD=$(BUILD) tests/run
 
+# make bench PEER='CMD' [SIDE_BY_SIDE_ARGS='--runs N --rounds R --update-doc']:
+# cidlb's bench and a peer command alternately (tools/bench/side_by_side.sh).
 bench: all
-	$(Q)BUILD=$(BUILD) tools/bench/run
+	$(Q)if [ -n "$$PEER" ]; then BUILD=$(BUILD) tools/bench/side_by_side.sh \
+		$(SIDE_BY_SIDE_ARGS) "$$PEER"; else BUILD=$(BUILD) tools/bench/run; fi
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all e2e-bins
@@ -312,7 +315,9 @@ $(BUILD)/bench/cidlb-bench: $(BENCH_OBJS) $(LIBTEST_A) $(USER_LIBS)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LDLIBS)
 
-bench: $(BENCH_BPF_OBJS) $(BUILD)/bench/cidlb-bench
+bench: bench-objects
+.PHONY: bench-objects
+bench-objects: $(BENCH_BPF_OBJS) $(BUILD)/bench/cidlb-bench
 
 # ---- make soak (tests/soak, owned by the soak test) -------------------------
 # The long soak: 5 minutes of traffic from thousands of simulated clients

@@ -18,6 +18,9 @@
  *   bench_adjust  harness around bpf_xdp_adjust_head() alone
  *   bench_encap   harness around encap() of bpf/encap.h alone: floor 2
  *   bench_lb      harness around cidlb_handle()
+ *   bench_bare    cidlb_handle() alone, as bpf/cidlb.bpf.c has it: the
+ *                 driver compares its translated instructions with the
+ *                 loaded cidlb_xdp's (the inlined copy is the same code)
  *   live_floor, live_encap: floors 1 and 2 without harness, for veth
  */
 #include "cidlb_main.h"
@@ -231,6 +234,12 @@ SEC("xdp")
 int bench_lb(struct xdp_md *ctx)
 {
 	return harness(ctx, BODY_LB);
+}
+
+SEC("xdp")
+int bench_bare(struct xdp_md *ctx)
+{
+	return cidlb_handle(ctx);
 }
 
 /* Without harness: veth hands every frame over once. */

@@ -19,12 +19,16 @@ struct inst {
 	uint32_t target;		/* backend the CID classes reach */
 	uint32_t retired;		/* entries in cidlb_retired */
 	int family;			/* address family the backends have now */
+	int fwd_mode;			/* forwarding mode they have now */
 	struct cidlb_lb *lb;
 	struct bpf_object *bobj;
-	int fd_floor, fd_nop, fd_adjust, fd_encap, fd_lb;
+	int fd_floor, fd_nop, fd_adjust, fd_encap, fd_lb, fd_bare;
 	int fd_live_floor, fd_live_encap;
 	int ctl_fd, cids_fd;
 	uint32_t cids_seg;		/* bench_cids entries per rotating class */
+	struct bench_cid *cids;		/* bench_cids, the driver's copy */
+	uint32_t *cid_be;		/* backend each bench_cids entry names */
+	uint32_t *maglev;		/* the Maglev table published (the driver's copy) */
 	struct cidlb_cid_config *cc[BENCH_CONFIGS];
 };
 
@@ -42,6 +46,7 @@ struct frame {
 void bench_frame(struct inst *in, int family, enum pkt_kind k, int config_id,
 		 struct frame *f);
 void bench_set_family(struct inst *in, int family);
+void bench_set_backends(struct inst *in, int family, int fwd_mode);
 void bench_set_ctl(struct inst *in, const struct bench_ctl *c);
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
