@@ -52,6 +52,13 @@ reply_err "empty" '' bad_request "the request is not JSON"
 reply_err "cut short" '{"cmd": "sta' bad_request "the request is not JSON"
 reply_err "binary" "$(printf '\x01\x02\xff\xfe')" bad_request "the request is not JSON"
 reply_err "array" '["status"]' bad_request "must be a JSON object"
+# a NUL octet after a number: jansson alone would read {"weight":7<NUL>}} as
+# {"weight":7} (a mutated request was once accepted so)
+r=$(printf '{"cmd":"backend.weight","name":"b1","weight":7\0}}' | ctl_raw)
+case "$(printf '%s' "$r" | jget 'd["ok"], d.get("code"), d.get("error","")' 2>/dev/null)" in
+"False bad_request "*"holds a NUL octet"*) ok ;;
+*) bad "NUL inside the JSON text: reply $r" ;;
+esac
 reply_err "number" '42' bad_request "must be a JSON object"
 reply_err "no cmd" '{"name":"b1"}' bad_request 'needs "cmd": one of status, backend.list'
 reply_err "cmd not a string" '{"cmd":7}' bad_request 'needs "cmd"'

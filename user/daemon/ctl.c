@@ -607,8 +607,13 @@ json_t *ctl_handle(struct daemon *d, const char *buf, size_t len)
 	json_t *reply;
 	int n;
 
-	r.msg = json_loadb(buf, len, JSON_DECODE_ANY, &jerr);
-	if (!r.msg) {
+	/* jansson ends a number at a NUL octet and reads {"weight":7<NUL>} as
+	 * {"weight":7}: JSON text never holds one, so refuse it first */
+	if (memchr(buf, '\0', len)) {
+		r.msg = NULL;
+		reply = error_reply(CIDLB_CTL_E_BAD_REQUEST,
+				    "the request is not JSON: it holds a NUL octet");
+	} else if (!(r.msg = json_loadb(buf, len, JSON_DECODE_ANY, &jerr))) {
 		char msg[512];
 
 		snprintf(msg, sizeof(msg), "the request is not JSON: %s (line %d, column %d)",
