@@ -74,8 +74,14 @@ eq "b3's next hop copied" "198.18.1.2@$L1 198.18.2.2@$L2 198.18.3.2@$L3" "$(neig
 # packets go on with cidlbd's copy (nh_cached), as they do while the
 # kernel's lookup misses an entry; once the kernel's entry FAILED, the
 # copy goes and the drops say why (drop_no_neigh); ARP back, entry back.
+# srv must not ARP for the LB either: the LB's kernel learns the sender of
+# an ARP request addressed to it, which would give b1's entry back (seen
+# under load: the 20 packets then went by the kernel's entry, nh_cached 0)
+on srv ip neigh replace 198.18.1.1 lladdr "$(mac_of lb l1)" dev s1 nud permanent
 on srv sysctl -qw net.ipv4.conf.s1.arp_ignore=8
 on lb ip neigh del 198.18.1.2 dev l1
+eq "the kernel has no usable entry for b1 (copy only)" "" \
+	"$(on lb ip neigh show 198.18.1.2 dev l1 | grep -E 'REACHABLE|STALE|DELAY|PROBE|PERMANENT')"
 before=$(decap_v4 s1)
 send --flow "$(cid_of 1 b1b2b3b4b5b6)@42011" --count 20 >/dev/null
 eq "20 packets of b1 delivered with the copy" 20 $(($(wait_count "decap_v4 s1" $((before + 20))) - before))
