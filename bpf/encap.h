@@ -2,7 +2,9 @@
 /*
  * encap.h - step 6: forward to the backend.
  * IPv4-in-IPv4 (RFC 2003) or IP-in-IPv6 (RFC 2473) with the LB's own
- * source address; the inner packet is never touched. TOS/traffic class is
+ * source address; the inner packet is never touched. The outer header is
+ * the backend's template (cidlb_backend.outer) with the per-packet fields
+ * filled in. TOS/traffic class is
  * copied to the outer header (RFC 6040 normal mode), DF set. The next hop
  * comes from the kernel FIB (bpf_fib_lookup) or from a configured MAC.
  * Direct mode rewrites the Ethernet addresses only.
@@ -21,7 +23,6 @@
 #define IP_DF		0x4000
 #define OUTER_V4_LEN	sizeof(struct iphdr)
 #define OUTER_V6_LEN	sizeof(struct ipv6hdr)
-#define DEFAULT_TTL	64
 
 enum fwd_result {
 	FWD_OK = 0,
@@ -38,20 +39,6 @@ struct next_hop {
 	__u32 ifindex;		/* 0: back out of the ingress interface */
 	__u32 cached;		/* 1: MACs from cidlb_neigh, not the kernel */
 };
-
-static __always_inline __u16 ipv4_csum(const struct iphdr *iph)
-{
-	const __u16 *w = (const __u16 *)iph;
-	__u32 sum = 0;
-	__u32 i;
-
-#pragma unroll
-	for (i = 0; i < sizeof(*iph) / 2; i++)
-		sum += w[i];
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return ~sum;
-}
 
 /* The kernel has no usable neighbour entry for the next hop the FIB chose
  * (fib->ifindex, and fib->ipv4_dst/ipv6_dst, which the lookup turned into
@@ -186,49 +173,52 @@ static __always_inline void write_macs(void *data, const struct next_hop *nh)
 	__builtin_memcpy(eth->h_source, nh->smac, 6);
 }
 
+/* The backend's outer IPv4 header (cidlb_backend.outer, lb.c's), then
+ * the fields of this packet: TOS, length, protocol, and the checksum as
+ * the template's partial sum plus the three words those changed. */
 static __always_inline int write_outer_v4(void *data, void *data_end, const struct pkt *p,
-					  const struct cidlb_backend *be,
-					  const struct cidlb_global *g)
+					  const struct cidlb_backend *be)
 {
 	struct iphdr *o = data + (p->l2_len & 0x1f);
+	const __u64 *t = (const __u64 *)be->outer;
+	__u16 *w = (__u16 *)o;
+	__u32 sum;
 
 	if ((void *)(o + 1) > data_end)
 		return -1;
-	o->version = 4;
-	o->ihl = 5;
+	((__u64 *)o)[0] = t[0];
+	((__u64 *)o)[1] = t[1];
+	((__u32 *)o)[4] = ((const __u32 *)t)[4];
 	o->tos = p->tos;
 	o->tot_len = bpf_htons(p->ip_len + OUTER_V4_LEN);
-	o->id = 0;
-	o->frag_off = bpf_htons(IP_DF);
-	o->ttl = g->ttl ? g->ttl : DEFAULT_TTL;
 	o->protocol = p->flow.family == CIDLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
-	o->check = 0;
-	__builtin_memcpy(&o->saddr, g->src4, 4);
-	__builtin_memcpy(&o->daddr, be->addr, 4);
-	o->check = ipv4_csum(o);
+	sum = be->outer_sum + w[0] + w[1] + w[4];
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	o->check = ~sum;
 	return 0;
 }
 
+/* The backend's outer IPv6 header, then this packet's traffic class, flow
+ * label, payload length and next header. */
 static __always_inline int write_outer_v6(void *data, void *data_end, const struct pkt *p,
-					  const struct cidlb_backend *be,
-					  const struct cidlb_global *g)
+					  const struct cidlb_backend *be)
 {
 	struct ipv6hdr *o = data + (p->l2_len & 0x1f);
+	const __u64 *t = (const __u64 *)be->outer;
 	/* Flow label from the 4-tuple: ECMP on the way spreads flows. */
 	__u32 fl = cidlb_flow_hash(&p->flow, 0) & 0xfffff;
 
 	if ((void *)(o + 1) > data_end)
 		return -1;
-	o->version = 6;
-	o->priority = p->tos >> 4;
-	o->flow_lbl[0] = (p->tos << 4) | (fl >> 16);
-	o->flow_lbl[1] = fl >> 8;
-	o->flow_lbl[2] = fl;
+	((__u64 *)o)[0] = t[0];
+	((__u64 *)o)[1] = t[1];
+	((__u64 *)o)[2] = t[2];
+	((__u64 *)o)[3] = t[3];
+	((__u64 *)o)[4] = t[4];
+	*(__u32 *)o = bpf_htonl(0x60000000 | (__u32)p->tos << 20 | fl);
 	o->payload_len = bpf_htons(p->ip_len);
 	o->nexthdr = p->flow.family == CIDLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
-	o->hop_limit = g->ttl ? g->ttl : DEFAULT_TTL;
-	__builtin_memcpy(&o->saddr, g->src6, 16);
-	__builtin_memcpy(&o->daddr, be->addr, 16);
 	return 0;
 }
 
@@ -264,9 +254,9 @@ static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
 		return FWD_ENCAP;
 	write_macs(data, nh);
 	if (be->family == CIDLB_FAMILY_V4)
-		rc = write_outer_v4(data, data_end, p, be, g);
+		rc = write_outer_v4(data, data_end, p, be);
 	else
-		rc = write_outer_v6(data, data_end, p, be, g);
+		rc = write_outer_v6(data, data_end, p, be);
 	return rc ? FWD_ENCAP : FWD_OK;
 }
 

@@ -195,6 +195,18 @@ struct cidlb_backend {
 	__u8  addr[16];		/* tunnel endpoint, IPv4 in addr[0..3] */
 	__u8  mac[6];		/* next hop for ENCAP_MAC and DIRECT */
 	__u8  pad2[2];
+	/*
+	 * The outer header toward this backend as every packet carries it,
+	 * written by lb.c (cidlb_backend_outer()) on every write of the entry
+	 * and of cidlb_global's src4, src6 or ttl; packets copy it and fill in
+	 * the fields that change per packet, left zero here: IPv4 TOS, total
+	 * length, protocol and checksum; IPv6 traffic class, flow label,
+	 * payload length and next header.
+	 */
+	__u32 outer_sum;	/* IPv4: ones' complement sum of the template's
+				 * 16-bit words but 0, 1, 4 and 5 (version/TOS,
+				 * length, TTL/protocol, checksum), folded */
+	__u8  outer[40];	/* IPv4 header (20 octets) or IPv6 header */
 };
 
 /* ---- cidlb_maglev: array of 2 * CIDLB_MAGLEV_SIZE backend indexes ------
@@ -288,6 +300,46 @@ struct cidlb_global {
 #define CIDLB_GF_SID_SPILL	0x02	/* short server IDs outside cidlb_sid_table */
 #define CIDLB_GF_NO_TRANSIT	0x04	/* drop what the program would pass and the
 					 * kernel would route (bpf/transit.h) */
+
+#ifndef __bpf__
+/* Fill b's outer-header template for the settings g (family, address and
+ * the LB's source and TTL); zero for a family that is neither. */
+static inline void cidlb_backend_outer(struct cidlb_backend *b, const struct cidlb_global *g)
+{
+	__u8 ttl = g->ttl ? g->ttl : 64, *o = b->outer;
+	__u32 sum = 0, i;
+	__u16 w;
+
+	for (i = 0; i < sizeof(b->outer); i++)
+		o[i] = 0;
+	b->outer_sum = 0;
+	if (b->family == CIDLB_FAMILY_V4) {
+		o[0] = 0x45;
+		o[6] = 0x40;	/* DF */
+		o[8] = ttl;
+		for (i = 0; i < 4; i++) {
+			o[12 + i] = g->src4[i];
+			o[16 + i] = b->addr[i];
+		}
+		/* words 0, 1, 4 and 5 are summed per packet, from the packet */
+		for (i = 2; i < 10; i++) {
+			if (i == 4 || i == 5)
+				continue;
+			__builtin_memcpy(&w, o + 2 * i, 2);
+			sum += w;
+		}
+		sum = (sum & 0xffff) + (sum >> 16);
+		b->outer_sum = (sum & 0xffff) + (sum >> 16);
+	} else if (b->family == CIDLB_FAMILY_V6) {
+		o[0] = 0x60;
+		o[7] = ttl;
+		for (i = 0; i < 16; i++) {
+			o[8 + i] = g->src6[i];
+			o[24 + i] = b->addr[i];
+		}
+	}
+}
+#endif
 
 /* ---- cidlb_tx_ports: devmap hash, ifindex -> ifindex (XDP_REDIRECT) ---- */
 
@@ -448,7 +500,7 @@ CIDLB_SIZE_CHECK(cidlb_vip, 8);
 CIDLB_SIZE_CHECK(cidlb_vip_slot, 32);
 CIDLB_SIZE_CHECK(cidlb_config, 368);
 CIDLB_SIZE_CHECK(cidlb_sid_key, 20);
-CIDLB_SIZE_CHECK(cidlb_backend, 28);
+CIDLB_SIZE_CHECK(cidlb_backend, 72);
 CIDLB_SIZE_CHECK(cidlb_flow_key, 40);
 CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);

@@ -88,6 +88,7 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 		b.family = strchr(be[i].addr, ':') ? 6 : 4;
 		tpkt_addr(b.family, be[i].addr, a);
 		memcpy(b.addr, a, 16);
+		cidlb_backend_outer(&b, &g);
 		W(CIDLB_MAP_BACKENDS, &i, &b);
 		memcpy(sk.sid, be[i].sid, be[i].len);
 		W(CIDLB_MAP_SIDS, &sk, &i);
