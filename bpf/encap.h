@@ -206,8 +206,7 @@ static __always_inline int write_outer_v6(void *data, void *data_end, const stru
 {
 	struct ipv6hdr *o = data + (p->l2_len & 0x1f);
 	const __u64 *t = (const __u64 *)be->outer;
-	/* Flow label from the 4-tuple: ECMP on the way spreads flows. */
-	__u32 fl = cidlb_flow_hash(&p->flow, 0) & 0xfffff;
+	__u32 fl = cidlb_flow_label(&p->flow);
 
 	if ((void *)(o + 1) > data_end)
 		return -1;

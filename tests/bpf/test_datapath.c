@@ -294,10 +294,17 @@ static void check_forwarded(const struct tpkt_spec *s, const uint8_t *in, size_t
 		t_assert_bytes(o + 12, lb, 4, "outer source");
 		t_assert_bytes(o + 16, a, 4, "outer destination");
 	} else {
+		struct cidlb_flow_key fk __attribute__((aligned(8))) = { .family = s->family };
 		uint8_t lb[16];
 
 		assert_int_equal(o[0] >> 4, 6);
 		assert_int_equal(((o[0] & 0xf) << 4) | (o[1] >> 4), s->tos);
+		/* flow label: cidlb_flow_label() of the client's 4-tuple */
+		tpkt_addr(s->family, s->src, fk.src);
+		tpkt_addr(s->family, s->dst, fk.dst);
+		fk.sport = htons(s->sport);
+		fk.dport = htons(s->dport);
+		assert_int_equal(((o[1] & 0xf) << 16) | (o[2] << 8) | o[3], cidlb_flow_label(&fk));
 		assert_int_equal((o[4] << 8) | o[5], iplen);
 		assert_int_equal(o[6], s->family == 4 ? 4 : 41);
 		assert_int_equal(o[7], 64);
