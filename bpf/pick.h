@@ -28,7 +28,9 @@ struct cid_ctx {
 	 * retired-CID map and of the decode cache, and the decoder's input. */
 	struct cidlb_cid_key key __attribute__((aligned(8)));
 	const struct cidlb_config *cfg;	/* NULL when unroutable by config */
-	__u64 hash;			/* cidlb_cid_hashes(&key) */
+	__u64 hash;			/* cidlb_cid_hashes(&key), where it is
+					 * read: retired CIDs held, or an AES
+					 * config (decode cache); else 0 */
 };
 
 static __always_inline int backend_live(const struct cidlb_backend *be)
@@ -80,7 +82,10 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 	len = need;
 out:
 	cid_key_trim(&c->key, len);
-	c->hash = cidlb_cid_hashes(&c->key);
+	/* a plaintext CID with no retired CIDs held never reads its hash */
+	c->hash = 0;
+	if ((g->flags & CIDLB_GF_RETIRED) || (c->cfg && c->cfg->mode != CIDLB_MODE_PLAINTEXT))
+		c->hash = cidlb_cid_hashes(&c->key);
 	return rc;
 }
 
