@@ -130,19 +130,21 @@ static __always_inline int nh_from_mac(struct xdp_md *ctx, const struct cidlb_ba
 	return FWD_OK;
 }
 
-/* Move the L2 header (14, 18 or 22 octets) from `from` to `to`. */
-static __always_inline int move_l2(void *data, void *data_end, __u32 to,
-				   __u32 from, __u32 l2_len)
+/* Move the VLAN tags (TPID and TCI of each, octets 12 to l2_len - 2) from
+ * `from` to `to`. The MAC addresses and the EtherType after the tags are
+ * written afresh (write_macs, set_l2_proto): an untagged frame moves
+ * nothing. */
+static __always_inline int move_tags(void *data, void *data_end, __u32 to,
+				     __u32 from, __u32 l2_len)
 {
 	__u8 *d = data + to, *s = data + from;
 
 	if ((void *)(d + 22) > data_end || (void *)(s + 22) > data_end)
 		return -1;
-	__builtin_memmove(d, s, 14);
 	if (l2_len >= 18)
-		__builtin_memmove(d + 14, s + 14, 4);
+		__builtin_memmove(d + 12, s + 12, 4);
 	if (l2_len >= 22)
-		__builtin_memmove(d + 18, s + 18, 4);
+		__builtin_memmove(d + 16, s + 16, 4);
 	return 0;
 }
 
@@ -244,7 +246,7 @@ static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
 		return FWD_ENCAP;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	if (move_l2(data, data_end, 0, olen, p->l2_len))
+	if (move_tags(data, data_end, 0, olen, p->l2_len))
 		return FWD_ENCAP;
 	if (set_l2_proto(data, data_end, p->l2_len,
 			 be->family == CIDLB_FAMILY_V4 ? ETH_P_IP : ETH_P_IPV6))
