@@ -177,24 +177,30 @@ static __always_inline void write_macs(void *data, const struct next_hop *nh)
 
 /* The backend's outer IPv4 header (cidlb_backend.outer, lb.c's), then
  * the fields of this packet: TOS, length, protocol, and the checksum as
- * the template's partial sum plus the three words those changed. */
+ * the template's sum plus theirs. The sum is made from values in
+ * registers, not read back from the header: a 16-bit load over the octet
+ * stores just made would wait for them (no store forwarding). TOS and
+ * protocol are each the second octet of their 16-bit word, so their sum
+ * adds as one big-endian value (RFC 1071: the sum is byte-order free). */
 static __always_inline int write_outer_v4(void *data, void *data_end, const struct pkt *p,
 					  const struct cidlb_backend *be)
 {
 	struct iphdr *o = data + (p->l2_len & 0x1f);
 	const __u64 *t = (const __u64 *)be->outer;
-	__u16 *w = (__u16 *)o;
-	__u32 sum;
+	__u32 len = p->ip_len + OUTER_V4_LEN, proto, sum;
 
 	if ((void *)(o + 1) > data_end)
 		return -1;
+	proto = p->flow.family == CIDLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
 	((__u64 *)o)[0] = t[0];
 	((__u64 *)o)[1] = t[1];
 	((__u32 *)o)[4] = ((const __u32 *)t)[4];
 	o->tos = p->tos;
-	o->tot_len = bpf_htons(p->ip_len + OUTER_V4_LEN);
-	o->protocol = p->flow.family == CIDLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
-	sum = be->outer_sum + w[0] + w[1] + w[4];
+	o->tot_len = bpf_htons(len);
+	o->protocol = proto;
+	sum = (len & 0xffff) + p->tos + proto;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = be->outer_sum + bpf_htons(sum);
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	o->check = ~sum;

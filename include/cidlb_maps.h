@@ -204,8 +204,7 @@ struct cidlb_backend {
 	 * payload length and next header.
 	 */
 	__u32 outer_sum;	/* IPv4: ones' complement sum of the template's
-				 * 16-bit words but 0, 1, 4 and 5 (version/TOS,
-				 * length, TTL/protocol, checksum), folded */
+				 * 16-bit words as loaded on this host, folded */
 	__u8  outer[40];	/* IPv4 header (20 octets) or IPv6 header */
 };
 
@@ -321,10 +320,9 @@ static inline void cidlb_backend_outer(struct cidlb_backend *b, const struct cid
 			o[12 + i] = g->src4[i];
 			o[16 + i] = b->addr[i];
 		}
-		/* words 0, 1, 4 and 5 are summed per packet, from the packet */
-		for (i = 2; i < 10; i++) {
-			if (i == 4 || i == 5)
-				continue;
+		/* TOS, length, protocol and checksum are 0 here: packets add
+		 * the first three */
+		for (i = 0; i < 10; i++) {
 			__builtin_memcpy(&w, o + 2 * i, 2);
 			sum += w;
 		}
