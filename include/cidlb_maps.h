@@ -134,7 +134,32 @@ struct cidlb_config {
 	 */
 	__u32 enc_rk[CIDLB_AES_RK_WORDS];
 	__u32 dec_rk[CIDLB_AES_RK_WORDS];
+	/* From the lengths, by cidlb_config_masks() (lb.c on every write):
+	 * packets AND them instead of computing them. */
+	__u64 key_mask[3];	/* keeps octets 1 .. 1 + pt_len of a CID key
+				 * (struct cidlb_cid_key: its DCID's first
+				 * 1 + pt_len octets), clears octet 0 (len) */
+	__u32 sid_mask[5];	/* keeps octets 0 .. 1 + sid_len of a
+				 * struct cidlb_sid_key */
+	__u32 pad3;
 };
+
+#ifndef __bpf__
+/* Fill c's masks from its sid_len and pt_len. */
+static inline void cidlb_config_masks(struct cidlb_config *c)
+{
+	__u8 k[sizeof(c->key_mask)] = { 0 }, s[sizeof(c->sid_mask)] = { 0 };
+	__u32 i;
+
+	for (i = 1; i < sizeof(k) && i < 2u + c->pt_len; i++)
+		k[i] = 0xff;
+	for (i = 0; i < sizeof(s) && i < 2u + c->sid_len; i++)
+		s[i] = 0xff;
+	__builtin_memcpy(c->key_mask, k, sizeof(k));
+	__builtin_memcpy(c->sid_mask, s, sizeof(s));
+	c->pad3 = 0;
+}
+#endif
 
 /* ---- cidlb_sids: hash, (config ID, server ID) -> backend index --------- */
 struct cidlb_sid_key {
@@ -496,7 +521,7 @@ struct cidlb_decap_counters {
 CIDLB_SIZE_CHECK(cidlb_vip_key, 20);
 CIDLB_SIZE_CHECK(cidlb_vip, 8);
 CIDLB_SIZE_CHECK(cidlb_vip_slot, 32);
-CIDLB_SIZE_CHECK(cidlb_config, 368);
+CIDLB_SIZE_CHECK(cidlb_config, 416);
 CIDLB_SIZE_CHECK(cidlb_sid_key, 20);
 CIDLB_SIZE_CHECK(cidlb_backend, 72);
 CIDLB_SIZE_CHECK(cidlb_flow_key, 40);

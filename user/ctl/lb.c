@@ -635,6 +635,7 @@ int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_con
 	if (cidlb_lb_get_config(lb, id, &old))
 		memset(&old, 0, sizeof(old));
 	nc.generation = old.generation + 1;
+	cidlb_config_masks(&nc);
 	err = upd(lb, CIDLB_M_CONFIGS, &standby, &nc);
 	if (err)
 		return err;
