@@ -34,11 +34,20 @@ enum fwd_result {
 
 /* Where the encapsulated frame goes. */
 struct next_hop {
-	__u8  dmac[6];
-	__u8  smac[6];
+	__u8  dmac[8];		/* 6 used; 8 keep smac 8-aligned on the stack */
+	__u8  smac[8];
 	__u32 ifindex;		/* 0: back out of the ingress interface */
 	__u32 cached;		/* 1: MACs from cidlb_neigh, not the kernel */
-};
+} __attribute__((aligned(8)));
+
+/* Copy a MAC address as one 4-octet and one 2-octet move, not six octet
+ * moves (packets allow unaligned access; stack and map sides here are
+ * 4-aligned). */
+static __always_inline void mac_copy(void *d, const void *s)
+{
+	*(__u32 *)d = *(const __u32 *)s;
+	*(__u16 *)(d + 4) = *(const __u16 *)(s + 4);
+}
 
 /* The kernel has no usable neighbour entry for the next hop the FIB chose
  * (fib->ifindex, and fib->ipv4_dst/ipv6_dst, which the lookup turned into
@@ -124,8 +133,8 @@ static __always_inline int nh_from_mac(struct xdp_md *ctx, const struct cidlb_ba
 		return FWD_ENCAP;
 	if (bpf_check_mtu(ctx, 0, &mtu, olen, 0))
 		return FWD_MTU;
-	__builtin_memcpy(nh->dmac, be->mac, 6);
-	__builtin_memcpy(nh->smac, eth->h_dest, 6);
+	mac_copy(nh->dmac, be->mac);
+	mac_copy(nh->smac, eth->h_dest);
 	nh->ifindex = 0;
 	return FWD_OK;
 }
@@ -171,8 +180,8 @@ static __always_inline void write_macs(void *data, const struct next_hop *nh)
 {
 	struct ethhdr *eth = data;
 
-	__builtin_memcpy(eth->h_dest, nh->dmac, 6);
-	__builtin_memcpy(eth->h_source, nh->smac, 6);
+	mac_copy(eth->h_dest, nh->dmac);
+	mac_copy(eth->h_source, nh->smac);
 }
 
 /* The backend's outer IPv4 header (cidlb_backend.outer, lb.c's), then
