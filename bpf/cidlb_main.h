@@ -123,8 +123,8 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
 			cnt->drop_encap++;
 			return XDP_DROP;
 		}
-		__builtin_memcpy(eth->h_source, eth->h_dest, 6);
-		__builtin_memcpy(eth->h_dest, be->mac, 6);
+		mac_copy(eth->h_source, eth->h_dest);
+		mac_copy(eth->h_dest, be->mac);
 		cnt->tx++;
 		return XDP_TX;
 	}

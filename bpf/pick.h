@@ -28,7 +28,9 @@ struct cid_ctx {
 	 * retired-CID map and of the decode cache, and the decoder's input. */
 	struct cidlb_cid_key key __attribute__((aligned(8)));
 	const struct cidlb_config *cfg;	/* NULL when unroutable by config */
-	__u64 hash;			/* cidlb_cid_hashes(&key) */
+	__u64 hash;			/* cidlb_cid_hashes(&key), where it is
+					 * read: retired CIDs held, or an AES
+					 * config (decode cache); else 0 */
 };
 
 static __always_inline int backend_live(const struct cidlb_backend *be)
@@ -53,6 +55,7 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 	__u32 cr = first >> 5;
 	__u32 len = (first & 0x1f) + 1, need, copy;
 	int rc = PICK_ROUTED;
+	__u64 *w;
 
 	if (len > avail)
 		len = avail;
@@ -77,10 +80,19 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 		rc = PICK_SHORT_CID;
 		goto out;
 	}
-	len = need;
+	/* trimmed to 1 + pt_len octets by the config's masks */
+	w = (__u64 *)&c->key;
+	w[0] = (w[0] & c->cfg->key_mask[0]) | need;
+	w[1] &= c->cfg->key_mask[1];
+	w[2] &= c->cfg->key_mask[2];
+	goto hash;
 out:
 	cid_key_trim(&c->key, len);
-	c->hash = cidlb_cid_hashes(&c->key);
+hash:
+	/* a plaintext CID with no retired CIDs held never reads its hash */
+	c->hash = 0;
+	if ((g->flags & CIDLB_GF_RETIRED) || (c->cfg && c->cfg->mode != CIDLB_MODE_PLAINTEXT))
+		c->hash = cidlb_cid_hashes(&c->key);
 	return rc;
 }
 
@@ -205,15 +217,15 @@ static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidl
 		 * octet 2 of struct cidlb_cid_key, as sid[] does in struct
 		 * cidlb_sid_key, so it moves word by word. */
 		const __u32 *cw = (const __u32 *)&c->key;
-		__u32 *kw = (__u32 *)key, n = 2 + cfg->sid_len;
+		__u32 *kw = (__u32 *)key;
 
 		cnt->cid_plaintext++;
 		kw[0] = (cw[0] & 0xffff0000) | key->config_id | ((__u32)key->len << 8);
-		kw[0] &= low_mask(n, 4);
-		kw[1] = cw[1] & low_mask((__s64)n - 4, 4);
-		kw[2] = cw[2] & low_mask((__s64)n - 8, 4);
-		kw[3] = cw[3] & low_mask((__s64)n - 12, 4);
-		kw[4] = cw[4] & low_mask((__s64)n - 16, 4);
+		kw[0] &= cfg->sid_mask[0];
+		kw[1] = cw[1] & cfg->sid_mask[1];
+		kw[2] = cw[2] & cfg->sid_mask[2];
+		kw[3] = cw[3] & cfg->sid_mask[3];
+		kw[4] = cw[4] & cfg->sid_mask[4];
 		return 0;
 	}
 	if (cfg->mode == CIDLB_MODE_SINGLE_PASS || cfg->mode == CIDLB_MODE_FOUR_PASS)

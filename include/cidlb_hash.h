@@ -50,6 +50,16 @@ static inline __u32 cidlb_flow_hash(const struct cidlb_flow_key *k, __u32 seed)
 	return c;
 }
 
+/* The outer IPv6 flow label of a flow (RFC 6437: from the 4-tuple, so
+ * that ECMP on the way spreads flows): the key's five 64-bit words xored
+ * and multiplied once, the top 20 bits. k: 8-octet aligned. */
+static inline __u32 cidlb_flow_label(const struct cidlb_flow_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+
+	return (__u32)(((w[0] ^ w[1] ^ w[2] ^ w[3] ^ w[4]) * 0x9e3779b97f4a7c15ULL) >> 44);
+}
+
 /* The three words of a CID key mixed into one: three multiplies, then the
  * high half folded down, so that every octet of the key moves every bit
  * (plaintext CIDs differ in a few nonce octets only). */

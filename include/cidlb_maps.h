@@ -173,7 +173,32 @@ struct cidlb_config {
 	 */
 	__u32 enc_rk[CIDLB_AES_RK_WORDS];
 	__u32 dec_rk[CIDLB_AES_RK_WORDS];
+	/* From the lengths, by cidlb_config_masks() (lb.c on every write):
+	 * packets AND them instead of computing them. */
+	__u64 key_mask[3];	/* keeps octets 1 .. 1 + pt_len of a CID key
+				 * (struct cidlb_cid_key: its DCID's first
+				 * 1 + pt_len octets), clears octet 0 (len) */
+	__u32 sid_mask[5];	/* keeps octets 0 .. 1 + sid_len of a
+				 * struct cidlb_sid_key */
+	__u32 pad3;
 };
+
+#ifndef __bpf__
+/* Fill c's masks from its sid_len and pt_len. */
+static inline void cidlb_config_masks(struct cidlb_config *c)
+{
+	__u8 k[sizeof(c->key_mask)] = { 0 }, s[sizeof(c->sid_mask)] = { 0 };
+	__u32 i;
+
+	for (i = 1; i < sizeof(k) && i < 2u + c->pt_len; i++)
+		k[i] = 0xff;
+	for (i = 0; i < sizeof(s) && i < 2u + c->sid_len; i++)
+		s[i] = 0xff;
+	__builtin_memcpy(c->key_mask, k, sizeof(k));
+	__builtin_memcpy(c->sid_mask, s, sizeof(s));
+	c->pad3 = 0;
+}
+#endif
 
 /* ---- cidlb_sids: hash, (config ID, server ID) -> backend index --------- */
 struct cidlb_sid_key {
@@ -234,6 +259,17 @@ struct cidlb_backend {
 	__u8  addr[16];		/* tunnel endpoint, IPv4 in addr[0..3] */
 	__u8  mac[6];		/* next hop for ENCAP_MAC and DIRECT */
 	__u8  pad2[2];
+	/*
+	 * The outer header toward this backend as every packet carries it,
+	 * written by lb.c (cidlb_backend_outer()) on every write of the entry
+	 * and of cidlb_global's src4, src6 or ttl; packets copy it and fill in
+	 * the fields that change per packet, left zero here: IPv4 TOS, total
+	 * length, protocol and checksum; IPv6 traffic class, flow label,
+	 * payload length and next header.
+	 */
+	__u32 outer_sum;	/* IPv4: ones' complement sum of the template's
+				 * 16-bit words as loaded on this host, folded */
+	__u8  outer[40];	/* IPv4 header (20 octets) or IPv6 header */
 };
 
 /* ---- cidlb_maglev: array of 2 * CIDLB_MAGLEV_SIZE backend indexes ------
@@ -327,6 +363,45 @@ struct cidlb_global {
 #define CIDLB_GF_SID_SPILL	0x02	/* short server IDs outside cidlb_sid_table */
 #define CIDLB_GF_NO_TRANSIT	0x04	/* drop what the program would pass and the
 					 * kernel would route (bpf/transit.h) */
+
+#ifndef __bpf__
+/* Fill b's outer-header template for the settings g (family, address and
+ * the LB's source and TTL); zero for a family that is neither. */
+static inline void cidlb_backend_outer(struct cidlb_backend *b, const struct cidlb_global *g)
+{
+	__u8 ttl = g->ttl ? g->ttl : 64, *o = b->outer;
+	__u32 sum = 0, i;
+	__u16 w;
+
+	for (i = 0; i < sizeof(b->outer); i++)
+		o[i] = 0;
+	b->outer_sum = 0;
+	if (b->family == CIDLB_FAMILY_V4) {
+		o[0] = 0x45;
+		o[6] = 0x40;	/* DF */
+		o[8] = ttl;
+		for (i = 0; i < 4; i++) {
+			o[12 + i] = g->src4[i];
+			o[16 + i] = b->addr[i];
+		}
+		/* TOS, length, protocol and checksum are 0 here: packets add
+		 * the first three */
+		for (i = 0; i < 10; i++) {
+			__builtin_memcpy(&w, o + 2 * i, 2);
+			sum += w;
+		}
+		sum = (sum & 0xffff) + (sum >> 16);
+		b->outer_sum = (sum & 0xffff) + (sum >> 16);
+	} else if (b->family == CIDLB_FAMILY_V6) {
+		o[0] = 0x60;
+		o[7] = ttl;
+		for (i = 0; i < 16; i++) {
+			o[8 + i] = g->src6[i];
+			o[24 + i] = b->addr[i];
+		}
+	}
+}
+#endif
 
 /* ---- cidlb_tx_ports: devmap hash, ifindex -> ifindex (XDP_REDIRECT) ---- */
 
@@ -485,9 +560,9 @@ struct cidlb_decap_counters {
 CIDLB_SIZE_CHECK(cidlb_vip_key, 20);
 CIDLB_SIZE_CHECK(cidlb_vip, 8);
 CIDLB_SIZE_CHECK(cidlb_vip_slot, 32);
-CIDLB_SIZE_CHECK(cidlb_config, 368);
+CIDLB_SIZE_CHECK(cidlb_config, 416);
 CIDLB_SIZE_CHECK(cidlb_sid_key, 20);
-CIDLB_SIZE_CHECK(cidlb_backend, 28);
+CIDLB_SIZE_CHECK(cidlb_backend, 72);
 CIDLB_SIZE_CHECK(cidlb_flow_key, 40);
 CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);

@@ -458,6 +458,53 @@ static void test_lru_sticky(void **state)
 	assert_int_equal(c.route_lru, 3);
 }
 
+/* The outer header is each backend's template: a change of the outer
+ * source or TTL reaches the backends written before it. */
+static void test_outer_follows_global(void **state)
+{
+	struct tlb *t = *state;
+	uint8_t in[2][TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX], a[16];
+	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 1,
+			       .dport = 443, .payload = payload };
+	static const struct { uint8_t ttl, want; } ttls[] = { { 64, 64 }, { 9, 9 }, { 0, 64 } };
+	struct cidlb_global g;
+	size_t len[2], outlen;
+	int i, j;
+
+	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_backend(t, 1, "fd00:3::11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	s.payload_len = tquic_long(payload, 0xc0, 1, (const uint8_t *)"\xe1\x02\x03\x04\x05\x06\x07\x08",
+				   8, NULL, 0, 1200);
+	for (j = 0; j < 2; j++) {	/* flow j sticks to backend j (LRU) */
+		s.sport = 1 + j;
+		len[j] = tpkt_build(&s, in[j]);
+		tlb_maglev(t, (uint32_t[]){ j }, 1);
+		assert_int_equal(tlb_run(t, in[j], len[j], out, &outlen), XDP_TX);
+	}
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+		g.ttl = ttls[i].ttl;
+		g.src4[3] = 100 + i;
+		g.src6[15] = 100 + i;
+		assert_int_equal(cidlb_lb_set_global(t->lb, &g), 0);
+		/* IPv4 backend */
+		assert_int_equal(tlb_run(t, in[0], len[0], out, &outlen), XDP_TX);
+		assert_int_equal(outlen, len[0] + 20);
+		assert_int_equal(out[14 + 8], ttls[i].want);
+		t_assert_bytes(out + 14 + 12, g.src4, 4, "outer source");
+		tpkt_addr(4, "198.18.3.10", a);
+		t_assert_bytes(out + 14 + 16, a, 4, "outer destination");
+		assert_int_equal(tcsum(out + 14, 20), 0);
+		/* IPv6 backend */
+		assert_int_equal(tlb_run(t, in[1], len[1], out, &outlen), XDP_TX);
+		assert_int_equal(outlen, len[1] + 40);
+		assert_int_equal(out[14 + 7], ttls[i].want);
+		t_assert_bytes(out + 14 + 8, g.src6, 16, "outer source");
+		tpkt_addr(6, "fd00:3::11", a);
+		t_assert_bytes(out + 14 + 24, a, 16, "outer destination");
+	}
+}
+
 /* Two independently loaded copies with the same configuration pick the
  * same backend for every 4-tuple (and the hash spreads over all). */
 static void test_two_lbs_agree(void **state)
@@ -955,6 +1002,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru_sticky, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outer_follows_global, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_lbs_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memo_follows_maps, setup, teardown),
 		cmocka_unit_test(test_retired_filter),

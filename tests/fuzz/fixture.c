@@ -23,6 +23,7 @@ static int config(fixture_write_fn write, void *ctx, __u32 id, int sid, int nonc
 
 	c.pt_len = sid + nonce;
 	c.half_len = (c.pt_len + 1) / 2;
+	cidlb_config_masks(&c);
 	c.mode = !key ? CIDLB_MODE_PLAINTEXT :
 		 c.pt_len == 16 ? CIDLB_MODE_SINGLE_PASS : CIDLB_MODE_FOUR_PASS;
 	if (key && cidlb_aes128_key_schedules(key, c.enc_rk, c.dec_rk))
@@ -88,6 +89,7 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 		b.family = strchr(be[i].addr, ':') ? 6 : 4;
 		tpkt_addr(b.family, be[i].addr, a);
 		memcpy(b.addr, a, 16);
+		cidlb_backend_outer(&b, &g);
 		W(CIDLB_MAP_BACKENDS, &i, &b);
 		memcpy(sk.sid, be[i].sid, be[i].len);
 		W(CIDLB_MAP_SIDS, &sk, &i);

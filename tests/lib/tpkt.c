@@ -209,7 +209,7 @@ static size_t l4_offset(const uint8_t *ip, size_t iplen, int *family)
 uint32_t tpkt_flow_label(const uint8_t *in, size_t inlen, size_t l2_len)
 {
 	const uint8_t *ip = in + l2_len;
-	struct cidlb_flow_key k;
+	struct cidlb_flow_key k __attribute__((aligned(8)));
 	size_t l4;
 	int fam;
 
@@ -225,7 +225,7 @@ uint32_t tpkt_flow_label(const uint8_t *in, size_t inlen, size_t l2_len)
 	memcpy(&k.sport, ip + l4, 2);
 	memcpy(&k.dport, ip + l4 + 2, 2);
 	k.family = fam == 4 ? CIDLB_FAMILY_V4 : CIDLB_FAMILY_V6;
-	return cidlb_flow_hash(&k, 0) & 0xfffff;
+	return cidlb_flow_label(&k);
 }
 
 size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen,

@@ -64,8 +64,8 @@ struct tpkt_outer {
 size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen,
 		   size_t l2_len, uint8_t *out);
 
-/* The outer IPv6 flow label cidlb writes for this frame: the flow hash
- * (seed 0) of the inner addresses and UDP ports, 20 bits. */
+/* The outer IPv6 flow label cidlb writes for this frame:
+ * cidlb_flow_label() of the inner addresses and UDP ports, 20 bits. */
 uint32_t tpkt_flow_label(const uint8_t *in, size_t inlen, size_t l2_len);
 
 /* First offset where two frames differ (the shorter length if one is a

@@ -698,11 +698,11 @@ static size_t expected_frame(const struct frame *f, int family, uint32_t be, int
 		o[10] = c >> 8;
 		o[11] = c;
 	} else {
-		struct cidlb_flow_key k;
+		struct cidlb_flow_key k __attribute__((aligned(8)));
 		uint32_t fl;
 
 		flow_of(f, &k);
-		fl = cidlb_flow_hash(&k, 0) & 0xfffff;
+		fl = cidlb_flow_label(&k);	/* what defines the outer flow label */
 		o[0] = 0x60 | tos >> 4;
 		o[1] = (uint8_t)(tos << 4) | fl >> 16;
 		o[2] = fl >> 8;

@@ -813,6 +813,7 @@ int cidlb_conf_qlb_to_map(const struct cidlb_conf_qlb *q, struct cidlb_config *o
 	out->half_len = (out->pt_len + 1) / 2;
 	out->flags = (q->len_self_encode ? CIDLB_CFG_F_LEN_CHECK : 0) |
 		     (q->decode_cache ? 0 : CIDLB_CFG_F_NO_DCACHE);
+	cidlb_config_masks(out);
 	if (!q->has_key) {
 		out->mode = CIDLB_MODE_PLAINTEXT;
 		return 0;

@@ -618,6 +618,7 @@ int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_con
 	if (cidlb_lb_get_config(lb, id, &old))
 		memset(&old, 0, sizeof(old));
 	nc.generation = old.generation + 1;
+	cidlb_config_masks(&nc);
 	err = upd(lb, CIDLB_M_CONFIGS, &standby, &nc);
 	if (err)
 		return err;
@@ -631,15 +632,22 @@ int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_con
  * still says absent (packets ignore it), and only then with its state:
  * the one octet that differs. A packet never sees a live state beside a
  * half-written address. (The daemon never changes a live entry's address
- * in place: such a backend gets a new index.)
+ * in place: such a backend gets a new index.) The outer-header template is
+ * filled here, from b and the current global settings, whatever b holds.
  */
 int cidlb_lb_set_backend(struct cidlb_lb *lb, uint32_t idx, const struct cidlb_backend *b)
 {
-	struct cidlb_backend cur, absent = *b;
+	struct cidlb_backend cur, absent, nb = *b;
+	struct cidlb_global g;
 	int err;
 
 	if (idx >= CIDLB_MAX_BACKENDS)
 		return -EINVAL;
+	if (cidlb_lb_get_global(lb, &g))
+		memset(&g, 0, sizeof(g));
+	cidlb_backend_outer(&nb, &g);
+	b = &nb;
+	absent = nb;
 	absent.state = CIDLB_BE_ABSENT;
 	if (b->state != CIDLB_BE_ABSENT && !get(lb, CIDLB_M_BACKENDS, &idx, &cur) &&
 	    cur.state == CIDLB_BE_ABSENT) {
@@ -830,9 +838,35 @@ static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g)
 
 /* The fields that name the halves packets read (Maglev, configs, VIP
  * table) are lb.c's: they keep their current values whatever g says. */
+/* The outer-header template of every backend entry, after a change of
+ * the outer source or TTL. A packet may see an entry halfway through its
+ * rewrite (a map write is a copy): the outer source changes seldom, and
+ * such a packet only carries a mix of the old and new template. */
+static int backends_outer_refresh(struct cidlb_lb *lb, const struct cidlb_global *g)
+{
+	struct cidlb_backend cur, nb;
+	uint32_t idx;
+	int err;
+
+	for (idx = 0; idx < CIDLB_MAX_BACKENDS; idx++) {
+		if (get(lb, CIDLB_M_BACKENDS, &idx, &cur) || !cur.family)
+			continue;
+		nb = cur;
+		cidlb_backend_outer(&nb, g);
+		if (!memcmp(&nb, &cur, sizeof(cur)))
+			continue;
+		err = upd(lb, CIDLB_M_BACKENDS, &idx, &nb);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
 {
 	struct cidlb_global ng = *g, cur;
+	bool outer = true;
+	int err;
 
 	if (!cidlb_lb_get_global(lb, &cur)) {
 		ng.flags = (ng.flags & ~CIDLB_GF_SID_SPILL) | (cur.flags & CIDLB_GF_SID_SPILL);
@@ -840,8 +874,13 @@ int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
 		ng.config_active = cur.config_active;
 		ng.vip_active = cur.vip_active;
 		memcpy(ng.vip_seed, cur.vip_seed, sizeof(ng.vip_seed));
+		outer = memcmp(ng.src4, cur.src4, 4) || memcmp(ng.src6, cur.src6, 16) ||
+			ng.ttl != cur.ttl;
 	}
-	return global_write(lb, &ng);
+	err = global_write(lb, &ng);
+	if (err || !outer)
+		return err;
+	return backends_outer_refresh(lb, &ng);
 }
 
 /* Recompute the derived fields after a change of the maps they follow. */

@@ -135,12 +135,18 @@ static bool same_identity(const struct cidlb_backend *a, const struct cidlb_back
 	       !memcmp(a->addr, b->addr, 16) && !memcmp(a->mac, b->mac, 6);
 }
 
+/* Entry idx as backend_value() would make it: without the outer-header
+ * template, which lb.c fills on every write. */
 static int read_backend(struct daemon *d, uint32_t idx, struct cidlb_backend *v)
 {
 	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_BACKENDS);
 
 	memset(v, 0, sizeof(*v));
-	return bpf_map_lookup_elem(fd, &idx, v) ? -errno : 0;
+	if (bpf_map_lookup_elem(fd, &idx, v))
+		return -errno;
+	v->outer_sum = 0;
+	memset(v->outer, 0, sizeof(v->outer));
+	return 0;
 }
 
 /* Owner name of an index in the current mapping, or NULL. */
