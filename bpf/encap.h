@@ -17,12 +17,12 @@
 #include "cidlb_hash.h"
 
 #ifndef AF_INET
-#define AF_INET		2
-#define AF_INET6	10
+#define AF_INET	 2
+#define AF_INET6 10
 #endif
-#define IP_DF		0x4000
-#define OUTER_V4_LEN	sizeof(struct iphdr)
-#define OUTER_V6_LEN	sizeof(struct ipv6hdr)
+#define IP_DF	     0x4000
+#define OUTER_V4_LEN sizeof(struct iphdr)
+#define OUTER_V6_LEN sizeof(struct ipv6hdr)
 
 enum fwd_result {
 	FWD_OK = 0,
@@ -34,10 +34,10 @@ enum fwd_result {
 
 /* Where the encapsulated frame goes. */
 struct next_hop {
-	__u8  dmac[8];		/* 6 used; 8 keep smac 8-aligned on the stack */
-	__u8  smac[8];
-	__u32 ifindex;		/* 0: back out of the ingress interface */
-	__u32 cached;		/* 1: MACs from cidlb_neigh, not the kernel */
+	__u8 dmac[8]; /* 6 used; 8 keep smac 8-aligned on the stack */
+	__u8 smac[8];
+	__u32 ifindex; /* 0: back out of the ingress interface */
+	__u32 cached;  /* 1: MACs from cidlb_neigh, not the kernel */
 } __attribute__((aligned(8)));
 
 /* Copy a MAC address as one 4-octet and one 2-octet move, not six octet
@@ -143,8 +143,7 @@ static __always_inline int nh_from_mac(struct xdp_md *ctx, const struct cidlb_ba
  * `from` to `to`. The MAC addresses and the EtherType after the tags are
  * written afresh (write_macs, set_l2_proto): an untagged frame moves
  * nothing. */
-static __always_inline int move_tags(void *data, void *data_end, __u32 to,
-				     __u32 from, __u32 l2_len)
+static __always_inline int move_tags(void *data, void *data_end, __u32 to, __u32 from, __u32 l2_len)
 {
 	__u8 *d = data + to, *s = data + from;
 
@@ -158,8 +157,7 @@ static __always_inline int move_tags(void *data, void *data_end, __u32 to,
 }
 
 /* Set the EtherType that ends the L2 header (after 0, 1 or 2 tags). */
-static __always_inline int set_l2_proto(void *data, void *data_end, __u32 l2_len,
-					__u16 proto)
+static __always_inline int set_l2_proto(void *data, void *data_end, __u32 l2_len, __u16 proto)
 {
 	__u8 *l2 = data;
 
@@ -242,8 +240,8 @@ static __always_inline int write_outer_v6(void *data, void *data_end, const stru
  * and nh says where. The packet is unchanged on every error but FWD_ENCAP
  * after the headroom grew (the caller drops it either way). */
 static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
-				 const struct cidlb_backend *be,
-				 const struct cidlb_global *g, struct next_hop *nh)
+				 const struct cidlb_backend *be, const struct cidlb_global *g,
+				 struct next_hop *nh)
 {
 	__u32 olen = be->family == CIDLB_FAMILY_V4 ? OUTER_V4_LEN : OUTER_V6_LEN;
 	void *data, *data_end;

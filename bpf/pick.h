@@ -16,7 +16,7 @@
 #include "cid_crypto.h"
 
 enum pick_result {
-	PICK_ROUTED = 0,	/* server ID -> live backend */
+	PICK_ROUTED = 0, /* server ID -> live backend */
 	PICK_CR7,
 	PICK_NO_CONFIG,
 	PICK_SHORT_CID,
@@ -27,7 +27,7 @@ struct cid_ctx {
 	/* The DCID's identifying octets (zero past key.len): the key of the
 	 * retired-CID map and of the decode cache, and the decoder's input. */
 	struct cidlb_cid_key key __attribute__((aligned(8)));
-	const struct cidlb_config *cfg;	/* NULL when unroutable by config */
+	const struct cidlb_config *cfg; /* NULL when unroutable by config */
 	__u64 hash;			/* cidlb_cid_hashes(&key), where it is
 					 * read: retired CIDs held, or an AES
 					 * config (decode cache); else 0 */
@@ -51,7 +51,7 @@ static __always_inline void cid_key_trim(struct cidlb_cid_key *k, __u32 len)
 static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 					const struct cidlb_global *g, struct cidlb_counters *cnt)
 {
-	__u8 first = avail ? c->key.cid[0] : 0;	/* an empty DCID reads as 0 */
+	__u8 first = avail ? c->key.cid[0] : 0; /* an empty DCID reads as 0 */
 	__u32 cr = first >> 5;
 	__u32 len = (first & 0x1f) + 1, need, copy;
 	int rc = PICK_ROUTED;
@@ -141,8 +141,7 @@ static __always_inline struct cidlb_dcache_slot *dcache_slot(const struct cid_ct
 	return bpf_map_lookup_elem(&cidlb_dcache, &i);
 }
 
-static __always_inline int cid_key_eq(const struct cidlb_cid_key *a,
-				      const struct cidlb_cid_key *b)
+static __always_inline int cid_key_eq(const struct cidlb_cid_key *a, const struct cidlb_cid_key *b)
 {
 	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
 
@@ -151,8 +150,7 @@ static __always_inline int cid_key_eq(const struct cidlb_cid_key *a,
 
 /* A hit must come from the same CID, config ID and generation, so no
  * entry outlives a change of its config. */
-static __always_inline int dcache_get(const struct cid_ctx *c,
-				      const struct cidlb_dcache_slot *s,
+static __always_inline int dcache_get(const struct cid_ctx *c, const struct cidlb_dcache_slot *s,
 				      struct cidlb_sid_key *key, struct cidlb_counters *cnt)
 {
 	if (s && s->generation == c->cfg->generation && s->config_id == key->config_id &&

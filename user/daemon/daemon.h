@@ -43,10 +43,10 @@ struct MHD_Daemon;
 struct iface_rt {
 	char name[IF_NAMESIZE];
 	int ifindex;
-	enum cidlb_attach_mode mode;	/* as attached */
+	enum cidlb_attach_mode mode; /* as attached */
 	bool dispatcher;
-	uint8_t fwd_set;		/* CIDLB_FWD_SET_*: forwarding we turned on */
-	bool fresh;			/* attached by the start or reload under way:
+	uint8_t fwd_set; /* CIDLB_FWD_SET_*: forwarding we turned on */
+	bool fresh;	 /* attached by the start or reload under way:
 					 * detached again if it fails */
 };
 
@@ -59,22 +59,22 @@ struct retire_ent {
 struct daemon {
 	pthread_mutex_t lock;
 	char config_path[4096];
-	struct cidlb_conf *conf;	/* running configuration; its backends
+	struct cidlb_conf *conf; /* running configuration; its backends
 					 * are the running set (the file's, as
 					 * changed on the control socket) */
 	struct cidlb_lb *lb;
-	char object[4096];		/* BPF object in use */
+	char object[4096]; /* BPF object in use */
 	char pin_dir[256];
-	bool pin_dir_forced;		/* --pin-dir given */
-	bool adopted;			/* maps and program were pinned already */
+	bool pin_dir_forced; /* --pin-dir given */
+	bool adopted;	     /* maps and program were pinned already */
 	bool keep_on_exit;
 	bool stop, stop_keep;
-	uint32_t owner_map_id;		/* ID of cidlb_counters: marks "ours" */
-	struct cidlb_state st;		/* name -> index, quarantine */
+	uint32_t owner_map_id; /* ID of cidlb_counters: marks "ours" */
+	struct cidlb_state st; /* name -> index, quarantine */
 	struct iface_rt ifs[CIDLB_MAX_IFACES];
 	int n_ifs;
-	uint32_t *maglev;		/* last published table, NULL before */
-	bool rolling_back;		/* apply_config() putting d->conf back */
+	uint32_t *maglev;  /* last published table, NULL before */
+	bool rolling_back; /* apply_config() putting d->conf back */
 	/* QUIC-LB configs: decodes at the last sample, and when (boottime
 	 * ns) that count last moved; 0 = no decode seen */
 	uint64_t qlb_decodes[CIDLB_CONFIG_IDS];
@@ -86,9 +86,9 @@ struct daemon {
 	char last_reload_msg[1024];
 	uint64_t reloads_ok, reloads_failed;
 	/* written under retire_lock, read with __atomic_load_n */
-	uint64_t retired_count;		/* entries in cidlb_retired */
-	uint64_t retired_expired;	/* removed by the sweep, total */
-	uint64_t retired_added;		/* added, total */
+	uint64_t retired_count;	  /* entries in cidlb_retired */
+	uint64_t retired_expired; /* removed by the sweep, total */
+	uint64_t retired_added;	  /* added, total */
 	/* retire.c: a min-heap by expiry of what was put into cidlb_retired
 	 * (read from the map at start, then every retire); an entry retired
 	 * again or unretired since leaves a stale one, checked in the map
@@ -99,11 +99,11 @@ struct daemon {
 	bool rindex_stale;
 	int lock_fd;
 	int listen_fd;
-	int wake_fd;			/* eventfd: a control thread woke the main loop */
-	int ctl_active;			/* control client threads running (atomic) */
+	int wake_fd;	/* eventfd: a control thread woke the main loop */
+	int ctl_active; /* control client threads running (atomic) */
 	struct MHD_Daemon *httpd;
-	int metrics_retry_s;		/* >0: the bind failed, next try in this */
-	time_t metrics_next;		/* ... at this time */
+	int metrics_retry_s; /* >0: the bind failed, next try in this */
+	time_t metrics_next; /* ... at this time */
 };
 
 /* ---- program.c ---- */
@@ -129,8 +129,7 @@ void adopt_previous(struct daemon *d, const struct cidlb_state *prev);
 void undo_attach(struct daemon *d, int base);
 /* Attach to every interface of @c not attached yet (from *base on in
  * d->ifs); on a failure none of them stays attached and @why says why. */
-int attach_new(struct daemon *d, const struct cidlb_conf *c, int *base,
-	       char *why, size_t why_len);
+int attach_new(struct daemon *d, const struct cidlb_conf *c, int *base, char *why, size_t why_len);
 /* Detach from the interfaces that left @c, order d->ifs as @c, and make
  * sure of the redirect ports and forwarding sysctls. */
 void sync_interfaces(struct daemon *d, const struct cidlb_conf *c);
@@ -160,8 +159,8 @@ uint64_t boottime_ns(void);
  * becomes d->conf (the old one is freed) and 0 is returned; on refusal
  * nothing is changed and @why says why. @changes (may be NULL) receives a
  * JSON summary of what changed. */
-int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
-		 char *why, size_t why_len);
+int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes, char *why,
+		 size_t why_len);
 /* Copy of the running configuration to change (backends included). */
 struct cidlb_conf *conf_dup(const struct cidlb_conf *c);
 int save_state(struct daemon *d);
@@ -170,8 +169,8 @@ uint32_t backend_index(const struct daemon *d, const char *name);
 int quarantine_expire(struct daemon *d);
 
 /* ---- retire.c ---- */
-int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply,
-		char *why, size_t why_len);
+int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply, char *why,
+		size_t why_len);
 /* The index from the map as it is (a started or adopted map): 0 or a
  * negative errno (then the next sweep tries again). */
 int retire_index_load(struct daemon *d);
