@@ -49,22 +49,23 @@ static void print_list(json_t *a)
 	size_t i;
 	json_t *b;
 
-	printf("%-16s %5s %-24s %-9s %6s %-9s %-20s %12s %14s\n", "NAME", "INDEX", "ADDRESS",
-	       "STATE", "WEIGHT", "MODE", "SERVER IDS", "PACKETS", "BYTES");
+	printf("%-16s %5s %-24s %-9s %-7s %6s %-9s %-20s %12s %14s\n", "NAME", "INDEX", "ADDRESS",
+	       "STATE", "HEALTH", "WEIGHT", "MODE", "SERVER IDS", "PACKETS", "BYTES");
 	json_array_foreach(a, i, b) {
 		char sids[128] = "";
-		const char *k;
+		const char *k, *health;
 		json_t *v;
 		size_t off = 0;
 
 		json_object_foreach(json_object_get(b, "server_ids"), k, v)
 			off += (size_t)snprintf(sids + off, off < sizeof(sids) ? sizeof(sids) - off : 0,
 						"%s%s:%s", off ? "," : "", k, json_string_value(v));
-		printf("%-16s %5lld %-24s %-9s %6lld %-9s %-20s %12lld %14lld\n",
+		health = json_string_value(json_object_get(b, "health"));
+		printf("%-16s %5lld %-24s %-9s %-7s %6lld %-9s %-20s %12lld %14lld\n",
 		       json_string_value(json_object_get(b, "name")),
 		       (long long)json_integer_value(json_object_get(b, "index")),
 		       json_string_value(json_object_get(b, "address")),
-		       json_string_value(json_object_get(b, "state")),
+		       json_string_value(json_object_get(b, "state")), health ? health : "-",
 		       (long long)json_integer_value(json_object_get(b, "weight")),
 		       json_string_value(json_object_get(b, "mode")), sids[0] ? sids : "-",
 		       (long long)json_integer_value(json_object_get(b, "packets")),
