@@ -11,6 +11,7 @@
 #  3. answers with other connection IDs (a spoofer) do not count
 #  4. every other probe answered (fall = rise = 2): the state holds
 #  5. every backend silent: all down, all kept in the table (fail open)
+#  6. health = off for one backend (a reload): off, not probed, in the table
 source "$(dirname "$0")/lib.sh"
 
 net_setup
@@ -125,7 +126,17 @@ wait_eq "b1 back: no longer failing open" "0" eval 'metrics | metric cidlb_healt
 read -r m1 m2 m3 <<<"$(flows 46000)"
 eq "only b1 takes new flows" "60 0 0" "$m1 $m2 $m3"
 
-# --- health = off on one backend: not probed, shown as off -------------------
-lbc backend list >/dev/null
+# --- 6. health = off for one backend (reload): not probed, back in the table -
+# b1 up, b2 and b3 silent (down)
+sed -i 's/^server_id.0 = 0002$/&\nhealth = off/' "$T/cidlb.conf"
+kill -HUP "$DAEMON_PID"
+wait_eq "b2 not checked: off" "up off down" health
+eq "off: cidlb_backend_up 1" 1 "$(up_metric 2)"
+read -r o1 o2 o3 <<<"$(flows 47000)"
+[ "$o2" -gt 0 ] && ok || bad "b2 (health off) takes new flows again: $o1 $o2 $o3"
+eq "b3 (down) still takes none" 0 "$o3"
+n=$(cat "$T/hr/s2.probes"); m=$(cat "$T/hr/s3.probes")
+poll 10 prints_above $((m + 2)) cat "$T/hr/s3.probes"
+eq "b2 is not probed any more" "$n" "$(cat "$T/hr/s2.probes")"
 stop_daemon
 finish

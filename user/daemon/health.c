@@ -112,9 +112,11 @@ uint64_t health_transitions(struct daemon *d, const char *name, int hint)
 }
 
 /* One entry per backend of d->conf, in its order: a backend keeps its
- * state while its name and address stay; new ones are unknown. Under
- * d->lock; false when out of memory (the old entries stay). */
-static bool sync_backends(struct daemon *d)
+ * state while its name and address stay; new ones are unknown. *table:
+ * a backend stopped being down (health turned off, a new address), so
+ * the Maglev table must take it back. Under d->lock; false when out of
+ * memory (the old entries stay). */
+static bool sync_backends(struct daemon *d, bool *table)
 {
 	const struct cidlb_conf *c = d->conf;
 	struct health_be *n = calloc((size_t)c->n_backends + 1, sizeof(*n));
@@ -143,6 +145,8 @@ static bool sync_backends(struct daemon *d)
 			n[i].state = HEALTH_UNKNOWN;
 			n[i].ok_run = n[i].fail_run = 0;
 		}
+		if (o && o->state == HEALTH_DOWN && n[i].state != HEALTH_DOWN)
+			*table = true;
 	}
 	free(d->health);
 	d->health = n;
@@ -493,7 +497,7 @@ static void *health_main(void *arg)
 			break;
 		}
 		if (d->health_gen != d->conf_gen)
-			sync_backends(d);
+			sync_backends(d, &table);
 		if (pf[0].revents & POLLIN)
 			read_answers(d, &table);
 		wait = health_pass(d, &table);
