@@ -12,6 +12,7 @@
 #  4. every other probe answered (fall = rise = 2): the state holds
 #  5. every backend silent: all down, all kept in the table (fail open)
 #  6. health = off for one backend (a reload): off, not probed, in the table
+#  7. a backend with mode = direct is probed in a frame to its MAC
 source "$(dirname "$0")/lib.sh"
 
 net_setup
@@ -138,5 +139,19 @@ eq "b3 (down) still takes none" 0 "$o3"
 n=$(cat "$T/hr/s2.probes"); m=$(cat "$T/hr/s3.probes")
 poll 10 prints_above $((m + 2)) cat "$T/hr/s3.probes"
 eq "b2 is not probed any more" "$n" "$(cat "$T/hr/s2.probes")"
+
+# --- 7. mode = direct: the probe goes in a frame to the backend's MAC ----------
+# the client host plays a direct backend on l0's segment
+mkdir -p "$T/hrc"; echo up >"$T/hrc/c0"
+on cl ip addr add 198.18.100.1/32 dev lo
+on cl /usr/bin/python3 "$ROOT/tests/daemon/health_responder.py" "$T/hrc" 198.18.100.1 443 \
+	>"$T/responder_cl.log" 2>&1 &
+RESPONDER_CL=$!
+trap '[ -n "$RESPONDER" ] && kill "$RESPONDER" 2>/dev/null; kill "$RESPONDER_CL" 2>/dev/null; cleanup' EXIT
+expect_rc "add a direct backend" 0 lbc backend add b4 --address 198.18.0.2 --mode direct \
+	--mac "$(mac_of cl c0)" --server-id 0:0004
+wait_eq "the direct backend answers: up" "up off down up" health
+rm "$T/hrc/c0"
+wait_eq "the direct backend silent: down" "up off down down" health
 stop_daemon
 finish

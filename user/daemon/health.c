@@ -7,7 +7,8 @@
  * of a reserved version (0x?a?a?a?a, RFC 9000 section 15), padded to 1,200
  * octets, in UDP from the LB's own address (source4/source6) and a port
  * this process owns to the first VIP, inside an IPIP or IP6IP6 packet to
- * the backend (a raw socket; the kernel writes the outer header). The
+ * the backend (a raw socket; the kernel writes the outer header), or for
+ * mode = direct in an Ethernet frame to the backend's MAC. The
  * backend decapsulates it, its QUIC server answers an unknown version with
  * a Version Negotiation packet to the LB's address and port. An answer
  * counts only when it is a VN packet that echoes the probe's random
@@ -29,6 +30,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
 #include <netinet/in.h>
 #include <sys/eventfd.h>
 #include <sys/random.h>
@@ -257,6 +260,30 @@ static int raw_fd(struct daemon *d, bool v6o, bool v6i)
 	return *fd;
 }
 
+/* mode = direct: the inner packet @buf in an Ethernet frame to the
+ * backend's MAC, out of the first interface cidlb is attached to (where
+ * the XDP program sends direct backends' packets back out, XDP_TX). */
+static int send_direct(struct daemon *d, const struct cidlb_conf_backend *b, const uint8_t *buf,
+		       size_t len, bool v6i)
+{
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_halen = 6 };
+
+	if (!d->n_ifs)
+		return -ENODEV;
+	if (d->health_pkt < 0) {
+		/* protocol 0: the socket receives nothing */
+		d->health_pkt = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (d->health_pkt < 0)
+			return -errno;
+	}
+	ll.sll_ifindex = d->ifs[0].ifindex;
+	ll.sll_protocol = htons(v6i ? ETH_P_IPV6 : ETH_P_IP);
+	memcpy(ll.sll_addr, b->mac, 6);
+	if (sendto(d->health_pkt, buf, len, 0, (struct sockaddr *)&ll, sizeof(ll)) < 0)
+		return -errno;
+	return 0;
+}
+
 /* Send @h a new probe (new connection IDs); 0 or a negative errno. */
 static int send_probe(struct daemon *d, struct health_be *h, const struct cidlb_conf_backend *b)
 {
@@ -273,14 +300,12 @@ static int send_probe(struct daemon *d, struct health_be *h, const struct cidlb_
 	size_t len;
 	int fd;
 
-	if (b->direct)
-		return -EOPNOTSUPP;
 	if (!c->n_vips)
 		return -EDESTADDRREQ;
 	vk = &c->vips[0].key;
 	v6i = vk->family == CIDLB_FAMILY_V6;
-	if ((v6i && !c->has_src6) || (!v6i && !c->has_src4) || (v6o && !c->has_src6) ||
-	    (!v6o && !c->has_src4))
+	if ((v6i && !c->has_src6) || (!v6i && !c->has_src4) ||
+	    (!b->direct && ((v6o && !c->has_src6) || (!v6o && !c->has_src4))))
 		return -EADDRNOTAVAIL;
 	if (d->health_udp < 0)
 		return -ENOTCONN;
@@ -293,6 +318,8 @@ static int send_probe(struct daemon *d, struct health_be *h, const struct cidlb_
 	version = (version & 0xf0f0f0f0u) | 0x0a0a0a0au;
 	h->vkey = *vk;
 	len = build_probe(buf, h, vk, v6i ? c->src6 : c->src4, d->health_port, version);
+	if (b->direct)
+		return send_direct(d, b, buf, len, v6i);
 
 	fd = raw_fd(d, v6o, v6i);
 	if (fd < 0)
@@ -396,7 +423,6 @@ static uint64_t health_pass(struct daemon *d, bool *table)
 			h->next_ns = now + p.interval_ns;
 			if (err && err != h->last_err)
 				pr_warn("backend %s: cannot send a health probe: %s", h->name,
-					err == -EOPNOTSUPP ? "not done for mode = direct yet" :
 					err == -EDESTADDRREQ ? "no VIP to probe" :
 					err == -EADDRNOTAVAIL ? "[lb] source4/source6 missing for the VIP's or the backend's family" :
 					strerror(-err));
@@ -566,7 +592,7 @@ int health_start(struct daemon *d)
 
 	d->health_raw[0][0] = d->health_raw[0][1] = -1;
 	d->health_raw[1][0] = d->health_raw[1][1] = -1;
-	d->health_udp = -1;
+	d->health_udp = d->health_pkt = -1;
 	d->health_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->health_wake < 0)
 		return -errno;
@@ -608,9 +634,11 @@ void health_stop(struct daemon *d)
 	}
 	if (d->health_udp >= 0)
 		close(d->health_udp);
+	if (d->health_pkt >= 0)
+		close(d->health_pkt);
 	if (d->health_wake >= 0)
 		close(d->health_wake);
-	d->health_udp = d->health_wake = -1;
+	d->health_udp = d->health_pkt = d->health_wake = -1;
 	free(d->health);
 	d->health = NULL;
 	d->n_health = 0;

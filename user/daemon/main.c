@@ -288,7 +288,8 @@ int main(int argc, char **argv)
 	static struct daemon dd = { .lock = PTHREAD_MUTEX_INITIALIZER,
 				    .retire_lock = PTHREAD_MUTEX_INITIALIZER, .lock_fd = -1,
 				    .listen_fd = -1, .wake_fd = -1, .health_udp = -1,
-				    .health_wake = -1, .health_raw = { { -1, -1 }, { -1, -1 } } };
+				    .health_pkt = -1, .health_wake = -1,
+				    .health_raw = { { -1, -1 }, { -1, -1 } } };
 	struct daemon *d = &dd;
 	const char *cli_pin = NULL, *cli_object = NULL, *cli_level = NULL;
 	bool check = false, cleanup = false;
