@@ -148,8 +148,11 @@ on cl /usr/bin/python3 "$ROOT/tests/daemon/health_responder.py" "$T/hrc" 198.18.
 	>"$T/responder_cl.log" 2>&1 &
 RESPONDER_CL=$!
 trap '[ -n "$RESPONDER" ] && kill "$RESPONDER" 2>/dev/null; kill "$RESPONDER_CL" 2>/dev/null; cleanup' EXIT
+expect_rc "backend add: a bad --health-fall is refused" 2 lbc backend add b4 \
+	--address 198.18.0.2 --health-fall 0
+grep_in "the refusal names the key" "health_fall" "$T/err"
 expect_rc "add a direct backend" 0 lbc backend add b4 --address 198.18.0.2 --mode direct \
-	--mac "$(mac_of cl c0)" --server-id 0:0004
+	--mac "$(mac_of cl c0)" --server-id 0:0004 --health on --health-interval 500 --health-rise 1
 wait_eq "the direct backend answers: up" "up off down up" health
 rm "$T/hrc/c0"
 wait_eq "the direct backend silent: down" "up off down down" health

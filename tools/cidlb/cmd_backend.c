@@ -22,6 +22,8 @@ static void usage(FILE *f)
 		"Usage: cidlb [-j] backend list\n"
 		"       cidlb [-j] backend add NAME --address ADDR [--server-id CONFIG:HEX]...\n"
 		"                  [--weight N] [--mac MAC] [--mode encap|direct] [--draining]\n"
+		"                  [--health on|off] [--health-interval MS] [--health-timeout MS]\n"
+		"                  [--health-fall N] [--health-rise N]\n"
 		"       cidlb [-j] backend drain NAME\n"
 		"       cidlb [-j] backend activate NAME\n"
 		"       cidlb [-j] backend remove NAME\n"
@@ -36,6 +38,7 @@ static void usage(FILE *f)
 		"          carrying them take the fallback route, so a surviving server\n"
 		"          answers with a stateless reset and the client reconnects.\n"
 		"weight    0..65535, share of new fallback flows (0: none).\n"
+		"--health...  this backend's health checks (unset: [lb]'s; docs/operations.md).\n"
 		"quarantine  the server IDs of removed backends still held back, with\n"
 		"          their config ID, former owner and seconds left.\n"
 		"\n"
@@ -92,6 +95,11 @@ static int do_add(int argc, char **argv)
 		{ "mac", required_argument, NULL, 'm' },
 		{ "mode", required_argument, NULL, 'M' },
 		{ "draining", no_argument, NULL, 'd' },
+		{ "health", required_argument, NULL, 'H' },
+		{ "health-interval", required_argument, NULL, 'I' },
+		{ "health-timeout", required_argument, NULL, 'T' },
+		{ "health-fall", required_argument, NULL, 'F' },
+		{ "health-rise", required_argument, NULL, 'R' },
 		{ 0 }
 	};
 	json_t *spec = json_object(), *sids = json_object(), *reply;
@@ -137,6 +145,15 @@ static int do_add(int argc, char **argv)
 			break;
 		case 'd':
 			json_object_set_new(spec, "state", json_string("draining"));
+			break;
+		case 'H':
+		case 'I':
+		case 'T':
+		case 'F':
+		case 'R':	/* the daemon checks them as the file's keys */
+			json_object_set_new(spec, c == 'H' ? "health" : c == 'I' ? "health_interval" :
+					    c == 'T' ? "health_timeout" : c == 'F' ? "health_fall" :
+					    "health_rise", json_string(optarg));
 			break;
 		case ':':
 			ret = cidlb_usage_error("backend add: %s needs a value", argv[optind - 1]);
