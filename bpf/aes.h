@@ -27,8 +27,8 @@
 
 #include "aes_tables.h"
 
-#define AES128_ROUNDS		10
-#define AES128_RK_WORDS		(4 * (AES128_ROUNDS + 1))
+#define AES128_ROUNDS	10
+#define AES128_RK_WORDS (4 * (AES128_ROUNDS + 1))
 
 /* One block: w[i] = octets 4i..4i+3, big-endian. */
 struct aes_block {
@@ -40,13 +40,13 @@ struct aes_block {
  * off the table's byte offset, folded by clang into the load instruction;
  * the index a masked byte offset. Five instructions per lookup.
  */
-#define AES_TE		0
-#define AES_TD		(4 * 256 * 4)
-#define AES_SBOX	(8 * 256 * 4)
-#define AES_INV_SBOX	(AES_SBOX + 256)
+#define AES_TE	     0
+#define AES_TD	     (4 * 256 * 4)
+#define AES_SBOX     (8 * 256 * 4)
+#define AES_INV_SBOX (AES_SBOX + 256)
 
-#define AES_LD32(tb, off, ix)	(*(const __u32 *)(aes_at((tb), (ix)) + (off)))
-#define AES_LD8(tb, off, ix)	((__u32)*(aes_at((tb), (ix)) + (off)))
+#define AES_LD32(tb, off, ix) (*(const __u32 *)(aes_at((tb), (ix)) + (off)))
+#define AES_LD8(tb, off, ix)  ((__u32)(*(aes_at((tb), (ix)) + (off))))
 
 /*
  * tb + ix, added by hand: left to itself clang reassociates
@@ -60,23 +60,23 @@ static __always_inline const __u8 *aes_at(const __u8 *tb, __u32 ix)
 
 #ifdef __bpf__
 	asm("%[p] += %[tb]" : [p] "+r"(p) : [tb] "r"(tb));
-#else	/* the userspace build of the data path (tests/fuzz) */
+#else /* the userspace build of the data path (tests/fuzz) */
 	p += (__u64)tb;
 #endif
 	return (const __u8 *)p;
 }
 
 /* T-table k (0..3) of the set at off, indexed by big-endian byte k of x. */
-#define AES_T0(tb, off, x)	AES_LD32(tb, (off), ((x) >> 22) & 0x3fc)
-#define AES_T1(tb, off, x)	AES_LD32(tb, (off) + 1024, ((x) >> 14) & 0x3fc)
-#define AES_T2(tb, off, x)	AES_LD32(tb, (off) + 2048, ((x) >> 6) & 0x3fc)
-#define AES_T3(tb, off, x)	AES_LD32(tb, (off) + 3072, ((x) << 2) & 0x3fc)
+#define AES_T0(tb, off, x) AES_LD32(tb, (off), ((x) >> 22) & 0x3fc)
+#define AES_T1(tb, off, x) AES_LD32(tb, (off) + 1024, ((x) >> 14) & 0x3fc)
+#define AES_T2(tb, off, x) AES_LD32(tb, (off) + 2048, ((x) >> 6) & 0x3fc)
+#define AES_T3(tb, off, x) AES_LD32(tb, (off) + 3072, ((x) << 2) & 0x3fc)
 
 /* S-box of big-endian byte k of x, placed back at byte k. */
-#define AES_S0(tb, off, x)	(AES_LD8(tb, (off), (x) >> 24) << 24)
-#define AES_S1(tb, off, x)	(AES_LD8(tb, (off), ((x) >> 16) & 0xff) << 16)
-#define AES_S2(tb, off, x)	(AES_LD8(tb, (off), ((x) >> 8) & 0xff) << 8)
-#define AES_S3(tb, off, x)	AES_LD8(tb, (off), (x) & 0xff)
+#define AES_S0(tb, off, x) (AES_LD8(tb, (off), (x) >> 24) << 24)
+#define AES_S1(tb, off, x) (AES_LD8(tb, (off), ((x) >> 16) & 0xff) << 16)
+#define AES_S2(tb, off, x) (AES_LD8(tb, (off), ((x) >> 8) & 0xff) << 8)
+#define AES_S3(tb, off, x) AES_LD8(tb, (off), (x)&0xff)
 
 /*
  * The tables' address, opaque to clang: otherwise it rematerializes the
@@ -98,35 +98,35 @@ static __always_inline const __u8 *aes_base(void)
  * registers (4 sums, 4 state words, base, index) with only the round-key
  * pointer spilled. s0's column starts the sums (=), the others add (^=).
  */
-#define AES_ROUND(tb, off, rk, s0, s1, s2, s3, COL)			\
-	do {								\
-		__u32 t0, t1, t2, t3;					\
-		COL(tb, off, s0, t0, t1, t2, t3, =);			\
-		COL(tb, off, s1, t1, t2, t3, t0, ^=);			\
-		COL(tb, off, s2, t2, t3, t0, t1, ^=);			\
-		COL(tb, off, s3, t3, t0, t1, t2, ^=);			\
-		s0 = t0 ^ (rk)[0];					\
-		s1 = t1 ^ (rk)[1];					\
-		s2 = t2 ^ (rk)[2];					\
-		s3 = t3 ^ (rk)[3];					\
+#define AES_ROUND(tb, off, rk, s0, s1, s2, s3, COL) \
+	do { \
+		__u32 t0, t1, t2, t3; \
+		COL(tb, off, s0, t0, t1, t2, t3, =); \
+		COL(tb, off, s1, t1, t2, t3, t0, ^=); \
+		COL(tb, off, s2, t2, t3, t0, t1, ^=); \
+		COL(tb, off, s3, t3, t0, t1, t2, ^=); \
+		s0 = t0 ^ (rk)[0]; \
+		s1 = t1 ^ (rk)[1]; \
+		s2 = t2 ^ (rk)[2]; \
+		s3 = t3 ^ (rk)[3]; \
 	} while (0)
 
 /* Forward: byte k of s_i goes to t[i - k]. */
-#define AES_ENC_COL(tb, off, s, a, b, c, d, op)			\
-	do {								\
-		a op AES_T0(tb, off, s);				\
-		d op AES_T1(tb, off, s);				\
-		c op AES_T2(tb, off, s);				\
-		b op AES_T3(tb, off, s);				\
+#define AES_ENC_COL(tb, off, s, a, b, c, d, op) \
+	do { \
+		a op AES_T0(tb, off, s); \
+		d op AES_T1(tb, off, s); \
+		c op AES_T2(tb, off, s); \
+		b op AES_T3(tb, off, s); \
 	} while (0)
 
 /* Inverse: byte k of s_i goes to t[i + k]. */
-#define AES_DEC_COL(tb, off, s, a, b, c, d, op)			\
-	do {								\
-		a op AES_T0(tb, off, s);				\
-		b op AES_T1(tb, off, s);				\
-		c op AES_T2(tb, off, s);				\
-		d op AES_T3(tb, off, s);				\
+#define AES_DEC_COL(tb, off, s, a, b, c, d, op) \
+	do { \
+		a op AES_T0(tb, off, s); \
+		b op AES_T1(tb, off, s); \
+		c op AES_T2(tb, off, s); \
+		d op AES_T3(tb, off, s); \
 	} while (0)
 
 /*
@@ -152,14 +152,14 @@ static __always_inline void aes128_encrypt(const __u32 *rk, struct aes_block *b)
 	rk += 4;
 
 	/* Last round: SubBytes, ShiftRows, AddRoundKey (no MixColumns). */
-	b->w[0] = AES_S0(tb, AES_SBOX, s0) ^ AES_S1(tb, AES_SBOX, s1) ^
-		  AES_S2(tb, AES_SBOX, s2) ^ AES_S3(tb, AES_SBOX, s3) ^ rk[0];
-	b->w[1] = AES_S0(tb, AES_SBOX, s1) ^ AES_S1(tb, AES_SBOX, s2) ^
-		  AES_S2(tb, AES_SBOX, s3) ^ AES_S3(tb, AES_SBOX, s0) ^ rk[1];
-	b->w[2] = AES_S0(tb, AES_SBOX, s2) ^ AES_S1(tb, AES_SBOX, s3) ^
-		  AES_S2(tb, AES_SBOX, s0) ^ AES_S3(tb, AES_SBOX, s1) ^ rk[2];
-	b->w[3] = AES_S0(tb, AES_SBOX, s3) ^ AES_S1(tb, AES_SBOX, s0) ^
-		  AES_S2(tb, AES_SBOX, s1) ^ AES_S3(tb, AES_SBOX, s2) ^ rk[3];
+	b->w[0] = AES_S0(tb, AES_SBOX, s0) ^ AES_S1(tb, AES_SBOX, s1) ^ AES_S2(tb, AES_SBOX, s2) ^
+		  AES_S3(tb, AES_SBOX, s3) ^ rk[0];
+	b->w[1] = AES_S0(tb, AES_SBOX, s1) ^ AES_S1(tb, AES_SBOX, s2) ^ AES_S2(tb, AES_SBOX, s3) ^
+		  AES_S3(tb, AES_SBOX, s0) ^ rk[1];
+	b->w[2] = AES_S0(tb, AES_SBOX, s2) ^ AES_S1(tb, AES_SBOX, s3) ^ AES_S2(tb, AES_SBOX, s0) ^
+		  AES_S3(tb, AES_SBOX, s1) ^ rk[2];
+	b->w[3] = AES_S0(tb, AES_SBOX, s3) ^ AES_S1(tb, AES_SBOX, s0) ^ AES_S2(tb, AES_SBOX, s1) ^
+		  AES_S3(tb, AES_SBOX, s2) ^ rk[3];
 }
 
 /*

@@ -30,23 +30,23 @@
 #include "cidlb_maps.h"
 #include "aes.h"
 
-#define CID_PASSES		4	/* four-pass Feistel */
-#define CID_SCRATCH_WORDS	8	/* 32 octets: holds any 20-octet CID */
-#define CID_HALF_WORDS		4	/* one AES block */
-#define CID_SID_WORDS		4	/* CIDLB_SID_MAX octets rounded up */
+#define CID_PASSES	  4 /* four-pass Feistel */
+#define CID_SCRATCH_WORDS 8 /* 32 octets: holds any 20-octet CID */
+#define CID_HALF_WORDS	  4 /* one AES block */
+#define CID_SID_WORDS	  4 /* CIDLB_SID_MAX octets rounded up */
 
 /*
  * The scratch values are reread after this instead of being kept in
  * registers, where they would only be spilled to the stack across AES.
  */
-#define cid_barrier()	asm volatile("" ::: "memory")
+#define cid_barrier() asm volatile("" ::: "memory")
 
 /* Per-CPU scratch: variable-offset reads need memory, not registers. */
 struct cid_scratch {
-	__u32 pt[CID_SCRATCH_WORDS];	/* cid[1..19] big-endian, then zero */
-	__u32 join[CID_SCRATCH_WORDS];	/* right half placed at octet 12 */
-	__u32 half[2][CID_HALF_WORDS];	/* [0] left, [1] right; zero beyond half_len */
-	__u32 mask[2][CID_HALF_WORDS];	/* keep-masks of left and right */
+	__u32 pt[CID_SCRATCH_WORDS];   /* cid[1..19] big-endian, then zero */
+	__u32 join[CID_SCRATCH_WORDS]; /* right half placed at octet 12 */
+	__u32 half[2][CID_HALF_WORDS]; /* [0] left, [1] right; zero beyond half_len */
+	__u32 mask[2][CID_HALF_WORDS]; /* keep-masks of left and right */
 };
 
 struct {
@@ -60,22 +60,21 @@ struct {
  * cid_keep[n]: big-endian words whose first n octets are 0xff, the rest 0
  * (rows 16..31 all ones). Indexed by a length masked with 0x1f.
  */
-#define CID_KEEP_N(n, k) \
-	((n) <= 4 * (k) ? 0 : (n) >= 4 * (k) + 4 ? 4 : (n) - 4 * (k))
-#define CID_KEEP_W(n, k) \
-	((__u32)(0xffffffff00000000ULL >> (8 * CID_KEEP_N(n, k))))
+#define CID_KEEP_N(n, k) ((n) <= 4 * (k) ? 0 : (n) >= 4 * (k) + 4 ? 4 : (n)-4 * (k))
+#define CID_KEEP_W(n, k) ((__u32)(0xffffffff00000000ULL >> (8 * CID_KEEP_N(n, k))))
 #define CID_KEEP_ROW(n) \
-	{ CID_KEEP_W(n, 0), CID_KEEP_W(n, 1), CID_KEEP_W(n, 2), CID_KEEP_W(n, 3) }
+	{ \
+		CID_KEEP_W(n, 0), CID_KEEP_W(n, 1), CID_KEEP_W(n, 2), CID_KEEP_W(n, 3) \
+	}
 
 static const __u32 cid_keep[32][4] = {
-	CID_KEEP_ROW(0),  CID_KEEP_ROW(1),  CID_KEEP_ROW(2),  CID_KEEP_ROW(3),
-	CID_KEEP_ROW(4),  CID_KEEP_ROW(5),  CID_KEEP_ROW(6),  CID_KEEP_ROW(7),
-	CID_KEEP_ROW(8),  CID_KEEP_ROW(9),  CID_KEEP_ROW(10), CID_KEEP_ROW(11),
-	CID_KEEP_ROW(12), CID_KEEP_ROW(13), CID_KEEP_ROW(14), CID_KEEP_ROW(15),
-	CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16),
-	CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16),
-	CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16),
-	CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16),
+	CID_KEEP_ROW(0),  CID_KEEP_ROW(1),  CID_KEEP_ROW(2),  CID_KEEP_ROW(3),	CID_KEEP_ROW(4),
+	CID_KEEP_ROW(5),  CID_KEEP_ROW(6),  CID_KEEP_ROW(7),  CID_KEEP_ROW(8),	CID_KEEP_ROW(9),
+	CID_KEEP_ROW(10), CID_KEEP_ROW(11), CID_KEEP_ROW(12), CID_KEEP_ROW(13), CID_KEEP_ROW(14),
+	CID_KEEP_ROW(15), CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16),
+	CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16),
+	CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16), CID_KEEP_ROW(16),
+	CID_KEEP_ROW(16), CID_KEEP_ROW(16),
 };
 
 /* Big-endian word of octets p[0..3] (p may be unaligned, on the stack). */
@@ -104,10 +103,12 @@ static __always_inline void cid_put_sid(__u8 *sid, const __u32 *w, __u32 sid_len
 	__u32 v0 = w[0] & keep[0], v1 = w[1] & keep[1];
 	__u32 v2 = w[2] & keep[2], v3 = w[3] & keep[3];
 
+	/* clang-format off */
 	sid[0] = v0 >> 24; sid[1] = v0 >> 16; sid[2] = v0 >> 8; sid[3] = v0;
 	sid[4] = v1 >> 24; sid[5] = v1 >> 16; sid[6] = v1 >> 8; sid[7] = v1;
 	sid[8] = v2 >> 24; sid[9] = v2 >> 16; sid[10] = v2 >> 8; sid[11] = v2;
 	sid[12] = v3 >> 24; sid[13] = v3 >> 16; sid[14] = v3 >> 8;
+	/* clang-format on */
 	_Static_assert(CIDLB_SID_MAX == 15, "cid_put_sid writes 15 octets");
 }
 
@@ -117,9 +118,8 @@ static __always_inline int cid_check_lengths(const struct cidlb_config *cfg)
 	__u32 sid_len = cfg->sid_len, nonce_len = cfg->nonce_len;
 	__u32 pt_len = cfg->pt_len;
 
-	if (sid_len < 1 || sid_len > CIDLB_SID_MAX ||
-	    nonce_len < CIDLB_NONCE_MIN || nonce_len > CIDLB_NONCE_MAX ||
-	    pt_len != sid_len + nonce_len || pt_len > CIDLB_PT_MAX ||
+	if (sid_len < 1 || sid_len > CIDLB_SID_MAX || nonce_len < CIDLB_NONCE_MIN ||
+	    nonce_len > CIDLB_NONCE_MAX || pt_len != sid_len + nonce_len || pt_len > CIDLB_PT_MAX ||
 	    cfg->half_len != (pt_len + 1) / 2)
 		return -1;
 	return 0;
@@ -131,8 +131,8 @@ static __always_inline int cid_check_lengths(const struct cidlb_config *cfg)
  * present. sid: CIDLB_SID_MAX octets, zero beyond sid_len.
  * Returns 0, or -1 if the config is not a consistent single-pass config.
  */
-static __always_inline int cid_decode_single_pass(const struct cidlb_config *cfg,
-						  const __u8 *cid, __u8 *sid)
+static __always_inline int cid_decode_single_pass(const struct cidlb_config *cfg, const __u8 *cid,
+						  __u8 *sid)
 {
 	struct aes_block b;
 
@@ -155,8 +155,8 @@ static __always_inline int cid_decode_single_pass(const struct cidlb_config *cfg
  * Returns 0, or -1 if the config is not a consistent four-pass config or the
  * scratch map is missing.
  */
-static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg,
-						const __u8 *cid, __u8 *sid)
+static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg, const __u8 *cid,
+						__u8 *sid)
 {
 	struct cid_scratch *sc;
 	struct aes_block b;
@@ -173,15 +173,14 @@ static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg,
 	pt_len = cfg->pt_len;
 	half_len = cfg->half_len;
 	odd = pt_len & 1;
-	s = pt_len >> 1;		/* first octet of the right half */
+	s = pt_len >> 1; /* first octet of the right half */
 
 	/* The block, as big-endian words; octet 19 does not exist. */
 	sc->pt[0] = cid_get32(cid + 1);
 	sc->pt[1] = cid_get32(cid + 5);
 	sc->pt[2] = cid_get32(cid + 9);
 	sc->pt[3] = cid_get32(cid + 13);
-	sc->pt[4] = (__u32)cid[17] << 24 | (__u32)cid[18] << 16 |
-		    (__u32)cid[19] << 8;
+	sc->pt[4] = (__u32)cid[17] << 24 | (__u32)cid[18] << 16 | (__u32)cid[19] << 8;
 	sc->pt[5] = 0;
 	sc->pt[6] = 0;
 	sc->pt[7] = 0;
@@ -194,7 +193,7 @@ static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg,
 	 */
 	keep_h = cid_keep[half_len & 0x1f];
 	keep_h1 = cid_keep[(half_len - 1) & 0x1f];
-	t = -odd;			/* all ones when pt_len is odd */
+	t = -odd; /* all ones when pt_len is odd */
 	for (k = 0; k < CID_HALF_WORDS; k++) {
 		sc->mask[0][k] = keep_h[k] & ~(~keep_h1[k] & 0x0f0f0f0f & t);
 		sc->mask[1][k] = keep_h[k];
@@ -224,7 +223,7 @@ static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg,
 		b.w[0] = sc->half[src][0];
 		b.w[1] = sc->half[src][1];
 		b.w[2] = sc->half[src][2];
-		b.w[3] = pt_len << 8 | p;	/* half_len <= 10: octets 14, 15 */
+		b.w[3] = pt_len << 8 | p; /* half_len <= 10: octets 14, 15 */
 		aes128_encrypt(cfg->enc_rk, &b);
 		sc->half[dst][0] ^= b.w[0] & sc->mask[dst][0];
 		sc->half[dst][1] ^= b.w[1] & sc->mask[dst][1];

@@ -14,10 +14,10 @@
  */
 #include "parse.h"
 
-#define ECN_MASK	0x03
-#define ECN_NOT_ECT	0x00
-#define ECN_ECT1	0x01
-#define ECN_CE		0x03
+#define ECN_MASK    0x03
+#define ECN_NOT_ECT 0x00
+#define ECN_ECT1    0x01
+#define ECN_CE	    0x03
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -60,15 +60,15 @@ static __always_inline __u16 inner_proto(__u8 proto)
 /* What the outer header says. */
 struct outer {
 	struct cidlb_decap_src src, dst;
-	__u32 len;		/* octets to strip */
-	__u16 inner;		/* inner EtherType; 0: not ours to strip */
-	__u8  ecn;
+	__u32 len;   /* octets to strip */
+	__u16 inner; /* inner EtherType; 0: not ours to strip */
+	__u8 ecn;
 };
 
 /* The outer header; -1 when cut short, 0 otherwise (o->inner 0 when it
  * is not a tunnel packet). */
-static __always_inline int outer_hdr(void *data, void *data_end, __u32 l2_len,
-				     __u16 proto, struct outer *o)
+static __always_inline int outer_hdr(void *data, void *data_end, __u32 l2_len, __u16 proto,
+				     struct outer *o)
 {
 	if (proto == bpf_htons(ETH_P_IP)) {
 		struct iphdr *iph = data + (l2_len & 0x1f);
@@ -101,8 +101,7 @@ static __always_inline int outer_hdr(void *data, void *data_end, __u32 l2_len,
 
 /* 1 when the inner packet (IP header at in->l2_len) is a UDP datagram to
  * a VIP of decap_vips: its address and port, or its address and port 0. */
-static __always_inline int inner_to_vip(void *data, void *data_end, __u16 inner,
-					struct pkt *in)
+static __always_inline int inner_to_vip(void *data, void *data_end, __u16 inner, struct pkt *in)
 {
 	struct cidlb_vip_key k = {};
 	struct udphdr *udp;
@@ -197,7 +196,7 @@ int cidlb_decap(struct xdp_md *ctx)
 		cnt->drop_outer_dst++;
 		return XDP_DROP;
 	}
-	olen = o.len & 0x3f;	/* 20 or 40: bounded for the verifier */
+	olen = o.len & 0x3f; /* 20 or 40: bounded for the verifier */
 	/* the frame must hold an L2 header of 22 and the outer header, so
 	 * that the moves below stay inside it whatever the tags */
 	l2 = data;
@@ -205,7 +204,7 @@ int cidlb_decap(struct xdp_md *ctx)
 		cnt->drop_malformed++;
 		return XDP_DROP;
 	}
-	in.l2_len = (p.l2_len & 0x1f) + (olen & 0x3f);	/* bounded for the verifier */
+	in.l2_len = (p.l2_len & 0x1f) + (olen & 0x3f); /* bounded for the verifier */
 	if (!inner_to_vip(data, data_end, o.inner, &in)) {
 		cnt->drop_inner_dst++;
 		return XDP_DROP;

@@ -123,8 +123,8 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
 			cnt->drop_encap++;
 			return XDP_DROP;
 		}
-		__builtin_memcpy(eth->h_source, eth->h_dest, 6);
-		__builtin_memcpy(eth->h_dest, be->mac, 6);
+		mac_copy(eth->h_source, eth->h_dest);
+		mac_copy(eth->h_dest, be->mac);
 		cnt->tx++;
 		return XDP_TX;
 	}
@@ -169,8 +169,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
  * function, 43,143 inline, when it was changed).
  */
 static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt *p,
-					   const struct cidlb_global *g,
-					   struct cidlb_counters *cnt)
+					   const struct cidlb_global *g, struct cidlb_counters *cnt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -180,8 +179,8 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 	int rc;
 
 	/* 3. quic */
-	rc = quic_parse(data, data_end, p->l4_off + sizeof(struct udphdr),
-			p->l4_off + p->udp_len, &q);
+	rc = quic_parse(data, data_end, p->l4_off + sizeof(struct udphdr), p->l4_off + p->udp_len,
+			&q);
 	if (rc)
 		return quic_drop_verdict(rc, cnt);
 	count_kind(q.kind, cnt);

@@ -2,7 +2,9 @@
 /*
  * encap.h - step 6: forward to the backend.
  * IPv4-in-IPv4 (RFC 2003) or IP-in-IPv6 (RFC 2473) with the LB's own
- * source address; the inner packet is never touched. TOS/traffic class is
+ * source address; the inner packet is never touched. The outer header is
+ * the backend's template (cidlb_backend.outer) with the per-packet fields
+ * filled in. TOS/traffic class is
  * copied to the outer header (RFC 6040 normal mode), DF set. The next hop
  * comes from the kernel FIB (bpf_fib_lookup) or from a configured MAC.
  * Direct mode rewrites the Ethernet addresses only.
@@ -15,13 +17,12 @@
 #include "cidlb_hash.h"
 
 #ifndef AF_INET
-#define AF_INET		2
-#define AF_INET6	10
+#define AF_INET	 2
+#define AF_INET6 10
 #endif
-#define IP_DF		0x4000
-#define OUTER_V4_LEN	sizeof(struct iphdr)
-#define OUTER_V6_LEN	sizeof(struct ipv6hdr)
-#define DEFAULT_TTL	64
+#define IP_DF	     0x4000
+#define OUTER_V4_LEN sizeof(struct iphdr)
+#define OUTER_V6_LEN sizeof(struct ipv6hdr)
 
 enum fwd_result {
 	FWD_OK = 0,
@@ -33,24 +34,19 @@ enum fwd_result {
 
 /* Where the encapsulated frame goes. */
 struct next_hop {
-	__u8  dmac[6];
-	__u8  smac[6];
-	__u32 ifindex;		/* 0: back out of the ingress interface */
-	__u32 cached;		/* 1: MACs from cidlb_neigh, not the kernel */
-};
+	__u8 dmac[8]; /* 6 used; 8 keep smac 8-aligned on the stack */
+	__u8 smac[8];
+	__u32 ifindex; /* 0: back out of the ingress interface */
+	__u32 cached;  /* 1: MACs from cidlb_neigh, not the kernel */
+} __attribute__((aligned(8)));
 
-static __always_inline __u16 ipv4_csum(const struct iphdr *iph)
+/* Copy a MAC address as one 4-octet and one 2-octet move, not six octet
+ * moves (packets allow unaligned access; stack and map sides here are
+ * 4-aligned). */
+static __always_inline void mac_copy(void *d, const void *s)
 {
-	const __u16 *w = (const __u16 *)iph;
-	__u32 sum = 0;
-	__u32 i;
-
-#pragma unroll
-	for (i = 0; i < sizeof(*iph) / 2; i++)
-		sum += w[i];
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return ~sum;
+	*(__u32 *)d = *(const __u32 *)s;
+	*(__u16 *)(d + 4) = *(const __u16 *)(s + 4);
 }
 
 /* The kernel has no usable neighbour entry for the next hop the FIB chose
@@ -137,31 +133,31 @@ static __always_inline int nh_from_mac(struct xdp_md *ctx, const struct cidlb_ba
 		return FWD_ENCAP;
 	if (bpf_check_mtu(ctx, 0, &mtu, olen, 0))
 		return FWD_MTU;
-	__builtin_memcpy(nh->dmac, be->mac, 6);
-	__builtin_memcpy(nh->smac, eth->h_dest, 6);
+	mac_copy(nh->dmac, be->mac);
+	mac_copy(nh->smac, eth->h_dest);
 	nh->ifindex = 0;
 	return FWD_OK;
 }
 
-/* Move the L2 header (14, 18 or 22 octets) from `from` to `to`. */
-static __always_inline int move_l2(void *data, void *data_end, __u32 to,
-				   __u32 from, __u32 l2_len)
+/* Move the VLAN tags (TPID and TCI of each, octets 12 to l2_len - 2) from
+ * `from` to `to`. The MAC addresses and the EtherType after the tags are
+ * written afresh (write_macs, set_l2_proto): an untagged frame moves
+ * nothing. */
+static __always_inline int move_tags(void *data, void *data_end, __u32 to, __u32 from, __u32 l2_len)
 {
 	__u8 *d = data + to, *s = data + from;
 
 	if ((void *)(d + 22) > data_end || (void *)(s + 22) > data_end)
 		return -1;
-	__builtin_memmove(d, s, 14);
 	if (l2_len >= 18)
-		__builtin_memmove(d + 14, s + 14, 4);
+		__builtin_memmove(d + 12, s + 12, 4);
 	if (l2_len >= 22)
-		__builtin_memmove(d + 18, s + 18, 4);
+		__builtin_memmove(d + 16, s + 16, 4);
 	return 0;
 }
 
 /* Set the EtherType that ends the L2 header (after 0, 1 or 2 tags). */
-static __always_inline int set_l2_proto(void *data, void *data_end, __u32 l2_len,
-					__u16 proto)
+static __always_inline int set_l2_proto(void *data, void *data_end, __u32 l2_len, __u16 proto)
 {
 	__u8 *l2 = data;
 
@@ -182,53 +178,61 @@ static __always_inline void write_macs(void *data, const struct next_hop *nh)
 {
 	struct ethhdr *eth = data;
 
-	__builtin_memcpy(eth->h_dest, nh->dmac, 6);
-	__builtin_memcpy(eth->h_source, nh->smac, 6);
+	mac_copy(eth->h_dest, nh->dmac);
+	mac_copy(eth->h_source, nh->smac);
 }
 
+/* The backend's outer IPv4 header (cidlb_backend.outer, lb.c's), then
+ * the fields of this packet: TOS, length, protocol, and the checksum as
+ * the template's sum plus theirs. The sum is made from values in
+ * registers, not read back from the header: a 16-bit load over the octet
+ * stores just made would wait for them (no store forwarding). TOS and
+ * protocol are each the second octet of their 16-bit word, so their sum
+ * adds as one big-endian value (RFC 1071: the sum is byte-order free). */
 static __always_inline int write_outer_v4(void *data, void *data_end, const struct pkt *p,
-					  const struct cidlb_backend *be,
-					  const struct cidlb_global *g)
+					  const struct cidlb_backend *be)
 {
 	struct iphdr *o = data + (p->l2_len & 0x1f);
+	const __u64 *t = (const __u64 *)be->outer;
+	__u32 len = p->ip_len + OUTER_V4_LEN, proto, sum;
 
 	if ((void *)(o + 1) > data_end)
 		return -1;
-	o->version = 4;
-	o->ihl = 5;
+	proto = p->flow.family == CIDLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
+	((__u64 *)o)[0] = t[0];
+	((__u64 *)o)[1] = t[1];
+	((__u32 *)o)[4] = ((const __u32 *)t)[4];
 	o->tos = p->tos;
-	o->tot_len = bpf_htons(p->ip_len + OUTER_V4_LEN);
-	o->id = 0;
-	o->frag_off = bpf_htons(IP_DF);
-	o->ttl = g->ttl ? g->ttl : DEFAULT_TTL;
-	o->protocol = p->flow.family == CIDLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
-	o->check = 0;
-	__builtin_memcpy(&o->saddr, g->src4, 4);
-	__builtin_memcpy(&o->daddr, be->addr, 4);
-	o->check = ipv4_csum(o);
+	o->tot_len = bpf_htons(len);
+	o->protocol = proto;
+	sum = (len & 0xffff) + p->tos + proto;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = be->outer_sum + bpf_htons(sum);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	o->check = ~sum;
 	return 0;
 }
 
+/* The backend's outer IPv6 header, then this packet's traffic class, flow
+ * label, payload length and next header. */
 static __always_inline int write_outer_v6(void *data, void *data_end, const struct pkt *p,
-					  const struct cidlb_backend *be,
-					  const struct cidlb_global *g)
+					  const struct cidlb_backend *be)
 {
 	struct ipv6hdr *o = data + (p->l2_len & 0x1f);
-	/* Flow label from the 4-tuple: ECMP on the way spreads flows. */
-	__u32 fl = cidlb_flow_hash(&p->flow, 0) & 0xfffff;
+	const __u64 *t = (const __u64 *)be->outer;
+	__u32 fl = cidlb_flow_label(&p->flow);
 
 	if ((void *)(o + 1) > data_end)
 		return -1;
-	o->version = 6;
-	o->priority = p->tos >> 4;
-	o->flow_lbl[0] = (p->tos << 4) | (fl >> 16);
-	o->flow_lbl[1] = fl >> 8;
-	o->flow_lbl[2] = fl;
+	((__u64 *)o)[0] = t[0];
+	((__u64 *)o)[1] = t[1];
+	((__u64 *)o)[2] = t[2];
+	((__u64 *)o)[3] = t[3];
+	((__u64 *)o)[4] = t[4];
+	*(__u32 *)o = bpf_htonl(0x60000000 | (__u32)p->tos << 20 | fl);
 	o->payload_len = bpf_htons(p->ip_len);
 	o->nexthdr = p->flow.family == CIDLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
-	o->hop_limit = g->ttl ? g->ttl : DEFAULT_TTL;
-	__builtin_memcpy(&o->saddr, g->src6, 16);
-	__builtin_memcpy(&o->daddr, be->addr, 16);
 	return 0;
 }
 
@@ -236,8 +240,8 @@ static __always_inline int write_outer_v6(void *data, void *data_end, const stru
  * and nh says where. The packet is unchanged on every error but FWD_ENCAP
  * after the headroom grew (the caller drops it either way). */
 static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
-				 const struct cidlb_backend *be,
-				 const struct cidlb_global *g, struct next_hop *nh)
+				 const struct cidlb_backend *be, const struct cidlb_global *g,
+				 struct next_hop *nh)
 {
 	__u32 olen = be->family == CIDLB_FAMILY_V4 ? OUTER_V4_LEN : OUTER_V6_LEN;
 	void *data, *data_end;
@@ -255,7 +259,7 @@ static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
 		return FWD_ENCAP;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	if (move_l2(data, data_end, 0, olen, p->l2_len))
+	if (move_tags(data, data_end, 0, olen, p->l2_len))
 		return FWD_ENCAP;
 	if (set_l2_proto(data, data_end, p->l2_len,
 			 be->family == CIDLB_FAMILY_V4 ? ETH_P_IP : ETH_P_IPV6))
@@ -264,9 +268,9 @@ static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
 		return FWD_ENCAP;
 	write_macs(data, nh);
 	if (be->family == CIDLB_FAMILY_V4)
-		rc = write_outer_v4(data, data_end, p, be, g);
+		rc = write_outer_v4(data, data_end, p, be);
 	else
-		rc = write_outer_v6(data, data_end, p, be, g);
+		rc = write_outer_v6(data, data_end, p, be);
 	return rc ? FWD_ENCAP : FWD_OK;
 }
 

@@ -19,13 +19,13 @@
 #include <bpf/bpf_endian.h>
 #include "cidlb_maps.h"
 
-#define VLAN_MAX	2	/* 802.1ad outer + 802.1Q inner */
-#define IPV6_EXT_MAX	4	/* extension headers walked before giving up */
+#define VLAN_MAX     2 /* 802.1ad outer + 802.1Q inner */
+#define IPV6_EXT_MAX 4 /* extension headers walked before giving up */
 /* Offsets into the packet are masked with this before use, so that the
  * verifier sees them bounded (its packet range limit is 64 KiB). */
-#define PKT_OFF_MASK	0x3fff
-#define IP_MF		0x2000
-#define IP_OFFSET	0x1fff
+#define PKT_OFF_MASK 0x3fff
+#define IP_MF	     0x2000
+#define IP_OFFSET    0x1fff
 
 struct vlan_hdr {
 	__be16 tci;
@@ -33,22 +33,22 @@ struct vlan_hdr {
 };
 
 struct ipv6_frag_hdr {
-	__u8   nexthdr;
-	__u8   reserved;
-	__be16 frag_off;	/* offset << 3 | M */
+	__u8 nexthdr;
+	__u8 reserved;
+	__be16 frag_off; /* offset << 3 | M */
 	__be32 id;
 };
 
 /* What parsing learned about one packet. */
 struct pkt {
-	__u32 l2_len;		/* Ethernet + VLAN tags: 14, 18 or 22 */
-	__u32 l4_off;		/* UDP header */
-	__u32 ip_len;		/* IP packet length from its header */
-	__u8  tos;		/* IPv4 TOS / IPv6 traffic class (DSCP+ECN) */
-	__u8  first_frag;	/* first fragment of a fragmented datagram */
-	__u16 udp_len;		/* UDP length field, once checked (cidlb_main.h) */
-	struct cidlb_flow_key flow;	/* addresses, ports, family */
-} __attribute__((aligned(8)));	/* flow.dst is read as two 8-octet words */
+	__u32 l2_len;		    /* Ethernet + VLAN tags: 14, 18 or 22 */
+	__u32 l4_off;		    /* UDP header */
+	__u32 ip_len;		    /* IP packet length from its header */
+	__u8 tos;		    /* IPv4 TOS / IPv6 traffic class (DSCP+ECN) */
+	__u8 first_frag;	    /* first fragment of a fragmented datagram */
+	__u16 udp_len;		    /* UDP length field, once checked (cidlb_main.h) */
+	struct cidlb_flow_key flow; /* addresses, ports, family */
+} __attribute__((aligned(8)));	    /* flow.dst is read as two 8-octet words */
 
 enum parse_result {
 	PARSE_OK = 0,
@@ -59,8 +59,7 @@ enum parse_result {
 };
 
 /* Ethernet and VLAN tags: returns the EtherType of the payload. */
-static __always_inline int parse_eth(void *data, void *data_end, struct pkt *p,
-				     __u16 *proto)
+static __always_inline int parse_eth(void *data, void *data_end, struct pkt *p, __u16 *proto)
 {
 	struct ethhdr *eth = data;
 	__u32 off = sizeof(*eth);

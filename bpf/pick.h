@@ -16,7 +16,7 @@
 #include "cid_crypto.h"
 
 enum pick_result {
-	PICK_ROUTED = 0,	/* server ID -> live backend */
+	PICK_ROUTED = 0, /* server ID -> live backend */
 	PICK_CR7,
 	PICK_NO_CONFIG,
 	PICK_SHORT_CID,
@@ -27,8 +27,10 @@ struct cid_ctx {
 	/* The DCID's identifying octets (zero past key.len): the key of the
 	 * retired-CID map and of the decode cache, and the decoder's input. */
 	struct cidlb_cid_key key __attribute__((aligned(8)));
-	const struct cidlb_config *cfg;	/* NULL when unroutable by config */
-	__u64 hash;			/* cidlb_cid_hashes(&key) */
+	const struct cidlb_config *cfg; /* NULL when unroutable by config */
+	__u64 hash;			/* cidlb_cid_hashes(&key), where it is
+					 * read: retired CIDs held, or an AES
+					 * config (decode cache); else 0 */
 };
 
 static __always_inline int backend_live(const struct cidlb_backend *be)
@@ -49,10 +51,11 @@ static __always_inline void cid_key_trim(struct cidlb_cid_key *k, __u32 len)
 static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 					const struct cidlb_global *g, struct cidlb_counters *cnt)
 {
-	__u8 first = avail ? c->key.cid[0] : 0;	/* an empty DCID reads as 0 */
+	__u8 first = avail ? c->key.cid[0] : 0; /* an empty DCID reads as 0 */
 	__u32 cr = first >> 5;
 	__u32 len = (first & 0x1f) + 1, need, copy;
 	int rc = PICK_ROUTED;
+	__u64 *w;
 
 	if (len > avail)
 		len = avail;
@@ -77,10 +80,19 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 		rc = PICK_SHORT_CID;
 		goto out;
 	}
-	len = need;
+	/* trimmed to 1 + pt_len octets by the config's masks */
+	w = (__u64 *)&c->key;
+	w[0] = (w[0] & c->cfg->key_mask[0]) | need;
+	w[1] &= c->cfg->key_mask[1];
+	w[2] &= c->cfg->key_mask[2];
+	goto hash;
 out:
 	cid_key_trim(&c->key, len);
-	c->hash = cidlb_cid_hashes(&c->key);
+hash:
+	/* a plaintext CID with no retired CIDs held never reads its hash */
+	c->hash = 0;
+	if ((g->flags & CIDLB_GF_RETIRED) || (c->cfg && c->cfg->mode != CIDLB_MODE_PLAINTEXT))
+		c->hash = cidlb_cid_hashes(&c->key);
 	return rc;
 }
 
@@ -129,8 +141,7 @@ static __always_inline struct cidlb_dcache_slot *dcache_slot(const struct cid_ct
 	return bpf_map_lookup_elem(&cidlb_dcache, &i);
 }
 
-static __always_inline int cid_key_eq(const struct cidlb_cid_key *a,
-				      const struct cidlb_cid_key *b)
+static __always_inline int cid_key_eq(const struct cidlb_cid_key *a, const struct cidlb_cid_key *b)
 {
 	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
 
@@ -139,8 +150,7 @@ static __always_inline int cid_key_eq(const struct cidlb_cid_key *a,
 
 /* A hit must come from the same CID, config ID and generation, so no
  * entry outlives a change of its config. */
-static __always_inline int dcache_get(const struct cid_ctx *c,
-				      const struct cidlb_dcache_slot *s,
+static __always_inline int dcache_get(const struct cid_ctx *c, const struct cidlb_dcache_slot *s,
 				      struct cidlb_sid_key *key, struct cidlb_counters *cnt)
 {
 	if (s && s->generation == c->cfg->generation && s->config_id == key->config_id &&
@@ -205,15 +215,15 @@ static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidl
 		 * octet 2 of struct cidlb_cid_key, as sid[] does in struct
 		 * cidlb_sid_key, so it moves word by word. */
 		const __u32 *cw = (const __u32 *)&c->key;
-		__u32 *kw = (__u32 *)key, n = 2 + cfg->sid_len;
+		__u32 *kw = (__u32 *)key;
 
 		cnt->cid_plaintext++;
 		kw[0] = (cw[0] & 0xffff0000) | key->config_id | ((__u32)key->len << 8);
-		kw[0] &= low_mask(n, 4);
-		kw[1] = cw[1] & low_mask((__s64)n - 4, 4);
-		kw[2] = cw[2] & low_mask((__s64)n - 8, 4);
-		kw[3] = cw[3] & low_mask((__s64)n - 12, 4);
-		kw[4] = cw[4] & low_mask((__s64)n - 16, 4);
+		kw[0] &= cfg->sid_mask[0];
+		kw[1] = cw[1] & cfg->sid_mask[1];
+		kw[2] = cw[2] & cfg->sid_mask[2];
+		kw[3] = cw[3] & cfg->sid_mask[3];
+		kw[4] = cw[4] & cfg->sid_mask[4];
 		return 0;
 	}
 	if (cfg->mode == CIDLB_MODE_SINGLE_PASS || cfg->mode == CIDLB_MODE_FOUR_PASS)

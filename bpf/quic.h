@@ -10,9 +10,9 @@
 
 #include "parse.h"
 
-#define QUIC_V1		0x00000001
-#define QUIC_V2		0x6b3343cf
-#define QUIC_LONG	0x80
+#define QUIC_V1	  0x00000001
+#define QUIC_V2	  0x6b3343cf
+#define QUIC_LONG 0x80
 
 enum quic_kind {
 	QUIC_SHORT = 0,
@@ -31,13 +31,13 @@ enum quic_result {
 };
 
 struct quic_hdr {
-	__u32 dcid_off;		/* packet offset of the DCID's first octet */
-	__u32 dcid_avail;	/* DCID octets usable for routing, <= 20 */
-	__u8  is_long;
-	__u8  kind;		/* enum quic_kind */
-	__u8  dcid_len;		/* long header: DCID Length field */
-	__u8  pad;
-	__u32 hdr_end;		/* long header: packet offset after the SCID */
+	__u32 dcid_off;	  /* packet offset of the DCID's first octet */
+	__u32 dcid_avail; /* DCID octets usable for routing, <= 20 */
+	__u8 is_long;
+	__u8 kind;     /* enum quic_kind */
+	__u8 dcid_len; /* long header: DCID Length field */
+	__u8 pad;
+	__u32 hdr_end; /* long header: packet offset after the SCID */
 };
 
 /* v1 and v2 number the four long packet types differently (RFC 9369 3.2). */
@@ -46,14 +46,14 @@ static __always_inline __u8 quic_long_kind(__u32 version, __u8 first)
 	__u8 t = (first >> 4) & 3;
 
 	if (version == QUIC_V2)
-		t = (t + 3) & 3;	/* v2: 1 Initial, 2 0-RTT, 3 Handshake, 0 Retry */
+		t = (t + 3) & 3; /* v2: 1 Initial, 2 0-RTT, 3 Handshake, 0 Retry */
 	return QUIC_INITIAL + t;
 }
 
 /* The long header up to the end of the SCID, bounded by the frame here
  * and by the datagram in quic_parse(). */
-static __always_inline int quic_parse_long(void *data, void *data_end,
-					   __u32 off, struct quic_hdr *q)
+static __always_inline int quic_parse_long(void *data, void *data_end, __u32 off,
+					   struct quic_hdr *q)
 {
 	__u8 *h = data + (off & PKT_OFF_MASK);
 	__u32 version, scid_off;
@@ -62,8 +62,7 @@ static __always_inline int quic_parse_long(void *data, void *data_end,
 
 	if ((void *)(h + 6) > data_end)
 		return QUIC_TRUNCATED;
-	version = ((__u32)h[1] << 24) | ((__u32)h[2] << 16) |
-		  ((__u32)h[3] << 8) | h[4];
+	version = ((__u32)h[1] << 24) | ((__u32)h[2] << 16) | ((__u32)h[3] << 8) | h[4];
 	if (version == 0)
 		return QUIC_VERSION_NEG;
 	known = version == QUIC_V1 || version == QUIC_V2;
@@ -132,11 +131,11 @@ static __always_inline __u64 low_mask(__s64 n, __s64 size)
 	__s64 over;
 
 	asm volatile("" : "+r"(n));
-	n &= ~(n >> 63);		/* max(n, 0) */
+	n &= ~(n >> 63); /* max(n, 0) */
 	over = n - size;
-	over &= ~(over >> 63);		/* max(n - size, 0) */
-	n -= over;			/* min(n, size) */
-	return (((__u64)1 << (4 * n)) << (4 * n)) - 1;	/* no shift by 64 */
+	over &= ~(over >> 63);			       /* max(n - size, 0) */
+	n -= over;				       /* min(n, size) */
+	return (((__u64)1 << (4 * n)) << (4 * n)) - 1; /* no shift by 64 */
 }
 
 /* Keep the first n octets of an 8-aligned 24-octet key, zero the rest,

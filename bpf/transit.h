@@ -20,10 +20,10 @@
 #include "parse.h"
 
 #ifndef AF_INET
-#define AF_INET		2
-#define AF_INET6	10
+#define AF_INET	 2
+#define AF_INET6 10
 #endif
-#define IPV6_TCLASS_FLOW 0x0fffffff	/* traffic class and flow label */
+#define IPV6_TCLASS_FLOW 0x0fffffff /* traffic class and flow label */
 
 /* The FIB lookup parameters of the IPv4 packet at iph; 0 when the kernel
  * never routes it (not IPv4, multicast, limited broadcast). */

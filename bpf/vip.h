@@ -13,8 +13,7 @@
 #include "cidlb_hash.h"
 
 /* Does slot s hold the key whose words are a, b, c? */
-static __always_inline int vip_slot_is(const struct cidlb_vip_slot *s, __u64 a, __u64 b,
-				       __u32 c)
+static __always_inline int vip_slot_is(const struct cidlb_vip_slot *s, __u64 a, __u64 b, __u32 c)
 {
 	__u64 x, y;
 	__u32 z;
@@ -26,11 +25,10 @@ static __always_inline int vip_slot_is(const struct cidlb_vip_slot *s, __u64 a, 
 }
 
 /* 1 when the packet's destination address and UDP port are a VIP. */
-static __always_inline int vip_match(const struct cidlb_flow_key *f,
-				     const struct cidlb_global *g)
+static __always_inline int vip_match(const struct cidlb_flow_key *f, const struct cidlb_global *g)
 {
 	__u32 half = g->vip_active & 1, h, i, n;
-	__u32 c = f->dport | (__u32)f->family << 16;	/* port, family, pad */
+	__u32 c = f->dport | (__u32)f->family << 16; /* port, family, pad */
 	const struct cidlb_vip_slot *s;
 	__u64 a, b;
 

@@ -40,20 +40,20 @@
 #include <cidlb/cidlb.h>
 
 struct server {
-	struct cidlb_cid_config *cfg;	/* NULL: no QUIC-LB config */
+	struct cidlb_cid_config *cfg; /* NULL: no QUIC-LB config */
 	uint8_t server_id[CIDLB_CID_SERVER_ID_LEN_MAX];
 	size_t server_id_len;
-	uint8_t reset_secret[32];	/* per config ID, from RAND_bytes */
+	uint8_t reset_secret[32]; /* per config ID, from RAND_bytes */
 };
 
-static int reset_token(const struct server *s, const uint8_t *cid,
-		       size_t cidlen, uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN])
+static int reset_token(const struct server *s, const uint8_t *cid, size_t cidlen,
+		       uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN])
 {
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
 
-	if (!HMAC(EVP_sha256(), s->reset_secret, sizeof(s->reset_secret),
-		  cid, cidlen, md, &mdlen) ||
+	if (!HMAC(EVP_sha256(), s->reset_secret, sizeof(s->reset_secret), cid, cidlen, md,
+		  &mdlen) ||
 	    mdlen < NGTCP2_STATELESS_RESET_TOKENLEN)
 		return -1;
 	memcpy(token, md, NGTCP2_STATELESS_RESET_TOKENLEN);
@@ -70,8 +70,8 @@ static int new_cid(struct server *s, ngtcp2_cid *cid, size_t cidlen)
 		if (cidlen != cidlb_cid_config_cid_len(s->cfg))
 			return -EINVAL;
 		/* nonce NULL: the library picks it (never repeated under a key) */
-		n = cidlb_cid_encode(s->cfg, s->server_id, s->server_id_len,
-				     NULL, 0, buf, sizeof(buf));
+		n = cidlb_cid_encode(s->cfg, s->server_id, s->server_id_len, NULL, 0, buf,
+				     sizeof(buf));
 		/* n == -ENOSPC: the config is exhausted; switch to a new one
 		 * or to unroutable CIDs */
 	} else {
@@ -84,14 +84,13 @@ static int new_cid(struct server *s, ngtcp2_cid *cid, size_t cidlen)
 }
 
 /* ngtcp2_callbacks.get_new_connection_id */
-static int get_new_connection_id(ngtcp2_conn *conn, ngtcp2_cid *cid,
-				 uint8_t *token, size_t cidlen, void *user_data)
+static int get_new_connection_id(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
+				 void *user_data)
 {
 	struct server *s = user_data;
 
 	(void)conn;
-	if (new_cid(s, cid, cidlen) < 0 ||
-	    reset_token(s, cid->data, cid->datalen, token) < 0)
+	if (new_cid(s, cid, cidlen) < 0 || reset_token(s, cid->data, cid->datalen, token) < 0)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	return 0;
 }
@@ -104,8 +103,7 @@ static int get_new_connection_id(ngtcp2_conn *conn, ngtcp2_cid *cid,
  */
 static int server_first_scid(struct server *s, ngtcp2_cid *scid)
 {
-	size_t len = s->cfg ? cidlb_cid_config_cid_len(s->cfg) :
-			      CIDLB_CID_UNROUTABLE_LEN_MIN;
+	size_t len = s->cfg ? cidlb_cid_config_cid_len(s->cfg) : CIDLB_CID_UNROUTABLE_LEN_MIN;
 
 	return new_cid(s, scid, len);
 }
@@ -114,14 +112,15 @@ static int server_first_scid(struct server *s, ngtcp2_cid *scid)
 
 static int failures;
 
-#define CHECK(cond, ...) do {						\
-	if (!(cond)) {							\
-		fprintf(stderr, "ngtcp2_cid: FAIL %s:%d: ", __FILE__, __LINE__); \
-		fprintf(stderr, __VA_ARGS__);				\
-		fputc('\n', stderr);					\
-		failures++;						\
-	}								\
-} while (0)
+#define CHECK(cond, ...) \
+	do { \
+		if (!(cond)) { \
+			fprintf(stderr, "ngtcp2_cid: FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__); \
+			fputc('\n', stderr); \
+			failures++; \
+		} \
+	} while (0)
 
 static void print_cid(const char *what, const ngtcp2_cid *cid)
 {
@@ -136,8 +135,11 @@ static void print_cid(const char *what, const ngtcp2_cid *cid)
 int main(void)
 {
 	struct cidlb_cid_params p = {
-		.config_id = 1, .server_id_len = 3, .nonce_len = 8,
-		.len_self_encode = true, .has_key = true,
+		.config_id = 1,
+		.server_id_len = 3,
+		.nonce_len = 8,
+		.len_self_encode = true,
+		.has_key = true,
 	};
 	struct server srv = { .server_id = { 0x0a, 0x0b, 0x0c }, .server_id_len = 3 };
 	struct server bare = { 0 };
@@ -175,39 +177,39 @@ int main(void)
 	print_cid("scid", &scid);
 	CHECK(scid.datalen == 12, "SCID length %zu, want 12", scid.datalen);
 	CHECK(scid.data[0] == (1 << 5 | 11), "SCID octet 0 %02x", scid.data[0]);
-	CHECK(cidlb_cid_decoder_decode(dec, scid.data, scid.datalen, &info) ==
-	      CIDLB_CID_ROUTABLE && !memcmp(info.server_id, srv.server_id, 3),
+	CHECK(cidlb_cid_decoder_decode(dec, scid.data, scid.datalen, &info) == CIDLB_CID_ROUTABLE &&
+		      !memcmp(info.server_id, srv.server_id, 3),
 	      "SCID does not decode to the server ID");
 
 	/* 2. NEW_CONNECTION_ID CIDs, as ngtcp2 asks for them */
 	for (int i = 0; i < NEW_CIDS; i++) {
-		CHECK(cb.get_new_connection_id(NULL, &cids[i], tokens[i],
-					       scid.datalen, &srv) == 0,
+		CHECK(cb.get_new_connection_id(NULL, &cids[i], tokens[i], scid.datalen, &srv) == 0,
 		      "callback %d failed", i);
 		print_cid("new cid", &cids[i]);
-		CHECK(cidlb_cid_decoder_decode(dec, cids[i].data, cids[i].datalen,
-					       &info) == CIDLB_CID_ROUTABLE,
+		CHECK(cidlb_cid_decoder_decode(dec, cids[i].data, cids[i].datalen, &info) ==
+			      CIDLB_CID_ROUTABLE,
 		      "CID %d unroutable", i);
-		CHECK(!memcmp(info.server_id, srv.server_id, 3),
-		      "CID %d: wrong server ID", i);
+		CHECK(!memcmp(info.server_id, srv.server_id, 3), "CID %d: wrong server ID", i);
 		CHECK(!ngtcp2_cid_eq(&cids[i], &scid), "CID %d repeats the SCID", i);
 		for (int j = 0; j < i; j++) {
 			CHECK(!ngtcp2_cid_eq(&cids[i], &cids[j]), "CID %d == %d", i, j);
-			CHECK(memcmp(tokens[i], tokens[j], sizeof(tokens[i])),
-			      "token %d == %d", i, j);
+			CHECK(memcmp(tokens[i], tokens[j], sizeof(tokens[i])), "token %d == %d", i,
+			      j);
 		}
 	}
 	/* ngtcp2 always asks for the SCID's length; anything else fails */
 	CHECK(cb.get_new_connection_id(NULL, &cids[0], tokens[0], 8, &srv) ==
-	      NGTCP2_ERR_CALLBACK_FAILURE, "wrong length accepted");
+		      NGTCP2_ERR_CALLBACK_FAILURE,
+	      "wrong length accepted");
 
 	/* 3. a server with no config: one unroutable CID */
 	CHECK(server_first_scid(&bare, &scid) == 0, "unroutable SCID");
 	print_cid("unroutable", &scid);
-	CHECK(scid.datalen == 8 && scid.data[0] == 0xe7,
-	      "unroutable SCID %zu octets, octet 0 %02x", scid.datalen, scid.data[0]);
+	CHECK(scid.datalen == 8 && scid.data[0] == 0xe7, "unroutable SCID %zu octets, octet 0 %02x",
+	      scid.datalen, scid.data[0]);
 	CHECK(cidlb_cid_decoder_decode(dec, scid.data, scid.datalen, &info) ==
-	      CIDLB_CID_UNROUTABLE_CR7, "config ID 7 CID decoded as routable");
+		      CIDLB_CID_UNROUTABLE_CR7,
+	      "config ID 7 CID decoded as routable");
 
 	printf("%s\n", failures ? "FAILED" : "ok");
 out:

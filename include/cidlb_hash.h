@@ -15,24 +15,45 @@
 
 #define CIDLB_ROL32(x, k) (((x) << (k)) | ((x) >> (32 - (k))))
 
-#define CIDLB_MIX(a, b, c) do {					\
-	a -= c; a ^= CIDLB_ROL32(c, 4);  c += b;		\
-	b -= a; b ^= CIDLB_ROL32(a, 6);  a += c;		\
-	c -= b; c ^= CIDLB_ROL32(b, 8);  b += a;		\
-	a -= c; a ^= CIDLB_ROL32(c, 16); c += b;		\
-	b -= a; b ^= CIDLB_ROL32(a, 19); a += c;		\
-	c -= b; c ^= CIDLB_ROL32(b, 4);  b += a;		\
-} while (0)
+#define CIDLB_MIX(a, b, c) \
+	do { \
+		a -= c; \
+		a ^= CIDLB_ROL32(c, 4); \
+		c += b; \
+		b -= a; \
+		b ^= CIDLB_ROL32(a, 6); \
+		a += c; \
+		c -= b; \
+		c ^= CIDLB_ROL32(b, 8); \
+		b += a; \
+		a -= c; \
+		a ^= CIDLB_ROL32(c, 16); \
+		c += b; \
+		b -= a; \
+		b ^= CIDLB_ROL32(a, 19); \
+		a += c; \
+		c -= b; \
+		c ^= CIDLB_ROL32(b, 4); \
+		b += a; \
+	} while (0)
 
-#define CIDLB_FINAL(a, b, c) do {				\
-	c ^= b; c -= CIDLB_ROL32(b, 14);			\
-	a ^= c; a -= CIDLB_ROL32(c, 11);			\
-	b ^= a; b -= CIDLB_ROL32(a, 25);			\
-	c ^= b; c -= CIDLB_ROL32(b, 16);			\
-	a ^= c; a -= CIDLB_ROL32(c, 4);				\
-	b ^= a; b -= CIDLB_ROL32(a, 14);			\
-	c ^= b; c -= CIDLB_ROL32(b, 24);			\
-} while (0)
+#define CIDLB_FINAL(a, b, c) \
+	do { \
+		c ^= b; \
+		c -= CIDLB_ROL32(b, 14); \
+		a ^= c; \
+		a -= CIDLB_ROL32(c, 11); \
+		b ^= a; \
+		b -= CIDLB_ROL32(a, 25); \
+		c ^= b; \
+		c -= CIDLB_ROL32(b, 16); \
+		a ^= c; \
+		a -= CIDLB_ROL32(c, 4); \
+		b ^= a; \
+		b -= CIDLB_ROL32(a, 14); \
+		c ^= b; \
+		c -= CIDLB_ROL32(b, 24); \
+	} while (0)
 
 /* Hash of a flow key: its bytes are read as host-order words, so the
  * result is the same on every little-endian host (x86, arm64). */
@@ -42,12 +63,31 @@ static inline __u32 cidlb_flow_hash(const struct cidlb_flow_key *k, __u32 seed)
 	__u32 a, b, c;
 
 	a = b = c = 0xdeadbeef + (__u32)sizeof(*k) + seed;
-	a += w[0]; b += w[1]; c += w[2]; CIDLB_MIX(a, b, c);
-	a += w[3]; b += w[4]; c += w[5]; CIDLB_MIX(a, b, c);
-	a += w[6]; b += w[7]; c += w[8]; CIDLB_MIX(a, b, c);
+	a += w[0];
+	b += w[1];
+	c += w[2];
+	CIDLB_MIX(a, b, c);
+	a += w[3];
+	b += w[4];
+	c += w[5];
+	CIDLB_MIX(a, b, c);
+	a += w[6];
+	b += w[7];
+	c += w[8];
+	CIDLB_MIX(a, b, c);
 	a += w[9];
 	CIDLB_FINAL(a, b, c);
 	return c;
+}
+
+/* The outer IPv6 flow label of a flow (RFC 6437: from the 4-tuple, so
+ * that ECMP on the way spreads flows): the key's five 64-bit words xored
+ * and multiplied once, the top 20 bits. k: 8-octet aligned. */
+static inline __u32 cidlb_flow_label(const struct cidlb_flow_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+
+	return (__u32)(((w[0] ^ w[1] ^ w[2] ^ w[3] ^ w[4]) * 0x9e3779b97f4a7c15ULL) >> 44);
 }
 
 /* The three words of a CID key mixed into one: three multiplies, then the
@@ -117,7 +157,7 @@ static inline __u32 cidlb_vip_key_hash(const struct cidlb_vip_key *k, __u32 seed
 
 	__builtin_memcpy(&a, k->addr, 8);
 	__builtin_memcpy(&b, k->addr + 8, 8);
-	__builtin_memcpy(&c, &k->port, 4);	/* port, family, pad */
+	__builtin_memcpy(&c, &k->port, 4); /* port, family, pad */
 	return cidlb_vip_hash(a, b, c, seed);
 }
 

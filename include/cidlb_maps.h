@@ -15,34 +15,34 @@
 #include <linux/types.h>
 
 /* ---- limits ---------------------------------------------------------- */
-#define CIDLB_CONFIG_IDS	7	/* QUIC-LB config IDs 0..6; 7 = unroutable */
-#define CIDLB_CR_UNROUTABLE	7
-#define CIDLB_SID_MAX		15	/* server ID length 1..15 octets */
-#define CIDLB_NONCE_MIN		4
-#define CIDLB_NONCE_MAX		18
-#define CIDLB_PT_MAX		19	/* sid_len + nonce_len <= 19 */
-#define CIDLB_CID_MAX		20	/* QUIC v1/v2 CID length limit */
-#define CIDLB_AES_RK_WORDS	44	/* AES-128: 11 round keys of 4 words */
+#define CIDLB_CONFIG_IDS    7 /* QUIC-LB config IDs 0..6; 7 = unroutable */
+#define CIDLB_CR_UNROUTABLE 7
+#define CIDLB_SID_MAX	    15 /* server ID length 1..15 octets */
+#define CIDLB_NONCE_MIN	    4
+#define CIDLB_NONCE_MAX	    18
+#define CIDLB_PT_MAX	    19 /* sid_len + nonce_len <= 19 */
+#define CIDLB_CID_MAX	    20 /* QUIC v1/v2 CID length limit */
+#define CIDLB_AES_RK_WORDS  44 /* AES-128: 11 round keys of 4 words */
 
-#define CIDLB_MAX_VIPS		256
-#define CIDLB_VIP_SLOTS		1024	/* one half of cidlb_vip_table (power of 2) */
-#define CIDLB_VIP_PROBES	4	/* a VIP lies this near its home slot */
-#define CIDLB_MAX_BACKENDS	16384
-#define CIDLB_MAX_SIDS		65536
-#define CIDLB_SID_BUCKETS	32768	/* cidlb_sid_table (power of 2): 2 x CIDLB_MAX_SIDS entries */
-#define CIDLB_SID_SHORT		4	/* server IDs this long or shorter are in it */
-#define CIDLB_MAX_IFACES	64
-#define CIDLB_MAX_NEIGH		CIDLB_MAX_BACKENDS	/* cidlb_neigh: next hops */
-#define CIDLB_MAGLEV_SIZE	65537	/* prime; one table = this many slots */
-#define CIDLB_LRU_DEFAULT	65536	/* 4-tuple fallback table entries */
-#define CIDLB_RETIRED_DEFAULT	262144	/* retired-CID map entries */
-#define CIDLB_DCACHE_DEFAULT	16384	/* per-CPU decode cache slots (power of 2) */
+#define CIDLB_MAX_VIPS	      256
+#define CIDLB_VIP_SLOTS	      1024 /* one half of cidlb_vip_table (power of 2) */
+#define CIDLB_VIP_PROBES      4	   /* a VIP lies this near its home slot */
+#define CIDLB_MAX_BACKENDS    16384
+#define CIDLB_MAX_SIDS	      65536
+#define CIDLB_SID_BUCKETS     32768 /* cidlb_sid_table (power of 2): 2 x CIDLB_MAX_SIDS entries */
+#define CIDLB_SID_SHORT	      4	    /* server IDs this long or shorter are in it */
+#define CIDLB_MAX_IFACES      64
+#define CIDLB_MAX_NEIGH	      CIDLB_MAX_BACKENDS /* cidlb_neigh: next hops */
+#define CIDLB_MAGLEV_SIZE     65537		 /* prime; one table = this many slots */
+#define CIDLB_LRU_DEFAULT     65536		 /* 4-tuple fallback table entries */
+#define CIDLB_RETIRED_DEFAULT 262144		 /* retired-CID map entries */
+#define CIDLB_DCACHE_DEFAULT  16384		 /* per-CPU decode cache slots (power of 2) */
 
-#define CIDLB_BACKEND_NONE	0xffffffffU	/* empty Maglev slot */
+#define CIDLB_BACKEND_NONE 0xffffffffU /* empty Maglev slot */
 
 /* Address families as stored in keys and values (not AF_*: BPF has none). */
-#define CIDLB_FAMILY_V4		4
-#define CIDLB_FAMILY_V6		6
+#define CIDLB_FAMILY_V4 4
+#define CIDLB_FAMILY_V6 6
 
 /* ---- map names (pinned under the pin directory by these names) --------
  * The one list of the maps: X(ID, name, key size, value size, flags). The
@@ -60,8 +60,8 @@
  *                    and value sizes of pins are checked even without the
  *                    object file
  */
-#define CIDLB_MF_RESIZED	0x01
-#define CIDLB_MF_CHECKED	0x02
+#define CIDLB_MF_RESIZED 0x01
+#define CIDLB_MF_CHECKED 0x02
 
 #define CIDLB_MAPS(X) \
 	X(VIPS, cidlb_vips, sizeof(struct cidlb_vip_key), sizeof(struct cidlb_vip), \
@@ -106,20 +106,20 @@ CIDLB_DECAP_MAPS(X)
 #undef X
 #endif
 
-#define CIDLB_PROG_MAIN		"cidlb_xdp"
-#define CIDLB_PROG_DECAP	"cidlb_decap"
+#define CIDLB_PROG_MAIN	 "cidlb_xdp"
+#define CIDLB_PROG_DECAP "cidlb_decap"
 
 /* ---- cidlb_vips: hash, (address, UDP port) -> VIP --------------------- */
 struct cidlb_vip_key {
-	__u8  addr[16];		/* IPv4 in addr[0..3], rest zero */
-	__u16 port;		/* network byte order */
-	__u8  family;		/* CIDLB_FAMILY_V4 / _V6 */
-	__u8  pad;
+	__u8 addr[16]; /* IPv4 in addr[0..3], rest zero */
+	__u16 port;    /* network byte order */
+	__u8 family;   /* CIDLB_FAMILY_V4 / _V6 */
+	__u8 pad;
 };
 
 struct cidlb_vip {
-	__u32 id;		/* operator's VIP number, for counters/logs */
-	__u32 flags;		/* reserved, 0 */
+	__u32 id;    /* operator's VIP number, for counters/logs */
+	__u32 flags; /* reserved, 0 */
 };
 
 /* ---- cidlb_vip_table: array of 2 * CIDLB_VIP_SLOTS, what packets read --
@@ -133,7 +133,7 @@ struct cidlb_vip {
  * flips vip_active: packets see the old set or the new one, never a mix.
  */
 struct cidlb_vip_slot {
-	struct cidlb_vip_key key;	/* family 0: empty slot */
+	struct cidlb_vip_key key; /* family 0: empty slot */
 	struct cidlb_vip vip;
 	__u32 pad;
 } __attribute__((aligned(8)));
@@ -144,25 +144,25 @@ struct cidlb_vip_slot {
  * flips the bit, so no packet decodes with a half-written key.
  */
 enum cidlb_cid_mode {
-	CIDLB_MODE_NONE = 0,		/* config ID not in use: fallback */
+	CIDLB_MODE_NONE = 0, /* config ID not in use: fallback */
 	CIDLB_MODE_PLAINTEXT = 1,
-	CIDLB_MODE_SINGLE_PASS = 2,	/* AES-128-ECB, plaintext_len == 16 */
-	CIDLB_MODE_FOUR_PASS = 3,	/* Feistel over forward AES */
+	CIDLB_MODE_SINGLE_PASS = 2, /* AES-128-ECB, plaintext_len == 16 */
+	CIDLB_MODE_FOUR_PASS = 3,   /* Feistel over forward AES */
 };
 
 /* flags of struct cidlb_config */
-#define CIDLB_CFG_F_LEN_CHECK	0x01	/* enforce self-encoded length (draft-21 §4.1) */
-#define CIDLB_CFG_F_NO_DCACHE	0x02	/* skip the decode cache */
+#define CIDLB_CFG_F_LEN_CHECK 0x01 /* enforce self-encoded length (draft-21 §4.1) */
+#define CIDLB_CFG_F_NO_DCACHE 0x02 /* skip the decode cache */
 
 struct cidlb_config {
-	__u8  mode;		/* enum cidlb_cid_mode */
-	__u8  sid_len;		/* 1..15 */
-	__u8  nonce_len;	/* 4..18 */
-	__u8  pt_len;		/* sid_len + nonce_len, 5..19 */
-	__u8  half_len;		/* ceil(pt_len / 2) */
-	__u8  flags;		/* CIDLB_CFG_F_* */
-	__u8  pad[2];
-	__u32 generation;	/* changes on every write: stale cache guard */
+	__u8 mode;	/* enum cidlb_cid_mode */
+	__u8 sid_len;	/* 1..15 */
+	__u8 nonce_len; /* 4..18 */
+	__u8 pt_len;	/* sid_len + nonce_len, 5..19 */
+	__u8 half_len;	/* ceil(pt_len / 2) */
+	__u8 flags;	/* CIDLB_CFG_F_* */
+	__u8 pad[2];
+	__u32 generation; /* changes on every write: stale cache guard */
 	__u32 pad2;
 	/*
 	 * AES-128 key schedules in the classic rijndael T-table layout
@@ -173,14 +173,39 @@ struct cidlb_config {
 	 */
 	__u32 enc_rk[CIDLB_AES_RK_WORDS];
 	__u32 dec_rk[CIDLB_AES_RK_WORDS];
+	/* From the lengths, by cidlb_config_masks() (lb.c on every write):
+	 * packets AND them instead of computing them. */
+	__u64 key_mask[3]; /* keeps octets 1 .. 1 + pt_len of a CID key
+				 * (struct cidlb_cid_key: its DCID's first
+				 * 1 + pt_len octets), clears octet 0 (len) */
+	__u32 sid_mask[5]; /* keeps octets 0 .. 1 + sid_len of a
+				 * struct cidlb_sid_key */
+	__u32 pad3;
 };
+
+#ifndef __bpf__
+/* Fill c's masks from its sid_len and pt_len. */
+static inline void cidlb_config_masks(struct cidlb_config *c)
+{
+	__u8 k[sizeof(c->key_mask)] = { 0 }, s[sizeof(c->sid_mask)] = { 0 };
+	__u32 i;
+
+	for (i = 1; i < sizeof(k) && i < 2u + c->pt_len; i++)
+		k[i] = 0xff;
+	for (i = 0; i < sizeof(s) && i < 2u + c->sid_len; i++)
+		s[i] = 0xff;
+	__builtin_memcpy(c->key_mask, k, sizeof(k));
+	__builtin_memcpy(c->sid_mask, s, sizeof(s));
+	c->pad3 = 0;
+}
+#endif
 
 /* ---- cidlb_sids: hash, (config ID, server ID) -> backend index --------- */
 struct cidlb_sid_key {
 	__u8 config_id;
-	__u8 len;			/* sid_len of that config */
-	__u8 sid[CIDLB_SID_MAX];	/* zero beyond len */
-	__u8 pad[3];			/* a multiple of 4: the kernel hashes words */
+	__u8 len;		 /* sid_len of that config */
+	__u8 sid[CIDLB_SID_MAX]; /* zero beyond len */
+	__u8 pad[3];		 /* a multiple of 4: the kernel hashes words */
 };
 
 /* ---- cidlb_sid_table: array of buckets, mmapable ------------------------
@@ -194,12 +219,12 @@ struct cidlb_sid_key {
  * CIDLB_GF_SID_SPILL: packets then look up cidlb_sids after a miss here.
  */
 struct cidlb_sid_bucket {
-	__u64 e[4];	/* 0: free; else cidlb_sid_entry() | backend index << 40 */
+	__u64 e[4]; /* 0: free; else cidlb_sid_entry() | backend index << 40 */
 };
 
-#define CIDLB_SID_E_VALID	(1ULL << 38)
-#define CIDLB_SID_E_KEY		((1ULL << 39) - 1)	/* the bits that name the server ID */
-#define CIDLB_SID_E_IDX_SHIFT	40
+#define CIDLB_SID_E_VALID     (1ULL << 38)
+#define CIDLB_SID_E_KEY	      ((1ULL << 39) - 1) /* the bits that name the server ID */
+#define CIDLB_SID_E_IDX_SHIFT 40
 
 /* The key part of the entry of server-ID key k (len <= CIDLB_SID_SHORT,
  * sid zero beyond len): server ID octets in bits 0-31 (first octet
@@ -209,31 +234,42 @@ static inline __u64 cidlb_sid_entry(const struct cidlb_sid_key *k)
 	__u32 sid32 = k->sid[0] | (__u32)k->sid[1] << 8 | (__u32)k->sid[2] << 16 |
 		      (__u32)k->sid[3] << 24;
 
-	return CIDLB_SID_E_VALID | ((__u64)(k->len & 7) << 35) |
-	       ((__u64)(k->config_id & 7) << 32) | sid32;
+	return CIDLB_SID_E_VALID | ((__u64)(k->len & 7) << 35) | ((__u64)(k->config_id & 7) << 32) |
+	       sid32;
 }
 
 /* ---- cidlb_backends: array [backend index] ---------------------------- */
 enum cidlb_backend_state {
-	CIDLB_BE_ABSENT = 0,	/* no packets; its server IDs fall back */
+	CIDLB_BE_ABSENT = 0, /* no packets; its server IDs fall back */
 	CIDLB_BE_ACTIVE = 1,
-	CIDLB_BE_DRAINING = 2,	/* CID-routed and known flows only */
+	CIDLB_BE_DRAINING = 2, /* CID-routed and known flows only */
 };
 
 enum cidlb_fwd_mode {
-	CIDLB_FWD_ENCAP_FIB = 0,	/* IPIP/IP6IP6, next hop from the kernel FIB */
-	CIDLB_FWD_ENCAP_MAC = 1,	/* IPIP/IP6IP6 to a configured MAC, XDP_TX */
-	CIDLB_FWD_DIRECT = 2,		/* rewrite MACs only, XDP_TX */
+	CIDLB_FWD_ENCAP_FIB = 0, /* IPIP/IP6IP6, next hop from the kernel FIB */
+	CIDLB_FWD_ENCAP_MAC = 1, /* IPIP/IP6IP6 to a configured MAC, XDP_TX */
+	CIDLB_FWD_DIRECT = 2,	 /* rewrite MACs only, XDP_TX */
 };
 
 struct cidlb_backend {
-	__u8  state;		/* enum cidlb_backend_state */
-	__u8  family;		/* of addr: CIDLB_FAMILY_V4 / _V6 */
-	__u8  fwd_mode;		/* enum cidlb_fwd_mode */
-	__u8  pad;
-	__u8  addr[16];		/* tunnel endpoint, IPv4 in addr[0..3] */
-	__u8  mac[6];		/* next hop for ENCAP_MAC and DIRECT */
-	__u8  pad2[2];
+	__u8 state;    /* enum cidlb_backend_state */
+	__u8 family;   /* of addr: CIDLB_FAMILY_V4 / _V6 */
+	__u8 fwd_mode; /* enum cidlb_fwd_mode */
+	__u8 pad;
+	__u8 addr[16]; /* tunnel endpoint, IPv4 in addr[0..3] */
+	__u8 mac[6];   /* next hop for ENCAP_MAC and DIRECT */
+	__u8 pad2[2];
+	/*
+	 * The outer header toward this backend as every packet carries it,
+	 * written by lb.c (cidlb_backend_outer()) on every write of the entry
+	 * and of cidlb_global's src4, src6 or ttl; packets copy it and fill in
+	 * the fields that change per packet, left zero here: IPv4 TOS, total
+	 * length, protocol and checksum; IPv6 traffic class, flow label,
+	 * payload length and next header.
+	 */
+	__u32 outer_sum; /* IPv4: ones' complement sum of the template's
+				 * 16-bit words as loaded on this host, folded */
+	__u8 outer[40];	 /* IPv4 header (20 octets) or IPv6 header */
 };
 
 /* ---- cidlb_maglev: array of 2 * CIDLB_MAGLEV_SIZE backend indexes ------
@@ -243,12 +279,12 @@ struct cidlb_backend {
 
 /* ---- cidlb_lru: LRU hash, 4-tuple -> backend (fallback stickiness) ---- */
 struct cidlb_flow_key {
-	__u8  src[16];
-	__u8  dst[16];
-	__u16 sport;		/* network byte order */
+	__u8 src[16];
+	__u8 dst[16];
+	__u16 sport; /* network byte order */
 	__u16 dport;
-	__u8  family;
-	__u8  pad[3];
+	__u8 family;
+	__u8 pad[3];
 };
 
 struct cidlb_flow {
@@ -269,7 +305,7 @@ struct cidlb_cid_key {
 };
 
 struct cidlb_retired {
-	__u64 expires_ns;	/* CLOCK_BOOTTIME (bpf_ktime_get_boot_ns()): from
+	__u64 expires_ns; /* CLOCK_BOOTTIME (bpf_ktime_get_boot_ns()): from
 				 * then on packets pass; the daemon deletes it */
 };
 
@@ -295,38 +331,78 @@ struct cidlb_retired {
  */
 struct cidlb_dcache_slot {
 	struct cidlb_cid_key cid;
-	__u32 generation;	/* cidlb_config.generation at decode time; 0 = empty */
-	__u8  config_id;
-	__u8  sid_len;
-	__u8  sid[CIDLB_SID_MAX];
-	__u8  pad[3];
+	__u32 generation; /* cidlb_config.generation at decode time; 0 = empty */
+	__u8 config_id;
+	__u8 sid_len;
+	__u8 sid[CIDLB_SID_MAX];
+	__u8 pad[3];
 };
 
 /* ---- cidlb_global: array [0], LB-wide settings ------------------------ */
 struct cidlb_global {
-	__u32 maglev_active;	/* 0 or 1: the Maglev half packets read */
-	__u32 hash_seed;	/* seed of the 4-tuple hash; equal on all LBs */
-	__u8  src4[4];		/* outer IPv4 source of encapsulated packets */
-	__u8  src6[16];		/* outer IPv6 source */
-	__u8  ttl;		/* outer TTL / hop limit; 0 means 64 */
-	__u8  flags;		/* CIDLB_GF_*, kept by the control layer (lb.c) */
-	__u8  config_active;	/* bit n: copy of config ID n in use (lb.c) */
-	__u8  pad;
-	__u32 dcache_mask;	/* cidlb_dcache size - 1, kept by lb.c */
-	__u32 rhint_mask;	/* counters in cidlb_retired_hint - 1, kept by
+	__u32 maglev_active; /* 0 or 1: the Maglev half packets read */
+	__u32 hash_seed;     /* seed of the 4-tuple hash; equal on all LBs */
+	__u8 src4[4];	     /* outer IPv4 source of encapsulated packets */
+	__u8 src6[16];	     /* outer IPv6 source */
+	__u8 ttl;	     /* outer TTL / hop limit; 0 means 64 */
+	__u8 flags;	     /* CIDLB_GF_*, kept by the control layer (lb.c) */
+	__u8 config_active;  /* bit n: copy of config ID n in use (lb.c) */
+	__u8 pad;
+	__u32 dcache_mask; /* cidlb_dcache size - 1, kept by lb.c */
+	__u32 rhint_mask;  /* counters in cidlb_retired_hint - 1, kept by
 				 * lb.c; 0: no filter, every CID is looked up */
-	__u32 vip_seed[2];	/* hash seed of each cidlb_vip_table half (lb.c) */
-	__u8  vip_active;	/* 0 or 1: the cidlb_vip_table half packets read */
-	__u8  pad2[3];
-	__u32 sid_mask;		/* buckets in cidlb_sid_table - 1, kept by lb.c;
+	__u32 vip_seed[2]; /* hash seed of each cidlb_vip_table half (lb.c) */
+	__u8 vip_active;   /* 0 or 1: the cidlb_vip_table half packets read */
+	__u8 pad2[3];
+	__u32 sid_mask; /* buckets in cidlb_sid_table - 1, kept by lb.c;
 				 * 0: no table, every server ID is in cidlb_sids */
 };
 
 /* flags of struct cidlb_global */
-#define CIDLB_GF_RETIRED	0x01	/* cidlb_retired has entries: look CIDs up */
-#define CIDLB_GF_SID_SPILL	0x02	/* short server IDs outside cidlb_sid_table */
-#define CIDLB_GF_NO_TRANSIT	0x04	/* drop what the program would pass and the
+#define CIDLB_GF_RETIRED   0x01 /* cidlb_retired has entries: look CIDs up */
+#define CIDLB_GF_SID_SPILL 0x02 /* short server IDs outside cidlb_sid_table */
+#define CIDLB_GF_NO_TRANSIT \
+	0x04 /* drop what the program would pass and the
 					 * kernel would route (bpf/transit.h) */
+
+#ifndef __bpf__
+/* Fill b's outer-header template for the settings g (family, address and
+ * the LB's source and TTL); zero for a family that is neither. */
+static inline void cidlb_backend_outer(struct cidlb_backend *b, const struct cidlb_global *g)
+{
+	__u8 ttl = g->ttl ? g->ttl : 64, *o = b->outer;
+	__u32 sum = 0, i;
+	__u16 w;
+
+	for (i = 0; i < sizeof(b->outer); i++)
+		o[i] = 0;
+	b->outer_sum = 0;
+	if (b->family == CIDLB_FAMILY_V4) {
+		o[0] = 0x45;
+		o[6] = 0x40; /* DF */
+		o[8] = ttl;
+		for (i = 0; i < 4; i++) {
+			o[12 + i] = g->src4[i];
+			o[16 + i] = b->addr[i];
+		}
+		/* TOS, length, protocol and checksum are 0 here: packets add
+		 * the first three */
+		for (i = 0; i < 10; i++) {
+			__builtin_memcpy(&w, o + 2 * i, 2);
+			sum += w;
+		}
+		sum = (sum & 0xffff) + (sum >> 16);
+		b->outer_sum = (sum & 0xffff) + (sum >> 16);
+	} else if (b->family == CIDLB_FAMILY_V6) {
+		o[0] = 0x60;
+		o[7] = ttl;
+		for (i = 0; i < 16; i++) {
+			o[8 + i] = g->src6[i];
+			o[24 + i] = b->addr[i];
+		}
+	}
+}
+#endif
 
 /* ---- cidlb_tx_ports: devmap hash, ifindex -> ifindex (XDP_REDIRECT) ---- */
 
@@ -338,15 +414,15 @@ struct cidlb_global {
  * table (one for every network namespace) is being resized.
  */
 struct cidlb_neigh_key {
-	__u32 ifindex;		/* egress device, as the FIB answered */
-	__u8  family;		/* of addr: CIDLB_FAMILY_V4 / _V6 */
-	__u8  pad[3];
-	__u8  addr[16];		/* next hop (gateway or backend), IPv4 in addr[0..3] */
+	__u32 ifindex; /* egress device, as the FIB answered */
+	__u8 family;   /* of addr: CIDLB_FAMILY_V4 / _V6 */
+	__u8 pad[3];
+	__u8 addr[16]; /* next hop (gateway or backend), IPv4 in addr[0..3] */
 };
 
 struct cidlb_neigh {
-	__u8  dmac[6];		/* the next hop's */
-	__u8  smac[6];		/* the egress device's */
+	__u8 dmac[6]; /* the next hop's */
+	__u8 smac[6]; /* the egress device's */
 };
 
 /* ---- cidlb_counters: per-CPU array [0] ----------------------------------
@@ -414,7 +490,12 @@ struct cidlb_neigh {
 	  "Dropped: the egress interface is not in egress_interfaces (cidlb_tx_ports).") \
 	/* a new counter: one line above this one */
 
-enum cidlb_counter_kind { CIDLB_CK_PATH, CIDLB_CK_PASS, CIDLB_CK_DROP, CIDLB_CK_FWD };
+enum cidlb_counter_kind {
+	CIDLB_CK_PATH,
+	CIDLB_CK_PASS,
+	CIDLB_CK_DROP,
+	CIDLB_CK_FWD
+};
 
 struct cidlb_counters {
 #define X(kind, name, help) __u64 name;
@@ -422,8 +503,10 @@ struct cidlb_counters {
 #undef X
 };
 
-#define X(kind, name, help) + 1
-enum { CIDLB_N_COUNTERS = 0 CIDLB_COUNTERS(X) };
+#define X(kind, name, help) +1
+enum {
+	CIDLB_N_COUNTERS = 0 CIDLB_COUNTERS(X)
+};
 #undef X
 
 #ifndef __bpf__
@@ -444,9 +527,9 @@ static inline __u64 cidlb_counters_sum(const struct cidlb_counters *c, int kind)
 
 /* ---- cidlb_cfg_stats: per-CPU array [config ID] ------------------------ */
 struct cidlb_config_stats {
-	__u64 decodes;		/* server IDs read from a DCID of this config */
-	__u64 dcache_hits;	/* of which from the decode cache */
-	__u64 no_backend;	/* decoded, but no live backend owns the server ID */
+	__u64 decodes;	   /* server IDs read from a DCID of this config */
+	__u64 dcache_hits; /* of which from the decode cache */
+	__u64 no_backend;  /* decoded, but no live backend owns the server ID */
 };
 
 /* ---- cidlb_be_stats: per-CPU array [backend index] -------------------- */
@@ -462,7 +545,7 @@ struct cidlb_backend_stats {
  * destination (address and UDP port, or address and port 0) in decap_vips.
  */
 struct cidlb_decap_src {
-	__u8 addr[16];		/* a cidlb outer source (or local) address */
+	__u8 addr[16]; /* a cidlb outer source (or local) address */
 	__u8 family;
 	__u8 pad[3];
 };
@@ -472,7 +555,7 @@ struct cidlb_decap_counters {
 	__u64 decap_v4;		/* outer IPv4 removed */
 	__u64 decap_v6;		/* outer IPv6 removed */
 	__u64 pass_not_tunnel;	/* not IPIP/IP6IP6: untouched */
-	__u64 pass_unknown_src;	/* tunnel from a source not in decap_srcs */
+	__u64 pass_unknown_src; /* tunnel from a source not in decap_srcs */
 	__u64 drop_malformed;	/* tunnel packet cut short, inner header malformed */
 	__u64 drop_outer_dst;	/* from a cidlb source, outer destination not in decap_locals */
 	__u64 drop_inner_dst;	/* inner packet not UDP to a VIP in decap_vips */
@@ -480,14 +563,13 @@ struct cidlb_decap_counters {
 	__u64 ecn_marked;	/* decapsulated with the outer CE/ECT(1) copied inside */
 };
 
-#define CIDLB_SIZE_CHECK(t, n) \
-	_Static_assert(sizeof(struct t) == (n), "ABI: size of struct " #t)
+#define CIDLB_SIZE_CHECK(t, n) _Static_assert(sizeof(struct t) == (n), "ABI: size of struct " #t)
 CIDLB_SIZE_CHECK(cidlb_vip_key, 20);
 CIDLB_SIZE_CHECK(cidlb_vip, 8);
 CIDLB_SIZE_CHECK(cidlb_vip_slot, 32);
-CIDLB_SIZE_CHECK(cidlb_config, 368);
+CIDLB_SIZE_CHECK(cidlb_config, 416);
 CIDLB_SIZE_CHECK(cidlb_sid_key, 20);
-CIDLB_SIZE_CHECK(cidlb_backend, 28);
+CIDLB_SIZE_CHECK(cidlb_backend, 72);
 CIDLB_SIZE_CHECK(cidlb_flow_key, 40);
 CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);

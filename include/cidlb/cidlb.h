@@ -96,16 +96,16 @@ extern "C" {
 #endif
 
 /* ---- limits (QUIC-LB -21 section 5.3, QUIC v1) ------------------------- */
-#define CIDLB_CID_LEN_MAX		20	/* QUIC v1 CID maximum */
-#define CIDLB_CID_CONFIG_ID_MAX		6	/* config IDs are 0..6 */
-#define CIDLB_CID_CONFIG_ID_UNROUTABLE	7	/* 0b111: no config */
-#define CIDLB_CID_SERVER_ID_LEN_MIN	1
-#define CIDLB_CID_SERVER_ID_LEN_MAX	15
-#define CIDLB_CID_NONCE_LEN_MIN		4
-#define CIDLB_CID_NONCE_LEN_MAX		18
-#define CIDLB_CID_PLAINTEXT_LEN_MAX	19	/* server_id_len + nonce_len */
-#define CIDLB_CID_KEY_LEN		16	/* AES-128 */
-#define CIDLB_CID_UNROUTABLE_LEN_MIN	8	/* spec: SHOULD be >= 8 */
+#define CIDLB_CID_LEN_MAX	       20 /* QUIC v1 CID maximum */
+#define CIDLB_CID_CONFIG_ID_MAX	       6  /* config IDs are 0..6 */
+#define CIDLB_CID_CONFIG_ID_UNROUTABLE 7  /* 0b111: no config */
+#define CIDLB_CID_SERVER_ID_LEN_MIN    1
+#define CIDLB_CID_SERVER_ID_LEN_MAX    15
+#define CIDLB_CID_NONCE_LEN_MIN	       4
+#define CIDLB_CID_NONCE_LEN_MAX	       18
+#define CIDLB_CID_PLAINTEXT_LEN_MAX    19 /* server_id_len + nonce_len */
+#define CIDLB_CID_KEY_LEN	       16 /* AES-128 */
+#define CIDLB_CID_UNROUTABLE_LEN_MIN   8  /* spec: SHOULD be >= 8 */
 
 /* ---- configuration ----------------------------------------------------- */
 
@@ -115,25 +115,25 @@ extern "C" {
  * pool uses the same values except its own server ID.
  */
 struct cidlb_cid_params {
-	uint8_t config_id;	/* 0..6 (3 bits; 7 is reserved) */
-	uint8_t server_id_len;	/* 1..15 */
-	uint8_t nonce_len;	/* 4..18, and server_id_len + nonce_len <= 19 */
-	uint8_t extra_len;	/* octets appended after the encoded block;
+	uint8_t config_id;		/* 0..6 (3 bits; 7 is reserved) */
+	uint8_t server_id_len;		/* 1..15 */
+	uint8_t nonce_len;		/* 4..18, and server_id_len + nonce_len <= 19 */
+	uint8_t extra_len;		/* octets appended after the encoded block;
 				 * 1 + server_id_len + nonce_len + extra_len
 				 * must be <= 20 */
-	bool len_self_encode;	/* low 5 bits of octet 0 = cid_len - 1 */
-	bool has_key;		/* false: plaintext; true: AES-128 with key */
-	uint8_t key[CIDLB_CID_KEY_LEN];	/* used only when has_key */
+	bool len_self_encode;		/* low 5 bits of octet 0 = cid_len - 1 */
+	bool has_key;			/* false: plaintext; true: AES-128 with key */
+	uint8_t key[CIDLB_CID_KEY_LEN]; /* used only when has_key */
 };
 
 /* The algorithm a config uses, derived from its parameters. */
 enum cidlb_cid_algo {
 	CIDLB_CID_ALGO_PLAINTEXT = 1,	/* no key */
-	CIDLB_CID_ALGO_SINGLE_PASS = 2,	/* key, plaintext_len == 16 */
+	CIDLB_CID_ALGO_SINGLE_PASS = 2, /* key, plaintext_len == 16 */
 	CIDLB_CID_ALGO_FOUR_PASS = 3,	/* key, any other plaintext_len */
 };
 
-struct cidlb_cid_config;	/* opaque */
+struct cidlb_cid_config; /* opaque */
 
 /*
  * Checks @p against every rule of the spec without creating anything.
@@ -152,15 +152,14 @@ int cidlb_cid_params_check(const struct cidlb_cid_params *p, const char **why);
  *   other    getrandom(2) failed to seed the nonce counter
  * @why may be NULL. On failure *@cfg is set to NULL.
  */
-int cidlb_cid_config_new(const struct cidlb_cid_params *p,
-			 struct cidlb_cid_config **cfg, const char **why);
+int cidlb_cid_config_new(const struct cidlb_cid_params *p, struct cidlb_cid_config **cfg,
+			 const char **why);
 
 /* Frees @cfg (NULL is fine) and wipes its key from memory. */
 void cidlb_cid_config_free(struct cidlb_cid_config *cfg);
 
 /* Copies @cfg's parameters (key included) into *@p. */
-void cidlb_cid_config_params(const struct cidlb_cid_config *cfg,
-			     struct cidlb_cid_params *p);
+void cidlb_cid_config_params(const struct cidlb_cid_config *cfg, struct cidlb_cid_params *p);
 
 /* Length of the CIDs @cfg issues: 1 + server_id_len + nonce_len + extra_len. */
 size_t cidlb_cid_config_cid_len(const struct cidlb_cid_config *cfg);
@@ -199,10 +198,8 @@ uint64_t cidlb_cid_config_nonces_left(const struct cidlb_cid_config *cfg);
  *   -EIO     OpenSSL failed
  *   other    getrandom(2) failed
  */
-int cidlb_cid_encode(struct cidlb_cid_config *cfg,
-		     const uint8_t *server_id, size_t server_id_len,
-		     const uint8_t *nonce, size_t nonce_len,
-		     uint8_t *cid, size_t cid_size);
+int cidlb_cid_encode(struct cidlb_cid_config *cfg, const uint8_t *server_id, size_t server_id_len,
+		     const uint8_t *nonce, size_t nonce_len, uint8_t *cid, size_t cid_size);
 
 /*
  * Writes an unroutable CID of @cid_len octets (8..20) into @cid: config ID
@@ -218,10 +215,10 @@ int cidlb_cid_unroutable(uint8_t *cid, size_t cid_len);
 /* Result of a decode: routable, or why not. Values are stable. */
 enum cidlb_cid_status {
 	CIDLB_CID_ROUTABLE = 0,
-	CIDLB_CID_UNROUTABLE_CR7 = 1,	/* config ID 7: unroutable by design */
-	CIDLB_CID_NO_CONFIG = 2,	/* config ID not held by this config
+	CIDLB_CID_UNROUTABLE_CR7 = 1, /* config ID 7: unroutable by design */
+	CIDLB_CID_NO_CONFIG = 2,      /* config ID not held by this config
 					 * or decoder */
-	CIDLB_CID_TOO_SHORT = 3,	/* fewer than 1 + server_id_len +
+	CIDLB_CID_TOO_SHORT = 3,      /* fewer than 1 + server_id_len +
 					 * nonce_len octets (or empty) */
 };
 
@@ -230,9 +227,9 @@ const char *cidlb_cid_status_str(int status);
 
 /* What a decode found. Fields past the lengths are zero. */
 struct cidlb_cid_info {
-	uint8_t config_id;	/* top 3 bits of octet 0 (set when len >= 1) */
-	uint8_t server_id_len;	/* 0 unless routable */
-	uint8_t nonce_len;	/* 0 unless routable */
+	uint8_t config_id;     /* top 3 bits of octet 0 (set when len >= 1) */
+	uint8_t server_id_len; /* 0 unless routable */
+	uint8_t nonce_len;     /* 0 unless routable */
 	uint8_t server_id[CIDLB_CID_SERVER_ID_LEN_MAX];
 	uint8_t nonce[CIDLB_CID_NONCE_LEN_MAX];
 };
@@ -245,12 +242,12 @@ struct cidlb_cid_info {
  * not @cfg's gives CIDLB_CID_NO_CONFIG. Decoding does not check that the
  * server ID is one of yours: compare info->server_id yourself.
  */
-int cidlb_cid_decode(struct cidlb_cid_config *cfg, const uint8_t *cid,
-		     size_t cid_len, struct cidlb_cid_info *info);
+int cidlb_cid_decode(struct cidlb_cid_config *cfg, const uint8_t *cid, size_t cid_len,
+		     struct cidlb_cid_info *info);
 
 /* ---- decoder: up to 7 configs ------------------------------------------ */
 
-struct cidlb_cid_decoder;	/* opaque */
+struct cidlb_cid_decoder; /* opaque */
 
 /* An empty decoder (every config ID unroutable). NULL + errno on failure. */
 struct cidlb_cid_decoder *cidlb_cid_decoder_new(void);
@@ -262,16 +259,16 @@ void cidlb_cid_decoder_free(struct cidlb_cid_decoder *dec);
  * Adds the config @p to @dec, replacing any config with the same config
  * ID. Errors as cidlb_cid_config_new() (on error @dec is unchanged).
  */
-int cidlb_cid_decoder_add(struct cidlb_cid_decoder *dec,
-			  const struct cidlb_cid_params *p, const char **why);
+int cidlb_cid_decoder_add(struct cidlb_cid_decoder *dec, const struct cidlb_cid_params *p,
+			  const char **why);
 
 /* Removes config @config_id from @dec: 0, -ENOENT if not held, -EINVAL
  * if @config_id > 6. */
 int cidlb_cid_decoder_remove(struct cidlb_cid_decoder *dec, uint8_t config_id);
 
 /* As cidlb_cid_decode() with the config of the CID's config ID, if held. */
-int cidlb_cid_decoder_decode(struct cidlb_cid_decoder *dec, const uint8_t *cid,
-			     size_t cid_len, struct cidlb_cid_info *info);
+int cidlb_cid_decoder_decode(struct cidlb_cid_decoder *dec, const uint8_t *cid, size_t cid_len,
+			     struct cidlb_cid_info *info);
 
 /* ---- AES key schedules for the load balancer's BPF code ---------------- */
 
@@ -297,8 +294,7 @@ int cidlb_cid_decoder_decode(struct cidlb_cid_decoder *dec, const uint8_t *cid,
  * result is the same on every platform. Returns 0, -EINVAL for a NULL
  * pointer, -EIO if OpenSSL fails. Thread-safe.
  */
-int cidlb_aes128_key_schedules(const uint8_t key[16], uint32_t enc_rk[44],
-			       uint32_t dec_rk[44]);
+int cidlb_aes128_key_schedules(const uint8_t key[16], uint32_t enc_rk[44], uint32_t dec_rk[44]);
 
 #ifdef __cplusplus
 }

@@ -20,11 +20,11 @@
 #include "aes.h"
 #include "cid_crypto.h"
 
-#define AES_PROBE_ENCRYPT	0
-#define AES_PROBE_DECRYPT	1
-#define AES_PROBE_FOUR		2
-#define AES_PROBE_SINGLE	3
-#define AES_PROBE_LEN		(1 + CIDLB_CID_MAX)
+#define AES_PROBE_ENCRYPT 0
+#define AES_PROBE_DECRYPT 1
+#define AES_PROBE_FOUR	  2
+#define AES_PROBE_SINGLE  3
+#define AES_PROBE_LEN	  (1 + CIDLB_CID_MAX)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

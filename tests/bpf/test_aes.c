@@ -36,8 +36,13 @@
 #include "cidlb/cidlb.h"
 
 /* The probe's request ops (tests/bpf/aes_probe.bpf.c). */
-enum { OP_ENCRYPT = 0, OP_DECRYPT = 1, OP_FOUR = 2, OP_SINGLE = 3 };
-#define PKT_LEN		(1 + CIDLB_CID_MAX)
+enum {
+	OP_ENCRYPT = 0,
+	OP_DECRYPT = 1,
+	OP_FOUR = 2,
+	OP_SINGLE = 3
+};
+#define PKT_LEN (1 + CIDLB_CID_MAX)
 
 static struct bpf_object *obj;
 static int prog_fd = -1, cfg_fd = -1;
@@ -79,14 +84,14 @@ static void unhex(const char *s, uint8_t *out, size_t n)
 }
 
 /* Fails the test with expected and actual octets side by side. */
-#define assert_octets(what, exp, act, n)				\
-	do {								\
-		if (memcmp((exp), (act), (n))) {			\
-			fprintf(stderr, "%s differs:\n", (what));	\
-			hex("expected", (exp), (n));			\
-			hex("actual", (act), (n));			\
-			fail();						\
-		}							\
+#define assert_octets(what, exp, act, n) \
+	do { \
+		if (memcmp((exp), (act), (n))) { \
+			fprintf(stderr, "%s differs:\n", (what)); \
+			hex("expected", (exp), (n)); \
+			hex("actual", (act), (n)); \
+			fail(); \
+		} \
 	} while (0)
 
 /* Key schedules in the layout bpf/aes.h reads, as the daemon writes them
@@ -125,13 +130,8 @@ static void put_config(const struct cidlb_config *c)
 static int probe(int op, const uint8_t *in, size_t in_len, uint8_t out[CIDLB_CID_MAX])
 {
 	uint8_t pkt[PKT_LEN] = { (uint8_t)op }, res[PKT_LEN + 64];
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = pkt,
-		.data_size_in = sizeof(pkt),
-		.data_out = res,
-		.data_size_out = sizeof(res),
-		.repeat = 1,
-	);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = sizeof(pkt),
+		    .data_out = res, .data_size_out = sizeof(res), .repeat = 1, );
 
 	assert_true(in_len <= CIDLB_CID_MAX);
 	memcpy(pkt + 1, in, in_len);
@@ -163,8 +163,8 @@ static void ecb_block(EVP_CIPHER_CTX *ctx, const uint8_t in[16], uint8_t out[16]
 }
 
 /* F(pass, half): AES over expand() (draft-19+ layout), truncated. */
-static void ref_f(EVP_CIPHER_CTX *ctx, int pt_len, int pass, const uint8_t *half,
-		  int half_len, uint8_t *out)
+static void ref_f(EVP_CIPHER_CTX *ctx, int pt_len, int pass, const uint8_t *half, int half_len,
+		  uint8_t *out)
 {
 	uint8_t in[16] = { 0 }, enc[16];
 
@@ -176,8 +176,8 @@ static void ref_f(EVP_CIPHER_CTX *ctx, int pt_len, int pass, const uint8_t *half
 }
 
 /* One Feistel step: dst ^= F(pass, src), then the odd-length nibble mask. */
-static void ref_step(EVP_CIPHER_CTX *ctx, int pt_len, int pass, const uint8_t *src,
-		     uint8_t *dst, int h, int dst_is_left)
+static void ref_step(EVP_CIPHER_CTX *ctx, int pt_len, int pass, const uint8_t *src, uint8_t *dst,
+		     int h, int dst_is_left)
 {
 	uint8_t f[10];
 
@@ -193,15 +193,15 @@ static void ref_step(EVP_CIPHER_CTX *ctx, int pt_len, int pass, const uint8_t *s
 }
 
 /* cid[1..pt_len] = encode(sid || nonce); cid[0] is left to the caller. */
-static void ref_encode(EVP_CIPHER_CTX *ctx, const uint8_t *sid, int sid_len,
-		       const uint8_t *nonce, int nonce_len, uint8_t *cid)
+static void ref_encode(EVP_CIPHER_CTX *ctx, const uint8_t *sid, int sid_len, const uint8_t *nonce,
+		       int nonce_len, uint8_t *cid)
 {
 	int pt_len = sid_len + nonce_len, h = (pt_len + 1) / 2;
 	uint8_t pt[CIDLB_PT_MAX], l[10], r[10];
 
 	memcpy(pt, sid, sid_len);
 	memcpy(pt + sid_len, nonce, nonce_len);
-	if (pt_len == 16) {		/* single pass */
+	if (pt_len == 16) { /* single pass */
 		ecb_block(ctx, pt, cid + 1);
 		return;
 	}
@@ -253,14 +253,14 @@ static int setup(void **state)
 	snprintf(path, sizeof(path), "%s/tests/aes_probe.bpf.o", build ? build : "build");
 	obj = bpf_object__open_file(path, NULL);
 	if (!obj) {
-		fprintf(stderr, "test_aes: cannot open %s: %s (run make first)\n",
-			path, strerror(errno));
+		fprintf(stderr, "test_aes: cannot open %s: %s (run make first)\n", path,
+			strerror(errno));
 		return -1;
 	}
 	err = bpf_object__load(obj);
 	if (err) {
-		fprintf(stderr, "test_aes: loading %s failed: %s (root needed)\n",
-			path, strerror(-err));
+		fprintf(stderr, "test_aes: loading %s failed: %s (root needed)\n", path,
+			strerror(-err));
 		return -1;
 	}
 	prog = bpf_object__find_program_by_name(obj, "aes_probe");
@@ -298,8 +298,8 @@ static void test_fips197_c1(void **state)
 	assert_octets("FIPS-197 C.1 decrypt", pt, out, 16);
 }
 
-#define RANDOM_KEYS	256
-#define BLOCKS_PER_KEY	32
+#define RANDOM_KEYS    256
+#define BLOCKS_PER_KEY 32
 
 static void test_random_blocks(void **state)
 {
@@ -347,23 +347,20 @@ struct vector {
 };
 
 static const struct vector vectors[] = {
-	{ "single-pass", CIDLB_MODE_SINGLE_PASS, 8, 8,
-	  "8f95f09245765f80256934e50c66207f", "ed793a51d49b8f5f",
-	  "ee080dbf48c0d1e5", "504dd2d05a7b0de9b2b9907afb5ecf8cc3" },
-	{ "four-pass", CIDLB_MODE_FOUR_PASS, 3, 4,
-	  "fdf726a9893ec05c0632d3956680baf0", "31441a",
+	{ "single-pass", CIDLB_MODE_SINGLE_PASS, 8, 8, "8f95f09245765f80256934e50c66207f",
+	  "ed793a51d49b8f5f", "ee080dbf48c0d1e5", "504dd2d05a7b0de9b2b9907afb5ecf8cc3" },
+	{ "four-pass", CIDLB_MODE_FOUR_PASS, 3, 4, "fdf726a9893ec05c0632d3956680baf0", "31441a",
 	  "9c69c275", "0767947d29be054a" },
 	/* B.2 rows 0, 1 (server ID longer than the nonce: the fourth pass
 	 * undoes a longer left half) and 3 (18 octets, config 0 in its CID) */
 	{ "B.2 row 0, four-pass 3+4", CIDLB_MODE_FOUR_PASS, 3, 4,
-	  "8f95f09245765f80256934e50c66207f", "ed793a",
-	  "ee080dbf", "0720b1d07b359d3c" },
+	  "8f95f09245765f80256934e50c66207f", "ed793a", "ee080dbf", "0720b1d07b359d3c" },
 	{ "B.2 row 1, four-pass 10+5", CIDLB_MODE_FOUR_PASS, 10, 5,
-	  "8f95f09245765f80256934e50c66207f", "ed793a51d49b8f5fab65",
-	  "ee080dbf48", "2fcc381bc74cb4fbad2823a3d1f8fed2" },
+	  "8f95f09245765f80256934e50c66207f", "ed793a51d49b8f5fab65", "ee080dbf48",
+	  "2fcc381bc74cb4fbad2823a3d1f8fed2" },
 	{ "B.2 row 3, four-pass 9+9", CIDLB_MODE_FOUR_PASS, 9, 9,
-	  "8f95f09245765f80256934e50c66207f", "ed793a51d49b8f5fab",
-	  "ee080dbf48c0d1e55d", "125779c9cc86beb3a3a4a3ca96fce4bfe0cdbc" },
+	  "8f95f09245765f80256934e50c66207f", "ed793a51d49b8f5fab", "ee080dbf48c0d1e55d",
+	  "125779c9cc86beb3a3a4a3ca96fce4bfe0cdbc" },
 };
 
 static void test_spec_vectors(void **state)
@@ -380,7 +377,7 @@ static void test_spec_vectors(void **state)
 		unhex(t->key, key, 16);
 		unhex(t->sid, sid, t->sid_len);
 		unhex(t->nonce, nonce, t->nonce_len);
-		rnd_bytes(cid, sizeof(cid));	/* extra octets: ignored */
+		rnd_bytes(cid, sizeof(cid)); /* extra octets: ignored */
 		unhex(t->cid, cid, 1 + pt_len);
 
 		/* The reference encoder reproduces the vector ... */
@@ -392,16 +389,17 @@ static void test_spec_vectors(void **state)
 
 		/* ... and the probe decodes it. */
 		set_config(t->mode, t->sid_len, t->nonce_len, key);
-		assert_int_equal(probe(t->mode == CIDLB_MODE_SINGLE_PASS ? OP_SINGLE : OP_FOUR,
-				       cid, CIDLB_CID_MAX, out), XDP_TX);
+		assert_int_equal(probe(t->mode == CIDLB_MODE_SINGLE_PASS ? OP_SINGLE : OP_FOUR, cid,
+				       CIDLB_CID_MAX, out),
+				 XDP_TX);
 		assert_octets("server ID", sid, out, CIDLB_SID_MAX);
 	}
 }
 
 /* ---- differential: every legal length pair ---------------------------- */
 
-#define DIFF_KEYS	8
-#define DIFF_IDS	128
+#define DIFF_KEYS 8
+#define DIFF_IDS  128
 
 static void test_all_lengths(void **state)
 {
@@ -430,10 +428,11 @@ static void test_all_lengths(void **state)
 
 					rnd_bytes(sid, sid_len);
 					rnd_bytes(nonce, nonce_len);
-					rnd_bytes(cid, sizeof(cid));	/* octet 0, extras */
+					rnd_bytes(cid, sizeof(cid)); /* octet 0, extras */
 					ref_encode(ctx, sid, sid_len, nonce, nonce_len, cid);
-					assert_int_equal(probe(single ? OP_SINGLE : OP_FOUR,
-							       cid, sizeof(cid), out), XDP_TX);
+					assert_int_equal(probe(single ? OP_SINGLE : OP_FOUR, cid,
+							       sizeof(cid), out),
+							 XDP_TX);
 					if (memcmp(sid, out, CIDLB_SID_MAX)) {
 						fprintf(stderr, "sid_len %d nonce_len %d\n",
 							sid_len, nonce_len);
@@ -460,17 +459,17 @@ static void test_bad_configs(void **state)
 		int op;
 		uint8_t sid_len, nonce_len, pt_len, half_len;
 	} cases[] = {
-		{ "four-pass at 16",		OP_FOUR,   8, 8, 16, 8 },
-		{ "single-pass at 15",		OP_SINGLE, 8, 7, 15, 8 },
-		{ "sid_len 0",			OP_FOUR,   0, 7, 7, 4 },
-		{ "sid_len 16",			OP_FOUR,   16, 4, 20, 10 },
-		{ "nonce_len 3",		OP_FOUR,   4, 3, 7, 4 },
-		{ "nonce_len 19",		OP_FOUR,   1, 19, 20, 10 },
-		{ "pt_len 20",			OP_FOUR,   10, 10, 20, 10 },
-		{ "pt_len != sum",		OP_FOUR,   3, 4, 9, 5 },
-		{ "half_len wrong",		OP_FOUR,   3, 4, 7, 3 },
-		{ "all zero",			OP_SINGLE, 0, 0, 0, 0 },
-		{ "all ones",			OP_FOUR,   255, 255, 255, 255 },
+		{ "four-pass at 16", OP_FOUR, 8, 8, 16, 8 },
+		{ "single-pass at 15", OP_SINGLE, 8, 7, 15, 8 },
+		{ "sid_len 0", OP_FOUR, 0, 7, 7, 4 },
+		{ "sid_len 16", OP_FOUR, 16, 4, 20, 10 },
+		{ "nonce_len 3", OP_FOUR, 4, 3, 7, 4 },
+		{ "nonce_len 19", OP_FOUR, 1, 19, 20, 10 },
+		{ "pt_len 20", OP_FOUR, 10, 10, 20, 10 },
+		{ "pt_len != sum", OP_FOUR, 3, 4, 9, 5 },
+		{ "half_len wrong", OP_FOUR, 3, 4, 7, 3 },
+		{ "all zero", OP_SINGLE, 0, 0, 0, 0 },
+		{ "all ones", OP_FOUR, 255, 255, 255, 255 },
 	};
 	uint8_t cid[CIDLB_CID_MAX] = { 0 }, out[CIDLB_CID_MAX];
 
@@ -493,31 +492,24 @@ static void test_bad_configs(void **state)
 static void test_bad_requests(void **state)
 {
 	uint8_t pkt[PKT_LEN] = { 0 }, res[64];
-	LIBBPF_OPTS(bpf_test_run_opts, opts,
-		.data_in = pkt,
-		.data_size_in = PKT_LEN - 1,	/* one octet short */
-		.data_out = res,
-		.data_size_out = sizeof(res),
-		.repeat = 1,
-	);
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt,
+		    .data_size_in = PKT_LEN - 1, /* one octet short */
+		    .data_out = res, .data_size_out = sizeof(res), .repeat = 1, );
 
 	(void)state;
 	set_config(CIDLB_MODE_FOUR_PASS, 3, 4, (const uint8_t *)"0123456789abcdef");
 	assert_int_equal(bpf_prog_test_run_opts(prog_fd, &opts), 0);
 	assert_int_equal(opts.retval, XDP_ABORTED);
-	assert_int_equal(probe(4, pkt, 16, NULL), XDP_ABORTED);	/* unknown op */
+	assert_int_equal(probe(4, pkt, 16, NULL), XDP_ABORTED); /* unknown op */
 	assert_int_equal(probe(255, pkt, 16, NULL), XDP_ABORTED);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fips197_c1),
-		cmocka_unit_test(test_random_blocks),
-		cmocka_unit_test(test_spec_vectors),
-		cmocka_unit_test(test_all_lengths),
-		cmocka_unit_test(test_bad_configs),
-		cmocka_unit_test(test_bad_requests),
+		cmocka_unit_test(test_fips197_c1),   cmocka_unit_test(test_random_blocks),
+		cmocka_unit_test(test_spec_vectors), cmocka_unit_test(test_all_lengths),
+		cmocka_unit_test(test_bad_configs),  cmocka_unit_test(test_bad_requests),
 	};
 
 	return cmocka_run_group_tests_name("aes", tests, setup, teardown);

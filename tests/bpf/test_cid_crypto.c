@@ -20,10 +20,10 @@
 #include "cidlb/cidlb.h"
 #include "tlb.h"
 
-#define NBACK 4
+#define NBACK	       4
 #define PER_PAIR_KEYED 200
 #define PER_PAIR_PLAIN 40
-#define FALLBACK 7	/* backend index of the only Maglev entry */
+#define FALLBACK       7 /* backend index of the only Maglev entry */
 
 static struct tlb *t;
 
@@ -57,13 +57,16 @@ static int teardown(void **state)
 static int route(const uint8_t *cid, size_t cid_len, int long_hdr)
 {
 	uint8_t payload[TPKT_MAX], in[TPKT_MAX], out[TPKT_MAX];
-	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4,
-			       .sport = 7777, .dport = T_VIP_PORT, .payload = payload };
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = 7777,
+			       .dport = T_VIP_PORT,
+			       .payload = payload };
 	size_t len, outlen;
 
-	s.payload_len = long_hdr ?
-		tquic_long(payload, 0xe0, 1, cid, cid_len, NULL, 0, 100) :
-		tquic_short(payload, 0x41, cid, cid_len, 60);
+	s.payload_len = long_hdr ? tquic_long(payload, 0xe0, 1, cid, cid_len, NULL, 0, 100) :
+				   tquic_short(payload, 0x41, cid, cid_len, 60);
 	len = tpkt_build(&s, in);
 	if (tlb_run(t, in, len, out, &outlen) != XDP_TX)
 		return 0;
@@ -81,8 +84,10 @@ static uint64_t cnt_of(size_t off)
 
 static void one_pair(int sid_len, int nonce_len, int keyed, int cr)
 {
-	struct cidlb_cid_params p = { .config_id = cr, .server_id_len = sid_len,
-				      .nonce_len = nonce_len, .has_key = keyed,
+	struct cidlb_cid_params p = { .config_id = cr,
+				      .server_id_len = sid_len,
+				      .nonce_len = nonce_len,
+				      .has_key = keyed,
 				      .len_self_encode = 1 };
 	struct cidlb_cid_config *cfg;
 	int n = keyed ? PER_PAIR_KEYED : PER_PAIR_PLAIN, j;
@@ -105,8 +110,9 @@ static void one_pair(int sid_len, int nonce_len, int keyed, int cr)
 		got = route(cid, len, j & 1);
 		if (got != 10 + j % NBACK) {
 			print_error("sid_len %d nonce_len %d %s cr %d: packet %d went to .%d, "
-				    "want .%d\n", sid_len, nonce_len, keyed ? "keyed" : "plain",
-				    cr, j, got, 10 + j % NBACK);
+				    "want .%d\n",
+				    sid_len, nonce_len, keyed ? "keyed" : "plain", cr, j, got,
+				    10 + j % NBACK);
 			fail();
 		}
 	}
@@ -114,7 +120,7 @@ static void one_pair(int sid_len, int nonce_len, int keyed, int cr)
 		struct cidlb_sid_key k = { .config_id = cr, .len = sid_len };
 
 		memcpy(k.sid, sids[j], sid_len);
-		cidlb_lb_del_sid(t->lb, &k);	/* duplicates were deleted already */
+		cidlb_lb_del_sid(t->lb, &k); /* duplicates were deleted already */
 	}
 	cidlb_cid_config_free(cfg);
 }
@@ -144,8 +150,8 @@ static void test_every_pair(void **state)
 			 single * PER_PAIR_KEYED);
 	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, cid_four_pass)) - fp0,
 			 (pairs - single) * PER_PAIR_KEYED);
-	print_message("  %d pairs, %d packets each keyed, %d plain: all agree\n",
-		      pairs, PER_PAIR_KEYED, PER_PAIR_PLAIN);
+	print_message("  %d pairs, %d packets each keyed, %d plain: all agree\n", pairs,
+		      PER_PAIR_KEYED, PER_PAIR_PLAIN);
 }
 
 /* The draft-21 vectors (docs/quic-lb.md), as packets. */
@@ -188,8 +194,9 @@ static void test_spec_vectors(void **state)
  * key decoded (a decode cache must not outlive the config). */
 static void test_key_change(void **state)
 {
-	struct cidlb_cid_params p = { .config_id = 3, .server_id_len = 4, .nonce_len = 8,
-				      .has_key = 1 };
+	struct cidlb_cid_params p = {
+		.config_id = 3, .server_id_len = 4, .nonce_len = 8, .has_key = 1
+	};
 	struct cidlb_cid_config *cfg;
 	uint8_t sid[4] = { 9, 8, 7, 6 }, cid[32];
 	uint64_t hit0 = cnt_of(offsetof(struct cidlb_counters, dcache_hit));
@@ -203,12 +210,12 @@ static void test_key_change(void **state)
 	assert_true(len > 0);
 	tlb_config(t, 3, 4, 8, p.key);
 	tlb_sid(t, 3, sid, 4, 2);
-	for (i = 0; i < 3; i++)	/* warm any cache */
+	for (i = 0; i < 3; i++) /* warm any cache */
 		assert_int_equal(route(cid, len, 0), 12);
 	memset(p.key, 0x22, 16);
 	tlb_config(t, 3, 4, 8, p.key);
 	for (i = 0; i < 3; i++)
-		assert_int_equal(route(cid, len, 0), 99);	/* fallback */
+		assert_int_equal(route(cid, len, 0), 99); /* fallback */
 	/* and back: the old key routes again */
 	memset(p.key, 0x11, 16);
 	tlb_config(t, 3, 4, 8, p.key);
@@ -234,8 +241,9 @@ static void test_no_dcache(void **state)
 {
 	struct cidlb_config c;
 	uint8_t key[16], sid[3] = { 1, 1, 1 }, nonce[4] = { 2, 2, 2, 2 }, cid[32];
-	struct cidlb_cid_params p = { .config_id = 4, .server_id_len = 3, .nonce_len = 4,
-				      .has_key = 1 };
+	struct cidlb_cid_params p = {
+		.config_id = 4, .server_id_len = 3, .nonce_len = 4, .has_key = 1
+	};
 	struct cidlb_cid_config *cfg;
 	uint64_t hit0, miss0, fp0;
 	int len, i;

@@ -25,100 +25,144 @@
 static const struct {
 	const char *addr;
 	int mode, state;
-	const char *sid;	/* config 0, 3 octets */
+	const char *sid; /* config 0, 3 octets */
 } backends[] = {
 	{ "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, "010203" },
 	{ "fd00:3::11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, "0a0b0c" },
 	{ "198.18.3.12", CIDLB_FWD_DIRECT, CIDLB_BE_ACTIVE, "112233" },
 	{ "198.18.3.13", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_DRAINING, "445566" },
 	{ "198.18.3.14", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ABSENT, "778899" },
-	{ "198.18.3.15", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, "" },	/* fallback only */
+	{ "198.18.3.15", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, "" }, /* fallback only */
 };
-#define NBE (int)(sizeof(backends) / sizeof(backends[0]))
+#define NBE	    (int)(sizeof(backends) / sizeof(backends[0]))
 #define FALLBACK_BE 5
 #define RETIRED_CID "07010203deadbeef"
-#define NEVER (~0ULL)	/* expiry of a CID retired for good */
+#define NEVER	    (~0ULL) /* expiry of a CID retired for good */
 
 #define CNT(f) offsetof(struct cidlb_counters, f)
-#define NONE ((size_t)-1)
+#define NONE   ((size_t)-1)
 
 struct dp_case {
 	const char *name;
-	int family;		/* 4 (default) or 6 */
-	const char *dst;	/* default: the VIP */
-	uint16_t dport;		/* default: 443 */
+	int family;	 /* 4 (default) or 6 */
+	const char *dst; /* default: the VIP */
+	uint16_t dport;	 /* default: 443 */
 	int vlans, ip_opts, frag, proto;
-	const char *quic;	/* UDP payload in hex */
-	size_t pad_to;		/* pad the payload to this length */
+	const char *quic; /* UDP payload in hex */
+	size_t pad_to;	  /* pad the payload to this length */
 	int bad_udp_len;
-	const char *eth_pad;	/* hex octets after the IP packet (Ethernet padding) */
-	int udp_len_add;	/* added to the UDP length field */
-	const uint8_t *ext6;	/* IPv6 extension headers (tpkt_spec.ext6) */
+	const char *eth_pad; /* hex octets after the IP packet (Ethernet padding) */
+	int udp_len_add;     /* added to the UDP length field */
+	const uint8_t *ext6; /* IPv6 extension headers (tpkt_spec.ext6) */
 	int ext6_n;
-	int ext6_hlen;		/* if set: Hdr Ext Len of the first one */
+	int ext6_hlen; /* if set: Hdr Ext Len of the first one */
 	int verdict;
-	size_t verdict_cnt;	/* offset of the verdict counter */
-	size_t path_cnt;	/* another counter that must move, or NONE */
-	int backend;		/* -1: not forwarded */
+	size_t verdict_cnt; /* offset of the verdict counter */
+	size_t path_cnt;    /* another counter that must move, or NONE */
+	int backend;	    /* -1: not forwarded */
 };
 
-#define EXT6(...) .ext6 = (const uint8_t[]){ __VA_ARGS__ }, \
-	.ext6_n = sizeof((const uint8_t[]){ __VA_ARGS__ })
+#define EXT6(...) \
+	.ext6 = (const uint8_t[]){ __VA_ARGS__ }, .ext6_n = sizeof((const uint8_t[]){ __VA_ARGS__ })
 #define CID_BE1 "070a0b0ca1a2a3a4"
 
 /* Long header CIDs: 07 010203 a1a2a3a4 is config 0, server ID 010203. */
 #define CID_BE0 "07010203a1a2a3a4"
-#define LONG_V1(first) first "00000001" "08" CID_BE0 "00"
+#define LONG_V1(first) \
+	first "00000001" \
+	      "08" CID_BE0 "00"
 
 static const struct dp_case cases[] = {
 	/* QUIC header forms and versions, all routed by CID to backend 0 */
-	{ "short, fixed bit set", .quic = "41" CID_BE0, .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_short), .backend = 0 },
-	{ "short, fixed bit greased", .quic = "01" CID_BE0, .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
-	{ "v1 Initial", .quic = LONG_V1("c0"), .pad_to = 1200,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_initial), .backend = 0 },
-	{ "v1 0-RTT", .quic = LONG_V1("d0"), .pad_to = 100,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_0rtt), .backend = 0 },
-	{ "v1 Handshake", .quic = LONG_V1("e0"), .pad_to = 100,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_handshake), .backend = 0 },
-	{ "v1 Retry", .quic = LONG_V1("f0"), .pad_to = 100,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_retry), .backend = 0 },
-	{ "v1 Initial, fixed bit greased", .quic = LONG_V1("80"), .pad_to = 1200,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_initial), .backend = 0 },
-	{ "v2 Initial", .quic = "d0" "6b3343cf" "08" CID_BE0 "00", .pad_to = 1200,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_initial), .backend = 0 },
-	{ "v2 0-RTT", .quic = "e0" "6b3343cf" "08" CID_BE0 "00", .pad_to = 100,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_0rtt), .backend = 0 },
-	{ "v2 Handshake", .quic = "f0" "6b3343cf" "08" CID_BE0 "00", .pad_to = 100,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_handshake), .backend = 0 },
-	{ "v2 Retry", .quic = "c0" "6b3343cf" "08" CID_BE0 "00", .pad_to = 100,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_retry), .backend = 0 },
-	{ "unknown version", .quic = "c0" "1a2a3a4a" "08" CID_BE0 "00", .pad_to = 1200,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_unknown_version), .backend = 0 },
-	{ "unknown version, DCID of 21", .quic = "c0" "1a2a3a4a" "15" CID_BE0 "0000000000000000000000000000" "00",
-	  .pad_to = 100, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
-	{ "DCID longer than the config needs", .quic = "c0" "00000001" "0a" CID_BE0 "eeee" "00",
-	  .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "short, fixed bit set", .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_short), .backend = 0 },
+	{ "short, fixed bit greased", .quic = "01" CID_BE0, .pad_to = 40, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "v1 Initial", .quic = LONG_V1("c0"), .pad_to = 1200, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_initial), .backend = 0 },
+	{ "v1 0-RTT", .quic = LONG_V1("d0"), .pad_to = 100, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_0rtt), .backend = 0 },
+	{ "v1 Handshake", .quic = LONG_V1("e0"), .pad_to = 100, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_handshake), .backend = 0 },
+	{ "v1 Retry", .quic = LONG_V1("f0"), .pad_to = 100, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_retry), .backend = 0 },
+	{ "v1 Initial, fixed bit greased", .quic = LONG_V1("80"), .pad_to = 1200, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_initial), .backend = 0 },
+	{ "v2 Initial",
+	  .quic = "d0"
+		  "6b3343cf"
+		  "08" CID_BE0 "00",
+	  .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_initial),
+	  .backend = 0 },
+	{ "v2 0-RTT",
+	  .quic = "e0"
+		  "6b3343cf"
+		  "08" CID_BE0 "00",
+	  .pad_to = 100, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_0rtt),
+	  .backend = 0 },
+	{ "v2 Handshake",
+	  .quic = "f0"
+		  "6b3343cf"
+		  "08" CID_BE0 "00",
+	  .pad_to = 100, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_handshake),
+	  .backend = 0 },
+	{ "v2 Retry",
+	  .quic = "c0"
+		  "6b3343cf"
+		  "08" CID_BE0 "00",
+	  .pad_to = 100, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_retry),
+	  .backend = 0 },
+	{ "unknown version",
+	  .quic = "c0"
+		  "1a2a3a4a"
+		  "08" CID_BE0 "00",
+	  .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(quic_unknown_version), .backend = 0 },
+	{ "unknown version, DCID of 21",
+	  .quic = "c0"
+		  "1a2a3a4a"
+		  "15" CID_BE0 "0000000000000000000000000000"
+		  "00",
+	  .pad_to = 100, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid),
+	  .backend = 0 },
+	{ "DCID longer than the config needs",
+	  .quic = "c0"
+		  "00000001"
+		  "0a" CID_BE0 "eeee"
+		  "00",
+	  .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid),
+	  .backend = 0 },
 	/* layers */
-	{ "one VLAN tag", .vlans = 1, .quic = "41" CID_BE0, .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "one VLAN tag", .vlans = 1, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
 	{ "two VLAN tags (802.1ad)", .vlans = 2, .quic = "41" CID_BE0, .pad_to = 40,
 	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
-	{ "three VLAN tags", .vlans = 3, .quic = "41" CID_BE0, .pad_to = 40,
-	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_ip), .path_cnt = NONE, .backend = -1 },
-	{ "IPv4 with options", .ip_opts = 12, .quic = "41" CID_BE0, .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
+	{ "three VLAN tags", .vlans = 3, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_not_ip), .path_cnt = NONE, .backend = -1 },
+	{ "IPv4 with options", .ip_opts = 12, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
 	{ "IPv6, IPv4 backend (IPv6 in IPv4)", .family = 6, .quic = "41" CID_BE0, .pad_to = 40,
 	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 0 },
-	{ "IPv6, IPv6 backend (IP6IP6)", .family = 6, .quic = "41" "070a0b0ca1a2a3a4", .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
-	{ "IPv4, IPv6 backend (IPv4 in IPv6)", .quic = "41" "070a0b0ca1a2a3a4", .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
-	{ "IPv6 with VLAN", .family = 6, .vlans = 2, .quic = "41" "070a0b0ca1a2a3a4", .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
-	{ "direct mode backend", .quic = "41" "07112233a1a2a3a4", .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 2 },
+	{ "IPv6, IPv6 backend (IP6IP6)", .family = 6,
+	  .quic = "41"
+		  "070a0b0ca1a2a3a4",
+	  .pad_to = 40, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid),
+	  .backend = 1 },
+	{ "IPv4, IPv6 backend (IPv4 in IPv6)",
+	  .quic = "41"
+		  "070a0b0ca1a2a3a4",
+	  .pad_to = 40, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid),
+	  .backend = 1 },
+	{ "IPv6 with VLAN", .family = 6, .vlans = 2,
+	  .quic = "41"
+		  "070a0b0ca1a2a3a4",
+	  .pad_to = 40, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid),
+	  .backend = 1 },
+	{ "direct mode backend",
+	  .quic = "41"
+		  "07112233a1a2a3a4",
+	  .pad_to = 40, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid),
+	  .backend = 2 },
 	/* IPv6 extension headers: up to four are walked */
 	{ "IPv6, hop-by-hop options", .family = 6, EXT6(0), .quic = "41" CID_BE1, .pad_to = 40,
 	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 1 },
@@ -160,90 +204,164 @@ static const struct dp_case cases[] = {
 	 * options, which claim 24 octets; the Ethernet padding holds their
 	 * rest and a UDP header to the VIP, neither part of the packet */
 	{ "IPv6, destination options past the IP packet", .family = 6, EXT6(60), .ext6_hlen = 2,
-	  .quic = "", .eth_pad = "0000000000000000" "c35001bb00090000" "41", .verdict = XDP_PASS,
-	  .verdict_cnt = CNT(pass_bad_l3), .path_cnt = NONE, .backend = -1 },
+	  .quic = "",
+	  .eth_pad = "0000000000000000"
+		     "c35001bb00090000"
+		     "41",
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_bad_l3), .path_cnt = NONE, .backend = -1 },
 	{ "IPv6, second header past the IP packet", .family = 6, EXT6(60, 0), .ext6_hlen = 2,
-	  .quic = "", .eth_pad = "1100010400000000" "c35001bb00090000" "41", .verdict = XDP_PASS,
-	  .verdict_cnt = CNT(pass_bad_l3), .path_cnt = NONE, .backend = -1 },
+	  .quic = "",
+	  .eth_pad = "1100010400000000"
+		     "c35001bb00090000"
+		     "41",
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_bad_l3), .path_cnt = NONE, .backend = -1 },
 	/* not for us */
 	{ "not a VIP address", .dst = "198.18.1.2", .quic = "41" CID_BE0, .pad_to = 40,
 	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_vip), .path_cnt = NONE, .backend = -1 },
-	{ "not a VIP port", .dport = 444, .quic = "41" CID_BE0, .pad_to = 40,
-	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_vip), .path_cnt = NONE, .backend = -1 },
+	{ "not a VIP port", .dport = 444, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_not_vip), .path_cnt = NONE, .backend = -1 },
 	{ "IPv6 not a VIP", .family = 6, .dst = "fd00:1::2", .quic = "41" CID_BE0, .pad_to = 40,
 	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_vip), .path_cnt = NONE, .backend = -1 },
-	{ "TCP to the VIP", .proto = 6, .quic = "01bb01bb0000000000000000500200000000", .pad_to = 20,
-	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE, .backend = -1 },
+	{ "TCP to the VIP", .proto = 6, .quic = "01bb01bb0000000000000000500200000000",
+	  .pad_to = 20, .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE,
+	  .backend = -1 },
 	{ "IPv6 ICMP to the VIP", .family = 6, .proto = 58, .quic = "80000000", .pad_to = 8,
 	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE, .backend = -1 },
-	{ "IPv4 first fragment", .frag = 1, .quic = "41" CID_BE0, .pad_to = 40,
-	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_fragment), .path_cnt = NONE, .backend = -1 },
-	{ "IPv4 later fragment", .frag = 2, .quic = "41" CID_BE0, .pad_to = 40,
-	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_frag_tail), .path_cnt = NONE, .backend = -1 },
+	{ "IPv4 first fragment", .frag = 1, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_DROP,
+	  .verdict_cnt = CNT(drop_fragment), .path_cnt = NONE, .backend = -1 },
+	{ "IPv4 later fragment", .frag = 2, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_frag_tail), .path_cnt = NONE, .backend = -1 },
 	{ "IPv6 first fragment", .family = 6, .frag = 1, .quic = "41" CID_BE0, .pad_to = 40,
 	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_fragment), .path_cnt = NONE, .backend = -1 },
 	{ "IPv6 later fragment", .family = 6, .frag = 2, .quic = "41" CID_BE0, .pad_to = 40,
-	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_frag_tail), .path_cnt = NONE, .backend = -1 },
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_frag_tail), .path_cnt = NONE,
+	  .backend = -1 },
 	{ "UDP length past the IP packet", .bad_udp_len = 1, .quic = "41" CID_BE0, .pad_to = 40,
 	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_bad_udp), .path_cnt = NONE, .backend = -1 },
 	/* malformed QUIC */
-	{ "Version Negotiation", .quic = "80" "00000000" "08" CID_BE0 "00" "00000001", .pad_to = 0,
-	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_version_neg), .path_cnt = NONE, .backend = -1 },
-	{ "v1 DCID length 21", .quic = "c0" "00000001" "15" CID_BE0 "0000000000000000000000000000" "00",
-	  .pad_to = 1200, .verdict = XDP_DROP, .verdict_cnt = CNT(drop_cid_too_long), .path_cnt = NONE, .backend = -1 },
-	{ "v2 SCID length 21", .quic = "d0" "6b3343cf" "08" CID_BE0 "15", .pad_to = 1200,
-	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_cid_too_long), .path_cnt = NONE, .backend = -1 },
-	{ "empty UDP payload", .quic = "", .pad_to = 0,
-	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
-	{ "short header, first octet only", .quic = "41", .pad_to = 0,
-	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
-	{ "long header cut in the version", .quic = "c0000000", .pad_to = 0,
-	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	{ "Version Negotiation",
+	  .quic = "80"
+		  "00000000"
+		  "08" CID_BE0 "00"
+		  "00000001",
+	  .pad_to = 0, .verdict = XDP_DROP, .verdict_cnt = CNT(drop_version_neg), .path_cnt = NONE,
+	  .backend = -1 },
+	{ "v1 DCID length 21",
+	  .quic = "c0"
+		  "00000001"
+		  "15" CID_BE0 "0000000000000000000000000000"
+		  "00",
+	  .pad_to = 1200, .verdict = XDP_DROP, .verdict_cnt = CNT(drop_cid_too_long),
+	  .path_cnt = NONE, .backend = -1 },
+	{ "v2 SCID length 21",
+	  .quic = "d0"
+		  "6b3343cf"
+		  "08" CID_BE0 "15",
+	  .pad_to = 1200, .verdict = XDP_DROP, .verdict_cnt = CNT(drop_cid_too_long),
+	  .path_cnt = NONE, .backend = -1 },
+	{ "empty UDP payload", .quic = "", .pad_to = 0, .verdict = XDP_DROP,
+	  .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	{ "short header, first octet only", .quic = "41", .pad_to = 0, .verdict = XDP_DROP,
+	  .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	{ "long header cut in the version", .quic = "c0000000", .pad_to = 0, .verdict = XDP_DROP,
+	  .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
 	{ "long header cut before DCID length", .quic = "c000000001", .pad_to = 0,
-	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE,
+	  .backend = -1 },
 	{ "long header cut in the DCID", .quic = "c00000000108070102", .pad_to = 0,
-	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE,
+	  .backend = -1 },
 	{ "long header cut before SCID length", .quic = "c00000000108" CID_BE0, .pad_to = 0,
-	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE,
+	  .backend = -1 },
 	{ "long header cut in the SCID", .quic = "c00000000108" CID_BE0 "04aabb", .pad_to = 0,
-	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE, .backend = -1 },
+	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated), .path_cnt = NONE,
+	  .backend = -1 },
 	/* unroutable: fallback to backend FALLBACK_BE (the only Maglev backend) */
-	{ "config ID 7", .quic = "41" "e7010203a1a2a3a4", .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_cr7), .backend = FALLBACK_BE },
-	{ "config ID 7, one octet", .quic = "c0" "00000001" "01" "ff" "00", .pad_to = 1200,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_cr7), .backend = FALLBACK_BE },
-	{ "unknown config ID", .quic = "41" "67010203a1a2a3a4", .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_config), .backend = FALLBACK_BE },
-	{ "long header DCID too short for config", .quic = "c0" "00000001" "05" "0701020304" "00",
-	  .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_short_cid),
+	{ "config ID 7",
+	  .quic = "41"
+		  "e7010203a1a2a3a4",
+	  .pad_to = 40, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_cr7),
 	  .backend = FALLBACK_BE },
-	{ "short header datagram too short for config", .quic = "41" "070102", .pad_to = 0,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_short_cid),
-	  .backend = FALLBACK_BE },
+	{ "config ID 7, one octet",
+	  .quic = "c0"
+		  "00000001"
+		  "01"
+		  "ff"
+		  "00",
+	  .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(unroutable_cr7), .backend = FALLBACK_BE },
+	{ "unknown config ID",
+	  .quic = "41"
+		  "67010203a1a2a3a4",
+	  .pad_to = 40, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(unroutable_config), .backend = FALLBACK_BE },
+	{ "long header DCID too short for config",
+	  .quic = "c0"
+		  "00000001"
+		  "05"
+		  "0701020304"
+		  "00",
+	  .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(unroutable_short_cid), .backend = FALLBACK_BE },
+	{ "short header datagram too short for config",
+	  .quic = "41"
+		  "070102",
+	  .pad_to = 0, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(unroutable_short_cid), .backend = FALLBACK_BE },
 	/* Ethernet pads a frame to 60 octets: the padding (here the rest of
 	 * a routable CID) is not part of the datagram */
-	{ "short header, CID octets only in the Ethernet padding", .quic = "41" "070102",
-	  .eth_pad = "03a1a2a3a4" "000000000000000000", .verdict = XDP_TX,
-	  .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_short_cid), .backend = FALLBACK_BE },
-	{ "long header, SCID octets only in the Ethernet padding", .quic = "c0" "00000001" "08" CID_BE0 "03aa",
-	  .eth_pad = "bbcc", .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated),
-	  .path_cnt = NONE, .backend = -1 },
-	{ "UDP length over the padding, past the IP packet", .quic = "41" "070102",
-	  .eth_pad = "03a1a2a3a4" "000000000000000000", .udp_len_add = 16, .verdict = XDP_DROP,
-	  .verdict_cnt = CNT(drop_bad_udp), .path_cnt = NONE, .backend = -1 },
-	{ "zero-length DCID", .quic = "c0" "00000001" "00" "00", .pad_to = 1200,
+	{ "short header, CID octets only in the Ethernet padding",
+	  .quic = "41"
+		  "070102",
+	  .eth_pad = "03a1a2a3a4"
+		     "000000000000000000",
 	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_short_cid),
 	  .backend = FALLBACK_BE },
-	{ "unknown server ID", .quic = "41" "07fefefea1a2a3a4", .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_sid), .backend = FALLBACK_BE },
-	{ "server ID of an absent backend", .quic = "41" "07778899a1a2a3a4", .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_sid), .backend = FALLBACK_BE },
-	{ "server ID of a draining backend", .quic = "41" "07445566a1a2a3a4", .pad_to = 40,
-	  .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid), .backend = 3 },
-	{ "retired CID, short header", .quic = "41" RETIRED_CID, .pad_to = 40,
-	  .verdict = XDP_DROP, .verdict_cnt = CNT(drop_retired), .path_cnt = NONE, .backend = -1 },
-	{ "retired CID, long header with extra octets", .quic = "e0" "00000001" "0a" RETIRED_CID "9999" "00",
-	  .pad_to = 100, .verdict = XDP_DROP, .verdict_cnt = CNT(drop_retired), .path_cnt = NONE, .backend = -1 },
+	{ "long header, SCID octets only in the Ethernet padding",
+	  .quic = "c0"
+		  "00000001"
+		  "08" CID_BE0 "03aa",
+	  .eth_pad = "bbcc", .verdict = XDP_DROP, .verdict_cnt = CNT(drop_truncated),
+	  .path_cnt = NONE, .backend = -1 },
+	{ "UDP length over the padding, past the IP packet",
+	  .quic = "41"
+		  "070102",
+	  .eth_pad = "03a1a2a3a4"
+		     "000000000000000000",
+	  .udp_len_add = 16, .verdict = XDP_DROP, .verdict_cnt = CNT(drop_bad_udp),
+	  .path_cnt = NONE, .backend = -1 },
+	{ "zero-length DCID",
+	  .quic = "c0"
+		  "00000001"
+		  "00"
+		  "00",
+	  .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(unroutable_short_cid), .backend = FALLBACK_BE },
+	{ "unknown server ID",
+	  .quic = "41"
+		  "07fefefea1a2a3a4",
+	  .pad_to = 40, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_sid),
+	  .backend = FALLBACK_BE },
+	{ "server ID of an absent backend",
+	  .quic = "41"
+		  "07778899a1a2a3a4",
+	  .pad_to = 40, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(unroutable_sid),
+	  .backend = FALLBACK_BE },
+	{ "server ID of a draining backend",
+	  .quic = "41"
+		  "07445566a1a2a3a4",
+	  .pad_to = 40, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid),
+	  .backend = 3 },
+	{ "retired CID, short header", .quic = "41" RETIRED_CID, .pad_to = 40, .verdict = XDP_DROP,
+	  .verdict_cnt = CNT(drop_retired), .path_cnt = NONE, .backend = -1 },
+	{ "retired CID, long header with extra octets",
+	  .quic = "e0"
+		  "00000001"
+		  "0a" RETIRED_CID "9999"
+		  "00",
+	  .pad_to = 100, .verdict = XDP_DROP, .verdict_cnt = CNT(drop_retired), .path_cnt = NONE,
+	  .backend = -1 },
 };
 
 static void setup_fixture(struct tlb *t)
@@ -286,7 +404,7 @@ static size_t build_case(const struct dp_case *c, struct tpkt_spec *s, uint8_t *
 	s->ip_opts = c->ip_opts;
 	s->frag = c->frag;
 	s->proto = c->proto;
-	s->tos = 0xb9;	/* DSCP 46, ECN 01: must reach the outer header */
+	s->tos = 0xb9; /* DSCP 46, ECN 01: must reach the outer header */
 	s->ext6 = c->ext6;
 	s->ext6_n = c->ext6_n;
 	s->payload = payload;
@@ -313,8 +431,7 @@ static size_t build_case(const struct dp_case *c, struct tpkt_spec *s, uint8_t *
 
 /* The last output frame (out, outlen) is the input (in, len, no VLAN)
  * encapsulated to backend idx at addr. */
-#define SENT_TO(idx, addr) \
-	t_assert_sent(in, len, 14, out, outlen, idx, addr, 0, "sent to " addr)
+#define SENT_TO(idx, addr) t_assert_sent(in, len, 14, out, outlen, idx, addr, 0, "sent to " addr)
 
 static void test_table(void **state)
 {
@@ -344,17 +461,19 @@ static void test_table(void **state)
 		assert_int_equal(after.rx_packets - before.rx_packets, 1);
 		assert_int_equal(tlb_verdicts(&after) - tlb_verdicts(&before), 1);
 		assert_int_equal(*(uint64_t *)((char *)&after + c->verdict_cnt) -
-				 *(uint64_t *)((char *)&before + c->verdict_cnt), 1);
+					 *(uint64_t *)((char *)&before + c->verdict_cnt),
+				 1);
 		if (c->path_cnt != NONE)
 			assert_int_equal(*(uint64_t *)((char *)&after + c->path_cnt) -
-					 *(uint64_t *)((char *)&before + c->path_cnt), 1);
-		if (c->backend < 0)	/* passed or dropped: untouched */
+						 *(uint64_t *)((char *)&before + c->path_cnt),
+					 1);
+		if (c->backend < 0) /* passed or dropped: untouched */
 			t_assert_frame(out, outlen, in, len, c->name);
 		else
 			t_assert_sent(in, len, tpkt_l2_len(&s), out, outlen, c->backend,
 				      backends[c->backend].addr,
 				      backends[c->backend].mode == CIDLB_FWD_DIRECT, c->name);
-		for (b = 0; b < NBE; b++) {	/* the backend's stats moved, nobody else's */
+		for (b = 0; b < NBE; b++) { /* the backend's stats moved, nobody else's */
 			int got = b == c->backend;
 
 			assert_int_equal(cidlb_lb_read_backend_stats(t->lb, b, &bs1), 0);
@@ -370,8 +489,9 @@ static void test_not_ip(void **state)
 	struct tlb *t = *state;
 	uint8_t arp[60] = {}, out[TPKT_MAX], in[TPKT_MAX];
 	struct cidlb_counters c;
-	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4,
-			       .sport = 1, .dport = 443 };
+	struct tpkt_spec s = {
+		.family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 1, .dport = 443
+	};
 	size_t outlen;
 
 	memcpy(arp, tpkt_lb_mac, 6);
@@ -380,7 +500,7 @@ static void test_not_ip(void **state)
 	assert_int_equal(tlb_run(t, arp, sizeof(arp), out, &outlen), XDP_PASS);
 	tpkt_build(&s, in);
 	assert_int_equal(tlb_run(t, in, 14 + 12, out, &outlen), XDP_PASS);
-	in[14] = 0x44;	/* IHL 4: invalid */
+	in[14] = 0x44; /* IHL 4: invalid */
 	assert_int_equal(tlb_run(t, in, 14 + 28, out, &outlen), XDP_PASS);
 	c = tlb_counters(t);
 	assert_int_equal(c.pass_not_ip, 1);
@@ -393,8 +513,12 @@ static void test_no_backend(void **state)
 {
 	struct tlb *t = *state;
 	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
-	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 1,
-			       .dport = 443, .payload = payload };
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = 1,
+			       .dport = 443,
+			       .payload = payload };
 	struct cidlb_counters c;
 	size_t len, outlen;
 
@@ -418,29 +542,33 @@ static void test_no_backend(void **state)
 	assert_int_equal(c.route_maglev, 1);
 }
 
-
 /* A fallback flow stays on its backend when the Maglev table changes, and
  * moves when that backend is gone. */
 static void test_lru_sticky(void **state)
 {
 	struct tlb *t = *state;
 	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
-	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 1234,
-			       .dport = 443, .payload = payload };
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = 1234,
+			       .dport = 443,
+			       .payload = payload };
 	struct cidlb_counters c;
 	size_t len, outlen;
 
 	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
 	tlb_backend(t, 1, "198.18.3.11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
-	s.payload_len = tquic_long(payload, 0xc0, 1, (const uint8_t *)"\xe1\x02\x03\x04\x05\x06\x07\x08",
-				   8, NULL, 0, 1200);
+	s.payload_len = tquic_long(payload, 0xc0, 1,
+				   (const uint8_t *)"\xe1\x02\x03\x04\x05\x06\x07\x08", 8, NULL, 0,
+				   1200);
 	len = tpkt_build(&s, in);
 	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
 	SENT_TO(0, "198.18.3.10");
-	tlb_maglev(t, (uint32_t[]){ 1 }, 1);	/* the table now says backend 1 */
+	tlb_maglev(t, (uint32_t[]){ 1 }, 1); /* the table now says backend 1 */
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
-	SENT_TO(0, "198.18.3.10");		/* still backend 0 */
+	SENT_TO(0, "198.18.3.10"); /* still backend 0 */
 	/* draining keeps the flow */
 	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_DRAINING);
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
@@ -456,6 +584,60 @@ static void test_lru_sticky(void **state)
 	c = tlb_counters(t);
 	assert_int_equal(c.route_maglev, 2);
 	assert_int_equal(c.route_lru, 3);
+}
+
+/* The outer header is each backend's template: a change of the outer
+ * source or TTL reaches the backends written before it. */
+static void test_outer_follows_global(void **state)
+{
+	struct tlb *t = *state;
+	uint8_t in[2][TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX], a[16];
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = 1,
+			       .dport = 443,
+			       .payload = payload };
+	static const struct {
+		uint8_t ttl, want;
+	} ttls[] = { { 64, 64 }, { 9, 9 }, { 0, 64 } };
+	struct cidlb_global g;
+	size_t len[2], outlen;
+	int i, j;
+
+	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_backend(t, 1, "fd00:3::11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	s.payload_len = tquic_long(payload, 0xc0, 1,
+				   (const uint8_t *)"\xe1\x02\x03\x04\x05\x06\x07\x08", 8, NULL, 0,
+				   1200);
+	for (j = 0; j < 2; j++) { /* flow j sticks to backend j (LRU) */
+		s.sport = 1 + j;
+		len[j] = tpkt_build(&s, in[j]);
+		tlb_maglev(t, (uint32_t[]){ j }, 1);
+		assert_int_equal(tlb_run(t, in[j], len[j], out, &outlen), XDP_TX);
+	}
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+		g.ttl = ttls[i].ttl;
+		g.src4[3] = 100 + i;
+		g.src6[15] = 100 + i;
+		assert_int_equal(cidlb_lb_set_global(t->lb, &g), 0);
+		/* IPv4 backend */
+		assert_int_equal(tlb_run(t, in[0], len[0], out, &outlen), XDP_TX);
+		assert_int_equal(outlen, len[0] + 20);
+		assert_int_equal(out[14 + 8], ttls[i].want);
+		t_assert_bytes(out + 14 + 12, g.src4, 4, "outer source");
+		tpkt_addr(4, "198.18.3.10", a);
+		t_assert_bytes(out + 14 + 16, a, 4, "outer destination");
+		assert_int_equal(tcsum(out + 14, 20), 0);
+		/* IPv6 backend */
+		assert_int_equal(tlb_run(t, in[1], len[1], out, &outlen), XDP_TX);
+		assert_int_equal(outlen, len[1] + 40);
+		assert_int_equal(out[14 + 7], ttls[i].want);
+		t_assert_bytes(out + 14 + 8, g.src6, 16, "outer source");
+		tpkt_addr(6, "fd00:3::11", a);
+		t_assert_bytes(out + 14 + 24, a, 16, "outer destination");
+	}
 }
 
 /* Two independently loaded copies with the same configuration pick the
@@ -478,13 +660,18 @@ static void test_two_lbs_agree(void **state)
 	for (i = 0; i < 2000; i++) {
 		uint8_t in[TPKT_MAX], oa[TPKT_MAX], ob[TPKT_MAX], payload[TPKT_MAX];
 		char src[32];
-		struct tpkt_spec s = { .family = 4, .src = src, .dst = T_VIP4,
-				       .sport = 1024 + i * 7, .dport = 443, .payload = payload };
+		struct tpkt_spec s = { .family = 4,
+				       .src = src,
+				       .dst = T_VIP4,
+				       .sport = 1024 + i * 7,
+				       .dport = 443,
+				       .payload = payload };
 		size_t len, la, lb_;
 
 		snprintf(src, sizeof(src), "198.18.%d.%d", 100 + i % 50, 1 + i % 250);
-		s.payload_len = tquic_long(payload, 0xc0, 1, (const uint8_t *)"\xff\x11\x22\x33\x44\x55\x66\x77",
-					   8, NULL, 0, 1200);
+		s.payload_len = tquic_long(payload, 0xc0, 1,
+					   (const uint8_t *)"\xff\x11\x22\x33\x44\x55\x66\x77", 8,
+					   NULL, 0, 1200);
 		len = tpkt_build(&s, in);
 		assert_int_equal(tlb_run(a, in, len, oa, &la), XDP_TX);
 		assert_int_equal(tlb_run(b, in, len, ob, &lb_), XDP_TX);
@@ -493,7 +680,7 @@ static void test_two_lbs_agree(void **state)
 			if (oa[14 + 19] == j + 1)
 				hits[j]++;
 	}
-	for (j = 0; j < 8; j++)	/* 250 expected each */
+	for (j = 0; j < 8; j++) /* 250 expected each */
 		assert_in_range(hits[j], 150, 350);
 	tlb_free(b);
 }
@@ -504,8 +691,12 @@ static void test_memo_follows_maps(void **state)
 {
 	struct tlb *t = *state;
 	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
-	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 999,
-			       .dport = 443, .payload = payload };
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = 999,
+			       .dport = 443,
+			       .payload = payload };
 	struct cidlb_sid_key k = { .config_id = 0, .len = 3, .sid = { 1, 2, 3 } };
 	struct cidlb_vip_key vk = { .port = htons(T_VIP_PORT), .family = 4 };
 	struct cidlb_vip v = { .id = 1 };
@@ -517,19 +708,19 @@ static void test_memo_follows_maps(void **state)
 	tlb_backend(t, 1, "198.18.3.11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
 	tlb_backend(t, 2, "198.18.3.12", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
 	tlb_maglev(t, (uint32_t[]){ 2 }, 1);
-	s.payload_len = tquic_short(payload, 0x41, (const uint8_t *)"\x07\x01\x02\x03\x09\x09\x09\x09",
-				    8, 40);
+	s.payload_len = tquic_short(payload, 0x41,
+				    (const uint8_t *)"\x07\x01\x02\x03\x09\x09\x09\x09", 8, 40);
 	len = tpkt_build(&s, in);
 	for (i = 0; i < 3; i++) {
 		tlb_sid(t, 0, k.sid, 3, 0);
 		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
 		SENT_TO(0, "198.18.3.10");
-		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);	/* memo hit */
+		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX); /* memo hit */
 		SENT_TO(0, "198.18.3.10");
-		tlb_sid(t, 0, k.sid, 3, 1);	/* moved */
+		tlb_sid(t, 0, k.sid, 3, 1); /* moved */
 		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
 		SENT_TO(1, "198.18.3.11");
-		assert_int_equal(cidlb_lb_del_sid(t->lb, &k), 0);	/* gone: fallback */
+		assert_int_equal(cidlb_lb_del_sid(t->lb, &k), 0); /* gone: fallback */
 		assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
 		SENT_TO(2, "198.18.3.12");
 	}
@@ -542,7 +733,7 @@ static void test_memo_follows_maps(void **state)
 
 /* Counter n (0, 1 or 2) of key k in the retired-CID filter, read through
  * the map (the mask says how many counters it has). */
-static uint32_t filter_mask;	/* cidlb_global.rhint_mask of filter_lb() */
+static uint32_t filter_mask; /* cidlb_global.rhint_mask of filter_lb() */
 
 static uint32_t rhint_index(struct tlb *t, const struct cidlb_cid_key *k, int n)
 {
@@ -555,8 +746,8 @@ static int rhint_of(struct tlb *t, const struct cidlb_cid_key *k, int n)
 	uint32_t i = rhint_index(t, k, n), word = i >> 3;
 	uint8_t w[8];
 
-	assert_int_equal(bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_RETIRED_HINT), &word, w),
-			 0);
+	assert_int_equal(
+		bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_RETIRED_HINT), &word, w), 0);
 	return w[i & 7];
 }
 
@@ -572,8 +763,12 @@ static void nonce_cid(struct cidlb_cid_key *k, uint32_t nonce)
 static int run_cid(struct tlb *t, const struct cidlb_cid_key *k)
 {
 	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
-	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 999,
-			       .dport = T_VIP_PORT, .payload = payload };
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = 999,
+			       .dport = T_VIP_PORT,
+			       .payload = payload };
 	size_t len, outlen;
 
 	s.payload_len = tquic_short(payload, 0x41, k->cid, k->len, 40);
@@ -640,10 +835,10 @@ static void test_retired_filter(void **state)
 	assert_int_equal(cidlb_lb_retire(t->lb, &a, NEVER), 0);
 	for (n = 0; n < 3; n++)
 		assert_true(rhint_of(t, &a, n) >= 1);
-	assert_int_equal(cidlb_lb_retire(t->lb, &a, NEVER - 1), 0);	/* new expiry only */
+	assert_int_equal(cidlb_lb_retire(t->lb, &a, NEVER - 1), 0); /* new expiry only */
 	assert_int_equal(rhint_of(t, &a, 0), rhint_of(t, &all, 0));
 	assert_int_equal(run_cid(t, &a), XDP_DROP);
-	assert_int_equal(run_cid(t, &all), XDP_TX);	/* looked up: not retired */
+	assert_int_equal(run_cid(t, &all), XDP_TX); /* looked up: not retired */
 	c = tlb_counters(t);
 	assert_int_equal(c.drop_retired, 1);
 	assert_int_equal(c.route_cid, 2);
@@ -653,7 +848,7 @@ static void test_retired_filter(void **state)
 	assert_int_equal(cidlb_lb_unretire(t->lb, &a), 0);
 	assert_int_equal(run_cid(t, &a), XDP_TX);
 	assert_int_equal(run_cid(t, &all), XDP_DROP);
-	assert_int_equal(cidlb_lb_unretire(t->lb, &a), -ENOENT);	/* counts nothing */
+	assert_int_equal(cidlb_lb_unretire(t->lb, &a), -ENOENT); /* counts nothing */
 	assert_int_equal(cidlb_lb_unretire(t->lb, &all), 0);
 	for (n = 0; n < 3; n++)
 		assert_int_equal(rhint_of(t, &a, n), 0);
@@ -685,7 +880,7 @@ static void test_retired_filter_saturates(void **state)
 	assert_int_equal(rhint_of(t, &a, 0), 255);
 	for (i = 0; i < 256; i++)
 		assert_int_equal(cidlb_lb_unretire(t->lb, &same[i]), 0);
-	assert_int_equal(rhint_of(t, &a, 0), 255);		/* stays */
+	assert_int_equal(rhint_of(t, &a, 0), 255); /* stays */
 	assert_int_equal(cidlb_lb_retire(t->lb, &a, NEVER), 0);
 	assert_int_equal(run_cid(t, &a), XDP_DROP);
 	assert_int_equal(run_cid(t, &same[256]), XDP_TX);
@@ -722,7 +917,8 @@ static void test_retired_expiry(void **state)
 	assert_int_equal(cidlb_lb_retire(t->lb, &past, now - 1000000000ULL), 0);
 	assert_int_equal(cidlb_lb_retire(t->lb, &ahead, now + 3600 * 1000000000ULL), 0);
 	/* still in the map: only the packet's clock says it expired */
-	assert_int_equal(bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_RETIRED), &past, &v), 0);
+	assert_int_equal(bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_RETIRED), &past, &v),
+			 0);
 	assert_int_equal(run_cid(t, &past), XDP_TX);
 	assert_int_equal(run_cid(t, &ahead), XDP_DROP);
 	c = tlb_counters(t);
@@ -766,8 +962,12 @@ static void sid_be(struct tlb *t, uint32_t i, uint32_t cr, int len, uint32_t to)
 static int sid_route(struct tlb *t, uint32_t i, uint32_t cr, int len)
 {
 	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX], cid[20] = { 0 };
-	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 999,
-			       .dport = T_VIP_PORT, .payload = payload };
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = 999,
+			       .dport = T_VIP_PORT,
+			       .payload = payload };
 	size_t n, outlen;
 	int j;
 
@@ -803,7 +1003,7 @@ static void test_sid_table(void **state)
 	tlb_config(t, 0, 3, 4, NULL);
 	for (i = 0; i < 3000; i++)
 		sid_be(t, i, 0, 3, i);
-	tlb_backend(t, 3000, "198.19.11.184", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);	/* 3000 */
+	tlb_backend(t, 3000, "198.19.11.184", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE); /* 3000 */
 	tlb_maglev(t, (uint32_t[]){ 3000 }, 1);
 	for (b = 0; b < CIDLB_SID_BUCKETS; b++) {
 		assert_int_equal(bpf_map_lookup_elem(fd, &b, &bk), 0);
@@ -814,11 +1014,11 @@ static void test_sid_table(void **state)
 	assert_int_equal(spill_flag(t), 0);
 	for (i = 0; i < 3000; i++)
 		assert_int_equal(sid_route(t, i, 0, 3), (int)i);
-	k.sid[2] = 8;	/* server ID 8: backend 7 -> 2999 */
+	k.sid[2] = 8; /* server ID 8: backend 7 -> 2999 */
 	assert_int_equal(cidlb_lb_set_sid(t->lb, &k, 2999), 0);
 	assert_int_equal(sid_route(t, 7, 0, 3), 2999);
 	assert_int_equal(cidlb_lb_del_sid(t->lb, &k), 0);
-	assert_int_equal(sid_route(t, 7, 0, 3), 3000);	/* Maglev */
+	assert_int_equal(sid_route(t, 7, 0, 3), 3000); /* Maglev */
 }
 
 /* Two buckets (8 entries) for 12 short server IDs: 4 spill into cidlb_sids
@@ -846,11 +1046,11 @@ static void test_sid_table_spill(void **state)
 		assert_int_equal(sid_route(t, i, 0, 3), (int)i);
 	for (i = 0; i < 3; i++)
 		assert_int_equal(sid_route(t, 100 + i, 1, 5), (int)(20 + i));
-	for (i = 0; i < 6; i++) {	/* 6 left: they fit */
+	for (i = 0; i < 6; i++) { /* 6 left: they fit */
 		k.sid[2] = (uint8_t)(i + 1);
 		assert_int_equal(cidlb_lb_del_sid(t->lb, &k), 0);
 	}
-	assert_int_equal(spill_flag(t), 1);	/* until a refresh */
+	assert_int_equal(spill_flag(t), 1); /* until a refresh */
 	assert_int_equal(cidlb_lb_refresh_tables(t->lb), 0);
 	assert_int_equal(spill_flag(t), 0);
 	for (i = 6; i < 12; i++)
@@ -865,7 +1065,8 @@ static void test_sid_table_spill(void **state)
 		assert_int_equal(bpf_map_lookup_elem(fd, &b, &bk), 0);
 		for (j = 0; j < 4; j++)
 			if ((bk.e[j] & 0xffffffff) == 0x070000U)
-				bk.e[j] = (bk.e[j] & CIDLB_SID_E_KEY) | 11ULL << CIDLB_SID_E_IDX_SHIFT;
+				bk.e[j] = (bk.e[j] & CIDLB_SID_E_KEY) |
+					  11ULL << CIDLB_SID_E_IDX_SHIFT;
 		assert_int_equal(bpf_map_update_elem(fd, &b, &bk, BPF_ANY), 0);
 	}
 	assert_int_equal(sid_route(t, 6, 0, 3), 11);
@@ -879,8 +1080,12 @@ static void test_sid_table_spill(void **state)
 static int run_to(struct tlb *t, int family, const char *addr, uint16_t port)
 {
 	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
-	struct tpkt_spec s = { .family = family, .src = family == 4 ? T_CLIENT4 : T_CLIENT6,
-			       .dst = addr, .sport = 999, .dport = port, .payload = payload };
+	struct tpkt_spec s = { .family = family,
+			       .src = family == 4 ? T_CLIENT4 : T_CLIENT6,
+			       .dst = addr,
+			       .sport = 999,
+			       .dport = port,
+			       .payload = payload };
 	size_t len, outlen;
 
 	s.payload_len = tquic_short(payload, 0x41, (const uint8_t *)"\xe7\x01\x02\x03", 4, 40);
@@ -898,7 +1103,7 @@ static void test_many_vips(void **state)
 	char addr[64];
 	int i, fam;
 
-	for (i = 2; i < CIDLB_MAX_VIPS; i++) {	/* tlb_new made 2 */
+	for (i = 2; i < CIDLB_MAX_VIPS; i++) { /* tlb_new made 2 */
 		fam = i % 2 ? 6 : 4;
 		memset(&k, 0, sizeof(k));
 		k.family = fam;
@@ -907,19 +1112,20 @@ static void test_many_vips(void **state)
 		tpkt_addr(fam, addr, k.addr);
 		assert_int_equal(cidlb_lb_set_vip(t->lb, &k, &v), 0);
 	}
-	k.port = htons(1);	/* one too many */
+	k.port = htons(1); /* one too many */
 	assert_int_equal(cidlb_lb_set_vip(t->lb, &k, &v), -E2BIG);
 	for (i = 2; i < CIDLB_MAX_VIPS; i++) {
 		fam = i % 2 ? 6 : 4;
 		snprintf(addr, sizeof(addr), fam == 4 ? "198.19.1.%d" : "fd00:9::%x", i);
 		assert_int_equal(run_to(t, fam, addr, 4000 + i), XDP_DROP);
 		assert_int_equal(run_to(t, fam, addr, 1), XDP_PASS);
-		assert_int_equal(run_to(t, 10 - fam, fam == 4 ? "fd00:9::1" : "198.19.1.1", 4000 + i),
+		assert_int_equal(run_to(t, 10 - fam, fam == 4 ? "fd00:9::1" : "198.19.1.1",
+					4000 + i),
 				 XDP_PASS);
 	}
 	assert_int_equal(run_to(t, 4, T_VIP4, T_VIP_PORT), XDP_DROP);
 	assert_int_equal(run_to(t, 6, T_VIP6, T_VIP_PORT), XDP_DROP);
-	for (i = 2; i < CIDLB_MAX_VIPS; i += 2) {	/* the IPv4 ones go */
+	for (i = 2; i < CIDLB_MAX_VIPS; i += 2) { /* the IPv4 ones go */
 		memset(&k, 0, sizeof(k));
 		k.family = 4;
 		k.port = htons(4000 + i);
@@ -955,6 +1161,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_not_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru_sticky, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_outer_follows_global, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_lbs_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memo_follows_maps, setup, teardown),
 		cmocka_unit_test(test_retired_filter),

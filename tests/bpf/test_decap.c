@@ -26,9 +26,9 @@ struct decap {
 	int prog, srcs, counters, locals, vips;
 };
 
-#define BE4 "198.18.3.10"	/* the backends: the tunnels' destinations */
-#define BE6 "fd00:3::11"
-#define ANYPORT_VIP4 "198.18.1.99"	/* a VIP given without a port */
+#define BE4	     "198.18.3.10" /* the backends: the tunnels' destinations */
+#define BE6	     "fd00:3::11"
+#define ANYPORT_VIP4 "198.18.1.99" /* a VIP given without a port */
 
 static struct tlb *lb;
 static struct decap dc;
@@ -118,8 +118,12 @@ static size_t client_frame(int family, int vlans, const char *cid_hex, uint8_t *
 {
 	uint8_t payload[64], cid[20];
 	size_t n = thex(cid_hex, cid, sizeof(cid));
-	struct tpkt_spec s = { .family = family, .vlans = vlans, .sport = 40000,
-			       .dport = T_VIP_PORT, .payload = payload, .tos = 0x22 };
+	struct tpkt_spec s = { .family = family,
+			       .vlans = vlans,
+			       .sport = 40000,
+			       .dport = T_VIP_PORT,
+			       .payload = payload,
+			       .tos = 0x22 };
 
 	s.src = family == 4 ? T_CLIENT4 : T_CLIENT6;
 	s.dst = family == 4 ? T_VIP4 : T_VIP6;
@@ -131,7 +135,11 @@ static size_t client_frame(int family, int vlans, const char *cid_hex, uint8_t *
  * MACs, which cidlb rewrote on the way. */
 static void test_round_trip(void **state)
 {
-	static const struct { int family, vlans; const char *cid; int v6_outer; } rt[] = {
+	static const struct {
+		int family, vlans;
+		const char *cid;
+		int v6_outer;
+	} rt[] = {
 		{ 4, 0, "07010203a1a2a3a4", 0 }, { 6, 0, "07010203a1a2a3a4", 0 },
 		{ 4, 0, "070a0b0ca1a2a3a4", 1 }, { 6, 0, "070a0b0ca1a2a3a4", 1 },
 		{ 4, 1, "07010203a1a2a3a4", 0 }, { 6, 2, "070a0b0ca1a2a3a4", 1 },
@@ -175,7 +183,7 @@ static void test_pass_untouched(void **state)
 	t_assert_frame(out, outlen, in, len, "non-tunnel packet");
 	/* a tunnel packet from another source (outer source rewritten) */
 	assert_int_equal(tlb_run(lb, in, len, mid, &midlen), XDP_TX);
-	mid[14 + 15] ^= 0x01;	/* outer saddr last octet */
+	mid[14 + 15] ^= 0x01; /* outer saddr last octet */
 	assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_PASS);
 	t_assert_frame(out, outlen, mid, midlen, "foreign tunnel packet");
 	/* ARP */
@@ -207,16 +215,16 @@ static void test_malformed(void **state)
 /* One tunnel packet built by hand, octet by octet: */
 struct tun_case {
 	const char *name;
-	int outer;		/* 4 or 6 */
-	const char *osrc, *odst;	/* outer addresses */
-	uint8_t oecn;		/* outer ECN field */
-	int inner;		/* 4 or 6 */
-	const char *idst;	/* inner destination */
+	int outer;		 /* 4 or 6 */
+	const char *osrc, *odst; /* outer addresses */
+	uint8_t oecn;		 /* outer ECN field */
+	int inner;		 /* 4 or 6 */
+	const char *idst;	 /* inner destination */
 	uint16_t idport;
-	uint8_t itos;		/* inner TOS / traffic class */
+	uint8_t itos; /* inner TOS / traffic class */
 	int verdict;
-	size_t cnt;		/* the counter that moves */
-	uint8_t want_tos;	/* inner TOS after decapsulation */
+	size_t cnt;	  /* the counter that moves */
+	uint8_t want_tos; /* inner TOS after decapsulation */
 };
 
 #define DCNT(f) offsetof(struct cidlb_decap_counters, f)
@@ -248,8 +256,8 @@ static const struct tun_case tun_cases[] = {
 	  XDP_PASS, DCNT(ecn_marked), 0x01 },
 	{ "outer ECT(0) over ECT(1): unchanged", 4, T_LB4, BE4, 2, 4, T_VIP4, T_VIP_PORT, 0x01,
 	  XDP_PASS, DCNT(decap_v4), 0x01 },
-	{ "outer CE over CE: unchanged", 4, T_LB4, BE4, 3, 4, T_VIP4, T_VIP_PORT, 0x03,
-	  XDP_PASS, DCNT(decap_v4), 0x03 },
+	{ "outer CE over CE: unchanged", 4, T_LB4, BE4, 3, 4, T_VIP4, T_VIP_PORT, 0x03, XDP_PASS,
+	  DCNT(decap_v4), 0x03 },
 	{ "outer ECT(0) over Not-ECT: unchanged", 4, T_LB4, BE4, 2, 4, T_VIP4, T_VIP_PORT, 0xb8,
 	  XDP_PASS, DCNT(decap_v4), 0xb8 },
 	{ "outer CE over Not-ECT: dropped (RFC 6040 4.2)", 4, T_LB4, BE4, 3, 4, T_VIP4, T_VIP_PORT,
@@ -263,8 +271,12 @@ static size_t tun_frames(const struct tun_case *c, uint8_t *inner, size_t *inner
 			 uint8_t *frame)
 {
 	static const uint8_t payload[24] = { 0x41, 0x07, 0x01, 0x02, 0x03, 0xa1, 0xa2, 0xa3, 0xa4 };
-	struct tpkt_spec s = { .family = c->inner, .sport = 40000, .dport = c->idport,
-			       .tos = c->itos, .payload = payload, .payload_len = sizeof(payload) };
+	struct tpkt_spec s = { .family = c->inner,
+			       .sport = 40000,
+			       .dport = c->idport,
+			       .tos = c->itos,
+			       .payload = payload,
+			       .payload_len = sizeof(payload) };
 	size_t n, olen = c->outer == 4 ? 20 : 40;
 	uint8_t *o = frame + 14;
 
@@ -284,7 +296,7 @@ static size_t tun_frames(const struct tun_case *c, uint8_t *inner, size_t *inner
 		o[1] = c->oecn;
 		o[2] = (n - 14 + 20) >> 8;
 		o[3] = n - 14 + 20;
-		o[6] = 0x40;	/* DF */
+		o[6] = 0x40; /* DF */
 		o[8] = 64;
 		o[9] = c->inner == 4 ? 4 : 41;
 		tpkt_addr(4, c->osrc, a);

@@ -67,7 +67,8 @@ static int setup(void **state)
 	    sh("ip -n %s link add out0 type veth peer name out1", ns) ||
 	    sh("for l in in0 in1 out0 out1; do ip -n %s link set $l up; done", ns) ||
 	    sh("ip netns exec %s sysctl -qw net.ipv4.conf.all.forwarding=1 "
-	       "net.ipv6.conf.all.forwarding=1", ns) ||
+	       "net.ipv6.conf.all.forwarding=1",
+	       ns) ||
 	    sh("ip -n %s addr add 198.18.10.1/24 dev in0", ns) ||
 	    sh("ip -n %s addr add 198.18.11.1/24 dev out0", ns) ||
 	    sh("ip -n %s addr add fd00:10::1/64 dev in0 nodad", ns) ||
@@ -96,8 +97,8 @@ static int setup(void **state)
 	tlb_config(t, 0, 3, 4, NULL);
 	tlb_backend(t, 0, "198.18.10.2", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE);
 	tlb_backend(t, 1, "198.18.11.2", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE);
-	tlb_backend(t, 2, "198.18.10.3", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE);	/* no neighbour */
-	tlb_backend(t, 3, "198.18.99.1", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE);	/* no route */
+	tlb_backend(t, 2, "198.18.10.3", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE); /* no neighbour */
+	tlb_backend(t, 3, "198.18.99.1", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE); /* no route */
 	tlb_backend(t, 4, "fd00:10::2", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE);
 	tlb_backend(t, 5, "198.18.10.2", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
 	for (uint8_t i = 0; i < 6; i++)
@@ -118,8 +119,9 @@ static int teardown(void **state)
 static size_t frame_to(uint8_t sid, int family, size_t ip_len, uint8_t *frame)
 {
 	static uint8_t payload[TPKT_MAX];
-	struct tpkt_spec s = { .family = family, .sport = 40000, .dport = T_VIP_PORT,
-			       .payload = payload };
+	struct tpkt_spec s = {
+		.family = family, .sport = 40000, .dport = T_VIP_PORT, .payload = payload
+	};
 	size_t hdr = (family == 4 ? 20 : 40) + 8;
 
 	s.src = family == 4 ? T_CLIENT4 : T_CLIENT6;
@@ -140,8 +142,12 @@ static void assert_sent(const uint8_t *in, size_t len, const uint8_t *out, size_
 			const char *what)
 {
 	int fam = strchr(addr, ':') ? 6 : 4;
-	struct tpkt_outer o = { .family = fam, .src = fam == 4 ? T_LB4 : T_LB6, .dst = addr,
-				.dmac = dmac, .smac = smac, .ttl = 64 };
+	struct tpkt_outer o = { .family = fam,
+				.src = fam == 4 ? T_LB4 : T_LB6,
+				.dst = addr,
+				.dmac = dmac,
+				.smac = smac,
+				.ttl = 64 };
 	uint8_t want[TPKT_MAX];
 	size_t wlen = tpkt_expect(&o, in, len, 14, want);
 
@@ -172,7 +178,8 @@ static void test_fib_paths(void **state)
 		c = tlb_counters(t);
 		for (size_t i = 0; i < cidlb_counter_count; i++)
 			print_error("%s=%llu\n", cidlb_counter_descs[i].name,
-				    *(unsigned long long *)((char *)&c + cidlb_counter_descs[i].offset));
+				    *(unsigned long long *)((char *)&c +
+							    cidlb_counter_descs[i].offset));
 		fail();
 	}
 	assert_sent(in, len, out, outlen, "198.18.10.2", nh_in_mac, own,
@@ -197,7 +204,8 @@ static void test_fib_paths(void **state)
 	assert_int_equal(sh("ip link del out0"), 0);
 	assert_int_equal(sh("ip link add out0 type veth peer name out1 && ip link set out0 up && "
 			    "ip link set out1 up && ip addr add 198.18.11.1/24 dev out0 && "
-			    "ip neigh add 198.18.11.2 lladdr 02:00:00:00:11:02 dev out0"), 0);
+			    "ip neigh add 198.18.11.2 lladdr 02:00:00:00:11:02 dev out0"),
+			 0);
 	assert_int_equal(run(in, frame_to(1, 4, 100, in), out, &outlen), XDP_DROP);
 
 	c = tlb_counters(t);
@@ -217,8 +225,8 @@ struct transit_case {
 	int family, proto, frag;
 	const char *dst;
 	uint16_t dport;
-	int verdict;		/* with CIDLB_GF_NO_TRANSIT */
-	size_t cnt;		/* the verdict counter that moves */
+	int verdict; /* with CIDLB_GF_NO_TRANSIT */
+	size_t cnt;  /* the verdict counter that moves */
 };
 
 #define CNT(f) offsetof(struct cidlb_counters, f)
@@ -227,15 +235,19 @@ struct transit_case {
  * does not forward itself, the kernel would route out again; with
  * CIDLB_GF_NO_TRANSIT only what is addressed to this host gets through. */
 static const struct transit_case transit_cases[] = {
-	{ "UDP to a VIP address, not a VIP port", 4, 0, 0, T_VIP4, 53, XDP_DROP, CNT(drop_not_local) },
+	{ "UDP to a VIP address, not a VIP port", 4, 0, 0, T_VIP4, 53, XDP_DROP,
+	  CNT(drop_not_local) },
 	{ "TCP to the VIP", 4, 6, 0, T_VIP4, 443, XDP_DROP, CNT(drop_not_local) },
 	{ "ICMP to the VIP", 4, 1, 0, T_VIP4, 0, XDP_DROP, CNT(drop_not_local) },
-	{ "UDP to the backend network", 4, 0, 0, "198.18.11.2", 7778, XDP_DROP, CNT(drop_not_local) },
+	{ "UDP to the backend network", 4, 0, 0, "198.18.11.2", 7778, XDP_DROP,
+	  CNT(drop_not_local) },
 	{ "later fragment to the backend network", 4, 0, 2, "198.18.11.2", 7778, XDP_DROP,
 	  CNT(drop_not_local) },
-	{ "IPv6 UDP to the backend network", 6, 0, 0, "fd00:11::2", 7778, XDP_DROP, CNT(drop_not_local) },
+	{ "IPv6 UDP to the backend network", 6, 0, 0, "fd00:11::2", 7778, XDP_DROP,
+	  CNT(drop_not_local) },
 	{ "IPv6 TCP to the VIP", 6, 6, 0, T_VIP6, 443, XDP_DROP, CNT(drop_not_local) },
-	{ "UDP to the LB's own address", 4, 0, 0, "198.18.10.1", 7778, XDP_PASS, CNT(pass_not_vip) },
+	{ "UDP to the LB's own address", 4, 0, 0, "198.18.10.1", 7778, XDP_PASS,
+	  CNT(pass_not_vip) },
 	{ "UDP to the LB's address on another interface", 4, 0, 0, "198.18.11.1", 7778, XDP_PASS,
 	  CNT(pass_not_vip) },
 	{ "TCP to the LB's own address", 4, 6, 0, "198.18.10.1", 22, XDP_PASS, CNT(pass_not_udp) },
@@ -244,8 +256,10 @@ static const struct transit_case transit_cases[] = {
 	  CNT(pass_frag_tail) },
 	{ "subnet broadcast", 4, 0, 0, "198.18.10.255", 67, XDP_PASS, CNT(pass_not_vip) },
 	{ "limited broadcast", 4, 0, 0, "255.255.255.255", 67, XDP_PASS, CNT(pass_not_vip) },
-	{ "IPv4 multicast (VRRP, mDNS)", 4, 0, 0, "224.0.0.251", 5353, XDP_PASS, CNT(pass_not_vip) },
-	{ "IPv6 to the LB's own address", 6, 0, 0, "fd00:10::1", 7778, XDP_PASS, CNT(pass_not_vip) },
+	{ "IPv4 multicast (VRRP, mDNS)", 4, 0, 0, "224.0.0.251", 5353, XDP_PASS,
+	  CNT(pass_not_vip) },
+	{ "IPv6 to the LB's own address", 6, 0, 0, "fd00:10::1", 7778, XDP_PASS,
+	  CNT(pass_not_vip) },
 	{ "IPv6 ICMP to all nodes (RA, NDP)", 6, 58, 0, "ff02::1", 0, XDP_PASS, CNT(pass_not_udp) },
 	{ "IPv6 to a link-local address", 6, 0, 0, "fe80::1", 7778, XDP_PASS, CNT(pass_not_vip) },
 };
@@ -267,8 +281,12 @@ static void set_no_transit(int on)
 static size_t transit_frame(const struct transit_case *c, uint8_t *frame)
 {
 	static const uint8_t l4[20] = { 0x9c, 0x40, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02 };
-	struct tpkt_spec s = { .family = c->family, .proto = c->proto, .frag = c->frag,
-			       .sport = 40000, .dport = c->dport, .payload = l4,
+	struct tpkt_spec s = { .family = c->family,
+			       .proto = c->proto,
+			       .frag = c->frag,
+			       .sport = 40000,
+			       .dport = c->dport,
+			       .payload = l4,
 			       .payload_len = c->proto ? 20 : 12 };
 
 	s.src = c->family == 4 ? "198.18.10.2" : "fd00:10::2";
@@ -295,12 +313,13 @@ static void test_transit(void **state)
 			rc = run(in, len, out, &outlen);
 			after = tlb_counters(t);
 			if (rc != want)
-				print_error("%s (no_transit %d): verdict %d, want %d\n", c->name, on, rc,
-					    want);
+				print_error("%s (no_transit %d): verdict %d, want %d\n", c->name,
+					    on, rc, want);
 			assert_int_equal(rc, want);
 			assert_int_equal(tlb_verdicts(&after) - tlb_verdicts(&before), 1);
 			if (on || c->verdict == XDP_PASS)
-				assert_int_equal(cnt_at(&after, c->cnt) - cnt_at(&before, c->cnt), 1);
+				assert_int_equal(cnt_at(&after, c->cnt) - cnt_at(&before, c->cnt),
+						 1);
 			else
 				assert_int_equal(after.drop_not_local, before.drop_not_local);
 			assert_int_equal(outlen, len);
@@ -335,7 +354,8 @@ static void test_neigh_copy(void **state)
 {
 	static const uint8_t smac[6] = { 0x02, 0, 0, 0, 0x10, 0x01 };
 	static const uint8_t dmac[6] = { 0x02, 0, 0, 0, 0x10, 0x03 };
-	struct cidlb_neigh_key k = { .ifindex = if_in, .family = CIDLB_FAMILY_V4,
+	struct cidlb_neigh_key k = { .ifindex = if_in,
+				     .family = CIDLB_FAMILY_V4,
 				     .addr = { 198, 18, 10, 3 } };
 	struct cidlb_neigh n = {};
 	uint8_t in[TPKT_MAX], out[TPKT_MAX];

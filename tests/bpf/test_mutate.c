@@ -34,8 +34,12 @@ static void add_seed(int family, int vlans, const uint8_t *quic, size_t qlen)
 {
 	struct tpkt_spec *s = &seed_spec[nseeds];
 
-	*s = (struct tpkt_spec){ .family = family, .vlans = vlans, .sport = 4433,
-				 .dport = T_VIP_PORT, .payload = quic, .payload_len = qlen };
+	*s = (struct tpkt_spec){ .family = family,
+				 .vlans = vlans,
+				 .sport = 4433,
+				 .dport = T_VIP_PORT,
+				 .payload = quic,
+				 .payload_len = qlen };
 	s->src = family == 4 ? T_CLIENT4 : T_CLIENT6;
 	s->dst = family == 4 ? T_VIP4 : T_VIP6;
 	seed_len[nseeds] = tpkt_build(s, seeds[nseeds]);
@@ -104,20 +108,22 @@ static size_t mutate(uint8_t *p, size_t len)
 		if (at >= len)
 			at = len - 1;
 		switch (rnd() % 6) {
-		case 0:		/* flip a bit */
+		case 0: /* flip a bit */
 			p[at] ^= 1 << (rnd() % 8);
 			break;
-		case 1:		/* random octet */
+		case 1: /* random octet */
 			p[at] = rnd();
 			break;
-		case 2:		/* interesting octet */
-			p[at] = (uint8_t[]){ 0, 0xff, 0x7f, 0x80, 0x14, 0x15, 0x40, 0xc0 }[rnd() % 8];
+		case 2: /* interesting octet */
+			p[at] = (uint8_t[]){
+				0, 0xff, 0x7f, 0x80, 0x14, 0x15, 0x40, 0xc0
+			}[rnd() % 8];
 			break;
-		case 3:		/* truncate */
+		case 3: /* truncate */
 			if (at >= 14)
 				len = at;
 			break;
-		case 4:		/* grow with junk */
+		case 4: /* grow with junk */
 			if (len + 64 < TPKT_MAX) {
 				size_t k, add = 1 + rnd() % 64;
 
@@ -126,7 +132,7 @@ static size_t mutate(uint8_t *p, size_t len)
 				len += add;
 			}
 			break;
-		default:	/* insert an octet */
+		default: /* insert an octet */
 			if (len + 1 < TPKT_MAX) {
 				memmove(p + at + 1, p + at, len - at);
 				p[at] = rnd();
@@ -144,7 +150,7 @@ static void check_output(const uint8_t *in, size_t inlen, const uint8_t *out, si
 	uint16_t type;
 
 	assert_true(outlen >= inlen);
-	if (grow == 0) {	/* direct mode: only the MACs changed */
+	if (grow == 0) { /* direct mode: only the MACs changed */
 		t_assert_bytes(out + 12, in + 12, inlen - 12, "direct-mode frame");
 		return;
 	}
@@ -197,7 +203,7 @@ static void test_mutations(void **state)
 		memcpy(in, seeds[k], seed_len[k]);
 		len = mutate(in, seed_len[k]);
 		rc = tlb_run(t, in, len, out, &outlen);
-		assert_in_range(rc, XDP_DROP, XDP_TX);	/* never XDP_ABORTED, never REDIRECT here */
+		assert_in_range(rc, XDP_DROP, XDP_TX); /* never XDP_ABORTED, never REDIRECT here */
 		ret[rc]++;
 		if (rc == XDP_TX) {
 			check_output(in, len, out, outlen);
@@ -206,7 +212,7 @@ static void test_mutations(void **state)
 			assert_int_equal(outlen, len);
 			t_assert_bytes(out, in, len, "passed/dropped packet untouched");
 		}
-		if (i % 997 == 0) {	/* per-packet counter check on a sample */
+		if (i % 997 == 0) { /* per-packet counter check on a sample */
 			struct cidlb_counters a = tlb_counters(t), b;
 
 			memcpy(in, seeds[k], seed_len[k]);

@@ -46,16 +46,16 @@
 
 typedef int (*rnd_fn)(int level, void *data, size_t len);
 
-#define GNUTLS_RND_RANDOM	1	/* gnutls_rnd_level_t */
-#define MAX_SEGS		16
+#define GNUTLS_RND_RANDOM 1 /* gnutls_rnd_level_t */
+#define MAX_SEGS	  16
 
 static struct {
 	rnd_fn real;
-	struct cidlb_cid_config *cfg;	/* NULL: pass through */
+	struct cidlb_cid_config *cfg; /* NULL: pass through */
 	uint8_t sid[CIDLB_CID_SERVER_ID_LEN_MAX];
 	size_t sid_len, cid_len;
 	int log_fd;
-	uintptr_t seg_lo[MAX_SEGS], seg_hi[MAX_SEGS];	/* main program's text */
+	uintptr_t seg_lo[MAX_SEGS], seg_hi[MAX_SEGS]; /* main program's text */
 	int n_segs;
 } shim = { .log_fd = -1 };
 
@@ -115,7 +115,7 @@ static int find_main(struct dl_phdr_info *info, size_t size, void *data)
 		shim.seg_hi[shim.n_segs] = info->dlpi_addr + ph->p_vaddr + ph->p_memsz;
 		shim.n_segs++;
 	}
-	return 1;	/* stop after the main program */
+	return 1; /* stop after the main program */
 }
 
 static bool from_main(const void *ra)
@@ -190,7 +190,7 @@ static void log_cid(const uint8_t *cid, size_t len)
 		o += snprintf(line + o, sizeof(line) - o, "%02x", cid[i]);
 	line[o++] = '\n';
 	if (write(shim.log_fd, line, o) != (ssize_t)o)
-		return;	/* a log line lost is not worth failing a draw */
+		return; /* a log line lost is not worth failing a draw */
 }
 
 /* Interposes GnuTLS's gnutls_rnd() for the whole process. */
@@ -200,13 +200,12 @@ int gnutls_rnd(int level, void *data, size_t len)
 	int n;
 
 	pthread_once(&shim_once, shim_init);
-	if (!shim.cfg || len != shim.cid_len || level != GNUTLS_RND_RANDOM ||
-	    !from_main(ra))
+	if (!shim.cfg || len != shim.cid_len || level != GNUTLS_RND_RANDOM || !from_main(ra))
 		return shim.real(level, data, len);
 	n = cidlb_cid_encode(shim.cfg, shim.sid, shim.sid_len, NULL, 0, data, len);
 	if (n != (int)len) {
 		fprintf(stderr, "cid_shim: cidlb_cid_encode: %s\n", strerror(-n));
-		return -1;	/* GNUTLS_E_RANDOM_FAILED-like: the server gives up */
+		return -1; /* GNUTLS_E_RANDOM_FAILED-like: the server gives up */
 	}
 	log_cid(data, len);
 	return 0;

@@ -31,8 +31,8 @@ int main(int argc, char **argv)
 	X509_gmtime_adj(X509_getm_notAfter(x), 7L * 24 * 3600);
 	X509_set_pubkey(x, pkey);
 	name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-				   (const unsigned char *)"cidlb-e2e", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"cidlb-e2e", -1,
+				   -1, 0);
 	X509_set_issuer_name(x, name);
 	if (!X509_sign(x, pkey, EVP_sha256()))
 		goto fail;

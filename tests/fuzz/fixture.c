@@ -9,7 +9,12 @@
 #include "cidlb_hash.h"
 #include "ctl/viptab.h"
 
-#define W(map, k, v) do { int e_ = write(ctx, map, k, v); if (e_) return e_; } while (0)
+#define W(map, k, v) \
+	do { \
+		int e_ = write(ctx, map, k, v); \
+		if (e_) \
+			return e_; \
+	} while (0)
 
 static const uint8_t key4[16] = { 0xfd, 0xf7, 0x26, 0xa9, 0x89, 0x3e, 0xc0, 0x5c,
 				  0x06, 0x32, 0xd3, 0x95, 0x66, 0x80, 0xba, 0xf0 };
@@ -23,18 +28,24 @@ static int config(fixture_write_fn write, void *ctx, __u32 id, int sid, int nonc
 
 	c.pt_len = sid + nonce;
 	c.half_len = (c.pt_len + 1) / 2;
-	c.mode = !key ? CIDLB_MODE_PLAINTEXT :
-		 c.pt_len == 16 ? CIDLB_MODE_SINGLE_PASS : CIDLB_MODE_FOUR_PASS;
+	cidlb_config_masks(&c);
+	c.mode = !key		? CIDLB_MODE_PLAINTEXT :
+		 c.pt_len == 16 ? CIDLB_MODE_SINGLE_PASS :
+				  CIDLB_MODE_FOUR_PASS;
 	if (key && cidlb_aes128_key_schedules(key, c.enc_rk, c.dec_rk))
 		return -1;
-	id *= 2;	/* copy 0 of the two per config ID (cidlb_global.config_active = 0) */
+	id *= 2; /* copy 0 of the two per config ID (cidlb_global.config_active = 0) */
 	W(CIDLB_MAP_CONFIGS, &id, &c);
 	return 0;
 }
 
 int cidlb_fixture(fixture_write_fn write, void *ctx)
 {
-	static const struct { const char *addr; int mode, state, cr, len; const char *sid; } be[] = {
+	static const struct {
+		const char *addr;
+		int mode, state, cr, len;
+		const char *sid;
+	} be[] = {
 		{ "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, 0, 3, "\x01\x02\x03" },
 		{ "fd00:3::11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, 1, 3, "\x31\x44\x1a" },
 		{ "198.18.3.12", CIDLB_FWD_DIRECT, CIDLB_BE_ACTIVE, 2, 8,
@@ -49,7 +60,7 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	struct cidlb_vip_key vk[2];
 	struct cidlb_vip v[2] = { { .id = 1 }, { .id = 1 } };
 	struct cidlb_cid_key rk = { .len = 8, .cid = { 0x07, 1, 2, 3, 0xde, 0xad, 0xbe, 0xef } };
-	struct cidlb_retired rv = { .expires_ns = ~0ULL };	/* never expires */
+	struct cidlb_retired rv = { .expires_ns = ~0ULL }; /* never expires */
 	__u32 zero = 0, i, word;
 	__u64 hint, h;
 	__u32 ctr[3];
@@ -81,13 +92,15 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	    config(write, ctx, 2, 8, 8, key1))
 		return -1;
 	for (i = 0; i < sizeof(be) / sizeof(be[0]); i++) {
-		struct cidlb_backend b = { .state = be[i].state, .fwd_mode = be[i].mode,
+		struct cidlb_backend b = { .state = be[i].state,
+					   .fwd_mode = be[i].mode,
 					   .mac = { 2, 0, 0, 0, i, 0xbe } };
 		struct cidlb_sid_key sk = { .config_id = be[i].cr, .len = be[i].len };
 
 		b.family = strchr(be[i].addr, ':') ? 6 : 4;
 		tpkt_addr(b.family, be[i].addr, a);
 		memcpy(b.addr, a, 16);
+		cidlb_backend_outer(&b, &g);
 		W(CIDLB_MAP_BACKENDS, &i, &b);
 		memcpy(sk.sid, be[i].sid, be[i].len);
 		W(CIDLB_MAP_SIDS, &sk, &i);
@@ -105,7 +118,7 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 			W(CIDLB_MAP_SID_TABLE, &bk, &sids[bk]);
 		}
 	}
-	for (i = 0; i < CIDLB_MAGLEV_SIZE; i++) {	/* active half: 0, 1, 2, 3(draining), ... */
+	for (i = 0; i < CIDLB_MAGLEV_SIZE; i++) { /* active half: 0, 1, 2, 3(draining), ... */
 		__u32 b = i % 5 == 4 ? CIDLB_BACKEND_NONE : i % 4;
 
 		W(CIDLB_MAP_MAGLEV, &i, &b);
@@ -142,17 +155,44 @@ size_t cidlb_fixture_seed(int i, uint8_t *buf)
 	size_t n;
 
 	switch (i) {
-	case 0: n = tquic_short(q, 0x41, plain, 8, 60); break;
-	case 1: n = tquic_short(q, 0x01, four, 8, 60); s.family = 6; s.vlans = 1; break;
-	case 2: n = tquic_short(q, 0x41, single, 17, 60); s.vlans = 2; break;
-	case 3: n = tquic_long(q, 0xc0, 1, cr7, 8, plain, 8, 1200); break;
-	case 4: n = tquic_long(q, 0xd0, 0x6b3343cf, four, 8, NULL, 0, 300); s.family = 6; break;
-	case 5: n = tquic_long(q, 0xe0, 1, single, 17, four, 8, 200); s.ip_opts = 8; break;
-	case 6: n = tquic_long(q, 0xc0, 0x1a2a3a4a, plain, 8, NULL, 0, 1200); break;
-	case 7: n = tquic_short(q, 0x41, retired, 8, 40); break;
-	case 8: n = tquic_short(q, 0x41, (const uint8_t *)"\x07\xab\xcd\xef\x00\x00\x00\x00", 8, 40); break;
-	case 9: n = tquic_long(q, 0xc0, 0, plain, 8, NULL, 0, 60); break;	/* VN */
-	default: return 0;
+	case 0:
+		n = tquic_short(q, 0x41, plain, 8, 60);
+		break;
+	case 1:
+		n = tquic_short(q, 0x01, four, 8, 60);
+		s.family = 6;
+		s.vlans = 1;
+		break;
+	case 2:
+		n = tquic_short(q, 0x41, single, 17, 60);
+		s.vlans = 2;
+		break;
+	case 3:
+		n = tquic_long(q, 0xc0, 1, cr7, 8, plain, 8, 1200);
+		break;
+	case 4:
+		n = tquic_long(q, 0xd0, 0x6b3343cf, four, 8, NULL, 0, 300);
+		s.family = 6;
+		break;
+	case 5:
+		n = tquic_long(q, 0xe0, 1, single, 17, four, 8, 200);
+		s.ip_opts = 8;
+		break;
+	case 6:
+		n = tquic_long(q, 0xc0, 0x1a2a3a4a, plain, 8, NULL, 0, 1200);
+		break;
+	case 7:
+		n = tquic_short(q, 0x41, retired, 8, 40);
+		break;
+	case 8:
+		n = tquic_short(q, 0x41, (const uint8_t *)"\x07\xab\xcd\xef\x00\x00\x00\x00", 8,
+				40);
+		break;
+	case 9:
+		n = tquic_long(q, 0xc0, 0, plain, 8, NULL, 0, 60);
+		break; /* VN */
+	default:
+		return 0;
 	}
 	s.payload_len = n;
 	s.src = s.family == 4 ? "198.18.2.2" : "fd00:2::2";

@@ -129,11 +129,11 @@ static void print_conf(const struct cidlb_conf *c, struct buf *b)
 	put(b, "log_level =%s\nquarantine =%u\nretire_ttl =%u\n",
 	    cidlb_log_level_name(c->log_level), c->quarantine_s, c->retire_ttl_s);
 	put(b, "[lb]\ninterfaces =");
-	for (i =0; i < c->n_ifaces; i++)
+	for (i = 0; i < c->n_ifaces; i++)
 		put(b, "%s%s", i ? "," : "", c->ifaces[i]);
 	if (c->n_egress) {
 		put(b, "\negress_interfaces =");
-		for (i =0; i < c->n_egress; i++)
+		for (i = 0; i < c->n_egress; i++)
 			put(b, "%s%s", i ? "," : "", c->egress[i]);
 	}
 	put(b, "\nattach_mode =%s\n", cidlb_attach_mode_str(c->attach_mode));
@@ -141,29 +141,31 @@ static void print_conf(const struct cidlb_conf *c, struct buf *b)
 		put(b, "source4 =%s\n", inet_ntop(AF_INET, c->src4, a, sizeof(a)));
 	if (c->has_src6)
 		put(b, "source6 =%s\n", inet_ntop(AF_INET6, c->src6, a, sizeof(a)));
-	if (c->has_seed)	/* absent: cidlbd draws one */
+	if (c->has_seed) /* absent: cidlbd draws one */
 		put(b, "seed =%u\n", c->seed);
-	put(b, "ttl =%u\nlru_size =%u\nretired_size =%u\ndcache_size =%u\n",
-	    c->ttl, c->lru_size, c->retired_size, c->dcache_size);
-	for (i =0; i < c->n_vips; i++) {
-		const struct cidlb_conf_vip *v =&c->vips[i];
+	put(b, "ttl =%u\nlru_size =%u\nretired_size =%u\ndcache_size =%u\n", c->ttl, c->lru_size,
+	    c->retired_size, c->dcache_size);
+	for (i = 0; i < c->n_vips; i++) {
+		const struct cidlb_conf_vip *v = &c->vips[i];
 
 		put(b, "[vip %s]\naddress =%s\nport =%u\nid =%u\n", v->name,
-		    cidlb_addr_str(v->key.family, v->key.addr, a, sizeof(a)), ntohs(v->key.port), v->id);
+		    cidlb_addr_str(v->key.family, v->key.addr, a, sizeof(a)), ntohs(v->key.port),
+		    v->id);
 	}
-	for (cr =0; cr < CIDLB_CONFIG_IDS; cr++) {
-		const struct cidlb_conf_qlb *q =&c->qlb[cr];
+	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+		const struct cidlb_conf_qlb *q = &c->qlb[cr];
 
 		if (!q->present)
 			continue;
-		put(b, "[quic-lb %d]\nserver_id_len =%u\nnonce_len =%u\nlen_self_encode =%s\ndecode_cache =%s\n",
+		put(b,
+		    "[quic-lb %d]\nserver_id_len =%u\nnonce_len =%u\nlen_self_encode =%s\ndecode_cache =%s\n",
 		    cr, q->sid_len, q->nonce_len, q->len_self_encode ? "yes" : "no",
 		    q->decode_cache ? "yes" : "no");
 		if (q->has_key)
 			put(b, "key_file =/fuzz/hex/%s\n", hex(q->key, 16, h));
 	}
-	for (i =0; i < c->n_backends; i++) {
-		const struct cidlb_conf_backend *be =&c->backends[i];
+	for (i = 0; i < c->n_backends; i++) {
+		const struct cidlb_conf_backend *be = &c->backends[i];
 
 		put(b, "[backend %s]\naddress =%s\nweight =%u\nstate =%s\nmode =%s\n", be->name,
 		    cidlb_addr_str(be->family, be->addr, a, sizeof(a)), be->weight,
@@ -171,16 +173,23 @@ static void print_conf(const struct cidlb_conf *c, struct buf *b)
 		if (be->has_mac)
 			put(b, "mac =%02x:%02x:%02x:%02x:%02x:%02x\n", be->mac[0], be->mac[1],
 			    be->mac[2], be->mac[3], be->mac[4], be->mac[5]);
-		for (cr =0; cr < CIDLB_CONFIG_IDS; cr++)
+		for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++)
 			if (be->sid_mask & (1u << cr))
-				put(b, "server_id.%d =%s\n", cr, hex(be->sid[cr], be->sid_len[cr], h));
+				put(b, "server_id.%d =%s\n", cr,
+				    hex(be->sid[cr], be->sid_len[cr], h));
 	}
 }
 
 /* ---- comparing two results --------------------------------------------------- */
 
-#define CHECK(cond, ...) do { if (!(cond)) { fprintf(stderr, "fuzz_config: " __VA_ARGS__); \
-	fputc('\n', stderr); abort(); } } while (0)
+#define CHECK(cond, ...) \
+	do { \
+		if (!(cond)) { \
+			fprintf(stderr, "fuzz_config: " __VA_ARGS__); \
+			fputc('\n', stderr); \
+			abort(); \
+		} \
+	} while (0)
 
 /* Same configuration; with @lines, the line numbers must match too. */
 static bool same_conf(const struct cidlb_conf *x, const struct cidlb_conf *y, bool lines)
@@ -188,7 +197,7 @@ static bool same_conf(const struct cidlb_conf *x, const struct cidlb_conf *y, bo
 	struct cidlb_conf a, b;
 	int i;
 
-	memcpy(&a, x, sizeof(a));	/* padding included: calloc'd, both */
+	memcpy(&a, x, sizeof(a)); /* padding included: calloc'd, both */
 	memcpy(&b, y, sizeof(b));
 
 	if (a.n_vips != b.n_vips || a.n_backends != b.n_backends)
@@ -252,8 +261,9 @@ static void check_errors(const struct cidlb_conf *c, const uint8_t *d, size_t n)
 		}
 		ln = strtol(p + sizeof(NAME), &end, 10);
 		CHECK(end > p + sizeof(NAME) && *end == ':' && end[1] == ' ' && ln >= 1 &&
-		      (size_t)ln <= lines, "error without a line of the file (%zu lines): %.*s", lines,
-		      (int)(nl - p), p);
+			      (size_t)ln <= lines,
+		      "error without a line of the file (%zu lines): %.*s", lines, (int)(nl - p),
+		      p);
 		CHECK(nl - end > 3, "error without a message: %.*s", (int)(nl - p), p);
 		p = nl + 1;
 		count++;

@@ -32,68 +32,73 @@
 #include "daemon/daemon.h"
 #include "ctl/log.h"
 
-static const char base_text[] =
-	"[daemon]\n"
-	"quarantine = 3600\n"
-	"metrics = off\n"
-	"[lb]\n"
-	"interfaces = lo\n"
-	"source4 = 198.18.0.1\n"
-	"source6 = fd00::1\n"
-	"lru_size = 1024\n"
-	"retired_size = 4096\n"
-	"dcache_size = 1024\n"
-	"[vip web]\n"
-	"address = 198.18.100.1\n"
-	"[quic-lb 0]\n"
-	"server_id_len = 2\n"
-	"nonce_len = 6\n"
-	"[quic-lb 1]\n"
-	"server_id_len = 3\n"
-	"nonce_len = 13\n"
-	"[backend b1]\n"
-	"address = 198.18.1.2\n"
-	"server_id.0 = 0001\n"
-	"[backend b2]\n"
-	"address = 198.18.2.2\n"
-	"server_id.0 = 0002\n"
-	"server_id.1 = 000002\n"
-	"weight = 50\n"
-	"[backend b6]\n"
-	"address = fd00::6\n"
-	"mac = 02:00:00:00:00:06\n"
-	"mode = direct\n"
-	"state = draining\n";
+static const char base_text[] = "[daemon]\n"
+				"quarantine = 3600\n"
+				"metrics = off\n"
+				"[lb]\n"
+				"interfaces = lo\n"
+				"source4 = 198.18.0.1\n"
+				"source6 = fd00::1\n"
+				"lru_size = 1024\n"
+				"retired_size = 4096\n"
+				"dcache_size = 1024\n"
+				"[vip web]\n"
+				"address = 198.18.100.1\n"
+				"[quic-lb 0]\n"
+				"server_id_len = 2\n"
+				"nonce_len = 6\n"
+				"[quic-lb 1]\n"
+				"server_id_len = 3\n"
+				"nonce_len = 13\n"
+				"[backend b1]\n"
+				"address = 198.18.1.2\n"
+				"server_id.0 = 0001\n"
+				"[backend b2]\n"
+				"address = 198.18.2.2\n"
+				"server_id.0 = 0002\n"
+				"server_id.1 = 000002\n"
+				"weight = 50\n"
+				"[backend b6]\n"
+				"address = fd00::6\n"
+				"mac = 02:00:00:00:00:06\n"
+				"mode = direct\n"
+				"state = draining\n";
 
 static struct daemon D;
 static struct cidlb_conf *base;
 static bool skip;
-static unsigned long writes;	/* map writes through cidlb_lb_* */
-static bool retired;		/* something may sit in cidlb_retired */
+static unsigned long writes; /* map writes through cidlb_lb_* */
+static bool retired;	     /* something may sit in cidlb_retired */
 
 /* ---- every map writer, counted --------------------------------------------- */
-#define WRAP(name, params, args)                                   \
-	int __real_##name params;                                  \
-	int __wrap_##name params;                                  \
-	int __wrap_##name params                                   \
-	{                                                          \
-		writes++;                                          \
-		return __real_##name args;                         \
+#define WRAP(name, params, args) \
+	int __real_##name params; \
+	int __wrap_##name params; \
+	int __wrap_##name params \
+	{ \
+		writes++; \
+		return __real_##name args; \
 	}
-WRAP(cidlb_lb_set_vip, (struct cidlb_lb *lb, const struct cidlb_vip_key *k, const struct cidlb_vip *v), (lb, k, v))
-WRAP(cidlb_lb_del_vip, (struct cidlb_lb *lb, const struct cidlb_vip_key *k), (lb, k))
-WRAP(cidlb_lb_set_config, (struct cidlb_lb *lb, uint32_t id, const struct cidlb_config *c), (lb, id, c))
-WRAP(cidlb_lb_set_backend, (struct cidlb_lb *lb, uint32_t idx, const struct cidlb_backend *b), (lb, idx, b))
-WRAP(cidlb_lb_set_sid, (struct cidlb_lb *lb, const struct cidlb_sid_key *k, uint32_t idx), (lb, k, idx))
-WRAP(cidlb_lb_del_sid, (struct cidlb_lb *lb, const struct cidlb_sid_key *k), (lb, k))
-WRAP(cidlb_lb_set_global, (struct cidlb_lb *lb, const struct cidlb_global *g), (lb, g))
-WRAP(cidlb_lb_publish_maglev, (struct cidlb_lb *lb, const uint32_t *t), (lb, t))
-WRAP(cidlb_lb_unretire, (struct cidlb_lb *lb, const struct cidlb_cid_key *k), (lb, k))
-WRAP(cidlb_lb_add_tx_port, (struct cidlb_lb *lb, uint32_t ifindex), (lb, ifindex))
-WRAP(cidlb_lb_del_tx_port, (struct cidlb_lb *lb, uint32_t ifindex), (lb, ifindex))
-WRAP(cidlb_lb_set_neigh, (struct cidlb_lb *lb, const struct cidlb_neigh_key *k, const struct cidlb_neigh *n), (lb, k, n))
-WRAP(cidlb_lb_del_neigh, (struct cidlb_lb *lb, const struct cidlb_neigh_key *k), (lb, k))
-WRAP(cidlb_lb_reset_counters, (struct cidlb_lb *lb), (lb))
+WRAP(cidlb_lb_set_vip,
+     (struct cidlb_lb * lb, const struct cidlb_vip_key *k, const struct cidlb_vip *v), (lb, k, v))
+WRAP(cidlb_lb_del_vip, (struct cidlb_lb * lb, const struct cidlb_vip_key *k), (lb, k))
+WRAP(cidlb_lb_set_config, (struct cidlb_lb * lb, uint32_t id, const struct cidlb_config *c),
+     (lb, id, c))
+WRAP(cidlb_lb_set_backend, (struct cidlb_lb * lb, uint32_t idx, const struct cidlb_backend *b),
+     (lb, idx, b))
+WRAP(cidlb_lb_set_sid, (struct cidlb_lb * lb, const struct cidlb_sid_key *k, uint32_t idx),
+     (lb, k, idx))
+WRAP(cidlb_lb_del_sid, (struct cidlb_lb * lb, const struct cidlb_sid_key *k), (lb, k))
+WRAP(cidlb_lb_set_global, (struct cidlb_lb * lb, const struct cidlb_global *g), (lb, g))
+WRAP(cidlb_lb_publish_maglev, (struct cidlb_lb * lb, const uint32_t *t), (lb, t))
+WRAP(cidlb_lb_unretire, (struct cidlb_lb * lb, const struct cidlb_cid_key *k), (lb, k))
+WRAP(cidlb_lb_add_tx_port, (struct cidlb_lb * lb, uint32_t ifindex), (lb, ifindex))
+WRAP(cidlb_lb_del_tx_port, (struct cidlb_lb * lb, uint32_t ifindex), (lb, ifindex))
+WRAP(cidlb_lb_set_neigh,
+     (struct cidlb_lb * lb, const struct cidlb_neigh_key *k, const struct cidlb_neigh *n),
+     (lb, k, n))
+WRAP(cidlb_lb_del_neigh, (struct cidlb_lb * lb, const struct cidlb_neigh_key *k), (lb, k))
+WRAP(cidlb_lb_reset_counters, (struct cidlb_lb * lb), (lb))
 
 /* neigh.c is not linked: no probes to the fuzzed backends' addresses and
  * no wait for their next hops (tests/daemon/test_neigh.sh covers it). */
@@ -104,9 +109,10 @@ void neigh_resolve(struct daemon *d, const struct cidlb_conf_backend *const *bs,
 	(void)n;
 }
 
-WRAP(cidlb_lb_refresh_global, (struct cidlb_lb *lb), (lb))
-WRAP(cidlb_lb_expire, (struct cidlb_lb *lb, const struct cidlb_cid_key *k, size_t n, uint64_t now,
-			size_t *deleted), (lb, k, n, now, deleted))
+WRAP(cidlb_lb_refresh_global, (struct cidlb_lb * lb), (lb))
+WRAP(cidlb_lb_expire,
+     (struct cidlb_lb * lb, const struct cidlb_cid_key *k, size_t n, uint64_t now, size_t *deleted),
+     (lb, k, n, now, deleted))
 
 int __real_cidlb_lb_retire_ex(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint64_t exp,
 			      bool *added);
@@ -136,8 +142,14 @@ int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len)
 	return err;
 }
 
-#define CHECK(cond, ...) do { if (!(cond)) { fprintf(stderr, "fuzz_control: " __VA_ARGS__); \
-	fputc('\n', stderr); abort(); } } while (0)
+#define CHECK(cond, ...) \
+	do { \
+		if (!(cond)) { \
+			fprintf(stderr, "fuzz_control: " __VA_ARGS__); \
+			fputc('\n', stderr); \
+			abort(); \
+		} \
+	} while (0)
 
 /* ---- the daemon's state, to compare before and after ---------------------- */
 struct snap {
@@ -230,7 +242,7 @@ static void reset(void)
 	D.stop = false;
 }
 
-static char tmp[] = "/tmp/fuzz_control.XXXXXX";	/* the state file's */
+static char tmp[] = "/tmp/fuzz_control.XXXXXX"; /* the state file's */
 
 static void remove_tmp(void)
 {
@@ -249,7 +261,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	log_level = -1;		/* quiet */
+	log_level = -1; /* quiet */
 	libbpf_set_print(NULL);
 	if (geteuid() != 0) {
 		fprintf(stderr, "fuzz_control: needs root (BPF maps): every input is skipped\n");
@@ -288,7 +300,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const codes[] = {
-		CIDLB_CTL_E_BAD_REQUEST, CIDLB_CTL_E_NOT_FOUND, CIDLB_CTL_E_CONFLICT,
+		CIDLB_CTL_E_BAD_REQUEST,
+		CIDLB_CTL_E_NOT_FOUND,
+		CIDLB_CTL_E_CONFLICT,
 		CIDLB_CTL_E_FAILED,
 	};
 	struct snap before;
@@ -329,7 +343,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* an added backend is the one asked for, name and all */
 		if (cmd && !strcmp(cmd, "backend.add"))
 			CHECK(json_equal(json_object_get(json_object_get(req, "backend"), "name"),
-					 json_object_get(json_object_get(reply, "backend"), "name")),
+					 json_object_get(json_object_get(reply, "backend"),
+							 "name")),
 			      "backend.add: another name added: %s", text);
 		json_decref(req);
 		if (writes || !snap_same(&before) || D.stop)

@@ -82,15 +82,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 	if (sum(&b, 0) + sum(&b, 1) + sum(&b, 2) != sum(&a, 0) + sum(&a, 1) + sum(&a, 2) + 1)
 		__builtin_trap();
 	switch (rc) {
-	case 2:	/* XDP_PASS */
-	case 1:	/* XDP_DROP */
+	case 2: /* XDP_PASS */
+	case 1: /* XDP_DROP */
 		if (sum(&b, rc == 2 ? 0 : 1) != sum(&a, rc == 2 ? 0 : 1) + 1)
 			__builtin_trap();
 		if (outlen != size || memcmp(out, data, size))
 			__builtin_trap();
 		break;
-	case 3:	/* XDP_TX */
-	case 4:	/* XDP_REDIRECT */
+	case 3: /* XDP_TX */
+	case 4: /* XDP_REDIRECT */
 		if (sum(&b, 2) != sum(&a, 2) + 1)
 			__builtin_trap();
 		if (outlen != size && outlen != size + 20 && outlen != size + 40)

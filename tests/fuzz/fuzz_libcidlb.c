@@ -33,7 +33,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	d += 6;
 	n -= 6;
 	if (cidlb_cid_config_new(&p, &cfg, &why)) {
-		if (cfg || !why)	/* refused: nothing made, a reason given */
+		if (cfg || !why) /* refused: nothing made, a reason given */
 			__builtin_trap();
 		return 0;
 	}

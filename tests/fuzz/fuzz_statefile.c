@@ -45,7 +45,8 @@ static void check_limits(const struct cidlb_state *st)
 		      "backend name");
 		for (j = 0; j < i; j++)
 			check(strcmp(st->be[i].name, st->be[j].name) &&
-			      st->be[i].index != st->be[j].index, "backend unique");
+				      st->be[i].index != st->be[j].index,
+			      "backend unique");
 	}
 	for (i = 0; i < st->n_q; i++) {
 		check(st->q[i].index < CIDLB_MAX_BACKENDS, "quarantine index");
@@ -57,7 +58,9 @@ static void check_limits(const struct cidlb_state *st)
 	for (i = 0; i < st->n_ifs; i++) {
 		check(memchr(st->ifs[i].name, 0, sizeof(st->ifs[i].name)) && st->ifs[i].name[0],
 		      "interface name");
-		check(!(st->ifs[i].fwd_set & ~(CIDLB_FWD_SET_V4 | CIDLB_FWD_SET_V6 | CIDLB_FWD_SET_RA6)), "fwd_set");
+		check(!(st->ifs[i].fwd_set &
+			~(CIDLB_FWD_SET_V4 | CIDLB_FWD_SET_V6 | CIDLB_FWD_SET_RA6)),
+		      "fwd_set");
 	}
 }
 
@@ -102,19 +105,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "read back: %s\n", why);
 	check(err == 0, "what was read reads back");
 	check(again.n_be == st.n_be && again.n_q == st.n_q && again.n_ifs == st.n_ifs &&
-	      again.seed == st.seed,
+		      again.seed == st.seed,
 	      "same counts");
 	for (i = 0; i < st.n_be; i++)
-		check(!strcmp(again.be[i].name, st.be[i].name) && again.be[i].index == st.be[i].index,
+		check(!strcmp(again.be[i].name, st.be[i].name) &&
+			      again.be[i].index == st.be[i].index,
 		      "same backends");
 	for (i = 0; i < st.n_q; i++)
-		check(again.q[i].len == st.q[i].len && !memcmp(again.q[i].sid, st.q[i].sid, st.q[i].len) &&
-		      again.q[i].index == st.q[i].index && again.q[i].until_ns == st.q[i].until_ns &&
-		      again.q[i].config_id == st.q[i].config_id && !strcmp(again.q[i].owner, st.q[i].owner),
+		check(again.q[i].len == st.q[i].len &&
+			      !memcmp(again.q[i].sid, st.q[i].sid, st.q[i].len) &&
+			      again.q[i].index == st.q[i].index &&
+			      again.q[i].until_ns == st.q[i].until_ns &&
+			      again.q[i].config_id == st.q[i].config_id &&
+			      !strcmp(again.q[i].owner, st.q[i].owner),
 		      "same quarantine");
 	for (i = 0; i < st.n_ifs; i++)
 		check(!strcmp(again.ifs[i].name, st.ifs[i].name) &&
-		      again.ifs[i].mode == st.ifs[i].mode && again.ifs[i].fwd_set == st.ifs[i].fwd_set,
+			      again.ifs[i].mode == st.ifs[i].mode &&
+			      again.ifs[i].fwd_set == st.ifs[i].fwd_set,
 		      "same interfaces");
 	cidlb_state_free(&again);
 	cidlb_state_free(&st);

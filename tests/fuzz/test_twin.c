@@ -29,7 +29,8 @@ static int write_bpf(void *ctx, const char *map, const void *key, const void *va
 	for (i = 0; i < CIDLB_M_COUNT; i++)
 		if (!strcmp(cidlb_map_names[i], map))
 			return bpf_map_update_elem(cidlb_lb_map_fd(t->lb, i), key, value, BPF_ANY) ?
-			       -errno : 0;
+				       -errno :
+				       0;
 	return -ENOENT;
 }
 
@@ -73,8 +74,8 @@ static void check_counters(const struct cidlb_counters *b, const struct cidlb_co
 		memcpy(&vb, (const char *)b + cidlb_counter_descs[i].offset, 8);
 		memcpy(&vw, (const char *)w + cidlb_counter_descs[i].offset, 8);
 		if (vb != vw) {
-			print_error("counter %s: BPF %llu, twin %llu\n", n,
-				    (unsigned long long)vb, (unsigned long long)vw);
+			print_error("counter %s: BPF %llu, twin %llu\n", n, (unsigned long long)vb,
+				    (unsigned long long)vw);
 			fail();
 		}
 	}
@@ -104,7 +105,7 @@ static void test_seeds_and_mutations(void **state)
 
 	(void)state;
 	while ((len = cidlb_fixture_seed(nseeds, in))) {
-		const char *dir = getenv("CIDLB_WRITE_SEEDS");	/* fuzz corpus seeds */
+		const char *dir = getenv("CIDLB_WRITE_SEEDS"); /* fuzz corpus seeds */
 
 		if (dir) {
 			char path[512];

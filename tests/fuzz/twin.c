@@ -15,30 +15,33 @@
 #if defined(__has_feature)
 #if __has_feature(address_sanitizer)
 #include <sanitizer/asan_interface.h>
-#define PKT_POISON(p, n)	ASAN_POISON_MEMORY_REGION(p, n)
-#define PKT_UNPOISON(p, n)	ASAN_UNPOISON_MEMORY_REGION(p, n)
+#define PKT_POISON(p, n)   ASAN_POISON_MEMORY_REGION(p, n)
+#define PKT_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
 #endif
 #endif
 #ifndef PKT_POISON
-#define PKT_POISON(p, n)	((void)(p), (void)(n))
-#define PKT_UNPOISON(p, n)	((void)(p), (void)(n))
+#define PKT_POISON(p, n)   ((void)(p), (void)(n))
+#define PKT_UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#define HASH_CAP_MAX	65536	/* entries kept per hash map */
-#define BUF_SIZE	4096
-#define HEADROOM	256	/* XDP_PACKET_HEADROOM */
+#define HASH_CAP_MAX 65536 /* entries kept per hash map */
+#define BUF_SIZE     4096
+#define HEADROOM     256 /* XDP_PACKET_HEADROOM */
 
 struct umap {
 	const char *name;
-	void *def;		/* the BTF-style definition in bpf/maps.h */
+	void *def; /* the BTF-style definition in bpf/maps.h */
 	int type;
 	__u32 max, ksz, vsz;
-	__u32 cap, used;	/* hash maps */
-	uint8_t *slots;		/* hash: cap * (1 + ksz + vsz); array: max * vsz */
+	__u32 cap, used; /* hash maps */
+	uint8_t *slots;	 /* hash: cap * (1 + ksz + vsz); array: max * vsz */
 };
 
-#define UMAP(m) { #m, &m, sizeof(*m.type) / sizeof(int), sizeof(*m.max_entries) / sizeof(int), \
-		  sizeof(*m.key), sizeof(*m.value), 0, 0, NULL }
+#define UMAP(m) \
+	{ \
+#m, &m, sizeof(*m.type) / sizeof(int), sizeof(*m.max_entries) / sizeof(int), \
+			sizeof(*m.key), sizeof(*m.value), 0, 0, NULL \
+	}
 
 /* Every map of the program (include/cidlb_maps.h): a map missing here
  * would abort in map_of(). */
@@ -82,7 +85,7 @@ static struct umap *map_of(const void *def)
 			map_init(&maps[i]);
 			return &maps[i];
 		}
-	abort();	/* a map the twin does not know: extend maps[] */
+	abort(); /* a map the twin does not know: extend maps[] */
 }
 
 static __u32 key_hash(const void *k, __u32 n)

@@ -26,8 +26,7 @@ void twin_counters(struct cidlb_counters *c);
  * and mode, server IDs, a Maglev table and a retired CID, written through
  * `write` (to the twin, or to the BPF maps).
  */
-typedef int (*fixture_write_fn)(void *ctx, const char *map, const void *key,
-				const void *value);
+typedef int (*fixture_write_fn)(void *ctx, const char *map, const void *key, const void *value);
 int cidlb_fixture(fixture_write_fn write, void *ctx);
 
 /* Seed packets of every kind: frame i of n into buf, returns its length

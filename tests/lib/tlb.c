@@ -87,8 +87,9 @@ void tlb_config(struct tlb *t, uint32_t id, int sid_len, int nonce_len, const ui
 
 	c.pt_len = sid_len + nonce_len;
 	c.half_len = (c.pt_len + 1) / 2;
-	c.mode = !key ? CIDLB_MODE_PLAINTEXT :
-		 c.pt_len == 16 ? CIDLB_MODE_SINGLE_PASS : CIDLB_MODE_FOUR_PASS;
+	c.mode = !key		? CIDLB_MODE_PLAINTEXT :
+		 c.pt_len == 16 ? CIDLB_MODE_SINGLE_PASS :
+				  CIDLB_MODE_FOUR_PASS;
 	if (key)
 		assert_int_equal(cidlb_aes128_key_schedules(key, c.enc_rk, c.dec_rk), 0);
 	assert_int_equal(cidlb_lb_set_config(t->lb, id, &c), 0);
@@ -124,10 +125,8 @@ int tlb_run_prog(int prog_fd, const uint8_t *in, size_t len, uint8_t *out, size_
 		 uint32_t ingress_ifindex)
 {
 	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ingress_ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		.data_in = in, .data_size_in = len,
-		.data_out = out, .data_size_out = TPKT_MAX,
-		.repeat = 1);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in, .data_size_in = len, .data_out = out,
+		    .data_size_out = TPKT_MAX, .repeat = 1);
 
 	if (ingress_ifindex) {
 		o.ctx_in = &ctx;
@@ -173,9 +172,9 @@ void t_assert_frame(const uint8_t *got, size_t got_len, const uint8_t *want, siz
 
 	if (d < 0)
 		return;
-	print_error("%s: frames differ at octet %ld: got %s, want %s (lengths %zu, %zu)\n",
-		    what, d, octet_at(got, got_len, d, g), octet_at(want, want_len, d, w),
-		    got_len, want_len);
+	print_error("%s: frames differ at octet %ld: got %s, want %s (lengths %zu, %zu)\n", what, d,
+		    octet_at(got, got_len, d, g), octet_at(want, want_len, d, w), got_len,
+		    want_len);
 	from = (size_t)d & ~(size_t)15;
 	print_error("  got  @%zu: ", from);
 	for (i = from; i < got_len && i < from + 32; i++)
@@ -191,8 +190,11 @@ void t_assert_sent(const uint8_t *in, size_t inlen, size_t l2_len, const uint8_t
 		   size_t outlen, uint32_t idx, const char *addr, int direct, const char *what)
 {
 	int fam = strchr(addr, ':') ? 6 : 4;
-	struct tpkt_outer o = { .family = direct ? 0 : fam, .src = fam == 4 ? T_LB4 : T_LB6,
-				.dst = addr, .smac = tpkt_lb_mac, .ttl = 64 };
+	struct tpkt_outer o = { .family = direct ? 0 : fam,
+				.src = fam == 4 ? T_LB4 : T_LB6,
+				.dst = addr,
+				.smac = tpkt_lb_mac,
+				.ttl = 64 };
 	uint8_t mac[6], want[TPKT_MAX];
 	size_t wlen;
 
@@ -209,8 +211,8 @@ void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const cha
 
 	for (i = 0; i < n; i++) {
 		if (got[i] != want[i]) {
-			print_error("%s: octet %zu differs: got 0x%02x, want 0x%02x\n",
-				    what, i, got[i], want[i]);
+			print_error("%s: octet %zu differs: got 0x%02x, want 0x%02x\n", what, i,
+				    got[i], want[i]);
 			fail();
 		}
 	}

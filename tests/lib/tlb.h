@@ -9,14 +9,14 @@
 #include "ctl/lb.h"
 #include "tpkt.h"
 
-#define T_VIP4		"198.18.1.1"
-#define T_VIP6		"fd00:1::1"
-#define T_VIP_PORT	443
-#define T_CLIENT4	"198.18.2.2"
-#define T_CLIENT6	"fd00:2::2"
-#define T_LB4		"198.18.0.1"
-#define T_LB6		"fd00::1"
-#define T_SEED		0x5eed
+#define T_VIP4	   "198.18.1.1"
+#define T_VIP6	   "fd00:1::1"
+#define T_VIP_PORT 443
+#define T_CLIENT4  "198.18.2.2"
+#define T_CLIENT6  "fd00:2::2"
+#define T_LB4	   "198.18.0.1"
+#define T_LB6	   "fd00::1"
+#define T_SEED	   0x5eed
 
 extern const uint8_t t_backend_mac[6];
 
@@ -29,7 +29,7 @@ const char *tobj(const char *name);
 
 /* Load the program; global (seed, LB addresses) and both VIPs set. */
 struct tlb *tlb_new(void);
-struct tlb *tlb_new_opts(const struct cidlb_lb_opts *opts);	/* map sizes */
+struct tlb *tlb_new_opts(const struct cidlb_lb_opts *opts); /* map sizes */
 void tlb_free(struct tlb *t);
 
 /* Backend idx: address in text (family from it), forwarding mode, state. */
@@ -46,7 +46,7 @@ int tlb_run_prog(int prog_fd, const uint8_t *in, size_t len, uint8_t *out, size_
 		 uint32_t ingress_ifindex);
 
 struct cidlb_counters tlb_counters(struct tlb *t);
-uint64_t tlb_verdicts(const struct cidlb_counters *c);	/* sum of verdict counters */
+uint64_t tlb_verdicts(const struct cidlb_counters *c); /* sum of verdict counters */
 
 /* Assert helpers that print both sides. */
 void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const char *what);

@@ -85,7 +85,7 @@ size_t tpkt_build(const struct tpkt_spec *s, uint8_t *buf)
 		put16(ip + 6, s->frag == 1 ? 0x2000 : s->frag == 2 ? 0x0010 : 0x4000);
 		ip[8] = 64;
 		ip[9] = proto;
-		{	/* tpkt_addr writes 16 octets: go through a buffer */
+		{ /* tpkt_addr writes 16 octets: go through a buffer */
 			uint8_t a[16];
 
 			tpkt_addr(4, s->src, a);
@@ -94,7 +94,7 @@ size_t tpkt_build(const struct tpkt_spec *s, uint8_t *buf)
 			memcpy(ip + 16, a, 4);
 		}
 		for (i = 0; i < s->ip_opts; i++)
-			ip[20 + i] = 1;	/* NOP options */
+			ip[20 + i] = 1; /* NOP options */
 		put16(ip + 10, 0);
 		memcpy(ip + 10, &(uint16_t){ tcsum(ip, hl) }, 2);
 	} else {
@@ -113,9 +113,9 @@ size_t tpkt_build(const struct tpkt_spec *s, uint8_t *buf)
 			*next = s->ext6[i];
 			next = e;
 			if (s->ext6[i] == 43) {
-				e[2] = 253;	/* experimental type, segments left 0 */
+				e[2] = 253; /* experimental type, segments left 0 */
 			} else if (s->ext6[i] != 44) {
-				e[2] = 1;	/* PadN over the 6 octets left */
+				e[2] = 1; /* PadN over the 6 octets left */
 				e[3] = 4;
 			}
 		}
@@ -139,8 +139,7 @@ size_t tpkt_build(const struct tpkt_spec *s, uint8_t *buf)
 	return off + iplen;
 }
 
-size_t tquic_short(uint8_t *out, uint8_t first, const uint8_t *cid, size_t cid_len,
-		   size_t total)
+size_t tquic_short(uint8_t *out, uint8_t first, const uint8_t *cid, size_t cid_len, size_t total)
 {
 	size_t n = 1 + cid_len;
 
@@ -153,9 +152,8 @@ size_t tquic_short(uint8_t *out, uint8_t first, const uint8_t *cid, size_t cid_l
 	return n;
 }
 
-size_t tquic_long(uint8_t *out, uint8_t first, uint32_t version,
-		  const uint8_t *dcid, uint8_t dcid_len,
-		  const uint8_t *scid, uint8_t scid_len, size_t total)
+size_t tquic_long(uint8_t *out, uint8_t first, uint32_t version, const uint8_t *dcid,
+		  uint8_t dcid_len, const uint8_t *scid, uint8_t scid_len, size_t total)
 {
 	size_t n = 0;
 
@@ -209,7 +207,7 @@ static size_t l4_offset(const uint8_t *ip, size_t iplen, int *family)
 uint32_t tpkt_flow_label(const uint8_t *in, size_t inlen, size_t l2_len)
 {
 	const uint8_t *ip = in + l2_len;
-	struct cidlb_flow_key k;
+	struct cidlb_flow_key k __attribute__((aligned(8)));
 	size_t l4;
 	int fam;
 
@@ -225,11 +223,11 @@ uint32_t tpkt_flow_label(const uint8_t *in, size_t inlen, size_t l2_len)
 	memcpy(&k.sport, ip + l4, 2);
 	memcpy(&k.dport, ip + l4 + 2, 2);
 	k.family = fam == 4 ? CIDLB_FAMILY_V4 : CIDLB_FAMILY_V6;
-	return cidlb_flow_hash(&k, 0) & 0xfffff;
+	return cidlb_flow_label(&k);
 }
 
-size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen,
-		   size_t l2_len, uint8_t *out)
+size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen, size_t l2_len,
+		   uint8_t *out)
 {
 	const uint8_t *ip = in + l2_len;
 	size_t iplen, olen = o->family == 4 ? 20 : o->family == 6 ? 40 : 0;
@@ -259,8 +257,8 @@ size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen,
 		h[0] = 0x45;
 		h[1] = tos;
 		put16(h + 2, iplen + 20);
-		put16(h + 4, 0);		/* ID */
-		put16(h + 6, 0x4000);		/* DF */
+		put16(h + 4, 0);      /* ID */
+		put16(h + 6, 0x4000); /* DF */
 		h[8] = o->ttl;
 		h[9] = inner == 4 ? 4 : 41;
 		tpkt_addr(4, o->src, a);

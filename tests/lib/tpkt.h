@@ -9,13 +9,13 @@
 #define TPKT_MAX 2048
 
 struct tpkt_spec {
-	int family;		/* 4 or 6 */
-	const char *src, *dst;	/* addresses in text */
+	int family;	       /* 4 or 6 */
+	const char *src, *dst; /* addresses in text */
 	uint16_t sport, dport;
-	int vlans;		/* 0, 1 (802.1Q) or 2 (802.1ad + 802.1Q); 3 for "too many" */
-	int ip_opts;		/* IPv4 option octets (multiple of 4, <= 40) */
-	int frag;		/* 1: first fragment (MF), 2: later fragment */
-	int proto;		/* 0: UDP; else this IP protocol, no L4 header built */
+	int vlans;   /* 0, 1 (802.1Q) or 2 (802.1ad + 802.1Q); 3 for "too many" */
+	int ip_opts; /* IPv4 option octets (multiple of 4, <= 40) */
+	int frag;    /* 1: first fragment (MF), 2: later fragment */
+	int proto;   /* 0: UDP; else this IP protocol, no L4 header built */
 	uint8_t tos;
 	/* IPv6 extension headers before the fragment header of `frag`, 8
 	 * octets each, by protocol number: 0 hop-by-hop, 60 destination
@@ -23,7 +23,7 @@ struct tpkt_spec {
 	 * 44 fragment (offset 0, M=0: an atomic fragment) */
 	const uint8_t *ext6;
 	int ext6_n;
-	const uint8_t *payload;	/* UDP payload */
+	const uint8_t *payload; /* UDP payload */
 	size_t payload_len;
 };
 
@@ -34,22 +34,20 @@ size_t tpkt_build(const struct tpkt_spec *s, uint8_t *buf);
 
 /* QUIC payloads; `total` pads with zeros to that length (0: no padding).
  * Return the payload length. */
-size_t tquic_short(uint8_t *out, uint8_t first, const uint8_t *cid, size_t cid_len,
-		   size_t total);
-size_t tquic_long(uint8_t *out, uint8_t first, uint32_t version,
-		  const uint8_t *dcid, uint8_t dcid_len,
-		  const uint8_t *scid, uint8_t scid_len, size_t total);
+size_t tquic_short(uint8_t *out, uint8_t first, const uint8_t *cid, size_t cid_len, size_t total);
+size_t tquic_long(uint8_t *out, uint8_t first, uint32_t version, const uint8_t *dcid,
+		  uint8_t dcid_len, const uint8_t *scid, uint8_t scid_len, size_t total);
 
 /* Offsets of the L3 header after the L2 header of a built frame. */
 size_t tpkt_l2_len(const struct tpkt_spec *s);
 
 /* What cidlb does to a frame it forwards, for tpkt_expect(). */
 struct tpkt_outer {
-	int family;		/* outer header 4 (IPIP, IPv6 in IPv4) or 6 (IP6IP6,
+	int family;		    /* outer header 4 (IPIP, IPv6 in IPv4) or 6 (IP6IP6,
 				 * IPv4 in IPv6); 0: direct mode, MACs rewritten only */
-	const char *src, *dst;	/* outer addresses in text */
-	const uint8_t *dmac, *smac;	/* the Ethernet addresses written */
-	uint8_t ttl;		/* outer TTL / hop limit */
+	const char *src, *dst;	    /* outer addresses in text */
+	const uint8_t *dmac, *smac; /* the Ethernet addresses written */
+	uint8_t ttl;		    /* outer TTL / hop limit */
 };
 
 /*
@@ -61,11 +59,11 @@ struct tpkt_outer {
  * received frame from its IP header on, any Ethernet padding included.
  * Returns the length written into out (TPKT_MAX).
  */
-size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen,
-		   size_t l2_len, uint8_t *out);
+size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen, size_t l2_len,
+		   uint8_t *out);
 
-/* The outer IPv6 flow label cidlb writes for this frame: the flow hash
- * (seed 0) of the inner addresses and UDP ports, 20 bits. */
+/* The outer IPv6 flow label cidlb writes for this frame:
+ * cidlb_flow_label() of the inner addresses and UDP ports, 20 bits. */
 uint32_t tpkt_flow_label(const uint8_t *in, size_t inlen, size_t l2_len);
 
 /* First offset where two frames differ (the shorter length if one is a
@@ -73,7 +71,7 @@ uint32_t tpkt_flow_label(const uint8_t *in, size_t inlen, size_t l2_len);
 long tpkt_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
 
 int tpkt_addr(int family, const char *text, uint8_t addr[16]);
-size_t thex(const char *hex, uint8_t *out, size_t cap);	/* hex -> bytes */
-uint16_t tcsum(const void *p, size_t len);	/* Internet checksum */
+size_t thex(const char *hex, uint8_t *out, size_t cap); /* hex -> bytes */
+uint16_t tcsum(const void *p, size_t len);		/* Internet checksum */
 
 #endif

@@ -60,7 +60,8 @@ static void check_quic(const uint8_t *q, size_t len)
 static void test_probe_v4(void **state)
 {
 	struct health_be h = { 0 };
-	struct cidlb_vip_key vk = { .addr = { 198, 51, 100, 1 }, .port = htons(443),
+	struct cidlb_vip_key vk = { .addr = { 198, 51, 100, 1 },
+				    .port = htons(443),
 				    .family = CIDLB_FAMILY_V4 };
 	static const uint8_t src[4] = { 192, 0, 2, 10 };
 	static const uint8_t ip_head[] = { 0x45, 0, 0x04, 0xcc, 0, 0, 0x40, 0, 64, 17 };
@@ -72,10 +73,10 @@ static void test_probe_v4(void **state)
 	memcpy(h.scid, SCID, 8);
 	len = build_probe(buf, &h, &vk, src, htons(0x1234), 0x1a2a3a4a);
 	assert_int_equal(len, 20 + 8 + 1200);
-	assert_memory_equal(buf, ip_head, sizeof(ip_head));	/* 1228 octets, DF, UDP */
+	assert_memory_equal(buf, ip_head, sizeof(ip_head)); /* 1228 octets, DF, UDP */
 	assert_memory_equal(buf + 12, src, 4);
 	assert_memory_equal(buf + 16, vk.addr, 4);
-	assert_int_equal(sum16(0, buf, 20), 0xffff);		/* header checksum */
+	assert_int_equal(sum16(0, buf, 20), 0xffff); /* header checksum */
 	assert_int_equal(buf[20] << 8 | buf[21], 0x1234);
 	assert_int_equal(buf[22] << 8 | buf[23], 443);
 	assert_int_equal(buf[24] << 8 | buf[25], 1208);
@@ -88,7 +89,8 @@ static void test_probe_v6(void **state)
 {
 	struct health_be h = { 0 };
 	struct cidlb_vip_key vk = { .addr = { 0x20, 0x01, 0x0d, 0xb8, [15] = 0x01 },
-				    .port = htons(4433), .family = CIDLB_FAMILY_V6 };
+				    .port = htons(4433),
+				    .family = CIDLB_FAMILY_V6 };
 	static const uint8_t src[16] = { 0x20, 0x01, 0x0d, 0xb8, [14] = 0x10, [15] = 0x10 };
 	static const uint8_t ip_head[] = { 0x60, 0, 0, 0, 0x04, 0xb8, 17, 64 };
 	uint8_t buf[1400], pseudo[40] = { 0 };
@@ -135,10 +137,11 @@ static int setup(void **state)
 	snprintf(hb.name, sizeof(hb.name), "b1");
 	hb.state = HEALTH_DOWN;
 	hb.outstanding = true;
-	hb.ok_run = 1;		/* rise 2: the next answer makes it up */
+	hb.ok_run = 1; /* rise 2: the next answer makes it up */
 	memcpy(hb.dcid, DCID, 8);
 	memcpy(hb.scid, SCID, 8);
-	hb.vkey = (struct cidlb_vip_key){ .addr = { 198, 51, 100, 1 }, .port = htons(443),
+	hb.vkey = (struct cidlb_vip_key){ .addr = { 198, 51, 100, 1 },
+					  .port = htons(443),
 					  .family = CIDLB_FAMILY_V4 };
 	d.conf = &conf;
 	d.health = &hb;
@@ -169,7 +172,7 @@ static void from_vip(struct sockaddr_storage *ss, uint16_t port)
 	memset(ss, 0, sizeof(*ss));
 	s4->sin_family = AF_INET;
 	s4->sin_port = htons(port);
-	s4->sin_addr.s_addr = htonl(0xc6336401);	/* 198.51.100.1 */
+	s4->sin_addr.s_addr = htonl(0xc6336401); /* 198.51.100.1 */
 }
 
 static void test_answer_counts(void **state)
@@ -185,7 +188,7 @@ static void test_answer_counts(void **state)
 	assert_false(hb.outstanding);
 	assert_int_equal(hb.state, HEALTH_UP);
 	assert_int_equal(hb.transitions, 1);
-	assert_true(table);		/* down -> up: the Maglev table takes it back */
+	assert_true(table); /* down -> up: the Maglev table takes it back */
 	/* the same answer again: no probe waits for it any more */
 	hb.state = HEALTH_DOWN;
 	hb.ok_run = 1;
@@ -222,15 +225,34 @@ static void test_answer_refused(void **state)
 		len = vn(p);
 		from_vip(&from, 443);
 		switch (i) {
-		case 0: p[8] ^= 1; break;		/* DCID not the probe's SCID */
-		case 1: p[20] ^= 1; break;		/* SCID not the probe's DCID */
-		case 2: memcpy(p + 6, DCID, 8); memcpy(p + 15, SCID, 8); break; /* not swapped */
-		case 3: p[4] = 1; break;		/* version 1: not VN */
-		case 4: p[0] = 0x40; break;		/* short header */
-		case 5: len -= 1; break;		/* versions not a multiple of 4 */
-		case 6: len = 23; break;		/* no version at all */
-		case 7: from_vip(&from, 444); break;	/* from another port */
-		case 8: ((struct sockaddr_in *)&from)->sin_addr.s_addr ^= htonl(1); break;
+		case 0:
+			p[8] ^= 1;
+			break; /* DCID not the probe's SCID */
+		case 1:
+			p[20] ^= 1;
+			break; /* SCID not the probe's DCID */
+		case 2:
+			memcpy(p + 6, DCID, 8);
+			memcpy(p + 15, SCID, 8);
+			break; /* not swapped */
+		case 3:
+			p[4] = 1;
+			break; /* version 1: not VN */
+		case 4:
+			p[0] = 0x40;
+			break; /* short header */
+		case 5:
+			len -= 1;
+			break; /* versions not a multiple of 4 */
+		case 6:
+			len = 23;
+			break; /* no version at all */
+		case 7:
+			from_vip(&from, 444);
+			break; /* from another port */
+		case 8:
+			((struct sockaddr_in *)&from)->sin_addr.s_addr ^= htonl(1);
+			break;
 		}
 		answer(&d, p, len, &from, &table);
 		assert_true(hb.outstanding);
@@ -282,6 +304,6 @@ int main(void)
 		cmocka_unit_test_setup(test_fall_rise, setup),
 	};
 
-	log_level = LOG_ERR;	/* the state changes are logged */
+	log_level = LOG_ERR; /* the state changes are logged */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

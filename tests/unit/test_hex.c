@@ -30,7 +30,7 @@ static void parses_to(const char *s, const uint8_t *want, size_t n)
 		fail_msg("'%s' refused: %s", s, why);
 	assert_int_equal(len, n);
 	assert_memory_equal(out, want, n);
-	assert_int_equal(out[n], 0xee);	/* nothing written past the octets */
+	assert_int_equal(out[n], 0xee); /* nothing written past the octets */
 }
 
 /* refused(s, err, why): cidlb_parse_hex_why returns err and why holds the
@@ -50,8 +50,8 @@ static void refused(const char *s, int err, const char *words)
 
 static void test_good_forms(void **state)
 {
-	static const uint8_t one[1] = { 0xff }, all[8] = {
-		0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
+	static const uint8_t one[1] = { 0xff },
+			     all[8] = { 0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef };
 
 	(void)state;
 	parses_to("0701a4", want3, 3);
@@ -123,7 +123,7 @@ static void test_max_length(void **state)
 	assert_int_equal(cidlb_parse_hex(c, out, 21, &len), 0);
 	assert_int_equal(len, 21);
 	assert_int_equal(out[20], 21);
-	s[40] = '\0';	/* 20 octets */
+	s[40] = '\0'; /* 20 octets */
 	assert_int_equal(cidlb_parse_hex(s, out, 20, &len), 0);
 	assert_int_equal(len, 20);
 }
@@ -140,22 +140,28 @@ static void test_messages(void **state)
 			 -EINVAL);
 	assert_string_equal(msg, "CID '07:0': odd number of hex digits (3)");
 	assert_int_equal(cidlb_parse_hex_msg("CID", "000102030405060708090a0b0c0d0e0f1011121314",
-					     out, 1, 20, &len, msg, sizeof(msg)), -E2BIG);
-	assert_string_equal(msg, "CID '000102030405060708090a0b0c0d0e0f1011121314': 21 octets, at most 20");
+					     out, 1, 20, &len, msg, sizeof(msg)),
+			 -E2BIG);
+	assert_string_equal(
+		msg, "CID '000102030405060708090a0b0c0d0e0f1011121314': 21 octets, at most 20");
 	/* the text quoted up to 64 characters: a CID of 21 octets with colons whole */
-	assert_int_equal(cidlb_parse_hex_msg("CID",
-					     "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20",
-					     out, 1, 20, &len, msg, sizeof(msg)), -E2BIG);
-	assert_string_equal(msg,
-			    "CID '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f...': 33 octets, at most 20");
+	assert_int_equal(
+		cidlb_parse_hex_msg(
+			"CID", "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20",
+			out, 1, 20, &len, msg, sizeof(msg)),
+		-E2BIG);
+	assert_string_equal(
+		msg,
+		"CID '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f...': 33 octets, at most 20");
 	assert_int_equal(cidlb_parse_hex_msg("key", "00112233", out, 16, 16, &len, msg,
-					     sizeof(msg)), -EINVAL);
+					     sizeof(msg)),
+			 -EINVAL);
 	assert_string_equal(msg, "key '00112233': 4 octets, must be 16");
 	assert_int_equal(cidlb_parse_hex_msg("frame", "00", out, 14, 20, &len, msg, sizeof(msg)),
 			 -EINVAL);
 	assert_string_equal(msg, "frame '00': 1 octet, at least 14");
-	assert_int_equal(cidlb_parse_hex_msg("server ID", "0a0b", out, 1, 15, &len, msg,
-					     sizeof(msg)), 0);
+	assert_int_equal(
+		cidlb_parse_hex_msg("server ID", "0a0b", out, 1, 15, &len, msg, sizeof(msg)), 0);
 	assert_int_equal(len, 2);
 }
 
@@ -184,10 +190,8 @@ static void test_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_good_forms),
-		cmocka_unit_test(test_bad_forms),
-		cmocka_unit_test(test_max_length),
-		cmocka_unit_test(test_messages),
+		cmocka_unit_test(test_good_forms), cmocka_unit_test(test_bad_forms),
+		cmocka_unit_test(test_max_length), cmocka_unit_test(test_messages),
 		cmocka_unit_test(test_round_trip),
 	};
 

@@ -59,32 +59,30 @@ static struct cidlb_cid_config *cfg_new(const struct cidlb_cid_params *p)
 struct vector {
 	const char *name;
 	uint8_t cr, sid_len, nonce_len;
-	const char *key;	/* NULL: plaintext */
+	const char *key; /* NULL: plaintext */
 	const char *sid, *nonce, *cid;
 	enum cidlb_cid_algo algo;
 };
 
-#define KEY_B2 "8f95f09245765f80256934e50c66207f"	/* every B.2 row's key */
+#define KEY_B2 "8f95f09245765f80256934e50c66207f" /* every B.2 row's key */
 
 static const struct vector vectors[] = {
-	{ "plaintext", 0, 3, 4, NULL, "c4605e", "4504cc4f",
-	  "07c4605e4504cc4f", CIDLB_CID_ALGO_PLAINTEXT },
-	{ "single-pass", 2, 8, 8, "8f95f09245765f80256934e50c66207f",
-	  "ed793a51d49b8f5f", "ee080dbf48c0d1e5",
-	  "504dd2d05a7b0de9b2b9907afb5ecf8cc3", CIDLB_CID_ALGO_SINGLE_PASS },
-	{ "four-pass", 0, 3, 4, "fdf726a9893ec05c0632d3956680baf0",
-	  "31441a", "9c69c275", "0767947d29be054a", CIDLB_CID_ALGO_FOUR_PASS },
+	{ "plaintext", 0, 3, 4, NULL, "c4605e", "4504cc4f", "07c4605e4504cc4f",
+	  CIDLB_CID_ALGO_PLAINTEXT },
+	{ "single-pass", 2, 8, 8, "8f95f09245765f80256934e50c66207f", "ed793a51d49b8f5f",
+	  "ee080dbf48c0d1e5", "504dd2d05a7b0de9b2b9907afb5ecf8cc3", CIDLB_CID_ALGO_SINGLE_PASS },
+	{ "four-pass", 0, 3, 4, "fdf726a9893ec05c0632d3956680baf0", "31441a", "9c69c275",
+	  "0767947d29be054a", CIDLB_CID_ALGO_FOUR_PASS },
 	/* Appendix B.2 rows 0, 1 and 3 (row 2 is the single-pass one above):
 	 * row 1 is the four-pass case with a server ID longer than the
 	 * nonce, row 3 the 18-octet one, labelled config 3 in the draft but
 	 * config 0 in its CID (0x12) */
-	{ "B.2 row 0, four-pass 3+4", 0, 3, 4, KEY_B2, "ed793a", "ee080dbf",
-	  "0720b1d07b359d3c", CIDLB_CID_ALGO_FOUR_PASS },
+	{ "B.2 row 0, four-pass 3+4", 0, 3, 4, KEY_B2, "ed793a", "ee080dbf", "0720b1d07b359d3c",
+	  CIDLB_CID_ALGO_FOUR_PASS },
 	{ "B.2 row 1, four-pass 10+5", 1, 10, 5, KEY_B2, "ed793a51d49b8f5fab65", "ee080dbf48",
 	  "2fcc381bc74cb4fbad2823a3d1f8fed2", CIDLB_CID_ALGO_FOUR_PASS },
-	{ "B.2 row 3, four-pass 9+9", 0, 9, 9, KEY_B2, "ed793a51d49b8f5fab",
-	  "ee080dbf48c0d1e55d", "125779c9cc86beb3a3a4a3ca96fce4bfe0cdbc",
-	  CIDLB_CID_ALGO_FOUR_PASS },
+	{ "B.2 row 3, four-pass 9+9", 0, 9, 9, KEY_B2, "ed793a51d49b8f5fab", "ee080dbf48c0d1e55d",
+	  "125779c9cc86beb3a3a4a3ca96fce4bfe0cdbc", CIDLB_CID_ALGO_FOUR_PASS },
 	/* B.1 row 2 as repaired in spec section 6.15 */
 	{ "plaintext errata row", 1, 5, 5, NULL, "350d28b420", "03487d970b",
 	  "2a350d28b42003487d970b", CIDLB_CID_ALGO_PLAINTEXT },
@@ -96,8 +94,10 @@ static void test_vectors(void **state)
 	for (size_t i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
 		const struct vector *v = &vectors[i];
 		struct cidlb_cid_params p = {
-			.config_id = v->cr, .server_id_len = v->sid_len,
-			.nonce_len = v->nonce_len, .len_self_encode = true,
+			.config_id = v->cr,
+			.server_id_len = v->sid_len,
+			.nonce_len = v->nonce_len,
+			.len_self_encode = true,
 		};
 		uint8_t sid[16], nonce[20], want[20], cid[20];
 		struct cidlb_cid_info info;
@@ -116,13 +116,12 @@ static void test_vectors(void **state)
 		assert_int_equal(cidlb_cid_config_algo(c), v->algo);
 		assert_int_equal(cidlb_cid_config_cid_len(c), want_len);
 
-		assert_int_equal(cidlb_cid_encode(c, sid, v->sid_len, nonce,
-						  v->nonce_len, cid, sizeof(cid)),
+		assert_int_equal(cidlb_cid_encode(c, sid, v->sid_len, nonce, v->nonce_len, cid,
+						  sizeof(cid)),
 				 want_len);
 		assert_memory_equal(cid, want, want_len);
 
-		assert_int_equal(cidlb_cid_decode(c, want, want_len, &info),
-				 CIDLB_CID_ROUTABLE);
+		assert_int_equal(cidlb_cid_decode(c, want, want_len, &info), CIDLB_CID_ROUTABLE);
 		assert_int_equal(info.config_id, v->cr);
 		assert_int_equal(info.server_id_len, v->sid_len);
 		assert_int_equal(info.nonce_len, v->nonce_len);
@@ -136,8 +135,11 @@ static void test_vectors(void **state)
 static void test_config_id_not_in_cipher(void **state)
 {
 	struct cidlb_cid_params p = {
-		.config_id = 5, .server_id_len = 3, .nonce_len = 4,
-		.len_self_encode = true, .has_key = true,
+		.config_id = 5,
+		.server_id_len = 3,
+		.nonce_len = 4,
+		.len_self_encode = true,
+		.has_key = true,
 	};
 	uint8_t sid[3], nonce[4], want[8], cid[8];
 	struct cidlb_cid_config *c;
@@ -146,7 +148,7 @@ static void test_config_id_not_in_cipher(void **state)
 	unhex("fdf726a9893ec05c0632d3956680baf0", p.key);
 	unhex("31441a", sid);
 	unhex("9c69c275", nonce);
-	unhex("a767947d29be054a", want);	/* 0x07 | 5 << 5 */
+	unhex("a767947d29be054a", want); /* 0x07 | 5 << 5 */
 	c = cfg_new(&p);
 	assert_int_equal(cidlb_cid_encode(c, sid, 3, nonce, 4, cid, 8), 8);
 	assert_memory_equal(cid, want, 8);
@@ -157,15 +159,16 @@ static void test_config_id_not_in_cipher(void **state)
 
 #define RT_ITERS 100
 
-static void roundtrip_pair(uint8_t sid_len, uint8_t nonce_len, bool keyed,
-			   unsigned int seq)
+static void roundtrip_pair(uint8_t sid_len, uint8_t nonce_len, bool keyed, unsigned int seq)
 {
 	uint8_t pt_len = sid_len + nonce_len;
 	struct cidlb_cid_params p = {
-		.config_id = seq % 7, .server_id_len = sid_len,
-		.nonce_len = nonce_len, .has_key = keyed,
+		.config_id = seq % 7,
+		.server_id_len = sid_len,
+		.nonce_len = nonce_len,
+		.has_key = keyed,
 		.len_self_encode = seq & 1,
-		.extra_len = (uint8_t)(seq % (20 - pt_len)),	/* 0..19-pt_len */
+		.extra_len = (uint8_t)(seq % (20 - pt_len)), /* 0..19-pt_len */
 	};
 	size_t cid_len = 1 + pt_len + p.extra_len;
 	struct cidlb_cid_config *c;
@@ -174,10 +177,9 @@ static void roundtrip_pair(uint8_t sid_len, uint8_t nonce_len, bool keyed,
 		rnd(p.key, sizeof(p.key));
 	c = cfg_new(&p);
 	assert_int_equal(cidlb_cid_config_cid_len(c), cid_len);
-	assert_int_equal(cidlb_cid_config_algo(c),
-			 !keyed ? CIDLB_CID_ALGO_PLAINTEXT :
-			 pt_len == 16 ? CIDLB_CID_ALGO_SINGLE_PASS :
-					CIDLB_CID_ALGO_FOUR_PASS);
+	assert_int_equal(cidlb_cid_config_algo(c), !keyed	? CIDLB_CID_ALGO_PLAINTEXT :
+						   pt_len == 16 ? CIDLB_CID_ALGO_SINGLE_PASS :
+								  CIDLB_CID_ALGO_FOUR_PASS);
 
 	for (int i = 0; i < RT_ITERS; i++) {
 		uint8_t sid[15], nonce[18], cid[21];
@@ -187,11 +189,10 @@ static void roundtrip_pair(uint8_t sid_len, uint8_t nonce_len, bool keyed,
 		rnd(sid, sid_len);
 		rnd(nonce, nonce_len);
 		memset(cid, 0xaa, sizeof(cid));
-		assert_int_equal(cidlb_cid_encode(c, sid, sid_len,
-						  own_nonce ? nonce : NULL,
+		assert_int_equal(cidlb_cid_encode(c, sid, sid_len, own_nonce ? nonce : NULL,
 						  nonce_len, cid, cid_len),
 				 cid_len);
-		assert_int_equal(cid[cid_len], 0xaa);	/* no overrun */
+		assert_int_equal(cid[cid_len], 0xaa); /* no overrun */
 		assert_int_equal(cid[0] >> 5, p.config_id);
 		if (p.len_self_encode)
 			assert_int_equal(cid[0] & 0x1f, cid_len - 1);
@@ -200,8 +201,7 @@ static void roundtrip_pair(uint8_t sid_len, uint8_t nonce_len, bool keyed,
 			/* plaintext: server ID and nonce in clear */
 			assert_memory_equal(cid + 1, sid, sid_len);
 			if (own_nonce)
-				assert_memory_equal(cid + 1 + sid_len, nonce,
-						    nonce_len);
+				assert_memory_equal(cid + 1 + sid_len, nonce, nonce_len);
 		} else if (own_nonce) {
 			/* encrypted: the block is not the plaintext */
 			uint8_t pt[19];
@@ -211,8 +211,7 @@ static void roundtrip_pair(uint8_t sid_len, uint8_t nonce_len, bool keyed,
 			assert_memory_not_equal(cid + 1, pt, pt_len);
 		}
 
-		assert_int_equal(cidlb_cid_decode(c, cid, cid_len, &info),
-				 CIDLB_CID_ROUTABLE);
+		assert_int_equal(cidlb_cid_decode(c, cid, cid_len, &info), CIDLB_CID_ROUTABLE);
 		assert_int_equal(info.config_id, p.config_id);
 		assert_int_equal(info.server_id_len, sid_len);
 		assert_int_equal(info.nonce_len, nonce_len);
@@ -230,8 +229,7 @@ static void roundtrip_pair(uint8_t sid_len, uint8_t nonce_len, bool keyed,
 			assert_memory_equal(&info2, &info, sizeof(info));
 		}
 		/* The decode of the exact minimum length works too. */
-		assert_int_equal(cidlb_cid_decode(c, cid, 1 + pt_len, &info),
-				 CIDLB_CID_ROUTABLE);
+		assert_int_equal(cidlb_cid_decode(c, cid, 1 + pt_len, &info), CIDLB_CID_ROUTABLE);
 		assert_memory_equal(info.server_id, sid, sid_len);
 	}
 	cidlb_cid_config_free(c);
@@ -256,7 +254,9 @@ static void test_roundtrip_all_pairs(void **state)
 static void test_first_octet_random_bits(void **state)
 {
 	struct cidlb_cid_params p = {
-		.config_id = 3, .server_id_len = 2, .nonce_len = 6,
+		.config_id = 3,
+		.server_id_len = 2,
+		.nonce_len = 6,
 		.has_key = true,
 	};
 	struct cidlb_cid_config *c;
@@ -283,7 +283,9 @@ static void test_unroutable_cids(void **state)
 {
 	struct cidlb_cid_decoder *d = cidlb_cid_decoder_new();
 	struct cidlb_cid_params p = {
-		.config_id = 0, .server_id_len = 3, .nonce_len = 4,
+		.config_id = 0,
+		.server_id_len = 3,
+		.nonce_len = 4,
 	};
 	struct cidlb_cid_info info;
 	uint8_t cid[21], a[20], b[20];
@@ -294,15 +296,14 @@ static void test_unroutable_cids(void **state)
 
 	assert_int_equal(cidlb_cid_unroutable(cid, 8), 8);
 	assert_int_equal(cid[0], 0xe7);
-	assert_int_equal(cidlb_cid_decoder_decode(d, cid, 8, &info),
-			 CIDLB_CID_UNROUTABLE_CR7);
+	assert_int_equal(cidlb_cid_decoder_decode(d, cid, 8, &info), CIDLB_CID_UNROUTABLE_CR7);
 	assert_int_equal(info.config_id, 7);
 	assert_int_equal(info.server_id_len, 0);
 
 	assert_int_equal(cidlb_cid_unroutable(a, 20), 20);
 	assert_int_equal(cidlb_cid_unroutable(b, 20), 20);
 	assert_int_equal(a[0], 0xf3);
-	assert_memory_not_equal(a + 1, b + 1, 19);	/* random rest */
+	assert_memory_not_equal(a + 1, b + 1, 19); /* random rest */
 
 	assert_int_equal(cidlb_cid_unroutable(cid, 7), -EINVAL);
 	assert_int_equal(cidlb_cid_unroutable(cid, 21), -EINVAL);
@@ -332,7 +333,9 @@ static void test_unroutable_cases(void **state)
 {
 	struct cidlb_cid_decoder *d = cidlb_cid_decoder_new();
 	struct cidlb_cid_params p = {
-		.config_id = 0, .server_id_len = 3, .nonce_len = 4,
+		.config_id = 0,
+		.server_id_len = 3,
+		.nonce_len = 4,
 	};
 	struct cidlb_cid_config *c;
 
@@ -357,8 +360,7 @@ static void test_unroutable_cases(void **state)
 	}
 	assert_string_equal(cidlb_cid_status_str(CIDLB_CID_UNROUTABLE_CR7),
 			    "config ID 7 (unroutable)");
-	assert_string_equal(cidlb_cid_status_str(CIDLB_CID_NO_CONFIG),
-			    "config ID not held");
+	assert_string_equal(cidlb_cid_status_str(CIDLB_CID_NO_CONFIG), "config ID not held");
 	assert_string_equal(cidlb_cid_status_str(CIDLB_CID_TOO_SHORT),
 			    "CID too short for its config");
 	assert_int_equal(cidlb_cid_decoder_decode(d, NULL, 0, NULL), -EINVAL);
@@ -371,35 +373,37 @@ static void test_unroutable_cases(void **state)
 struct config_case {
 	const char *name;
 	struct cidlb_cid_params p;
-	const char *why;	/* NULL: valid */
+	const char *why; /* NULL: valid */
 };
 
 static const struct config_case config_cases[] = {
-	{ "config id 7", { .config_id = 7, .server_id_len = 3, .nonce_len = 4 },
+	{ "config id 7",
+	  { .config_id = 7, .server_id_len = 3, .nonce_len = 4 },
 	  "config_id must be 0..6 (7 is reserved for unroutable CIDs)" },
-	{ "config id 255", { .config_id = 255, .server_id_len = 3, .nonce_len = 4 },
+	{ "config id 255",
+	  { .config_id = 255, .server_id_len = 3, .nonce_len = 4 },
 	  "config_id must be 0..6 (7 is reserved for unroutable CIDs)" },
-	{ "sid_len 0", { .server_id_len = 0, .nonce_len = 4 },
-	  "server_id_len must be 1..15" },
-	{ "sid_len 16", { .server_id_len = 16, .nonce_len = 4 },
-	  "server_id_len must be 1..15" },
-	{ "nonce_len 3", { .server_id_len = 3, .nonce_len = 3 },
-	  "nonce_len must be 4..18" },
-	{ "nonce_len 19", { .server_id_len = 1, .nonce_len = 19 },
-	  "nonce_len must be 4..18" },
-	{ "sid+nonce 20", { .server_id_len = 2, .nonce_len = 18 },
+	{ "sid_len 0", { .server_id_len = 0, .nonce_len = 4 }, "server_id_len must be 1..15" },
+	{ "sid_len 16", { .server_id_len = 16, .nonce_len = 4 }, "server_id_len must be 1..15" },
+	{ "nonce_len 3", { .server_id_len = 3, .nonce_len = 3 }, "nonce_len must be 4..18" },
+	{ "nonce_len 19", { .server_id_len = 1, .nonce_len = 19 }, "nonce_len must be 4..18" },
+	{ "sid+nonce 20",
+	  { .server_id_len = 2, .nonce_len = 18 },
 	  "server_id_len + nonce_len must be at most 19" },
-	{ "sid+nonce 20 (15+5)", { .server_id_len = 15, .nonce_len = 5 },
+	{ "sid+nonce 20 (15+5)",
+	  { .server_id_len = 15, .nonce_len = 5 },
 	  "server_id_len + nonce_len must be at most 19" },
-	{ "cid 21 with extras", { .server_id_len = 3, .nonce_len = 4, .extra_len = 13 },
+	{ "cid 21 with extras",
+	  { .server_id_len = 3, .nonce_len = 4, .extra_len = 13 },
 	  "CID length 1 + server_id_len + nonce_len + extra_len must be at most 20" },
-	{ "cid 21, 19 + 1 extra", { .server_id_len = 15, .nonce_len = 4, .extra_len = 1 },
+	{ "cid 21, 19 + 1 extra",
+	  { .server_id_len = 15, .nonce_len = 4, .extra_len = 1 },
 	  "CID length 1 + server_id_len + nonce_len + extra_len must be at most 20" },
-	{ "valid: cid 20 with extras", { .config_id = 6, .server_id_len = 3,
-	  .nonce_len = 4, .extra_len = 12 }, NULL },
+	{ "valid: cid 20 with extras",
+	  { .config_id = 6, .server_id_len = 3, .nonce_len = 4, .extra_len = 12 },
+	  NULL },
 	{ "valid: 15 + 4", { .server_id_len = 15, .nonce_len = 4 }, NULL },
-	{ "valid: 1 + 18 keyed", { .server_id_len = 1, .nonce_len = 18,
-	  .has_key = true }, NULL },
+	{ "valid: 1 + 18 keyed", { .server_id_len = 1, .nonce_len = 18, .has_key = true }, NULL },
 };
 
 static void test_invalid_configs(void **state)
@@ -411,15 +415,13 @@ static void test_invalid_configs(void **state)
 		const char *why = "unset";
 
 		print_message("config %s\n", t->name);
-		assert_int_equal(cidlb_cid_params_check(&t->p, &why),
-				 t->why ? -EINVAL : 0);
+		assert_int_equal(cidlb_cid_params_check(&t->p, &why), t->why ? -EINVAL : 0);
 		if (t->why)
 			assert_string_equal(why, t->why);
 		else
 			assert_null(why);
 		why = "unset";
-		assert_int_equal(cidlb_cid_config_new(&t->p, &c, &why),
-				 t->why ? -EINVAL : 0);
+		assert_int_equal(cidlb_cid_config_new(&t->p, &c, &why), t->why ? -EINVAL : 0);
 		if (t->why) {
 			assert_string_equal(why, t->why);
 			assert_null(c);
@@ -464,8 +466,10 @@ static void test_decoder_seven_configs(void **state)
 	(void)state;
 	for (uint8_t id = 0; id < 7; id++) {
 		struct cidlb_cid_params p = {
-			.config_id = id, .server_id_len = 1 + id,
-			.nonce_len = 4 + id, .has_key = id & 1,
+			.config_id = id,
+			.server_id_len = 1 + id,
+			.nonce_len = 4 + id,
+			.has_key = id & 1,
 			.len_self_encode = true,
 		};
 
@@ -480,8 +484,7 @@ static void test_decoder_seven_configs(void **state)
 		rnd(sid, sizeof(sid));
 		len = cidlb_cid_encode(c[id], sid, 1 + id, NULL, 0, cid, 20);
 		assert_int_equal(len, 1 + 1 + id + 4 + id);
-		assert_int_equal(cidlb_cid_decoder_decode(d, cid, len, &info),
-				 CIDLB_CID_ROUTABLE);
+		assert_int_equal(cidlb_cid_decoder_decode(d, cid, len, &info), CIDLB_CID_ROUTABLE);
 		assert_int_equal(info.config_id, id);
 		assert_int_equal(info.server_id_len, 1 + id);
 		assert_memory_equal(info.server_id, sid, 1 + id);
@@ -489,22 +492,19 @@ static void test_decoder_seven_configs(void **state)
 	/* remove config 4: its CIDs become "config not held" */
 	assert_int_equal(cidlb_cid_encode(c[4], sid, 5, NULL, 0, cid, 20), 14);
 	assert_int_equal(cidlb_cid_decoder_remove(d, 4), 0);
-	assert_int_equal(cidlb_cid_decoder_decode(d, cid, 14, &info),
-			 CIDLB_CID_NO_CONFIG);
+	assert_int_equal(cidlb_cid_decoder_decode(d, cid, 14, &info), CIDLB_CID_NO_CONFIG);
 	assert_int_equal(info.config_id, 4);
 	assert_int_equal(cidlb_cid_decoder_remove(d, 4), -ENOENT);
 	assert_int_equal(cidlb_cid_decoder_remove(d, 7), -EINVAL);
 
 	/* a bad config leaves the decoder unchanged */
-	struct cidlb_cid_params bad = { .config_id = 2, .server_id_len = 0,
-					.nonce_len = 4 };
+	struct cidlb_cid_params bad = { .config_id = 2, .server_id_len = 0, .nonce_len = 4 };
 	const char *why = NULL;
 
 	assert_int_equal(cidlb_cid_decoder_add(d, &bad, &why), -EINVAL);
 	assert_string_equal(why, "server_id_len must be 1..15");
 	assert_int_equal(cidlb_cid_encode(c[2], sid, 3, NULL, 0, cid, 20), 10);
-	assert_int_equal(cidlb_cid_decoder_decode(d, cid, 10, &info),
-			 CIDLB_CID_ROUTABLE);
+	assert_int_equal(cidlb_cid_decoder_decode(d, cid, 10, &info), CIDLB_CID_ROUTABLE);
 	assert_memory_equal(info.server_id, sid, 3);
 
 	for (int id = 0; id < 7; id++)
@@ -527,8 +527,11 @@ static uint64_t be_n(const uint8_t *b, size_t n)
 static void test_nonce_counter_and_exhaustion(void **state)
 {
 	struct cidlb_cid_params p = {
-		.config_id = 1, .server_id_len = 3, .nonce_len = 4,
-		.has_key = true, .len_self_encode = true,
+		.config_id = 1,
+		.server_id_len = 3,
+		.nonce_len = 4,
+		.has_key = true,
+		.len_self_encode = true,
 	};
 	uint8_t start[18], sid[3] = { 9, 8, 7 }, cid[8];
 	struct cidlb_cid_info info;
@@ -582,7 +585,9 @@ static void test_nonce_counter_and_exhaustion(void **state)
 static void test_nonce_carry(void **state)
 {
 	struct cidlb_cid_params p = {
-		.server_id_len = 1, .nonce_len = 18, .has_key = true,
+		.server_id_len = 1,
+		.nonce_len = 18,
+		.has_key = true,
 	};
 	uint8_t start[18], want[18], sid[1] = { 0x42 }, cid[20];
 	struct cidlb_cid_info info;
@@ -596,7 +601,9 @@ static void test_nonce_carry(void **state)
 	cidlb__cid_config_nonce_state(c, start, &issued);
 	cidlb__cid_config_set_issued(c, n);
 	for (int i = 17; i >= 0; i--) {
-		unsigned int sum = start[i] + (unsigned int)((i >= 10 ? n >> (8 * (17 - i)) : 0) & 0xff) + carry;
+		unsigned int sum = start[i] +
+				   (unsigned int)((i >= 10 ? n >> (8 * (17 - i)) : 0) & 0xff) +
+				   carry;
 
 		want[i] = (uint8_t)sum;
 		carry = sum >> 8;
@@ -620,7 +627,9 @@ static int cmp_u64(const void *a, const void *b)
 static void test_nonce_unique_long_run(void **state)
 {
 	struct cidlb_cid_params p = {
-		.config_id = 2, .server_id_len = 4, .nonce_len = 5,
+		.config_id = 2,
+		.server_id_len = 4,
+		.nonce_len = 5,
 		.has_key = true,
 	};
 	uint8_t start[18], sid[4] = { 0xde, 0xad, 0xbe, 0xef }, cid[10];
@@ -638,8 +647,8 @@ static void test_nonce_unique_long_run(void **state)
 		assert_int_equal(cidlb_cid_decode(c, cid, 10, &info), CIDLB_CID_ROUTABLE);
 		assert_memory_equal(info.server_id, sid, 4);
 		if (be_n(info.nonce, 5) != ((s + i) & mask))
-			fail_msg("CID %" PRIu64 ": nonce %010" PRIx64 ", want %010" PRIx64,
-				 i, be_n(info.nonce, 5), (s + i) & mask);
+			fail_msg("CID %" PRIu64 ": nonce %010" PRIx64 ", want %010" PRIx64, i,
+				 be_n(info.nonce, 5), (s + i) & mask);
 	}
 	assert_true(cidlb_cid_config_nonces_left(c) == ((uint64_t)1 << 40) - LONG_RUN);
 	cidlb_cid_config_free(c);
@@ -647,7 +656,7 @@ static void test_nonce_unique_long_run(void **state)
 
 /* ---- threads ------------------------------------------------------------ */
 
-#define THREADS 12	/* more than the config's AES context pool */
+#define THREADS	   12 /* more than the config's AES context pool */
 #define PER_THREAD 50000
 
 struct worker {
@@ -703,8 +712,7 @@ static void run_threads(const struct cidlb_cid_params *p)
 		if (all[i] == all[i - 1])
 			fail_msg("duplicate nonce %016" PRIx64, all[i]);
 	if (p->has_key)
-		assert_true(left0 - cidlb_cid_config_nonces_left(c) ==
-			    THREADS * PER_THREAD);
+		assert_true(left0 - cidlb_cid_config_nonces_left(c) == THREADS * PER_THREAD);
 	free(all);
 	cidlb_cid_config_free(c);
 }
@@ -712,13 +720,16 @@ static void run_threads(const struct cidlb_cid_params *p)
 static void test_threads_no_duplicate_nonce(void **state)
 {
 	struct cidlb_cid_params p = {
-		.config_id = 4, .server_id_len = 8, .nonce_len = 8,
-		.has_key = true, .len_self_encode = true,
+		.config_id = 4,
+		.server_id_len = 8,
+		.nonce_len = 8,
+		.has_key = true,
+		.len_self_encode = true,
 	};
 
 	(void)state;
 	rnd(p.key, 16);
-	run_threads(&p);	/* single-pass: plaintext_len 16 */
+	run_threads(&p); /* single-pass: plaintext_len 16 */
 }
 
 /* ---- AES key schedules -------------------------------------------------- */
@@ -744,8 +755,8 @@ static uint32_t inv_mix(uint32_t w)
 	uint8_t a[4] = { w >> 24, w >> 16, w >> 8, w }, o[4];
 
 	for (int i = 0; i < 4; i++)
-		o[i] = gmul(a[i], 14) ^ gmul(a[(i + 1) % 4], 11) ^
-		       gmul(a[(i + 2) % 4], 13) ^ gmul(a[(i + 3) % 4], 9);
+		o[i] = gmul(a[i], 14) ^ gmul(a[(i + 1) % 4], 11) ^ gmul(a[(i + 2) % 4], 13) ^
+		       gmul(a[(i + 3) % 4], 9);
 	return (uint32_t)o[0] << 24 | o[1] << 16 | o[2] << 8 | o[3];
 }
 
@@ -768,8 +779,7 @@ static void test_aes_key_schedules(void **state)
 		for (int j = 0; j < 4; j++) {
 			uint32_t e = enc[4 * (10 - r) + j];
 
-			assert_int_equal(dec[4 * r + j],
-					 r == 0 || r == 10 ? e : inv_mix(e));
+			assert_int_equal(dec[4 * r + j], r == 0 || r == 10 ? e : inv_mix(e));
 		}
 	}
 	/* FIPS-197 C.1 key: round 1 word 0 is d6aa74fd */
@@ -790,8 +800,7 @@ static void test_example_ngtcp2_runs(void **state)
 	int st;
 
 	(void)state;
-	snprintf(cmd, sizeof(cmd), "%s/examples/ngtcp2_cid >/dev/null",
-		 build ? build : "build");
+	snprintf(cmd, sizeof(cmd), "%s/examples/ngtcp2_cid >/dev/null", build ? build : "build");
 	st = system(cmd);
 	assert_true(WIFEXITED(st));
 	assert_int_equal(WEXITSTATUS(st), 0);

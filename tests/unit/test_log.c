@@ -87,9 +87,14 @@ static void xdp_line(enum libxdp_print_level l, const char *fmt, ...)
 
 static void test_levels(void **state)
 {
-	static const struct { const char *name; int prio; } want[] = {
-		{ "error", LOG_ERR }, { "warning", LOG_WARNING },
-		{ "info", LOG_INFO }, { "debug", LOG_DEBUG },
+	static const struct {
+		const char *name;
+		int prio;
+	} want[] = {
+		{ "error", LOG_ERR },
+		{ "warning", LOG_WARNING },
+		{ "info", LOG_INFO },
+		{ "debug", LOG_DEBUG },
 	};
 	size_t i;
 
@@ -131,10 +136,9 @@ static void test_daemon_terminal(void **state)
 	pr_warn("w %d", 1);
 	pr_info("i");
 	pr_debug("dropped");
-	assert_string_equal(cap_end(),
-			    "cidlbd: error: cannot open x.o: No such file\n"
-			    "cidlbd: warning: w 1\n"
-			    "cidlbd: info: i\n");
+	assert_string_equal(cap_end(), "cidlbd: error: cannot open x.o: No such file\n"
+				       "cidlbd: warning: w 1\n"
+				       "cidlbd: info: i\n");
 	log_level = LOG_ERR;
 	cap_start();
 	pr_warn("dropped");
@@ -191,17 +195,17 @@ static void test_libbpf(void **state)
 	bpf_line(LIBBPF_WARN, "libbpf: quiet\n");
 	log_quiet_libbpf = false;
 	bpf_line(LIBBPF_WARN, "\n");
-	assert_string_equal(cap_end(),
-			    "cidlbd: warning: libbpf: map 'm': bad\n"
-			    "cidlbd: info: libbpf: info 2\n");
+	assert_string_equal(cap_end(), "cidlbd: warning: libbpf: map 'm': bad\n"
+				       "cidlbd: info: libbpf: info 2\n");
 	log_level = LOG_DEBUG;
 	cap_start();
 	bpf_line(LIBBPF_WARN, "libbpf: elf: skipping unrecognized data section(%d) %s\n", 7,
 		 "xdp_metadata");
 	bpf_line(LIBBPF_DEBUG, "libbpf: d\n");
-	assert_string_equal(cap_end(),
-			    "cidlbd: debug: libbpf: elf: skipping unrecognized data section(7) xdp_metadata\n"
-			    "cidlbd: debug: libbpf: d\n");
+	assert_string_equal(
+		cap_end(),
+		"cidlbd: debug: libbpf: elf: skipping unrecognized data section(7) xdp_metadata\n"
+		"cidlbd: debug: libbpf: d\n");
 }
 
 /* libxdp: its warnings (the dispatcher fallback) are info, the rest debug */
@@ -225,12 +229,9 @@ static void test_libxdp(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_levels),
-		cmocka_unit_test(test_why),
-		cmocka_unit_test(test_daemon_terminal),
-		cmocka_unit_test(test_daemon_journal),
-		cmocka_unit_test(test_command),
-		cmocka_unit_test(test_libbpf),
+		cmocka_unit_test(test_levels),		cmocka_unit_test(test_why),
+		cmocka_unit_test(test_daemon_terminal), cmocka_unit_test(test_daemon_journal),
+		cmocka_unit_test(test_command),		cmocka_unit_test(test_libbpf),
 		cmocka_unit_test(test_libxdp),
 	};
 

@@ -17,7 +17,7 @@
 
 #include "ctl/maglev.h"
 
-#define M CIDLB_MAGLEV_SIZE
+#define M    CIDLB_MAGLEV_SIZE
 #define SEED 0x5eed1234U
 
 /* ---- fixtures ------------------------------------------------------------ */
@@ -101,7 +101,7 @@ static void test_every_slot_filled(void **state)
 
 	(void)state;
 	build(&s, SEED, t);
-	c = count_slots(t, s.n);	/* every slot a passed index */
+	c = count_slots(t, s.n); /* every slot a passed index */
 	for (size_t i = 0; i < s.n; i++) {
 		if (w[i])
 			assert_true(c[i] > 0);
@@ -126,7 +126,7 @@ static void test_empty_set(void **state)
 		assert_int_equal(t[i], CIDLB_BACKEND_NONE);
 
 	memset(t, 0, M * sizeof(*t));
-	build(&s, SEED, t);		/* all weights 0 */
+	build(&s, SEED, t); /* all weights 0 */
 	for (size_t i = 0; i < M; i++)
 		assert_int_equal(t[i], CIDLB_BACKEND_NONE);
 	free(t);
@@ -159,8 +159,7 @@ static void test_deterministic(void **state)
 	 * for 100 backends; demand more than half). */
 	build(&s, SEED + 1, b);
 	moved = cidlb_maglev_moved(a, b);
-	print_message("    seed change, 100 backends: %zu of %d slots differ\n",
-		      moved, M);
+	print_message("    seed change, 100 backends: %zu of %d slots differ\n", moved, M);
 	assert_true(moved > M / 2);
 	free(a);
 	free(b);
@@ -180,8 +179,7 @@ static void test_deterministic(void **state)
  * a slot and no integer count can meet it, so they get the slot bound
  * only (rel_from 100, where 1 slot = 1 %).
  */
-static void check_shares(const char *what, const struct set *s, uint32_t seed,
-			 double rel_from)
+static void check_shares(const char *what, const struct set *s, uint32_t seed, double rel_from)
 {
 	uint32_t *t = table_new();
 	uint64_t wsum = 0;
@@ -212,17 +210,17 @@ static void check_shares(const char *what, const struct set *s, uint32_t seed,
 			worst_rel = err / ideal;
 	}
 	print_message("    %-18s worst |count-ideal| %.3f slot, %.4f %% of "
-		      "ideal\n", what, worst_abs, 100 * worst_rel);
+		      "ideal\n",
+		      what, worst_abs, 100 * worst_rel);
 	if (small)
 		print_message("    %-18s   (%zu backends under %.0f slots: slot "
-			      "bound only, worst %.4f %%)\n", "", small,
-			      rel_from, 100 * small_rel);
+			      "bound only, worst %.4f %%)\n",
+			      "", small, rel_from, 100 * small_rel);
 	if (worst_abs >= 1.0)
-		fail_msg("%s: a count is %.3f slots from its share (bound < 1)",
-			 what, worst_abs);
+		fail_msg("%s: a count is %.3f slots from its share (bound < 1)", what, worst_abs);
 	if (worst_rel > 0.01)
-		fail_msg("%s: a count is %.4f %% from its share (bound 1 %%)",
-			 what, 100 * worst_rel);
+		fail_msg("%s: a count is %.4f %% from its share (bound 1 %%)", what,
+			 100 * worst_rel);
 	free(c);
 	free(t);
 }
@@ -249,9 +247,8 @@ static void test_equal_shares(void **state)
 			hi = c[i] > hi ? c[i] : hi;
 		}
 		if (lo != M / ns[k] || hi - lo > 1)
-			fail_msg("N=%zu: counts %zu..%zu, want %zu..%zu", ns[k],
-				 lo, hi, (size_t)M / ns[k],
-				 (size_t)(M + ns[k] - 1) / ns[k]);
+			fail_msg("N=%zu: counts %zu..%zu, want %zu..%zu", ns[k], lo, hi,
+				 (size_t)M / ns[k], (size_t)(M + ns[k] - 1) / ns[k]);
 		free(c);
 		free(t);
 		set_free(&s);
@@ -296,7 +293,10 @@ static void test_weighted_shares(void **state)
  * removal and 0.0036 / 0.0071 / 0.0064 for an addition. Bound: 0.01.
  */
 #define DISRUPT_EPS 0.01
-#define ALL_SEEDS { SEED, 1, 0xdeadbeef }
+#define ALL_SEEDS \
+	{ \
+		SEED, 1, 0xdeadbeef \
+	}
 static void test_remove_one(void **state)
 {
 	static const size_t ns[] = { 10, 100, 1000 };
@@ -336,10 +336,10 @@ static void test_remove_one(void **state)
 			}
 		}
 		print_message("    remove 1 of N=%-4zu moved <= 1/N + %.4f "
-			      "(1/N = %.4f)\n", n, worst, 1.0 / n);
+			      "(1/N = %.4f)\n",
+			      n, worst, 1.0 / n);
 		if (worst > DISRUPT_EPS)
-			fail_msg("N=%zu: extra moved fraction %.4f > %.4f", n,
-				 worst, DISRUPT_EPS);
+			fail_msg("N=%zu: extra moved fraction %.4f > %.4f", n, worst, DISRUPT_EPS);
 		free(before);
 		free(after);
 	}
@@ -381,10 +381,10 @@ static void test_add_one(void **state)
 				worst = extra;
 		}
 		print_message("    add 1 to N=%-4zu moved <= 1/(N+1) + %.4f "
-			      "(1/(N+1) = %.4f)\n", n, worst, ideal);
+			      "(1/(N+1) = %.4f)\n",
+			      n, worst, ideal);
 		if (worst > DISRUPT_EPS)
-			fail_msg("N=%zu: extra moved fraction %.4f > %.4f", n,
-				 worst, DISRUPT_EPS);
+			fail_msg("N=%zu: extra moved fraction %.4f > %.4f", n, worst, DISRUPT_EPS);
 		free(before);
 		free(after);
 		set_free(&s);
@@ -402,7 +402,7 @@ static void test_ten_thousand(void **state)
 	(void)state;
 	build(&s, SEED, t);
 	c = count_slots(t, s.n);
-	for (size_t i = 0; i < s.n; i++)	/* 65537 / 10000 = 6.55 */
+	for (size_t i = 0; i < s.n; i++) /* 65537 / 10000 = 6.55 */
 		assert_in_range(c[i], 6, 7);
 	free(c);
 	free(t);
@@ -413,24 +413,24 @@ static void test_errors(void **state)
 {
 	struct set s = set_new(5, NULL);
 	uint32_t *t = table_new();
-	char dup[24] = "be-1";	/* same bytes as s.b[1].name, other pointer */
+	char dup[24] = "be-1"; /* same bytes as s.b[1].name, other pointer */
 
 	(void)state;
 	memset(t, 0xab, M * sizeof(*t));
 	assert_int_equal(cidlb_maglev_build(s.b, s.n, SEED, NULL), -EINVAL);
 	assert_int_equal(cidlb_maglev_build(NULL, 3, SEED, t), -EINVAL);
 
-	s.b[4].name = dup;			/* duplicate, not adjacent */
+	s.b[4].name = dup; /* duplicate, not adjacent */
 	assert_int_equal(cidlb_maglev_build(s.b, s.n, SEED, t), -EINVAL);
-	s.b[4].weight = 0;			/* even with weight 0 */
+	s.b[4].weight = 0; /* even with weight 0 */
 	assert_int_equal(cidlb_maglev_build(s.b, s.n, SEED, t), -EINVAL);
 	s.b[4].name = NULL;
 	assert_int_equal(cidlb_maglev_build(s.b, s.n, SEED, t), -EINVAL);
 	s.b[4].name = s.names[4];
-	s.b[4].index = CIDLB_BACKEND_NONE;	/* would read as an empty slot */
+	s.b[4].index = CIDLB_BACKEND_NONE; /* would read as an empty slot */
 	assert_int_equal(cidlb_maglev_build(s.b, s.n, SEED, t), -EINVAL);
 
-	for (size_t i = 0; i < M; i++)		/* untouched on error */
+	for (size_t i = 0; i < M; i++) /* untouched on error */
 		assert_int_equal(t[i], 0xabababab);
 	free(t);
 	set_free(&s);

@@ -23,7 +23,7 @@
 
 struct map_want {
 	const char *name;
-	__u32 key, value;	/* 0: not compared */
+	__u32 key, value; /* 0: not compared */
 };
 
 static const struct map_want main_maps[] = {
@@ -61,7 +61,7 @@ static void check_object(const char *file, const struct map_want *want, size_t n
 	obj = bpf_object__open_file(tobj(file), NULL);
 	if (!obj)
 		fail_msg("cannot open %s: %s (run make first)", tobj(file), strerror(errno));
-	bpf_object__for_each_map(m, obj) {
+	bpf_object__for_each_map (m, obj) {
 		const char *name = bpf_map__name(m);
 		const struct map_want *w = NULL;
 
@@ -83,8 +83,8 @@ static void check_object(const char *file, const struct map_want *want, size_t n
 	}
 	for (i = 0; i < n; i++)
 		if (!bpf_object__find_map_by_name(obj, want[i].name))
-			fail_msg("include/cidlb_maps.h lists map %s, which %s does not have", want[i].name,
-				 file);
+			fail_msg("include/cidlb_maps.h lists map %s, which %s does not have",
+				 want[i].name, file);
 	/* names are unique in an object: equal counts, equal sets */
 	assert_int_equal(seen, n);
 	bpf_object__close(obj);

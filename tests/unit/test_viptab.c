@@ -52,7 +52,8 @@ static void test_full(void **state)
 			vals[i].flags = 0;
 		}
 		seed = (uint32_t)round;
-		assert_int_equal(cidlb_vip_table_build(keys, vals, CIDLB_MAX_VIPS, slots, &seed), 0);
+		assert_int_equal(cidlb_vip_table_build(keys, vals, CIDLB_MAX_VIPS, slots, &seed),
+				 0);
 		assert_true(seed >= (uint32_t)round);
 		used += seed - (uint32_t)round + 1;
 		for (i = 0; i < CIDLB_MAX_VIPS; i++) {

@@ -67,7 +67,7 @@ int live_gen(struct xdp_md *ctx)
 		s = (*seq)++;
 		sp[0] = s >> 8;
 		sp[1] = s;
-		sa[0] = 0x80 | (s >> 24);	/* never a fixed class's address */
+		sa[0] = 0x80 | (s >> 24); /* never a fixed class's address */
 		sa[1] = s >> 16;
 	}
 	return XDP_TX;

@@ -48,7 +48,12 @@ struct {
 	__type(value, struct bench_cid);
 } bench_cids SEC(".maps");
 
-enum body { BODY_SWAP, BODY_ADJUST, BODY_ENCAP, BODY_LB };
+enum body {
+	BODY_SWAP,
+	BODY_ADJUST,
+	BODY_ENCAP,
+	BODY_LB
+};
 
 static __always_inline int body_swap(struct xdp_md *ctx)
 {
@@ -151,7 +156,7 @@ static __always_inline int rewrite(struct xdp_md *ctx, const struct bench_ctl *c
 			return -1;
 		sp[0] = s >> 8;
 		sp[1] = s;
-		sa[0] = 0x80 | (s >> 24);	/* never a fixed class's address */
+		sa[0] = 0x80 | (s >> 24); /* never a fixed class's address */
 		sa[1] = s >> 16;
 	}
 	return 0;

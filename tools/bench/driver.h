@@ -9,42 +9,47 @@
 #include "ctl/lb.h"
 #include "bench.h"
 
-#define BENCH_CONFIGS	5	/* config IDs 0..4 of the benchmark (see main.c) */
+#define BENCH_CONFIGS 5 /* config IDs 0..4 of the benchmark (see main.c) */
 
 /* One loaded cidlb (build/cidlb.bpf.o) with one configuration, and the
  * benchmark harness (build/bench/cidlb_bench.bpf.o) sharing its maps. */
 struct inst {
-	const char *name;		/* "10" or "10000" (backends) */
-	uint32_t nbe;			/* backends */
-	uint32_t target;		/* backend the CID classes reach */
-	uint32_t retired;		/* entries in cidlb_retired */
-	int family;			/* address family the backends have now */
-	int fwd_mode;			/* forwarding mode they have now */
+	const char *name; /* "10" or "10000" (backends) */
+	uint32_t nbe;	  /* backends */
+	uint32_t target;  /* backend the CID classes reach */
+	uint32_t retired; /* entries in cidlb_retired */
+	int family;	  /* address family the backends have now */
+	int fwd_mode;	  /* forwarding mode they have now */
 	struct cidlb_lb *lb;
 	struct bpf_object *bobj;
 	int fd_floor, fd_nop, fd_adjust, fd_encap, fd_lb, fd_bare;
 	int fd_live_floor, fd_live_encap;
 	int ctl_fd, cids_fd;
-	uint32_t cids_seg;		/* bench_cids entries per rotating class */
-	struct bench_cid *cids;		/* bench_cids, the driver's copy */
-	uint32_t *cid_be;		/* backend each bench_cids entry names */
-	uint32_t *maglev;		/* the Maglev table published (the driver's copy) */
+	uint32_t cids_seg;	/* bench_cids entries per rotating class */
+	struct bench_cid *cids; /* bench_cids, the driver's copy */
+	uint32_t *cid_be;	/* backend each bench_cids entry names */
+	uint32_t *maglev;	/* the Maglev table published (the driver's copy) */
 	struct cidlb_cid_config *cc[BENCH_CONFIGS];
 };
 
 /* Frames of the benchmark classes. */
-enum pkt_kind { P_SHORT, P_INITIAL, P_UDP_PORT, P_NONVIP, P_TCP };
+enum pkt_kind {
+	P_SHORT,
+	P_INITIAL,
+	P_UDP_PORT,
+	P_NONVIP,
+	P_TCP
+};
 
 struct frame {
 	uint8_t b[2048];
 	size_t len;
-	size_t cid_off;		/* DCID offset (short header / Initial) */
-	size_t sport_off;	/* UDP source port */
-	size_t saddr_off;	/* last 2 octets of the source address */
+	size_t cid_off;	  /* DCID offset (short header / Initial) */
+	size_t sport_off; /* UDP source port */
+	size_t saddr_off; /* last 2 octets of the source address */
 };
 
-void bench_frame(struct inst *in, int family, enum pkt_kind k, int config_id,
-		 struct frame *f);
+void bench_frame(struct inst *in, int family, enum pkt_kind k, int config_id, struct frame *f);
 void bench_set_family(struct inst *in, int family);
 void bench_set_backends(struct inst *in, int family, int fwd_mode);
 void bench_set_ctl(struct inst *in, const struct bench_ctl *c);
@@ -52,7 +57,7 @@ void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 struct live_opts {
 	const char *gen_ns, *gen_if, *lb_ns, *lb_if;
-	uint32_t frames;	/* per run */
+	uint32_t frames; /* per run */
 	int rounds;
 	int cpu;
 };

@@ -32,11 +32,11 @@
 struct live_cls {
 	const char *name;
 	int family;
-	int prog;		/* 0 floor, 1 encap floor, 2 cidlb */
+	int prog; /* 0 floor, 1 encap floor, 2 cidlb */
 	enum pkt_kind pkt;
 	int config_id;
 	int rotate;
-	size_t path;		/* cidlb counter that every frame must move */
+	size_t path; /* cidlb counter that every frame must move */
 };
 
 #define OFF(f) offsetof(struct cidlb_counters, f)
@@ -54,7 +54,7 @@ static const struct live_cls lcls[] = {
 	{ "short, plaintext CID", 6, 2, P_SHORT, 0, 0, OFF(cid_plaintext) },
 	{ "short, single-pass, cache hit", 6, 2, P_SHORT, 1, 0, OFF(dcache_hit) },
 };
-#define NLCLS (int)(sizeof(lcls) / sizeof(lcls[0]))
+#define NLCLS	    (int)(sizeof(lcls) / sizeof(lcls[0]))
 #define LMAX_ROUNDS 16
 
 static void enter(int nsfd, const char *name)
@@ -106,9 +106,8 @@ static void take(struct inst *in, int cnt_fd, struct snap *s)
 {
 	memset(s, 0, sizeof(*s));
 	percpu(cnt_fd, sizeof(s->rx) / 8, (uint64_t *)&s->rx, NULL, 0);
-	percpu(cidlb_lb_map_fd(in->lb, CIDLB_M_COUNTERS), sizeof(s->lb) / 8,
-	       (uint64_t *)&s->lb, libbpf_num_possible_cpus() <= 64 ? s->lb_cpu : NULL,
-	       OFF(rx_packets));
+	percpu(cidlb_lb_map_fd(in->lb, CIDLB_M_COUNTERS), sizeof(s->lb) / 8, (uint64_t *)&s->lb,
+	       libbpf_num_possible_cpus() <= 64 ? s->lb_cpu : NULL, OFF(rx_packets));
 }
 
 static double now(void)
@@ -122,10 +121,8 @@ static double now(void)
 static void send_frames(int gen_fd, const struct frame *f, int ifindex, uint32_t n)
 {
 	struct xdp_md ctx = { .data_end = f->len, .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		.data_in = f->b, .data_size_in = f->len,
-		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
-		.repeat = n, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->b, .data_size_in = f->len, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = n, .flags = BPF_F_TEST_XDP_LIVE_FRAMES);
 
 	if (bpf_prog_test_run_opts(gen_fd, &o))
 		die("BPF_PROG_TEST_RUN (live frames): %s", strerror(errno));
@@ -176,7 +173,8 @@ int live_bench(struct inst *in, const struct live_opts *o, FILE *out)
 			struct snap a, b;
 			struct frame f;
 			int prog = k->prog == 0 ? in->fd_live_floor :
-				   k->prog == 1 ? in->fd_live_encap : cidlb_lb_prog_fd(in->lb);
+				   k->prog == 1 ? in->fd_live_encap :
+						  cidlb_lb_prog_fd(in->lb);
 			uint64_t rx, tun, lbrx, path, tx;
 			double t0, t1;
 			int i, busy = 0;
@@ -197,7 +195,7 @@ int live_bench(struct inst *in, const struct live_opts *o, FILE *out)
 				die("attach to %s (native): %s", o->lb_if, strerror(errno));
 			enter(nsg, o->gen_ns);
 
-			send_frames(gen_fd, &f, ifg, 1000);	/* warm: LRU, cache */
+			send_frames(gen_fd, &f, ifg, 1000); /* warm: LRU, cache */
 			usleep(20000);
 			take(in, cnt_fd, &a);
 			t0 = now();
@@ -221,9 +219,10 @@ int live_bench(struct inst *in, const struct live_opts *o, FILE *out)
 				       *(uint64_t *)((uint8_t *)&a.lb + k->path);
 				if (path != lbrx || tx != lbrx || tun != tx)
 					die("live %s: cidlb saw %llu frames, %llu took the path, "
-					    "sent %llu, %llu arrived encapsulated", k->name,
-					    (unsigned long long)lbrx, (unsigned long long)path,
-					    (unsigned long long)tx, (unsigned long long)tun);
+					    "sent %llu, %llu arrived encapsulated",
+					    k->name, (unsigned long long)lbrx,
+					    (unsigned long long)path, (unsigned long long)tx,
+					    (unsigned long long)tun);
 				for (i = 0; i < ncpu && i < 64; i++)
 					busy += b.lb_cpu[i] != a.lb_cpu[i];
 				lb_cpus[c] = busy;
@@ -243,10 +242,11 @@ int live_bench(struct inst *in, const struct live_opts *o, FILE *out)
 	bpf_object__close(obj);
 
 	fprintf(out, "\n## End to end: veth, native XDP\n\n");
-	fprintf(out, "%u frames per run, %d rounds; generator (live frames), cidlb and the "
-		     "receiver all run on CPU %d, so frames per second are per core. "
-		     "ns/frame is for the whole pipeline; \"above floor\" is what the program on "
-		     "the LB side adds to the swap-MACs floor. 10 backends.\n\n",
+	fprintf(out,
+		"%u frames per run, %d rounds; generator (live frames), cidlb and the "
+		"receiver all run on CPU %d, so frames per second are per core. "
+		"ns/frame is for the whole pipeline; \"above floor\" is what the program on "
+		"the LB side adds to the swap-MACs floor. 10 backends.\n\n",
 		o->frames, rounds, o->cpu);
 	fprintf(out, "| class | family | Mpps median (min–max) | ns/frame | above floor | "
 		     "above encap floor | received/sent | LB CPUs |\n");
@@ -268,7 +268,8 @@ int live_bench(struct inst *in, const struct live_opts *o, FILE *out)
 			lo = pps[c][i] < lo ? pps[c][i] : lo;
 			hi = pps[c][i] > hi ? pps[c][i] : hi;
 		}
-		fprintf(out, "| %s | IPv%d | %.2f (%.2f–%.2f) | %.0f | %+.0f | %+.0f | %.3f | %s |\n",
+		fprintf(out,
+			"| %s | IPv%d | %.2f (%.2f–%.2f) | %.0f | %+.0f | %+.0f | %.3f | %s |\n",
 			lcls[c].name, lcls[c].family, m / 1e6, lo / 1e6, hi / 1e6, 1e9 / m,
 			1e9 / m - 1e9 / fl, 1e9 / m - 1e9 / fe, recv_ratio[c],
 			lcls[c].prog == 2 ? (lb_cpus[c] == 1 ? "1" : "several") : "");

@@ -52,16 +52,16 @@
 #include "tpkt.h"
 #include "driver.h"
 
-#define VIP4	"198.18.1.1"
-#define VIP6	"fd00:1::1"
-#define CLI4	"198.18.2.2"
-#define CLI6	"fd00:2::2"
-#define OTHER4	"198.18.9.9"	/* not a VIP */
-#define OTHER6	"fd00:9::9"
-#define LB4	"198.18.0.1"
-#define LB6	"fd00::1"
-#define SEED	0x5eed
-#define QUIC_LEN 1200		/* UDP payload of every QUIC frame */
+#define VIP4	 "198.18.1.1"
+#define VIP6	 "fd00:1::1"
+#define CLI4	 "198.18.2.2"
+#define CLI6	 "fd00:2::2"
+#define OTHER4	 "198.18.9.9" /* not a VIP */
+#define OTHER6	 "fd00:9::9"
+#define LB4	 "198.18.0.1"
+#define LB6	 "fd00::1"
+#define SEED	 0x5eed
+#define QUIC_LEN 1200 /* UDP payload of every QUIC frame */
 
 void die(const char *fmt, ...)
 {
@@ -94,7 +94,7 @@ static const uint8_t key[16] = {
 	0x8f, 0x95, 0xf0, 0x92, 0x45, 0x76, 0x5f, 0x80,
 	0x25, 0x69, 0x34, 0xe5, 0x0c, 0x66, 0x20, 0x7f,
 };
-#define INITIAL_DCID0	0xa7	/* config 5, 8 octets */
+#define INITIAL_DCID0 0xa7 /* config 5, 8 octets */
 
 static const char *build_dir(void)
 {
@@ -142,11 +142,15 @@ static void backend_addr(int family, uint32_t k, uint8_t addr[16])
 {
 	memset(addr, 0, 16);
 	if (family == 4) {
-		addr[0] = 198; addr[1] = 18;
-		addr[2] = 64 + (k >> 8); addr[3] = k;
+		addr[0] = 198;
+		addr[1] = 18;
+		addr[2] = 64 + (k >> 8);
+		addr[3] = k;
 	} else {
-		addr[0] = 0xfd; addr[3] = 0xbe;
-		addr[14] = k >> 8; addr[15] = k;
+		addr[0] = 0xfd;
+		addr[3] = 0xbe;
+		addr[14] = k >> 8;
+		addr[15] = k;
 	}
 }
 
@@ -217,8 +221,7 @@ static int rot_seg(int config_id)
  * that share a slot (A1 A2 B1 B2 ...): every packet evicts its partner,
  * and every iteration misses.
  */
-static void fill_segment(struct inst *in, int seg, uint32_t mask, struct bench_cid *v,
-			 uint32_t *be)
+static void fill_segment(struct inst *in, int seg, uint32_t mask, struct bench_cid *v, uint32_t *be)
 {
 	int id = rot_cfg[seg], plen = 1 + 3 + cfgs[id].nonce_len;
 	struct bench_cid *pend = calloc((size_t)mask + 1, sizeof(*pend));
@@ -365,12 +368,15 @@ static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotat
 	/* QUIC-LB configs, in the LB and in libcidlb */
 	for (id = 0; id < BENCH_CONFIGS; id++) {
 		struct cidlb_cid_params p = {
-			.config_id = id, .server_id_len = cfgs[id].sid_len,
-			.nonce_len = cfgs[id].nonce_len, .len_self_encode = true,
+			.config_id = id,
+			.server_id_len = cfgs[id].sid_len,
+			.nonce_len = cfgs[id].nonce_len,
+			.len_self_encode = true,
 			.has_key = cfgs[id].keyed,
 		};
 		struct cidlb_config c = {
-			.sid_len = cfgs[id].sid_len, .nonce_len = cfgs[id].nonce_len,
+			.sid_len = cfgs[id].sid_len,
+			.nonce_len = cfgs[id].nonce_len,
 			.flags = cfgs[id].flags,
 		};
 		const char *why = "";
@@ -382,7 +388,8 @@ static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotat
 		c.pt_len = c.sid_len + c.nonce_len;
 		c.half_len = (c.pt_len + 1) / 2;
 		c.mode = !cfgs[id].keyed ? CIDLB_MODE_PLAINTEXT :
-			 c.pt_len == 16 ? CIDLB_MODE_SINGLE_PASS : CIDLB_MODE_FOUR_PASS;
+			 c.pt_len == 16	 ? CIDLB_MODE_SINGLE_PASS :
+					   CIDLB_MODE_FOUR_PASS;
 		if (cfgs[id].keyed)
 			check(cidlb_aes128_key_schedules(key, c.enc_rk, c.dec_rk), "key schedules");
 		check(cidlb_lb_set_config(in->lb, id, &c), "set config");
@@ -411,7 +418,7 @@ static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotat
 	for (k = 0; k < nbe; k++)
 		free((char *)mb[k].name);
 	free(mb);
-	in->maglev = table;	/* the expected frames' backend for new flows */
+	in->maglev = table; /* the expected frames' backend for new flows */
 
 	/* retired CIDs: nonce 1 of config 0 is retired (the other classes
 	 * use nonce 0) */
@@ -422,13 +429,15 @@ static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotat
 }
 
 /* ---- frames ---------------------------------------------------------- */
-void bench_frame(struct inst *in, int family, enum pkt_kind kind, int config_id,
-		 struct frame *f)
+void bench_frame(struct inst *in, int family, enum pkt_kind kind, int config_id, struct frame *f)
 {
 	uint8_t q[QUIC_LEN], cid[BENCH_CID_LEN], scid[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
 	struct tpkt_spec s = {
-		.family = family, .src = family == 4 ? CLI4 : CLI6,
-		.dst = family == 4 ? VIP4 : VIP6, .sport = 50000, .dport = 443,
+		.family = family,
+		.src = family == 4 ? CLI4 : CLI6,
+		.dst = family == 4 ? VIP4 : VIP6,
+		.sport = 50000,
+		.dport = 443,
 		.payload = q,
 	};
 	size_t l3 = 14, l4 = l3 + (family == 4 ? 20 : 40);
@@ -439,8 +448,8 @@ void bench_frame(struct inst *in, int family, enum pkt_kind kind, int config_id,
 	case P_SHORT:
 	case P_NONVIP:
 		/* nonce 0; config_id < 0: the retired CID (nonce 1 of config 0) */
-		len = cid_of(in, config_id < 0 ? 0 : config_id, in->target,
-			     config_id < 0 ? 1 : 0, cid);
+		len = cid_of(in, config_id < 0 ? 0 : config_id, in->target, config_id < 0 ? 1 : 0,
+			     cid);
 		s.payload_len = tquic_short(q, 0x41, cid, len, QUIC_LEN);
 		if (kind == P_NONVIP)
 			s.dst = family == 4 ? OTHER4 : OTHER6;
@@ -452,11 +461,11 @@ void bench_frame(struct inst *in, int family, enum pkt_kind kind, int config_id,
 		s.payload_len = tquic_long(q, 0xc0, 1, cid, 8, scid, 8, QUIC_LEN);
 		f->cid_off = l4 + 8 + 6;
 		break;
-	case P_UDP_PORT:	/* a DNS-sized datagram to the VIP address, port 53 */
+	case P_UDP_PORT: /* a DNS-sized datagram to the VIP address, port 53 */
 		s.dport = 53;
 		s.payload_len = 100;
 		break;
-	case P_TCP:		/* a TCP segment to the VIP address */
+	case P_TCP: /* a TCP segment to the VIP address */
 		s.proto = 6;
 		s.payload_len = 60;
 		break;
@@ -467,79 +476,261 @@ void bench_frame(struct inst *in, int family, enum pkt_kind kind, int config_id,
 }
 
 /* ---- classes --------------------------------------------------------- */
-enum kind { K_FLOOR, K_NOP, K_ADJUST, K_ENCAP, K_LB };
-#define CNT(f) (offsetof(struct cidlb_counters, f) + 1)	/* 0: none */
-#define LARGE 1		/* measured on the 10,000-backend instance too */
+enum kind {
+	K_FLOOR,
+	K_NOP,
+	K_ADJUST,
+	K_ENCAP,
+	K_LB
+};
+#define CNT(f) (offsetof(struct cidlb_counters, f) + 1) /* 0: none */
+#define LARGE  1 /* measured on the 10,000-backend instance too */
 
 struct cls {
-	const char *id;		/* short name, used by the summaries */
+	const char *id; /* short name, used by the summaries */
 	const char *name;
 	enum kind kind;
 	enum pkt_kind pkt;
-	int config_id;		/* of the DCID; -1: the retired CID */
+	int config_id; /* of the DCID; -1: the retired CID */
 	int rewrite;
 	int verdict;
-	size_t cnt[3];		/* counters that must move by exactly repeat */
+	size_t cnt[3]; /* counters that must move by exactly repeat */
 	unsigned int flags;
-	int fib;		/* backends in the default mode: next hop from the FIB */
+	int fib; /* backends in the default mode: next hop from the FIB */
 };
 
 static const struct cls classes[] = {
-	{ "floor", "floor: swap MACs, XDP_TX (no harness)", K_FLOOR, P_SHORT, 0, 0, XDP_TX, {0}, LARGE },
-	{ "nop", "harness + swap MACs", K_NOP, P_SHORT, 0, 0, XDP_TX, {0}, 0 },
-	{ "nop_rot", "harness + new CID each + swap MACs", K_NOP, P_SHORT, 0, BENCH_RW_CID, XDP_TX, {0}, 0 },
-	{ "adjust", "harness + bpf_xdp_adjust_head", K_ADJUST, P_SHORT, 0, 0, XDP_TX, {0}, 0 },
-	{ "encap", "floor: harness + encapsulation (encap())", K_ENCAP, P_SHORT, 0, 0, XDP_TX, {0}, LARGE },
-	{ "plain", "short, plaintext CID", K_LB, P_SHORT, 0, 0, XDP_TX,
-	  { CNT(tx), CNT(route_cid), CNT(cid_plaintext) }, LARGE },
-	{ "sp_hit", "short, single-pass, decode cache hit", K_LB, P_SHORT, 1, 0, XDP_TX,
-	  { CNT(tx), CNT(route_cid), CNT(dcache_hit) }, LARGE },
-	{ "sp_nc", "short, single-pass, no cache", K_LB, P_SHORT, 3, 0, XDP_TX,
-	  { CNT(tx), CNT(route_cid), CNT(cid_single_pass) }, 0 },
-	{ "sp_nc_rot", "short, single-pass, no cache, new CID each", K_LB, P_SHORT, 3, BENCH_RW_CID, XDP_TX,
-	  { CNT(tx), CNT(route_cid), CNT(cid_single_pass) }, 0 },
-	{ "sp_miss", "short, single-pass, decode cache miss", K_LB, P_SHORT, 1, BENCH_RW_CID, XDP_TX,
-	  { CNT(tx), CNT(dcache_miss), CNT(cid_single_pass) }, LARGE },
-	{ "fp_hit", "short, four-pass, decode cache hit", K_LB, P_SHORT, 2, 0, XDP_TX,
-	  { CNT(tx), CNT(route_cid), CNT(dcache_hit) }, LARGE },
-	{ "fp_nc", "short, four-pass, no cache", K_LB, P_SHORT, 4, 0, XDP_TX,
-	  { CNT(tx), CNT(route_cid), CNT(cid_four_pass) }, 0 },
-	{ "fp_nc_rot", "short, four-pass, no cache, new CID each", K_LB, P_SHORT, 4, BENCH_RW_CID, XDP_TX,
-	  { CNT(tx), CNT(route_cid), CNT(cid_four_pass) }, 0 },
-	{ "fp_miss", "short, four-pass, decode cache miss", K_LB, P_SHORT, 2, BENCH_RW_CID, XDP_TX,
-	  { CNT(tx), CNT(dcache_miss), CNT(cid_four_pass) }, LARGE },
-	{ "plain_rot", "short, plaintext, new CID each (rotation cost)", K_LB, P_SHORT, 0, BENCH_RW_CID, XDP_TX,
-	  { CNT(tx), CNT(route_cid), CNT(cid_plaintext) }, LARGE },
-	{ "lru_hit", "Initial, fallback, LRU hit", K_LB, P_INITIAL, 5, 0, XDP_TX,
-	  { CNT(tx), CNT(route_lru), CNT(unroutable_config) }, LARGE },
-	{ "new_tuple", "Initial, fallback, new 4-tuple (Maglev + LRU insert)", K_LB, P_INITIAL, 5, BENCH_RW_TUPLE, XDP_TX,
-	  { CNT(tx), CNT(route_maglev), CNT(unroutable_config) }, LARGE },
-	{ "retired", "short, retired CID (drop)", K_LB, P_SHORT, -1, 0, XDP_DROP,
-	  { CNT(drop_retired), CNT(quic_short) }, LARGE },
-	{ "udp_port", "UDP to a VIP address, other port (pass)", K_LB, P_UDP_PORT, 0, 0, XDP_PASS,
-	  { CNT(pass_not_vip) }, LARGE },
-	{ "nonvip", "UDP to a non-VIP address (pass)", K_LB, P_NONVIP, 0, 0, XDP_PASS,
-	  { CNT(pass_not_vip) }, 0 },
-	{ "tcp", "TCP to a VIP address (pass)", K_LB, P_TCP, 0, 0, XDP_PASS,
-	  { CNT(pass_not_udp) }, 0 },
+	{ "floor",
+	  "floor: swap MACs, XDP_TX (no harness)",
+	  K_FLOOR,
+	  P_SHORT,
+	  0,
+	  0,
+	  XDP_TX,
+	  { 0 },
+	  LARGE },
+	{ "nop", "harness + swap MACs", K_NOP, P_SHORT, 0, 0, XDP_TX, { 0 }, 0 },
+	{ "nop_rot",
+	  "harness + new CID each + swap MACs",
+	  K_NOP,
+	  P_SHORT,
+	  0,
+	  BENCH_RW_CID,
+	  XDP_TX,
+	  { 0 },
+	  0 },
+	{ "adjust", "harness + bpf_xdp_adjust_head", K_ADJUST, P_SHORT, 0, 0, XDP_TX, { 0 }, 0 },
+	{ "encap",
+	  "floor: harness + encapsulation (encap())",
+	  K_ENCAP,
+	  P_SHORT,
+	  0,
+	  0,
+	  XDP_TX,
+	  { 0 },
+	  LARGE },
+	{ "plain",
+	  "short, plaintext CID",
+	  K_LB,
+	  P_SHORT,
+	  0,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(cid_plaintext) },
+	  LARGE },
+	{ "sp_hit",
+	  "short, single-pass, decode cache hit",
+	  K_LB,
+	  P_SHORT,
+	  1,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(dcache_hit) },
+	  LARGE },
+	{ "sp_nc",
+	  "short, single-pass, no cache",
+	  K_LB,
+	  P_SHORT,
+	  3,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(cid_single_pass) },
+	  0 },
+	{ "sp_nc_rot",
+	  "short, single-pass, no cache, new CID each",
+	  K_LB,
+	  P_SHORT,
+	  3,
+	  BENCH_RW_CID,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(cid_single_pass) },
+	  0 },
+	{ "sp_miss",
+	  "short, single-pass, decode cache miss",
+	  K_LB,
+	  P_SHORT,
+	  1,
+	  BENCH_RW_CID,
+	  XDP_TX,
+	  { CNT(tx), CNT(dcache_miss), CNT(cid_single_pass) },
+	  LARGE },
+	{ "fp_hit",
+	  "short, four-pass, decode cache hit",
+	  K_LB,
+	  P_SHORT,
+	  2,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(dcache_hit) },
+	  LARGE },
+	{ "fp_nc",
+	  "short, four-pass, no cache",
+	  K_LB,
+	  P_SHORT,
+	  4,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(cid_four_pass) },
+	  0 },
+	{ "fp_nc_rot",
+	  "short, four-pass, no cache, new CID each",
+	  K_LB,
+	  P_SHORT,
+	  4,
+	  BENCH_RW_CID,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(cid_four_pass) },
+	  0 },
+	{ "fp_miss",
+	  "short, four-pass, decode cache miss",
+	  K_LB,
+	  P_SHORT,
+	  2,
+	  BENCH_RW_CID,
+	  XDP_TX,
+	  { CNT(tx), CNT(dcache_miss), CNT(cid_four_pass) },
+	  LARGE },
+	{ "plain_rot",
+	  "short, plaintext, new CID each (rotation cost)",
+	  K_LB,
+	  P_SHORT,
+	  0,
+	  BENCH_RW_CID,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(cid_plaintext) },
+	  LARGE },
+	{ "lru_hit",
+	  "Initial, fallback, LRU hit",
+	  K_LB,
+	  P_INITIAL,
+	  5,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_lru), CNT(unroutable_config) },
+	  LARGE },
+	{ "new_tuple",
+	  "Initial, fallback, new 4-tuple (Maglev + LRU insert)",
+	  K_LB,
+	  P_INITIAL,
+	  5,
+	  BENCH_RW_TUPLE,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_maglev), CNT(unroutable_config) },
+	  LARGE },
+	{ "retired",
+	  "short, retired CID (drop)",
+	  K_LB,
+	  P_SHORT,
+	  -1,
+	  0,
+	  XDP_DROP,
+	  { CNT(drop_retired), CNT(quic_short) },
+	  LARGE },
+	{ "udp_port",
+	  "UDP to a VIP address, other port (pass)",
+	  K_LB,
+	  P_UDP_PORT,
+	  0,
+	  0,
+	  XDP_PASS,
+	  { CNT(pass_not_vip) },
+	  LARGE },
+	{ "nonvip",
+	  "UDP to a non-VIP address (pass)",
+	  K_LB,
+	  P_NONVIP,
+	  0,
+	  0,
+	  XDP_PASS,
+	  { CNT(pass_not_vip) },
+	  0 },
+	{ "tcp",
+	  "TCP to a VIP address (pass)",
+	  K_LB,
+	  P_TCP,
+	  0,
+	  0,
+	  XDP_PASS,
+	  { CNT(pass_not_udp) },
+	  0 },
 	/* the default forwarding mode (no `mac =`): bpf_fib_lookup() from the
 	 * ingress device of --fib, back out of it (XDP_TX) */
-	{ "fib_encap", "floor: harness + encapsulation (encap())", K_ENCAP, P_SHORT, 0, 0, XDP_TX,
-	  {0}, 0, 1 },
-	{ "fib_plain", "short, plaintext CID", K_LB, P_SHORT, 0, 0, XDP_TX,
-	  { CNT(tx), CNT(route_cid), CNT(cid_plaintext) }, 0, 1 },
-	{ "fib_sp_hit", "short, single-pass, decode cache hit", K_LB, P_SHORT, 1, 0, XDP_TX,
-	  { CNT(tx), CNT(route_cid), CNT(dcache_hit) }, 0, 1 },
-	{ "fib_fp_hit", "short, four-pass, decode cache hit", K_LB, P_SHORT, 2, 0, XDP_TX,
-	  { CNT(tx), CNT(route_cid), CNT(dcache_hit) }, 0, 1 },
-	{ "fib_lru_hit", "Initial, fallback, LRU hit", K_LB, P_INITIAL, 5, 0, XDP_TX,
-	  { CNT(tx), CNT(route_lru), CNT(unroutable_config) }, 0, 1 },
+	{ "fib_encap",
+	  "floor: harness + encapsulation (encap())",
+	  K_ENCAP,
+	  P_SHORT,
+	  0,
+	  0,
+	  XDP_TX,
+	  { 0 },
+	  0,
+	  1 },
+	{ "fib_plain",
+	  "short, plaintext CID",
+	  K_LB,
+	  P_SHORT,
+	  0,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(cid_plaintext) },
+	  0,
+	  1 },
+	{ "fib_sp_hit",
+	  "short, single-pass, decode cache hit",
+	  K_LB,
+	  P_SHORT,
+	  1,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(dcache_hit) },
+	  0,
+	  1 },
+	{ "fib_fp_hit",
+	  "short, four-pass, decode cache hit",
+	  K_LB,
+	  P_SHORT,
+	  2,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(dcache_hit) },
+	  0,
+	  1 },
+	{ "fib_lru_hit",
+	  "Initial, fallback, LRU hit",
+	  K_LB,
+	  P_INITIAL,
+	  5,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_lru), CNT(unroutable_config) },
+	  0,
+	  1 },
 };
-#define NCLS (int)(sizeof(classes) / sizeof(classes[0]))
-#define NINST 2
+#define NCLS	   (int)(sizeof(classes) / sizeof(classes[0]))
+#define NINST	   2
 #define MAX_ROUNDS 64
 
-static double res[NINST][2][NCLS][MAX_ROUNDS];	/* [inst][v4, v6][class][round] */
+static double res[NINST][2][NCLS][MAX_ROUNDS]; /* [inst][v4, v6][class][round] */
 static int nres[NINST][2][NCLS];
 
 static int cls_index(const char *id)
@@ -555,20 +746,28 @@ static int cls_index(const char *id)
 static int prog_of(const struct inst *in, enum kind k)
 {
 	switch (k) {
-	case K_FLOOR: return in->fd_floor;
-	case K_NOP: return in->fd_nop;
-	case K_ADJUST: return in->fd_adjust;
-	case K_ENCAP: return in->fd_encap;
-	default: return in->fd_lb;
+	case K_FLOOR:
+		return in->fd_floor;
+	case K_NOP:
+		return in->fd_nop;
+	case K_ADJUST:
+		return in->fd_adjust;
+	case K_ENCAP:
+		return in->fd_encap;
+	default:
+		return in->fd_lb;
 	}
 }
 
 static void set_ctl_for(struct inst *in, const struct cls *c, const struct frame *f, int family)
 {
 	struct bench_ctl ctl = {
-		.rewrite = c->rewrite, .cid_off = f->cid_off,
-		.sport_off = f->sport_off, .saddr_off = f->saddr_off,
-		.backend = in->target, .olen = family == 4 ? 20 : 40,
+		.rewrite = c->rewrite,
+		.cid_off = f->cid_off,
+		.sport_off = f->sport_off,
+		.saddr_off = f->saddr_off,
+		.backend = in->target,
+		.olen = family == 4 ? 20 : 40,
 	};
 
 	if (c->rewrite == BENCH_RW_CID) {
@@ -582,19 +781,18 @@ static void set_ctl_for(struct inst *in, const struct cls *c, const struct frame
 	bench_set_ctl(in, &ctl);
 }
 
-static int fib_ifindex;		/* --fib: the ingress device of the FIB rows */
-static uint8_t fib_smac[6];	/* its MAC: the outer source of the FIB rows */
+static int fib_ifindex;	    /* --fib: the ingress device of the FIB rows */
+static uint8_t fib_smac[6]; /* its MAC: the outer source of the FIB rows */
 /* the gateway toward the backends' prefixes, a permanent neighbour made by
  * tools/bench/run in the --fib namespace */
 static const uint8_t fib_gw_mac[6] = { 0x02, 0, 0, 0, 0xfe, 0xfe };
 
-static int run(int fd, const struct frame *f, uint32_t repeat, uint8_t *out,
-	       uint32_t *outlen, uint32_t *dur, int fib)
+static int run(int fd, const struct frame *f, uint32_t repeat, uint8_t *out, uint32_t *outlen,
+	       uint32_t *dur, int fib)
 {
 	struct xdp_md ctx = { .data_end = f->len, .ingress_ifindex = fib_ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o,
-		.data_in = f->b, .data_size_in = f->len,
-		.data_out = out, .data_size_out = 4096, .repeat = repeat);
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->b, .data_size_in = f->len, .data_out = out,
+		    .data_size_out = 4096, .repeat = repeat);
 
 	if (fib) {
 		o.ctx_in = &ctx;
@@ -657,8 +855,7 @@ static void flow_of(const struct frame *f, struct cidlb_flow_key *k)
  * to the backend's with the inner TOS / traffic class, then the input's IP
  * packet unchanged.
  */
-static size_t expected_frame(const struct frame *f, int family, uint32_t be, int fib,
-			     uint8_t *x)
+static size_t expected_frame(const struct frame *f, int family, uint32_t be, int fib, uint8_t *x)
 {
 	const uint8_t *ip = f->b + 14;
 	size_t ilen = f->len - 14, olen = family == 4 ? 20 : 40;
@@ -676,10 +873,10 @@ static size_t expected_frame(const struct frame *f, int family, uint32_t be, int
 	x[13] = family == 4 ? 0x00 : 0xdd;
 	if (ip[0] >> 4 == 4) {
 		tos = ip[1];
-		proto = 4;	/* IPIP */
+		proto = 4; /* IPIP */
 	} else {
 		tos = (ip[0] & 0x0f) << 4 | ip[1] >> 4;
-		proto = 41;	/* IPv6 */
+		proto = 41; /* IPv6 */
 	}
 	memset(o, 0, olen);
 	if (family == 4) {
@@ -687,7 +884,7 @@ static size_t expected_frame(const struct frame *f, int family, uint32_t be, int
 		o[1] = tos;
 		o[2] = (ilen + 20) >> 8;
 		o[3] = ilen + 20;
-		o[6] = 0x40;	/* DF */
+		o[6] = 0x40; /* DF */
 		o[8] = 64;
 		o[9] = proto;
 		tpkt_addr(4, LB4, a);
@@ -698,11 +895,11 @@ static size_t expected_frame(const struct frame *f, int family, uint32_t be, int
 		o[10] = c >> 8;
 		o[11] = c;
 	} else {
-		struct cidlb_flow_key k;
+		struct cidlb_flow_key k __attribute__((aligned(8)));
 		uint32_t fl;
 
 		flow_of(f, &k);
-		fl = cidlb_flow_hash(&k, 0) & 0xfffff;
+		fl = cidlb_flow_label(&k); /* what defines the outer flow label */
 		o[0] = 0x60 | tos >> 4;
 		o[1] = (uint8_t)(tos << 4) | fl >> 16;
 		o[2] = fl >> 8;
@@ -764,7 +961,8 @@ static void check_one(struct inst *in, const struct cls *c, const struct frame *
 		return;
 	for (i = 0; i < xlen && i < outlen && out[i] == x[i]; i++)
 		;
-	fprintf(stderr, "cidlb-bench: %s (IPv%d, %s backends%s, %s): cidlb_xdp's output differs "
+	fprintf(stderr,
+		"cidlb-bench: %s (IPv%d, %s backends%s, %s): cidlb_xdp's output differs "
 		"from the expected frame (backend %u) at octet %zu; %u octets out, %zu expected\n",
 		c->name, family, in->name, c->fib ? ", FIB" : "", what, be, i, outlen, xlen);
 	hexline("out     ", out, outlen, i);
@@ -804,7 +1002,7 @@ static void check_real(struct inst *in, const struct cls *c, const struct frame 
 		g = *f;
 		g.b[f->sport_off] = 0xfe;
 		g.b[f->sport_off + 1] = round;
-		g.b[f->saddr_off] = 0xff;	/* the harness's addresses are below */
+		g.b[f->saddr_off] = 0xff; /* the harness's addresses are below */
 		g.b[f->saddr_off + 1] = round;
 		check_one(in, c, &g, family, maglev_pick(in, &g), "a new 4-tuple");
 	}
@@ -825,8 +1023,7 @@ static const char *cnt_name(size_t off1)
 	return "?";
 }
 
-static double measure(struct inst *in, const struct cls *c, int family, uint32_t repeat,
-		      int round)
+static double measure(struct inst *in, const struct cls *c, int family, uint32_t repeat, int round)
 {
 	struct cidlb_counters before, after;
 	uint8_t out[4096], in_m[4096];
@@ -839,14 +1036,14 @@ static double measure(struct inst *in, const struct cls *c, int family, uint32_t
 	bench_frame(in, family, c->pkt, c->config_id, &f);
 	set_ctl_for(in, c, &f, family);
 	check_real(in, c, &f, family, round);
-	run(fd, &f, 100, out, &outlen, NULL, c->fib);	/* warm: caches, LRU entry */
+	run(fd, &f, 100, out, &outlen, NULL, c->fib); /* warm: caches, LRU entry */
 	check(cidlb_lb_read_counters(in->lb, &before), "read counters");
 	rv = run(fd, &f, repeat, out, &outlen, &dur, c->fib);
 	check(cidlb_lb_read_counters(in->lb, &after), "read counters");
 
 	if (rv != c->verdict)
-		die("%s (IPv%d, %s backends): verdict %s, expected %s", c->name, family,
-		    in->name, verdict_str(rv), verdict_str(c->verdict));
+		die("%s (IPv%d, %s backends): verdict %s, expected %s", c->name, family, in->name,
+		    verdict_str(rv), verdict_str(c->verdict));
 	if (c->kind != K_FLOOR) {
 		/* the harness restored the input (but the rewritten octets) */
 		memcpy(in_m, f.b, f.len);
@@ -861,7 +1058,8 @@ static double measure(struct inst *in, const struct cls *c, int family, uint32_t
 		memset(out + lo, 0, hi - lo);
 		if (outlen != f.len || memcmp(out, in_m, f.len))
 			die("%s (IPv%d, %s backends): the harness did not restore the frame "
-			    "(%u octets out, %zu in)", c->name, family, in->name, outlen, f.len);
+			    "(%u octets out, %zu in)",
+			    c->name, family, in->name, outlen, f.len);
 	}
 	if (c->kind == K_LB) {
 		uint64_t d = after.rx_packets - before.rx_packets;
@@ -873,8 +1071,9 @@ static double measure(struct inst *in, const struct cls *c, int family, uint32_t
 			d = cnt_at(&after, c->cnt[i]) - cnt_at(&before, c->cnt[i]);
 			if (d != repeat)
 				die("%s (IPv%d, %s backends): counter %s moved by %llu, expected %u: "
-				    "not every iteration took the intended path", c->name, family,
-				    in->name, cnt_name(c->cnt[i]), (unsigned long long)d, repeat);
+				    "not every iteration took the intended path",
+				    c->name, family, in->name, cnt_name(c->cnt[i]),
+				    (unsigned long long)d, repeat);
 		}
 	}
 	return dur;
@@ -945,7 +1144,7 @@ static double harness_cost(int fam, const char *id)
 	return ref(0, fam, id) - ref(0, fam, "floor");
 }
 static int ninst = NINST;
-static char *only;		/* --classes */
+static char *only; /* --classes */
 
 static int selected(const struct cls *c)
 {
@@ -973,7 +1172,10 @@ static void print_table(FILE *o)
 				continue;
 			fprintf(o, "| %s | %s | %s |", classes[c].name,
 				classes[c].kind == K_FLOOR || classes[c].kind == K_NOP ||
-				classes[c].kind == K_ADJUST ? "" : classes[c].fib ? "FIB" : "MAC",
+						classes[c].kind == K_ADJUST ?
+					"" :
+				classes[c].fib ? "FIB" :
+						 "MAC",
 				insts[i].name);
 			for (fam = 0; fam < 2; fam++) {
 				double *v = res[i][fam][c];
@@ -1023,7 +1225,7 @@ static void target(FILE *o, const char *what, double got, double limit, const ch
 static void print_targets(FILE *o)
 {
 	static const char *fam_s[] = { "IPv4", "IPv6" };
-	static const char *indep[] = { "plain", "sp_hit", "fp_hit", "lru_hit", "new_tuple",
+	static const char *indep[] = { "plain",	  "sp_hit",   "fp_hit",	   "lru_hit", "new_tuple",
 				       "retired", "udp_port", "plain_rot", "sp_miss", "fp_miss" };
 	char w[160], how[160];
 	int fam;
@@ -1063,28 +1265,37 @@ static void print_harness(FILE *o)
 {
 	fprintf(o, "\n### Harness overhead (10 backends, medians)\n\n");
 	fprintf(o, "| | IPv4 ns | IPv6 ns |\n| --- | ---: | ---: |\n");
-	fprintf(o, "| floor (swap MACs, XDP_TX, no harness) | %.0f | %.0f |\n",
-		med(0, 0, "floor"), med(0, 1, "floor"));
+	fprintf(o, "| floor (swap MACs, XDP_TX, no harness) | %.0f | %.0f |\n", med(0, 0, "floor"),
+		med(0, 1, "floor"));
 	fprintf(o, "| harness: save/restore %d octets, control lookup | %+.0f | %+.0f |\n",
 		BENCH_SAVE_LEN, med(0, 0, "nop") - med(0, 0, "floor"),
 		med(0, 1, "nop") - med(0, 1, "floor"));
 	fprintf(o, "| harness: undo of the head adjustment (+ the adjustment) | %+.0f | %+.0f |\n",
 		med(0, 0, "adjust") - med(0, 0, "nop"), med(0, 1, "adjust") - med(0, 1, "nop"));
-	fprintf(o, "| encapsulation writes, backend and global lookups, MTU check | %+.0f | %+.0f |\n",
+	fprintf(o,
+		"| encapsulation writes, backend and global lookups, MTU check | %+.0f | %+.0f |\n",
 		med(0, 0, "encap") - med(0, 0, "adjust"), med(0, 1, "encap") - med(0, 1, "adjust"));
-	fprintf(o, "| new CID each iteration: the harness's part (sequence, array lookup, copy) | %+.0f | %+.0f |\n",
+	fprintf(o,
+		"| new CID each iteration: the harness's part (sequence, array lookup, copy) | %+.0f | %+.0f |\n",
 		med(0, 0, "nop_rot") - med(0, 0, "nop"), med(0, 1, "nop_rot") - med(0, 1, "nop"));
-	fprintf(o, "| new CID each iteration: the data path's part (plaintext; cold hash buckets) | %+.0f | %+.0f |\n",
-		med(0, 0, "plain_rot") - med(0, 0, "plain") - (med(0, 0, "nop_rot") - med(0, 0, "nop")),
-		med(0, 1, "plain_rot") - med(0, 1, "plain") - (med(0, 1, "nop_rot") - med(0, 1, "nop")));
+	fprintf(o,
+		"| new CID each iteration: the data path's part (plaintext; cold hash buckets) | %+.0f | %+.0f |\n",
+		med(0, 0, "plain_rot") - med(0, 0, "plain") -
+			(med(0, 0, "nop_rot") - med(0, 0, "nop")),
+		med(0, 1, "plain_rot") - med(0, 1, "plain") -
+			(med(0, 1, "nop_rot") - med(0, 1, "nop")));
 }
 
 static void print_aes(FILE *o)
 {
 	static const char *fam_s[] = { "IPv4", "IPv6" };
-	static const struct { const char *mode, *hit, *nc, *ncr, *miss; } m[] = {
-		{ "single-pass (16-octet block, 1 AES)", "sp_hit", "sp_nc", "sp_nc_rot", "sp_miss" },
-		{ "four-pass (8-octet block, 3 AES: sid ≤ nonce)", "fp_hit", "fp_nc", "fp_nc_rot", "fp_miss" },
+	static const struct {
+		const char *mode, *hit, *nc, *ncr, *miss;
+	} m[] = {
+		{ "single-pass (16-octet block, 1 AES)", "sp_hit", "sp_nc", "sp_nc_rot",
+		  "sp_miss" },
+		{ "four-pass (8-octet block, 3 AES: sid ≤ nonce)", "fp_hit", "fp_nc", "fp_nc_rot",
+		  "fp_miss" },
 	};
 	size_t i;
 	int fam;
@@ -1106,7 +1317,8 @@ static void print_aes(FILE *o)
 				snprintf(be, sizeof(be), "always pays");
 			else
 				snprintf(be, sizeof(be), "%.0f %%", 100.0 * cost / (save + cost));
-			fprintf(o, "| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n",
+			fprintf(o,
+				"| %s | %s | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %.0f | %s |\n",
 				m[i].mode, fam_s[fam], med(0, fam, "plain"), hit, nc, ncr, miss,
 				save, cost, be);
 		}
@@ -1133,16 +1345,19 @@ static unsigned long long memlock(int fd)
 
 static void print_memory(FILE *o)
 {
-	static const char *types[] = { [BPF_MAP_TYPE_HASH] = "hash", [BPF_MAP_TYPE_ARRAY] = "array",
-		[BPF_MAP_TYPE_PERCPU_ARRAY] = "percpu array", [BPF_MAP_TYPE_LRU_HASH] = "LRU hash",
-		[BPF_MAP_TYPE_LRU_PERCPU_HASH] = "LRU percpu hash",
-		[BPF_MAP_TYPE_DEVMAP_HASH] = "devmap hash" };
+	static const char *types[] = { [BPF_MAP_TYPE_HASH] = "hash",
+				       [BPF_MAP_TYPE_ARRAY] = "array",
+				       [BPF_MAP_TYPE_PERCPU_ARRAY] = "percpu array",
+				       [BPF_MAP_TYPE_LRU_HASH] = "LRU hash",
+				       [BPF_MAP_TYPE_LRU_PERCPU_HASH] = "LRU percpu hash",
+				       [BPF_MAP_TYPE_DEVMAP_HASH] = "devmap hash" };
 	unsigned long long tot[NINST] = { 0 };
 	int i, j;
 
 	fprintf(o, "\n### Map memory (memlock from /proc/self/fdinfo, %d possible CPUs)\n\n",
 		libbpf_num_possible_cpus());
-	fprintf(o, "| map | type | max entries | key | value | %s backends | %s backends + %u retired |\n",
+	fprintf(o,
+		"| map | type | max entries | key | value | %s backends | %s backends + %u retired |\n",
 		insts[0].name, insts[1].name, insts[1].retired);
 	fprintf(o, "| --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
 	for (j = 0; j < CIDLB_M_COUNT; j++) {
@@ -1154,7 +1369,9 @@ static void print_memory(FILE *o)
 			continue;
 		fprintf(o, "| %s | %s | %u | %u | %u |", cidlb_map_names[j],
 			info.type < sizeof(types) / sizeof(types[0]) && types[info.type] ?
-			types[info.type] : "?", info.max_entries, info.key_size, info.value_size);
+				types[info.type] :
+				"?",
+			info.max_entries, info.key_size, info.value_size);
 		for (i = 0; i < NINST; i++) {
 			unsigned long long m = memlock(cidlb_lb_map_fd(insts[i].lb, j));
 
@@ -1163,16 +1380,16 @@ static void print_memory(FILE *o)
 		}
 		fputc('\n', o);
 	}
-	fprintf(o, "| **total** | | | | | **%.1f MiB** | **%.1f MiB** |\n",
-		tot[0] / 1048576.0, tot[1] / 1048576.0);
+	fprintf(o, "| **total** | | | | | **%.1f MiB** | **%.1f MiB** |\n", tot[0] / 1048576.0,
+		tot[1] / 1048576.0);
 	for (i = 0; i < NINST; i++) {
 		struct cidlb_global g;
 
 		if (!cidlb_lb_get_global(insts[i].lb, &g))
 			fprintf(o, "\n%s backends: %s.", insts[i].name,
 				g.flags & CIDLB_GF_SID_SPILL ?
-				"some server IDs spilled out of cidlb_sid_table (looked up in cidlb_sids)" :
-				"every server ID in cidlb_sid_table");
+					"some server IDs spilled out of cidlb_sid_table (looked up in cidlb_sids)" :
+					"every server ID in cidlb_sid_table");
 	}
 	fputc('\n', o);
 }
@@ -1215,9 +1432,9 @@ static int same_map(uint32_t a, uint32_t b)
 	fa = bpf_map_get_fd_by_id(a);
 	fb = bpf_map_get_fd_by_id(b);
 	if (fa >= 0 && fb >= 0 && !bpf_obj_get_info_by_fd(fa, &ia, &la) &&
-	    !bpf_obj_get_info_by_fd(fb, &ib, &lb) && ia.type == ib.type &&
-	    ia.max_entries == 1 && ib.max_entries == 1 && ia.value_size == ib.value_size &&
-	    strstr(ia.name, ".rodata") && strstr(ib.name, ".rodata")) {
+	    !bpf_obj_get_info_by_fd(fb, &ib, &lb) && ia.type == ib.type && ia.max_entries == 1 &&
+	    ib.max_entries == 1 && ia.value_size == ib.value_size && strstr(ia.name, ".rodata") &&
+	    strstr(ib.name, ".rodata")) {
 		va = malloc(ia.value_size);
 		vb = malloc(ib.value_size);
 		same = va && vb && !bpf_map_lookup_elem(fa, &zero, va) &&
@@ -1286,13 +1503,17 @@ static void print_prog(FILE *o)
 		fprintf(o, "| %s backends | cidlb_xdp (build/cidlb.bpf.o) | %u | %uB | %uB | |\n",
 			insts[i].name, real.verified_insns, real.xlated_prog_len,
 			real.jited_prog_len);
-		fprintf(o, "| %s backends | bench_bare: cidlb_handle() in the harness object "
-			   "| %u | %uB | %uB | %s |\n", insts[i].name, bare.verified_insns,
-			bare.xlated_prog_len, bare.jited_prog_len,
+		fprintf(o,
+			"| %s backends | bench_bare: cidlb_handle() in the harness object "
+			"| %u | %uB | %uB | %s |\n",
+			insts[i].name, bare.verified_insns, bare.xlated_prog_len,
+			bare.jited_prog_len,
 			same ? "translated instructions identical to cidlb_xdp's" :
-			"**translated instructions differ from cidlb_xdp's**");
-		fprintf(o, "| %s backends | bench_lb: harness + cidlb_handle() (timed) "
-			   "| %u | %uB | %uB | |\n", insts[i].name, timed.verified_insns, timed.xlated_prog_len,
+			       "**translated instructions differ from cidlb_xdp's**");
+		fprintf(o,
+			"| %s backends | bench_lb: harness + cidlb_handle() (timed) "
+			"| %u | %uB | %uB | |\n",
+			insts[i].name, timed.verified_insns, timed.xlated_prog_len,
 			timed.jited_prog_len);
 		free(xr);
 		free(xb);
@@ -1343,10 +1564,11 @@ static void pin_cpu(int cpu)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "repeat", 1, NULL, 'r' }, { "rounds", 1, NULL, 'n' }, { "cpu", 1, NULL, 'c' },
-		{ "live", 1, NULL, 'l' }, { "live-frames", 1, NULL, 'f' }, { "quick", 0, NULL, 'q' },
-		{ "classes", 1, NULL, 'o' }, { "fib", 1, NULL, 'b' }, { "tsv", 1, NULL, 't' },
-		{ NULL, 0, NULL, 0 },
+		{ "repeat", 1, NULL, 'r' },	 { "rounds", 1, NULL, 'n' },
+		{ "cpu", 1, NULL, 'c' },	 { "live", 1, NULL, 'l' },
+		{ "live-frames", 1, NULL, 'f' }, { "quick", 0, NULL, 'q' },
+		{ "classes", 1, NULL, 'o' },	 { "fib", 1, NULL, 'b' },
+		{ "tsv", 1, NULL, 't' },	 { NULL, 0, NULL, 0 },
 	};
 	struct live_opts lv = { .frames = 2000000, .rounds = 3 };
 	uint32_t repeat = 1000000;
@@ -1356,19 +1578,42 @@ int main(int argc, char **argv)
 
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (opt) {
-		case 'r': repeat = strtoul(optarg, NULL, 0); break;
-		case 'n': rounds = atoi(optarg); break;
-		case 'c': cpu = atoi(optarg); break;
-		case 'l': live = optarg; break;
-		case 'f': lv.frames = strtoul(optarg, NULL, 0); break;
-		case 'o': only = optarg; ninst = 1; break;
-		case 'b': fib = optarg; break;
-		case 't': tsv = optarg; break;
-		case 'q': repeat = 100000; rounds = 3; lv.frames = 200000; lv.rounds = 2; break;
+		case 'r':
+			repeat = strtoul(optarg, NULL, 0);
+			break;
+		case 'n':
+			rounds = atoi(optarg);
+			break;
+		case 'c':
+			cpu = atoi(optarg);
+			break;
+		case 'l':
+			live = optarg;
+			break;
+		case 'f':
+			lv.frames = strtoul(optarg, NULL, 0);
+			break;
+		case 'o':
+			only = optarg;
+			ninst = 1;
+			break;
+		case 'b':
+			fib = optarg;
+			break;
+		case 't':
+			tsv = optarg;
+			break;
+		case 'q':
+			repeat = 100000;
+			rounds = 3;
+			lv.frames = 200000;
+			lv.rounds = 2;
+			break;
 		default:
-			fprintf(stderr, "usage: cidlb-bench [--repeat N] [--rounds N] [--cpu N] [--quick] "
-					"[--live GEN_NS,GEN_IF,LB_NS,LB_IF] [--live-frames N] [--fib NS,IF] "
-					"[--tsv FILE] [--classes ID,...]\n");
+			fprintf(stderr,
+				"usage: cidlb-bench [--repeat N] [--rounds N] [--cpu N] [--quick] "
+				"[--live GEN_NS,GEN_IF,LB_NS,LB_IF] [--live-frames N] [--fib NS,IF] "
+				"[--tsv FILE] [--classes ID,...]\n");
 			return 2;
 		}
 	}
@@ -1388,7 +1633,7 @@ int main(int argc, char **argv)
 	inst_open(&insts[0], 10, 1, 1);
 	insts[1].name = "10000";
 	if (ninst > 1)
-		inst_open(&insts[1], 10000, ~0U, 1);	/* retired map filled to max_entries */
+		inst_open(&insts[1], 10000, ~0U, 1); /* retired map filled to max_entries */
 
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < ninst; i++) {
@@ -1446,7 +1691,7 @@ int main(int argc, char **argv)
 	printf("\n%d target(s) missed.\n", failed_targets);
 	if (prog_mismatch) {
 		fprintf(stderr, "cidlb-bench: the timed copy of cidlb_handle() is not the code of "
-			"the loaded cidlb_xdp (see \"The timed program\")\n");
+				"the loaded cidlb_xdp (see \"The timed program\")\n");
 		rc = -1;
 	}
 	for (i = 0; i < ninst; i++) {

@@ -22,10 +22,10 @@
 #include <stdio.h>
 #include "ctl/hex.h"
 
-#define CIDLB_EXIT_OK		0
-#define CIDLB_EXIT_NO		1
-#define CIDLB_EXIT_USAGE	2
-#define CIDLB_EXIT_FAIL		3
+#define CIDLB_EXIT_OK	 0
+#define CIDLB_EXIT_NO	 1
+#define CIDLB_EXIT_USAGE 2
+#define CIDLB_EXIT_FAIL	 3
 
 /* -j / --json: print JSON (one object per command, on one line). */
 extern bool cidlb_json;
@@ -39,13 +39,13 @@ typedef int (*cidlb_cmd_fn)(int argc, char **argv);
 struct cidlb_object {
 	const char *name;
 	cidlb_cmd_fn run;
-	const char *summary;	/* one line for `cidlb help` */
+	const char *summary; /* one line for `cidlb help` */
 };
 
 /* ---- objects (one file each) ---------------------------------------------- */
 int cmd_cid(int argc, char **argv);	/* cmd_cid.c */
 int cmd_status(int argc, char **argv);	/* cmd_status.c */
-int cmd_backend(int argc, char **argv);	/* cmd_backend.c */
+int cmd_backend(int argc, char **argv); /* cmd_backend.c */
 int cmd_stats(int argc, char **argv);	/* cmd_stats.c */
 int cmd_config(int argc, char **argv);	/* cmd_config.c */
 int cmd_trace(int argc, char **argv);	/* cmd_trace.c */

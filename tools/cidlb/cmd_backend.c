@@ -18,33 +18,32 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: cidlb [-j] backend list\n"
-		"       cidlb [-j] backend add NAME --address ADDR [--server-id CONFIG:HEX]...\n"
-		"                  [--weight N] [--mac MAC] [--mode encap|direct] [--draining]\n"
-		"                  [--health on|off] [--health-interval MS] [--health-timeout MS]\n"
-		"                  [--health-fall N] [--health-rise N]\n"
-		"       cidlb [-j] backend drain NAME\n"
-		"       cidlb [-j] backend activate NAME\n"
-		"       cidlb [-j] backend remove NAME\n"
-		"       cidlb [-j] backend weight NAME N\n"
-		"       cidlb [-j] backend quarantine\n"
-		"\n"
-		"drain     keeps the backend's CID-routed connections and known flows, gives\n"
-		"          it no new fallback flows (Maglev rebuilt without it).\n"
-		"activate  undoes drain.\n"
-		"remove    its server IDs are quarantined ([daemon] quarantine, default\n"
-		"          3600 s): never given to another backend meanwhile; packets\n"
-		"          carrying them take the fallback route, so a surviving server\n"
-		"          answers with a stateless reset and the client reconnects.\n"
-		"weight    0..65535, share of new fallback flows (0: none).\n"
-		"--health...  this backend's health checks (unset: [lb]'s; docs/operations.md).\n"
-		"quarantine  the server IDs of removed backends still held back, with\n"
-		"          their config ID, former owner and seconds left.\n"
-		"\n"
-		"Live changes last until the next reload: put lasting ones in the file.\n"
-		"Exit: 0 done, 1 no such backend, 2 bad arguments or request refused as\n"
-		"invalid, 3 refused (e.g. quarantined server ID) or failed.\n");
+	fprintf(f, "Usage: cidlb [-j] backend list\n"
+		   "       cidlb [-j] backend add NAME --address ADDR [--server-id CONFIG:HEX]...\n"
+		   "                  [--weight N] [--mac MAC] [--mode encap|direct] [--draining]\n"
+		   "                  [--health on|off] [--health-interval MS]\n"
+		   "                  [--health-timeout MS] [--health-fall N] [--health-rise N]\n"
+		   "       cidlb [-j] backend drain NAME\n"
+		   "       cidlb [-j] backend activate NAME\n"
+		   "       cidlb [-j] backend remove NAME\n"
+		   "       cidlb [-j] backend weight NAME N\n"
+		   "       cidlb [-j] backend quarantine\n"
+		   "\n"
+		   "drain     keeps the backend's CID-routed connections and known flows, gives\n"
+		   "          it no new fallback flows (Maglev rebuilt without it).\n"
+		   "activate  undoes drain.\n"
+		   "remove    its server IDs are quarantined ([daemon] quarantine, default\n"
+		   "          3600 s): never given to another backend meanwhile; packets\n"
+		   "          carrying them take the fallback route, so a surviving server\n"
+		   "          answers with a stateless reset and the client reconnects.\n"
+		   "weight    0..65535, share of new fallback flows (0: none).\n"
+		   "--health...  its own health checks (unset: [lb]'s).\n"
+		   "quarantine  the server IDs of removed backends still held back, with\n"
+		   "          their config ID, former owner and seconds left.\n"
+		   "\n"
+		   "Live changes last until the next reload: put lasting ones in the file.\n"
+		   "Exit: 0 done, 1 no such backend, 2 bad arguments or request refused as\n"
+		   "invalid, 3 refused (e.g. quarantined server ID) or failed.\n");
 }
 
 static void print_list(json_t *a)
@@ -54,14 +53,15 @@ static void print_list(json_t *a)
 
 	printf("%-16s %5s %-24s %-9s %-7s %6s %-9s %-20s %12s %14s\n", "NAME", "INDEX", "ADDRESS",
 	       "STATE", "HEALTH", "WEIGHT", "MODE", "SERVER IDS", "PACKETS", "BYTES");
-	json_array_foreach(a, i, b) {
+	json_array_foreach (a, i, b) {
 		char sids[128] = "";
 		const char *k, *health;
 		json_t *v;
 		size_t off = 0;
 
-		json_object_foreach(json_object_get(b, "server_ids"), k, v)
-			off += (size_t)snprintf(sids + off, off < sizeof(sids) ? sizeof(sids) - off : 0,
+		json_object_foreach (json_object_get(b, "server_ids"), k, v)
+			off += (size_t)snprintf(sids + off,
+						off < sizeof(sids) ? sizeof(sids) - off : 0,
 						"%s%s:%s", off ? "," : "", k, json_string_value(v));
 		health = json_string_value(json_object_get(b, "health"));
 		printf("%-16s %5lld %-24s %-9s %-7s %6lld %-9s %-20s %12lld %14lld\n",
@@ -86,22 +86,37 @@ static int show(json_t *reply, const char *what, const char *name)
 	return CIDLB_EXIT_OK;
 }
 
+/* The configuration key of a --health... option of backend add. */
+static const char *health_key(int c)
+{
+	switch (c) {
+	case 'H':
+		return "health";
+	case 'I':
+		return "health_interval";
+	case 'T':
+		return "health_timeout";
+	case 'F':
+		return "health_fall";
+	default:
+		return "health_rise";
+	}
+}
+
 static int do_add(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "address", required_argument, NULL, 'a' },
-		{ "server-id", required_argument, NULL, 's' },
-		{ "weight", required_argument, NULL, 'w' },
-		{ "mac", required_argument, NULL, 'm' },
-		{ "mode", required_argument, NULL, 'M' },
-		{ "draining", no_argument, NULL, 'd' },
-		{ "health", required_argument, NULL, 'H' },
-		{ "health-interval", required_argument, NULL, 'I' },
-		{ "health-timeout", required_argument, NULL, 'T' },
-		{ "health-fall", required_argument, NULL, 'F' },
-		{ "health-rise", required_argument, NULL, 'R' },
-		{ 0 }
-	};
+	static const struct option opts[] = { { "address", required_argument, NULL, 'a' },
+					      { "server-id", required_argument, NULL, 's' },
+					      { "weight", required_argument, NULL, 'w' },
+					      { "mac", required_argument, NULL, 'm' },
+					      { "mode", required_argument, NULL, 'M' },
+					      { "draining", no_argument, NULL, 'd' },
+					      { "health", required_argument, NULL, 'H' },
+					      { "health-interval", required_argument, NULL, 'I' },
+					      { "health-timeout", required_argument, NULL, 'T' },
+					      { "health-fall", required_argument, NULL, 'F' },
+					      { "health-rise", required_argument, NULL, 'R' },
+					      { 0 } };
 	json_t *spec = json_object(), *sids = json_object(), *reply;
 	const char *name = NULL;
 	int c, ret;
@@ -119,16 +134,17 @@ static int do_add(int argc, char **argv)
 			size_t n;
 
 			if (!colon || colon == optarg || colon[1] == '\0' || colon - optarg > 1) {
-				ret = cidlb_usage_error("backend add: --server-id '%s': must be CONFIG:HEX, e.g. 0:0a0b0c",
-							optarg);
+				ret = cidlb_usage_error(
+					"backend add: --server-id '%s': must be CONFIG:HEX, e.g. 0:0a0b0c",
+					optarg);
 				goto out;
 			}
 			*colon = '\0';
 			/* the daemon's rule (ctl/hex.h), checked before anything is sent */
-			if (cidlb_parse_hex_msg("server ID", colon + 1, sid, 1, sizeof(sid),
-						&n, msg, sizeof(msg))) {
-				ret = cidlb_usage_error("backend add: --server-id %s:%s: %s", optarg,
-							colon + 1, msg);
+			if (cidlb_parse_hex_msg("server ID", colon + 1, sid, 1, sizeof(sid), &n,
+						msg, sizeof(msg))) {
+				ret = cidlb_usage_error("backend add: --server-id %s:%s: %s",
+							optarg, colon + 1, msg);
 				goto out;
 			}
 			json_object_set_new(sids, optarg, json_string(colon + 1));
@@ -150,17 +166,16 @@ static int do_add(int argc, char **argv)
 		case 'I':
 		case 'T':
 		case 'F':
-		case 'R':	/* the daemon checks them as the file's keys */
-			json_object_set_new(spec, c == 'H' ? "health" : c == 'I' ? "health_interval" :
-					    c == 'T' ? "health_timeout" : c == 'F' ? "health_fall" :
-					    "health_rise", json_string(optarg));
+		case 'R': /* the daemon checks them as the file's keys */
+			json_object_set_new(spec, health_key(c), json_string(optarg));
 			break;
 		case ':':
 			ret = cidlb_usage_error("backend add: %s needs a value", argv[optind - 1]);
 			goto out;
 		default:
-			ret = cidlb_usage_error("backend add: unknown option '%s' (try 'cidlb backend help')",
-						argv[optind - 1]);
+			ret = cidlb_usage_error(
+				"backend add: unknown option '%s' (try 'cidlb backend help')",
+				argv[optind - 1]);
 			goto out;
 		}
 	}
@@ -174,7 +189,8 @@ static int do_add(int argc, char **argv)
 		goto out;
 	}
 	if (!json_object_get(spec, "address")) {
-		ret = cidlb_usage_error("backend add: --address is required (the backend's IPv4 or IPv6 address)");
+		ret = cidlb_usage_error(
+			"backend add: --address is required (the backend's IPv4 or IPv6 address)");
 		goto out;
 	}
 	json_object_set_new(spec, "name", json_string(name));
@@ -195,7 +211,8 @@ int cmd_backend(int argc, char **argv)
 	int ret;
 
 	if (argc < 1)
-		return cidlb_usage_error("backend: missing VERB: list, add, drain, activate, remove, weight, quarantine or help");
+		return cidlb_usage_error(
+			"backend: missing VERB: list, add, drain, activate, remove, weight, quarantine or help");
 	verb = argv[0];
 	if (!strcmp(verb, "help")) {
 		usage(stdout);
@@ -219,7 +236,8 @@ int cmd_backend(int argc, char **argv)
 		size_t i;
 
 		if (argc > 1)
-			return cidlb_usage_error("backend quarantine: unexpected argument '%s'", argv[1]);
+			return cidlb_usage_error("backend quarantine: unexpected argument '%s'",
+						 argv[1]);
 		ret = cidlb_call(json_pack("{s:s}", "cmd", "quarantine.list"), &reply);
 		if (ret)
 			return ret;
@@ -227,13 +245,16 @@ int cmd_backend(int argc, char **argv)
 		if (cidlb_json) {
 			cidlb_print_json(q);
 		} else {
-			printf("%-6s %-32s %-16s %s\n", "CONFIG", "SERVER ID", "WAS", "SECONDS LEFT");
-			json_array_foreach(q, i, e)
+			printf("%-6s %-32s %-16s %s\n", "CONFIG", "SERVER ID", "WAS",
+			       "SECONDS LEFT");
+			json_array_foreach (q, i, e)
 				printf("%-6lld %-32s %-16s %lld\n",
-				       (long long)json_integer_value(json_object_get(e, "config_id")),
+				       (long long)json_integer_value(
+					       json_object_get(e, "config_id")),
 				       json_string_value(json_object_get(e, "server_id")) ?: "?",
 				       json_string_value(json_object_get(e, "owner")) ?: "?",
-				       (long long)json_integer_value(json_object_get(e, "seconds_left")));
+				       (long long)json_integer_value(
+					       json_object_get(e, "seconds_left")));
 		}
 		json_decref(reply);
 		return CIDLB_EXIT_OK;
@@ -249,25 +270,31 @@ int cmd_backend(int argc, char **argv)
 		ret = cidlb_call(json_pack("{s:s,s:s}", "cmd", cmd, "name", argv[1]), &reply);
 		if (ret)
 			return ret;
-		return show(reply, !strcmp(verb, "drain") ? "draining" :
+		return show(reply,
+			    !strcmp(verb, "drain")    ? "draining" :
 			    !strcmp(verb, "activate") ? "active" :
-			    "removed, its server IDs quarantined", argv[1]);
+							"removed, its server IDs quarantined",
+			    argv[1]);
 	}
 	if (!strcmp(verb, "weight")) {
 		char *end;
 		long w;
 
 		if (argc != 3)
-			return cidlb_usage_error("backend weight: needs NAME and a weight 0..65535");
+			return cidlb_usage_error(
+				"backend weight: needs NAME and a weight 0..65535");
 		w = strtol(argv[2], &end, 10);
 		if (!*argv[2] || *end || w < 0 || w > 65535)
-			return cidlb_usage_error("backend weight: '%s': must be a number 0..65535", argv[2]);
-		ret = cidlb_call(json_pack("{s:s,s:s,s:i}", "cmd", "backend.weight", "name", argv[1],
-					   "weight", (int)w), &reply);
+			return cidlb_usage_error("backend weight: '%s': must be a number 0..65535",
+						 argv[2]);
+		ret = cidlb_call(json_pack("{s:s,s:s,s:i}", "cmd", "backend.weight", "name",
+					   argv[1], "weight", (int)w),
+				 &reply);
 		if (ret)
 			return ret;
 		return show(reply, "weight set", argv[1]);
 	}
-	return cidlb_usage_error("backend: unknown verb '%s': list, add, drain, activate, remove, weight, quarantine or help",
-				 verb);
+	return cidlb_usage_error(
+		"backend: unknown verb '%s': list, add, drain, activate, remove, weight, quarantine or help",
+		verb);
 }

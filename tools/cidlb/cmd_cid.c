@@ -23,41 +23,40 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: cidlb [-j] cid encode CONFIG --server-id HEX [--nonce HEX]\n"
-		"       cidlb [-j] cid decode CONFIG CID\n"
-		"       cidlb [-j] cid retire [--ttl SECONDS] CID... | --file FILE | -\n"
-		"       cidlb [-j] cid unretire CID... | --file FILE | -\n"
-		"       cidlb [-j] cid list\n"
-		"       cidlb cid help\n"
-		"\n"
-		"CONFIG (the QUIC-LB configuration), from cidlbd's file:\n"
-		"  --config FILE        read [quic-lb N] from a cidlbd configuration file\n"
-		"  --config-id N        which one (decode: the CID's own; encode: 0)\n"
-		"or from flags:\n"
-		"  --server-id-len N    server ID length, 1..15 (required)\n"
-		"  --nonce-len N        nonce length, 4..18 (required);\n"
-		"                       server ID length + nonce length <= 19\n"
-		"  --config-id N        config ID, 0..6 (default 0)\n"
-		"  --key HEX            AES-128 key, 32 hex digits (default: plaintext)\n"
-		"  --len-self-encode    low 5 bits of octet 0 hold the CID length - 1\n"
-		"  --extra N            octets appended after the encoded block (default 0);\n"
-		"                       the CID is at most 20 octets\n"
-		"\n"
-		"encode: --server-id HEX (server ID length octets), --nonce HEX (nonce\n"
-		"length octets; default: chosen as a server would, random without a key).\n"
-		"decode: CID in hex. Exit 1 with \"unroutable: REASON\" when the load\n"
-		"balancer could not route it by this config.\n"
-		"\n"
-		"retire: through cidlbd, packets whose destination CID is one of these are\n"
-		"dropped for SECONDS (default [daemon] retire_ttl, 600), e.g. CIDs an\n"
-		"endpoint retired (RETIRE_CONNECTION_ID) or that must be cut off. CIDs in\n"
-		"hex; --file FILE or '-' (stdin): one CID per line, '#' comments, any number.\n"
-		"unretire: remove them again. list: the retired-CID map, read from the\n"
-		"pinned map (works without cidlbd), with the seconds left.\n"
-		"\n"
-		"HEX, CID: octets in hex, plain (0701a4) or colon-separated (07:01:a4),\n"
-		"either case; no 0x, '-' or spaces.\n");
+	fprintf(f, "Usage: cidlb [-j] cid encode CONFIG --server-id HEX [--nonce HEX]\n"
+		   "       cidlb [-j] cid decode CONFIG CID\n"
+		   "       cidlb [-j] cid retire [--ttl SECONDS] CID... | --file FILE | -\n"
+		   "       cidlb [-j] cid unretire CID... | --file FILE | -\n"
+		   "       cidlb [-j] cid list\n"
+		   "       cidlb cid help\n"
+		   "\n"
+		   "CONFIG (the QUIC-LB configuration), from cidlbd's file:\n"
+		   "  --config FILE        read [quic-lb N] from a cidlbd configuration file\n"
+		   "  --config-id N        which one (decode: the CID's own; encode: 0)\n"
+		   "or from flags:\n"
+		   "  --server-id-len N    server ID length, 1..15 (required)\n"
+		   "  --nonce-len N        nonce length, 4..18 (required);\n"
+		   "                       server ID length + nonce length <= 19\n"
+		   "  --config-id N        config ID, 0..6 (default 0)\n"
+		   "  --key HEX            AES-128 key, 32 hex digits (default: plaintext)\n"
+		   "  --len-self-encode    low 5 bits of octet 0 hold the CID length - 1\n"
+		   "  --extra N            octets appended after the encoded block (default 0);\n"
+		   "                       the CID is at most 20 octets\n"
+		   "\n"
+		   "encode: --server-id HEX (server ID length octets), --nonce HEX (nonce\n"
+		   "length octets; default: chosen as a server would, random without a key).\n"
+		   "decode: CID in hex. Exit 1 with \"unroutable: REASON\" when the load\n"
+		   "balancer could not route it by this config.\n"
+		   "\n"
+		   "retire: through cidlbd, packets whose destination CID is one of these are\n"
+		   "dropped for SECONDS (default [daemon] retire_ttl, 600), e.g. CIDs an\n"
+		   "endpoint retired (RETIRE_CONNECTION_ID) or that must be cut off. CIDs in\n"
+		   "hex; --file FILE or '-' (stdin): one CID per line, '#' comments, any number.\n"
+		   "unretire: remove them again. list: the retired-CID map, read from the\n"
+		   "pinned map (works without cidlbd), with the seconds left.\n"
+		   "\n"
+		   "HEX, CID: octets in hex, plain (0701a4) or colon-separated (07:01:a4),\n"
+		   "either case; no 0x, '-' or spaces.\n");
 }
 
 enum {
@@ -73,28 +72,26 @@ enum {
 	OPT_CONFIG,
 };
 
-static const struct option cid_opts[] = {
-	{ "config-id", required_argument, NULL, OPT_CONFIG_ID },
-	{ "server-id-len", required_argument, NULL, OPT_SID_LEN },
-	{ "nonce-len", required_argument, NULL, OPT_NONCE_LEN },
-	{ "key", required_argument, NULL, OPT_KEY },
-	{ "len-self-encode", no_argument, NULL, OPT_LSE },
-	{ "extra", required_argument, NULL, OPT_EXTRA },
-	{ "server-id", required_argument, NULL, OPT_SID },
-	{ "nonce", required_argument, NULL, OPT_NONCE },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ 0 }
-};
+static const struct option cid_opts[] = { { "config-id", required_argument, NULL, OPT_CONFIG_ID },
+					  { "server-id-len", required_argument, NULL, OPT_SID_LEN },
+					  { "nonce-len", required_argument, NULL, OPT_NONCE_LEN },
+					  { "key", required_argument, NULL, OPT_KEY },
+					  { "len-self-encode", no_argument, NULL, OPT_LSE },
+					  { "extra", required_argument, NULL, OPT_EXTRA },
+					  { "server-id", required_argument, NULL, OPT_SID },
+					  { "nonce", required_argument, NULL, OPT_NONCE },
+					  { "help", no_argument, NULL, OPT_HELP },
+					  { "config", required_argument, NULL, OPT_CONFIG },
+					  { 0 } };
 
 struct cid_args {
 	struct cidlb_cid_params p;
 	bool have_sid_len, have_nonce_len;
 	const char *sid_hex, *nonce_hex;
-	const char *cid_hex;	/* decode's positional argument */
+	const char *cid_hex; /* decode's positional argument */
 	const char *config_file;
 	bool have_config_id, have_flags;
-	bool auto_id;		/* decode: config ID taken from the CID */
+	bool auto_id; /* decode: config ID taken from the CID */
 };
 
 /* The QUIC-LB config @a->p.config_id of a cidlbd configuration file. */
@@ -106,7 +103,8 @@ static int config_from_file(const char *verb, struct cid_args *a)
 
 	if (err && (!c || !c->errors)) {
 		cidlb_conf_free(c);
-		return cidlb_usage_error("cid %s: --config %s: %s", verb, a->config_file, strerror(-err));
+		return cidlb_usage_error("cid %s: --config %s: %s", verb, a->config_file,
+					 strerror(-err));
 	}
 	if (err) {
 		int first = (int)strcspn(c->errors, "\n");
@@ -143,8 +141,8 @@ static int config_from_file(const char *verb, struct cid_args *a)
 }
 
 /* A decimal in [lo, hi] for flag @name, or a usage error. */
-static int parse_num(const char *verb, const char *name, const char *s,
-		     unsigned int lo, unsigned int hi, uint8_t *out)
+static int parse_num(const char *verb, const char *name, const char *s, unsigned int lo,
+		     unsigned int hi, uint8_t *out)
 {
 	char *end;
 	unsigned long v;
@@ -152,18 +150,17 @@ static int parse_num(const char *verb, const char *name, const char *s,
 	errno = 0;
 	v = strtoul(s, &end, 10);
 	if (!*s || *end || errno || v < lo || v > hi || s[0] == '-')
-		return cidlb_usage_error("cid %s: --%s '%s': must be a number %u..%u",
-					 verb, name, s, lo, hi);
+		return cidlb_usage_error("cid %s: --%s '%s': must be a number %u..%u", verb, name,
+					 s, lo, hi);
 	*out = (uint8_t)v;
 	return 0;
 }
 
-static int parse_args(const char *verb, bool encode, int argc, char **argv,
-		      struct cid_args *a)
+static int parse_args(const char *verb, bool encode, int argc, char **argv, struct cid_args *a)
 {
 	int c, err;
 
-	optind = 0;	/* full getopt reset: main() used it already */
+	optind = 0; /* full getopt reset: main() used it already */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":", cid_opts, NULL)) != -1) {
 		err = 0;
@@ -173,21 +170,18 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv,
 			break;
 		case OPT_CONFIG_ID:
 			a->have_config_id = true;
-			err = parse_num(verb, "config-id", optarg, 0,
-					CIDLB_CID_CONFIG_ID_MAX, &a->p.config_id);
+			err = parse_num(verb, "config-id", optarg, 0, CIDLB_CID_CONFIG_ID_MAX,
+					&a->p.config_id);
 			break;
 		case OPT_SID_LEN:
 			a->have_flags = true;
-			err = parse_num(verb, "server-id-len", optarg,
-					CIDLB_CID_SERVER_ID_LEN_MIN,
-					CIDLB_CID_SERVER_ID_LEN_MAX,
-					&a->p.server_id_len);
+			err = parse_num(verb, "server-id-len", optarg, CIDLB_CID_SERVER_ID_LEN_MIN,
+					CIDLB_CID_SERVER_ID_LEN_MAX, &a->p.server_id_len);
 			a->have_sid_len = true;
 			break;
 		case OPT_NONCE_LEN:
 			a->have_flags = true;
-			err = parse_num(verb, "nonce-len", optarg,
-					CIDLB_CID_NONCE_LEN_MIN,
+			err = parse_num(verb, "nonce-len", optarg, CIDLB_CID_NONCE_LEN_MIN,
 					CIDLB_CID_NONCE_LEN_MAX, &a->p.nonce_len);
 			a->have_nonce_len = true;
 			break;
@@ -199,11 +193,13 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv,
 			/* the problem only, never the key itself */
 			if (cidlb_parse_hex_why(optarg, a->p.key, sizeof(a->p.key), &n, why,
 						sizeof(why)))
-				return cidlb_usage_error("cid %s: --key: must be 32 hex digits (a 16-octet AES-128 key): %s",
-							 verb, why);
+				return cidlb_usage_error(
+					"cid %s: --key: must be 32 hex digits (a 16-octet AES-128 key): %s",
+					verb, why);
 			if (n != CIDLB_CID_KEY_LEN)
-				return cidlb_usage_error("cid %s: --key: must be 32 hex digits (a 16-octet AES-128 key): %zu octets",
-							 verb, n);
+				return cidlb_usage_error(
+					"cid %s: --key: must be 32 hex digits (a 16-octet AES-128 key): %zu octets",
+					verb, n);
 			a->p.has_key = true;
 			break;
 		}
@@ -212,14 +208,15 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv,
 			a->p.len_self_encode = true;
 			break;
 		case OPT_EXTRA:
-			err = parse_num(verb, "extra", optarg, 0,
-					CIDLB_CID_LEN_MAX - 1 - 5, &a->p.extra_len);
+			err = parse_num(verb, "extra", optarg, 0, CIDLB_CID_LEN_MAX - 1 - 5,
+					&a->p.extra_len);
 			break;
 		case OPT_SID:
 		case OPT_NONCE:
 			if (!encode)
 				return cidlb_usage_error("cid %s: --%s is only for 'cid encode'",
-							 verb, c == OPT_SID ? "server-id" : "nonce");
+							 verb,
+							 c == OPT_SID ? "server-id" : "nonce");
 			if (c == OPT_SID)
 				a->sid_hex = optarg;
 			else
@@ -229,19 +226,20 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv,
 			usage(stdout);
 			return -1;
 		case ':':
-			return cidlb_usage_error("cid %s: %s needs a value",
-						 verb, argv[optind - 1]);
+			return cidlb_usage_error("cid %s: %s needs a value", verb,
+						 argv[optind - 1]);
 		default:
-			return cidlb_usage_error("cid %s: unknown option '%s' (try 'cidlb cid help')",
-						 verb, argv[optind - 1]);
+			return cidlb_usage_error(
+				"cid %s: unknown option '%s' (try 'cidlb cid help')", verb,
+				argv[optind - 1]);
 		}
 		if (err)
 			return err;
 	}
 
 	if (a->config_file && a->have_flags)
-		return cidlb_usage_error("cid %s: give the config with --config FILE or with flags, not both",
-					 verb);
+		return cidlb_usage_error(
+			"cid %s: give the config with --config FILE or with flags, not both", verb);
 	if (a->config_file && !encode && !a->have_config_id && optind < argc) {
 		uint8_t cid[CIDLB_CID_LEN_MAX];
 		size_t n;
@@ -263,28 +261,30 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv,
 	if (!a->have_nonce_len)
 		return cidlb_usage_error("cid %s: --nonce-len is required (4..18)", verb);
 	if (a->p.server_id_len + a->p.nonce_len > CIDLB_CID_PLAINTEXT_LEN_MAX)
-		return cidlb_usage_error("cid %s: --server-id-len %u + --nonce-len %u: the sum must be at most 19",
-					 verb, a->p.server_id_len, a->p.nonce_len);
+		return cidlb_usage_error(
+			"cid %s: --server-id-len %u + --nonce-len %u: the sum must be at most 19",
+			verb, a->p.server_id_len, a->p.nonce_len);
 	if (1 + a->p.server_id_len + a->p.nonce_len + a->p.extra_len > CIDLB_CID_LEN_MAX)
-		return cidlb_usage_error("cid %s: --extra %u: 1 + %u + %u + %u octets exceeds the 20-octet CID limit (at most %u extra)",
-					 verb, a->p.extra_len, a->p.server_id_len,
-					 a->p.nonce_len, a->p.extra_len,
-					 CIDLB_CID_LEN_MAX - 1 - a->p.server_id_len -
-					 a->p.nonce_len);
+		return cidlb_usage_error(
+			"cid %s: --extra %u: 1 + %u + %u + %u octets exceeds the 20-octet CID limit (at most %u extra)",
+			verb, a->p.extra_len, a->p.server_id_len, a->p.nonce_len, a->p.extra_len,
+			CIDLB_CID_LEN_MAX - 1 - a->p.server_id_len - a->p.nonce_len);
 
 	if (encode) {
 		if (optind < argc)
 			return cidlb_usage_error("cid encode: unexpected argument '%s'",
 						 argv[optind]);
 		if (!a->sid_hex)
-			return cidlb_usage_error("cid encode: --server-id is required (%u octets in hex)",
-						 a->p.server_id_len);
+			return cidlb_usage_error(
+				"cid encode: --server-id is required (%u octets in hex)",
+				a->p.server_id_len);
 	} else {
 		if (optind >= argc)
 			return cidlb_usage_error("cid decode: missing CID (hex, 1..20 octets)");
 		if (optind + 1 < argc)
-			return cidlb_usage_error("cid decode: unexpected argument '%s' (one CID only)",
-						 argv[optind + 1]);
+			return cidlb_usage_error(
+				"cid decode: unexpected argument '%s' (one CID only)",
+				argv[optind + 1]);
 		a->cid_hex = argv[optind];
 	}
 	return 0;
@@ -300,8 +300,8 @@ static void out_json(json_t *o)
 }
 
 /* Prints a routable CID and what it carries. */
-static void print_cid(const struct cidlb_cid_config *cfg, const uint8_t *cid,
-		      size_t cid_len, const struct cidlb_cid_info *info)
+static void print_cid(const struct cidlb_cid_config *cfg, const uint8_t *cid, size_t cid_len,
+		      const struct cidlb_cid_info *info)
 {
 	char cid_h[2 * 255 + 1], sid_h[2 * 15 + 1], nonce_h[2 * 18 + 1];
 	const char *algo = cidlb_cid_algo_str(cidlb_cid_config_algo(cfg));
@@ -329,8 +329,7 @@ static void print_cid(const struct cidlb_cid_config *cfg, const uint8_t *cid,
 	printf("nonce:      %s\n", nonce_h);
 }
 
-static int print_unroutable(const struct cidlb_cid_config *cfg,
-			    const uint8_t *cid, size_t cid_len,
+static int print_unroutable(const struct cidlb_cid_config *cfg, const uint8_t *cid, size_t cid_len,
 			    const struct cidlb_cid_info *info, int status)
 {
 	char cid_h[2 * 255 + 1], reason[128];
@@ -352,9 +351,9 @@ static int print_unroutable(const struct cidlb_cid_config *cfg,
 		struct cidlb_cid_params p;
 
 		cidlb_cid_config_params(cfg, &p);
-		snprintf(reason, sizeof(reason), "too short: %zu octets, config %u needs at least %u",
-			 cid_len, info->config_id,
-			 1u + p.server_id_len + p.nonce_len);
+		snprintf(reason, sizeof(reason),
+			 "too short: %zu octets, config %u needs at least %u", cid_len,
+			 info->config_id, 1u + p.server_id_len + p.nonce_len);
 		break;
 	}
 	default:
@@ -377,8 +376,7 @@ static int print_unroutable(const struct cidlb_cid_config *cfg,
 
 /* ---- verbs ------------------------------------------------------------------ */
 
-static int new_config(const char *verb, const struct cid_args *a,
-		      struct cidlb_cid_config **cfg)
+static int new_config(const char *verb, const struct cid_args *a, struct cidlb_cid_config **cfg)
 {
 	const char *why = NULL;
 	int err = cidlb_cid_config_new(&a->p, cfg, &why);
@@ -408,21 +406,20 @@ static int do_encode(int argc, char **argv)
 	if (cidlb_parse_hex_why(a.sid_hex, sid, sizeof(sid), &len, why, sizeof(why)) == -EINVAL)
 		return cidlb_usage_error("cid encode: --server-id '%s': %s", a.sid_hex, why);
 	if (len != a.p.server_id_len)
-		return cidlb_usage_error("cid encode: --server-id '%s': must be %u octets in hex (%u digits), per --server-id-len",
-					 a.sid_hex, a.p.server_id_len,
-					 2 * a.p.server_id_len);
-	if (a.nonce_hex &&
-	    cidlb_parse_hex_why(a.nonce_hex, nonce, sizeof(nonce), &len, why, sizeof(why)) == -EINVAL)
+		return cidlb_usage_error(
+			"cid encode: --server-id '%s': must be %u octets in hex (%u digits), per --server-id-len",
+			a.sid_hex, a.p.server_id_len, 2 * a.p.server_id_len);
+	if (a.nonce_hex && cidlb_parse_hex_why(a.nonce_hex, nonce, sizeof(nonce), &len, why,
+					       sizeof(why)) == -EINVAL)
 		return cidlb_usage_error("cid encode: --nonce '%s': %s", a.nonce_hex, why);
 	if (a.nonce_hex && len != a.p.nonce_len)
-		return cidlb_usage_error("cid encode: --nonce '%s': must be %u octets in hex (%u digits), per --nonce-len",
-					 a.nonce_hex, a.p.nonce_len,
-					 2 * a.p.nonce_len);
+		return cidlb_usage_error(
+			"cid encode: --nonce '%s': must be %u octets in hex (%u digits), per --nonce-len",
+			a.nonce_hex, a.p.nonce_len, 2 * a.p.nonce_len);
 	ret = new_config("encode", &a, &cfg);
 	if (ret)
 		return ret;
-	n = cidlb_cid_encode(cfg, sid, a.p.server_id_len,
-			     a.nonce_hex ? nonce : NULL, a.p.nonce_len,
+	n = cidlb_cid_encode(cfg, sid, a.p.server_id_len, a.nonce_hex ? nonce : NULL, a.p.nonce_len,
 			     cid, sizeof(cid));
 	if (n < 0) {
 		ret = cidlb_fail("cid encode: %s", strerror(-n));
@@ -474,7 +471,7 @@ static int do_decode(int argc, char **argv)
 
 /* ---- retired CIDs ------------------------------------------------------------ */
 
-#define RETIRE_CHUNK 50000	/* CIDs per request: well under the 16 MiB limit */
+#define RETIRE_CHUNK 50000 /* CIDs per request: well under the 16 MiB limit */
 
 /* Adds the CIDs of @f (one per line, '#' comments) to @arr. */
 static int read_cid_lines(const char *verb, FILE *f, const char *name, json_t *arr)
@@ -523,43 +520,52 @@ static int do_retire(int argc, char **argv, bool add)
 			char *end;
 
 			if (i + 1 >= argc) {
-				ret = cidlb_usage_error("cid retire: --ttl needs a number of seconds");
+				ret = cidlb_usage_error(
+					"cid retire: --ttl needs a number of seconds");
 				break;
 			}
 			ttl = strtoll(argv[++i], &end, 10);
 			if (!*argv[i] || *end || ttl < 1 || ttl > 30 * 86400)
-				ret = cidlb_usage_error("cid retire: --ttl '%s': seconds, 1..2592000", argv[i]);
+				ret = cidlb_usage_error(
+					"cid retire: --ttl '%s': seconds, 1..2592000", argv[i]);
 		} else if (!strcmp(arg, "--file") || !strcmp(arg, "-")) {
-			const char *path = !strcmp(arg, "-") ? "-" : i + 1 < argc ? argv[++i] : NULL;
+			const char *path = !strcmp(arg, "-") ? "-" :
+					   i + 1 < argc	     ? argv[++i] :
+							       NULL;
 			FILE *f;
 
 			if (!path) {
-				ret = cidlb_usage_error("cid %s: --file needs a FILE ('-' for stdin)", verb);
+				ret = cidlb_usage_error(
+					"cid %s: --file needs a FILE ('-' for stdin)", verb);
 				break;
 			}
 			f = strcmp(path, "-") ? fopen(path, "r") : stdin;
 			if (!f) {
-				ret = cidlb_usage_error("cid %s: --file %s: %s", verb, path, strerror(errno));
+				ret = cidlb_usage_error("cid %s: --file %s: %s", verb, path,
+							strerror(errno));
 				break;
 			}
 			ret = read_cid_lines(verb, f, strcmp(path, "-") ? path : "stdin", cids);
 			if (f != stdin)
 				fclose(f);
 		} else if (arg[0] == '-') {
-			ret = cidlb_usage_error("cid %s: unknown option '%s' (try 'cidlb cid help')", verb, arg);
+			ret = cidlb_usage_error(
+				"cid %s: unknown option '%s' (try 'cidlb cid help')", verb, arg);
 		} else {
 			uint8_t cid[CIDLB_CID_MAX];
 			char msg[256];
 			size_t len;
 
-			if (cidlb_parse_hex_msg("CID", arg, cid, 1, sizeof(cid), &len, msg, sizeof(msg)))
+			if (cidlb_parse_hex_msg("CID", arg, cid, 1, sizeof(cid), &len, msg,
+						sizeof(msg)))
 				ret = cidlb_usage_error("cid %s: %s", verb, msg);
 			else
 				json_array_append_new(cids, json_string(arg));
 		}
 	}
 	if (!ret && !json_array_size(cids))
-		ret = cidlb_usage_error("cid %s: no CID given (CID..., --file FILE or - for stdin)", verb);
+		ret = cidlb_usage_error("cid %s: no CID given (CID..., --file FILE or - for stdin)",
+					verb);
 	n = json_array_size(cids);
 	for (off = 0; !ret && off < n; off += RETIRE_CHUNK) {
 		json_t *chunk = json_array(), *req;
@@ -567,7 +573,8 @@ static int do_retire(int argc, char **argv, bool add)
 
 		for (j = off; j < n && j < off + RETIRE_CHUNK; j++)
 			json_array_append(chunk, json_array_get(cids, j));
-		req = json_pack("{s:s,s:o}", "cmd", add ? "cid.retire" : "cid.unretire", "cids", chunk);
+		req = json_pack("{s:s,s:o}", "cmd", add ? "cid.retire" : "cid.unretire", "cids",
+				chunk);
 		if (ttl > 0)
 			json_object_set_new(req, "ttl", json_integer(ttl));
 		ret = cidlb_call(req, &reply);
@@ -592,9 +599,11 @@ static int do_retire(int argc, char **argv, bool add)
 		cidlb_print_json(o);
 		json_decref(o);
 	} else if (add) {
-		printf("retired %lld CID%s for %lld s\n", total, total == 1 ? "" : "s", replied_ttl);
+		printf("retired %lld CID%s for %lld s\n", total, total == 1 ? "" : "s",
+		       replied_ttl);
 	} else {
-		printf("unretired %lld CID%s (%lld not retired)\n", total, total == 1 ? "" : "s", missing);
+		printf("unretired %lld CID%s (%lld not retired)\n", total, total == 1 ? "" : "s",
+		       missing);
 	}
 	return add || !missing || total ? CIDLB_EXIT_OK : CIDLB_EXIT_NO;
 }
@@ -638,9 +647,11 @@ static int do_list(int argc, char **argv)
 		if (bpf_map_lookup_elem(fd, &k, &v))
 			continue;
 		cidlb_hex(k.cid, k.len <= CIDLB_CID_MAX ? k.len : CIDLB_CID_MAX, h, sizeof(h));
-		left = v.expires_ns > now ? (long long)((v.expires_ns - now) / 1000000000ULL) + 1 : 0;
+		left = v.expires_ns > now ? (long long)((v.expires_ns - now) / 1000000000ULL) + 1 :
+					    0;
 		if (arr)
-			json_array_append_new(arr, json_pack("{s:s,s:I}", "cid", h, "seconds_left", left));
+			json_array_append_new(arr, json_pack("{s:s,s:I}", "cid", h, "seconds_left",
+							     left));
 		else
 			printf("%-42s %lld\n", h, left);
 		n++;
@@ -656,7 +667,8 @@ static int do_list(int argc, char **argv)
 int cmd_cid(int argc, char **argv)
 {
 	if (argc < 1)
-		return cidlb_usage_error("cid: missing VERB: encode, decode, retire, unretire, list or help");
+		return cidlb_usage_error(
+			"cid: missing VERB: encode, decode, retire, unretire, list or help");
 	if (!strcmp(argv[0], "encode"))
 		return do_encode(argc, argv);
 	if (!strcmp(argv[0], "decode"))
@@ -669,6 +681,6 @@ int cmd_cid(int argc, char **argv)
 		usage(stdout);
 		return CIDLB_EXIT_OK;
 	}
-	return cidlb_usage_error("cid: unknown verb '%s': encode, decode, retire, unretire, list or help",
-				 argv[0]);
+	return cidlb_usage_error(
+		"cid: unknown verb '%s': encode, decode, retire, unretire, list or help", argv[0]);
 }

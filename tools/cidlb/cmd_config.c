@@ -13,18 +13,17 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: cidlb [-j] config check FILE [--no-system]\n"
-		"       cidlb [-j] config keys\n"
-		"\n"
-		"Checks a cidlbd configuration file as cidlbd would, changing nothing.\n"
-		"--no-system  skip the checks against this host (interfaces exist), to\n"
-		"             check a file meant for another host.\n"
-		"Exit 0 valid, 1 invalid (one line per error on stderr: FILE:LINE: [section]\n"
-		"key: problem; what is allowed), 2 bad arguments, 3 the file cannot be read.\n"
-		"\n"
-		"keys lists every key: section, key, type, default (- for none), and what it\n"
-		"sets; with -j also the range of numbers.\n");
+	fprintf(f, "Usage: cidlb [-j] config check FILE [--no-system]\n"
+		   "       cidlb [-j] config keys\n"
+		   "\n"
+		   "Checks a cidlbd configuration file as cidlbd would, changing nothing.\n"
+		   "--no-system  skip the checks against this host (interfaces exist), to\n"
+		   "             check a file meant for another host.\n"
+		   "Exit 0 valid, 1 invalid (one line per error on stderr: FILE:LINE: [section]\n"
+		   "key: problem; what is allowed), 2 bad arguments, 3 the file cannot be read.\n"
+		   "\n"
+		   "keys lists every key: section, key, type, default (- for none), and what it\n"
+		   "sets; with -j also the range of numbers.\n");
 }
 
 static int keys(void)
@@ -102,9 +101,10 @@ static int check(const char *path, bool system)
 		cidlb_print_json(o);
 		json_decref(o);
 	} else if (!err) {
-		printf("%s: valid: %d interface%s, %d VIP%s, %d QUIC-LB config%s, %d backend%s\n", path,
-		       c->n_ifaces, c->n_ifaces == 1 ? "" : "s", c->n_vips, c->n_vips == 1 ? "" : "s",
-		       n_cfg, n_cfg == 1 ? "" : "s", c->n_backends, c->n_backends == 1 ? "" : "s");
+		printf("%s: valid: %d interface%s, %d VIP%s, %d QUIC-LB config%s, %d backend%s\n",
+		       path, c->n_ifaces, c->n_ifaces == 1 ? "" : "s", c->n_vips,
+		       c->n_vips == 1 ? "" : "s", n_cfg, n_cfg == 1 ? "" : "s", c->n_backends,
+		       c->n_backends == 1 ? "" : "s");
 	} else if (err == -EINVAL) {
 		fprintf(stderr, "%s: invalid, %zu error%s\n", path, c->n_errors,
 			c->n_errors == 1 ? "" : "s");
@@ -136,9 +136,11 @@ int cmd_config(int argc, char **argv)
 		if (!strcmp(argv[i], "--no-system"))
 			system = false;
 		else if (argv[i][0] == '-' && argv[i][1])
-			return cidlb_usage_error("config check: unknown option '%s' (--no-system)", argv[i]);
+			return cidlb_usage_error("config check: unknown option '%s' (--no-system)",
+						 argv[i]);
 		else if (file)
-			return cidlb_usage_error("config check: unexpected argument '%s' (one FILE)", argv[i]);
+			return cidlb_usage_error(
+				"config check: unexpected argument '%s' (one FILE)", argv[i]);
 		else
 			file = argv[i];
 	}

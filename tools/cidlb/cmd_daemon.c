@@ -54,18 +54,17 @@ int cidlb_call(json_t *req, json_t **reply)
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: cidlb [-j] daemon reload\n"
-		"       cidlb [-j] daemon stop [--keep]\n"
-		"\n"
-		"reload       read the configuration file again and apply the difference\n"
-		"             (as SIGHUP); a bad file changes nothing and exits 3.\n"
-		"stop         stop cidlbd: detach from the interfaces and unpin.\n"
-		"stop --keep  stop cidlbd but leave the program attached and the maps\n"
-		"             pinned: forwarding continues, the next cidlbd adopts them.\n"
-		"\n"
-		"cidlb finds cidlbd through CIDLB_SOCKET, else [daemon] control_socket of\n"
-		"CIDLB_CONFIG (default /etc/cidlb/cidlb.conf), else /run/cidlb/cidlbd.sock.\n");
+	fprintf(f, "Usage: cidlb [-j] daemon reload\n"
+		   "       cidlb [-j] daemon stop [--keep]\n"
+		   "\n"
+		   "reload       read the configuration file again and apply the difference\n"
+		   "             (as SIGHUP); a bad file changes nothing and exits 3.\n"
+		   "stop         stop cidlbd: detach from the interfaces and unpin.\n"
+		   "stop --keep  stop cidlbd but leave the program attached and the maps\n"
+		   "             pinned: forwarding continues, the next cidlbd adopts them.\n"
+		   "\n"
+		   "cidlb finds cidlbd through CIDLB_SOCKET, else [daemon] control_socket of\n"
+		   "CIDLB_CONFIG (default /etc/cidlb/cidlb.conf), else /run/cidlb/cidlbd.sock.\n");
 }
 
 static void print_changes(json_t *changes)
@@ -77,7 +76,7 @@ static void print_changes(json_t *changes)
 		printf("no change\n");
 		return;
 	}
-	json_object_foreach(changes, k, v)
+	json_object_foreach (changes, k, v)
 		printf("%-20s %lld\n", k, (long long)json_integer_value(v));
 }
 
@@ -94,7 +93,8 @@ int cmd_daemon(int argc, char **argv)
 	}
 	if (!strcmp(argv[0], "reload")) {
 		if (argc > 1)
-			return cidlb_usage_error("daemon reload: unexpected argument '%s'", argv[1]);
+			return cidlb_usage_error("daemon reload: unexpected argument '%s'",
+						 argv[1]);
 		ret = cidlb_call(json_pack("{s:s}", "cmd", "reload"), &reply);
 		if (ret)
 			return ret;
@@ -118,9 +118,9 @@ int cmd_daemon(int argc, char **argv)
 		if (cidlb_json)
 			cidlb_print_json(reply);
 		else
-			printf("cidlbd stops%s\n", keep ?
-			       "; the program stays attached and the maps pinned" :
-			       ", detaches and unpins");
+			printf("cidlbd stops%s\n",
+			       keep ? "; the program stays attached and the maps pinned" :
+				      ", detaches and unpins");
 		json_decref(reply);
 		return CIDLB_EXIT_OK;
 	}

@@ -30,9 +30,9 @@
 #include "cidlb.h"
 
 #define DECAP_PIN_ROOT "/sys/fs/bpf/cidlb_decap"
-#define DECAP_OBJ "cidlb_decap.bpf.o"
-#define MAX_SOURCES 64	/* = max_entries of decap_srcs and decap_locals */
-#define MAX_VIPS CIDLB_MAX_VIPS
+#define DECAP_OBJ      "cidlb_decap.bpf.o"
+#define MAX_SOURCES    64 /* = max_entries of decap_srcs and decap_locals */
+#define MAX_VIPS       CIDLB_MAX_VIPS
 
 static void usage(FILE *f)
 {
@@ -54,7 +54,8 @@ static void usage(FILE *f)
 		"pinned under DIR/DEV, DIR %s unless --pin-dir says otherwise.\n"
 		"--object defaults to %s next to cidlb, else /usr/local/lib/cidlb/%s.\n"
 		"Exit 0 done, 1 (detach, stats) nothing attached on DEV, 2 bad arguments,\n"
-		"3 failed.\n", DECAP_PIN_ROOT, DECAP_OBJ, DECAP_OBJ);
+		"3 failed.\n",
+		DECAP_PIN_ROOT, DECAP_OBJ, DECAP_OBJ);
 }
 
 static const char *pin_root = DECAP_PIN_ROOT;
@@ -89,7 +90,7 @@ static int parse_vip(const char *s, struct cidlb_vip_key *k)
 	} else {
 		colon = strchr(buf, ':');
 		if (colon && strchr(colon + 1, ':'))
-			colon = NULL;	/* an IPv6 address alone */
+			colon = NULL; /* an IPv6 address alone */
 	}
 	if (colon) {
 		*colon = '\0';
@@ -157,20 +158,18 @@ static void unpin_all(const char *dev)
 	unlink(p);
 	pin_path(p, sizeof(p), dev, NULL);
 	rmdir(p);
-	rmdir(pin_root);	/* only when empty */
+	rmdir(pin_root); /* only when empty */
 }
 
 static int do_attach(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "source", required_argument, NULL, 's' },
-		{ "mode", required_argument, NULL, 'm' },
-		{ "object", required_argument, NULL, 'o' },
-		{ "local", required_argument, NULL, 'l' },
-		{ "vip", required_argument, NULL, 'v' },
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ 0 }
-	};
+	static const struct option opts[] = { { "source", required_argument, NULL, 's' },
+					      { "mode", required_argument, NULL, 'm' },
+					      { "object", required_argument, NULL, 'o' },
+					      { "local", required_argument, NULL, 'l' },
+					      { "vip", required_argument, NULL, 'v' },
+					      { "pin-dir", required_argument, NULL, 'p' },
+					      { 0 } };
 	struct cidlb_decap_src src[MAX_SOURCES], loc[MAX_SOURCES];
 	struct cidlb_vip_key vip[MAX_VIPS];
 	enum cidlb_attach_mode mode = CIDLB_ATTACH_AUTO, used;
@@ -186,34 +185,41 @@ static int do_attach(int argc, char **argv)
 		switch (c) {
 		case 's':
 			if (n_src >= MAX_SOURCES)
-				return cidlb_usage_error("decap attach: at most %d --source", MAX_SOURCES);
+				return cidlb_usage_error("decap attach: at most %d --source",
+							 MAX_SOURCES);
 			memset(&src[n_src], 0, sizeof(src[0]));
 			if (cidlb_parse_addr(optarg, &src[n_src].family, src[n_src].addr))
-				return cidlb_usage_error("decap attach: --source '%s': must be an IPv4 or IPv6 address",
-							 optarg);
+				return cidlb_usage_error(
+					"decap attach: --source '%s': must be an IPv4 or IPv6 address",
+					optarg);
 			n_src++;
 			break;
 		case 'l':
 			if (n_loc >= MAX_SOURCES)
-				return cidlb_usage_error("decap attach: at most %d --local", MAX_SOURCES);
+				return cidlb_usage_error("decap attach: at most %d --local",
+							 MAX_SOURCES);
 			memset(&loc[n_loc], 0, sizeof(loc[0]));
 			if (cidlb_parse_addr(optarg, &loc[n_loc].family, loc[n_loc].addr))
-				return cidlb_usage_error("decap attach: --local '%s': must be an IPv4 or IPv6 address",
-							 optarg);
+				return cidlb_usage_error(
+					"decap attach: --local '%s': must be an IPv4 or IPv6 address",
+					optarg);
 			n_loc++;
 			break;
 		case 'v':
 			if (n_vip >= MAX_VIPS)
-				return cidlb_usage_error("decap attach: at most %d --vip", MAX_VIPS);
+				return cidlb_usage_error("decap attach: at most %d --vip",
+							 MAX_VIPS);
 			if (parse_vip(optarg, &vip[n_vip]))
-				return cidlb_usage_error("decap attach: --vip '%s': must be ADDR, IPV4:PORT or [IPV6]:PORT (port 1-65535)",
-							 optarg);
+				return cidlb_usage_error(
+					"decap attach: --vip '%s': must be ADDR, IPV4:PORT or [IPV6]:PORT (port 1-65535)",
+					optarg);
 			n_vip++;
 			break;
 		case 'p':
 			if (!*optarg || strlen(optarg) > 256)
-				return cidlb_usage_error("decap attach: --pin-dir '%s': must be a directory path of 1-256 characters",
-							 optarg);
+				return cidlb_usage_error(
+					"decap attach: --pin-dir '%s': must be a directory path of 1-256 characters",
+					optarg);
 			pin_root = optarg;
 			break;
 		case 'm':
@@ -224,30 +230,37 @@ static int do_attach(int argc, char **argv)
 			else if (!strcmp(optarg, "auto"))
 				mode = CIDLB_ATTACH_AUTO;
 			else
-				return cidlb_usage_error("decap attach: --mode '%s': native, generic or auto",
-							 optarg);
+				return cidlb_usage_error(
+					"decap attach: --mode '%s': native, generic or auto",
+					optarg);
 			break;
 		case 'o':
 			snprintf(object, sizeof(object), "%s", optarg);
 			break;
 		case ':':
-			return cidlb_usage_error("decap attach: %s needs a value", argv[optind - 1]);
-		default:
-			return cidlb_usage_error("decap attach: unknown option '%s' (try 'cidlb decap help')",
+			return cidlb_usage_error("decap attach: %s needs a value",
 						 argv[optind - 1]);
+		default:
+			return cidlb_usage_error(
+				"decap attach: unknown option '%s' (try 'cidlb decap help')",
+				argv[optind - 1]);
 		}
 	}
 	if (optind >= argc)
 		return cidlb_usage_error("decap attach: missing DEV");
 	if (optind + 1 < argc)
-		return cidlb_usage_error("decap attach: unexpected argument '%s'", argv[optind + 1]);
+		return cidlb_usage_error("decap attach: unexpected argument '%s'",
+					 argv[optind + 1]);
 	dev = argv[optind];
 	if (!n_src)
-		return cidlb_usage_error("decap attach: at least one --source ADDR (the LB's outer source address) is required");
+		return cidlb_usage_error(
+			"decap attach: at least one --source ADDR (the LB's outer source address) is required");
 	if (!n_loc)
-		return cidlb_usage_error("decap attach: at least one --local ADDR (this host's address the LB sends the tunnel to) is required");
+		return cidlb_usage_error(
+			"decap attach: at least one --local ADDR (this host's address the LB sends the tunnel to) is required");
 	if (!n_vip)
-		return cidlb_usage_error("decap attach: at least one --vip ADDR[:PORT] (a VIP this host serves) is required");
+		return cidlb_usage_error(
+			"decap attach: at least one --vip ADDR[:PORT] (a VIP this host serves) is required");
 	ifindex = (int)if_nametoindex(dev);
 	if (!ifindex)
 		return cidlb_usage_error("decap attach: no interface '%s' here", dev);
@@ -259,8 +272,9 @@ static int do_attach(int argc, char **argv)
 		return cidlb_fail("decap attach: %s", why);
 	pin_path(p, sizeof(p), dev, CIDLB_PROG_DECAP);
 	if (!access(p, F_OK))
-		return cidlb_fail("decap attach: %s is attached already (pinned at %s): 'cidlb decap detach %s' first",
-				  dev, p, dev);
+		return cidlb_fail(
+			"decap attach: %s is attached already (pinned at %s): 'cidlb decap detach %s' first",
+			dev, p, dev);
 	/* libbpf's complaints while libxdp tries its dispatcher are expected */
 	log_quiet_libbpf = true;
 	err = cidlb_xdp_attach(object, CIDLB_PROG_DECAP, NULL, 0, ifindex, mode, &used, &prog, why,
@@ -270,7 +284,12 @@ static int do_attach(int argc, char **argv)
 		return cidlb_fail("decap attach: %s", why);
 	obj = xdp_program__bpf_obj(prog);
 	{
-		const struct { const char *map; const void *keys; size_t ksz; int n; } fill[] = {
+		const struct {
+			const char *map;
+			const void *keys;
+			size_t ksz;
+			int n;
+		} fill[] = {
 			{ CIDLB_MAP_DECAP_SRCS, src, sizeof(src[0]), n_src },
 			{ CIDLB_MAP_DECAP_LOCALS, loc, sizeof(loc[0]), n_loc },
 			{ CIDLB_MAP_DECAP_VIPS, vip, sizeof(vip[0]), n_vip },
@@ -279,8 +298,9 @@ static int do_attach(int argc, char **argv)
 		for (i = 0; i < 3; i++) {
 			err = fill_map(obj, fill[i].map, fill[i].keys, fill[i].ksz, fill[i].n);
 			if (err) {
-				cidlb_fail("decap attach: cannot fill %s of %s: %s (an older object?)",
-					   fill[i].map, object, strerror(-err));
+				cidlb_fail(
+					"decap attach: cannot fill %s of %s: %s (an older object?)",
+					fill[i].map, object, strerror(-err));
 				goto undo;
 			}
 		}
@@ -308,8 +328,8 @@ static int do_attach(int argc, char **argv)
 	}
 	if (cidlb_json) {
 		json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i,s:s}", "device", dev, "mode",
-				      cidlb_attach_mode_str(used), "sources", n_src, "locals", n_loc,
-				      "vips", n_vip, "pin_dir", pin_root);
+				      cidlb_attach_mode_str(used), "sources", n_src, "locals",
+				      n_loc, "vips", n_vip, "pin_dir", pin_root);
 
 		cidlb_print_json(o);
 		json_decref(o);
@@ -343,10 +363,11 @@ static int do_detach(const char *dev)
 	uint32_t id;
 
 	fd = open_pinned(dev, CIDLB_MAP_DECAP_CNT);
-	if (fd < 0)
-	{
-		cidlb_fail("decap detach: nothing pinned under %s/%s: was it attached with 'cidlb decap attach'%s?",
-			   pin_root, dev, strcmp(pin_root, DECAP_PIN_ROOT) ? "" : " (with --pin-dir?)");
+	if (fd < 0) {
+		cidlb_fail(
+			"decap detach: nothing pinned under %s/%s: was it attached with 'cidlb decap attach'%s?",
+			pin_root, dev,
+			strcmp(pin_root, DECAP_PIN_ROOT) ? "" : " (with --pin-dir?)");
 		return CIDLB_EXIT_NO;
 	}
 	id = cidlb_bpf_id(fd);
@@ -371,11 +392,13 @@ static int do_stats(const char *dev)
 {
 	/* struct cidlb_decap_counters, in order */
 	static const char *const names[] = {
-		"rx_packets", "decap_v4", "decap_v6", "pass_not_tunnel", "pass_unknown_src",
-		"drop_malformed", "drop_outer_dst", "drop_inner_dst", "drop_ecn", "ecn_marked",
+		"rx_packets",	    "decap_v4",	      "decap_v6",	"pass_not_tunnel",
+		"pass_unknown_src", "drop_malformed", "drop_outer_dst", "drop_inner_dst",
+		"drop_ecn",	    "ecn_marked",
 	};
 	_Static_assert(sizeof(names) / sizeof(names[0]) ==
-		       sizeof(struct cidlb_decap_counters) / sizeof(__u64), "a name for every decap counter");
+			       sizeof(struct cidlb_decap_counters) / sizeof(__u64),
+		       "a name for every decap counter");
 	const size_t n_names = sizeof(names) / sizeof(names[0]);
 	int ncpu = libbpf_num_possible_cpus(), fd, c;
 	struct cidlb_decap_counters *v, sum = { 0 };
@@ -403,7 +426,8 @@ static int do_stats(const char *dev)
 
 		json_object_set_new(o, "device", json_string(dev));
 		for (f = 0; f < n_names; f++)
-			json_object_set_new(o, names[f], json_integer((json_int_t)((__u64 *)&sum)[f]));
+			json_object_set_new(o, names[f],
+					    json_integer((json_int_t)((__u64 *)&sum)[f]));
 		cidlb_print_json(o);
 		json_decref(o);
 	} else {
@@ -430,13 +454,15 @@ int cmd_decap(int argc, char **argv)
 		for (i = 1; i < argc; i++) {
 			if (!strcmp(argv[i], "--pin-dir")) {
 				if (i + 1 >= argc || !*argv[i + 1])
-					return cidlb_usage_error("decap %s: --pin-dir needs a value", argv[0]);
+					return cidlb_usage_error(
+						"decap %s: --pin-dir needs a value", argv[0]);
 				pin_root = argv[++i];
 			} else if (!strncmp(argv[i], "--pin-dir=", 10)) {
 				pin_root = argv[i] + 10;
 			} else if (argv[i][0] == '-' || dev) {
-				return cidlb_usage_error("decap %s: unexpected argument '%s' (DEV [--pin-dir DIR])",
-							 argv[0], argv[i]);
+				return cidlb_usage_error(
+					"decap %s: unexpected argument '%s' (DEV [--pin-dir DIR])",
+					argv[0], argv[i]);
 			} else {
 				dev = argv[i];
 			}
@@ -445,5 +471,6 @@ int cmd_decap(int argc, char **argv)
 			return cidlb_usage_error("decap %s: needs exactly one DEV", argv[0]);
 		return argv[0][0] == 'd' ? do_detach(dev) : do_stats(dev);
 	}
-	return cidlb_usage_error("decap: unknown verb '%s': attach, detach, stats or help", argv[0]);
+	return cidlb_usage_error("decap: unknown verb '%s': attach, detach, stats or help",
+				 argv[0]);
 }

@@ -16,16 +16,15 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: cidlb [-j] stats\n"
-		"       cidlb stats reset\n"
-		"\n"
-		"Every data-path counter (summed over CPUs) and each backend's packets\n"
-		"and bytes, from the maps pinned under CIDLB_PIN_DIR or [daemon] pin_dir\n"
-		"(default /sys/fs/bpf/cidlb). Works without cidlbd. reset sets them, and\n"
-		"the per-config decode counts, to 0 (a packet in flight on another CPU\n"
-		"may still count in the old period; Prometheus sees a counter reset).\n"
-		"Exit 0, or 3 when nothing is pinned there.\n");
+	fprintf(f, "Usage: cidlb [-j] stats\n"
+		   "       cidlb stats reset\n"
+		   "\n"
+		   "Every data-path counter (summed over CPUs) and each backend's packets\n"
+		   "and bytes, from the maps pinned under CIDLB_PIN_DIR or [daemon] pin_dir\n"
+		   "(default /sys/fs/bpf/cidlb). Works without cidlbd. reset sets them, and\n"
+		   "the per-config decode counts, to 0 (a packet in flight on another CPU\n"
+		   "may still count in the old period; Prometheus sees a counter reset).\n"
+		   "Exit 0, or 3 when nothing is pinned there.\n");
 }
 
 int cmd_stats(int argc, char **argv)
@@ -51,8 +50,9 @@ int cmd_stats(int argc, char **argv)
 	cidlb_paths_resolve(&p);
 	err = cidlb_lb_open_pinned(p.pin_dir, &lb);
 	if (err)
-		return cidlb_fail("no cidlb program pinned under %s: %s (is cidlb loaded? see 'cidlb status')",
-				  p.pin_dir, strerror(-err));
+		return cidlb_fail(
+			"no cidlb program pinned under %s: %s (is cidlb loaded? see 'cidlb status')",
+			p.pin_dir, strerror(-err));
 	if (cidlb_lb_check_pins(lb, NULL, p.pin_dir, why, sizeof(why))) {
 		cidlb_lb_close(lb);
 		return cidlb_fail("%s", why);
@@ -70,7 +70,8 @@ int cmd_stats(int argc, char **argv)
 	err = cidlb_lb_read_counters(lb, &c);
 	if (err) {
 		cidlb_lb_close(lb);
-		return cidlb_fail("cannot read %s/%s: %s", p.pin_dir, CIDLB_MAP_COUNTERS, strerror(-err));
+		return cidlb_fail("cannot read %s/%s: %s", p.pin_dir, CIDLB_MAP_COUNTERS,
+				  strerror(-err));
 	}
 	have_names = !cidlb_state_read(p.state_file, &st, why, sizeof(why));
 	if (cidlb_json) {
@@ -79,10 +80,12 @@ int cmd_stats(int argc, char **argv)
 		bj = json_array();
 	}
 	for (i = 0; i < cidlb_counter_count; i++) {
-		unsigned long long v = *(const __u64 *)((const char *)&c + cidlb_counter_descs[i].offset);
+		unsigned long long v =
+			*(const __u64 *)((const char *)&c + cidlb_counter_descs[i].offset);
 
 		if (cidlb_json)
-			json_object_set_new(cj, cidlb_counter_descs[i].name, json_integer((json_int_t)v));
+			json_object_set_new(cj, cidlb_counter_descs[i].name,
+					    json_integer((json_int_t)v));
 		else
 			printf("%-24s %llu\n", cidlb_counter_descs[i].name, v);
 	}
@@ -96,8 +99,9 @@ int cmd_stats(int argc, char **argv)
 			continue;
 		if (cidlb_json)
 			json_array_append_new(bj, json_pack("{s:i,s:s?,s:I,s:I}", "index", (int)idx,
-							    "name", name, "packets", (json_int_t)s.packets,
-							    "bytes", (json_int_t)s.bytes));
+							    "name", name, "packets",
+							    (json_int_t)s.packets, "bytes",
+							    (json_int_t)s.bytes));
 		else
 			printf("%-16s %5u %14llu %16llu\n", name ? name : "-", idx,
 			       (unsigned long long)s.packets, (unsigned long long)s.bytes);

@@ -17,12 +17,11 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: cidlb [-j] status\n"
-		"\n"
-		"cidlbd's state: interfaces, backends by state, retired CIDs, quarantined\n"
-		"server IDs, last reload. Exit 0 when cidlbd runs, 1 when it does not (then\n"
-		"says whether a pinned program still forwards), 3 on error.\n");
+	fprintf(f, "Usage: cidlb [-j] status\n"
+		   "\n"
+		   "cidlbd's state: interfaces, backends by state, retired CIDs, quarantined\n"
+		   "server IDs, last reload. Exit 0 when cidlbd runs, 1 when it does not (then\n"
+		   "says whether a pinned program still forwards), 3 on error.\n");
 }
 
 static const char *dur(long long s, char *buf, size_t len)
@@ -51,9 +50,10 @@ static int not_running(const struct cidlb_paths *p, const char *why)
 		json_decref(o);
 	} else {
 		printf("cidlbd        not running (%s)\n", why);
-		printf("program       %s\n", pinned ?
-		       "pinned: it keeps forwarding with the maps as they are; start cidlbd to adopt it" :
-		       "not pinned: cidlb is not loaded");
+		printf("program       %s\n",
+		       pinned ?
+			       "pinned: it keeps forwarding with the maps as they are; start cidlbd to adopt it" :
+			       "not pinned: cidlb is not loaded");
 		printf("pin dir       %s\n", p->pin_dir);
 	}
 	return CIDLB_EXIT_NO;
@@ -72,7 +72,8 @@ int cmd_status(int argc, char **argv)
 		return CIDLB_EXIT_OK;
 	}
 	if (argc >= 1)
-		return cidlb_usage_error("status: unexpected argument '%s' (it takes none)", argv[0]);
+		return cidlb_usage_error("status: unexpected argument '%s' (it takes none)",
+					 argv[0]);
 	cidlb_paths_resolve(&p);
 	v = json_pack("{s:s}", "cmd", "status");
 	err = cidlb_ctl_call(p.socket, v, &r, why, sizeof(why));
@@ -82,7 +83,8 @@ int cmd_status(int argc, char **argv)
 	if (err)
 		return cidlb_fail("%s", why);
 	if (!json_is_true(json_object_get(r, "ok"))) {
-		err = cidlb_fail("cidlbd: %s", json_string_value(json_object_get(r, "error")) ?: "?");
+		err = cidlb_fail("cidlbd: %s",
+				 json_string_value(json_object_get(r, "error")) ?: "?");
 		json_decref(r);
 		return err;
 	}
@@ -100,10 +102,11 @@ int cmd_status(int argc, char **argv)
 	printf("config        %s\n", json_string_value(json_object_get(r, "config")));
 	printf("pin dir       %s\n", json_string_value(json_object_get(r, "pin_dir")));
 	printf("on stop       %s\n", json_is_true(json_object_get(r, "keep_on_exit")) ?
-	       "keep the program attached (--keep)" : "detach and unpin");
+					     "keep the program attached (--keep)" :
+					     "detach and unpin");
 	a = json_object_get(r, "interfaces");
 	printf("interfaces   ");
-	json_array_foreach(a, i, v)
+	json_array_foreach (a, i, v)
 		printf(" %s (%s%s, %s)", json_string_value(json_object_get(v, "name")),
 		       json_string_value(json_object_get(v, "mode")),
 		       json_is_true(json_object_get(v, "dispatcher")) ? ", dispatcher" : "",
@@ -117,7 +120,8 @@ int cmd_status(int argc, char **argv)
 	       (long long)json_integer_value(json_object_get(v, "draining")));
 	printf("quarantined   %lld server IDs\n",
 	       (long long)json_integer_value(json_object_get(r, "quarantined_server_ids")));
-	printf("retired CIDs  %lld\n", (long long)json_integer_value(json_object_get(r, "retired_cids")));
+	printf("retired CIDs  %lld\n",
+	       (long long)json_integer_value(json_object_get(r, "retired_cids")));
 	v = json_object_get(r, "last_reload");
 	if (json_integer_value(json_object_get(v, "time"))) {
 		time_t t = (time_t)json_integer_value(json_object_get(v, "time"));

@@ -32,21 +32,20 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"Usage: cidlb [-j] trace HEX [--ingress DEV]\n"
-		"       cidlb [-j] trace --pcap FILE [--packet N] [--ingress DEV]\n"
-		"\n"
-		"Runs one Ethernet frame (hex, or packet N (default 1) of an Ethernet pcap\n"
-		"file) through the pinned cidlb program with BPF_PROG_TEST_RUN and prints\n"
-		"the XDP action, the reason (the counters that moved) and the backend.\n"
-		"--ingress DEV: the interface the frame arrives on, for the kernel's FIB\n"
-		"lookup (default: the first interface cidlbd attached to).\n"
-		"\n"
-		"NOTE: this runs the live program on the live maps: the counters and the\n"
-		"backend's statistics move by this one packet, and a fallback-routed\n"
-		"packet leaves its 4-tuple in the LRU table, as a real packet would. The\n"
-		"frame itself is not transmitted.\n"
-		"Exit 0 traced, 2 bad arguments, 3 failed (e.g. nothing pinned).\n");
+	fprintf(f, "Usage: cidlb [-j] trace HEX [--ingress DEV]\n"
+		   "       cidlb [-j] trace --pcap FILE [--packet N] [--ingress DEV]\n"
+		   "\n"
+		   "Runs one Ethernet frame (hex, or packet N (default 1) of an Ethernet pcap\n"
+		   "file) through the pinned cidlb program with BPF_PROG_TEST_RUN and prints\n"
+		   "the XDP action, the reason (the counters that moved) and the backend.\n"
+		   "--ingress DEV: the interface the frame arrives on, for the kernel's FIB\n"
+		   "lookup (default: the first interface cidlbd attached to).\n"
+		   "\n"
+		   "NOTE: this runs the live program on the live maps: the counters and the\n"
+		   "backend's statistics move by this one packet, and a fallback-routed\n"
+		   "packet leaves its 4-tuple in the LRU table, as a real packet would. The\n"
+		   "frame itself is not transmitted.\n"
+		   "Exit 0 traced, 2 bad arguments, 3 failed (e.g. nothing pinned).\n");
 }
 
 static int read_pcap(const char *path, long n, uint8_t *buf, size_t max)
@@ -95,7 +94,8 @@ static int read_pcap(const char *path, long n, uint8_t *buf, size_t max)
 	return (int)len;
 bad:
 	fclose(f);
-	cidlb_usage_error("trace: --pcap %s: not a readable pcap file (classic format, Ethernet)", path);
+	cidlb_usage_error("trace: --pcap %s: not a readable pcap file (classic format, Ethernet)",
+			  path);
 	return -1;
 }
 
@@ -134,13 +134,11 @@ static int snap_backends(struct cidlb_lb *lb, uint64_t *pk)
 
 int cmd_trace(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "pcap", required_argument, NULL, 'p' },
-		{ "packet", required_argument, NULL, 'n' },
-		{ "ingress", required_argument, NULL, 'i' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	static const struct option opts[] = { { "pcap", required_argument, NULL, 'p' },
+					      { "packet", required_argument, NULL, 'n' },
+					      { "ingress", required_argument, NULL, 'i' },
+					      { "help", no_argument, NULL, 'h' },
+					      { 0 } };
 	static uint8_t in[FRAME_MAX], out[FRAME_MAX + 256];
 	uint64_t *before = NULL, *after = NULL;
 	struct cidlb_counters c0, c1;
@@ -172,7 +170,8 @@ int cmd_trace(int argc, char **argv)
 		case 'n':
 			pkt = strtol(optarg, NULL, 10);
 			if (pkt < 1)
-				return cidlb_usage_error("trace: --packet '%s': a number from 1", optarg);
+				return cidlb_usage_error("trace: --packet '%s': a number from 1",
+							 optarg);
 			break;
 		case 'i':
 			ingress = optarg;
@@ -183,8 +182,9 @@ int cmd_trace(int argc, char **argv)
 		case ':':
 			return cidlb_usage_error("trace: %s needs a value", argv[optind - 1]);
 		default:
-			return cidlb_usage_error("trace: unknown option '%s' (try 'cidlb trace --help')",
-						 argv[optind - 1]);
+			return cidlb_usage_error(
+				"trace: unknown option '%s' (try 'cidlb trace --help')",
+				argv[optind - 1]);
 		}
 	}
 	if (optind < argc && !strcmp(argv[optind], "help")) {
@@ -193,15 +193,18 @@ int cmd_trace(int argc, char **argv)
 	}
 	if (pcap) {
 		if (optind < argc)
-			return cidlb_usage_error("trace: give the frame as HEX or --pcap FILE, not both");
+			return cidlb_usage_error(
+				"trace: give the frame as HEX or --pcap FILE, not both");
 		len = read_pcap(pcap, pkt, in, sizeof(in));
 		if (len < 0)
 			return CIDLB_EXIT_USAGE;
 	} else {
 		if (optind >= argc)
-			return cidlb_usage_error("trace: missing the frame: HEX (Ethernet frame) or --pcap FILE");
+			return cidlb_usage_error(
+				"trace: missing the frame: HEX (Ethernet frame) or --pcap FILE");
 		if (optind + 1 < argc)
-			return cidlb_usage_error("trace: unexpected argument '%s'", argv[optind + 1]);
+			return cidlb_usage_error("trace: unexpected argument '%s'",
+						 argv[optind + 1]);
 		char msg[256];
 		size_t n;
 
@@ -217,13 +220,15 @@ int cmd_trace(int argc, char **argv)
 	if (ingress) {
 		ifindex = if_nametoindex(ingress);
 		if (!ifindex) {
-			ret = cidlb_usage_error("trace: --ingress '%s': no such interface here", ingress);
+			ret = cidlb_usage_error("trace: --ingress '%s': no such interface here",
+						ingress);
 			goto out;
 		}
 	}
 	err = cidlb_lb_open_pinned(p.pin_dir, &lb);
 	if (err) {
-		cidlb_fail("trace: no cidlb program pinned under %s: %s", p.pin_dir, strerror(-err));
+		cidlb_fail("trace: no cidlb program pinned under %s: %s", p.pin_dir,
+			   strerror(-err));
 		goto out;
 	}
 	if (cidlb_lb_check_pins(lb, NULL, p.pin_dir, why, sizeof(why))) {
@@ -286,7 +291,7 @@ int cmd_trace(int argc, char **argv)
 
 		printf("action   %s\n", action_str((int)o.retval));
 		printf("reason  ");
-		json_array_foreach(moved, i, v)
+		json_array_foreach (moved, i, v)
 			printf(" %s", json_string_value(v));
 		printf("\n");
 		if (be != CIDLB_BACKEND_NONE) {

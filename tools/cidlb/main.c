@@ -15,7 +15,8 @@ bool cidlb_json;
 
 static const struct cidlb_object objects[] = {
 	{ "status", cmd_status, "is cidlbd running, and what it runs" },
-	{ "backend", cmd_backend, "list, add, drain, activate, remove, weight backends; quarantine" },
+	{ "backend", cmd_backend,
+	  "list, add, drain, activate, remove, weight backends; quarantine" },
 	{ "cid", cmd_cid, "encode, decode, retire and list QUIC-LB connection IDs" },
 	{ "stats", cmd_stats, "data-path counters and per-backend traffic (pinned maps)" },
 	{ "config", cmd_config, "check a cidlbd configuration file, list its keys" },
@@ -30,27 +31,25 @@ static void usage(FILE *f)
 {
 	size_t i;
 
-	fprintf(f,
-		"Usage: cidlb [-j] [-d] OBJECT VERB [args]\n"
-		"       cidlb help\n"
-		"       cidlb OBJECT help\n"
-		"\n"
-		"  -j, --json   print JSON\n"
-		"  -d, --debug  also print debug lines (libbpf, libxdp, the library)\n"
-		"  -h, --help   this text\n"
-		"\n"
-		"Objects:\n");
+	fprintf(f, "Usage: cidlb [-j] [-d] OBJECT VERB [args]\n"
+		   "       cidlb help\n"
+		   "       cidlb OBJECT help\n"
+		   "\n"
+		   "  -j, --json   print JSON\n"
+		   "  -d, --debug  also print debug lines (libbpf, libxdp, the library)\n"
+		   "  -h, --help   this text\n"
+		   "\n"
+		   "Objects:\n");
 	for (i = 0; i < N_OBJECTS; i++)
 		fprintf(f, "  %-10s %s\n", objects[i].name, objects[i].summary);
-	fprintf(f,
-		"\n"
-		"Exit status: 0 success, 1 negative answer (e.g. unroutable CID, no such\n"
-		"backend, cidlbd not running for 'status'), 2 bad arguments, 3 operation\n"
-		"failed (or cidlbd unreachable, or it refused the change).\n"
-		"\n"
-		"cidlbd is found through CIDLB_SOCKET, CIDLB_PIN_DIR, CIDLB_STATE_FILE, else\n"
-		"the [daemon] keys of CIDLB_CONFIG (default /etc/cidlb/cidlb.conf), else\n"
-		"/run/cidlb/cidlbd.sock, /sys/fs/bpf/cidlb, /run/cidlb/state.json.\n");
+	fprintf(f, "\n"
+		   "Exit status: 0 success, 1 negative answer (e.g. unroutable CID, no such\n"
+		   "backend, cidlbd not running for 'status'), 2 bad arguments, 3 operation\n"
+		   "failed (or cidlbd unreachable, or it refused the change).\n"
+		   "\n"
+		   "cidlbd is found through CIDLB_SOCKET, CIDLB_PIN_DIR, CIDLB_STATE_FILE, else\n"
+		   "the [daemon] keys of CIDLB_CONFIG (default /etc/cidlb/cidlb.conf), else\n"
+		   "/run/cidlb/cidlbd.sock, /sys/fs/bpf/cidlb, /run/cidlb/state.json.\n");
 }
 
 static int vmsg(int ret, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
@@ -85,12 +84,10 @@ int cidlb_fail(const char *fmt, ...)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "debug", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
+					      { "debug", no_argument, NULL, 'd' },
+					      { "help", no_argument, NULL, 'h' },
+					      { 0 } };
 	const char *obj;
 	size_t i;
 	int c;

@@ -4,8 +4,8 @@
 #include <string.h>
 #include "ctl/cidkey.h"
 
-int cidlb_cid_key_make(const uint8_t *cid, size_t len,
-		       const uint8_t pt_len[CIDLB_CONFIG_IDS], struct cidlb_cid_key *key)
+int cidlb_cid_key_make(const uint8_t *cid, size_t len, const uint8_t pt_len[CIDLB_CONFIG_IDS],
+		       struct cidlb_cid_key *key)
 {
 	unsigned int cr, sig;
 

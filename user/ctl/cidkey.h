@@ -19,7 +19,7 @@
  * ignored), else (cid[0] & 0x1f) + 1 capped at @len. Returns 0 or -EINVAL
  * (empty or longer than 20 octets).
  */
-int cidlb_cid_key_make(const uint8_t *cid, size_t len,
-		       const uint8_t pt_len[CIDLB_CONFIG_IDS], struct cidlb_cid_key *key);
+int cidlb_cid_key_make(const uint8_t *cid, size_t len, const uint8_t pt_len[CIDLB_CONFIG_IDS],
+		       struct cidlb_cid_key *key);
 
 #endif

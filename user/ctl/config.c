@@ -44,13 +44,13 @@ struct pstate {
 	FILE *f;
 	unsigned int flags;
 	int lineno;
-	enum sec_type sec;	/* of the section being read */
-	char sec_name[96];	/* as written, for messages */
+	enum sec_type sec; /* of the section being read */
+	char sec_name[96]; /* as written, for messages */
 	int sec_line;
-	int idx;		/* vip/backend array index, quic-lb ID */
+	int idx; /* vip/backend array index, quic-lb ID */
 	struct seen_key *seen;
 	size_t n_seen, cap_seen;
-	struct seen_key *secs;	/* section headers: key unused */
+	struct seen_key *secs; /* section headers: key unused */
 	size_t n_secs, cap_secs;
 	bool oom;
 };
@@ -86,11 +86,11 @@ static void add_error(struct cidlb_conf *c, const char *fmt, ...)
 }
 
 /* "FILE:LINE: [section] key: message" */
-static void perr(struct pstate *ps, int line, const char *sec, const char *key,
-		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void perr(struct pstate *ps, int line, const char *sec, const char *key, const char *fmt,
+		 ...) __attribute__((format(printf, 5, 6)));
 
-static void perr(struct pstate *ps, int line, const char *sec, const char *key,
-		 const char *fmt, ...)
+static void perr(struct pstate *ps, int line, const char *sec, const char *key, const char *fmt,
+		 ...)
 {
 	char msg[768];
 	va_list ap;
@@ -128,8 +128,9 @@ int cidlb_parse_mac(const char *s, uint8_t mac[6])
 	char end;
 	int i;
 
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4],
-		   &m[5], &end) != 6 || strlen(s) != 17)
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+		   &end) != 6 ||
+	    strlen(s) != 17)
 		return -EINVAL;
 	for (i = 0; i < 6; i++)
 		mac[i] = (uint8_t)m[i];
@@ -174,10 +175,10 @@ int cidlb_check_root_only(const char *path, const struct stat *st, mode_t forbid
 {
 	if (st->st_uid == 0 && !(st->st_mode & forbidden))
 		return 0;
-	return cidlb_why(why, why_len, -EPERM,
-			 "'%s' is owned by uid %u with mode %04o: %s (chown root '%s'; chmod %s '%s')",
-			 path, (unsigned)st->st_uid, (unsigned)(st->st_mode & 07777), rule, path,
-			 mode, path);
+	return cidlb_why(
+		why, why_len, -EPERM,
+		"'%s' is owned by uid %u with mode %04o: %s (chown root '%s'; chmod %s '%s')", path,
+		(unsigned)st->st_uid, (unsigned)(st->st_mode & 07777), rule, path, mode, path);
 }
 
 const char *cidlb_addr_str(uint8_t family, const uint8_t addr[16], char *buf, size_t len)
@@ -213,23 +214,23 @@ const char *cidlb_be_state_str(uint8_t state)
 
 /* ---- the keys ---------------------------------------------------------------- */
 
-#define XSTR(x)	STR(x)
+#define XSTR(x) STR(x)
 #define STR(x)	#x
 
-#define C_(field)	offsetof(struct cidlb_conf, field), sizeof(((struct cidlb_conf *)0)->field)
-#define V_(field)	offsetof(struct cidlb_conf_vip, field), \
-			sizeof(((struct cidlb_conf_vip *)0)->field)
-#define Q_(field)	offsetof(struct cidlb_conf_qlb, field), \
-			sizeof(((struct cidlb_conf_qlb *)0)->field)
-#define B_(field)	offsetof(struct cidlb_conf_backend, field), \
-			sizeof(((struct cidlb_conf_backend *)0)->field)
+#define C_(field) offsetof(struct cidlb_conf, field), sizeof(((struct cidlb_conf *)0)->field)
+#define V_(field) \
+	offsetof(struct cidlb_conf_vip, field), sizeof(((struct cidlb_conf_vip *)0)->field)
+#define Q_(field) \
+	offsetof(struct cidlb_conf_qlb, field), sizeof(((struct cidlb_conf_qlb *)0)->field)
+#define B_(field) \
+	offsetof(struct cidlb_conf_backend, field), sizeof(((struct cidlb_conf_backend *)0)->field)
 /* the offset alone, for aux */
-#define CX(field)	offsetof(struct cidlb_conf, field)
-#define VX(field)	offsetof(struct cidlb_conf_vip, field)
-#define QX(field)	offsetof(struct cidlb_conf_qlb, field)
-#define BX(field)	offsetof(struct cidlb_conf_backend, field)
+#define CX(field) offsetof(struct cidlb_conf, field)
+#define VX(field) offsetof(struct cidlb_conf_vip, field)
+#define QX(field) offsetof(struct cidlb_conf_qlb, field)
+#define BX(field) offsetof(struct cidlb_conf_backend, field)
 
-#define DAY30	(30 * 86400)
+#define DAY30 (30 * 86400)
 
 const struct cidlb_conf_key cidlb_conf_keys[] = {
 	/* [daemon] */
@@ -249,30 +250,28 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	  "'%s': must be " CIDLB_LOG_LEVEL_LIST, CIDLB_LOG_LEVEL_LIST },
 	{ CIDLB_SEC_DAEMON, "quarantine", CIDLB_CT_NUM, C_(quarantine_s), 0, 0, DAY30,
 	  XSTR(CIDLB_DEFAULT_QUARANTINE),
-	  "'%s': seconds, %u..%u (default " XSTR(CIDLB_DEFAULT_QUARANTINE)
-	  ", longer than any QUIC idle timeout)",
+	  "'%s': seconds, %u..%u (default " XSTR(
+		  CIDLB_DEFAULT_QUARANTINE) ", longer than any QUIC idle timeout)",
 	  "seconds a removed backend's server IDs stay quarantined" },
 	{ CIDLB_SEC_DAEMON, "retire_ttl", CIDLB_CT_NUM, C_(retire_ttl_s), 0, 1, DAY30,
 	  XSTR(CIDLB_DEFAULT_RETIRE_TTL),
 	  "'%s': seconds, %u..%u (default " XSTR(CIDLB_DEFAULT_RETIRE_TTL) ")",
 	  "seconds a retired CID stays retired unless the request says otherwise" },
 	/* [lb] */
-	{ CIDLB_SEC_LB, "interfaces", CIDLB_CT_IFACES, C_(ifaces), CX(n_ifaces),
-	  0, 0, NULL, NULL, "the interfaces that receive the VIPs' traffic (required)" },
-	{ CIDLB_SEC_LB, "egress_interfaces", CIDLB_CT_IFACES, C_(egress),
-	  CX(n_egress), 0, 0, NULL, NULL,
-	  "other interfaces encapsulated packets may leave by" },
+	{ CIDLB_SEC_LB, "interfaces", CIDLB_CT_IFACES, C_(ifaces), CX(n_ifaces), 0, 0, NULL, NULL,
+	  "the interfaces that receive the VIPs' traffic (required)" },
+	{ CIDLB_SEC_LB, "egress_interfaces", CIDLB_CT_IFACES, C_(egress), CX(n_egress), 0, 0, NULL,
+	  NULL, "other interfaces encapsulated packets may leave by" },
 	{ CIDLB_SEC_LB, "attach_mode", CIDLB_CT_ATTACH, C_(attach_mode), 0, 0, 0, "auto",
 	  "'%s': must be native (driver XDP), generic (any device, slower) or auto (native, else generic)",
 	  "native, generic or auto (native, else generic)" },
-	{ CIDLB_SEC_LB, "source4", CIDLB_CT_ADDR4, C_(src4), CX(has_src4),
-	  0, 0, NULL, "'%s': must be an IPv4 address (outer source of IPIP packets)",
+	{ CIDLB_SEC_LB, "source4", CIDLB_CT_ADDR4, C_(src4), CX(has_src4), 0, 0, NULL,
+	  "'%s': must be an IPv4 address (outer source of IPIP packets)",
 	  "outer source of IPIP packets (needed for IPv4 backends)" },
-	{ CIDLB_SEC_LB, "source6", CIDLB_CT_ADDR6, C_(src6), CX(has_src6),
-	  0, 0, NULL, "'%s': must be an IPv6 address (outer source of IP6IP6 packets)",
+	{ CIDLB_SEC_LB, "source6", CIDLB_CT_ADDR6, C_(src6), CX(has_src6), 0, 0, NULL,
+	  "'%s': must be an IPv6 address (outer source of IP6IP6 packets)",
 	  "outer source of IP6IP6 packets (needed for IPv6 backends)" },
-	{ CIDLB_SEC_LB, "seed", CIDLB_CT_NUM, C_(seed), CX(has_seed),
-	  0, UINT32_MAX, NULL,
+	{ CIDLB_SEC_LB, "seed", CIDLB_CT_NUM, C_(seed), CX(has_seed), 0, UINT32_MAX, NULL,
 	  "'%s': must be a number %u..%u (decimal or 0x hex), the same on every LB",
 	  "hash and Maglev seed, the same on every LB; unset: random, kept in the state file" },
 	{ CIDLB_SEC_LB, "ttl", CIDLB_CT_NUM, C_(ttl), 0, 1, 255, "64",
@@ -302,8 +301,8 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	  XSTR(CIDLB_DEFAULT_HEALTH_RISE), "'%s': must be %u..%u probes",
 	  "answered probes in a row that make a down backend up" },
 	/* [vip NAME] */
-	{ CIDLB_SEC_VIP, "address", CIDLB_CT_ADDR, V_(key.addr), VX(key.family),
-	  0, 0, NULL, "'%s' is not an IPv4 or IPv6 address", "the VIP (required)" },
+	{ CIDLB_SEC_VIP, "address", CIDLB_CT_ADDR, V_(key.addr), VX(key.family), 0, 0, NULL,
+	  "'%s' is not an IPv4 or IPv6 address", "the VIP (required)" },
 	{ CIDLB_SEC_VIP, "port", CIDLB_CT_PORT, V_(key.port), 0, 1, 65535, "443",
 	  "'%s': must be a UDP port %u..%u", "its UDP port" },
 	{ CIDLB_SEC_VIP, "id", CIDLB_CT_NUM, V_(id), 0, 1, UINT32_MAX, NULL,
@@ -314,15 +313,14 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_QLB, "nonce_len", CIDLB_CT_NUM, Q_(nonce_len), 0, CIDLB_NONCE_MIN,
 	  CIDLB_NONCE_MAX, NULL, "'%s': must be %u..%u octets",
 	  "nonce octets (required); with server_id_len at most 19" },
-	{ CIDLB_SEC_QLB, "key_file", CIDLB_CT_KEY_FILE, Q_(key), QX(has_key),
-	  0, 0, NULL, NULL, "root-only file with the AES-128 key in hex; unset: plaintext" },
+	{ CIDLB_SEC_QLB, "key_file", CIDLB_CT_KEY_FILE, Q_(key), QX(has_key), 0, 0, NULL, NULL,
+	  "root-only file with the AES-128 key in hex; unset: plaintext" },
 	{ CIDLB_SEC_QLB, "len_self_encode", CIDLB_CT_BOOL, Q_(len_self_encode), 0, 0, 0, "no",
 	  "'%s': must be yes or no", "the servers write the CID length into its first octet" },
 	{ CIDLB_SEC_QLB, "decode_cache", CIDLB_CT_BOOL, Q_(decode_cache), 0, 0, 0, "yes",
 	  "'%s': must be yes or no", "cache decoded server IDs per CPU (encrypted configs)" },
 	/* [backend NAME] */
-	{ CIDLB_SEC_BACKEND, "address", CIDLB_CT_ADDR, B_(addr),
-	  BX(family), 0, 0, NULL,
+	{ CIDLB_SEC_BACKEND, "address", CIDLB_CT_ADDR, B_(addr), BX(family), 0, 0, NULL,
 	  "'%s' is not an IPv4 or IPv6 address", "where packets are sent (required)" },
 	{ CIDLB_SEC_BACKEND, "server_id.N", CIDLB_CT_SERVER_ID, B_(sid), 0, 0, 0, NULL, NULL,
 	  "its server ID under config N, in hex, server_id_len octets" },
@@ -332,8 +330,7 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_BACKEND, "state", CIDLB_CT_STATE, B_(state), 0, 0, 0, "active",
 	  "'%s': must be 'active' or 'draining'",
 	  "active, or draining: keeps its connections, gets no new fallback flows" },
-	{ CIDLB_SEC_BACKEND, "mac", CIDLB_CT_MAC, B_(mac), BX(has_mac),
-	  0, 0, NULL,
+	{ CIDLB_SEC_BACKEND, "mac", CIDLB_CT_MAC, B_(mac), BX(has_mac), 0, 0, NULL,
 	  "'%s' is not a MAC address: six hex octets with colons, e.g. 02:00:00:00:00:01",
 	  "next-hop MAC: send there directly (no FIB lookup)" },
 	{ CIDLB_SEC_BACKEND, "mode", CIDLB_CT_MODE, B_(direct), 0, 0, 0, "encap",
@@ -347,18 +344,18 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_BACKEND, "health_timeout", CIDLB_CT_NUM, B_(health_timeout),
 	  BX(has_health_timeout), 10, 3600000, NULL, "'%s': milliseconds, %u..%u",
 	  "unset: [lb] health_timeout" },
-	{ CIDLB_SEC_BACKEND, "health_fall", CIDLB_CT_NUM, B_(health_fall), BX(has_health_fall),
-	  1, 100, NULL, "'%s': must be %u..%u probes", "unset: [lb] health_fall" },
-	{ CIDLB_SEC_BACKEND, "health_rise", CIDLB_CT_NUM, B_(health_rise), BX(has_health_rise),
-	  1, 100, NULL, "'%s': must be %u..%u probes", "unset: [lb] health_rise" },
+	{ CIDLB_SEC_BACKEND, "health_fall", CIDLB_CT_NUM, B_(health_fall), BX(has_health_fall), 1,
+	  100, NULL, "'%s': must be %u..%u probes", "unset: [lb] health_fall" },
+	{ CIDLB_SEC_BACKEND, "health_rise", CIDLB_CT_NUM, B_(health_rise), BX(has_health_rise), 1,
+	  100, NULL, "'%s': must be %u..%u probes", "unset: [lb] health_rise" },
 };
 
 const size_t cidlb_conf_n_keys = sizeof(cidlb_conf_keys) / sizeof(cidlb_conf_keys[0]);
 
 static const struct {
-	const char *name;	/* for `cidlb config keys` */
-	const char *who;	/* in "unknown key; WHO allows: ..." */
-	const char *tail;	/* after the list */
+	const char *name; /* for `cidlb config keys` */
+	const char *who;  /* in "unknown key; WHO allows: ..." */
+	const char *tail; /* after the list */
 } sections[CIDLB_SEC_COUNT] = {
 	[CIDLB_SEC_DAEMON] = { "daemon", "[daemon]", "" },
 	[CIDLB_SEC_LB] = { "lb", "[lb]", "" },
@@ -375,13 +372,14 @@ const char *cidlb_conf_sec_str(enum cidlb_conf_sec s)
 const char *cidlb_conf_type_str(enum cidlb_conf_type t)
 {
 	static const char *const names[] = {
-		[CIDLB_CT_PATH] = "path", [CIDLB_CT_LISTEN] = "address:port",
-		[CIDLB_CT_LEVEL] = "level", [CIDLB_CT_NUM] = "number", [CIDLB_CT_PORT] = "port",
-		[CIDLB_CT_BOOL] = "bool", [CIDLB_CT_IFACES] = "interfaces",
-		[CIDLB_CT_ATTACH] = "attach-mode", [CIDLB_CT_ADDR] = "address",
-		[CIDLB_CT_ADDR4] = "ipv4", [CIDLB_CT_ADDR6] = "ipv6", [CIDLB_CT_KEY_FILE] = "path",
-		[CIDLB_CT_SERVER_ID] = "hex", [CIDLB_CT_STATE] = "backend-state",
-		[CIDLB_CT_MAC] = "mac", [CIDLB_CT_MODE] = "backend-mode",
+		[CIDLB_CT_PATH] = "path",	  [CIDLB_CT_LISTEN] = "address:port",
+		[CIDLB_CT_LEVEL] = "level",	  [CIDLB_CT_NUM] = "number",
+		[CIDLB_CT_PORT] = "port",	  [CIDLB_CT_BOOL] = "bool",
+		[CIDLB_CT_IFACES] = "interfaces", [CIDLB_CT_ATTACH] = "attach-mode",
+		[CIDLB_CT_ADDR] = "address",	  [CIDLB_CT_ADDR4] = "ipv4",
+		[CIDLB_CT_ADDR6] = "ipv6",	  [CIDLB_CT_KEY_FILE] = "path",
+		[CIDLB_CT_SERVER_ID] = "hex",	  [CIDLB_CT_STATE] = "backend-state",
+		[CIDLB_CT_MAC] = "mac",		  [CIDLB_CT_MODE] = "backend-mode",
 	};
 
 	return (unsigned int)t < sizeof(names) / sizeof(names[0]) && names[t] ? names[t] : "?";
@@ -399,7 +397,7 @@ static const struct cidlb_conf_key *key_find(enum cidlb_conf_sec s, const char *
 			continue;
 		n = strlen(k->name);
 		if (n > 2 && !strcmp(k->name + n - 2, ".N") ? !strncmp(key, k->name, n - 1) :
-		    !strcmp(key, k->name))
+							      !strcmp(key, k->name))
 			return k;
 	}
 	return NULL;
@@ -419,8 +417,8 @@ static int key_unknown(enum cidlb_conf_sec s, char *why, size_t why_len)
 		if (k->section != s)
 			continue;
 		len += snprintf(list + len, sizeof(list) - len, "%s%s%s", len ? ", " : "", k->name,
-				n > 2 && !strcmp(k->name + n - 2, ".N") ?
-				" (N = config ID 0..6)" : "");
+				n > 2 && !strcmp(k->name + n - 2, ".N") ? " (N = config ID 0..6)" :
+									  "");
 	}
 	return cidlb_why(why, why_len, -ENOENT, "unknown key; %s allows: %s%s", sections[s].who,
 			 list, sections[s].tail);
@@ -432,7 +430,7 @@ static int key_bad(const struct cidlb_conf_key *k, const char *val, char *why, s
 	return cidlb_why(why, why_len, -EINVAL, k->bad, val, k->min, k->max);
 }
 
-#define AT(base, off, type)	((type *)((char *)(base) + (off)))
+#define AT(base, off, type) ((type *)((char *)(base) + (off)))
 
 typedef char ifname_t[IF_NAMESIZE];
 
@@ -537,14 +535,15 @@ static int read_key_file(const char *path, uint8_t out[16], char *why, size_t wh
 				 "'%s' must hold the AES-128 key as 32 hex digits (one line): %s",
 				 path, bad);
 	if (len != 16)
-		return cidlb_why(why, why_len, -EINVAL,
-				 "'%s' must hold the AES-128 key as 32 hex digits (one line): %zu octets, must be 16",
-				 path, len);
+		return cidlb_why(
+			why, why_len, -EINVAL,
+			"'%s' must hold the AES-128 key as 32 hex digits (one line): %zu octets, must be 16",
+			path, len);
 	return 0;
 }
 
-static int set_server_id(struct cidlb_conf_backend *b, const char *key, const char *val,
-			 char *why, size_t why_len)
+static int set_server_id(struct cidlb_conf_backend *b, const char *key, const char *val, char *why,
+			 size_t why_len)
 {
 	uint32_t cr;
 	size_t n;
@@ -573,9 +572,10 @@ static int key_set(const struct cidlb_conf_key *k, void *base, const char *key, 
 	switch (k->type) {
 	case CIDLB_CT_PATH:
 		if (val[0] != '/' || strlen(val) >= k->size)
-			return cidlb_why(why, why_len, -EINVAL,
-					 "'%s': must be an absolute path shorter than %zu characters",
-					 val, k->size);
+			return cidlb_why(
+				why, why_len, -EINVAL,
+				"'%s': must be an absolute path shorter than %zu characters", val,
+				k->size);
 		snprintf(AT(base, k->off, char), k->size, "%s", val);
 		return 0;
 	case CIDLB_CT_LISTEN:
@@ -611,8 +611,8 @@ static int key_set(const struct cidlb_conf_key *k, void *base, const char *key, 
 		key_given(k, base);
 		return 0;
 	case CIDLB_CT_IFACES:
-		return split_ifaces(val, AT(base, k->off, ifname_t), AT(base, k->aux, int),
-				    why, why_len);
+		return split_ifaces(val, AT(base, k->off, ifname_t), AT(base, k->aux, int), why,
+				    why_len);
 	case CIDLB_CT_ATTACH:
 		if (!strcmp(val, "native"))
 			*AT(base, k->off, enum cidlb_attach_mode) = CIDLB_ATTACH_NATIVE;
@@ -686,8 +686,8 @@ void cidlb_conf_backend_init(struct cidlb_conf_backend *b, const char *name)
 	sec_defaults(CIDLB_SEC_BACKEND, b);
 }
 
-int cidlb_conf_backend_set(struct cidlb_conf_backend *b, const char *key,
-			   const char *val, char *why, size_t why_len)
+int cidlb_conf_backend_set(struct cidlb_conf_backend *b, const char *key, const char *val,
+			   char *why, size_t why_len)
 {
 	const struct cidlb_conf_key *k = key_find(CIDLB_SEC_BACKEND, key);
 
@@ -730,9 +730,10 @@ static int backend_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 			continue;
 		snprintf(bad_key, key_len, "server_id.%d", cr);
 		if (!c->qlb[cr].present)
-			return cidlb_why(why, why_len, -EINVAL,
-					 "there is no [quic-lb %d] section; define config %d or use a configured ID",
-					 cr, cr);
+			return cidlb_why(
+				why, why_len, -EINVAL,
+				"there is no [quic-lb %d] section; define config %d or use a configured ID",
+				cr, cr);
 		if (b->sid_len[cr] != c->qlb[cr].sid_len)
 			return cidlb_why(why, why_len, -EINVAL,
 					 "%u octets, but config %d has server_id_len = %u",
@@ -745,13 +746,15 @@ static int backend_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 	}
 	if (!b->direct && b->family == CIDLB_FAMILY_V4 && !c->has_src4) {
 		snprintf(bad_key, key_len, "address");
-		return cidlb_why(why, why_len, -EINVAL,
-				 "an IPv4 backend needs [lb] source4 (the LB's outer source address)");
+		return cidlb_why(
+			why, why_len, -EINVAL,
+			"an IPv4 backend needs [lb] source4 (the LB's outer source address)");
 	}
 	if (!b->direct && b->family == CIDLB_FAMILY_V6 && !c->has_src6) {
 		snprintf(bad_key, key_len, "address");
-		return cidlb_why(why, why_len, -EINVAL,
-				 "an IPv6 backend needs [lb] source6 (the LB's outer source address)");
+		return cidlb_why(
+			why, why_len, -EINVAL,
+			"an IPv6 backend needs [lb] source6 (the LB's outer source address)");
 	}
 	snprintf(bad_key, key_len, "%s", "");
 	return 0;
@@ -811,8 +814,10 @@ int cidlb_conf_sid_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 			if (ocr == cr) {
 				if (i < 0 || !cidlb_conf_backend_owns_sid(o, ocr, sid, len))
 					continue;
-				snprintf(why, why_len, "already the server ID of %s; server IDs are unique per config",
-					 backend_ref(o, ref, sizeof(ref)));
+				snprintf(
+					why, why_len,
+					"already the server ID of %s; server IDs are unique per config",
+					backend_ref(o, ref, sizeof(ref)));
 				return -EEXIST;
 			}
 			/* a backend's own server IDs: reported once, at the later key */
@@ -820,10 +825,12 @@ int cidlb_conf_sid_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 			    memcmp(o->sid[ocr], sid, olen < len ? olen : len))
 				continue;
 			cidlb_hex(sid, len, h, sizeof(h));
-			snprintf(why, why_len, "%s clashes with server_id.%d of %s under %s config %d, and config %d is %s: QUIC-LB requires separate server-ID allocations for plaintext and encrypted configs (a server ID seen in clear must tell nothing about an encrypted one); choose a server ID that neither equals nor starts, nor is the start of, a server ID of the other kind",
-				 h, ocr, i < 0 ? "this backend" : backend_ref(o, ref, sizeof(ref)),
-				 enc ? "plaintext" : "encrypted", ocr, cr,
-				 enc ? "encrypted" : "plaintext");
+			snprintf(
+				why, why_len,
+				"%s clashes with server_id.%d of %s under %s config %d, and config %d is %s: QUIC-LB requires separate server-ID allocations for plaintext and encrypted configs (a server ID seen in clear must tell nothing about an encrypted one); choose a server ID that neither equals nor starts, nor is the start of, a server ID of the other kind",
+				h, ocr, i < 0 ? "this backend" : backend_ref(o, ref, sizeof(ref)),
+				enc ? "plaintext" : "encrypted", ocr, cr,
+				enc ? "encrypted" : "plaintext");
 			return -EEXIST;
 		}
 	}
@@ -841,6 +848,7 @@ int cidlb_conf_qlb_to_map(const struct cidlb_conf_qlb *q, struct cidlb_config *o
 	out->half_len = (out->pt_len + 1) / 2;
 	out->flags = (q->len_self_encode ? CIDLB_CFG_F_LEN_CHECK : 0) |
 		     (q->decode_cache ? 0 : CIDLB_CFG_F_NO_DCACHE);
+	cidlb_config_masks(out);
 	if (!q->has_key) {
 		out->mode = CIDLB_MODE_PLAINTEXT;
 		return 0;
@@ -859,8 +867,8 @@ void cidlb_conf_defaults(struct cidlb_conf *c)
 
 /* ---- the reader: one physical line per call ------------------------------- */
 
-static int remember(struct seen_key **arr, size_t *n, size_t *cap, const char *sec,
-		    const char *key, int line)
+static int remember(struct seen_key **arr, size_t *n, size_t *cap, const char *sec, const char *key,
+		    int line)
 {
 	if (*n == *cap) {
 		size_t nc = *cap ? *cap * 2 : 32;
@@ -878,8 +886,8 @@ static int remember(struct seen_key **arr, size_t *n, size_t *cap, const char *s
 	return 0;
 }
 
-static const struct seen_key *find_seen(const struct seen_key *arr, size_t n,
-					const char *sec, const char *key)
+static const struct seen_key *find_seen(const struct seen_key *arr, size_t n, const char *sec,
+					const char *key)
 {
 	size_t i;
 
@@ -1097,7 +1105,7 @@ static int handler(void *user, const char *section, const char *key, const char 
 	char why[768];
 
 	if (ps->sec == SEC_BAD)
-		return 1;	/* reported at the header */
+		return 1; /* reported at the header */
 	if (ps->sec == SEC_NONE || !*section) {
 		perr(ps, ps->lineno, NULL, key,
 		     "key outside any section; put it under [daemon], [lb], [vip NAME], [quic-lb N] or [backend NAME]");
@@ -1105,7 +1113,8 @@ static int handler(void *user, const char *section, const char *key, const char 
 	}
 	dup = find_seen(ps->seen, ps->n_seen, sec, key);
 	if (dup) {
-		perr(ps, ps->lineno, sec, key, "given twice (first on line %d); keep one", dup->line);
+		perr(ps, ps->lineno, sec, key, "given twice (first on line %d); keep one",
+		     dup->line);
 		return 1;
 	}
 	if (remember(&ps->seen, &ps->n_seen, &ps->cap_seen, sec, key, ps->lineno))
@@ -1136,8 +1145,10 @@ static void check_all(struct pstate *ps)
 	int i, j, cr;
 
 	if (!c->n_ifaces)
-		add_error(c, "%s: [lb] interfaces: missing; name the network interfaces to attach to, e.g. interfaces = eth0",
-			  c->path);
+		add_error(
+			c,
+			"%s: [lb] interfaces: missing; name the network interfaces to attach to, e.g. interfaces = eth0",
+			c->path);
 	if (ps->flags & CIDLB_CONF_CHECK_SYSTEM) {
 		for (i = 0; i < c->n_ifaces + c->n_egress; i++) {
 			const char *n = i < c->n_ifaces ? c->ifaces[i] : c->egress[i - c->n_ifaces];
@@ -1163,7 +1174,7 @@ static void check_all(struct pstate *ps)
 			if (!find_seen(ps->seen, ps->n_seen, sec, k))
 				perr(ps, q->line, sec, k, "missing; %s",
 				     !q->sid_len ? "server ID length, 1..15 octets" :
-				     "nonce length, 4..18 octets");
+						   "nonce length, 4..18 octets");
 			continue;
 		}
 		p.config_id = (uint8_t)cr;
@@ -1181,14 +1192,15 @@ static void check_all(struct pstate *ps)
 
 		snprintf(sec, sizeof(sec), "vip %s", v->name);
 		if (!v->key.family) {
-			perr(ps, v->line, sec, "address", "missing; the VIP's IPv4 or IPv6 address");
+			perr(ps, v->line, sec, "address",
+			     "missing; the VIP's IPv4 or IPv6 address");
 			continue;
 		}
 		for (j = 0; j < i; j++) {
 			if (!memcmp(&c->vips[j].key, &v->key, sizeof(v->key)))
 				perr(ps, key_line(ps, sec, "address", v->line), sec, "address",
-				     "same address and port as [vip %s] (line %d)",
-				     c->vips[j].name, c->vips[j].line);
+				     "same address and port as [vip %s] (line %d)", c->vips[j].name,
+				     c->vips[j].line);
 			else if (c->vips[j].id == v->id)
 				perr(ps, key_line(ps, sec, "id", v->line), sec, "id",
 				     "%u is also the id of [vip %s] (line %d); ids must differ",
@@ -1246,8 +1258,10 @@ static int conf_parse(FILE *f, int open_err, const char *name, unsigned int flag
 	rc = ini_parse_stream(reader, &ps, handler, &ps);
 	fclose(ps.f);
 	if (rc > 0 && !c->n_errors)
-		add_error(c, "%s:%d: not understood; expected 'key = value', a '[section]' header or a comment",
-			  name, rc);
+		add_error(
+			c,
+			"%s:%d: not understood; expected 'key = value', a '[section]' header or a comment",
+			name, rc);
 	if (rc == -2 || ps.oom)
 		err = -ENOMEM;
 	if (!err)
@@ -1266,10 +1280,10 @@ int cidlb_conf_load(const char *path, unsigned int flags, struct cidlb_conf **ou
 	return conf_parse(f, f ? 0 : -errno, path, flags, out);
 }
 
-int cidlb_conf_parse_string(const char *text, size_t len, const char *name,
-			    unsigned int flags, struct cidlb_conf **out)
+int cidlb_conf_parse_string(const char *text, size_t len, const char *name, unsigned int flags,
+			    struct cidlb_conf **out)
 {
-	FILE *f = fmemopen((void *)text, len, "r");	/* read only */
+	FILE *f = fmemopen((void *)text, len, "r"); /* read only */
 
 	return conf_parse(f, f ? 0 : -errno, name, flags, out);
 }

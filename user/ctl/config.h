@@ -23,32 +23,32 @@
 #include "cidlb_maps.h"
 #include "ctl/hex.h"
 
-#define CIDLB_DEFAULT_CONFIG	"/etc/cidlb/cidlb.conf"
-#define CIDLB_DEFAULT_PIN_DIR	"/sys/fs/bpf/cidlb"
-#define CIDLB_DEFAULT_SOCKET	"/run/cidlb/cidlbd.sock"
-#define CIDLB_DEFAULT_STATE	"/run/cidlb/state.json"
-#define CIDLB_DEFAULT_METRICS	"127.0.0.1:9470"
-#define CIDLB_DEFAULT_OBJECT	"/usr/local/lib/cidlb/cidlb.bpf.o"
-#define CIDLB_DEFAULT_QUARANTINE 3600	/* s: longer than any QUIC idle timeout */
-#define CIDLB_DEFAULT_RETIRE_TTL 600	/* s: retired CIDs stay this long */
-#define CIDLB_DEFAULT_WEIGHT	100
-#define CIDLB_WEIGHT_MAX	65535
-#define CIDLB_NAME_MAX		63	/* backend and VIP names */
+#define CIDLB_DEFAULT_CONFIG	 "/etc/cidlb/cidlb.conf"
+#define CIDLB_DEFAULT_PIN_DIR	 "/sys/fs/bpf/cidlb"
+#define CIDLB_DEFAULT_SOCKET	 "/run/cidlb/cidlbd.sock"
+#define CIDLB_DEFAULT_STATE	 "/run/cidlb/state.json"
+#define CIDLB_DEFAULT_METRICS	 "127.0.0.1:9470"
+#define CIDLB_DEFAULT_OBJECT	 "/usr/local/lib/cidlb/cidlb.bpf.o"
+#define CIDLB_DEFAULT_QUARANTINE 3600 /* s: longer than any QUIC idle timeout */
+#define CIDLB_DEFAULT_RETIRE_TTL 600  /* s: retired CIDs stay this long */
+#define CIDLB_DEFAULT_WEIGHT	 100
+#define CIDLB_WEIGHT_MAX	 65535
+#define CIDLB_NAME_MAX		 63 /* backend and VIP names */
 /* health checks (user/daemon/health.c): detect a dead server within 3 s */
-#define CIDLB_DEFAULT_HEALTH_INTERVAL	1000	/* ms between probes */
-#define CIDLB_DEFAULT_HEALTH_TIMEOUT	500	/* ms an answer may take */
-#define CIDLB_DEFAULT_HEALTH_FALL	2	/* failed probes in a row: down */
-#define CIDLB_DEFAULT_HEALTH_RISE	2	/* answered probes in a row: up */
+#define CIDLB_DEFAULT_HEALTH_INTERVAL 1000 /* ms between probes */
+#define CIDLB_DEFAULT_HEALTH_TIMEOUT  500  /* ms an answer may take */
+#define CIDLB_DEFAULT_HEALTH_FALL     2	   /* failed probes in a row: down */
+#define CIDLB_DEFAULT_HEALTH_RISE     2	   /* answered probes in a row: up */
 
 enum cidlb_attach_mode {
-	CIDLB_ATTACH_AUTO = 0,	/* native, else generic */
+	CIDLB_ATTACH_AUTO = 0, /* native, else generic */
 	CIDLB_ATTACH_NATIVE,
 	CIDLB_ATTACH_GENERIC,
 };
 
 struct cidlb_conf_vip {
 	char name[CIDLB_NAME_MAX + 1];
-	struct cidlb_vip_key key;	/* one per port */
+	struct cidlb_vip_key key; /* one per port */
 	uint32_t id;
 	int line;
 };
@@ -60,28 +60,28 @@ struct cidlb_conf_qlb {
 	uint8_t key[16];
 	bool len_self_encode;
 	bool decode_cache;
-	int line;			/* of the [quic-lb N] header */
+	int line; /* of the [quic-lb N] header */
 };
 
 struct cidlb_conf_backend {
 	char name[CIDLB_NAME_MAX + 1];
-	uint8_t family;			/* CIDLB_FAMILY_V4 / _V6, 0 = unset */
+	uint8_t family; /* CIDLB_FAMILY_V4 / _V6, 0 = unset */
 	uint8_t addr[16];
 	bool has_mac;
 	uint8_t mac[6];
-	bool direct;			/* mode = direct (MAC rewrite only) */
-	uint8_t state;			/* CIDLB_BE_ACTIVE or _DRAINING */
+	bool direct;   /* mode = direct (MAC rewrite only) */
+	uint8_t state; /* CIDLB_BE_ACTIVE or _DRAINING */
 	uint32_t weight;
 	/* health checks: each overrides [lb]'s when its has_ flag is set */
 	bool health, has_health;
-	uint32_t health_interval, health_timeout;	/* ms */
+	uint32_t health_interval, health_timeout; /* ms */
 	bool has_health_interval, has_health_timeout;
 	uint8_t health_fall, health_rise;
 	bool has_health_fall, has_health_rise;
-	uint8_t sid_mask;		/* bit N: has a server ID under config N */
+	uint8_t sid_mask; /* bit N: has a server ID under config N */
 	uint8_t sid[CIDLB_CONFIG_IDS][CIDLB_SID_MAX];
 	uint8_t sid_len[CIDLB_CONFIG_IDS];
-	int line;			/* of the [backend NAME] header, 0 = socket */
+	int line; /* of the [backend NAME] header, 0 = socket */
 };
 
 struct cidlb_conf {
@@ -90,9 +90,9 @@ struct cidlb_conf {
 	char pin_dir[256];
 	char socket[108];
 	char state_file[256];
-	char metrics[64];		/* "" = off */
-	char object[256];		/* "" = default search */
-	int log_level;			/* LOG_ERR..LOG_DEBUG */
+	char metrics[64]; /* "" = off */
+	char object[256]; /* "" = default search */
+	int log_level;	  /* LOG_ERR..LOG_DEBUG */
 	uint32_t quarantine_s;
 	uint32_t retire_ttl_s;
 	/* [lb] */
@@ -104,12 +104,12 @@ struct cidlb_conf {
 	bool has_src4, has_src6;
 	uint8_t src4[4], src6[16];
 	uint32_t seed;
-	bool has_seed;			/* seed = N given; else cidlbd draws one */
+	bool has_seed; /* seed = N given; else cidlbd draws one */
 	uint8_t ttl;
 	uint32_t lru_size, retired_size, dcache_size;
 	/* health checks of every backend that does not set its own */
 	bool health;
-	uint32_t health_interval, health_timeout;	/* ms */
+	uint32_t health_interval, health_timeout; /* ms */
 	uint8_t health_fall, health_rise;
 	/* [vip NAME] */
 	struct cidlb_conf_vip *vips;
@@ -141,36 +141,36 @@ enum cidlb_conf_sec {
 
 /* What a value is; each type has one parser in config.c. */
 enum cidlb_conf_type {
-	CIDLB_CT_PATH,		/* absolute path, char[size] */
-	CIDLB_CT_LISTEN,	/* ADDRESS:PORT or off ("" = off), char[size] */
-	CIDLB_CT_LEVEL,		/* a log level name (ctl/log.h), int */
-	CIDLB_CT_NUM,		/* min..max, decimal or 0x hex, 1, 2 or 4 octets */
-	CIDLB_CT_PORT,		/* UDP port min..max, stored in network order */
-	CIDLB_CT_BOOL,		/* yes/no, true/false, on/off, 1/0; given flag at aux */
-	CIDLB_CT_IFACES,	/* interface names; count (int) at aux */
-	CIDLB_CT_ATTACH,	/* enum cidlb_attach_mode by name */
-	CIDLB_CT_ADDR,		/* IPv4 or IPv6, uint8_t[16]; family at aux */
-	CIDLB_CT_ADDR4,		/* IPv4, uint8_t[4]; given flag at aux */
-	CIDLB_CT_ADDR6,		/* IPv6, uint8_t[16]; given flag at aux */
-	CIDLB_CT_KEY_FILE,	/* file holding an AES-128 key, uint8_t[16]; flag at aux */
-	CIDLB_CT_SERVER_ID,	/* server_id.N: hex octets under config N */
-	CIDLB_CT_STATE,		/* active or draining */
-	CIDLB_CT_MAC,		/* MAC address, uint8_t[6]; given flag at aux */
-	CIDLB_CT_MODE,		/* encap or direct (bool: direct) */
+	CIDLB_CT_PATH,	    /* absolute path, char[size] */
+	CIDLB_CT_LISTEN,    /* ADDRESS:PORT or off ("" = off), char[size] */
+	CIDLB_CT_LEVEL,	    /* a log level name (ctl/log.h), int */
+	CIDLB_CT_NUM,	    /* min..max, decimal or 0x hex, 1, 2 or 4 octets */
+	CIDLB_CT_PORT,	    /* UDP port min..max, stored in network order */
+	CIDLB_CT_BOOL,	    /* yes/no, true/false, on/off, 1/0; given flag at aux */
+	CIDLB_CT_IFACES,    /* interface names; count (int) at aux */
+	CIDLB_CT_ATTACH,    /* enum cidlb_attach_mode by name */
+	CIDLB_CT_ADDR,	    /* IPv4 or IPv6, uint8_t[16]; family at aux */
+	CIDLB_CT_ADDR4,	    /* IPv4, uint8_t[4]; given flag at aux */
+	CIDLB_CT_ADDR6,	    /* IPv6, uint8_t[16]; given flag at aux */
+	CIDLB_CT_KEY_FILE,  /* file holding an AES-128 key, uint8_t[16]; flag at aux */
+	CIDLB_CT_SERVER_ID, /* server_id.N: hex octets under config N */
+	CIDLB_CT_STATE,	    /* active or draining */
+	CIDLB_CT_MAC,	    /* MAC address, uint8_t[6]; given flag at aux */
+	CIDLB_CT_MODE,	    /* encap or direct (bool: direct) */
 };
 
 struct cidlb_conf_key {
 	enum cidlb_conf_sec section;
-	const char *name;	/* a name ending in ".N" takes a config ID there */
+	const char *name; /* a name ending in ".N" takes a config ID there */
 	enum cidlb_conf_type type;
-	size_t off, size;	/* of the value in the section's structure */
-	size_t aux;		/* of its flag, count or family (see the type); 0 = none */
-	uint32_t min, max;	/* CIDLB_CT_NUM, CIDLB_CT_PORT */
-	const char *def;	/* the default as written in the file; NULL = none */
+	size_t off, size;  /* of the value in the section's structure */
+	size_t aux;	   /* of its flag, count or family (see the type); 0 = none */
+	uint32_t min, max; /* CIDLB_CT_NUM, CIDLB_CT_PORT */
+	const char *def;   /* the default as written in the file; NULL = none */
 	/* the error for a value the type rejects: printf format taking the
 	 * value (%s), then min and max (%u); NULL = the type's own words */
 	const char *bad;
-	const char *help;	/* one line for `cidlb config keys` */
+	const char *help; /* one line for `cidlb config keys` */
 };
 
 /* Every key, grouped by section in the order examples/cidlb.conf has them. */
@@ -183,7 +183,7 @@ const char *cidlb_conf_sec_str(enum cidlb_conf_sec s);
 const char *cidlb_conf_type_str(enum cidlb_conf_type t);
 
 /* Flags of cidlb_conf_load(). */
-#define CIDLB_CONF_CHECK_SYSTEM	0x1	/* interfaces must exist here */
+#define CIDLB_CONF_CHECK_SYSTEM 0x1 /* interfaces must exist here */
 
 /*
  * Reads and checks @path into *@out (allocated; free with
@@ -195,8 +195,8 @@ const char *cidlb_conf_type_str(enum cidlb_conf_type t);
 int cidlb_conf_load(const char *path, unsigned int flags, struct cidlb_conf **out);
 /* The same for @len octets of @text, reported as the file @name (the
  * fuzzer, tests). */
-int cidlb_conf_parse_string(const char *text, size_t len, const char *name,
-			    unsigned int flags, struct cidlb_conf **out);
+int cidlb_conf_parse_string(const char *text, size_t len, const char *name, unsigned int flags,
+			    struct cidlb_conf **out);
 void cidlb_conf_free(struct cidlb_conf *c);
 
 /* A configuration with every default (the table's) and nothing else. */
@@ -215,8 +215,8 @@ int cidlb_parse_bool(const char *s, bool *out);
  * -ENOENT for an unknown key, -EINVAL for a bad value; @why says what is
  * allowed.
  */
-int cidlb_conf_backend_set(struct cidlb_conf_backend *b, const char *key,
-			   const char *val, char *why, size_t why_len);
+int cidlb_conf_backend_set(struct cidlb_conf_backend *b, const char *key, const char *val,
+			   char *why, size_t why_len);
 void cidlb_conf_backend_init(struct cidlb_conf_backend *b, const char *name);
 /* Checks a whole backend against the rest of @c (configs, sources, MAC). */
 int cidlb_conf_backend_check(const struct cidlb_conf *c, const struct cidlb_conf_backend *b,
@@ -251,8 +251,7 @@ static inline bool cidlb_conf_backend_owns_sid(const struct cidlb_conf_backend *
 }
 
 /* Backend named @name, or NULL. */
-struct cidlb_conf_backend *cidlb_conf_backend_find(const struct cidlb_conf *c,
-						   const char *name);
+struct cidlb_conf_backend *cidlb_conf_backend_find(const struct cidlb_conf *c, const char *name);
 
 /* The struct cidlb_config for the data path (AES schedules included). */
 int cidlb_conf_qlb_to_map(const struct cidlb_conf_qlb *q, struct cidlb_config *out);

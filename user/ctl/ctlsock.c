@@ -140,9 +140,11 @@ int cidlb_ctl_call(const char *path, json_t *req, json_t **reply, char *why, siz
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
 		err = -errno;
 		if (err == -ENOENT || err == -ECONNREFUSED)
-			snprintf(why, why_len, "cidlbd is not running (nothing listens on %s)", path);
+			snprintf(why, why_len, "cidlbd is not running (nothing listens on %s)",
+				 path);
 		else if (err == -EACCES || err == -EPERM)
-			snprintf(why, why_len, "permission denied on %s: the control socket is for root only",
+			snprintf(why, why_len,
+				 "permission denied on %s: the control socket is for root only",
 				 path);
 		else
 			snprintf(why, why_len, "cannot connect to cidlbd at %s: %s", path,

@@ -13,15 +13,15 @@
 #include <stddef.h>
 #include <jansson.h>
 
-#define CIDLB_CTL_MAX_MSG	(16u << 20)	/* 16 MiB: ~350k CIDs in one request */
-#define CIDLB_CTL_TIMEOUT_MS	5000
+#define CIDLB_CTL_MAX_MSG    (16u << 20) /* 16 MiB: ~350k CIDs in one request */
+#define CIDLB_CTL_TIMEOUT_MS 5000
 
 /* Error codes of a reply ("code"). */
-#define CIDLB_CTL_E_BAD_REQUEST	"bad_request"	/* malformed or invalid request */
-#define CIDLB_CTL_E_NOT_FOUND	"not_found"	/* no such backend */
-#define CIDLB_CTL_E_CONFLICT	"conflict"	/* refused: quarantine, duplicate */
-#define CIDLB_CTL_E_FAILED	"failed"	/* a map write or system call failed */
-#define CIDLB_CTL_E_DENIED	"denied"	/* peer is not root */
+#define CIDLB_CTL_E_BAD_REQUEST "bad_request" /* malformed or invalid request */
+#define CIDLB_CTL_E_NOT_FOUND	"not_found"   /* no such backend */
+#define CIDLB_CTL_E_CONFLICT	"conflict"    /* refused: quarantine, duplicate */
+#define CIDLB_CTL_E_FAILED	"failed"      /* a map write or system call failed */
+#define CIDLB_CTL_E_DENIED	"denied"      /* peer is not root */
 
 /*
  * Read one message from @fd: up to a newline or EOF, at most @max octets,

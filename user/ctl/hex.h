@@ -22,7 +22,7 @@
 #include <string.h>
 
 /* Octets for a buffer that holds n octets written by cidlb_hex(). */
-#define CIDLB_HEX_LEN(n)	(2 * (n) + 1)
+#define CIDLB_HEX_LEN(n) (2 * (n) + 1)
 
 static inline int cidlb_hex_nibble(char c)
 {
@@ -49,7 +49,12 @@ static inline int cidlb_parse_hex_why(const char *s, uint8_t *out, size_t max, s
 	char c;
 	int colons = strchr(s, ':') != NULL, bad_run = 0;
 
-#define HEX_BAD(...) do { if (why) snprintf(why, why_len, __VA_ARGS__); return -EINVAL; } while (0)
+#define HEX_BAD(...) \
+	do { \
+		if (why) \
+			snprintf(why, why_len, __VA_ARGS__); \
+		return -EINVAL; \
+	} while (0)
 	*len = 0;
 	if (!*s)
 		HEX_BAD("empty");

@@ -34,13 +34,13 @@ const struct cidlb_counter_desc cidlb_counter_descs[] = { CIDLB_COUNTERS(X) };
 const size_t cidlb_counter_count = CIDLB_N_COUNTERS;
 
 struct cidlb_lb {
-	struct bpf_object *obj;	/* NULL when adopted from pins */
+	struct bpf_object *obj; /* NULL when adopted from pins */
 	int prog_fd;
 	int map_fd[CIDLB_M_COUNT];
-	uint8_t *rhint;		/* cidlb_retired_hint, mapped; NULL: none */
-	size_t rhint_len;	/* octets: counters */
-	struct cidlb_sid_bucket *sidt;	/* cidlb_sid_table, mapped; NULL: none */
-	size_t sidt_n;		/* buckets */
+	uint8_t *rhint;		       /* cidlb_retired_hint, mapped; NULL: none */
+	size_t rhint_len;	       /* octets: counters */
+	struct cidlb_sid_bucket *sidt; /* cidlb_sid_table, mapped; NULL: none */
+	size_t sidt_n;		       /* buckets */
 };
 
 static struct cidlb_lb *lb_alloc(void)
@@ -82,8 +82,7 @@ static uint32_t pow2_ceil(uint32_t n)
 
 /* Map an mmapable array of a power-of-2 number of vsize-octet elements
  * into this process (*mem stays NULL when the object has no such map). */
-static int map_mmap(struct cidlb_lb *lb, enum cidlb_map_id id, __u32 vsize, void **mem,
-		    size_t *n)
+static int map_mmap(struct cidlb_lb *lb, enum cidlb_map_id id, __u32 vsize, void **mem, size_t *n)
 {
 	int fd = lb->map_fd[id];
 	struct bpf_map_info info = {};
@@ -94,8 +93,9 @@ static int map_mmap(struct cidlb_lb *lb, enum cidlb_map_id id, __u32 vsize, void
 		return 0;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
-	if (info.value_size != vsize || !(info.map_flags & BPF_F_MMAPABLE) || info.max_entries < 2 ||
-	    info.max_entries & (info.max_entries - 1) || info.max_entries > (1u << 28)) {
+	if (info.value_size != vsize || !(info.map_flags & BPF_F_MMAPABLE) ||
+	    info.max_entries < 2 || info.max_entries & (info.max_entries - 1) ||
+	    info.max_entries > (1u << 28)) {
 		pr_err("map %s is not a power-of-2 array of %u-octet elements that can be mapped",
 		       cidlb_map_names[id], vsize);
 		return -EINVAL;
@@ -158,8 +158,7 @@ static void rhint_count(struct cidlb_lb *lb, const struct cidlb_cid_key *k, int 
 		rhint_count1(&lb->rhint[cidlb_rhint_counter(k, h, n) & mask], delta);
 }
 
-int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
-		  struct cidlb_lb **out)
+int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts, struct cidlb_lb **out)
 {
 	struct bpf_program *prog;
 	struct cidlb_lb *lb;
@@ -189,14 +188,14 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
 		    bpf_object__find_map_by_name(lb->obj, CIDLB_MAP_RETIRED_HINT))
 			err = resize(lb->obj, CIDLB_MAP_RETIRED_HINT,
 				     pow2_ceil(opts->retired_size < (1u << 27) ?
-					       2 * opts->retired_size : 1u << 28));
+						       2 * opts->retired_size :
+						       1u << 28));
 		if (err)
 			goto fail;
 	}
 	err = bpf_object__load(lb->obj);
 	if (err) {
-		pr_err("the kernel refused BPF object %s: %s",
-		       obj_path, strerror(-err));
+		pr_err("the kernel refused BPF object %s: %s", obj_path, strerror(-err));
 		goto fail;
 	}
 	prog = bpf_object__find_program_by_name(lb->obj, CIDLB_PROG_MAIN);
@@ -256,17 +255,18 @@ static bool map_resizable(enum cidlb_map_id id)
 
 /* Key and value sizes this program's buffers have (include/cidlb_maps.h);
  * 0: not checked without the object (CIDLB_MF_CHECKED unset). */
-static const struct { __u32 key, value; } map_abi[CIDLB_M_COUNT] = {
+static const struct {
+	__u32 key, value;
+} map_abi[CIDLB_M_COUNT] = {
 #define X(id, name, ksz, vsz, flags) \
-	[CIDLB_M_##id] = { (flags) & CIDLB_MF_CHECKED ? (ksz) : 0, \
-			   (flags) & CIDLB_MF_CHECKED ? (vsz) : 0 },
+	[CIDLB_M_##id] = { (flags)&CIDLB_MF_CHECKED ? (ksz) : 0, \
+			   (flags)&CIDLB_MF_CHECKED ? (vsz) : 0 },
 	CIDLB_MAPS(X)
 #undef X
 };
 
 /* Without the object: the sizes of the buffers this program reads into. */
-static int check_pins_abi(const struct cidlb_lb *lb, const char *pin_dir, char *why,
-			  size_t why_len)
+static int check_pins_abi(const struct cidlb_lb *lb, const char *pin_dir, char *why, size_t why_len)
 {
 	int i;
 
@@ -282,10 +282,12 @@ static int check_pins_abi(const struct cidlb_lb *lb, const char *pin_dir, char *
 		bad_value = info.value_size != map_abi[i].value;
 		if (!bad_key && !bad_value)
 			continue;
-		snprintf(why, why_len, "pinned map %s at %s/%s has %s size %u, this cidlb expects %u: the pins come from another version of cidlb; use the cidlb command of that version",
-			 cidlb_map_names[i], pin_dir, cidlb_map_names[i], bad_key ? "key" : "value",
-			 bad_key ? info.key_size : info.value_size,
-			 bad_key ? map_abi[i].key : map_abi[i].value);
+		snprintf(
+			why, why_len,
+			"pinned map %s at %s/%s has %s size %u, this cidlb expects %u: the pins come from another version of cidlb; use the cidlb command of that version",
+			cidlb_map_names[i], pin_dir, cidlb_map_names[i], bad_key ? "key" : "value",
+			bad_key ? info.key_size : info.value_size,
+			bad_key ? map_abi[i].key : map_abi[i].value);
 		return -EINVAL;
 	}
 	return 0;
@@ -299,10 +301,11 @@ int cidlb_lb_check_pins(const struct cidlb_lb *lb, const char *obj_path, const c
 	struct bpf_object *obj;
 	int i, err = 0;
 
-	if (bpf_obj_get_info_by_fd(lb->prog_fd, &pinfo, &plen) ||
-	    pinfo.type != BPF_PROG_TYPE_XDP) {
-		snprintf(why, why_len, "%s/%s is not an XDP program: the pins are not cidlb's; run 'cidlbd --cleanup' or remove %s",
-			 pin_dir, CIDLB_PROG_MAIN, pin_dir);
+	if (bpf_obj_get_info_by_fd(lb->prog_fd, &pinfo, &plen) || pinfo.type != BPF_PROG_TYPE_XDP) {
+		snprintf(
+			why, why_len,
+			"%s/%s is not an XDP program: the pins are not cidlb's; run 'cidlbd --cleanup' or remove %s",
+			pin_dir, CIDLB_PROG_MAIN, pin_dir);
 		return -EINVAL;
 	}
 	if (!obj_path)
@@ -322,10 +325,12 @@ int cidlb_lb_check_pins(const struct cidlb_lb *lb, const char *obj_path, const c
 		__u32 have = 0, want = 0;
 
 		if (lb->map_fd[i] < 0)
-			continue;	/* missing pins: the caller says which it needs */
+			continue; /* missing pins: the caller says which it needs */
 		if (!m) {
-			snprintf(why, why_len, "pinned map %s at %s/%s is not in %s: the pins come from another version of cidlb; run 'cidlbd --cleanup' (forwarding stops until the next start), or start the cidlbd that made them",
-				 cidlb_map_names[i], pin_dir, cidlb_map_names[i], obj_path);
+			snprintf(
+				why, why_len,
+				"pinned map %s at %s/%s is not in %s: the pins come from another version of cidlb; run 'cidlbd --cleanup' (forwarding stops until the next start), or start the cidlbd that made them",
+				cidlb_map_names[i], pin_dir, cidlb_map_names[i], obj_path);
 			err = -EINVAL;
 			break;
 		}
@@ -354,9 +359,11 @@ int cidlb_lb_check_pins(const struct cidlb_lb *lb, const char *obj_path, const c
 			want = bpf_map__max_entries(m);
 		}
 		if (what) {
-			snprintf(why, why_len, "pinned map %s at %s/%s has %s %u, this cidlbd (%s) expects %u: the pins come from another version of cidlb; run 'cidlbd --cleanup' (forwarding stops until the next start), or start the cidlbd that made them",
-				 cidlb_map_names[i], pin_dir, cidlb_map_names[i], what, have, obj_path,
-				 want);
+			snprintf(
+				why, why_len,
+				"pinned map %s at %s/%s has %s %u, this cidlbd (%s) expects %u: the pins come from another version of cidlb; run 'cidlbd --cleanup' (forwarding stops until the next start), or start the cidlbd that made them",
+				cidlb_map_names[i], pin_dir, cidlb_map_names[i], what, have,
+				obj_path, want);
 			err = -EINVAL;
 		}
 	}
@@ -484,7 +491,9 @@ static int array_fill(int fd, uint32_t base, const void *vals, uint32_t n, size_
 		/* kernels without batch operations on arrays: one by one */
 		for (i = 0; i < n && !err; i++)
 			err = bpf_map_update_elem(fd, &keys[i], (const char *)vals + i * vsize,
-						  BPF_ANY) ? -errno : 0;
+						  BPF_ANY) ?
+				      -errno :
+				      0;
 	}
 	free(keys);
 	return err;
@@ -510,7 +519,7 @@ static int vip_table_publish(struct cidlb_lb *lb)
 		k = keys[n];
 		prev = &k;
 		if (bpf_map_lookup_elem(hfd, &keys[n], &vals[n]))
-			continue;	/* deleted meanwhile */
+			continue; /* deleted meanwhile */
 		if (++n == CIDLB_MAX_VIPS)
 			break;
 	}
@@ -521,8 +530,7 @@ static int vip_table_publish(struct cidlb_lb *lb)
 	seed = g.vip_seed[!half] + 1;
 	err = cidlb_vip_table_build(keys, vals, n, slots, &seed);
 	if (err) {
-		pr_err("cannot lay out %u VIPs in %s: %s", n,
-		       CIDLB_MAP_VIP_TABLE, strerror(-err));
+		pr_err("cannot lay out %u VIPs in %s: %s", n, CIDLB_MAP_VIP_TABLE, strerror(-err));
 		return err;
 	}
 	err = array_fill(tfd, half * CIDLB_VIP_SLOTS, slots, CIDLB_VIP_SLOTS, sizeof(slots[0]));
@@ -544,8 +552,7 @@ int cidlb_lb_refresh_tables(struct cidlb_lb *lb)
 }
 
 /* The VIP map changes only if the table that packets read can follow. */
-int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k,
-		     const struct cidlb_vip *v)
+int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k, const struct cidlb_vip *v)
 {
 	struct cidlb_vip old;
 	int had = !get(lb, CIDLB_M_VIPS, k, &old), err;
@@ -618,6 +625,7 @@ int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_con
 	if (cidlb_lb_get_config(lb, id, &old))
 		memset(&old, 0, sizeof(old));
 	nc.generation = old.generation + 1;
+	cidlb_config_masks(&nc);
 	err = upd(lb, CIDLB_M_CONFIGS, &standby, &nc);
 	if (err)
 		return err;
@@ -631,15 +639,22 @@ int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_con
  * still says absent (packets ignore it), and only then with its state:
  * the one octet that differs. A packet never sees a live state beside a
  * half-written address. (The daemon never changes a live entry's address
- * in place: such a backend gets a new index.)
+ * in place: such a backend gets a new index.) The outer-header template is
+ * filled here, from b and the current global settings, whatever b holds.
  */
 int cidlb_lb_set_backend(struct cidlb_lb *lb, uint32_t idx, const struct cidlb_backend *b)
 {
-	struct cidlb_backend cur, absent = *b;
+	struct cidlb_backend cur, absent, nb = *b;
+	struct cidlb_global g;
 	int err;
 
 	if (idx >= CIDLB_MAX_BACKENDS)
 		return -EINVAL;
+	if (cidlb_lb_get_global(lb, &g))
+		memset(&g, 0, sizeof(g));
+	cidlb_backend_outer(&nb, &g);
+	b = &nb;
+	absent = nb;
 	absent.state = CIDLB_BE_ABSENT;
 	if (b->state != CIDLB_BE_ABSENT && !get(lb, CIDLB_M_BACKENDS, &idx, &cur) &&
 	    cur.state == CIDLB_BE_ABSENT) {
@@ -691,7 +706,7 @@ static int sid_table_put(struct cidlb_lb *lb, const struct cidlb_sid_key *k, uin
 	for (i = 0; i < 2; i++)
 		for (j = 0; j < 4; j++)
 			used[i] += !!__atomic_load_n(&sid_bucket(lb, want, i)[j], __ATOMIC_RELAXED);
-	first = used[1] < used[0];	/* the emptier bucket first */
+	first = used[1] < used[0]; /* the emptier bucket first */
 	for (i = 0; i < 2; i++) {
 		e = sid_bucket(lb, want, i ^ first);
 		for (j = 0; j < 4; j++) {
@@ -773,12 +788,13 @@ static int sid_table_refresh(struct cidlb_lb *lb)
 			memset(&k, 0, sizeof(k));
 			k.config_id = (e >> 32) & 7;
 			k.len = (e >> 35) & 7;
-			memcpy(k.sid, &(uint32_t){ (uint32_t)e }, 4);	/* little-endian */
+			memcpy(k.sid, &(uint32_t){ (uint32_t)e }, 4); /* little-endian */
 			bad = !(e & CIDLB_SID_E_VALID) || get(lb, CIDLB_M_SIDS, &k, &idx) ||
-			      idx != e >> CIDLB_SID_E_IDX_SHIFT || sid_entry_of(lb, cidlb_sid_entry(&k)) != &lb->sidt[b].e[j];
+			      idx != e >> CIDLB_SID_E_IDX_SHIFT ||
+			      sid_entry_of(lb, cidlb_sid_entry(&k)) != &lb->sidt[b].e[j];
 			if (bad)
-				__atomic_compare_exchange_n(&lb->sidt[b].e[j], &e, 0, 0, __ATOMIC_SEQ_CST,
-							    __ATOMIC_RELAXED);
+				__atomic_compare_exchange_n(&lb->sidt[b].e[j], &e, 0, 0,
+							    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
 		}
 	}
 	while (!bpf_map_get_next_key(fd, prev, &nk)) {
@@ -830,9 +846,35 @@ static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g)
 
 /* The fields that name the halves packets read (Maglev, configs, VIP
  * table) are lb.c's: they keep their current values whatever g says. */
+/* The outer-header template of every backend entry, after a change of
+ * the outer source or TTL. A packet may see an entry halfway through its
+ * rewrite (a map write is a copy): the outer source changes seldom, and
+ * such a packet only carries a mix of the old and new template. */
+static int backends_outer_refresh(struct cidlb_lb *lb, const struct cidlb_global *g)
+{
+	struct cidlb_backend cur, nb;
+	uint32_t idx;
+	int err;
+
+	for (idx = 0; idx < CIDLB_MAX_BACKENDS; idx++) {
+		if (get(lb, CIDLB_M_BACKENDS, &idx, &cur) || !cur.family)
+			continue;
+		nb = cur;
+		cidlb_backend_outer(&nb, g);
+		if (!memcmp(&nb, &cur, sizeof(cur)))
+			continue;
+		err = upd(lb, CIDLB_M_BACKENDS, &idx, &nb);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
 {
 	struct cidlb_global ng = *g, cur;
+	bool outer = true;
+	int err;
 
 	if (!cidlb_lb_get_global(lb, &cur)) {
 		ng.flags = (ng.flags & ~CIDLB_GF_SID_SPILL) | (cur.flags & CIDLB_GF_SID_SPILL);
@@ -840,8 +882,13 @@ int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
 		ng.config_active = cur.config_active;
 		ng.vip_active = cur.vip_active;
 		memcpy(ng.vip_seed, cur.vip_seed, sizeof(ng.vip_seed));
+		outer = memcmp(ng.src4, cur.src4, 4) || memcmp(ng.src6, cur.src6, 16) ||
+			ng.ttl != cur.ttl;
 	}
-	return global_write(lb, &ng);
+	err = global_write(lb, &ng);
+	if (err || !outer)
+		return err;
+	return backends_outer_refresh(lb, &ng);
 }
 
 /* Recompute the derived fields after a change of the maps they follow. */
@@ -963,7 +1010,7 @@ int cidlb_lb_expire(struct cidlb_lb *lb, const struct cidlb_cid_key *keys, size_
 			break;
 		if (err != -ENOENT)
 			break;
-		off++;		/* gone already: the next one */
+		off++; /* gone already: the next one */
 		err = 0;
 	}
 	free(due);
@@ -1047,15 +1094,13 @@ int cidlb_lb_read_counters(struct cidlb_lb *lb, struct cidlb_counters *sum)
 			  sizeof(*sum) / sizeof(__u64));
 }
 
-int cidlb_lb_read_backend_stats(struct cidlb_lb *lb, uint32_t idx,
-				struct cidlb_backend_stats *sum)
+int cidlb_lb_read_backend_stats(struct cidlb_lb *lb, uint32_t idx, struct cidlb_backend_stats *sum)
 {
 	return percpu_sum(lb->map_fd[CIDLB_M_BE_STATS], idx, (__u64 *)sum,
 			  sizeof(*sum) / sizeof(__u64));
 }
 
-int cidlb_lb_read_config_stats(struct cidlb_lb *lb, uint32_t id,
-			       struct cidlb_config_stats *sum)
+int cidlb_lb_read_config_stats(struct cidlb_lb *lb, uint32_t id, struct cidlb_config_stats *sum)
 {
 	return percpu_sum(lb->map_fd[CIDLB_M_CFG_STATS], id, (__u64 *)sum,
 			  sizeof(*sum) / sizeof(__u64));

@@ -23,17 +23,16 @@ enum cidlb_map_id {
 extern const char *const cidlb_map_names[CIDLB_M_COUNT];
 
 struct cidlb_lb_opts {
-	uint32_t lru_size;	/* 0: CIDLB_LRU_DEFAULT */
-	uint32_t retired_size;	/* 0: CIDLB_RETIRED_DEFAULT */
-	uint32_t dcache_size;	/* 0: CIDLB_DCACHE_DEFAULT */
-	uint32_t sid_buckets;	/* 0: CIDLB_SID_BUCKETS (tests make it small) */
+	uint32_t lru_size;     /* 0: CIDLB_LRU_DEFAULT */
+	uint32_t retired_size; /* 0: CIDLB_RETIRED_DEFAULT */
+	uint32_t dcache_size;  /* 0: CIDLB_DCACHE_DEFAULT */
+	uint32_t sid_buckets;  /* 0: CIDLB_SID_BUCKETS (tests make it small) */
 };
 
 struct cidlb_lb;
 
 /* Open and load a cidlb object file (not attached, not pinned). */
-int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts,
-		  struct cidlb_lb **out);
+int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts, struct cidlb_lb **out);
 /* Adopt the program and maps pinned under pin_dir by cidlb_lb_pin(). */
 int cidlb_lb_open_pinned(const char *pin_dir, struct cidlb_lb **out);
 /* Check adopted pins against the map definitions of the object file
@@ -54,8 +53,7 @@ void cidlb_lb_close(struct cidlb_lb *lb);
 int cidlb_lb_prog_fd(const struct cidlb_lb *lb);
 int cidlb_lb_map_fd(const struct cidlb_lb *lb, enum cidlb_map_id id);
 
-int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k,
-		     const struct cidlb_vip *v);
+int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k, const struct cidlb_vip *v);
 int cidlb_lb_del_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k);
 /* Packets read VIPs from cidlb_vip_table and short server IDs from
  * cidlb_sid_table, which the calls above keep equal to cidlb_vips and
@@ -103,10 +101,8 @@ int cidlb_lb_set_neigh(struct cidlb_lb *lb, const struct cidlb_neigh_key *k,
 int cidlb_lb_del_neigh(struct cidlb_lb *lb, const struct cidlb_neigh_key *k);
 /* Sums of the per-CPU counters. */
 int cidlb_lb_read_counters(struct cidlb_lb *lb, struct cidlb_counters *sum);
-int cidlb_lb_read_backend_stats(struct cidlb_lb *lb, uint32_t idx,
-				struct cidlb_backend_stats *sum);
-int cidlb_lb_read_config_stats(struct cidlb_lb *lb, uint32_t id,
-			       struct cidlb_config_stats *sum);
+int cidlb_lb_read_backend_stats(struct cidlb_lb *lb, uint32_t idx, struct cidlb_backend_stats *sum);
+int cidlb_lb_read_config_stats(struct cidlb_lb *lb, uint32_t id, struct cidlb_config_stats *sum);
 int cidlb_lb_del_tx_port(struct cidlb_lb *lb, uint32_t ifindex);
 /* Clear counters and per-backend statistics (tests, `cidlb stats reset`). */
 int cidlb_lb_reset_counters(struct cidlb_lb *lb);
@@ -117,7 +113,7 @@ struct cidlb_counter_desc {
 	const char *name;
 	const char *help;
 	size_t offset;
-	int kind;		/* enum cidlb_counter_kind */
+	int kind; /* enum cidlb_counter_kind */
 };
 extern const struct cidlb_counter_desc cidlb_counter_descs[];
 extern const size_t cidlb_counter_count;

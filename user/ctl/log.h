@@ -26,31 +26,33 @@
 
 /* The levels an operator can choose (log_level, --log-level, -d): one
  * X(priority, name) line each, most severe first. */
-#define CIDLB_LOG_LEVELS(X)		\
-	X(LOG_ERR, "error")		\
-	X(LOG_WARNING, "warning")	\
-	X(LOG_INFO, "info")		\
+#define CIDLB_LOG_LEVELS(X) \
+	X(LOG_ERR, "error") \
+	X(LOG_WARNING, "warning") \
+	X(LOG_INFO, "info") \
 	X(LOG_DEBUG, "debug")
 
 /* "error, warning, info or debug", for messages */
-#define CIDLB_LOG_LEVEL_LIST	"error, warning, info or debug"
+#define CIDLB_LOG_LEVEL_LIST "error, warning, info or debug"
 
-extern int log_level;		/* LOG_ERR .. LOG_DEBUG: lines above it are dropped */
-extern bool log_quiet_libbpf;	/* libbpf warnings as debug lines */
+extern int log_level;	      /* LOG_ERR .. LOG_DEBUG: lines above it are dropped */
+extern bool log_quiet_libbpf; /* libbpf warnings as debug lines */
 
 void log_init(const char *ident, bool to_daemon);
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_vmsg(int prio, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
-#define pr_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
-#define pr_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)
-#define pr_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
-#define pr_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
+#define pr_err(...)   log_msg(LOG_ERR, __VA_ARGS__)
+#define pr_warn(...)  log_msg(LOG_WARNING, __VA_ARGS__)
+#define pr_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define pr_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
 
 /* The priority named @name ("error" .. "debug"), or -EINVAL. */
 static inline int cidlb_log_level_parse(const char *name)
 {
-#define X(prio, str) if (!strcmp(name, str)) return prio;
+#define X(prio, str) \
+	if (!strcmp(name, str)) \
+		return prio;
 	CIDLB_LOG_LEVELS(X)
 #undef X
 	return -EINVAL;
@@ -59,7 +61,9 @@ static inline int cidlb_log_level_parse(const char *name)
 /* The name of priority @prio, or NULL for one that is not in the table. */
 static inline const char *cidlb_log_level_name(int prio)
 {
-#define X(p, str) if (prio == p) return str;
+#define X(p, str) \
+	if (prio == p) \
+		return str;
 	CIDLB_LOG_LEVELS(X)
 #undef X
 	return NULL;

@@ -31,15 +31,25 @@
 
 /* ---- SipHash-2-4 (Aumasson, Bernstein), bytes read little-endian -------- */
 #define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND do {						\
-	v0 += v1; v1 = ROTL64(v1, 13); v1 ^= v0; v0 = ROTL64(v0, 32);	\
-	v2 += v3; v3 = ROTL64(v3, 16); v3 ^= v2;		\
-	v0 += v3; v3 = ROTL64(v3, 21); v3 ^= v0;		\
-	v2 += v1; v1 = ROTL64(v1, 17); v1 ^= v2; v2 = ROTL64(v2, 32);	\
-} while (0)
+#define SIPROUND \
+	do { \
+		v0 += v1; \
+		v1 = ROTL64(v1, 13); \
+		v1 ^= v0; \
+		v0 = ROTL64(v0, 32); \
+		v2 += v3; \
+		v3 = ROTL64(v3, 16); \
+		v3 ^= v2; \
+		v0 += v3; \
+		v3 = ROTL64(v3, 21); \
+		v3 ^= v0; \
+		v2 += v1; \
+		v1 = ROTL64(v1, 17); \
+		v1 ^= v2; \
+		v2 = ROTL64(v2, 32); \
+	} while (0)
 
-static uint64_t siphash24(const uint8_t *in, size_t len, uint64_t k0,
-			  uint64_t k1)
+static uint64_t siphash24(const uint8_t *in, size_t len, uint64_t k0, uint64_t k1)
 {
 	uint64_t v0 = k0 ^ 0x736f6d6570736575ULL;
 	uint64_t v1 = k1 ^ 0x646f72616e646f6dULL;
@@ -72,23 +82,23 @@ static uint64_t siphash24(const uint8_t *in, size_t len, uint64_t k0,
 }
 
 /* Two independent hashes of a name: the key's second half names which. */
-#define H_OFFSET 0x31766f6d67616dULL	/* "magov1" */
-#define H_SKIP   0x32696b736761ULL	/* "agski2" */
+#define H_OFFSET 0x31766f6d67616dULL /* "magov1" */
+#define H_SKIP	 0x32696b736761ULL   /* "agski2" */
 
 static uint64_t name_hash(const char *name, uint32_t seed, uint64_t which)
 {
-	return siphash24((const uint8_t *)name, strlen(name),
-			 (uint64_t)seed | (uint64_t)seed << 32, which);
+	return siphash24((const uint8_t *)name, strlen(name), (uint64_t)seed | (uint64_t)seed << 32,
+			 which);
 }
 
 /* ---- build state ------------------------------------------------------ */
 struct mg_be {
-	uint64_t next_round;	/* round of its next turn */
-	uint32_t index;		/* table value */
+	uint64_t next_round; /* round of its next turn */
+	uint32_t index;	     /* table value */
 	uint32_t weight;
-	uint32_t pos;		/* next permutation entry to try */
+	uint32_t pos; /* next permutation entry to try */
 	uint32_t skip;
-	uint32_t quota;		/* slots it must end with */
+	uint32_t quota; /* slots it must end with */
 	uint32_t claimed;
 };
 
@@ -175,8 +185,8 @@ static int set_quotas(struct mg_be *be, uint32_t nb, uint64_t wsum)
 	return 0;
 }
 
-int cidlb_maglev_build(const struct cidlb_maglev_backend *b, size_t n,
-		       uint32_t seed, uint32_t *table)
+int cidlb_maglev_build(const struct cidlb_maglev_backend *b, size_t n, uint32_t seed,
+		       uint32_t *table)
 {
 	const struct cidlb_maglev_backend **sorted = NULL;
 	struct mg_be *be = NULL;

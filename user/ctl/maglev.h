@@ -15,15 +15,15 @@
 
 #include <stdint.h>
 #include <stddef.h>
-#include "cidlb_maps.h"	/* CIDLB_MAGLEV_SIZE, CIDLB_BACKEND_NONE */
+#include "cidlb_maps.h" /* CIDLB_MAGLEV_SIZE, CIDLB_BACKEND_NONE */
 
 struct cidlb_maglev_backend {
-	const char *name;	/* stable identity: the permutation derives
+	const char *name; /* stable identity: the permutation derives
 				 * from it and the seed, never from the index */
-	uint32_t index;		/* value written into table slots (backend
+	uint32_t index;	  /* value written into table slots (backend
 				 * index in the BPF maps); not
 				 * CIDLB_BACKEND_NONE */
-	uint32_t weight;	/* 0 = gets no slots (draining/absent backends
+	uint32_t weight;  /* 0 = gets no slots (draining/absent backends
 				 * are simply not passed, or passed with
 				 * weight 0) */
 };
@@ -43,8 +43,8 @@ struct cidlb_maglev_backend {
  * name, index == CIDLB_BACKEND_NONE) or -ENOMEM. On error the table is
  * left untouched.
  */
-int cidlb_maglev_build(const struct cidlb_maglev_backend *b, size_t n,
-		       uint32_t seed, uint32_t *table);
+int cidlb_maglev_build(const struct cidlb_maglev_backend *b, size_t n, uint32_t seed,
+		       uint32_t *table);
 
 /* Number of slots whose value differs between two tables: the share of
  * flows without a CID or LRU entry that a table change moves. */

@@ -13,7 +13,7 @@ struct cidlb_paths {
 	char socket[108];
 	char pin_dir[256];
 	char state_file[256];
-	char config[4096];	/* "" when none was read */
+	char config[4096]; /* "" when none was read */
 };
 
 void cidlb_paths_resolve(struct cidlb_paths *p);

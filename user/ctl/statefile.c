@@ -35,19 +35,19 @@ int cidlb_state_write(const char *path, const struct cidlb_state *st)
 	}
 	json_object_set_new(o, "version", json_integer(STATE_VERSION));
 	for (i = 0; i < st->n_be; i++)
-		json_array_append_new(be, json_pack("{s:s,s:I}", "name", st->be[i].name,
-						    "index", (json_int_t)st->be[i].index));
+		json_array_append_new(be, json_pack("{s:s,s:I}", "name", st->be[i].name, "index",
+						    (json_int_t)st->be[i].index));
 	for (i = 0; i < st->n_q; i++) {
 		cidlb_hex(st->q[i].sid, st->q[i].len, h, sizeof(h));
-		json_array_append_new(q, json_pack("{s:i,s:s,s:s,s:I,s:I}",
-						   "config_id", st->q[i].config_id,
-						   "server_id", h, "owner", st->q[i].owner,
-						   "index", (json_int_t)st->q[i].index,
-						   "until_boottime_ns", (json_int_t)st->q[i].until_ns));
+		json_array_append_new(q, json_pack("{s:i,s:s,s:s,s:I,s:I}", "config_id",
+						   st->q[i].config_id, "server_id", h, "owner",
+						   st->q[i].owner, "index",
+						   (json_int_t)st->q[i].index, "until_boottime_ns",
+						   (json_int_t)st->q[i].until_ns));
 	}
 	for (i = 0; i < st->n_ifs; i++)
-		json_array_append_new(ifs, json_pack("{s:s,s:s,s:i}", "name", st->ifs[i].name, "mode",
-						     cidlb_attach_mode_str(st->ifs[i].mode),
+		json_array_append_new(ifs, json_pack("{s:s,s:s,s:i}", "name", st->ifs[i].name,
+						     "mode", cidlb_attach_mode_str(st->ifs[i].mode),
 						     "forwarding_set", st->ifs[i].fwd_set));
 	json_object_set(o, "backends", be);
 	json_object_set(o, "quarantine", q);
@@ -81,12 +81,12 @@ out:
 }
 
 /* Limits of what a state file may hold: more is not a file this daemon wrote. */
-#define STATE_MAX_Q	(1 << 20)	/* quarantine entries */
+#define STATE_MAX_Q (1 << 20) /* quarantine entries */
 
 /* Where a value sits in the file, for the error: "backends[3].index". */
 struct field {
 	const char *path;
-	const char *array;	/* NULL: the top level */
+	const char *array; /* NULL: the top level */
 	size_t i;
 	char *why;
 	size_t why_len;
@@ -104,7 +104,8 @@ static int bad(const struct field *f, const char *key, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (f->array)
-		snprintf(f->why, f->why_len, "%s: %s[%zu].%s: %s", f->path, f->array, f->i, key, msg);
+		snprintf(f->why, f->why_len, "%s: %s[%zu].%s: %s", f->path, f->array, f->i, key,
+			 msg);
 	else
 		snprintf(f->why, f->why_len, "%s: %s: %s", f->path, key, msg);
 	return -EINVAL;
@@ -146,8 +147,7 @@ static int get_str(const struct field *f, json_t *o, const char *key, size_t min
 }
 
 /* An array field (missing: empty) of at most max elements, each an object. */
-static int get_array(const struct field *f, json_t *o, const char *key, size_t max,
-		     json_t **out)
+static int get_array(const struct field *f, json_t *o, const char *key, size_t max, json_t **out)
 {
 	json_t *a = json_object_get(o, key), *e;
 	size_t i;
@@ -159,9 +159,10 @@ static int get_array(const struct field *f, json_t *o, const char *key, size_t m
 		return bad(f, key, "must be an array");
 	if (json_array_size(a) > max)
 		return bad(f, key, "%zu entries, at most %zu", json_array_size(a), max);
-	json_array_foreach(a, i, e)
+	json_array_foreach (a, i, e)
 		if (!json_is_object(e)) {
-			snprintf(f->why, f->why_len, "%s: %s[%zu]: must be an object", f->path, key, i);
+			snprintf(f->why, f->why_len, "%s: %s[%zu]: must be an object", f->path, key,
+				 i);
 			return -EINVAL;
 		}
 	return 0;
@@ -177,7 +178,7 @@ static int read_backends(struct field *f, json_t *a, struct cidlb_state *st)
 	if (!st->be)
 		return -ENOMEM;
 	f->array = "backends";
-	json_array_foreach(a, i, e) {
+	json_array_foreach (a, i, e) {
 		struct cidlb_state_be *b = &st->be[st->n_be];
 		const char *name;
 		json_int_t idx;
@@ -209,7 +210,7 @@ static int read_quarantine(struct field *f, json_t *a, struct cidlb_state *st)
 	if (!st->q)
 		return -ENOMEM;
 	f->array = "quarantine";
-	json_array_foreach(a, i, e) {
+	json_array_foreach (a, i, e) {
 		struct cidlb_state_q *q = &st->q[st->n_q];
 		const char *sid, *owner;
 		json_int_t cr, idx, until;
@@ -225,7 +226,7 @@ static int read_quarantine(struct field *f, json_t *a, struct cidlb_state *st)
 			return -EINVAL;
 		/* "": an index reserved without a server ID */
 		if (*sid && cidlb_parse_hex_msg("server ID", sid, q->sid, 1, CIDLB_SID_MAX, &n, why,
-					       sizeof(why)))
+						sizeof(why)))
 			return bad(f, "server_id", "%s", why);
 		q->config_id = (uint8_t)cr;
 		q->len = (uint8_t)n;
@@ -243,7 +244,7 @@ static int read_interfaces(struct field *f, json_t *a, struct cidlb_state *st)
 	size_t i;
 
 	f->array = "interfaces";
-	json_array_foreach(a, i, e) {
+	json_array_foreach (a, i, e) {
 		struct cidlb_state_if *s = &st->ifs[st->n_ifs];
 		const char *name, *mode;
 		json_int_t fwd;
@@ -307,7 +308,7 @@ int cidlb_state_read(const char *path, struct cidlb_state *st, char *why, size_t
 		err = read_quarantine(&f, q, st);
 	if (!err)
 		err = read_interfaces(&f, ifs, st);
-	if (!err && json_object_get(o, "seed")) {	/* absent in older files */
+	if (!err && json_object_get(o, "seed")) { /* absent in older files */
 		json_int_t seed;
 
 		f.array = NULL;

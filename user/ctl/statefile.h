@@ -32,14 +32,14 @@ struct cidlb_state_q {
 };
 
 /* bits of cidlb_state_if.fwd_set */
-#define CIDLB_FWD_SET_V4	0x01	/* cidlbd turned net.ipv4.conf.DEV.forwarding on */
-#define CIDLB_FWD_SET_V6	0x02	/* ... and net.ipv6.conf.DEV.forwarding */
-#define CIDLB_FWD_SET_RA6	0x04	/* ... and net.ipv6.conf.DEV.accept_ra 1 -> 2 */
+#define CIDLB_FWD_SET_V4  0x01 /* cidlbd turned net.ipv4.conf.DEV.forwarding on */
+#define CIDLB_FWD_SET_V6  0x02 /* ... and net.ipv6.conf.DEV.forwarding */
+#define CIDLB_FWD_SET_RA6 0x04 /* ... and net.ipv6.conf.DEV.accept_ra 1 -> 2 */
 
 struct cidlb_state_if {
 	char name[IF_NAMESIZE];
 	enum cidlb_attach_mode mode;
-	uint8_t fwd_set;	/* CIDLB_FWD_SET_*: turned back off at detach */
+	uint8_t fwd_set; /* CIDLB_FWD_SET_*: turned back off at detach */
 };
 
 struct cidlb_state {
@@ -49,7 +49,7 @@ struct cidlb_state {
 	int n_q;
 	struct cidlb_state_if ifs[CIDLB_MAX_IFACES];
 	int n_ifs;
-	uint32_t seed;		/* drawn at the first start when the file sets no
+	uint32_t seed; /* drawn at the first start when the file sets no
 				 * [lb] seed, kept across restarts; 0 = none yet
 				 * (older state files have none) */
 };

@@ -5,7 +5,7 @@
 #include "cidlb_hash.h"
 #include "ctl/viptab.h"
 
-#define SEED_TRIES	4096
+#define SEED_TRIES 4096
 
 static int place(const struct cidlb_vip_key *keys, const struct cidlb_vip *vals, size_t n,
 		 struct cidlb_vip_slot *slots, uint32_t seed)
@@ -31,8 +31,8 @@ static int place(const struct cidlb_vip_key *keys, const struct cidlb_vip *vals,
 	return 0;
 }
 
-int cidlb_vip_table_build(const struct cidlb_vip_key *keys, const struct cidlb_vip *vals,
-			  size_t n, struct cidlb_vip_slot *slots, uint32_t *seed)
+int cidlb_vip_table_build(const struct cidlb_vip_key *keys, const struct cidlb_vip *vals, size_t n,
+			  struct cidlb_vip_slot *slots, uint32_t *seed)
 {
 	uint32_t t;
 	size_t i;

@@ -17,8 +17,8 @@
  * not 4 or 6 or a key given twice, -E2BIG for more than CIDLB_MAX_VIPS,
  * -ENOSPC when no seed of the next 4096 fits them.
  */
-int cidlb_vip_table_build(const struct cidlb_vip_key *keys, const struct cidlb_vip *vals,
-			  size_t n, struct cidlb_vip_slot *slots, uint32_t *seed);
+int cidlb_vip_table_build(const struct cidlb_vip_key *keys, const struct cidlb_vip *vals, size_t n,
+			  struct cidlb_vip_slot *slots, uint32_t *seed);
 
 /* The slot of key in a half built with seed, or -1: as packets search. */
 int cidlb_vip_table_find(const struct cidlb_vip_slot *slots, uint32_t seed,

@@ -42,8 +42,9 @@ int cidlb_bpffs_ensure(const char *dir, char *why, size_t why_len)
 		}
 		if (mount("bpf", BPFFS, "bpf", 0, "mode=0700")) {
 			err = -errno;
-			return cidlb_why(why, why_len, err, "cannot mount the bpf filesystem on %s: %s",
-					 BPFFS, strerror(-err));
+			return cidlb_why(why, why_len, err,
+					 "cannot mount the bpf filesystem on %s: %s", BPFFS,
+					 strerror(-err));
 		}
 		return 0;
 	}
@@ -52,9 +53,10 @@ int cidlb_bpffs_ensure(const char *dir, char *why, size_t why_len)
 	if (slash && slash != parent)
 		*slash = '\0';
 	if (!is_bpffs(parent))
-		return cidlb_why(why, why_len, -ENOTSUP,
-				 "%s is not on a bpf filesystem: mount one (mount -t bpf bpf %s) or use a pin directory under %s",
-				 parent, parent, BPFFS);
+		return cidlb_why(
+			why, why_len, -ENOTSUP,
+			"%s is not on a bpf filesystem: mount one (mount -t bpf bpf %s) or use a pin directory under %s",
+			parent, parent, BPFFS);
 	return 0;
 }
 
@@ -128,11 +130,13 @@ int cidlb_xdp_attach(const char *obj_path, const char *prog_name,
 
 		if_indextoname((unsigned int)ifindex, name);
 		if (err == -EEXIST || err == -EBUSY)
-			snprintf(why, why_len, "%s already has another XDP program attached (see 'ip link show %s', 'xdp-loader status'); detach it first",
-				 name, name);
+			snprintf(
+				why, why_len,
+				"%s already has another XDP program attached (see 'ip link show %s', 'xdp-loader status'); detach it first",
+				name, name);
 		else
-			snprintf(why, why_len, "cannot attach %s to %s in %s mode: %s", prog_name, name,
-				 cidlb_attach_mode_str(try), strerror(-err));
+			snprintf(why, why_len, "cannot attach %s to %s in %s mode: %s", prog_name,
+				 name, cidlb_attach_mode_str(try), strerror(-err));
 		goto fail;
 	}
 	if (used)
@@ -210,7 +214,7 @@ int cidlb_xdp_query(int ifindex, const char *prog_name, uint32_t owner_map_id,
 	}
 	info->dispatcher = !xdp_multiprog__is_legacy(mp);
 	info->mode = xdp_multiprog__attach_mode(mp) == XDP_MODE_SKB ? CIDLB_ATTACH_GENERIC :
-		     CIDLB_ATTACH_NATIVE;
+								      CIDLB_ATTACH_NATIVE;
 	info->main_id = xdp_program__id(main);
 	snprintf(info->main_name, sizeof(info->main_name), "%s",
 		 xdp_program__name(main) ? xdp_program__name(main) : "?");

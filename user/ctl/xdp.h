@@ -15,23 +15,23 @@
 
 #include <stdint.h>
 #include <stddef.h>
-#include "ctl/config.h"	/* enum cidlb_attach_mode */
+#include "ctl/config.h" /* enum cidlb_attach_mode */
 
 struct xdp_program;
 
 struct cidlb_xdp_reuse {
-	const char *name;	/* map name in the object */
-	int fd;			/* existing map to use instead */
+	const char *name; /* map name in the object */
+	int fd;		  /* existing map to use instead */
 };
 
 /* What is attached to an interface, as far as cidlb is concerned. */
 struct cidlb_xdp_info {
-	bool ours;			/* prog_name using the owner map */
-	bool dispatcher;		/* libxdp multi-program dispatcher */
-	enum cidlb_attach_mode mode;	/* NATIVE or GENERIC */
-	uint32_t prog_id;		/* of our program (component) */
-	uint32_t main_id;		/* attached program (dispatcher or ours) */
-	char main_name[32];		/* its name, when something else */
+	bool ours;		     /* prog_name using the owner map */
+	bool dispatcher;	     /* libxdp multi-program dispatcher */
+	enum cidlb_attach_mode mode; /* NATIVE or GENERIC */
+	uint32_t prog_id;	     /* of our program (component) */
+	uint32_t main_id;	     /* attached program (dispatcher or ours) */
+	char main_name[32];	     /* its name, when something else */
 };
 
 /*

@@ -122,8 +122,9 @@ static void backend_value(const struct cidlb_conf_backend *b, struct cidlb_backe
 	memset(v, 0, sizeof(*v));
 	v->state = b->state;
 	v->family = b->family;
-	v->fwd_mode = b->direct ? CIDLB_FWD_DIRECT :
-		      b->has_mac ? CIDLB_FWD_ENCAP_MAC : CIDLB_FWD_ENCAP_FIB;
+	v->fwd_mode = b->direct	 ? CIDLB_FWD_DIRECT :
+		      b->has_mac ? CIDLB_FWD_ENCAP_MAC :
+				   CIDLB_FWD_ENCAP_FIB;
 	memcpy(v->addr, b->addr, 16);
 	if (b->has_mac)
 		memcpy(v->mac, b->mac, 6);
@@ -135,12 +136,18 @@ static bool same_identity(const struct cidlb_backend *a, const struct cidlb_back
 	       !memcmp(a->addr, b->addr, 16) && !memcmp(a->mac, b->mac, 6);
 }
 
+/* Entry idx as backend_value() would make it: without the outer-header
+ * template, which lb.c fills on every write. */
 static int read_backend(struct daemon *d, uint32_t idx, struct cidlb_backend *v)
 {
 	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_BACKENDS);
 
 	memset(v, 0, sizeof(*v));
-	return bpf_map_lookup_elem(fd, &idx, v) ? -errno : 0;
+	if (bpf_map_lookup_elem(fd, &idx, v))
+		return -errno;
+	v->outer_sum = 0;
+	memset(v->outer, 0, sizeof(v->outer));
+	return 0;
 }
 
 /* Owner name of an index in the current mapping, or NULL. */
@@ -176,14 +183,14 @@ static int add_quarantine(struct daemon *d, const struct cidlb_state_q *e)
 
 /* ---- step 0: indexes ------------------------------------------------------ */
 
-#define BIT_SET(m, i)	((m)[(i) / 64] |= 1ULL << ((i) % 64))
-#define BIT_TEST(m, i)	(((m)[(i) / 64] >> ((i) % 64)) & 1)
+#define BIT_SET(m, i)  ((m)[(i) / 64] |= 1ULL << ((i) % 64))
+#define BIT_TEST(m, i) (((m)[(i) / 64] >> ((i) % 64)) & 1)
 
 static int plan_indexes(struct daemon *d, const struct cidlb_conf *next, struct plan *plan,
 			char *why, size_t why_len)
 {
-	uint64_t used[CIDLB_MAX_BACKENDS / 64] = { 0 };	/* taken by this plan */
-	uint64_t resv[CIDLB_MAX_BACKENDS / 64] = { 0 };	/* quarantined, named */
+	uint64_t used[CIDLB_MAX_BACKENDS / 64] = { 0 }; /* taken by this plan */
+	uint64_t resv[CIDLB_MAX_BACKENDS / 64] = { 0 }; /* quarantined, named */
 	int sid_fd = cidlb_lb_map_fd(d->lb, CIDLB_M_SIDS);
 	uint32_t next_free = 0;
 	int i, j, cr;
@@ -232,7 +239,8 @@ static int plan_indexes(struct daemon *d, const struct cidlb_conf *next, struct 
 			if (read_backend(d, idx, &cur) == 0 && same_identity(&cur, &plan[i].val)) {
 				plan[i].index = idx;
 				BIT_SET(used, idx);
-				pr_info("backend %s: index %u recovered from the server-ID map", b->name, idx);
+				pr_info("backend %s: index %u recovered from the server-ID map",
+					b->name, idx);
 			}
 		}
 	}
@@ -259,8 +267,10 @@ static int plan_indexes(struct daemon *d, const struct cidlb_conf *next, struct 
 		       (BIT_TEST(used, next_free) || BIT_TEST(resv, next_free)))
 			next_free++;
 		if (next_free >= CIDLB_MAX_BACKENDS) {
-			snprintf(why, why_len, "no free backend index: %d backends (live and quarantined) is the limit",
-				 CIDLB_MAX_BACKENDS);
+			snprintf(
+				why, why_len,
+				"no free backend index: %d backends (live and quarantined) is the limit",
+				CIDLB_MAX_BACKENDS);
 			return -ENOSPC;
 		}
 		plan[i].index = next_free;
@@ -295,9 +305,12 @@ static int check_sids(struct daemon *d, const struct cidlb_conf *next, char *why
 			if (q && strcmp(q->owner, b->name)) {
 				uint64_t now = boottime_ns();
 
-				snprintf(why, why_len, "backend %s: server ID %d:%s belonged to removed backend %s and is quarantined for another %llu s (so that its old connections get a stateless reset, not a stranger); choose another server ID or wait",
-					 b->name, cr, h, q->owner,
-					 (unsigned long long)((q->until_ns - now) / 1000000000ULL + 1));
+				snprintf(
+					why, why_len,
+					"backend %s: server ID %d:%s belonged to removed backend %s and is quarantined for another %llu s (so that its old connections get a stateless reset, not a stranger); choose another server ID or wait",
+					b->name, cr, h, q->owner,
+					(unsigned long long)((q->until_ns - now) / 1000000000ULL +
+							     1));
 				return -EBUSY;
 			}
 			sid_key(&k, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
@@ -305,11 +318,14 @@ static int check_sids(struct daemon *d, const struct cidlb_conf *next, char *why
 				continue;
 			owner = owner_of(d, idx);
 			if (owner && strcmp(owner, b->name) && next->quarantine_s) {
-				const struct cidlb_conf_backend *o = cidlb_conf_backend_find(next, owner);
+				const struct cidlb_conf_backend *o =
+					cidlb_conf_backend_find(next, owner);
 
-				snprintf(why, why_len, "backend %s: server ID %d:%s is in use by backend %s%s; a server ID moves to another backend only after its quarantine (%u s)",
-					 b->name, cr, h, owner,
-					 o ? "" : ", which this change removes", next->quarantine_s);
+				snprintf(
+					why, why_len,
+					"backend %s: server ID %d:%s is in use by backend %s%s; a server ID moves to another backend only after its quarantine (%u s)",
+					b->name, cr, h, owner,
+					o ? "" : ", which this change removes", next->quarantine_s);
 				return -EBUSY;
 			}
 		}
@@ -417,8 +433,8 @@ static int sync_vips(struct daemon *d, const struct cidlb_conf *next, bool remov
 	return 0;
 }
 
-static int publish_maglev(struct daemon *d, const struct cidlb_conf *next,
-			  const struct plan *plan, json_t *changes)
+static int publish_maglev(struct daemon *d, const struct cidlb_conf *next, const struct plan *plan,
+			  json_t *changes)
 {
 	struct cidlb_maglev_backend *mb;
 	uint32_t *table;
@@ -527,7 +543,7 @@ static void resolve_new(struct daemon *d, const struct cidlb_conf *next, const s
 	int i, n = 0;
 
 	if (!bs)
-		return;	/* the timer resolves them within a second */
+		return; /* the timer resolves them within a second */
 	for (i = 0; i < next->n_backends; i++) {
 		struct cidlb_backend cur;
 
@@ -559,8 +575,8 @@ static int retire_indexes(struct daemon *d, const struct cidlb_conf *next, const
 		err = cidlb_lb_set_backend(d->lb, idx, &cur);
 		if (err)
 			return err;
-		pr_info("backend index %u (%s) is absent now: its CIDs take the fallback route", idx,
-			owner_of(d, idx) ? owner_of(d, idx) : "no name");
+		pr_info("backend index %u (%s) is absent now: its CIDs take the fallback route",
+			idx, owner_of(d, idx) ? owner_of(d, idx) : "no name");
 		n++;
 	}
 	if (changes && n)
@@ -637,7 +653,8 @@ static int drop_sids(struct daemon *d, const struct cidlb_conf *next, const stru
 			q.config_id, h, q.owner, next->quarantine_s);
 	}
 	if (changes && n_gone)
-		json_object_set_new(changes, "server_ids_removed", json_integer((json_int_t)n_gone));
+		json_object_set_new(changes, "server_ids_removed",
+				    json_integer((json_int_t)n_gone));
 	goto out;
 nomem:
 	err = -ENOMEM;
@@ -658,8 +675,8 @@ struct tally {
  * (@drains), when the Maglev table no longer sends new flows to it; every
  * other entry is written in step 2.
  */
-static int write_backends(struct daemon *d, const struct cidlb_conf *next,
-			  const struct plan *plan, bool drains, struct tally *t)
+static int write_backends(struct daemon *d, const struct cidlb_conf *next, const struct plan *plan,
+			  bool drains, struct tally *t)
 {
 	int i, err;
 
@@ -668,7 +685,7 @@ static int write_backends(struct daemon *d, const struct cidlb_conf *next,
 		struct cidlb_backend cur;
 		bool later;
 
-		read_backend(d, p->index, &cur);	/* zeroes (absent) on failure */
+		read_backend(d, p->index, &cur); /* zeroes (absent) on failure */
 		if (!memcmp(&cur, &p->val, sizeof(cur)))
 			continue;
 		later = cur.state != CIDLB_BE_ABSENT && p->val.state == CIDLB_BE_DRAINING &&
@@ -873,17 +890,20 @@ static void apply_rollback(struct daemon *d, const struct cidlb_conf *next, int 
 		if (rb && back)
 			cidlb_conf_free(back);
 		if (!rb) {
-			snprintf(why, why_len, "writing the %s failed: %s; the maps were put back as they were",
+			snprintf(why, why_len,
+				 "writing the %s failed: %s; the maps were put back as they were",
 				 step, strerror(-err));
 			return;
 		}
 	}
-	snprintf(why, why_len, "writing the %s failed: %s; the maps are partly updated (a reload finishes the change)",
-		 step, strerror(-err));
+	snprintf(
+		why, why_len,
+		"writing the %s failed: %s; the maps are partly updated (a reload finishes the change)",
+		step, strerror(-err));
 }
 
-int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
-		 char *why, size_t why_len)
+int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes, char *why,
+		 size_t why_len)
 {
 	struct cidlb_state_be *map;
 	struct tally t = { 0 };

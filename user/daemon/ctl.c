@@ -22,7 +22,7 @@
 #include "daemon.h"
 #include "ctl/log.h"
 
-#define CTL_MAX_CLIENTS	16	/* control client threads at once */
+#define CTL_MAX_CLIENTS 16 /* control client threads at once */
 
 #define WHY_LEN 1024
 
@@ -30,7 +30,7 @@ struct req {
 	struct daemon *d;
 	json_t *msg;
 	json_t *reply;
-	const char *code;	/* error code, NULL on success */
+	const char *code; /* error code, NULL on success */
 	char why[WHY_LEN];
 };
 
@@ -54,7 +54,7 @@ static int check_fields(struct req *r, const char *cmd, const char *allowed)
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(r->msg, key, v) {
+	json_object_foreach (r->msg, key, v) {
 		size_t n = strlen(key);
 		const char *a;
 
@@ -66,8 +66,8 @@ static int check_fields(struct req *r, const char *cmd, const char *allowed)
 				break;
 		if (n && *a)
 			continue;
-		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "unknown field '%s' for %s; allowed: %s", key,
-			    cmd, *allowed ? allowed : "none");
+		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "unknown field '%s' for %s; allowed: %s",
+			    key, cmd, *allowed ? allowed : "none");
 	}
 	return 0;
 }
@@ -89,7 +89,8 @@ static struct cidlb_conf_backend *find_backend(struct req *r, const char *name)
 	struct cidlb_conf_backend *b = cidlb_conf_backend_find(r->d->conf, name);
 
 	if (!b)
-		fail(r, CIDLB_CTL_E_NOT_FOUND, "no backend named '%s' (see 'cidlb backend list')", name);
+		fail(r, CIDLB_CTL_E_NOT_FOUND, "no backend named '%s' (see 'cidlb backend list')",
+		     name);
 	return b;
 }
 
@@ -124,12 +125,13 @@ static json_t *backend_json(struct daemon *d, const struct cidlb_conf_backend *b
 
 	json_object_set_new(o, "name", json_string(b->name));
 	json_object_set_new(o, "index", json_integer(idx));
-	json_object_set_new(o, "address", json_string(cidlb_addr_str(b->family, b->addr, addr,
-								      sizeof(addr))));
+	json_object_set_new(o, "address",
+			    json_string(cidlb_addr_str(b->family, b->addr, addr, sizeof(addr))));
 	json_object_set_new(o, "state", json_string(cidlb_be_state_str(b->state)));
 	json_object_set_new(o, "weight", json_integer(b->weight));
-	json_object_set_new(o, "health",
-			    json_string(health_state_str(health_of(d, b->name, (int)(b - d->conf->backends)))));
+	json_object_set_new(
+		o, "health",
+		json_string(health_state_str(health_of(d, b->name, (int)(b - d->conf->backends)))));
 	json_object_set_new(o, "mode", json_string(fwd_str(b)));
 	if (b->has_mac) {
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", b->mac[0], b->mac[1],
@@ -166,13 +168,14 @@ static int req_status(struct req *r, const char *cmd __attribute__((unused)))
 	rl = json_object();
 	for (i = 0; i < d->n_ifs; i++) {
 		struct cidlb_xdp_info info;
-		int err = cidlb_xdp_query(d->ifs[i].ifindex, CIDLB_PROG_MAIN, d->owner_map_id, &info);
+		int err =
+			cidlb_xdp_query(d->ifs[i].ifindex, CIDLB_PROG_MAIN, d->owner_map_id, &info);
 
-		json_array_append_new(ifs, json_pack("{s:s,s:i,s:s,s:b,s:b}", "name", d->ifs[i].name,
-						     "ifindex", d->ifs[i].ifindex, "mode",
-						     cidlb_attach_mode_str(d->ifs[i].mode),
-						     "attached", !err && info.ours,
-						     "dispatcher", !err && info.dispatcher));
+		json_array_append_new(ifs, json_pack("{s:s,s:i,s:s,s:b,s:b}", "name",
+						     d->ifs[i].name, "ifindex", d->ifs[i].ifindex,
+						     "mode", cidlb_attach_mode_str(d->ifs[i].mode),
+						     "attached", !err && info.ours, "dispatcher",
+						     !err && info.dispatcher));
 	}
 	for (i = 0; i < d->conf->n_backends; i++)
 		n[d->conf->backends[i].state == CIDLB_BE_DRAINING ? 1 : 0]++;
@@ -185,7 +188,8 @@ static int req_status(struct req *r, const char *cmd __attribute__((unused)))
 	json_object_set_new(rl, "message", json_string(d->last_reload_msg));
 	json_object_set_new(r->reply, "pid", json_integer(getpid()));
 	json_object_set_new(r->reply, "started", json_integer((json_int_t)d->started));
-	json_object_set_new(r->reply, "uptime", json_integer((json_int_t)(time(NULL) - d->started)));
+	json_object_set_new(r->reply, "uptime",
+			    json_integer((json_int_t)(time(NULL) - d->started)));
 	json_object_set_new(r->reply, "config", json_string(d->config_path));
 	json_object_set_new(r->reply, "pin_dir", json_string(d->pin_dir));
 	json_object_set_new(r->reply, "object", json_string(d->object));
@@ -193,13 +197,14 @@ static int req_status(struct req *r, const char *cmd __attribute__((unused)))
 	json_object_set_new(r->reply, "keep_on_exit", json_boolean(d->keep_on_exit));
 	json_object_set_new(r->reply, "interfaces", ifs);
 	/* where the seed comes from, never its value */
-	json_object_set_new(r->reply, "seed", json_string(d->conf->has_seed ? "config" :
-							 "random (state file)"));
+	json_object_set_new(r->reply, "seed",
+			    json_string(d->conf->has_seed ? "config" : "random (state file)"));
 	json_object_set_new(r->reply, "vips", json_integer(d->conf->n_vips));
 	json_object_set_new(r->reply, "backends", be);
 	json_object_set_new(r->reply, "quarantined_server_ids", json_integer(n[2]));
-	json_object_set_new(r->reply, "retired_cids",
-			    json_integer((json_int_t)__atomic_load_n(&d->retired_count, __ATOMIC_RELAXED)));
+	json_object_set_new(
+		r->reply, "retired_cids",
+		json_integer((json_int_t)__atomic_load_n(&d->retired_count, __ATOMIC_RELAXED)));
 	json_object_set_new(r->reply, "last_reload", rl);
 	return 0;
 }
@@ -237,18 +242,20 @@ static int req_backend_add(struct req *r, const char *cmd __attribute__((unused)
 
 	spec = json_object_get(r->msg, "backend");
 	if (!json_is_object(spec))
-		return fail(r, CIDLB_CTL_E_BAD_REQUEST,
-			    "backend.add needs \"backend\": an object with name, address, server_id, weight, state, mac, mode");
+		return fail(
+			r, CIDLB_CTL_E_BAD_REQUEST,
+			"backend.add needs \"backend\": an object with name, address, server_id, weight, state, mac, mode");
 	v = json_object_get(spec, "name");
 	name = json_string_value(v);
 	if (!name)
 		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "backend.add: \"name\" must be a string");
-	if (strlen(name) > CIDLB_NAME_MAX)	/* would be cut to fit nb.name */
-		return fail(r, CIDLB_CTL_E_BAD_REQUEST,
-			    "backend.add: backend name '%.20s...': 1..%d letters, digits, '-', '_' or '.'",
-			    name, CIDLB_NAME_MAX);
+	if (strlen(name) > CIDLB_NAME_MAX) /* would be cut to fit nb.name */
+		return fail(
+			r, CIDLB_CTL_E_BAD_REQUEST,
+			"backend.add: backend name '%.20s...': 1..%d letters, digits, '-', '_' or '.'",
+			name, CIDLB_NAME_MAX);
 	cidlb_conf_backend_init(&nb, name);
-	json_object_foreach(spec, key, v) {
+	json_object_foreach (spec, key, v) {
 		if (!strcmp(key, "name"))
 			continue;
 		if (!strcmp(key, "server_id")) {
@@ -256,18 +263,21 @@ static int req_backend_add(struct req *r, const char *cmd __attribute__((unused)
 			json_t *sv;
 
 			if (!json_is_object(v))
-				return fail(r, CIDLB_CTL_E_BAD_REQUEST,
-					    "backend.add: \"server_id\" must be an object {\"CONFIG_ID\": \"HEX\"}");
-			json_object_foreach(v, cr, sv) {
+				return fail(
+					r, CIDLB_CTL_E_BAD_REQUEST,
+					"backend.add: \"server_id\" must be an object {\"CONFIG_ID\": \"HEX\"}");
+			json_object_foreach (v, cr, sv) {
 				char k[64];
 
 				snprintf(k, sizeof(k), "server_id.%s", cr);
 				if (value_text(sv, val, sizeof(val)))
-					return fail(r, CIDLB_CTL_E_BAD_REQUEST,
-						    "backend.add: server_id \"%s\" must be a hex string", cr);
+					return fail(
+						r, CIDLB_CTL_E_BAD_REQUEST,
+						"backend.add: server_id \"%s\" must be a hex string",
+						cr);
 				if (cidlb_conf_backend_set(&nb, k, val, why, sizeof(why)))
-					return fail(r, CIDLB_CTL_E_BAD_REQUEST, "backend.add: %s: %s", k,
-						    why);
+					return fail(r, CIDLB_CTL_E_BAD_REQUEST,
+						    "backend.add: %s: %s", k, why);
 			}
 			continue;
 		}
@@ -280,17 +290,19 @@ static int req_backend_add(struct req *r, const char *cmd __attribute__((unused)
 	if (cidlb_conf_backend_check(r->d->conf, &nb, why, sizeof(why)))
 		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "backend.add %s: %s", nb.name, why);
 	if (cidlb_conf_backend_find(r->d->conf, nb.name))
-		return fail(r, CIDLB_CTL_E_CONFLICT,
-			    "backend %s exists; change it with backend weight/drain/activate, or remove it first",
-			    nb.name);
+		return fail(
+			r, CIDLB_CTL_E_CONFLICT,
+			"backend %s exists; change it with backend weight/drain/activate, or remove it first",
+			nb.name);
 	if (r->d->conf->n_backends >= CIDLB_MAX_BACKENDS)
-		return fail(r, CIDLB_CTL_E_CONFLICT, "%d backends is the limit", CIDLB_MAX_BACKENDS);
+		return fail(r, CIDLB_CTL_E_CONFLICT, "%d backends is the limit",
+			    CIDLB_MAX_BACKENDS);
 	for (int cr = 0; cr < CIDLB_CONFIG_IDS; cr++)
 		if (cidlb_conf_backend_has_sid(&nb, cr) &&
 		    cidlb_conf_sid_check(r->d->conf, &nb, cr, r->d->conf->backends,
 					 r->d->conf->n_backends, why, sizeof(why)))
-			return fail(r, CIDLB_CTL_E_CONFLICT, "backend.add %s: server_id.%d: %s", nb.name,
-				    cr, why);
+			return fail(r, CIDLB_CTL_E_CONFLICT, "backend.add %s: server_id.%d: %s",
+				    nb.name, cr, why);
 	next = conf_dup(r->d->conf);
 	if (!next)
 		return fail(r, CIDLB_CTL_E_FAILED, "out of memory");
@@ -298,7 +310,8 @@ static int req_backend_add(struct req *r, const char *cmd __attribute__((unused)
 	if (commit(r, next))
 		return -1;
 	pr_info("control: backend %s added", nb.name);
-	json_object_set_new(r->reply, "backend", backend_json(r->d, cidlb_conf_backend_find(r->d->conf, nb.name)));
+	json_object_set_new(r->reply, "backend",
+			    backend_json(r->d, cidlb_conf_backend_find(r->d->conf, nb.name)));
 	return 0;
 }
 
@@ -320,7 +333,8 @@ static int req_backend_change(struct req *r, const char *cmd)
 		if (!json_is_integer(w) || json_integer_value(w) < 0 ||
 		    json_integer_value(w) > CIDLB_WEIGHT_MAX)
 			return fail(r, CIDLB_CTL_E_BAD_REQUEST,
-				    "backend.weight needs \"weight\": a number 0..%d", CIDLB_WEIGHT_MAX);
+				    "backend.weight needs \"weight\": a number 0..%d",
+				    CIDLB_WEIGHT_MAX);
 		weight = (uint32_t)json_integer_value(w);
 	}
 	if (!find_backend(r, name))
@@ -335,7 +349,7 @@ static int req_backend_change(struct req *r, const char *cmd)
 		b->state = CIDLB_BE_ACTIVE;
 	else if (is_weight)
 		b->weight = weight;
-	else {	/* remove */
+	else { /* remove */
 		int i = (int)(b - next->backends);
 
 		memmove(b, b + 1, (size_t)(next->n_backends - i - 1) * sizeof(*b));
@@ -388,10 +402,12 @@ static int req_quarantine(struct req *r, const char *cmd __attribute__((unused))
 		if (!q->len)
 			continue;
 		cidlb_hex(q->sid, q->len, h, sizeof(h));
-		json_array_append_new(a, json_pack("{s:i,s:s,s:s,s:I}", "config_id", q->config_id,
-						   "server_id", h, "owner", q->owner, "seconds_left",
-						   (json_int_t)(q->until_ns > now ?
-							(q->until_ns - now) / 1000000000ULL + 1 : 0)));
+		json_array_append_new(
+			a, json_pack("{s:i,s:s,s:s,s:I}", "config_id", q->config_id, "server_id", h,
+				     "owner", q->owner, "seconds_left",
+				     (json_int_t)(q->until_ns > now ?
+							  (q->until_ns - now) / 1000000000ULL + 1 :
+							  0)));
 	}
 	json_object_set_new(r->reply, "quarantine", a);
 	return 0;
@@ -420,8 +436,9 @@ static int req_stop(struct req *r, const char *cmd __attribute__((unused)))
 	r->d->stop = true;
 	r->d->stop_keep = k ? json_is_true(k) : r->d->keep_on_exit;
 	json_object_set_new(r->reply, "keep", json_boolean(r->d->stop_keep));
-	pr_info("control: stop requested (%s)", r->d->stop_keep ?
-		"keep: the program stays attached and the maps pinned" : "detach and unpin");
+	pr_info("control: stop requested (%s)",
+		r->d->stop_keep ? "keep: the program stays attached and the maps pinned" :
+				  "detach and unpin");
 	return 0;
 }
 
@@ -507,7 +524,7 @@ int ctl_listen(struct daemon *d)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	unlink(path);	/* the lock file says no other daemon uses it */
+	unlink(path); /* the lock file says no other daemon uses it */
 	old = umask(077);
 	err = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) ? -errno : 0;
 	umask(old);
@@ -571,7 +588,7 @@ static void reply_close(int fd, json_t *reply)
 
 		clock_gettime(CLOCK_MONOTONIC, &t);
 		if (t.tv_sec - t0.tv_sec >= CIDLB_CTL_TIMEOUT_MS / 1000)
-			break;	/* a client that keeps sending: at most 5 s */
+			break; /* a client that keeps sending: at most 5 s */
 		if (poll(&p, 1, 200) <= 0)
 			break;
 		n = read(fd, junk, sizeof(junk));
@@ -634,7 +651,8 @@ json_t *ctl_handle(struct daemon *d, const char *buf, size_t len)
 			json_decref(r.reply);
 			reply = error_reply(r.code ? r.code : CIDLB_CTL_E_FAILED, r.why);
 			pr_info("control: %s refused: %s",
-				json_string_value(json_object_get(r.msg, "cmd")) ?: "request", r.why);
+				json_string_value(json_object_get(r.msg, "cmd")) ?: "request",
+				r.why);
 		} else {
 			reply = r.reply;
 		}
@@ -654,7 +672,8 @@ static void ctl_serve(struct daemon *d, int fd)
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) || cred.uid != 0) {
 		pr_warn("control: refused a client with uid %d (pid %d): root only",
-			len == sizeof(cred) ? (int)cred.uid : -1, len == sizeof(cred) ? (int)cred.pid : -1);
+			len == sizeof(cred) ? (int)cred.uid : -1,
+			len == sizeof(cred) ? (int)cred.pid : -1);
 		reply = error_reply(CIDLB_CTL_E_DENIED, "the control socket is for root only");
 		reply_close(fd, reply);
 		json_decref(reply);
@@ -665,8 +684,9 @@ static void ctl_serve(struct daemon *d, int fd)
 		char msg[256];
 
 		snprintf(msg, sizeof(msg), "%s",
-			 n == -EMSGSIZE ? "request larger than 16 MiB: split it" :
-			 n == -ETIMEDOUT ? "no complete request within 5 s" : strerror(-n));
+			 n == -EMSGSIZE	 ? "request larger than 16 MiB: split it" :
+			 n == -ETIMEDOUT ? "no complete request within 5 s" :
+					   strerror(-n));
 		reply = error_reply(CIDLB_CTL_E_BAD_REQUEST, msg);
 		reply_close(fd, reply);
 		json_decref(reply);
@@ -708,7 +728,8 @@ int ctl_accept(struct daemon *d)
 	fd = accept4(d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM ?
-		       -errno : 0;
+			       -errno :
+			       0;
 	if (__atomic_load_n(&d->ctl_active, __ATOMIC_ACQUIRE) >= CTL_MAX_CLIENTS) {
 		/* in the main loop's thread: a short write, no waiting */
 		snprintf(msg, sizeof(msg), "cidlbd serves %d control clients at once: try again",

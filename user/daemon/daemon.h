@@ -44,10 +44,10 @@ struct MHD_Daemon;
 struct iface_rt {
 	char name[IF_NAMESIZE];
 	int ifindex;
-	enum cidlb_attach_mode mode;	/* as attached */
+	enum cidlb_attach_mode mode; /* as attached */
 	bool dispatcher;
-	uint8_t fwd_set;		/* CIDLB_FWD_SET_*: forwarding we turned on */
-	bool fresh;			/* attached by the start or reload under way:
+	uint8_t fwd_set; /* CIDLB_FWD_SET_*: forwarding we turned on */
+	bool fresh;	 /* attached by the start or reload under way:
 					 * detached again if it fails */
 };
 
@@ -59,44 +59,44 @@ struct retire_ent {
 
 /* health.c: a backend's health */
 enum health_state {
-	HEALTH_UNKNOWN = 0,	/* just added: no answer yet, not health_fall failures */
+	HEALTH_UNKNOWN = 0, /* just added: no answer yet, not health_fall failures */
 	HEALTH_UP,
-	HEALTH_DOWN,		/* out of the Maglev table (unless all are) */
-	HEALTH_OFF,		/* health = off: not probed */
+	HEALTH_DOWN, /* out of the Maglev table (unless all are) */
+	HEALTH_OFF,  /* health = off: not probed */
 };
 
 struct health_be {
 	char name[CIDLB_NAME_MAX + 1];
-	uint8_t family, addr[16];	/* the backend the state is about */
-	uint8_t state;			/* enum health_state */
-	bool outstanding;		/* a probe waits for its answer */
-	struct cidlb_vip_key vkey;	/* where the probe went */
-	uint8_t dcid[8], scid[8];	/* the probe's connection IDs */
-	uint32_t ok_run, fail_run;	/* answered / unanswered in a row */
-	uint64_t next_ns, deadline_ns;	/* CLOCK_MONOTONIC */
+	uint8_t family, addr[16];      /* the backend the state is about */
+	uint8_t state;		       /* enum health_state */
+	bool outstanding;	       /* a probe waits for its answer */
+	struct cidlb_vip_key vkey;     /* where the probe went */
+	uint8_t dcid[8], scid[8];      /* the probe's connection IDs */
+	uint32_t ok_run, fail_run;     /* answered / unanswered in a row */
+	uint64_t next_ns, deadline_ns; /* CLOCK_MONOTONIC */
 	uint64_t transitions;
-	int last_err;			/* of sending, logged once */
+	int last_err; /* of sending, logged once */
 };
 
 struct daemon {
 	pthread_mutex_t lock;
 	char config_path[4096];
-	struct cidlb_conf *conf;	/* running configuration; its backends
+	struct cidlb_conf *conf; /* running configuration; its backends
 					 * are the running set (the file's, as
 					 * changed on the control socket) */
 	struct cidlb_lb *lb;
-	char object[4096];		/* BPF object in use */
+	char object[4096]; /* BPF object in use */
 	char pin_dir[256];
-	bool pin_dir_forced;		/* --pin-dir given */
-	bool adopted;			/* maps and program were pinned already */
+	bool pin_dir_forced; /* --pin-dir given */
+	bool adopted;	     /* maps and program were pinned already */
 	bool keep_on_exit;
 	bool stop, stop_keep;
-	uint32_t owner_map_id;		/* ID of cidlb_counters: marks "ours" */
-	struct cidlb_state st;		/* name -> index, quarantine */
+	uint32_t owner_map_id; /* ID of cidlb_counters: marks "ours" */
+	struct cidlb_state st; /* name -> index, quarantine */
 	struct iface_rt ifs[CIDLB_MAX_IFACES];
 	int n_ifs;
-	uint32_t *maglev;		/* last published table, NULL before */
-	bool rolling_back;		/* apply_config() putting d->conf back */
+	uint32_t *maglev;  /* last published table, NULL before */
+	bool rolling_back; /* apply_config() putting d->conf back */
 	/* QUIC-LB configs: decodes at the last sample, and when (boottime
 	 * ns) that count last moved; 0 = no decode seen */
 	uint64_t qlb_decodes[CIDLB_CONFIG_IDS];
@@ -108,9 +108,9 @@ struct daemon {
 	char last_reload_msg[1024];
 	uint64_t reloads_ok, reloads_failed;
 	/* written under retire_lock, read with __atomic_load_n */
-	uint64_t retired_count;		/* entries in cidlb_retired */
-	uint64_t retired_expired;	/* removed by the sweep, total */
-	uint64_t retired_added;		/* added, total */
+	uint64_t retired_count;	  /* entries in cidlb_retired */
+	uint64_t retired_expired; /* removed by the sweep, total */
+	uint64_t retired_added;	  /* added, total */
 	/* retire.c: a min-heap by expiry of what was put into cidlb_retired
 	 * (read from the map at start, then every retire); an entry retired
 	 * again or unretired since leaves a stale one, checked in the map
@@ -121,25 +121,25 @@ struct daemon {
 	bool rindex_stale;
 	int lock_fd;
 	int listen_fd;
-	int wake_fd;			/* eventfd: a control thread woke the main loop */
-	int ctl_active;			/* control client threads running (atomic) */
+	int wake_fd;	/* eventfd: a control thread woke the main loop */
+	int ctl_active; /* control client threads running (atomic) */
 	struct MHD_Daemon *httpd;
-	int metrics_retry_s;		/* >0: the bind failed, next try in this */
-	time_t metrics_next;		/* ... at this time */
-	uint64_t conf_gen;		/* bumped each time d->conf is replaced */
+	int metrics_retry_s; /* >0: the bind failed, next try in this */
+	time_t metrics_next; /* ... at this time */
+	uint64_t conf_gen;   /* bumped each time d->conf is replaced */
 	/* health.c, under d->lock: one entry per backend of d->conf as of
 	 * health_gen, in its order */
 	struct health_be *health;
 	int n_health;
 	uint64_t health_gen;
-	bool health_fail_open;		/* every backend down: all kept */
+	bool health_fail_open; /* every backend down: all kept */
 	bool health_stop, health_running;
 	pthread_t health_thread;
-	int health_udp;			/* answers come here ... */
-	uint16_t health_port;		/* ... to this port (network order) */
-	int health_raw[2][2];		/* [outer v6][inner v6] raw sockets */
-	int health_pkt;			/* AF_PACKET: mode = direct */
-	int health_wake;		/* eventfd: stop */
+	int health_udp;	      /* answers come here ... */
+	uint16_t health_port; /* ... to this port (network order) */
+	int health_raw[2][2]; /* [outer v6][inner v6] raw sockets */
+	int health_pkt;	      /* AF_PACKET: mode = direct */
+	int health_wake;      /* eventfd: stop */
 };
 
 /* ---- program.c ---- */
@@ -165,8 +165,7 @@ void adopt_previous(struct daemon *d, const struct cidlb_state *prev);
 void undo_attach(struct daemon *d, int base);
 /* Attach to every interface of @c not attached yet (from *base on in
  * d->ifs); on a failure none of them stays attached and @why says why. */
-int attach_new(struct daemon *d, const struct cidlb_conf *c, int *base,
-	       char *why, size_t why_len);
+int attach_new(struct daemon *d, const struct cidlb_conf *c, int *base, char *why, size_t why_len);
 /* Detach from the interfaces that left @c, order d->ifs as @c, and make
  * sure of the redirect ports and forwarding sysctls. */
 void sync_interfaces(struct daemon *d, const struct cidlb_conf *c);
@@ -196,8 +195,8 @@ uint64_t boottime_ns(void);
  * becomes d->conf (the old one is freed) and 0 is returned; on refusal
  * nothing is changed and @why says why. @changes (may be NULL) receives a
  * JSON summary of what changed. */
-int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes,
-		 char *why, size_t why_len);
+int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes, char *why,
+		 size_t why_len);
 /* Copy of the running configuration to change (backends included). */
 struct cidlb_conf *conf_dup(const struct cidlb_conf *c);
 int save_state(struct daemon *d);
@@ -209,8 +208,8 @@ int quarantine_expire(struct daemon *d);
 int maglev_refresh(struct daemon *d, char *why, size_t why_len);
 
 /* ---- retire.c ---- */
-int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply,
-		char *why, size_t why_len);
+int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply, char *why,
+		size_t why_len);
 /* The index from the map as it is (a started or adopted map): 0 or a
  * negative errno (then the next sweep tries again). */
 int retire_index_load(struct daemon *d);

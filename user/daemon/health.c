@@ -40,9 +40,9 @@
 #include "daemon.h"
 #include "ctl/log.h"
 
-#define PROBE_LEN	1200	/* QUIC payload of a probe (RFC 9000 section 14.1) */
-#define PROBE_CID_LEN	8
-#define WAIT_MAX_MS	1000	/* look at the configuration at least this often */
+#define PROBE_LEN     1200 /* QUIC payload of a probe (RFC 9000 section 14.1) */
+#define PROBE_CID_LEN 8
+#define WAIT_MAX_MS   1000 /* look at the configuration at least this often */
 
 struct hparams {
 	bool on;
@@ -221,7 +221,7 @@ static size_t build_probe(uint8_t *buf, const struct health_be *h, const struct 
 		buf[0] = 0x45;
 		buf[2] = (uint8_t)(tot >> 8);
 		buf[3] = (uint8_t)tot;
-		buf[6] = 0x40;	/* DF */
+		buf[6] = 0x40; /* DF */
 		buf[8] = 64;
 		buf[9] = IPPROTO_UDP;
 		memcpy(buf + 12, src, 4);
@@ -423,9 +423,11 @@ static uint64_t health_pass(struct daemon *d, bool *table)
 			h->next_ns = now + p.interval_ns;
 			if (err && err != h->last_err)
 				pr_warn("backend %s: cannot send a health probe: %s", h->name,
-					err == -EDESTADDRREQ ? "no VIP to probe" :
-					err == -EADDRNOTAVAIL ? "[lb] source4/source6 missing for the VIP's or the backend's family" :
-					strerror(-err));
+					err == -EDESTADDRREQ ?
+						"no VIP to probe" :
+					err == -EADDRNOTAVAIL ?
+						"[lb] source4/source6 missing for the VIP's or the backend's family" :
+						strerror(-err));
 			h->last_err = err;
 			if (!err) {
 				h->outstanding = true;
@@ -581,7 +583,7 @@ static int open_udp(struct daemon *d)
 		return err;
 	}
 	d->health_port = me.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&me)->sin6_port :
-						     ((struct sockaddr_in *)&me)->sin_port;
+						    ((struct sockaddr_in *)&me)->sin_port;
 	d->health_udp = fd;
 	return 0;
 }

@@ -48,10 +48,14 @@ static int attach_one(struct daemon *d, const char *name, enum cidlb_attach_mode
 		return 0;
 	}
 	if (!err && !info.dispatcher) {
-		snprintf(why, why_len, "%s runs another XDP program (%s, id %u)%s; detach it first (ip link set dev %s xdp off)",
-			 name, info.main_name, info.main_id,
-			 !strcmp(info.main_name, CIDLB_PROG_MAIN) ?
-			 ": a cidlb whose pins are gone? 'cidlbd --cleanup' cannot see it" : "", name);
+		snprintf(
+			why, why_len,
+			"%s runs another XDP program (%s, id %u)%s; detach it first (ip link set dev %s xdp off)",
+			name, info.main_name, info.main_id,
+			!strcmp(info.main_name, CIDLB_PROG_MAIN) ?
+				": a cidlb whose pins are gone? 'cidlbd --cleanup' cannot see it" :
+				"",
+			name);
 		return -EBUSY;
 	}
 	for (i = 0; i < CIDLB_M_COUNT; i++) {
@@ -71,7 +75,7 @@ static int attach_one(struct daemon *d, const char *name, enum cidlb_attach_mode
 	out->fresh = true;
 	pr_info("%s: attached in %s mode%s", name, cidlb_attach_mode_str(out->mode),
 		out->dispatcher ? " through the libxdp dispatcher" :
-		" as the only program (no libxdp dispatcher on this kernel)");
+				  " as the only program (no libxdp dispatcher on this kernel)");
 	return 0;
 }
 
@@ -166,8 +170,7 @@ void undo_attach(struct daemon *d, int base)
  * On a failure the ones attached here are detached again and @why names
  * the interface, what holds it and what to do.
  */
-int attach_new(struct daemon *d, const struct cidlb_conf *c, int *base,
-		      char *why, size_t why_len)
+int attach_new(struct daemon *d, const struct cidlb_conf *c, int *base, char *why, size_t why_len)
 {
 	char inner[768];
 	int i, err;
@@ -233,6 +236,7 @@ void sync_interfaces(struct daemon *d, const struct cidlb_conf *c)
 		int idx = (int)if_nametoindex(c->egress[i]);
 
 		if (!idx || cidlb_lb_add_tx_port(d->lb, (uint32_t)idx))
-			pr_warn("egress interface %s: cannot add it to the redirect map", c->egress[i]);
+			pr_warn("egress interface %s: cannot add it to the redirect map",
+				c->egress[i]);
 	}
 }

@@ -28,8 +28,8 @@
 #include "daemon.h"
 #include "ctl/log.h"
 
-#define SWEEP_INTERVAL_S 1
-#define ACCEPT_BACKOFF_MS 100	/* no descriptor for a control client: wait */
+#define SWEEP_INTERVAL_S  1
+#define ACCEPT_BACKOFF_MS 100 /* no descriptor for a control client: wait */
 
 static void usage(FILE *f)
 {
@@ -153,7 +153,7 @@ static int cleanup_only(struct daemon *d)
 
 	if (open_lb(d, false) || !d->adopted) {
 		if (!d->adopted)
-			cidlb_lb_unpin(d->pin_dir);	/* just loaded it: undo */
+			cidlb_lb_unpin(d->pin_dir); /* just loaded it: undo */
 		pr_info("nothing pinned under %s", d->pin_dir);
 		cidlb_lb_close(d->lb);
 		return 0;
@@ -215,7 +215,7 @@ static int run(struct daemon *d)
 			       strerror(errno));
 			break;
 		}
-		if (pf[1].fd < 0)	/* the accept back-off is over */
+		if (pf[1].fd < 0) /* the accept back-off is over */
 			pf[1].fd = d->listen_fd;
 		if (pf[0].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -244,7 +244,7 @@ static int run(struct daemon *d)
 					strerror(-n), ACCEPT_BACKOFF_MS);
 			}
 		}
-		if (pf[3].revents & POLLIN) {	/* a control request was served */
+		if (pf[3].revents & POLLIN) { /* a control request was served */
 			uint64_t n;
 
 			if (read(d->wake_fd, &n, sizeof(n)) < 0)
@@ -262,7 +262,7 @@ static int run(struct daemon *d)
 			if (quarantine_expire(d))
 				save_state(d);
 			pthread_mutex_unlock(&d->lock);
-			sweep_wait = retire_sweep(d);	/* not under d->lock */
+			sweep_wait = retire_sweep(d); /* not under d->lock */
 		} else if (!ready && sweep_wait >= 0) {
 			sweep_wait = retire_sweep(d);
 		}
@@ -274,21 +274,23 @@ static int run(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "pin-dir", required_argument, NULL, 'p' },
-		{ "object", required_argument, NULL, 'o' },
-		{ "keep", no_argument, NULL, 'k' },
-		{ "log-level", required_argument, NULL, 'l' },
-		{ "check", no_argument, NULL, 'C' },
-		{ "cleanup", no_argument, NULL, 'X' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 }
-	};
+	static const struct option opts[] = { { "config", required_argument, NULL, 'c' },
+					      { "pin-dir", required_argument, NULL, 'p' },
+					      { "object", required_argument, NULL, 'o' },
+					      { "keep", no_argument, NULL, 'k' },
+					      { "log-level", required_argument, NULL, 'l' },
+					      { "check", no_argument, NULL, 'C' },
+					      { "cleanup", no_argument, NULL, 'X' },
+					      { "help", no_argument, NULL, 'h' },
+					      { 0 } };
 	static struct daemon dd = { .lock = PTHREAD_MUTEX_INITIALIZER,
-				    .retire_lock = PTHREAD_MUTEX_INITIALIZER, .lock_fd = -1,
-				    .listen_fd = -1, .wake_fd = -1, .health_udp = -1,
-				    .health_pkt = -1, .health_wake = -1,
+				    .retire_lock = PTHREAD_MUTEX_INITIALIZER,
+				    .lock_fd = -1,
+				    .listen_fd = -1,
+				    .wake_fd = -1,
+				    .health_udp = -1,
+				    .health_pkt = -1,
+				    .health_wake = -1,
 				    .health_raw = { { -1, -1 }, { -1, -1 } } };
 	struct daemon *d = &dd;
 	const char *cli_pin = NULL, *cli_object = NULL, *cli_level = NULL;
@@ -333,7 +335,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (optind < argc) {
-		pr_err("unexpected argument '%s' (the configuration is given with -c FILE)", argv[optind]);
+		pr_err("unexpected argument '%s' (the configuration is given with -c FILE)",
+		       argv[optind]);
 		return 1;
 	}
 	if (cli_level) {
@@ -365,7 +368,7 @@ int main(int argc, char **argv)
 	if (cli_pin)
 		snprintf(conf->pin_dir, sizeof(conf->pin_dir), "%s", cli_pin);
 	snprintf(d->pin_dir, sizeof(d->pin_dir), "%s", conf->pin_dir);
-	d->conf = conf;	/* the settings; apply_config() makes it the running set */
+	d->conf = conf; /* the settings; apply_config() makes it the running set */
 	if (find_object(d, cli_object) && !cleanup) {
 		pr_err("cannot find the BPF object %s: install it, or set [daemon] bpf_object or --object",
 		       d->object);
@@ -410,10 +413,11 @@ int main(int argc, char **argv)
 			prev.q = NULL;
 		}
 	} else if (!cidlb_state_read(conf->state_file, &prev, why, sizeof(why))) {
-		cidlb_state_free(&prev);	/* only its seed: the rest went with the program */
+		cidlb_state_free(&prev); /* only its seed: the rest went with the program */
 	}
 	d->st.seed = prev.seed;
-	if (d->adopted && !d->st.seed && !conf->has_seed) {	/* an older state file: keep the map's */
+	if (d->adopted && !d->st.seed &&
+	    !conf->has_seed) { /* an older state file: keep the map's */
 		struct cidlb_global g = { 0 };
 
 		if (!cidlb_lb_get_global(d->lb, &g))
@@ -454,7 +458,7 @@ int main(int argc, char **argv)
 	}
 	sync_interfaces(d, d->conf);
 	save_state(d);
-	retire_index_load(d);	/* CIDs an adopted map holds expire too */
+	retire_index_load(d); /* CIDs an adopted map holds expire too */
 	/* an adopted program's decodes happened at some time before: count
 	 * them as now, so that a key change waits a quarantine */
 	qlb_sample(d);
@@ -470,9 +474,10 @@ int main(int argc, char **argv)
 	snprintf(d->last_reload_msg, sizeof(d->last_reload_msg), "started");
 	sd_notifyf("READY=1\nSTATUS=running: %d interface%s, %d backends%s", d->n_ifs,
 		   d->n_ifs == 1 ? "" : "s", d->conf->n_backends, d->adopted ? " (adopted)" : "");
-	pr_info("ready: %d interface%s, %d VIP%s, %d backend%s%s", d->n_ifs, d->n_ifs == 1 ? "" : "s",
-		d->conf->n_vips, d->conf->n_vips == 1 ? "" : "s", d->conf->n_backends,
-		d->conf->n_backends == 1 ? "" : "s", d->adopted ? " (adopted a running program)" : "");
+	pr_info("ready: %d interface%s, %d VIP%s, %d backend%s%s", d->n_ifs,
+		d->n_ifs == 1 ? "" : "s", d->conf->n_vips, d->conf->n_vips == 1 ? "" : "s",
+		d->conf->n_backends, d->conf->n_backends == 1 ? "" : "s",
+		d->adopted ? " (adopted a running program)" : "");
 
 	if (run(d)) {
 		teardown(d, true);

@@ -83,7 +83,8 @@ static void render(struct daemon *d, struct buf *b)
 		snprintf(name, sizeof(name), "cidlb_%s_total", cidlb_counter_descs[i].name);
 		family(b, name, "counter", cidlb_counter_descs[i].help);
 		out(b, "%s %llu\n", name,
-		    (unsigned long long)*(const __u64 *)((const char *)&c + cidlb_counter_descs[i].offset));
+		    (unsigned long long)*(const __u64 *)((const char *)&c +
+							 cidlb_counter_descs[i].offset));
 	}
 	family(b, "cidlb_cid_decodes_total", "counter",
 	       "CIDs decoded, by the mode of their QUIC-LB config.");
@@ -102,12 +103,16 @@ static void render(struct daemon *d, struct buf *b)
 
 		if (cidlb_lb_get_config(d->lb, (uint32_t)cr, &cfg) || cfg.mode == CIDLB_MODE_NONE)
 			continue;
-		out(b, "cidlb_quic_lb_config{config_id=\"%d\",mode=\"%s\",server_id_len=\"%u\",nonce_len=\"%u\",generation=\"%u\"} 1\n",
+		out(b,
+		    "cidlb_quic_lb_config{config_id=\"%d\",mode=\"%s\",server_id_len=\"%u\",nonce_len=\"%u\",generation=\"%u\"} 1\n",
 		    cr, mode_name(cfg.mode), cfg.sid_len, cfg.nonce_len, cfg.generation);
 		explicit_bzero(&cfg, sizeof(cfg));
 	}
 	{
-		static const struct { const char *name, *help; size_t off; } cs[] = {
+		static const struct {
+			const char *name, *help;
+			size_t off;
+		} cs[] = {
 			{ "cidlb_config_decodes_total",
 			  "Server IDs read from DCIDs of a QUIC-LB config ID.",
 			  offsetof(struct cidlb_config_stats, decodes) },
@@ -191,25 +196,31 @@ static void render(struct daemon *d, struct buf *b)
 
 	/* retired CIDs */
 	family(b, "cidlb_retired_cids", "gauge", "Entries in the retired-CID map.");
-	out(b, "cidlb_retired_cids %llu\n", (unsigned long long)__atomic_load_n(&d->retired_count, __ATOMIC_RELAXED));
+	out(b, "cidlb_retired_cids %llu\n",
+	    (unsigned long long)__atomic_load_n(&d->retired_count, __ATOMIC_RELAXED));
 	family(b, "cidlb_retired_cids_added_total", "counter", "CIDs retired through the daemon.");
-	out(b, "cidlb_retired_cids_added_total %llu\n", (unsigned long long)__atomic_load_n(&d->retired_added, __ATOMIC_RELAXED));
-	family(b, "cidlb_retired_cids_expired_total", "counter", "Retired CIDs removed at their expiry.");
-	out(b, "cidlb_retired_cids_expired_total %llu\n", (unsigned long long)__atomic_load_n(&d->retired_expired, __ATOMIC_RELAXED));
+	out(b, "cidlb_retired_cids_added_total %llu\n",
+	    (unsigned long long)__atomic_load_n(&d->retired_added, __ATOMIC_RELAXED));
+	family(b, "cidlb_retired_cids_expired_total", "counter",
+	       "Retired CIDs removed at their expiry.");
+	out(b, "cidlb_retired_cids_expired_total %llu\n",
+	    (unsigned long long)__atomic_load_n(&d->retired_expired, __ATOMIC_RELAXED));
 
 	/* daemon */
 	family(b, "cidlb_vips", "gauge", "VIP entries (address, port).");
 	out(b, "cidlb_vips %d\n", d->conf->n_vips);
 	family(b, "cidlb_interfaces", "gauge", "Interfaces cidlb is attached to.");
 	out(b, "cidlb_interfaces %d\n", d->n_ifs);
-	family(b, "cidlb_reload_success", "gauge", "1 if the last reload applied, 0 if it was refused.");
+	family(b, "cidlb_reload_success", "gauge",
+	       "1 if the last reload applied, 0 if it was refused.");
 	out(b, "cidlb_reload_success %d\n", d->last_reload_ok ? 1 : 0);
 	family(b, "cidlb_reload_timestamp_seconds", "gauge",
 	       "Unix time of the last reload (0: none since start).");
 	out(b, "cidlb_reload_timestamp_seconds %lld\n", (long long)d->last_reload);
 	family(b, "cidlb_reloads_total", "counter", "Reloads by result.");
 	out(b, "cidlb_reloads_total{result=\"ok\"} %llu\n", (unsigned long long)d->reloads_ok);
-	out(b, "cidlb_reloads_total{result=\"error\"} %llu\n", (unsigned long long)d->reloads_failed);
+	out(b, "cidlb_reloads_total{result=\"error\"} %llu\n",
+	    (unsigned long long)d->reloads_failed);
 	family(b, "cidlb_daemon_start_timestamp_seconds", "gauge", "Unix time cidlbd started.");
 	out(b, "cidlb_daemon_start_timestamp_seconds %lld\n", (long long)d->started);
 	family(b, "cidlb_daemon_adopted", "gauge",
@@ -218,11 +229,11 @@ static void render(struct daemon *d, struct buf *b)
 	pthread_mutex_unlock(&d->lock);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status,
-			     const char *type, char *body, size_t len, bool owned)
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
+			     char *body, size_t len, bool owned)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body,
-		owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+	struct MHD_Response *r = MHD_create_response_from_buffer(
+		len, body, owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	enum MHD_Result ret;
 
 	if (!r)
@@ -269,11 +280,11 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
  * from) can connect, so connections are bounded in number, per client
  * address and in time; past them the daemon refuses, never runs out of
  * file descriptors. */
-#define METRICS_MAX_CONNS	64	/* at once, all clients */
-#define METRICS_MAX_PER_IP	8	/* at once, one client address */
-#define METRICS_TIMEOUT_S	10	/* an idle connection is closed */
-#define METRICS_RETRY_MIN_S	1	/* a failed bind is tried again after this, */
-#define METRICS_RETRY_MAX_S	60	/* doubling up to this */
+#define METRICS_MAX_CONNS   64 /* at once, all clients */
+#define METRICS_MAX_PER_IP  8  /* at once, one client address */
+#define METRICS_TIMEOUT_S   10 /* an idle connection is closed */
+#define METRICS_RETRY_MIN_S 1  /* a failed bind is tried again after this, */
+#define METRICS_RETRY_MAX_S 60 /* doubling up to this */
 
 static int metrics_addr(const char *spec, struct sockaddr_storage *ss, unsigned int *flags)
 {
@@ -328,9 +339,9 @@ static int metrics_try(struct daemon *d)
 	d->httpd = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle, d,
 				    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
 				    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)METRICS_MAX_CONNS,
-				    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)METRICS_MAX_PER_IP,
-				    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)METRICS_TIMEOUT_S,
-				    MHD_OPTION_END);
+				    MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+				    (unsigned int)METRICS_MAX_PER_IP, MHD_OPTION_CONNECTION_TIMEOUT,
+				    (unsigned int)METRICS_TIMEOUT_S, MHD_OPTION_END);
 	if (!d->httpd)
 		return errno ? -errno : -EADDRINUSE;
 	return 0;
@@ -376,8 +387,8 @@ void metrics_tick(struct daemon *d)
 		d->metrics_retry_s = 0;
 		return;
 	}
-	d->metrics_retry_s = d->metrics_retry_s * 2 > METRICS_RETRY_MAX_S ?
-			     METRICS_RETRY_MAX_S : d->metrics_retry_s * 2;
+	d->metrics_retry_s = d->metrics_retry_s * 2 > METRICS_RETRY_MAX_S ? METRICS_RETRY_MAX_S :
+									    d->metrics_retry_s * 2;
 	d->metrics_next = now + d->metrics_retry_s;
 	pr_warn("still cannot serve metrics on %s: %s; trying again in %d s", d->conf->metrics,
 		strerror(-err), d->metrics_retry_s);

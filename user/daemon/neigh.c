@@ -46,15 +46,14 @@
 #include "daemon.h"
 #include "ctl/log.h"
 
-#define DISCARD_PORT	9
-#define NEIGH_WAIT_MS	2000	/* a new backend's next hop: at most this long */
-#define NEIGH_POLL_MS	10
-#define NL_BUF		8192
+#define DISCARD_PORT  9
+#define NEIGH_WAIT_MS 2000 /* a new backend's next hop: at most this long */
+#define NEIGH_POLL_MS 10
+#define NL_BUF	      8192
 /* entries bpf_fib_lookup() uses (the kernel's NUD_VALID, not in the UAPI) */
-#define NUD_USABLE	(NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | \
-			 NUD_DELAY)
+#define NUD_USABLE (NUD_PERMANENT | NUD_NOARP | NUD_REACHABLE | NUD_PROBE | NUD_STALE | NUD_DELAY)
 /* entries the kernel keeps fresh by itself: nothing to nudge */
-#define NUD_FRESH	(NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP)
+#define NUD_FRESH (NUD_REACHABLE | NUD_PERMANENT | NUD_NOARP)
 
 static int nudge_one(const struct cidlb_conf_backend *b)
 {
@@ -146,7 +145,7 @@ static int nl_get(unsigned short type, const void *fam, size_t fam_len, unsigned
 {
 	struct {
 		struct nlmsghdr h;
-		char body[128];		/* family header, then the attribute */
+		char body[128]; /* family header, then the attribute */
 	} req = { 0 };
 
 	if (NLMSG_ALIGN(fam_len) + RTA_SPACE(addr_len) > sizeof(req.body))
@@ -189,7 +188,7 @@ static int route_of(const struct cidlb_conf_backend *b, struct cidlb_neigh_key *
 			memset(k->addr, 0, sizeof(k->addr));
 			memcpy(k->addr, RTA_DATA(a), RTA_PAYLOAD(a));
 		} else if (a->rta_type == RTA_VIA && RTA_PAYLOAD(a) == sizeof(struct rtvia) + 16) {
-			const struct rtvia *via = RTA_DATA(a);	/* IPv4 route, IPv6 gateway */
+			const struct rtvia *via = RTA_DATA(a); /* IPv4 route, IPv6 gateway */
 
 			k->family = CIDLB_FAMILY_V6;
 			memcpy(k->addr, via->rtvia_addr, 16);
@@ -200,8 +199,7 @@ static int route_of(const struct cidlb_conf_backend *b, struct cidlb_neigh_key *
 
 /* The kernel's neighbour entry of next hop @k: its state, and the
  * next hop's MAC when it has one (*has_mac). */
-static int neigh_of(const struct cidlb_neigh_key *k, uint16_t *state, uint8_t mac[6],
-		    bool *has_mac)
+static int neigh_of(const struct cidlb_neigh_key *k, uint16_t *state, uint8_t mac[6], bool *has_mac)
 {
 	bool v4 = k->family == CIDLB_FAMILY_V4;
 	struct ndmsg nq = {
@@ -266,7 +264,7 @@ static int neigh_keep(struct daemon *d, const struct cidlb_conf_backend *b,
 	err = route_of(b, k);
 	if (err)
 		return err;
-	neigh_of(k, &state, n.dmac, &has_mac);	/* none: NUD_NONE */
+	neigh_of(k, &state, n.dmac, &has_mac); /* none: NUD_NONE */
 	if (nudge && !(state & NUD_FRESH)) {
 		err = nudge_one(b);
 		if (err)
@@ -316,7 +314,7 @@ void neigh_resolve(struct daemon *d, const struct cidlb_conf_backend *const *bs,
 
 			if (done[i] || !fib_routed(bs[i]))
 				continue;
-			done[i] = neigh_keep(d, bs[i], &k, first) != 0;	/* resolved, or no route */
+			done[i] = neigh_keep(d, bs[i], &k, first) != 0; /* resolved, or no route */
 			left += !done[i];
 		}
 		first = false;
@@ -352,7 +350,7 @@ void neigh_tick(struct daemon *d)
 
 	used = calloc((size_t)d->conf->n_backends + 1, sizeof(*used));
 	if (!used)
-		return;	/* try again next second */
+		return; /* try again next second */
 	for (i = 0; i < d->conf->n_backends; i++) {
 		const struct cidlb_conf_backend *b = &d->conf->backends[i];
 

@@ -133,8 +133,12 @@ int open_lb(struct daemon *d, bool check_pins)
 
 void check_sizes(struct daemon *d)
 {
-	static const struct { enum cidlb_map_id id; const char *key; } m[] = {
-		{ CIDLB_M_LRU, "lru_size" }, { CIDLB_M_RETIRED, "retired_size" },
+	static const struct {
+		enum cidlb_map_id id;
+		const char *key;
+	} m[] = {
+		{ CIDLB_M_LRU, "lru_size" },
+		{ CIDLB_M_RETIRED, "retired_size" },
 		{ CIDLB_M_DCACHE, "dcache_size" },
 	};
 	uint32_t want[3] = { d->conf->lru_size, d->conf->retired_size, d->conf->dcache_size };

@@ -37,7 +37,8 @@ int choose_seed(struct daemon *d, struct cidlb_conf *c, char *why, size_t why_le
 	while (!d->st.seed) {
 		if (getrandom(&d->st.seed, sizeof(d->st.seed), 0) != sizeof(d->st.seed)) {
 			d->st.seed = 0;
-			snprintf(why, why_len, "cannot draw a random [lb] seed: %s; set seed = N in %s",
+			snprintf(why, why_len,
+				 "cannot draw a random [lb] seed: %s; set seed = N in %s",
 				 strerror(errno), c->path);
 			return -EIO;
 		}
@@ -87,16 +88,20 @@ static int check_rekey(struct daemon *d, const struct cidlb_conf *next, char *wh
 		    now - d->qlb_moved_ns[cr] >= window)
 			continue;
 		if (a->has_key != b->has_key)
-			what = b->has_key ? "from plaintext to encrypted" : "from encrypted to plaintext";
+			what = b->has_key ? "from plaintext to encrypted" :
+					    "from encrypted to plaintext";
 		else if (a->sid_len != b->sid_len || a->nonce_len != b->nonce_len)
 			what = "its server_id_len or nonce_len";
 		else if (a->has_key && memcmp(a->key, b->key, sizeof(a->key)))
 			what = "its key (another key_file content)";
 		else
 			continue;
-		snprintf(why, why_len, "[quic-lb %d]: this file changes %s in place, but config %d decoded packets %llu s ago: every connection on it would break. Rotate instead: add the new key under a new config ID, let the backends issue CIDs under it (both configs live), and remove config %d once its connections moved (no decodes for quarantine = %u s); see 'key rotation' in docs/operations.md. Nothing was changed",
-			 cr, what, cr, (unsigned long long)((now - d->qlb_moved_ns[cr]) / 1000000000ULL),
-			 cr, cur->quarantine_s);
+		snprintf(
+			why, why_len,
+			"[quic-lb %d]: this file changes %s in place, but config %d decoded packets %llu s ago: every connection on it would break. Rotate instead: add the new key under a new config ID, let the backends issue CIDs under it (both configs live), and remove config %d once its connections moved (no decodes for quarantine = %u s); see 'key rotation' in docs/operations.md. Nothing was changed",
+			cr, what, cr,
+			(unsigned long long)((now - d->qlb_moved_ns[cr]) / 1000000000ULL), cr,
+			cur->quarantine_s);
 		return -EBUSY;
 	}
 	return 0;
@@ -115,7 +120,8 @@ int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len)
 	if (err) {
 		if (next) {
 			print_errors(next);
-			snprintf(why, why_len, "%s has %zu error%s, the running configuration stays: %.*s",
+			snprintf(why, why_len,
+				 "%s has %zu error%s, the running configuration stays: %.*s",
 				 d->config_path, next->n_errors, next->n_errors == 1 ? "" : "s",
 				 (int)strcspn(next->errors ? next->errors : "", "\n"),
 				 next->errors ? next->errors : "");
@@ -126,10 +132,10 @@ int do_reload(struct daemon *d, json_t *changes, char *why, size_t why_len)
 		goto done;
 	}
 	/* what only a restart changes */
-#define KEEP(field, what)                                                           \
-	if (strcmp(next->field, cur->field)) {                                      \
+#define KEEP(field, what) \
+	if (strcmp(next->field, cur->field)) { \
 		pr_warn("reload: %s changed; it takes effect at the next start", what); \
-		snprintf(next->field, sizeof(next->field), "%s", cur->field);      \
+		snprintf(next->field, sizeof(next->field), "%s", cur->field); \
 	}
 	KEEP(pin_dir, "[daemon] pin_dir");
 	KEEP(socket, "[daemon] control_socket");

@@ -20,8 +20,8 @@
 #include "daemon.h"
 #include "ctl/log.h"
 
-#define SWEEP_SLICE	1024	/* CIDs deleted per hold of d->retire_lock */
-#define LOAD_BATCH	8192	/* map entries read per syscall */
+#define SWEEP_SLICE 1024 /* CIDs deleted per hold of d->retire_lock */
+#define LOAD_BATCH  8192 /* map entries read per syscall */
 
 static void pt_lens(const struct cidlb_conf *c, uint8_t pt[CIDLB_CONFIG_IDS])
 {
@@ -50,7 +50,7 @@ static void index_add(struct daemon *d, const struct cidlb_cid_key *k, uint64_t 
 	if (d->rindex_stale)
 		return;
 	if (d->rheap_max && d->rheap_n >= d->rheap_max) {
-		d->rindex_stale = true;	/* stale entries of CIDs retired again: drop them */
+		d->rindex_stale = true; /* stale entries of CIDs retired again: drop them */
 		return;
 	}
 	if (d->rheap_n == d->rheap_cap) {
@@ -173,7 +173,7 @@ int retire_index_load(struct daemon *d)
  * too. Under d->retire_lock. Returns how many were deleted. */
 static size_t expire_slice(struct daemon *d, uint64_t now, bool *more)
 {
-	static struct cidlb_cid_key due[SWEEP_SLICE];	/* under retire_lock */
+	static struct cidlb_cid_key due[SWEEP_SLICE]; /* under retire_lock */
 	size_t n = 0, gone = 0;
 	int err;
 
@@ -204,8 +204,8 @@ static size_t expire_slice(struct daemon *d, uint64_t now, bool *more)
 
 /* ---- retire, unretire -------------------------------------------------------- */
 
-int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply,
-		char *why, size_t why_len)
+int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply, char *why,
+		size_t why_len)
 {
 	uint64_t expires = boottime_ns() + (uint64_t)ttl_s * 1000000000ULL;
 	struct cidlb_cid_key *keys;
@@ -225,14 +225,15 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 	}
 	pt_lens(d->conf, pt);
 	/* check every CID before the first map write */
-	json_array_foreach(cids, i, v) {
+	json_array_foreach (cids, i, v) {
 		const char *s = json_string_value(v);
 		uint8_t cid[CIDLB_CID_MAX];
 		char msg[256];
 		size_t len = 0;
 
 		if (!s) {
-			snprintf(why, why_len, "cids[%zu]: not a string: a CID is 1..20 octets in hex", i);
+			snprintf(why, why_len,
+				 "cids[%zu]: not a string: a CID is 1..20 octets in hex", i);
 			err = -EINVAL;
 			goto out;
 		}
@@ -242,7 +243,8 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 			goto out;
 		}
 		if (cidlb_cid_key_make(cid, len, pt, &keys[i])) {
-			snprintf(why, why_len, "cids[%zu] '%s': a CID is 1..20 octets in hex", i, s);
+			snprintf(why, why_len, "cids[%zu] '%s': a CID is 1..20 octets in hex", i,
+				 s);
 			err = -EINVAL;
 			goto out;
 		}
@@ -264,9 +266,11 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 			continue;
 		}
 		if (err) {
-			snprintf(why, why_len, "%s CID %zu of %zu failed: %s%s", add ? "retiring" : "unretiring",
-				 i + 1, n, strerror(-err),
-				 err == -E2BIG || err == -ENOMEM ? " (the retired-CID map is full: raise [lb] retired_size)" : "");
+			snprintf(why, why_len, "%s CID %zu of %zu failed: %s%s",
+				 add ? "retiring" : "unretiring", i + 1, n, strerror(-err),
+				 err == -E2BIG || err == -ENOMEM ?
+					 " (the retired-CID map is full: raise [lb] retired_size)" :
+					 "");
 			break;
 		}
 		done++;
@@ -279,7 +283,8 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 		__atomic_store_n(&d->retired_added, d->retired_added + done, __ATOMIC_RELAXED);
 		__atomic_store_n(&d->retired_count, d->retired_count + added, __ATOMIC_RELAXED);
 	} else {
-		__atomic_store_n(&d->retired_count, d->retired_count >= done ? d->retired_count - done : 0,
+		__atomic_store_n(&d->retired_count,
+				 d->retired_count >= done ? d->retired_count - done : 0,
 				 __ATOMIC_RELAXED);
 	}
 	pthread_mutex_unlock(&d->retire_lock);
@@ -307,7 +312,7 @@ int retire_sweep(struct daemon *d)
 	pthread_mutex_lock(&d->retire_lock);
 	empty = expire_slice(d, t0, &more) && bpf_map_get_next_key(fd, NULL, &k);
 	pthread_mutex_unlock(&d->retire_lock);
-	if (empty) {	/* packets stop looking CIDs up (a retire since keeps them at it) */
+	if (empty) { /* packets stop looking CIDs up (a retire since keeps them at it) */
 		pthread_mutex_lock(&d->lock);
 		cidlb_lb_refresh_global(d->lb);
 		pthread_mutex_unlock(&d->lock);

@@ -41,16 +41,14 @@ static int openssl_swaps_words(void)
 	return ret;
 }
 
-int cidlb_aes128_key_schedules(const uint8_t key[16], uint32_t enc_rk[44],
-			       uint32_t dec_rk[44])
+int cidlb_aes128_key_schedules(const uint8_t key[16], uint32_t enc_rk[44], uint32_t dec_rk[44])
 {
 	AES_KEY ek, dk;
 	int swap, i, err = 0;
 
 	if (!key || !enc_rk || !dec_rk)
 		return -EINVAL;
-	if (AES_set_encrypt_key(key, 128, &ek) != 0 ||
-	    AES_set_decrypt_key(key, 128, &dk) != 0 ||
+	if (AES_set_encrypt_key(key, 128, &ek) != 0 || AES_set_decrypt_key(key, 128, &dk) != 0 ||
 	    ek.rounds != 10 || dk.rounds != 10) {
 		err = -EIO;
 		goto out;

@@ -22,26 +22,27 @@
 #include <cidlb/cidlb.h>
 #include "internal.h"
 
-#define AES_BLOCK	16
-#define AES_POOL	8	/* contexts per config; more threads fall back
+#define AES_BLOCK 16
+#define AES_POOL \
+	8 /* contexts per config; more threads fall back
 				 * to a one-off context */
-#define FEISTEL_PASSES	4
+#define FEISTEL_PASSES 4
 
 struct aes_slot {
 	atomic_flag busy;
 	EVP_CIPHER_CTX *enc;
-	EVP_CIPHER_CTX *dec;	/* single-pass only */
+	EVP_CIPHER_CTX *dec; /* single-pass only */
 };
 
 struct cidlb_cid_config {
 	struct cidlb_cid_params p;
 	enum cidlb_cid_algo algo;
-	uint8_t pt_len;		/* server_id_len + nonce_len */
-	uint8_t half_len;	/* ceil(pt_len / 2), four-pass */
-	uint8_t cid_len;	/* 1 + pt_len + extra_len */
+	uint8_t pt_len;	  /* server_id_len + nonce_len */
+	uint8_t half_len; /* ceil(pt_len / 2), four-pass */
+	uint8_t cid_len;  /* 1 + pt_len + extra_len */
 	/* keyed nonces: start + issued, big-endian, never repeated */
 	uint8_t nonce_start[CIDLB_CID_NONCE_LEN_MAX];
-	uint64_t nonce_limit;	/* 2^(8 * nonce_len), capped at 2^64 - 1 */
+	uint64_t nonce_limit; /* 2^(8 * nonce_len), capped at 2^64 - 1 */
 	_Atomic uint64_t nonce_issued;
 	struct aes_slot aes[AES_POOL];
 };
@@ -69,15 +70,13 @@ static int rand_bytes(uint8_t *buf, size_t len)
 	return 0;
 }
 
-static EVP_CIPHER_CTX *aes_ctx_new(const uint8_t key[CIDLB_CID_KEY_LEN],
-				   bool encrypt)
+static EVP_CIPHER_CTX *aes_ctx_new(const uint8_t key[CIDLB_CID_KEY_LEN], bool encrypt)
 {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 
 	if (!ctx)
 		return NULL;
-	if (EVP_CipherInit_ex(ctx, EVP_aes_128_ecb(), NULL, key, NULL,
-			      encrypt ? 1 : 0) != 1 ||
+	if (EVP_CipherInit_ex(ctx, EVP_aes_128_ecb(), NULL, key, NULL, encrypt ? 1 : 0) != 1 ||
 	    EVP_CIPHER_CTX_set_padding(ctx, 0) != 1) {
 		EVP_CIPHER_CTX_free(ctx);
 		return NULL;
@@ -88,19 +87,17 @@ static EVP_CIPHER_CTX *aes_ctx_new(const uint8_t key[CIDLB_CID_KEY_LEN],
 /* A context for one call: a free pool slot, else a one-off context. */
 struct aes_hold {
 	EVP_CIPHER_CTX *ctx;
-	struct aes_slot *slot;	/* NULL: ctx is one-off, free it */
+	struct aes_slot *slot; /* NULL: ctx is one-off, free it */
 };
 
-static int aes_get(struct cidlb_cid_config *c, bool encrypt,
-		   struct aes_hold *h)
+static int aes_get(struct cidlb_cid_config *c, bool encrypt, struct aes_hold *h)
 {
 	int i;
 
 	for (i = 0; i < AES_POOL; i++) {
 		struct aes_slot *s = &c->aes[i];
 
-		if (!atomic_flag_test_and_set_explicit(&s->busy,
-						       memory_order_acquire)) {
+		if (!atomic_flag_test_and_set_explicit(&s->busy, memory_order_acquire)) {
 			h->slot = s;
 			h->ctx = encrypt ? s->enc : s->dec;
 			return 0;
@@ -120,13 +117,11 @@ static void aes_put(struct aes_hold *h)
 	h->ctx = NULL;
 }
 
-static int aes_block(struct aes_hold *h, const uint8_t in[AES_BLOCK],
-		     uint8_t out[AES_BLOCK])
+static int aes_block(struct aes_hold *h, const uint8_t in[AES_BLOCK], uint8_t out[AES_BLOCK])
 {
 	int outl = 0;
 
-	if (EVP_CipherUpdate(h->ctx, out, &outl, in, AES_BLOCK) != 1 ||
-	    outl != AES_BLOCK)
+	if (EVP_CipherUpdate(h->ctx, out, &outl, in, AES_BLOCK) != 1 || outl != AES_BLOCK)
 		return -EIO;
 	return 0;
 }
@@ -149,8 +144,8 @@ static void mask_left(uint8_t *v, const struct cidlb_cid_config *c)
 
 /* v ^= truncate(AES(expand(pass, half)), half_len); expand() of -19..-21:
  * half || zeros || plaintext_len || pass. */
-static int xor_round(struct aes_hold *h, const struct cidlb_cid_config *c,
-		     uint8_t pass, const uint8_t *half, uint8_t *v)
+static int xor_round(struct aes_hold *h, const struct cidlb_cid_config *c, uint8_t pass,
+		     const uint8_t *half, uint8_t *v)
 {
 	uint8_t in[AES_BLOCK] = { 0 }, out[AES_BLOCK];
 	int i, err;
@@ -166,8 +161,7 @@ static int xor_round(struct aes_hold *h, const struct cidlb_cid_config *c,
 	return 0;
 }
 
-static void split(const struct cidlb_cid_config *c, const uint8_t *x,
-		  uint8_t *l, uint8_t *r)
+static void split(const struct cidlb_cid_config *c, const uint8_t *x, uint8_t *l, uint8_t *r)
 {
 	memcpy(l, x, c->half_len);
 	memcpy(r, x + c->pt_len - c->half_len, c->half_len);
@@ -175,8 +169,7 @@ static void split(const struct cidlb_cid_config *c, const uint8_t *x,
 	mask_right(r, c);
 }
 
-static void join(const struct cidlb_cid_config *c, const uint8_t *l,
-		 const uint8_t *r, uint8_t *x)
+static void join(const struct cidlb_cid_config *c, const uint8_t *l, const uint8_t *r, uint8_t *x)
 {
 	uint8_t h = c->half_len;
 
@@ -189,14 +182,13 @@ static void join(const struct cidlb_cid_config *c, const uint8_t *l,
 	}
 }
 
-static int four_pass(struct cidlb_cid_config *c, bool encrypt,
-		     const uint8_t *in, uint8_t *out)
+static int four_pass(struct cidlb_cid_config *c, bool encrypt, const uint8_t *in, uint8_t *out)
 {
 	uint8_t l[AES_BLOCK / 2 + 2], r[AES_BLOCK / 2 + 2];
 	struct aes_hold h;
 	int err, pass;
 
-	err = aes_get(c, true, &h);	/* forward AES both ways */
+	err = aes_get(c, true, &h); /* forward AES both ways */
 	if (err)
 		return err;
 	split(c, in, l, r);
@@ -224,8 +216,7 @@ out:
 	return err;
 }
 
-static int single_pass(struct cidlb_cid_config *c, bool encrypt,
-		       const uint8_t *in, uint8_t *out)
+static int single_pass(struct cidlb_cid_config *c, bool encrypt, const uint8_t *in, uint8_t *out)
 {
 	struct aes_hold h;
 	int err;
@@ -239,8 +230,7 @@ static int single_pass(struct cidlb_cid_config *c, bool encrypt,
 }
 
 /* plaintext (pt_len octets) <-> encoded block, per the config's algorithm */
-static int transform(struct cidlb_cid_config *c, bool encrypt,
-		     const uint8_t *in, uint8_t *out)
+static int transform(struct cidlb_cid_config *c, bool encrypt, const uint8_t *in, uint8_t *out)
 {
 	switch (c->algo) {
 	case CIDLB_CID_ALGO_PLAINTEXT:
@@ -267,13 +257,11 @@ int cidlb_cid_params_check(const struct cidlb_cid_params *p, const char **why)
 	else if (p->server_id_len < CIDLB_CID_SERVER_ID_LEN_MIN ||
 		 p->server_id_len > CIDLB_CID_SERVER_ID_LEN_MAX)
 		msg = "server_id_len must be 1..15";
-	else if (p->nonce_len < CIDLB_CID_NONCE_LEN_MIN ||
-		 p->nonce_len > CIDLB_CID_NONCE_LEN_MAX)
+	else if (p->nonce_len < CIDLB_CID_NONCE_LEN_MIN || p->nonce_len > CIDLB_CID_NONCE_LEN_MAX)
 		msg = "nonce_len must be 4..18";
 	else if (p->server_id_len + p->nonce_len > CIDLB_CID_PLAINTEXT_LEN_MAX)
 		msg = "server_id_len + nonce_len must be at most 19";
-	else if (1 + p->server_id_len + p->nonce_len + p->extra_len >
-		 CIDLB_CID_LEN_MAX)
+	else if (1 + p->server_id_len + p->nonce_len + p->extra_len > CIDLB_CID_LEN_MAX)
 		msg = "CID length 1 + server_id_len + nonce_len + extra_len must be at most 20";
 	if (why)
 		*why = msg;
@@ -294,8 +282,8 @@ void cidlb_cid_config_free(struct cidlb_cid_config *cfg)
 	free(cfg);
 }
 
-int cidlb_cid_config_new(const struct cidlb_cid_params *p,
-			 struct cidlb_cid_config **out, const char **why)
+int cidlb_cid_config_new(const struct cidlb_cid_params *p, struct cidlb_cid_config **out,
+			 const char **why)
 {
 	struct cidlb_cid_config *c;
 	int i, err;
@@ -327,8 +315,7 @@ int cidlb_cid_config_new(const struct cidlb_cid_params *p,
 	} else {
 		c->algo = CIDLB_CID_ALGO_FOUR_PASS;
 	}
-	c->nonce_limit = p->nonce_len >= 8 ? UINT64_MAX :
-			 (uint64_t)1 << (8 * p->nonce_len);
+	c->nonce_limit = p->nonce_len >= 8 ? UINT64_MAX : (uint64_t)1 << (8 * p->nonce_len);
 	atomic_init(&c->nonce_issued, 0);
 	if (c->algo != CIDLB_CID_ALGO_PLAINTEXT) {
 		err = rand_bytes(c->nonce_start, p->nonce_len);
@@ -345,8 +332,7 @@ int cidlb_cid_config_new(const struct cidlb_cid_params *p,
 		c->aes[i].enc = aes_ctx_new(c->p.key, true);
 		if (c->algo == CIDLB_CID_ALGO_SINGLE_PASS)
 			c->aes[i].dec = aes_ctx_new(c->p.key, false);
-		if (!c->aes[i].enc ||
-		    (c->algo == CIDLB_CID_ALGO_SINGLE_PASS && !c->aes[i].dec)) {
+		if (!c->aes[i].enc || (c->algo == CIDLB_CID_ALGO_SINGLE_PASS && !c->aes[i].dec)) {
 			if (why)
 				*why = "OpenSSL could not set up AES-128-ECB";
 			err = -EIO;
@@ -362,8 +348,7 @@ err:
 	return err;
 }
 
-void cidlb_cid_config_params(const struct cidlb_cid_config *cfg,
-			     struct cidlb_cid_params *p)
+void cidlb_cid_config_params(const struct cidlb_cid_config *cfg, struct cidlb_cid_params *p)
 {
 	*p = cfg->p;
 }
@@ -402,8 +387,7 @@ uint64_t cidlb_cid_config_nonces_left(const struct cidlb_cid_config *cfg)
 }
 
 void cidlb__cid_config_nonce_state(const struct cidlb_cid_config *cfg,
-				   uint8_t start[CIDLB_CID_NONCE_LEN_MAX],
-				   uint64_t *issued)
+				   uint8_t start[CIDLB_CID_NONCE_LEN_MAX], uint64_t *issued)
 {
 	memcpy(start, cfg->nonce_start, CIDLB_CID_NONCE_LEN_MAX);
 	*issued = atomic_load(&cfg->nonce_issued);
@@ -426,10 +410,8 @@ static int next_nonce(struct cidlb_cid_config *c, uint8_t *nonce)
 	do {
 		if (n >= c->nonce_limit)
 			return -ENOSPC;
-	} while (!atomic_compare_exchange_weak_explicit(&c->nonce_issued, &n,
-							n + 1,
-							memory_order_relaxed,
-							memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(
+		&c->nonce_issued, &n, n + 1, memory_order_relaxed, memory_order_relaxed));
 	for (i = c->p.nonce_len - 1; i >= 0; i--) {
 		unsigned int s = c->nonce_start[i] + (unsigned int)(n & 0xff) + carry;
 
@@ -440,10 +422,8 @@ static int next_nonce(struct cidlb_cid_config *c, uint8_t *nonce)
 	return 0;
 }
 
-int cidlb_cid_encode(struct cidlb_cid_config *cfg,
-		     const uint8_t *server_id, size_t server_id_len,
-		     const uint8_t *nonce, size_t nonce_len,
-		     uint8_t *cid, size_t cid_size)
+int cidlb_cid_encode(struct cidlb_cid_config *cfg, const uint8_t *server_id, size_t server_id_len,
+		     const uint8_t *nonce, size_t nonce_len, uint8_t *cid, size_t cid_size)
 {
 	/* random octets: octet 0's low bits, plaintext nonce, extra octets */
 	uint8_t pt[CIDLB_CID_PLAINTEXT_LEN_MAX], rnd[CIDLB_CID_LEN_MAX * 2];
@@ -453,8 +433,7 @@ int cidlb_cid_encode(struct cidlb_cid_config *cfg,
 
 	if (!cfg || !server_id || !cid)
 		return -EINVAL;
-	if (server_id_len != cfg->p.server_id_len ||
-	    (nonce && nonce_len != cfg->p.nonce_len))
+	if (server_id_len != cfg->p.server_id_len || (nonce && nonce_len != cfg->p.nonce_len))
 		return -EINVAL;
 	if (cid_size < cfg->cid_len)
 		return -ENOBUFS;
@@ -497,8 +476,7 @@ int cidlb_cid_unroutable(uint8_t *cid, size_t cid_len)
 {
 	int err;
 
-	if (!cid || cid_len < CIDLB_CID_UNROUTABLE_LEN_MIN ||
-	    cid_len > CIDLB_CID_LEN_MAX)
+	if (!cid || cid_len < CIDLB_CID_UNROUTABLE_LEN_MIN || cid_len > CIDLB_CID_LEN_MAX)
 		return -EINVAL;
 	err = rand_bytes(cid + 1, cid_len - 1);
 	if (err)
@@ -525,8 +503,7 @@ const char *cidlb_cid_status_str(int status)
 }
 
 /* The checks every decode starts with; > 0 means "stop, unroutable". */
-static int decode_head(const uint8_t *cid, size_t cid_len,
-		       struct cidlb_cid_info *info)
+static int decode_head(const uint8_t *cid, size_t cid_len, struct cidlb_cid_info *info)
 {
 	memset(info, 0, sizeof(*info));
 	if (cid_len < 1)
@@ -537,8 +514,8 @@ static int decode_head(const uint8_t *cid, size_t cid_len,
 	return CIDLB_CID_ROUTABLE;
 }
 
-static int decode_with(struct cidlb_cid_config *c, const uint8_t *cid,
-		       size_t cid_len, struct cidlb_cid_info *info)
+static int decode_with(struct cidlb_cid_config *c, const uint8_t *cid, size_t cid_len,
+		       struct cidlb_cid_info *info)
 {
 	uint8_t pt[CIDLB_CID_PLAINTEXT_LEN_MAX];
 	int err;
@@ -555,8 +532,8 @@ static int decode_with(struct cidlb_cid_config *c, const uint8_t *cid,
 	return CIDLB_CID_ROUTABLE;
 }
 
-int cidlb_cid_decode(struct cidlb_cid_config *cfg, const uint8_t *cid,
-		     size_t cid_len, struct cidlb_cid_info *info)
+int cidlb_cid_decode(struct cidlb_cid_config *cfg, const uint8_t *cid, size_t cid_len,
+		     struct cidlb_cid_info *info)
 {
 	int st;
 
@@ -600,8 +577,8 @@ void cidlb_cid_decoder_free(struct cidlb_cid_decoder *dec)
 	free(dec);
 }
 
-int cidlb_cid_decoder_add(struct cidlb_cid_decoder *dec,
-			  const struct cidlb_cid_params *p, const char **why)
+int cidlb_cid_decoder_add(struct cidlb_cid_decoder *dec, const struct cidlb_cid_params *p,
+			  const char **why)
 {
 	struct cidlb_cid_config *c, *old;
 	int err;
@@ -638,8 +615,8 @@ int cidlb_cid_decoder_remove(struct cidlb_cid_decoder *dec, uint8_t config_id)
 	return 0;
 }
 
-int cidlb_cid_decoder_decode(struct cidlb_cid_decoder *dec, const uint8_t *cid,
-			     size_t cid_len, struct cidlb_cid_info *info)
+int cidlb_cid_decoder_decode(struct cidlb_cid_decoder *dec, const uint8_t *cid, size_t cid_len,
+			     struct cidlb_cid_info *info)
 {
 	struct cidlb_cid_config *c;
 	int st;

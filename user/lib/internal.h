@@ -19,7 +19,6 @@ CIDLB_HIDDEN void cidlb__cid_config_nonce_state(const struct cidlb_cid_config *c
 						uint64_t *issued);
 
 /* Test hook: pretend @issued nonces were issued, to reach exhaustion fast. */
-CIDLB_HIDDEN void cidlb__cid_config_set_issued(struct cidlb_cid_config *cfg,
-					       uint64_t issued);
+CIDLB_HIDDEN void cidlb__cid_config_set_issued(struct cidlb_cid_config *cfg, uint64_t issued);
 
 #endif /* CIDLB_LIB_INTERNAL_H */

@@ -12,7 +12,7 @@
 #include <linux/types.h>
 
 #define SEC(name)
-#define __uint(name, val) int (*name)[val]
+#define __uint(name, val) int(*name)[val]
 #define __type(name, val) __typeof__(val) *name
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
@@ -21,13 +21,13 @@
 
 /* Renamed: libbpf's userspace API has functions of the same names, and a
  * test links both. */
-#define bpf_map_lookup_elem(...)	twin_map_lookup_elem(__VA_ARGS__)
-#define bpf_map_update_elem(...)	twin_map_update_elem(__VA_ARGS__)
-#define bpf_xdp_adjust_head(...)	twin_xdp_adjust_head(__VA_ARGS__)
-#define bpf_xdp_load_bytes(...)	twin_xdp_load_bytes(__VA_ARGS__)
-#define bpf_fib_lookup(...)	twin_fib_lookup(__VA_ARGS__)
-#define bpf_check_mtu(...)	twin_check_mtu(__VA_ARGS__)
-#define bpf_redirect_map(...)	twin_redirect_map(__VA_ARGS__)
+#define bpf_map_lookup_elem(...) twin_map_lookup_elem(__VA_ARGS__)
+#define bpf_map_update_elem(...) twin_map_update_elem(__VA_ARGS__)
+#define bpf_xdp_adjust_head(...) twin_xdp_adjust_head(__VA_ARGS__)
+#define bpf_xdp_load_bytes(...)	 twin_xdp_load_bytes(__VA_ARGS__)
+#define bpf_fib_lookup(...)	 twin_fib_lookup(__VA_ARGS__)
+#define bpf_check_mtu(...)	 twin_check_mtu(__VA_ARGS__)
+#define bpf_redirect_map(...)	 twin_redirect_map(__VA_ARGS__)
 
 void *bpf_map_lookup_elem(void *map, const void *key);
 long bpf_map_update_elem(void *map, const void *key, const void *value, __u64 flags);
