@@ -298,7 +298,7 @@ static int send_probe(struct daemon *d, struct health_be *h, const struct cidlb_
 	struct cmsghdr *cm;
 	uint32_t version;
 	size_t len;
-	int fd;
+	int fd, ttl;
 
 	if (!c->n_vips)
 		return -EDESTADDRREQ;
@@ -324,6 +324,10 @@ static int send_probe(struct daemon *d, struct health_be *h, const struct cidlb_
 	fd = raw_fd(d, v6o, v6i);
 	if (fd < 0)
 		return fd;
+	ttl = c->ttl; /* the outer TTL / hop limit, as the XDP program's */
+	if (setsockopt(fd, v6o ? IPPROTO_IPV6 : IPPROTO_IP, v6o ? IPV6_UNICAST_HOPS : IP_TTL, &ttl,
+		       sizeof(ttl)))
+		return -errno;
 	iov.iov_base = buf;
 	iov.iov_len = len;
 	m.msg_iov = &iov;
