@@ -447,9 +447,9 @@ static uint64_t health_pass(struct daemon *d, bool *table)
 }
 
 /*
- * A datagram from @from (@flen) to the probe port: a VN packet (RFC 9000
- * section 17.2.1) answering an outstanding probe, from the VIP it went
- * to, with its connection IDs swapped, else nothing. Under d->lock.
+ * A datagram from @from to the probe port counts if it is a Version
+ * Negotiation packet (RFC 9000 section 17.2.1) answering an outstanding
+ * probe: from the VIP it went to, its connection IDs swapped. Under d->lock.
  */
 static void answer(struct daemon *d, const uint8_t *pkt, size_t len,
 		   const struct sockaddr_storage *from, bool *table)
