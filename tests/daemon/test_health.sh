@@ -9,7 +9,8 @@
 #     by backend list, metrics and the log; new flows avoid it, its
 #     known flows keep going to it; answering again: up, new flows again
 #  3. answers with other connection IDs (a spoofer) do not count
-#  4. every other probe answered (fall = rise = 2): the state holds
+#  4. every other probe answered (fall = rise = 2): the state holds; no
+#     route to a backend: down
 #  5. every backend silent: all down, all kept in the table (fail open)
 #  6. health = off for one backend (a reload): off, not probed, in the table
 #  7. a backend with mode = direct is probed in a frame to its MAC
@@ -114,6 +115,13 @@ poll 20 prints_above $((n + 6)) cat "$T/hr/s1.probes" || bad "b1 probed 6 more t
 eq "every other probe answered: b1 stays up (fall 2, rise 2)" "up up up" "$(health)"
 eq "no transition while flapping" "$tr0" "$(transitions 1)"
 echo up >"$T/hr/s1"
+
+# --- 4b. no route to a backend: its probes fail without waiting --------------
+on lb ip route add unreachable 198.18.3.2/32
+wait_eq "no route to b3: down (its server still answers)" "up up down" health
+grep_in "the send error is logged" "backend b3: cannot send a health probe" "$T/daemon.log"
+on lb ip route del unreachable 198.18.3.2/32
+wait_eq "the route back: b3 up" "up up up" health
 
 # --- 5. all down: fail open --------------------------------------------------
 rm "$T/hr/s1" "$T/hr/s2" "$T/hr/s3"

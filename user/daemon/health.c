@@ -436,6 +436,11 @@ static uint64_t health_pass(struct daemon *d, bool *table)
 			if (!err) {
 				h->outstanding = true;
 				h->deadline_ns = now + p.timeout_ns;
+			} else if (err == -ENETUNREACH || err == -EHOSTUNREACH ||
+				   err == -EHOSTDOWN) {
+				/* no way to the backend: a failed probe (what
+				 * cidlbd lacks itself decides nothing) */
+				probe_result(d, h, &p, false, table);
 			}
 		}
 		if (h->outstanding && h->deadline_ns - now < wait)
