@@ -21,6 +21,8 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: cidlb [-j] backend list\n"
 		   "       cidlb [-j] backend add NAME --address ADDR [--server-id CONFIG:HEX]...\n"
 		   "                  [--weight N] [--mac MAC] [--mode encap|direct] [--draining]\n"
+		   "                  [--health on|off] [--health-interval MS]\n"
+		   "                  [--health-timeout MS] [--health-fall N] [--health-rise N]\n"
 		   "       cidlb [-j] backend drain NAME\n"
 		   "       cidlb [-j] backend activate NAME\n"
 		   "       cidlb [-j] backend remove NAME\n"
@@ -35,6 +37,7 @@ static void usage(FILE *f)
 		   "          carrying them take the fallback route, so a surviving server\n"
 		   "          answers with a stateless reset and the client reconnects.\n"
 		   "weight    0..65535, share of new fallback flows (0: none).\n"
+		   "--health...  its own health checks (unset: [lb]'s).\n"
 		   "quarantine  the server IDs of removed backends still held back, with\n"
 		   "          their config ID, former owner and seconds left.\n"
 		   "\n"
@@ -48,11 +51,11 @@ static void print_list(json_t *a)
 	size_t i;
 	json_t *b;
 
-	printf("%-16s %5s %-24s %-9s %6s %-9s %-20s %12s %14s\n", "NAME", "INDEX", "ADDRESS",
-	       "STATE", "WEIGHT", "MODE", "SERVER IDS", "PACKETS", "BYTES");
+	printf("%-16s %5s %-24s %-9s %-7s %6s %-9s %-20s %12s %14s\n", "NAME", "INDEX", "ADDRESS",
+	       "STATE", "HEALTH", "WEIGHT", "MODE", "SERVER IDS", "PACKETS", "BYTES");
 	json_array_foreach (a, i, b) {
 		char sids[128] = "";
-		const char *k;
+		const char *k, *health;
 		json_t *v;
 		size_t off = 0;
 
@@ -60,11 +63,12 @@ static void print_list(json_t *a)
 			off += (size_t)snprintf(sids + off,
 						off < sizeof(sids) ? sizeof(sids) - off : 0,
 						"%s%s:%s", off ? "," : "", k, json_string_value(v));
-		printf("%-16s %5lld %-24s %-9s %6lld %-9s %-20s %12lld %14lld\n",
+		health = json_string_value(json_object_get(b, "health"));
+		printf("%-16s %5lld %-24s %-9s %-7s %6lld %-9s %-20s %12lld %14lld\n",
 		       json_string_value(json_object_get(b, "name")),
 		       (long long)json_integer_value(json_object_get(b, "index")),
 		       json_string_value(json_object_get(b, "address")),
-		       json_string_value(json_object_get(b, "state")),
+		       json_string_value(json_object_get(b, "state")), health ? health : "-",
 		       (long long)json_integer_value(json_object_get(b, "weight")),
 		       json_string_value(json_object_get(b, "mode")), sids[0] ? sids : "-",
 		       (long long)json_integer_value(json_object_get(b, "packets")),
@@ -82,6 +86,23 @@ static int show(json_t *reply, const char *what, const char *name)
 	return CIDLB_EXIT_OK;
 }
 
+/* The configuration key of a --health... option of backend add. */
+static const char *health_key(int c)
+{
+	switch (c) {
+	case 'H':
+		return "health";
+	case 'I':
+		return "health_interval";
+	case 'T':
+		return "health_timeout";
+	case 'F':
+		return "health_fall";
+	default:
+		return "health_rise";
+	}
+}
+
 static int do_add(int argc, char **argv)
 {
 	static const struct option opts[] = { { "address", required_argument, NULL, 'a' },
@@ -90,6 +111,11 @@ static int do_add(int argc, char **argv)
 					      { "mac", required_argument, NULL, 'm' },
 					      { "mode", required_argument, NULL, 'M' },
 					      { "draining", no_argument, NULL, 'd' },
+					      { "health", required_argument, NULL, 'H' },
+					      { "health-interval", required_argument, NULL, 'I' },
+					      { "health-timeout", required_argument, NULL, 'T' },
+					      { "health-fall", required_argument, NULL, 'F' },
+					      { "health-rise", required_argument, NULL, 'R' },
 					      { 0 } };
 	json_t *spec = json_object(), *sids = json_object(), *reply;
 	const char *name = NULL;
@@ -135,6 +161,13 @@ static int do_add(int argc, char **argv)
 			break;
 		case 'd':
 			json_object_set_new(spec, "state", json_string("draining"));
+			break;
+		case 'H':
+		case 'I':
+		case 'T':
+		case 'F':
+		case 'R': /* the daemon checks them as the file's keys */
+			json_object_set_new(spec, health_key(c), json_string(optarg));
 			break;
 		case ':':
 			ret = cidlb_usage_error("backend add: %s needs a value", argv[optind - 1]);

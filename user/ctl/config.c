@@ -285,6 +285,21 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_LB, "dcache_size", CIDLB_CT_NUM, C_(dcache_size), 0, 1024, 1u << 26,
 	  XSTR(CIDLB_DCACHE_DEFAULT), "'%s': must be a number of entries, %u..%u",
 	  "per-CPU decode cache slots (rounded down to a power of 2)" },
+	{ CIDLB_SEC_LB, "health", CIDLB_CT_BOOL, C_(health), 0, 0, 0, "off",
+	  "'%s': must be on or off",
+	  "probe every backend's QUIC server (a backend may say otherwise)" },
+	{ CIDLB_SEC_LB, "health_interval", CIDLB_CT_NUM, C_(health_interval), 0, 100, 3600000,
+	  XSTR(CIDLB_DEFAULT_HEALTH_INTERVAL), "'%s': milliseconds, %u..%u",
+	  "milliseconds from one health probe to the next" },
+	{ CIDLB_SEC_LB, "health_timeout", CIDLB_CT_NUM, C_(health_timeout), 0, 10, 3600000,
+	  XSTR(CIDLB_DEFAULT_HEALTH_TIMEOUT), "'%s': milliseconds, %u..%u",
+	  "milliseconds a probe's answer may take (at most health_interval)" },
+	{ CIDLB_SEC_LB, "health_fall", CIDLB_CT_NUM, C_(health_fall), 0, 1, 100,
+	  XSTR(CIDLB_DEFAULT_HEALTH_FALL), "'%s': must be %u..%u probes",
+	  "unanswered probes in a row that make a backend down" },
+	{ CIDLB_SEC_LB, "health_rise", CIDLB_CT_NUM, C_(health_rise), 0, 1, 100,
+	  XSTR(CIDLB_DEFAULT_HEALTH_RISE), "'%s': must be %u..%u probes",
+	  "answered probes in a row that make a down backend up" },
 	/* [vip NAME] */
 	{ CIDLB_SEC_VIP, "address", CIDLB_CT_ADDR, V_(key.addr), VX(key.family), 0, 0, NULL,
 	  "'%s' is not an IPv4 or IPv6 address", "the VIP (required)" },
@@ -321,6 +336,18 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_BACKEND, "mode", CIDLB_CT_MODE, B_(direct), 0, 0, 0, "encap",
 	  "'%s': must be 'encap' (IPIP/IP6IP6 tunnel) or 'direct' (MAC rewrite, backend on this segment)",
 	  "encap (IPIP/IP6IP6) or direct (MAC rewrite only; needs mac)" },
+	{ CIDLB_SEC_BACKEND, "health", CIDLB_CT_BOOL, B_(health), BX(has_health), 0, 0, NULL,
+	  "'%s': must be on or off", "health checks of this backend; unset: [lb] health" },
+	{ CIDLB_SEC_BACKEND, "health_interval", CIDLB_CT_NUM, B_(health_interval),
+	  BX(has_health_interval), 100, 3600000, NULL, "'%s': milliseconds, %u..%u",
+	  "unset: [lb] health_interval" },
+	{ CIDLB_SEC_BACKEND, "health_timeout", CIDLB_CT_NUM, B_(health_timeout),
+	  BX(has_health_timeout), 10, 3600000, NULL, "'%s': milliseconds, %u..%u",
+	  "unset: [lb] health_timeout" },
+	{ CIDLB_SEC_BACKEND, "health_fall", CIDLB_CT_NUM, B_(health_fall), BX(has_health_fall), 1,
+	  100, NULL, "'%s': must be %u..%u probes", "unset: [lb] health_fall" },
+	{ CIDLB_SEC_BACKEND, "health_rise", CIDLB_CT_NUM, B_(health_rise), BX(has_health_rise), 1,
+	  100, NULL, "'%s': must be %u..%u probes", "unset: [lb] health_rise" },
 };
 
 const size_t cidlb_conf_n_keys = sizeof(cidlb_conf_keys) / sizeof(cidlb_conf_keys[0]);
@@ -581,6 +608,7 @@ static int key_set(const struct cidlb_conf_key *k, void *base, const char *key, 
 	case CIDLB_CT_BOOL:
 		if (cidlb_parse_bool(val, AT(base, k->off, bool)))
 			return key_bad(k, val, why, why_len);
+		key_given(k, base);
 		return 0;
 	case CIDLB_CT_IFACES:
 		return split_ifaces(val, AT(base, k->off, ifname_t), AT(base, k->aux, int), why,

@@ -34,6 +34,11 @@
 #define CIDLB_DEFAULT_WEIGHT	 100
 #define CIDLB_WEIGHT_MAX	 65535
 #define CIDLB_NAME_MAX		 63 /* backend and VIP names */
+/* health checks (user/daemon/health.c): detect a dead server within 3 s */
+#define CIDLB_DEFAULT_HEALTH_INTERVAL 1000 /* ms between probes */
+#define CIDLB_DEFAULT_HEALTH_TIMEOUT  500  /* ms an answer may take */
+#define CIDLB_DEFAULT_HEALTH_FALL     2	   /* failed probes in a row: down */
+#define CIDLB_DEFAULT_HEALTH_RISE     2	   /* answered probes in a row: up */
 
 enum cidlb_attach_mode {
 	CIDLB_ATTACH_AUTO = 0, /* native, else generic */
@@ -67,6 +72,12 @@ struct cidlb_conf_backend {
 	bool direct;   /* mode = direct (MAC rewrite only) */
 	uint8_t state; /* CIDLB_BE_ACTIVE or _DRAINING */
 	uint32_t weight;
+	/* health checks: each overrides [lb]'s when its has_ flag is set */
+	bool health, has_health;
+	uint32_t health_interval, health_timeout; /* ms */
+	bool has_health_interval, has_health_timeout;
+	uint8_t health_fall, health_rise;
+	bool has_health_fall, has_health_rise;
 	uint8_t sid_mask; /* bit N: has a server ID under config N */
 	uint8_t sid[CIDLB_CONFIG_IDS][CIDLB_SID_MAX];
 	uint8_t sid_len[CIDLB_CONFIG_IDS];
@@ -96,6 +107,10 @@ struct cidlb_conf {
 	bool has_seed; /* seed = N given; else cidlbd draws one */
 	uint8_t ttl;
 	uint32_t lru_size, retired_size, dcache_size;
+	/* health checks of every backend that does not set its own */
+	bool health;
+	uint32_t health_interval, health_timeout; /* ms */
+	uint8_t health_fall, health_rise;
 	/* [vip NAME] */
 	struct cidlb_conf_vip *vips;
 	int n_vips;
@@ -131,7 +146,7 @@ enum cidlb_conf_type {
 	CIDLB_CT_LEVEL,	    /* a log level name (ctl/log.h), int */
 	CIDLB_CT_NUM,	    /* min..max, decimal or 0x hex, 1, 2 or 4 octets */
 	CIDLB_CT_PORT,	    /* UDP port min..max, stored in network order */
-	CIDLB_CT_BOOL,	    /* yes/no, true/false, on/off, 1/0 */
+	CIDLB_CT_BOOL,	    /* yes/no, true/false, on/off, 1/0; given flag at aux */
 	CIDLB_CT_IFACES,    /* interface names; count (int) at aux */
 	CIDLB_CT_ATTACH,    /* enum cidlb_attach_mode by name */
 	CIDLB_CT_ADDR,	    /* IPv4 or IPv6, uint8_t[16]; family at aux */

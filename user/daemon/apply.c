@@ -438,7 +438,8 @@ static int publish_maglev(struct daemon *d, const struct cidlb_conf *next, const
 {
 	struct cidlb_maglev_backend *mb;
 	uint32_t *table;
-	size_t n = 0, moved;
+	size_t n = 0, moved, n_in = 0, n_up = 0;
+	bool fail_open;
 	int i, err;
 
 	table = malloc(CIDLB_MAGLEV_SIZE * sizeof(*table));
@@ -448,10 +449,32 @@ static int publish_maglev(struct daemon *d, const struct cidlb_conf *next, const
 		free(mb);
 		return -ENOMEM;
 	}
+	/* health: a down backend gets no new connections, unless every
+	 * one would be down (fail open: all stay) */
 	for (i = 0; i < next->n_backends; i++) {
 		const struct cidlb_conf_backend *b = &next->backends[i];
 
 		if (b->state != CIDLB_BE_ACTIVE || !b->weight)
+			continue;
+		n_in++;
+		if (health_of(d, b->name, i) != HEALTH_DOWN)
+			n_up++;
+	}
+	fail_open = n_in && !n_up;
+	if (fail_open != d->health_fail_open) {
+		d->health_fail_open = fail_open;
+		if (fail_open)
+			pr_warn("health: every backend is down: FAILING OPEN, all %zu stay in the Maglev table",
+				n_in);
+		else
+			pr_warn("health: a backend is up again: no longer failing open");
+	}
+	for (i = 0; i < next->n_backends; i++) {
+		const struct cidlb_conf_backend *b = &next->backends[i];
+
+		if (b->state != CIDLB_BE_ACTIVE || !b->weight)
+			continue;
+		if (!fail_open && health_of(d, b->name, i) == HEALTH_DOWN)
 			continue;
 		mb[n].name = b->name;
 		mb[n].index = plan[i].index;
@@ -478,6 +501,23 @@ static int publish_maglev(struct daemon *d, const struct cidlb_conf *next, const
 out:
 	free(table);
 	return err;
+}
+
+int maglev_refresh(struct daemon *d, char *why, size_t why_len)
+{
+	struct plan *plan = calloc((size_t)d->conf->n_backends + 1, sizeof(*plan));
+	int i, err;
+
+	if (!plan)
+		return cidlb_why(why, why_len, -ENOMEM, "out of memory for the Maglev table");
+	for (i = 0; i < d->conf->n_backends; i++)
+		plan[i].index = backend_index(d, d->conf->backends[i].name);
+	err = publish_maglev(d, d->conf, plan, NULL);
+	free(plan);
+	if (err)
+		return cidlb_why(why, why_len, err, "cannot publish the Maglev table: %s",
+				 strerror(-err));
+	return 0;
 }
 
 /* Index @idx is in the plan? *which gets the backend's position. */
@@ -826,6 +866,7 @@ static void apply_commit(struct daemon *d, struct cidlb_conf *next, const struct
 	if (d->conf != next)
 		cidlb_conf_free(d->conf);
 	d->conf = next;
+	d->conf_gen++;
 	save_state(d);
 }
 

@@ -129,6 +129,9 @@ static json_t *backend_json(struct daemon *d, const struct cidlb_conf_backend *b
 			    json_string(cidlb_addr_str(b->family, b->addr, addr, sizeof(addr))));
 	json_object_set_new(o, "state", json_string(cidlb_be_state_str(b->state)));
 	json_object_set_new(o, "weight", json_integer(b->weight));
+	json_object_set_new(
+		o, "health",
+		json_string(health_state_str(health_of(d, b->name, (int)(b - d->conf->backends)))));
 	json_object_set_new(o, "mode", json_string(fwd_str(b)));
 	if (b->has_mac) {
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", b->mac[0], b->mac[1],

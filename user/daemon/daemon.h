@@ -18,6 +18,7 @@
  *   metrics.c   Prometheus text over HTTP (its own thread)
  *   notify.c    sd_notify without libsystemd
  *   neigh.c     next hops of FIB-routed backends kept resolved
+ *   health.c    health checks of the backends' QUIC servers (own thread)
  *
  * One lock (d->lock) guards everything below but the retired-CID part:
  * the main thread (signals, timer), one thread per control client (ctl.c)
@@ -54,6 +55,27 @@ struct iface_rt {
 struct retire_ent {
 	uint64_t expires_ns;
 	struct cidlb_cid_key key;
+};
+
+/* health.c: a backend's health */
+enum health_state {
+	HEALTH_UNKNOWN = 0, /* just added: no answer yet, not health_fall failures */
+	HEALTH_UP,
+	HEALTH_DOWN, /* out of the Maglev table (unless all are) */
+	HEALTH_OFF,  /* health = off: not probed */
+};
+
+struct health_be {
+	char name[CIDLB_NAME_MAX + 1];
+	uint8_t family, addr[16];      /* the backend the state is about */
+	uint8_t state;		       /* enum health_state */
+	bool outstanding;	       /* a probe waits for its answer */
+	struct cidlb_vip_key vkey;     /* where the probe went */
+	uint8_t dcid[8], scid[8];      /* the probe's connection IDs */
+	uint32_t ok_run, fail_run;     /* answered / unanswered in a row */
+	uint64_t next_ns, deadline_ns; /* CLOCK_MONOTONIC */
+	uint64_t transitions;
+	int last_err; /* of sending, logged once */
 };
 
 struct daemon {
@@ -104,6 +126,20 @@ struct daemon {
 	struct MHD_Daemon *httpd;
 	int metrics_retry_s; /* >0: the bind failed, next try in this */
 	time_t metrics_next; /* ... at this time */
+	uint64_t conf_gen;   /* bumped each time d->conf is replaced */
+	/* health.c, under d->lock: one entry per backend of d->conf as of
+	 * health_gen, in its order */
+	struct health_be *health;
+	int n_health;
+	uint64_t health_gen;
+	bool health_fail_open; /* every backend down: all kept */
+	bool health_stop, health_running;
+	pthread_t health_thread;
+	int health_udp;	      /* answers come here ... */
+	uint16_t health_port; /* ... to this port (network order) */
+	int health_raw[2][2]; /* [outer v6][inner v6] raw sockets */
+	int health_pkt;	      /* AF_PACKET: mode = direct */
+	int health_wake;      /* eventfd: stop */
 };
 
 /* ---- program.c ---- */
@@ -167,6 +203,9 @@ int save_state(struct daemon *d);
 uint32_t backend_index(const struct daemon *d, const char *name);
 /* Drop quarantine entries that expired; returns how many. */
 int quarantine_expire(struct daemon *d);
+/* Publish the Maglev table of d->conf again (a backend's health
+ * changed); 0, or a negative errno with @why. */
+int maglev_refresh(struct daemon *d, char *why, size_t why_len);
 
 /* ---- retire.c ---- */
 int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply, char *why,
@@ -187,6 +226,18 @@ void retire_index_free(struct daemon *d);
 void neigh_tick(struct daemon *d);
 /* Before backends become live: resolve their next hops (bounded wait). */
 void neigh_resolve(struct daemon *d, const struct cidlb_conf_backend *const *bs, int n);
+
+/* ---- health.c ---- */
+/* Start the health-check thread (after the first apply_config) and its
+ * sockets; a socket that cannot be opened is logged, not fatal. */
+int health_start(struct daemon *d);
+/* Stop it (call without d->lock) and close its sockets. */
+void health_stop(struct daemon *d);
+/* enum health_state of backend @name (@hint: its likely position in
+ * d->conf), HEALTH_UNKNOWN when not seen yet; under d->lock. */
+uint8_t health_of(struct daemon *d, const char *name, int hint);
+uint64_t health_transitions(struct daemon *d, const char *name, int hint);
+const char *health_state_str(uint8_t state);
 
 /* ---- ctl.c ---- */
 int ctl_listen(struct daemon *d);

@@ -122,6 +122,7 @@ static void teardown(struct daemon *d, bool keep)
 	int i;
 
 	sd_notifyf("STOPPING=1");
+	health_stop(d);
 	metrics_stop(d);
 	ctl_close(d);
 	if (keep) {
@@ -286,7 +287,11 @@ int main(int argc, char **argv)
 				    .retire_lock = PTHREAD_MUTEX_INITIALIZER,
 				    .lock_fd = -1,
 				    .listen_fd = -1,
-				    .wake_fd = -1 };
+				    .wake_fd = -1,
+				    .health_udp = -1,
+				    .health_pkt = -1,
+				    .health_wake = -1,
+				    .health_raw = { { -1, -1 }, { -1, -1 } } };
 	struct daemon *d = &dd;
 	const char *cli_pin = NULL, *cli_object = NULL, *cli_level = NULL;
 	bool check = false, cleanup = false;
@@ -461,6 +466,8 @@ int main(int argc, char **argv)
 	err = d->wake_fd < 0 ? -errno : ctl_listen(d);
 	if (!err)
 		err = metrics_start(d);
+	if (!err)
+		err = health_start(d);
 	if (err)
 		goto fail;
 	d->last_reload_ok = true;

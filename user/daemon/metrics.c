@@ -168,14 +168,23 @@ static void render(struct daemon *d, struct buf *b)
 		out(b, "cidlb_backend_weight{backend=\"%s\"} %u\n", d->conf->backends[i].name,
 		    d->conf->backends[i].weight);
 	family(b, "cidlb_backend_up", "gauge",
-	       "1 for each backend and its state (active or draining).");
+	       "Each backend and its state (active or draining): 1, or 0 while its health checks say down.");
 	for (i = 0; i < (size_t)d->conf->n_backends; i++) {
 		const struct cidlb_conf_backend *be = &d->conf->backends[i];
 
 		n_state[be->state == CIDLB_BE_DRAINING ? 1 : 0]++;
-		out(b, "cidlb_backend_up{backend=\"%s\",state=\"%s\"} 1\n", be->name,
-		    cidlb_be_state_str(be->state));
+		out(b, "cidlb_backend_up{backend=\"%s\",state=\"%s\"} %d\n", be->name,
+		    cidlb_be_state_str(be->state), health_of(d, be->name, (int)i) != HEALTH_DOWN);
 	}
+	family(b, "cidlb_backend_health_transitions_total", "counter",
+	       "Changes of a backend's health (up, down, unknown) since cidlbd started.");
+	for (i = 0; i < (size_t)d->conf->n_backends; i++)
+		out(b, "cidlb_backend_health_transitions_total{backend=\"%s\"} %llu\n",
+		    d->conf->backends[i].name,
+		    (unsigned long long)health_transitions(d, d->conf->backends[i].name, (int)i));
+	family(b, "cidlb_health_fail_open", "gauge",
+	       "1 while every backend is down and all stay in the Maglev table.");
+	out(b, "cidlb_health_fail_open %d\n", d->health_fail_open);
 	family(b, "cidlb_backends", "gauge", "Backends by state.");
 	out(b, "cidlb_backends{state=\"active\"} %d\n", n_state[0]);
 	out(b, "cidlb_backends{state=\"draining\"} %d\n", n_state[1]);
