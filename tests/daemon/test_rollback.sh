@@ -9,11 +9,12 @@
 #     b3) is written before the VIP cannot be deleted; all of it is undone.
 #  B. cidlb_sids frozen, the reload adds b3: its entry is written, its
 #     server ID cannot be; the entry is undone.
-# quarantine = 0: a server ID that the rollback deletes is free at once.
+# The default quarantine: a server ID that the rollback deletes was never
+# in effect, so it is not quarantined (a retry of the change is not refused).
 source "$(dirname "$0")/lib.sh"
 
 net_setup
-QUARANTINE=0 write_conf 1 2
+write_conf 1 2
 printf '\n[vip two]\naddress = 198.18.100.2\nport = 443\n' >>"$T/cidlb.conf"
 cp "$T/cidlb.conf" "$T/base.conf"
 start_daemon
@@ -67,7 +68,7 @@ routes_are_b1_b2 "at the start" 40000
 
 # --- A. the last step fails: every step before it is undone ----------------------
 on lb bpftool map freeze pinned "$PIN/cidlb_vips" || bad "bpftool map freeze cidlb_vips"
-QUARANTINE=0 write_conf 1 2 3
+write_conf 1 2 3
 expect_rc "A: the reload is refused" 3 lbc daemon reload
 grep_in "A: the refusal names the write and the rollback" \
 	"writing the VIPs failed: Operation not permitted; the maps were put back as they were" "$T/err"
@@ -79,6 +80,8 @@ eq "A: live entries of cidlb_backends" "$before_backends" "$(live_backends)"
 eq "A: cidlb_sids" "$before_sids" "$(sids)"
 eq "A: both VIPs" 2 "$(vips)"
 eq "A: nothing quarantined" "[]" "$(lbc -j backend quarantine | jget 'd')"
+grep_in "A: b3's server ID deleted without quarantine" \
+	"server ID 0:0003 removed (written by the change that failed; no quarantine)" "$T/daemon.log"
 eq "A: status says refused" "False" "$(lbc -j status | jget 'd["last_reload"]["ok"]')"
 routes_are_b1_b2 "A, after the rollback" 41000
 
@@ -86,7 +89,7 @@ routes_are_b1_b2 "A, after the rollback" 41000
 cp "$T/base.conf" "$T/cidlb.conf"
 expect_rc "B: the base file applies (nothing to write)" 0 lbc daemon reload
 on lb bpftool map freeze pinned "$PIN/cidlb_sids" || bad "bpftool map freeze cidlb_sids"
-QUARANTINE=0 write_conf 1 2 3
+write_conf 1 2 3
 printf '\n[vip two]\naddress = 198.18.100.2\nport = 443\n' >>"$T/cidlb.conf"
 expect_rc "B: the reload is refused" 3 lbc daemon reload
 grep_in "B: the refusal names the write and the rollback" \

@@ -641,6 +641,15 @@ static int drop_sids(struct daemon *d, const struct cidlb_conf *next, const stru
 			pr_info("server ID %u:%s removed (no quarantine)", gone[i].config_id, h);
 			continue;
 		}
+		/* a rollback deletes what the failed change wrote: a server ID
+		 * of a backend that never took effect has no old connections
+		 * to protect, and a quarantine would refuse the same change
+		 * when it is tried again */
+		if (d->rolling_back && !owner) {
+			pr_info("server ID %u:%s removed (written by the change that failed; no quarantine)",
+				gone[i].config_id, h);
+			continue;
+		}
 		q.config_id = gone[i].config_id;
 		q.len = gone[i].len;
 		memcpy(q.sid, gone[i].sid, q.len);
