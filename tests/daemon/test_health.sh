@@ -27,8 +27,10 @@ mkdir -p "$T/hr"
 for i in 1 2 3; do echo up >"$T/hr/s$i"; done
 on srv /usr/bin/python3 "$ROOT/tests/daemon/health_responder.py" "$T/hr" 198.18.100.1 443 \
 	>"$T/responder.log" 2>&1 &
-RESPONDER=$!
-trap '[ -n "$RESPONDER" ] && kill "$RESPONDER" 2>/dev/null; cleanup' EXIT
+# the responders by their directories ($T is this run's): killing `on`'s
+# process would leave the python3 it started running after the test
+stop_responders() { pkill -f -- "health_responder.py $T/hr" 2>/dev/null; }
+trap 'stop_responders; cleanup' EXIT
 
 write_conf 1 2 3
 # health on with the defaults (interval 1000 ms, timeout 500, fall 2, rise 2)
@@ -156,8 +158,6 @@ mkdir -p "$T/hrc"; echo up >"$T/hrc/c0"
 on cl ip addr add 198.18.100.1/32 dev lo
 on cl /usr/bin/python3 "$ROOT/tests/daemon/health_responder.py" "$T/hrc" 198.18.100.1 443 \
 	>"$T/responder_cl.log" 2>&1 &
-RESPONDER_CL=$!
-trap '[ -n "$RESPONDER" ] && kill "$RESPONDER" 2>/dev/null; kill "$RESPONDER_CL" 2>/dev/null; cleanup' EXIT
 expect_rc "backend add: a bad --health-fall is refused" 2 lbc backend add b4 \
 	--address 198.18.0.2 --health-fall 0
 grep_in "the refusal names the key" "health_fall" "$T/err"
