@@ -276,7 +276,10 @@ static __always_inline int sid_to_backend(const struct cidlb_sid_key *key,
 	return 0;
 }
 
-/* Backend index owning the routable DCID, or -1. */
+/* Backend index owning the routable DCID into *idx: 0, or 1 when health
+ * checks say that backend is down and the config has a reset key (a
+ * short header gets a stateless reset, bpf/reset.h); -1 when no live
+ * backend owns it. */
 static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cidlb_global *g,
 				       __u32 *idx, struct cidlb_counters *cnt)
 {
@@ -302,7 +305,7 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 		return -1;
 	}
 	*idx = i;
-	return 0;
+	return (be->flags & CIDLB_BE_F_DOWN) && (c->cfg->flags & CIDLB_CFG_F_RESET);
 }
 
 /* Load the backend's statistics line now, beside its entry, where the
