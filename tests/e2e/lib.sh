@@ -431,7 +431,10 @@ e2e_content() {
 }
 
 # e2e_server BE CIDMODE [gtlsserver options...]: gtlsserver on BE with
-# QUIC-LB CIDs from the shim: CIDMODE plain (config 0) or aes (config 1)
+# QUIC-LB CIDs from the shim: CIDMODE plain (config 0) or aes (config 1);
+# with E2E_RESET_KEY set (before e2e_conf), the servers and cidlb share that
+# stateless reset key (reset_key_file under both configs)
+E2E_RESET_KEY=
 declare -A SRV_PID
 e2e_server() {
 	local b=$1 mode=$2; shift 2
@@ -439,6 +442,7 @@ e2e_server() {
 		   CIDLB_SHIM_LOG="$E2E_TMP/log/$b.cids")
 	[ "$mode" = aes ] && env+=(CIDLB_SHIM_SERVER_ID="${BE_SID_AES[$b]}" CIDLB_SHIM_CONFIG_ID=1
 				  CIDLB_SHIM_KEY=$QLB_KEY CIDLB_SHIM_NONCE_LEN=8)
+	[ -n "$E2E_RESET_KEY" ] && env+=(CIDLB_SHIM_RESET_KEY=$E2E_RESET_KEY)
 	nsbg "$b" env "${env[@]}" "$GTLSSERVER" -q -d "$E2E_TMP/www/$b" "$@" \
 		'*' $PORT "$E2E_TMP/key.pem" "$E2E_TMP/cert.pem" \
 		>>"$E2E_TMP/log/$b.server" 2>&1
@@ -551,6 +555,11 @@ e2e_conf() {
 	local l=$1 b f=$E2E_TMP/$1.conf
 	mkdir -p "$E2E_TMP/$l"
 	(umask 077; echo $QLB_KEY >"$E2E_TMP/$l/qlb1.key")
+	local rk=
+	if [ -n "$E2E_RESET_KEY" ]; then
+		(umask 077; echo "$E2E_RESET_KEY" >"$E2E_TMP/$l/reset.key")
+		rk="reset_key_file = $E2E_TMP/$l/reset.key"
+	fi
 	{
 		cat <<-EOC
 		; cidlb end-to-end test: $l
@@ -584,11 +593,13 @@ e2e_conf() {
 		server_id_len = $QLB_SID_LEN
 		nonce_len = 15
 		len_self_encode = yes
+		$rk
 		[quic-lb 1]
 		server_id_len = $QLB_SID_LEN
 		nonce_len = 8
 		len_self_encode = yes
 		key_file = $E2E_TMP/$l/qlb1.key
+		$rk
 		EOC
 		for b in "${BACKENDS[@]}"; do
 			local a=${BE_ADDR4[$b]}
