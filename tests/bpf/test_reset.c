@@ -26,19 +26,23 @@
 #define CID_DOWN "07010203a1a2a3a4" /* config 0, server ID 010203: backend 0, down */
 #define CID_UP	 "070a0b0ca1a2a3a4" /* server ID 0a0b0c: backend 1, up */
 #define CID_NOKEY "27010203a1a2a3a4" /* config 1 (no reset key), backend 0 */
+/* config 2: server ID 010203, nonce 14: 18 identifying octets, two blocks */
+#define CID_LONG "51010203b0b1b2b3b4b5b6b7b8b9babbbcbd"
 
 static const uint8_t reset_key[16] = { 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17,
 				       0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f };
 
 static struct tlb *t;
 
-static void set_config(uint32_t id, bool reset)
+static void set_config(uint32_t id, int nonce_len, bool reset)
 {
-	struct cidlb_config c = { .sid_len = 3, .nonce_len = 4, .mode = CIDLB_MODE_PLAINTEXT };
+	struct cidlb_config c = { .sid_len = 3, .nonce_len = nonce_len,
+				  .mode = CIDLB_MODE_PLAINTEXT };
 	uint32_t dec[CIDLB_AES_RK_WORDS];
 
-	c.pt_len = 7;
-	c.half_len = 4;
+	c.pt_len = 3 + nonce_len;
+	c.half_len = (c.pt_len + 1) / 2;
+	cidlb_config_masks(&c);
 	if (reset) {
 		c.flags |= CIDLB_CFG_F_RESET;
 		assert_int_equal(cidlb_aes128_key_schedules(reset_key, c.reset_rk, dec), 0);
@@ -72,12 +76,14 @@ static int setup(void **state)
 
 	(void)state;
 	t = tlb_new();
-	set_config(0, true);
-	set_config(1, false);
+	set_config(0, 4, true);
+	set_config(1, 4, false);
+	set_config(2, 14, true);
 	set_backend(0, "198.18.3.10", CIDLB_BE_F_DOWN);
 	set_backend(1, "198.18.3.11", 0);
 	tlb_sid(t, 0, sid0, 3, 0);
 	tlb_sid(t, 1, sid0, 3, 0);
+	tlb_sid(t, 2, sid0, 3, 0);
 	tlb_sid(t, 0, sid1, 3, 1);
 	set_rate(1000000);
 	return 0;
@@ -108,7 +114,7 @@ static size_t frame(int family, const char *cid, size_t plen, uint8_t *f)
 	return tpkt_build(&s, f);
 }
 
-/* The token libcidlb gives the servers for CID `cid` of config 0. */
+/* The token libcidlb gives the servers for CID `cid` (config 0 or 2). */
 static void server_token(const char *cid, uint8_t tok[16])
 {
 	struct cidlb_cid_params p = { .config_id = 0, .server_id_len = 3, .nonce_len = 4 };
@@ -117,6 +123,10 @@ static void server_token(const char *cid, uint8_t tok[16])
 	uint8_t c[20];
 	size_t n = thex(cid, c, sizeof(c));
 
+	if (c[0] >> 5 == 2) {
+		p.config_id = 2;
+		p.nonce_len = 14;
+	}
 	assert_int_equal(cidlb_cid_config_new(&p, &cfg, &why), 0);
 	assert_int_equal(cidlb_reset_token(cfg, reset_key, c, n, tok), 0);
 	cidlb_cid_config_free(cfg);
@@ -194,26 +204,32 @@ static void run(const uint8_t *in, size_t len, uint8_t *out, size_t *outlen, int
 }
 
 /* Sizes: 1,200 octets get the largest reset, small ones one octet less,
- * 22 the smallest (21), 21 none. IPv4 and IPv6. */
+ * 22 the smallest (21), 21 none. IPv4 and IPv6; tokens of one block
+ * (8 identifying octets) and two (18). */
 static void test_reset_sizes(void **state)
 {
 	static const size_t sizes[] = { 1200, 45, 44, 30, 22 };
+	static const char *const cids[] = { CID_DOWN, CID_LONG };
 	uint8_t in[TPKT_MAX], out[TPKT_MAX];
-	size_t len, outlen, i;
+	size_t len, outlen, i, k;
 	int fam;
 
 	(void)state;
-	for (fam = 4; fam <= 6; fam += 2) {
-		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-			struct cidlb_counters a = tlb_counters(t), b;
+	for (k = 0; k < 2; k++) {
+		for (fam = 4; fam <= 6; fam += 2) {
+			for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+				struct cidlb_counters a = tlb_counters(t), b;
 
-			len = frame(fam, CID_DOWN, sizes[i], in);
-			run(in, len, out, &outlen, XDP_TX);
-			assert_reset(fam, in, sizes[i], out, outlen, CID_DOWN);
-			b = tlb_counters(t);
-			assert_int_equal(b.reset_sent - a.reset_sent, 1);
-			assert_int_equal(b.tx - a.tx, 1);
-			assert_int_equal(tlb_verdicts(&b) - tlb_verdicts(&a), 1);
+				if (strlen(cids[k]) / 2 + 1 > sizes[i])
+					continue; /* the CID does not fit */
+				len = frame(fam, cids[k], sizes[i], in);
+				run(in, len, out, &outlen, XDP_TX);
+				assert_reset(fam, in, sizes[i], out, outlen, cids[k]);
+				b = tlb_counters(t);
+				assert_int_equal(b.reset_sent - a.reset_sent, 1);
+				assert_int_equal(b.tx - a.tx, 1);
+				assert_int_equal(tlb_verdicts(&b) - tlb_verdicts(&a), 1);
+			}
 		}
 	}
 }
