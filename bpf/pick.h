@@ -333,7 +333,10 @@ static __always_inline int pick_fallback(const struct cidlb_flow_key *flow,
 	f = bpf_map_lookup_elem(&cidlb_lru, flow);
 	if (f) {
 		be = bpf_map_lookup_elem(&cidlb_backends, &f->backend);
-		if (backend_live(be)) {
+		/* a flow stays with its backend unless that one is down: a
+		 * new connection from the same address and port must not
+		 * follow it to a dead server */
+		if (backend_live(be) && !(be->flags & CIDLB_BE_F_DOWN)) {
 			cnt->route_lru++;
 			*idx = f->backend;
 			return 0;

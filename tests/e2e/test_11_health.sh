@@ -53,69 +53,20 @@ new_conns() {
 	echo "$out"
 }
 
-# on_be2 NAME: the client's connection is be2's (the server's first CID,
-# in the transport parameters it received, is one be2's shim issued)
-on_be2() {
-	qlog_events "$1" | $PY -c '
-import json, sys
-cids = {l.split()[1] for l in open(sys.argv[1]) if l.startswith("cid ")}
-for line in sys.stdin:
-    ev = json.loads(line)
-    d = ev.get("data", {})
-    if ev.get("name") == "transport:parameters_set" and d.get("owner") == "remote":
-        sys.exit(0 if d.get("initial_source_connection_id") in cids else 1)
-sys.exit(1)' "$E2E_TMP/log/be2.cids"
-}
-
-# reset_gap NAME: ms from the last packet the client sent before the LB's
-# stateless reset to the reset (none: no reset in its qlog)
-reset_gap() {
-	qlog_events "$1" | $PY -c '
-import json, sys
-last = None
-for line in sys.stdin:
-    ev = json.loads(line)
-    name, t = ev.get("name", ""), ev.get("time")
-    hdr = ev.get("data", {}).get("header", {})
-    if name == "transport:packet_sent":
-        last = t
-    elif name == "transport:packet_received" and hdr.get("packet_type") == "stateless_reset":
-        print(round(t - last) if last is not None else "none")
-        sys.exit(0)
-print("none")'
-}
-
 wait_for 5 "every backend up" health_is "be1=up be2=up be3=up"
 ok "every gtlsserver answers the probes (be1, be2 tunnelled, be3 direct): $(health)"
-
-# shape_up RATE: the client's upstream (its eth0) to RATE
-shape_up() {
-	nsx cl tc qdisc replace dev eth0 root handle 1: htb default 1 &&
-		nsx cl tc class replace dev eth0 parent 1: classid 1:1 htb rate "$1" ceil "$1" \
-			burst 32kb cburst 32kb quantum 30000 &&
-		nsx cl tc qdisc replace dev eth0 parent 1:1 handle 10: bfifo limit 50kb ||
-		fail "shaping the client's upstream to $1"
-}
-
-# handshaken NAME...: each client has the server's transport parameters
-handshaken() {
-	local c
-	for c in "$@"; do
-		grep -q '"owner":"remote"' "$E2E_TMP/dl/$c.qlog" 2>/dev/null || return 1
-	done
-}
 
 # twelve uploads of 2 MB at 12 Mbit/s in all: about 16 s, under way when
 # be2 dies (none on be2: a chance of (2/3)^12, 0.8 %)
 UPS=(d1 d2 d3 d4 d5 d6 d7 d8 d9 d10 d11 d12)
-shape_up 12mbit
+e2e_shape_up 12mbit
 e2e_gate
 for c in "${UPS[@]}"; do e2e_client "$c" $VIP4 small.bin -m POST -d "$E2E_TMP/up.bin"; done
 e2e_gate_open
-wait_for 20 "every upload under way" handshaken "${UPS[@]}"
+wait_for 20 "every upload under way" qlog_handshaken "${UPS[@]}"
 on2=() others=()
 for c in "${UPS[@]}"; do
-	if on_be2 "$c"; then on2+=("$c"); else others+=("$c"); fi
+	if [ "$(client_backend "$c")" = be2 ]; then on2+=("$c"); else others+=("$c"); fi
 done
 [ ${#on2[@]} -gt 0 ] || fail "no upload went to be2 (Maglev put none there): ${others[*]}"
 ok "${#on2[@]} of ${#UPS[@]} uploads on be2: ${on2[*]}"
@@ -132,7 +83,7 @@ ok "be2's server killed: down after $((t1 - t0)) ms"
 
 for c in "${on2[@]}"; do
 	e2e_client_wait "$c"
-	gap=$(reset_gap "$c")
+	gap=$(qlog_reset_gap "$c")
 	[ "$gap" != none ] || fail "$c (on be2) got no stateless reset: $(tail -3 "$E2E_TMP/dl/$c.out"); LB: $(lbc lb1 stats | grep -E "reset|route_cid|drop")"
 	[ "$gap" -le 1000 ] || fail "$c's stateless reset came ${gap} ms after its last packet"
 	ok "$c: stateless reset from the LB ${gap} ms after its last packet"
@@ -145,7 +96,7 @@ for c in "${others[@]}"; do
 	e2e_client_wait "$c"
 	b=$(served_by "$c" small.bin)
 	case $b in be1 | be3) ;; *) fail "upload $c: no intact answer from be1 or be3 (${b})" ;; esac
-	[ "$(reset_gap "$c")" = none ] || fail "$c (not on be2) got a stateless reset"
+	[ "$(qlog_reset_gap "$c")" = none ] || fail "$c (not on be2) got a stateless reset"
 done
 ok "the ${#others[@]} other uploads completed, answered intact, without a reset"
 nsx cl tc qdisc del dev eth0 root
