@@ -206,7 +206,7 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 		}
 		cnt->unroutable_sid++;
 	}
-	if (pick_fallback(&p->flow, g, &idx, cnt)) {
+	if (pick_fallback(&p->flow, g, q.kind == QUIC_INITIAL, &idx, cnt)) {
 		cnt->drop_no_backend++;
 		return XDP_DROP;
 	}

@@ -321,9 +321,10 @@ static __always_inline void be_stats_touch(__u32 idx)
 }
 
 /* Baseline fallback: the 4-tuple table, else Maglev (recorded in the
- * table). Returns 0 with *idx set, or -1 when no backend is live. */
+ * table); `initial`: the packet is an Initial. Returns 0 with *idx set,
+ * or -1 when no backend is live. */
 static __always_inline int pick_fallback(const struct cidlb_flow_key *flow,
-					 const struct cidlb_global *g, __u32 *idx,
+					 const struct cidlb_global *g, int initial, __u32 *idx,
 					 struct cidlb_counters *cnt)
 {
 	struct cidlb_flow *f, nf = {};
@@ -333,10 +334,10 @@ static __always_inline int pick_fallback(const struct cidlb_flow_key *flow,
 	f = bpf_map_lookup_elem(&cidlb_lru, flow);
 	if (f) {
 		be = bpf_map_lookup_elem(&cidlb_backends, &f->backend);
-		/* a flow stays with its backend unless that one is down: a
-		 * new connection from the same address and port must not
-		 * follow it to a dead server */
-		if (backend_live(be) && !(be->flags & CIDLB_BE_F_DOWN)) {
+		/* a flow stays with its backend, also while that one is
+		 * down (its handshake may still finish there), but an Initial
+		 * opens a new connection: not on a down backend */
+		if (backend_live(be) && !(initial && (be->flags & CIDLB_BE_F_DOWN))) {
 			cnt->route_lru++;
 			*idx = f->backend;
 			return 0;
