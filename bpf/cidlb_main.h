@@ -17,6 +17,7 @@
 #include "pick.h"
 #include "encap.h"
 #include "transit.h"
+#include "reset.h"
 
 static __always_inline struct cidlb_counters *counters(void)
 {
@@ -193,13 +194,19 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 		return XDP_DROP;
 	}
 	if (rc == PICK_ROUTED) {
-		if (!pick_by_sid(&c, g, &idx, cnt)) {
+		rc = pick_by_sid(&c, g, &idx, cnt);
+		if (rc >= 0) {
 			cnt->route_cid++;
+			if (rc && q.kind == QUIC_SHORT) {
+				rc = reset_send(ctx, p, &c, g, cnt);
+				if (rc >= 0)
+					return rc;
+			}
 			return forward(ctx, p, idx, g, cnt);
 		}
 		cnt->unroutable_sid++;
 	}
-	if (pick_fallback(&p->flow, g, &idx, cnt)) {
+	if (pick_fallback(&p->flow, g, q.kind == QUIC_INITIAL, &idx, cnt)) {
 		cnt->drop_no_backend++;
 		return XDP_DROP;
 	}

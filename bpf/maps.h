@@ -134,4 +134,12 @@ struct {
 	__type(value, struct cidlb_dcache_slot);
 } cidlb_dcache SEC(".maps");
 
+/* Rate limits: one window per enum cidlb_rate_id, per CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CIDLB_RATE_N);
+	__type(key, __u32);
+	__type(value, struct cidlb_rate);
+} cidlb_rate SEC(".maps");
+
 #endif

@@ -276,7 +276,10 @@ static __always_inline int sid_to_backend(const struct cidlb_sid_key *key,
 	return 0;
 }
 
-/* Backend index owning the routable DCID, or -1. */
+/* Backend index owning the routable DCID into *idx: 0, or 1 when health
+ * checks say that backend is down and the config has a reset key (a
+ * short header gets a stateless reset, bpf/reset.h); -1 when no live
+ * backend owns it. */
 static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cidlb_global *g,
 				       __u32 *idx, struct cidlb_counters *cnt)
 {
@@ -302,7 +305,7 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 		return -1;
 	}
 	*idx = i;
-	return 0;
+	return (be->flags & CIDLB_BE_F_DOWN) && (c->cfg->flags & CIDLB_CFG_F_RESET);
 }
 
 /* Load the backend's statistics line now, beside its entry, where the
@@ -318,9 +321,10 @@ static __always_inline void be_stats_touch(__u32 idx)
 }
 
 /* Baseline fallback: the 4-tuple table, else Maglev (recorded in the
- * table). Returns 0 with *idx set, or -1 when no backend is live. */
+ * table); `initial`: the packet is an Initial. Returns 0 with *idx set,
+ * or -1 when no backend is live. */
 static __always_inline int pick_fallback(const struct cidlb_flow_key *flow,
-					 const struct cidlb_global *g, __u32 *idx,
+					 const struct cidlb_global *g, int initial, __u32 *idx,
 					 struct cidlb_counters *cnt)
 {
 	struct cidlb_flow *f, nf = {};
@@ -330,7 +334,10 @@ static __always_inline int pick_fallback(const struct cidlb_flow_key *flow,
 	f = bpf_map_lookup_elem(&cidlb_lru, flow);
 	if (f) {
 		be = bpf_map_lookup_elem(&cidlb_backends, &f->backend);
-		if (backend_live(be)) {
+		/* a flow stays with its backend, also while that one is
+		 * down (its handshake may still finish there), but an Initial
+		 * opens a new connection: not on a down backend */
+		if (backend_live(be) && !(initial && (be->flags & CIDLB_BE_F_DOWN))) {
 			cnt->route_lru++;
 			*idx = f->backend;
 			return 0;

@@ -17,11 +17,15 @@
  * (thread-safe, so every worker thread can share it). A server without a
  * QUIC-LB config issues unroutable CIDs (config ID 7) instead.
  *
- * The stateless reset token is HMAC-SHA256(secret, CID) truncated to 16
- * octets, as ngtcp2's own examples derive it from a static secret. Keep one
- * secret per config ID and replace it when that config changes (spec 4.6):
- * a reused codepoint could regenerate an old CID, and its token must not
- * come back with it.
+ * The stateless reset token of a QUIC-LB CID is cidlb_reset_token() under
+ * the pool's reset key: the key the LB holds in reset_key_file, so that the
+ * LB can reset the connections of a server it knows to be down. Give the
+ * first SCID the same token (transport parameter stateless_reset_token).
+ * Replace the reset key when the config changes (spec 4.6): a reused
+ * codepoint could regenerate an old CID, and its token must not come back
+ * with it. A server without a config (unroutable CIDs, which the LB never
+ * resets) derives its tokens as ngtcp2's examples do, HMAC-SHA256(secret,
+ * CID) truncated to 16 octets.
  *
  * main() runs without a network: it builds the first SCID, calls the
  * callback through an ngtcp2_callbacks table as ngtcp2 would, and checks
@@ -43,7 +47,8 @@ struct server {
 	struct cidlb_cid_config *cfg; /* NULL: no QUIC-LB config */
 	uint8_t server_id[CIDLB_CID_SERVER_ID_LEN_MAX];
 	size_t server_id_len;
-	uint8_t reset_secret[32]; /* per config ID, from RAND_bytes */
+	uint8_t reset_key[CIDLB_RESET_KEY_LEN]; /* with cfg: the pool's, as the LB's */
+	uint8_t reset_secret[32];		/* without: this server's own */
 };
 
 static int reset_token(const struct server *s, const uint8_t *cid, size_t cidlen,
@@ -51,6 +56,9 @@ static int reset_token(const struct server *s, const uint8_t *cid, size_t cidlen
 {
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
+
+	if (s->cfg)
+		return cidlb_reset_token(s->cfg, s->reset_key, cid, cidlen, token);
 
 	if (!HMAC(EVP_sha256(), s->reset_secret, sizeof(s->reset_secret), cid, cidlen, md,
 		  &mdlen) ||
@@ -151,10 +159,10 @@ int main(void)
 	const char *why;
 	int err;
 
-	/* from the configuration agent: the key, and one reset secret per
-	 * config ID, made up here */
+	/* from the configuration agent: the CID key and the pool's reset key
+	 * (made up here); the server without a config has its own secret */
 	if (RAND_bytes(p.key, sizeof(p.key)) != 1 ||
-	    RAND_bytes(srv.reset_secret, sizeof(srv.reset_secret)) != 1 ||
+	    RAND_bytes(srv.reset_key, sizeof(srv.reset_key)) != 1 ||
 	    RAND_bytes(bare.reset_secret, sizeof(bare.reset_secret)) != 1) {
 		fprintf(stderr, "ngtcp2_cid: RAND_bytes failed\n");
 		return 1;

@@ -38,6 +38,15 @@
 #define CIDLB_RETIRED_DEFAULT 262144		 /* retired-CID map entries */
 #define CIDLB_DCACHE_DEFAULT  16384		 /* per-CPU decode cache slots (power of 2) */
 
+/* Stateless resets sent by the LB (RFC 9000 section 10.3; bpf/reset.h):
+ * a reset answers a short-header packet of more than CIDLB_RESET_MIN
+ * octets of UDP payload with one octet fewer, at most CIDLB_RESET_MAX. */
+#define CIDLB_RESET_KEY_LEN	 16
+#define CIDLB_RESET_TOKEN_LEN	 16
+#define CIDLB_RESET_MIN		 21   /* first octet, 4 unpredictable, token */
+#define CIDLB_RESET_MAX		 43
+#define CIDLB_RESET_RATE_DEFAULT 1000 /* resets per second per CPU */
+
 #define CIDLB_BACKEND_NONE 0xffffffffU /* empty Maglev slot */
 
 /* Address families as stored in keys and values (not AF_*: BPF has none). */
@@ -87,6 +96,7 @@
 	X(SID_TABLE, cidlb_sid_table, 4, sizeof(struct cidlb_sid_bucket), \
 	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(NEIGH, cidlb_neigh, sizeof(struct cidlb_neigh_key), sizeof(struct cidlb_neigh), 0) \
+	X(RATE, cidlb_rate, 4, sizeof(struct cidlb_rate), 0) \
 	/* a new map: one line above this one */
 
 /* The maps of cidlb_decap.bpf.o (the backend side), pinned per device by
@@ -153,6 +163,9 @@ enum cidlb_cid_mode {
 /* flags of struct cidlb_config */
 #define CIDLB_CFG_F_LEN_CHECK 0x01 /* enforce self-encoded length (draft-21 §4.1) */
 #define CIDLB_CFG_F_NO_DCACHE 0x02 /* skip the decode cache */
+#define CIDLB_CFG_F_RESET     0x04 /* reset_rk holds a reset key: the LB
+					* answers CIDs of down backends with
+					* stateless resets */
 
 struct cidlb_config {
 	__u8 mode;	/* enum cidlb_cid_mode */
@@ -181,6 +194,10 @@ struct cidlb_config {
 	__u32 sid_mask[5]; /* keeps octets 0 .. 1 + sid_len of a
 				 * struct cidlb_sid_key */
 	__u32 pad3;
+	/* With CIDLB_CFG_F_RESET: the encrypt schedule (layout of enc_rk) of
+	 * the key the servers derive their stateless reset tokens from,
+	 * cidlb_reset_token() of libcidlb. */
+	__u32 reset_rk[CIDLB_AES_RK_WORDS];
 };
 
 #ifndef __bpf__
@@ -245,6 +262,11 @@ enum cidlb_backend_state {
 	CIDLB_BE_DRAINING = 2, /* CID-routed and known flows only */
 };
 
+/* flags of struct cidlb_backend */
+#define CIDLB_BE_F_DOWN 0x01 /* health checks say down: its CIDs get a
+			      * stateless reset where their config has a
+			      * reset key, else they are sent as before */
+
 enum cidlb_fwd_mode {
 	CIDLB_FWD_ENCAP_FIB = 0, /* IPIP/IP6IP6, next hop from the kernel FIB */
 	CIDLB_FWD_ENCAP_MAC = 1, /* IPIP/IP6IP6 to a configured MAC, XDP_TX */
@@ -255,7 +277,7 @@ struct cidlb_backend {
 	__u8 state;    /* enum cidlb_backend_state */
 	__u8 family;   /* of addr: CIDLB_FAMILY_V4 / _V6 */
 	__u8 fwd_mode; /* enum cidlb_fwd_mode */
-	__u8 pad;
+	__u8 flags;    /* CIDLB_BE_F_* */
 	__u8 addr[16]; /* tunnel endpoint, IPv4 in addr[0..3] */
 	__u8 mac[6];   /* next hop for ENCAP_MAC and DIRECT */
 	__u8 pad2[2];
@@ -356,6 +378,21 @@ struct cidlb_global {
 	__u8 pad2[3];
 	__u32 sid_mask; /* buckets in cidlb_sid_table - 1, kept by lb.c;
 				 * 0: no table, every server ID is in cidlb_sids */
+	__u32 reset_rate; /* stateless resets per second per CPU; 0: none */
+	__u32 pad3;
+};
+
+/* ---- cidlb_rate: per-CPU array [enum cidlb_rate_id], rate limits ------
+ * One window per limited thing: at most its limit per second per CPU. */
+enum cidlb_rate_id {
+	CIDLB_RATE_RESET = 0,
+	CIDLB_RATE_N
+};
+
+struct cidlb_rate {
+	__u64 start_ns; /* bpf_ktime_get_ns() at the window's start */
+	__u32 used;	/* events in this window */
+	__u32 pad;
 };
 
 /* flags of struct cidlb_global */
@@ -488,6 +525,14 @@ struct cidlb_neigh {
 	  "Dropped: no neighbour entry for the backend's next hop (kernel and cidlb_neigh).") \
 	X(DROP, drop_no_port, \
 	  "Dropped: the egress interface is not in egress_interfaces (cidlb_tx_ports).") \
+	X(PATH, reset_sent, \
+	  "Of those sent back: stateless resets for CIDs of down backends (bpf/reset.h).") \
+	X(PATH, reset_rate_limited, \
+	  "Not reset, sent on as before: over [lb] reset_rate on this CPU.") \
+	X(PATH, reset_unsent, \
+	  "Not reset, sent on as before: too short for a smaller reset, or IP options or " \
+	  "IPv6 extension headers.") \
+	X(DROP, drop_reset, "Dropped: a stateless reset could not be built after the frame was cut.") \
 	/* a new counter: one line above this one */
 
 enum cidlb_counter_kind {
@@ -567,7 +612,7 @@ struct cidlb_decap_counters {
 CIDLB_SIZE_CHECK(cidlb_vip_key, 20);
 CIDLB_SIZE_CHECK(cidlb_vip, 8);
 CIDLB_SIZE_CHECK(cidlb_vip_slot, 32);
-CIDLB_SIZE_CHECK(cidlb_config, 416);
+CIDLB_SIZE_CHECK(cidlb_config, 592);
 CIDLB_SIZE_CHECK(cidlb_sid_key, 20);
 CIDLB_SIZE_CHECK(cidlb_backend, 72);
 CIDLB_SIZE_CHECK(cidlb_flow_key, 40);
@@ -575,7 +620,8 @@ CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
-CIDLB_SIZE_CHECK(cidlb_global, 56);
+CIDLB_SIZE_CHECK(cidlb_global, 64);
+CIDLB_SIZE_CHECK(cidlb_rate, 16);
 CIDLB_SIZE_CHECK(cidlb_sid_bucket, 32);
 CIDLB_SIZE_CHECK(cidlb_counters, CIDLB_N_COUNTERS * 8);
 CIDLB_SIZE_CHECK(cidlb_neigh_key, 24);

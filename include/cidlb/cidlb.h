@@ -270,6 +270,34 @@ int cidlb_cid_decoder_remove(struct cidlb_cid_decoder *dec, uint8_t config_id);
 int cidlb_cid_decoder_decode(struct cidlb_cid_decoder *dec, const uint8_t *cid, size_t cid_len,
 			     struct cidlb_cid_info *info);
 
+/* ---- stateless reset tokens --------------------------------------------- */
+
+#define CIDLB_RESET_KEY_LEN   16
+#define CIDLB_RESET_TOKEN_LEN 16
+
+/*
+ * The stateless reset token (RFC 9000 section 10.3) of a CID that @cfg
+ * issued, derived from a static key shared by the servers of a pool and
+ * the load balancer (section 10.3.2), so that cidlb can answer the CIDs of
+ * a server it knows to be down with a stateless reset the client accepts.
+ * Give every CID you issue under @cfg this token (in NEW_CONNECTION_ID
+ * frames and the stateless_reset_token transport parameter).
+ *
+ * The token is AES-128 CBC-MAC, under @key, of the octet string
+ * L || cid[0 .. L-1] zero-padded to 16 octets (one block) or 32 (two
+ * blocks, when L >= 16), where L = 1 + server_id_len + nonce_len: the
+ * octets the load balancer reads from any packet of the CID (extra octets
+ * appended after them do not enter the token). The length prefix makes the
+ * messages of one config all of one length, as CBC-MAC needs. CIDs are
+ * unique within a config (nonces never repeat), so tokens are too, and
+ * without the key nobody can tell the token of another CID.
+ *
+ * Returns 0, or -EINVAL (a NULL pointer, @cid_len shorter than L, or a CID
+ * of another config ID than @cfg's), -EIO (OpenSSL failed). Thread-safe.
+ */
+int cidlb_reset_token(const struct cidlb_cid_config *cfg, const uint8_t key[CIDLB_RESET_KEY_LEN],
+		      const uint8_t *cid, size_t cid_len, uint8_t token[CIDLB_RESET_TOKEN_LEN]);
+
 /* ---- AES key schedules for the load balancer's BPF code ---------------- */
 
 /*

@@ -28,6 +28,18 @@
  *   CIDLB_SHIM_CID_LEN      length of a CID draw (default 18)
  *   CIDLB_SHIM_LOG          file that gets one line per CID issued:
  *                           "cid <hex>"
+ *   CIDLB_SHIM_RESET_KEY    32 hex digits: the stateless reset key of the
+ *                           pool. The server's reset tokens become
+ *                           cidlb_reset_token() of their CID, which cidlb
+ *                           computes too. gtlsserver derives the tokens of
+ *                           NEW_CONNECTION_ID frames (and of the resets it
+ *                           sends) with ngtcp2_crypto_generate_stateless_
+ *                           reset_token(), interposed below; the token of
+ *                           its first CID and of its preferred-address CID
+ *                           (transport parameters) it draws as 16 random
+ *                           octets right after drawing that CID: the first
+ *                           16-octet draw from the executable after a CID
+ *                           draw becomes that CID's token.
  * A configuration error aborts the server with a message: a test must not
  * run on random CIDs by mistake.
  */
@@ -36,6 +48,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,12 +59,26 @@
 
 typedef int (*rnd_fn)(int level, void *data, size_t len);
 
+/* ngtcp2_cid of ngtcp2 0.12 (ngtcp2/ngtcp2.h); not included, so that the
+ * shim builds without ngtcp2's headers */
+struct shim_ngtcp2_cid {
+	size_t datalen;
+	uint8_t data[20];
+};
+typedef int (*reset_fn)(uint8_t *token, const uint8_t *secret, size_t secretlen,
+			const struct shim_ngtcp2_cid *cid);
+
 #define GNUTLS_RND_RANDOM 1 /* gnutls_rnd_level_t */
 #define MAX_SEGS	  16
 
 static struct {
 	rnd_fn real;
+	reset_fn real_reset;
 	struct cidlb_cid_config *cfg; /* NULL: pass through */
+	bool has_reset_key;
+	uint8_t reset_key[CIDLB_RESET_KEY_LEN];
+	bool token_due; /* a CID was drawn, its token not yet */
+	uint8_t last_cid[CIDLB_CID_LEN_MAX];
 	uint8_t sid[CIDLB_CID_SERVER_ID_LEN_MAX];
 	size_t sid_len, cid_len;
 	int log_fd;
@@ -135,14 +162,23 @@ static void shim_init(void)
 	const char *sid = getenv("CIDLB_SHIM_SERVER_ID");
 	const char *key = getenv("CIDLB_SHIM_KEY");
 	const char *log = getenv("CIDLB_SHIM_LOG");
+	const char *rkey = getenv("CIDLB_SHIM_RESET_KEY");
 	const char *why = NULL;
 	int n;
 
 	shim.real = (rnd_fn)dlsym(RTLD_NEXT, "gnutls_rnd");
 	if (!shim.real)
 		die("gnutls_rnd not found: %s", dlerror());
+	shim.real_reset = (reset_fn)dlsym(RTLD_NEXT, "ngtcp2_crypto_generate_stateless_reset_token");
 	if (!sid || !*sid)
 		return;
+	if (rkey && *rkey) {
+		if (hex_decode(rkey, shim.reset_key, sizeof(shim.reset_key)) != CIDLB_RESET_KEY_LEN)
+			die("CIDLB_SHIM_RESET_KEY '%s': want 32 hex digits", rkey);
+		if (!shim.real_reset)
+			die("%s", "CIDLB_SHIM_RESET_KEY: the program has no ngtcp2 reset tokens");
+		shim.has_reset_key = true;
+	}
 	n = hex_decode(sid, shim.sid, sizeof(shim.sid));
 	if (n < CIDLB_CID_SERVER_ID_LEN_MIN)
 		die("CIDLB_SHIM_SERVER_ID '%s': want 1..15 octets in hex", sid);
@@ -200,6 +236,12 @@ int gnutls_rnd(int level, void *data, size_t len)
 	int n;
 
 	pthread_once(&shim_once, shim_init);
+	if (shim.has_reset_key && shim.token_due && len == CIDLB_RESET_TOKEN_LEN &&
+	    level == GNUTLS_RND_RANDOM && from_main(ra)) {
+		shim.token_due = false;
+		if (!cidlb_reset_token(shim.cfg, shim.reset_key, shim.last_cid, shim.cid_len, data))
+			return 0;
+	}
 	if (!shim.cfg || len != shim.cid_len || level != GNUTLS_RND_RANDOM || !from_main(ra))
 		return shim.real(level, data, len);
 	n = cidlb_cid_encode(shim.cfg, shim.sid, shim.sid_len, NULL, 0, data, len);
@@ -208,5 +250,23 @@ int gnutls_rnd(int level, void *data, size_t len)
 		return -1; /* GNUTLS_E_RANDOM_FAILED-like: the server gives up */
 	}
 	log_cid(data, len);
+	memcpy(shim.last_cid, data, len);
+	shim.token_due = true;
 	return 0;
+}
+
+/* Interposes ngtcp2's reset token derivation (libngtcp2_crypto). */
+int ngtcp2_crypto_generate_stateless_reset_token(uint8_t *token, const uint8_t *secret,
+						 size_t secretlen,
+						 const struct shim_ngtcp2_cid *cid)
+{
+	pthread_once(&shim_once, shim_init);
+	if (cid && cid->datalen == shim.cid_len && !memcmp(cid->data, shim.last_cid, shim.cid_len))
+		shim.token_due = false; /* this CID's token comes from here */
+	if (shim.has_reset_key && cid &&
+	    !cidlb_reset_token(shim.cfg, shim.reset_key, cid->data, cid->datalen, token))
+		return 0;
+	if (!shim.real_reset)
+		return -1;
+	return shim.real_reset(token, secret, secretlen, cid);
 }

@@ -388,6 +388,17 @@ e2e_shape() {
 	fi || fail "shaping the client's downstream to $1"
 }
 
+# e2e_shape_up RATE: shape the client's upstream (its eth0) to RATE, as
+# e2e_shape does the downstream: a client that uploads keeps sending, so it
+# has packets in flight when its server dies
+e2e_shape_up() {
+	local r=(rate "$1" ceil "$1" burst 32kb cburst 32kb quantum 30000)
+	nsx cl tc qdisc replace dev eth0 root handle 1: htb default 1 &&
+		nsx cl tc class replace dev eth0 parent 1: classid 1:1 htb "${r[@]}" &&
+		nsx cl tc qdisc replace dev eth0 parent 1:1 handle 10: bfifo limit 50kb ||
+		fail "shaping the client's upstream to $1"
+}
+
 # ---- backends -------------------------------------------------------------------
 # e2e_decap BE: cidlb's backend program on BE's eth0, accepting the cidlb
 # hosts' tunnels to BE's addresses around packets to the VIPs
@@ -431,7 +442,10 @@ e2e_content() {
 }
 
 # e2e_server BE CIDMODE [gtlsserver options...]: gtlsserver on BE with
-# QUIC-LB CIDs from the shim: CIDMODE plain (config 0) or aes (config 1)
+# QUIC-LB CIDs from the shim: CIDMODE plain (config 0) or aes (config 1);
+# with E2E_RESET_KEY set (before e2e_conf), the servers and cidlb share that
+# stateless reset key (reset_key_file under both configs)
+E2E_RESET_KEY=
 declare -A SRV_PID
 e2e_server() {
 	local b=$1 mode=$2; shift 2
@@ -439,6 +453,7 @@ e2e_server() {
 		   CIDLB_SHIM_LOG="$E2E_TMP/log/$b.cids")
 	[ "$mode" = aes ] && env+=(CIDLB_SHIM_SERVER_ID="${BE_SID_AES[$b]}" CIDLB_SHIM_CONFIG_ID=1
 				  CIDLB_SHIM_KEY=$QLB_KEY CIDLB_SHIM_NONCE_LEN=8)
+	[ -n "$E2E_RESET_KEY" ] && env+=(CIDLB_SHIM_RESET_KEY=$E2E_RESET_KEY)
 	nsbg "$b" env "${env[@]}" "$GTLSSERVER" -q -d "$E2E_TMP/www/$b" "$@" \
 		'*' $PORT "$E2E_TMP/key.pem" "$E2E_TMP/cert.pem" \
 		>>"$E2E_TMP/log/$b.server" 2>&1
@@ -551,6 +566,11 @@ e2e_conf() {
 	local l=$1 b f=$E2E_TMP/$1.conf
 	mkdir -p "$E2E_TMP/$l"
 	(umask 077; echo $QLB_KEY >"$E2E_TMP/$l/qlb1.key")
+	local rk=
+	if [ -n "$E2E_RESET_KEY" ]; then
+		(umask 077; echo "$E2E_RESET_KEY" >"$E2E_TMP/$l/reset.key")
+		rk="reset_key_file = $E2E_TMP/$l/reset.key"
+	fi
 	{
 		cat <<-EOC
 		; cidlb end-to-end test: $l
@@ -584,11 +604,13 @@ e2e_conf() {
 		server_id_len = $QLB_SID_LEN
 		nonce_len = 15
 		len_self_encode = yes
+		$rk
 		[quic-lb 1]
 		server_id_len = $QLB_SID_LEN
 		nonce_len = 8
 		len_self_encode = yes
 		key_file = $E2E_TMP/$l/qlb1.key
+		$rk
 		EOC
 		for b in "${BACKENDS[@]}"; do
 			local a=${BE_ADDR4[$b]}
@@ -852,6 +874,41 @@ cid_backend() {
 			{ echo "$b"; return; }
 	done
 	echo none
+}
+
+# client_backend NAME: the backend that issued the client's first server
+# CID (none before the handshake)
+client_backend() {
+	local c
+	c=$(qlog_server_cids "$1" 2>/dev/null | sed -n 1p)
+	[ -n "$c" ] && cid_backend "$c" || echo none
+}
+
+# qlog_handshaken NAME...: each client has the server's transport parameters
+qlog_handshaken() {
+	local c
+	for c in "$@"; do
+		grep -q '"owner":"remote"' "$E2E_TMP/dl/$c.qlog" 2>/dev/null || return 1
+	done
+}
+
+# qlog_reset_gap NAME: ms from the last packet the client sent before a
+# stateless reset it accepted (its qlog logs those only) to that reset;
+# "none" when it got none
+qlog_reset_gap() {
+	qlog_events "$1" | $PY -c '
+import json, sys
+last = None
+for line in sys.stdin:
+    ev = json.loads(line)
+    name, t = ev.get("name", ""), ev.get("time")
+    hdr = ev.get("data", {}).get("header", {})
+    if name == "transport:packet_sent":
+        last = t
+    elif name == "transport:packet_received" and hdr.get("packet_type") == "stateless_reset":
+        print(round(t - last) if last is not None else "none")
+        sys.exit(0)
+print("none")'
 }
 
 # qlog_backend NAME: the backend named by the server's first CID

@@ -186,6 +186,33 @@ long bpf_xdp_adjust_head(struct xdp_md *ctx, int delta)
 	return 0;
 }
 
+/* Cut (delta < 0) or grow the frame at its end; as the kernel, never
+ * below the Ethernet header. */
+long bpf_xdp_adjust_tail(struct xdp_md *ctx, int delta)
+{
+	long ne = (long)ctx->data_end + delta;
+
+	if (delta > 0 || ne < (long)ctx->data + 14)
+		return -EINVAL;
+	PKT_POISON((void *)(uintptr_t)ne, -delta);
+	ctx->data_end = ne;
+	return 0;
+}
+
+/* Unpredictable in the program, fixed here: the twin's frames compare. */
+__u32 bpf_get_prandom_u32(void)
+{
+	return 0x5a5a5a5a;
+}
+
+__u64 bpf_ktime_get_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
 long bpf_xdp_load_bytes(struct xdp_md *ctx, __u32 off, void *buf, __u32 len)
 {
 	if ((long)ctx->data + off + len > (long)ctx->data_end)

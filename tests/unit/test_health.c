@@ -18,7 +18,7 @@
 static int refreshes;
 
 /* apply.c's, not linked here */
-int maglev_refresh(struct daemon *d, char *why, size_t why_len)
+int health_publish(struct daemon *d, char *why, size_t why_len)
 {
 	(void)d;
 	(void)why;

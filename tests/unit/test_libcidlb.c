@@ -760,6 +760,62 @@ static uint32_t inv_mix(uint32_t w)
 	return (uint32_t)o[0] << 24 | o[1] << 16 | o[2] << 8 | o[3];
 }
 
+/* cidlb_reset_token(): vectors computed with another AES (Python's
+ * cryptography), for one block, the longest one-block string (L = 15) and
+ * two blocks; the extra octets of a CID do not enter the token; errors. */
+static void test_reset_token(void **state)
+{
+	static const struct {
+		uint8_t config_id, sid_len, nonce_len, extra_len;
+		const char *cid, *token;
+	} v[] = {
+		{ 0, 3, 4, 0, "07010203a1a2a3a4", "970bc830149db584e70295b4fb2dc605" },
+		{ 0, 4, 10, 0, "0e01020304b0b1b2b3b4b5b6b7b8b9", "49cc0153d62f9d76149a178bd50362e6" },
+		{ 1, 5, 12, 2, "330102030405a0a1a2a3a4a5a6a7a8a9aaabeeff",
+		  "647c4ba35228ef1f1429d47a37ae1f47" },
+	};
+	uint8_t key[CIDLB_RESET_KEY_LEN], cid[20], want[16], tok[16], tok2[16];
+	size_t i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(key); i++)
+		key[i] = (uint8_t)i;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct cidlb_cid_params p = { .config_id = v[i].config_id,
+					      .server_id_len = v[i].sid_len,
+					      .nonce_len = v[i].nonce_len,
+					      .extra_len = v[i].extra_len };
+		struct cidlb_cid_config *c = cfg_new(&p);
+
+		n = unhex(v[i].cid, cid);
+		unhex(v[i].token, want);
+		assert_int_equal(cidlb_reset_token(c, key, cid, n, tok), 0);
+		assert_memory_equal(tok, want, 16);
+		if (v[i].extra_len) {
+			cid[n - 1] ^= 0xff; /* an extra octet */
+			assert_int_equal(cidlb_reset_token(c, key, cid, n, tok2), 0);
+			assert_memory_equal(tok2, want, 16);
+			cid[n - 1] ^= 0xff;
+		}
+		cid[1] ^= 1; /* another CID: another token */
+		assert_int_equal(cidlb_reset_token(c, key, cid, n, tok2), 0);
+		assert_memory_not_equal(tok2, want, 16);
+		cid[1] ^= 1;
+		/* too short for the config, another config ID, NULLs */
+		assert_int_equal(cidlb_reset_token(c, key, cid, 1u + v[i].sid_len + v[i].nonce_len - 1,
+						   tok),
+				 -EINVAL);
+		cid[0] ^= 0x20;
+		assert_int_equal(cidlb_reset_token(c, key, cid, n, tok), -EINVAL);
+		cid[0] ^= 0x20;
+		assert_int_equal(cidlb_reset_token(NULL, key, cid, n, tok), -EINVAL);
+		assert_int_equal(cidlb_reset_token(c, NULL, cid, n, tok), -EINVAL);
+		assert_int_equal(cidlb_reset_token(c, key, NULL, n, tok), -EINVAL);
+		assert_int_equal(cidlb_reset_token(c, key, cid, n, NULL), -EINVAL);
+		cidlb_cid_config_free(c);
+	}
+}
+
 static void test_aes_key_schedules(void **state)
 {
 	uint8_t key[16];
@@ -823,6 +879,7 @@ int main(void)
 		cmocka_unit_test(test_nonce_unique_long_run),
 		cmocka_unit_test(test_threads_no_duplicate_nonce),
 		cmocka_unit_test(test_aes_key_schedules),
+		cmocka_unit_test(test_reset_token),
 		cmocka_unit_test(test_example_ngtcp2_runs),
 	};
 

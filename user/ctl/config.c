@@ -300,6 +300,9 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_LB, "health_rise", CIDLB_CT_NUM, C_(health_rise), 0, 1, 100,
 	  XSTR(CIDLB_DEFAULT_HEALTH_RISE), "'%s': must be %u..%u probes",
 	  "answered probes in a row that make a down backend up" },
+	{ CIDLB_SEC_LB, "reset_rate", CIDLB_CT_NUM, C_(reset_rate), 0, 0, 10000000,
+	  XSTR(CIDLB_RESET_RATE_DEFAULT), "'%s': must be %u..%u resets a second",
+	  "stateless resets a second per CPU at most (configs with reset_key_file); 0: none" },
 	/* [vip NAME] */
 	{ CIDLB_SEC_VIP, "address", CIDLB_CT_ADDR, V_(key.addr), VX(key.family), 0, 0, NULL,
 	  "'%s' is not an IPv4 or IPv6 address", "the VIP (required)" },
@@ -315,6 +318,9 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	  "nonce octets (required); with server_id_len at most 19" },
 	{ CIDLB_SEC_QLB, "key_file", CIDLB_CT_KEY_FILE, Q_(key), QX(has_key), 0, 0, NULL, NULL,
 	  "root-only file with the AES-128 key in hex; unset: plaintext" },
+	{ CIDLB_SEC_QLB, "reset_key_file", CIDLB_CT_KEY_FILE, Q_(reset_key), QX(has_reset_key), 0, 0,
+	  NULL, NULL,
+	  "root-only file with the servers' stateless reset key in hex; unset: no resets from the LB" },
 	{ CIDLB_SEC_QLB, "len_self_encode", CIDLB_CT_BOOL, Q_(len_self_encode), 0, 0, 0, "no",
 	  "'%s': must be yes or no", "the servers write the CID length into its first octet" },
 	{ CIDLB_SEC_QLB, "decode_cache", CIDLB_CT_BOOL, Q_(decode_cache), 0, 0, 0, "yes",
@@ -849,6 +855,15 @@ int cidlb_conf_qlb_to_map(const struct cidlb_conf_qlb *q, struct cidlb_config *o
 	out->flags = (q->len_self_encode ? CIDLB_CFG_F_LEN_CHECK : 0) |
 		     (q->decode_cache ? 0 : CIDLB_CFG_F_NO_DCACHE);
 	cidlb_config_masks(out);
+	if (q->has_reset_key) {
+		uint32_t dec[CIDLB_AES_RK_WORDS];
+		int err = cidlb_aes128_key_schedules(q->reset_key, out->reset_rk, dec);
+
+		explicit_bzero(dec, sizeof(dec));
+		if (err)
+			return err;
+		out->flags |= CIDLB_CFG_F_RESET;
+	}
 	if (!q->has_key) {
 		out->mode = CIDLB_MODE_PLAINTEXT;
 		return 0;
@@ -1186,6 +1201,12 @@ static void check_all(struct pstate *ps)
 		if (cidlb_cid_params_check(&p, &rule))
 			perr(ps, key_line(ps, sec, "nonce_len", q->line), sec, "nonce_len",
 			     "invalid QUIC-LB config: %s", rule ? rule : "rejected");
+		explicit_bzero(&p, sizeof(p));
+		/* one key, one use: the reset tokens must not be computable
+		 * from what the CID key encrypts */
+		if (q->has_key && q->has_reset_key && !memcmp(q->key, q->reset_key, 16))
+			perr(ps, key_line(ps, sec, "reset_key_file", q->line), sec,
+			     "reset_key_file", "holds the same key as key_file; give it a key of its own");
 	}
 	for (i = 0; i < c->n_vips; i++) {
 		struct cidlb_conf_vip *v = &c->vips[i];

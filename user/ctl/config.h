@@ -60,6 +60,8 @@ struct cidlb_conf_qlb {
 	uint8_t key[16];
 	bool len_self_encode;
 	bool decode_cache;
+	bool has_reset_key; /* reset_key_file: the LB sends stateless resets */
+	uint8_t reset_key[16];
 	int line; /* of the [quic-lb N] header */
 };
 
@@ -111,6 +113,7 @@ struct cidlb_conf {
 	bool health;
 	uint32_t health_interval, health_timeout; /* ms */
 	uint8_t health_fall, health_rise;
+	uint32_t reset_rate; /* stateless resets per second per CPU */
 	/* [vip NAME] */
 	struct cidlb_conf_vip *vips;
 	int n_vips;

@@ -186,9 +186,40 @@ static int add_quarantine(struct daemon *d, const struct cidlb_state_q *e)
 #define BIT_SET(m, i)  ((m)[(i) / 64] |= 1ULL << ((i) % 64))
 #define BIT_TEST(m, i) (((m)[(i) / 64] >> ((i) % 64)) & 1)
 
+/* Health: every backend that would take new connections is down. Then
+ * all of them stay (fail open): the checks may be what fails. */
+static bool health_fail_open(struct daemon *d, const struct cidlb_conf *next)
+{
+	size_t n_in = 0, n_up = 0;
+	int i;
+
+	for (i = 0; i < next->n_backends; i++) {
+		const struct cidlb_conf_backend *b = &next->backends[i];
+
+		if (b->state != CIDLB_BE_ACTIVE || !b->weight)
+			continue;
+		n_in++;
+		if (health_of(d, b->name, i) != HEALTH_DOWN)
+			n_up++;
+	}
+	return n_in && !n_up;
+}
+
+/* Flags of backend i's entry: CIDLB_BE_F_DOWN while its health is down
+ * (its CIDs get stateless resets where a config has a reset key), not
+ * while failing open. */
+static uint8_t backend_flags(struct daemon *d, const struct cidlb_conf *next, int i,
+			     bool fail_open)
+{
+	return !fail_open && health_of(d, next->backends[i].name, i) == HEALTH_DOWN ?
+		       CIDLB_BE_F_DOWN :
+		       0;
+}
+
 static int plan_indexes(struct daemon *d, const struct cidlb_conf *next, struct plan *plan,
 			char *why, size_t why_len)
 {
+	bool fail_open = health_fail_open(d, next);
 	uint64_t used[CIDLB_MAX_BACKENDS / 64] = { 0 }; /* taken by this plan */
 	uint64_t resv[CIDLB_MAX_BACKENDS / 64] = { 0 }; /* quarantined, named */
 	int sid_fd = cidlb_lb_map_fd(d->lb, CIDLB_M_SIDS);
@@ -201,6 +232,7 @@ static int plan_indexes(struct daemon *d, const struct cidlb_conf *next, struct 
 		BIT_SET(resv, d->st.be[i].index);
 	for (i = 0; i < next->n_backends; i++) {
 		backend_value(&next->backends[i], &plan[i].val);
+		plan[i].val.flags = backend_flags(d, next, i, fail_open);
 		plan[i].index = CIDLB_BACKEND_NONE;
 	}
 	/* 1. the index this name had, if what it points at is the same host */
@@ -377,6 +409,7 @@ static int sync_global(struct daemon *d, const struct cidlb_conf *next)
 	memcpy(want.src4, next->src4, 4);
 	memcpy(want.src6, next->src6, 16);
 	want.ttl = next->ttl;
+	want.reset_rate = next->reset_rate;
 	/* the interfaces forward for the FIB lookup: nothing else may cross */
 	want.flags |= CIDLB_GF_NO_TRANSIT;
 	if (!memcmp(&want, &cur, sizeof(want)))
@@ -438,8 +471,8 @@ static int publish_maglev(struct daemon *d, const struct cidlb_conf *next, const
 {
 	struct cidlb_maglev_backend *mb;
 	uint32_t *table;
-	size_t n = 0, moved, n_in = 0, n_up = 0;
-	bool fail_open;
+	size_t n = 0, moved;
+	bool fail_open = health_fail_open(d, next);
 	int i, err;
 
 	table = malloc(CIDLB_MAGLEV_SIZE * sizeof(*table));
@@ -451,21 +484,10 @@ static int publish_maglev(struct daemon *d, const struct cidlb_conf *next, const
 	}
 	/* health: a down backend gets no new connections, unless every
 	 * one would be down (fail open: all stay) */
-	for (i = 0; i < next->n_backends; i++) {
-		const struct cidlb_conf_backend *b = &next->backends[i];
-
-		if (b->state != CIDLB_BE_ACTIVE || !b->weight)
-			continue;
-		n_in++;
-		if (health_of(d, b->name, i) != HEALTH_DOWN)
-			n_up++;
-	}
-	fail_open = n_in && !n_up;
 	if (fail_open != d->health_fail_open) {
 		d->health_fail_open = fail_open;
 		if (fail_open)
-			pr_warn("health: every backend is down: FAILING OPEN, all %zu stay in the Maglev table",
-				n_in);
+			pr_warn("health: every backend is down: FAILING OPEN, all stay in the Maglev table and get no stateless resets");
 		else
 			pr_warn("health: a backend is up again: no longer failing open");
 	}
@@ -503,7 +525,31 @@ out:
 	return err;
 }
 
-int maglev_refresh(struct daemon *d, char *why, size_t why_len)
+/* The down flag of each backend's entry as its health says. */
+static int publish_down_flags(struct daemon *d, const struct cidlb_conf *c, const struct plan *plan)
+{
+	bool fail_open = health_fail_open(d, c);
+	int i, err;
+
+	for (i = 0; i < c->n_backends; i++) {
+		struct cidlb_backend cur;
+		uint8_t want = backend_flags(d, c, i, fail_open);
+
+		if (plan[i].index == CIDLB_BACKEND_NONE || read_backend(d, plan[i].index, &cur) ||
+		    cur.state == CIDLB_BE_ABSENT || cur.flags == want)
+			continue;
+		cur.flags = want;
+		err = cidlb_lb_set_backend(d->lb, plan[i].index, &cur);
+		if (err)
+			return err;
+		if (want & CIDLB_BE_F_DOWN)
+			pr_info("backend %s: down: its CIDs get stateless resets under configs with a reset key",
+				c->backends[i].name);
+	}
+	return 0;
+}
+
+int health_publish(struct daemon *d, char *why, size_t why_len)
 {
 	struct plan *plan = calloc((size_t)d->conf->n_backends + 1, sizeof(*plan));
 	int i, err;
@@ -513,9 +559,15 @@ int maglev_refresh(struct daemon *d, char *why, size_t why_len)
 	for (i = 0; i < d->conf->n_backends; i++)
 		plan[i].index = backend_index(d, d->conf->backends[i].name);
 	err = publish_maglev(d, d->conf, plan, NULL);
+	if (err) {
+		free(plan);
+		return cidlb_why(why, why_len, err, "cannot publish the Maglev table: %s",
+				 strerror(-err));
+	}
+	err = publish_down_flags(d, d->conf, plan);
 	free(plan);
 	if (err)
-		return cidlb_why(why, why_len, err, "cannot publish the Maglev table: %s",
+		return cidlb_why(why, why_len, err, "cannot write a backend's down flag: %s",
 				 strerror(-err));
 	return 0;
 }

@@ -205,7 +205,7 @@ uint32_t backend_index(const struct daemon *d, const char *name);
 int quarantine_expire(struct daemon *d);
 /* Publish the Maglev table of d->conf again (a backend's health
  * changed); 0, or a negative errno with @why. */
-int maglev_refresh(struct daemon *d, char *why, size_t why_len);
+int health_publish(struct daemon *d, char *why, size_t why_len);
 
 /* ---- retire.c ---- */
 int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply, char *why,

@@ -542,7 +542,7 @@ static void *health_main(void *arg)
 			char why[256];
 
 			table = false;
-			if (maglev_refresh(d, why, sizeof(why)))
+			if (health_publish(d, why, sizeof(why)))
 				pr_err("health: %s", why);
 		}
 		pthread_mutex_unlock(&d->lock);

@@ -28,6 +28,9 @@
 #define bpf_fib_lookup(...)	 twin_fib_lookup(__VA_ARGS__)
 #define bpf_check_mtu(...)	 twin_check_mtu(__VA_ARGS__)
 #define bpf_redirect_map(...)	 twin_redirect_map(__VA_ARGS__)
+#define bpf_xdp_adjust_tail(...) twin_xdp_adjust_tail(__VA_ARGS__)
+#define bpf_get_prandom_u32(...) twin_get_prandom_u32(__VA_ARGS__)
+#define bpf_ktime_get_ns(...)	 twin_ktime_get_ns(__VA_ARGS__)
 
 void *bpf_map_lookup_elem(void *map, const void *key);
 long bpf_map_update_elem(void *map, const void *key, const void *value, __u64 flags);
@@ -37,5 +40,8 @@ long bpf_fib_lookup(void *ctx, struct bpf_fib_lookup *params, int plen, __u32 fl
 long bpf_check_mtu(void *ctx, __u32 ifindex, __u32 *mtu_len, __s32 len_diff, __u64 flags);
 long bpf_redirect_map(void *map, __u64 key, __u64 flags);
 __u64 bpf_ktime_get_boot_ns(void);
+long bpf_xdp_adjust_tail(struct xdp_md *ctx, int delta);
+__u32 bpf_get_prandom_u32(void);
+__u64 bpf_ktime_get_ns(void);
 
 #endif
