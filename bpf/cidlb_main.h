@@ -195,13 +195,16 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 	}
 	if (rc == PICK_ROUTED) {
 		rc = pick_by_sid(&c, g, &idx, cnt);
-		if (rc >= 0) {
-			cnt->route_cid++;
-			if (rc && q.kind == QUIC_SHORT) {
-				rc = reset_send(ctx, p, &c, g, cnt);
-				if (rc >= 0)
-					return rc;
+		if (rc > SID_LIVE && q.kind == QUIC_SHORT) {
+			int v = reset_send(ctx, p, &c, g, cnt);
+
+			if (v >= 0) {
+				cnt->route_cid++;
+				return v;
 			}
+		}
+		if (rc == SID_LIVE || rc == SID_DOWN) {
+			cnt->route_cid++;
 			return forward(ctx, p, idx, g, cnt);
 		}
 		cnt->unroutable_sid++;

@@ -276,10 +276,17 @@ static __always_inline int sid_to_backend(const struct cidlb_sid_key *key,
 	return 0;
 }
 
-/* Backend index owning the routable DCID into *idx: 0, or 1 when health
- * checks say that backend is down and the config has a reset key (a
- * short header gets a stateless reset, bpf/reset.h); -1 when no live
- * backend owns it. */
+enum sid_result {
+	SID_NONE = -1,	/* no live backend owns it: the fallback */
+	SID_LIVE = 0,	/* *idx: a live backend */
+	SID_DOWN = 1,	/* *idx: a live backend that is down, reset key */
+	SID_GONE = 2,	/* a removed backend's quarantined server ID, reset
+			 * key: a reset, else the fallback */
+};
+
+/* Backend index owning the routable DCID into *idx, enum sid_result: a
+ * short header of SID_DOWN or SID_GONE gets a stateless reset from the
+ * LB (bpf/reset.h). */
 static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cidlb_global *g,
 				       __u32 *idx, struct cidlb_counters *cnt)
 {
@@ -302,10 +309,14 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 	if (!backend_live(be)) {
 		if (cs)
 			cs->no_backend++;
-		return -1;
+		if (be && (be->flags & CIDLB_BE_F_DOWN) && (c->cfg->flags & CIDLB_CFG_F_RESET))
+			return SID_GONE;
+		return SID_NONE;
 	}
 	*idx = i;
-	return (be->flags & CIDLB_BE_F_DOWN) && (c->cfg->flags & CIDLB_CFG_F_RESET);
+	if ((be->flags & CIDLB_BE_F_DOWN) && (c->cfg->flags & CIDLB_CFG_F_RESET))
+		return SID_DOWN;
+	return SID_LIVE;
 }
 
 /* Load the backend's statistics line now, beside its entry, where the

@@ -263,9 +263,13 @@ enum cidlb_backend_state {
 };
 
 /* flags of struct cidlb_backend */
-#define CIDLB_BE_F_DOWN 0x01 /* health checks say down: its CIDs get a
+#define CIDLB_BE_F_DOWN 0x01 /* its server is gone: its CIDs get a
 			      * stateless reset where their config has a
-			      * reset key, else they are sent as before */
+			      * reset key. Live (active or draining): health
+			      * checks say down, without a reset the packet is
+			      * sent as before. Absent: a removed backend whose
+			      * server IDs are quarantined (they still name
+			      * this index), without a reset the fallback. */
 
 enum cidlb_fwd_mode {
 	CIDLB_FWD_ENCAP_FIB = 0, /* IPIP/IP6IP6, next hop from the kernel FIB */

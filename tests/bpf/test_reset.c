@@ -393,6 +393,52 @@ static void test_lru_skips_down(void **state)
 	set_backend(0, "198.18.3.10", CIDLB_BE_F_DOWN);
 }
 
+/* A removed backend's quarantined server ID (absent entry, down flag)
+ * gets a reset under a reset key; without the key, or without the flag,
+ * the fallback route as before. */
+static void test_reset_quarantined(void **state)
+{
+	static const uint8_t sid2[] = { 0x0d, 0x0e, 0x0f };
+	static const struct {
+		const char *name, *cid;
+		uint8_t flags;
+		int reset;
+	} cases[] = {
+		{ "quarantined, reset key", "070d0e0fa1a2a3a4", CIDLB_BE_F_DOWN, 1 },
+		{ "quarantined, no reset key", "270d0e0fa1a2a3a4", CIDLB_BE_F_DOWN, 0 },
+		{ "absent, not quarantined", "070d0e0fa1a2a3a4", 0, 0 },
+	};
+	uint8_t in[TPKT_MAX], out[TPKT_MAX];
+	struct cidlb_backend b = { .state = CIDLB_BE_ABSENT, .fwd_mode = CIDLB_FWD_ENCAP_MAC,
+				   .family = 4 };
+	size_t len, outlen, i;
+
+	(void)state;
+	tlb_sid(t, 0, sid2, 3, 2);
+	tlb_sid(t, 1, sid2, 3, 2);
+	set_backend(1, "198.18.3.11", 0);
+	tlb_maglev(t, (uint32_t[]){ 1 }, 1);
+	assert_int_equal(tpkt_addr(4, "198.18.3.12", b.addr), 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct cidlb_counters a = tlb_counters(t), c;
+
+		b.flags = cases[i].flags;
+		assert_int_equal(cidlb_lb_set_backend(t->lb, 2, &b), 0);
+		len = frame(4, cases[i].cid, 100, in);
+		run(in, len, out, &outlen, XDP_TX);
+		c = tlb_counters(t);
+		if (cases[i].reset) {
+			assert_reset(4, in, 100, out, outlen, cases[i].cid);
+			assert_int_equal(c.reset_sent - a.reset_sent, 1);
+			assert_int_equal(c.unroutable_sid, a.unroutable_sid);
+		} else {
+			t_assert_sent(in, len, 14, out, outlen, 1, "198.18.3.11", 0, cases[i].name);
+			assert_int_equal(c.reset_sent, a.reset_sent);
+			assert_int_equal(c.unroutable_sid - a.unroutable_sid, 1);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_no_reset_ip_options),
 		cmocka_unit_test(test_reset_rate),
 		cmocka_unit_test(test_lru_skips_down),
+		cmocka_unit_test(test_reset_quarantined),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

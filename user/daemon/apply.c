@@ -90,17 +90,42 @@ int save_state(struct daemon *d)
 	return err;
 }
 
+static void sid_key(struct cidlb_sid_key *k, uint8_t cr, const uint8_t *sid, uint8_t len)
+{
+	memset(k, 0, sizeof(*k));
+	k->config_id = cr;
+	k->len = len;
+	memcpy(k->sid, sid, len);
+}
+
 int quarantine_expire(struct daemon *d)
 {
+	int fd = cidlb_lb_map_fd(d->lb, CIDLB_M_SIDS);
 	uint64_t now = boottime_ns();
 	int i, j, n = 0;
 
 	for (i = 0, j = 0; i < d->st.n_q; i++) {
-		if (d->st.q[i].until_ns <= now) {
+		const struct cidlb_state_q *q = &d->st.q[i];
+
+		if (q->until_ns <= now) {
+			struct cidlb_sid_key k;
+			uint32_t idx;
+			int err;
+
 			n++;
-			if (d->st.q[i].len)
-				pr_info("quarantine over: server ID %u:%02x... of removed backend %s may be given to another backend",
-					d->st.q[i].config_id, d->st.q[i].sid[0], d->st.q[i].owner);
+			if (!q->len)
+				continue;
+			/* its server ID leaves the map (it named the removed
+			 * backend's index for the resets) */
+			sid_key(&k, q->config_id, q->sid, q->len);
+			if (fd >= 0 && !bpf_map_lookup_elem(fd, &k, &idx) && idx == q->index) {
+				err = cidlb_lb_del_sid(d->lb, &k);
+				if (err && err != -ENOENT)
+					pr_warn("quarantine over: cannot delete server ID %u:%02x...: %s",
+						q->config_id, q->sid[0], strerror(-err));
+			}
+			pr_info("quarantine over: server ID %u:%02x... of removed backend %s may be given to another backend",
+				q->config_id, q->sid[0], q->owner);
 			continue;
 		}
 		d->st.q[j++] = d->st.q[i];
@@ -109,13 +134,6 @@ int quarantine_expire(struct daemon *d)
 	return n;
 }
 
-static void sid_key(struct cidlb_sid_key *k, uint8_t cr, const uint8_t *sid, uint8_t len)
-{
-	memset(k, 0, sizeof(*k));
-	k->config_id = cr;
-	k->len = len;
-	memcpy(k->sid, sid, len);
-}
 
 static void backend_value(const struct cidlb_conf_backend *b, struct cidlb_backend *v)
 {
@@ -362,6 +380,8 @@ static int check_sids(struct daemon *d, const struct cidlb_conf *next, char *why
 			}
 		}
 	}
+	for (i = 0; i < d->st.n_q; i++)
+		n_sids += d->st.q[i].len > 0; /* quarantined ones stay in the map */
 	if (n_sids > CIDLB_MAX_SIDS) {
 		snprintf(why, why_len, "%ld server IDs: the map holds %d", n_sids, CIDLB_MAX_SIDS);
 		return -ENOSPC;
@@ -624,6 +644,11 @@ static int retire_indexes(struct daemon *d, const struct cidlb_conf *next, const
 		if (planned(next, plan, idx, NULL))
 			continue;
 		cur.state = CIDLB_BE_ABSENT;
+		/* its server IDs stay, quarantined (step 5): their CIDs get a
+		 * stateless reset where the config has a reset key */
+		cur.flags = next->quarantine_s && (owner_of(d, idx) || !d->rolling_back) ?
+				    CIDLB_BE_F_DOWN :
+				    0;
 		err = cidlb_lb_set_backend(d->lb, idx, &cur);
 		if (err)
 			return err;
@@ -661,6 +686,13 @@ static int drop_sids(struct daemon *d, const struct cidlb_conf *next, const stru
 
 			keep = cidlb_conf_backend_owns_sid(b, k.config_id, k.sid, k.len);
 		}
+		if (!keep) {
+			const struct cidlb_state_q *q = quarantined(d, k.config_id, k.sid, k.len);
+
+			/* quarantined already: it stays until its quarantine
+			 * is over (quarantine_expire) */
+			keep = q && q->index == idx;
+		}
 		if (keep)
 			continue;
 		if (n_gone == cap) {
@@ -684,22 +716,19 @@ static int drop_sids(struct daemon *d, const struct cidlb_conf *next, const stru
 		const char *owner = owner_of(d, gone_idx[i]);
 		char h[2 * CIDLB_SID_MAX + 1];
 
-		err = cidlb_lb_del_sid(d->lb, &gone[i]);
-		if (err && err != -ENOENT)
-			goto out;
-		err = 0;
 		cidlb_hex(gone[i].sid, gone[i].len, h, sizeof(h));
-		if (!next->quarantine_s || gone[i].len > CIDLB_SID_MAX) {
-			pr_info("server ID %u:%s removed (no quarantine)", gone[i].config_id, h);
-			continue;
-		}
 		/* a rollback deletes what the failed change wrote: a server ID
 		 * of a backend that never took effect has no old connections
 		 * to protect, and a quarantine would refuse the same change
 		 * when it is tried again */
-		if (d->rolling_back && !owner) {
-			pr_info("server ID %u:%s removed (written by the change that failed; no quarantine)",
-				gone[i].config_id, h);
+		if (!next->quarantine_s || gone[i].len > CIDLB_SID_MAX || (d->rolling_back && !owner)) {
+			err = cidlb_lb_del_sid(d->lb, &gone[i]);
+			if (err && err != -ENOENT)
+				goto out;
+			err = 0;
+			pr_info("server ID %u:%s removed (%s)", gone[i].config_id, h,
+				d->rolling_back && !owner ? "written by the change that failed; no quarantine" :
+							    "no quarantine");
 			continue;
 		}
 		q.config_id = gone[i].config_id;
@@ -710,7 +739,7 @@ static int drop_sids(struct daemon *d, const struct cidlb_conf *next, const stru
 		q.until_ns = until;
 		if (add_quarantine(d, &q))
 			goto nomem;
-		pr_info("server ID %u:%s of %s removed and quarantined for %u s: its CIDs take the fallback route",
+		pr_info("server ID %u:%s of %s removed and quarantined for %u s: its CIDs get stateless resets under a config with a reset key, else take the fallback route",
 			q.config_id, h, q.owner, next->quarantine_s);
 	}
 	if (changes && n_gone)
