@@ -134,4 +134,12 @@ struct {
 	__type(value, struct cidlb_dcache_slot);
 } cidlb_dcache SEC(".maps");
 
+/* The rate guard on LRU inserts, per CPU (include/cidlb_maps.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cidlb_admit);
+} cidlb_admit SEC(".maps");
+
 #endif

@@ -5,7 +5,8 @@
  * a DCID is routable when its config ID names a config held here, it is
  * long enough for that config, and its server ID belongs to a live
  * backend. Everything else takes the baseline fallback: the 4-tuple LRU
- * table, then the Maglev table on a seeded hash of the 4-tuple.
+ * table, then the Maglev table on a seeded hash of the 4-tuple; only an
+ * Initial or 0-RTT packet of 1200 octets adds to the table (flow_admit()).
  */
 #ifndef CIDLB_BPF_PICK_H
 #define CIDLB_BPF_PICK_H
@@ -317,20 +318,107 @@ static __always_inline void be_stats_touch(__u32 idx)
 		asm volatile("" : : "r"(*(volatile __u64 *)&st->packets));
 }
 
-/* Baseline fallback: the 4-tuple table, else Maglev (recorded in the
- * table). Returns 0 with *idx set, or -1 when no backend is live. */
-static __always_inline int pick_fallback(const struct cidlb_flow_key *flow,
+/* What a packet without a routable CID may do to the 4-tuple table. */
+enum flow_admit {
+	FLOW_DROP = -1,	 /* an Initial under CIDLB_MIN_INITIAL octets */
+	FLOW_LOOKUP = 0, /* may not open a connection: look up, never insert */
+	FLOW_INSERT = 1, /* may open one: look up, insert on a miss */
+};
+
+/* Only Initial and 0-RTT packets open connections, and a client pads
+ * every datagram that carries an Initial to 1200 octets of UDP payload
+ * (RFC 9000 14.1): a server must discard an Initial in a smaller one, so
+ * it is dropped here. A 0-RTT packet may come in a smaller datagram after
+ * the first: it looks up, as does everything else. */
+static __always_inline int flow_admit(const struct pkt *p, const struct quic_hdr *q)
+{
+	int big = p->udp_len >= sizeof(struct udphdr) + CIDLB_MIN_INITIAL;
+
+	if (q->kind == QUIC_INITIAL)
+		return big ? FLOW_INSERT : FLOW_DROP;
+	return q->kind == QUIC_0RTT && big ? FLOW_INSERT : FLOW_LOOKUP;
+}
+
+/* CLOCK_MONOTONIC_COARSE: a few loads, no clock source read. */
+static __always_inline __u32 flow_tick(__u64 now_ns)
+{
+	return (__u32)(now_ns >> CIDLB_FLOW_TICK_SHIFT);
+}
+
+/* An LRU entry still in use: idle no longer than flow_idle ticks. Its
+ * time moves on at most once a tick, so the packets of a flow do not
+ * write its entry (a cache line shared by every CPU) each time. */
+static __always_inline int flow_fresh(struct cidlb_flow *f, const struct cidlb_global *g,
+				      struct cidlb_counters *cnt)
+{
+	__u32 now, age;
+
+	if (!g->flow_idle)
+		return 1;
+	now = flow_tick(bpf_ktime_get_coarse_ns());
+	age = now - f->seen;
+	if (age > g->flow_idle) {
+		cnt->lru_idle++;
+		return 0;
+	}
+	if (age)
+		f->seen = now;
+	return 1;
+}
+
+/* The per-CPU rate guard (include/cidlb_maps.h, cidlb_admit): 1 when this
+ * CPU may insert one more 4-tuple now. */
+static __always_inline int flow_rate_ok(const struct cidlb_global *g, __u64 now)
+{
+	struct cidlb_admit *a;
+	__u32 zero = 0;
+	__u64 next;
+
+	if (!g->new_flow_rate)
+		return 1;
+	a = bpf_map_lookup_elem(&cidlb_admit, &zero);
+	if (!a)
+		return 1;
+	next = a->next_ns > now ? a->next_ns : now;
+	next += 1000000000ULL / g->new_flow_rate;
+	if (next > now + 1000000000ULL)
+		return 0;
+	a->next_ns = next;
+	return 1;
+}
+
+/* Record the Maglev choice for a packet that may open a connection,
+ * within the rate guard. */
+static __always_inline void flow_insert(const struct cidlb_flow_key *flow, __u32 backend,
+					const struct cidlb_global *g, struct cidlb_counters *cnt)
+{
+	struct cidlb_flow nf = { .backend = backend };
+	__u64 now = bpf_ktime_get_coarse_ns();
+
+	if (!flow_rate_ok(g, now)) {
+		cnt->lru_rate_limited++;
+		return;
+	}
+	nf.seen = flow_tick(now);
+	bpf_map_update_elem(&cidlb_lru, flow, &nf, BPF_ANY);
+}
+
+/* Baseline fallback: the 4-tuple table (an entry whose backend is live
+ * and that is not idle), else Maglev, recorded in the table when `admit`
+ * (enum flow_admit) allows it. Returns 0 with *idx set, or -1 when no
+ * backend is live. */
+static __always_inline int pick_fallback(const struct cidlb_flow_key *flow, int admit,
 					 const struct cidlb_global *g, __u32 *idx,
 					 struct cidlb_counters *cnt)
 {
-	struct cidlb_flow *f, nf = {};
 	struct cidlb_backend *be;
+	struct cidlb_flow *f;
 	__u32 slot, *v;
 
 	f = bpf_map_lookup_elem(&cidlb_lru, flow);
 	if (f) {
 		be = bpf_map_lookup_elem(&cidlb_backends, &f->backend);
-		if (backend_live(be)) {
+		if (backend_live(be) && flow_fresh(f, g, cnt)) {
 			cnt->route_lru++;
 			*idx = f->backend;
 			return 0;
@@ -346,8 +434,10 @@ static __always_inline int pick_fallback(const struct cidlb_flow_key *flow,
 	be = bpf_map_lookup_elem(&cidlb_backends, v);
 	if (!backend_live(be))
 		return -1;
-	nf.backend = *v;
-	bpf_map_update_elem(&cidlb_lru, flow, &nf, BPF_ANY);
+	if (admit == FLOW_INSERT)
+		flow_insert(flow, *v, g, cnt);
+	else
+		cnt->lru_no_admit++;
 	cnt->route_maglev++;
 	*idx = *v;
 	return 0;

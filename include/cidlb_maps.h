@@ -87,6 +87,7 @@
 	X(SID_TABLE, cidlb_sid_table, 4, sizeof(struct cidlb_sid_bucket), \
 	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(NEIGH, cidlb_neigh, sizeof(struct cidlb_neigh_key), sizeof(struct cidlb_neigh), 0) \
+	X(ADMIT, cidlb_admit, 4, sizeof(struct cidlb_admit), 0) \
 	/* a new map: one line above this one */
 
 /* The maps of cidlb_decap.bpf.o (the backend side), pinned per device by
@@ -289,7 +290,39 @@ struct cidlb_flow_key {
 
 struct cidlb_flow {
 	__u32 backend;
-	__u32 pad;
+	__u32 seen; /* last packet, in ticks of CIDLB_FLOW_TICK_SHIFT: written
+			 * at the insert, then at most once a tick by the
+			 * packets of the flow (not on every packet) */
+};
+
+/* cidlb_flow.seen and cidlb_global.flow_idle count ticks of 2^30 ns
+ * (1.07 s) of CLOCK_MONOTONIC_COARSE (bpf_ktime_get_coarse_ns()): a
+ * shift, where seconds would cost a division per packet. */
+#define CIDLB_FLOW_TICK_SHIFT 30
+
+#ifndef __bpf__
+/* cidlb_global.flow_idle for a timeout of s seconds: ticks, rounded up. */
+static inline __u32 cidlb_flow_idle_ticks(__u32 s)
+{
+	return (__u32)(((__u64)s * 1000000000ULL + (1ULL << CIDLB_FLOW_TICK_SHIFT) - 1) >>
+		       CIDLB_FLOW_TICK_SHIFT);
+}
+#endif
+
+/* The shortest UDP payload of a datagram that may carry an Initial
+ * (RFC 9000 14.1): only such datagrams create 4-tuple state. */
+#define CIDLB_MIN_INITIAL 1200
+
+/* ---- cidlb_admit: per-CPU array [0], the rate guard on LRU inserts -----
+ * A virtual schedule (GCRA): each insert moves next_ns on by 1 s /
+ * cidlb_global.new_flow_rate from max(next_ns, now); an insert that would
+ * move it more than 1 s ahead of now is refused (the packet goes by
+ * Maglev alone). So a CPU inserts new_flow_rate 4-tuples a second, and up
+ * to that many at once after a quiet second. Nothing is shared between
+ * CPUs. The clock is read only when a packet would insert.
+ */
+struct cidlb_admit {
+	__u64 next_ns; /* CLOCK_MONOTONIC_COARSE */
 };
 
 /* ---- cidlb_retired: hash, retired CID -> expiry -------------------------
@@ -356,6 +389,11 @@ struct cidlb_global {
 	__u8 pad2[3];
 	__u32 sid_mask; /* buckets in cidlb_sid_table - 1, kept by lb.c;
 				 * 0: no table, every server ID is in cidlb_sids */
+	__u32 new_flow_rate; /* [lb] new_flow_rate: 4-tuple inserts a second
+				 * per CPU (cidlb_admit); 0: unlimited */
+	__u32 flow_idle;     /* [lb] flow_idle_timeout in ticks
+				 * (CIDLB_FLOW_TICK_SHIFT, rounded up): an LRU
+				 * entry idle longer is a miss; 0: never */
 };
 
 /* flags of struct cidlb_global */
@@ -488,6 +526,14 @@ struct cidlb_neigh {
 	  "Dropped: no neighbour entry for the backend's next hop (kernel and cidlb_neigh).") \
 	X(DROP, drop_no_port, \
 	  "Dropped: the egress interface is not in egress_interfaces (cidlb_tx_ports).") \
+	/* new-flow admission (bpf/pick.h pick_fallback) */ \
+	X(DROP, drop_small_initial, \
+	  "Dropped: Initial without a routable CID in a UDP payload under 1200 octets.") \
+	X(PATH, lru_no_admit, \
+	  "Fallback: by Maglev, no 4-tuple entry made: not an Initial or 0-RTT of 1200 octets.") \
+	X(PATH, lru_rate_limited, \
+	  "Fallback: by Maglev, no 4-tuple entry made: over new_flow_rate on this CPU.") \
+	X(PATH, lru_idle, "Fallback: 4-tuple entry idle past flow_idle_timeout, taken as a miss.") \
 	/* a new counter: one line above this one */
 
 enum cidlb_counter_kind {
@@ -575,7 +621,8 @@ CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
-CIDLB_SIZE_CHECK(cidlb_global, 56);
+CIDLB_SIZE_CHECK(cidlb_global, 64);
+CIDLB_SIZE_CHECK(cidlb_admit, 8);
 CIDLB_SIZE_CHECK(cidlb_sid_bucket, 32);
 CIDLB_SIZE_CHECK(cidlb_counters, CIDLB_N_COUNTERS * 8);
 CIDLB_SIZE_CHECK(cidlb_neigh_key, 24);

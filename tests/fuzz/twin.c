@@ -227,6 +227,15 @@ __u64 bpf_ktime_get_boot_ns(void)
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 
+/* The clock of cidlb_flow.seen and of the rate guard (cidlb_admit). */
+__u64 bpf_ktime_get_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
 int twin_map_write(const char *name, const void *key, const void *value)
 {
 	size_t i;

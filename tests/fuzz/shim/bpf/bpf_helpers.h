@@ -37,5 +37,6 @@ long bpf_fib_lookup(void *ctx, struct bpf_fib_lookup *params, int plen, __u32 fl
 long bpf_check_mtu(void *ctx, __u32 ifindex, __u32 *mtu_len, __s32 len_diff, __u64 flags);
 long bpf_redirect_map(void *map, __u64 key, __u64 flags);
 __u64 bpf_ktime_get_boot_ns(void);
+__u64 bpf_ktime_get_coarse_ns(void);
 
 #endif
