@@ -177,35 +177,36 @@ static __always_inline void dcache_put(const struct cid_ctx *c, struct cidlb_dca
 }
 
 /* The AES decoders, behind the decode cache unless the config opts out:
- * 0 decoded, 1 found in the cache, -1 not decodable. */
+ * 0 decoded, 1 found in the cache, -1 not decodable. After a miss, *put
+ * is the slot the decode may go into: the caller writes it only once the
+ * server ID has proved to be a live backend's (pick_by_sid), so that
+ * made-up CIDs do not evict real clients' entries. */
 static __always_inline int cid_decrypt(const struct cid_ctx *c, const struct cidlb_global *g,
-				       struct cidlb_sid_key *key, struct cidlb_counters *cnt)
+				       struct cidlb_sid_key *key, struct cidlb_counters *cnt,
+				       struct cidlb_dcache_slot **put)
 {
 	const struct cidlb_config *cfg = c->cfg;
-	int cache = !(cfg->flags & CIDLB_CFG_F_NO_DCACHE), rc;
-	struct cidlb_dcache_slot *s = NULL;
+	struct cidlb_dcache_slot *s;
 
-	if (cache) {
+	if (!(cfg->flags & CIDLB_CFG_F_NO_DCACHE)) {
 		s = dcache_slot(c, g);
 		if (!dcache_get(c, s, key, cnt))
 			return 1;
+		*put = s;
 	}
 	if (cfg->mode == CIDLB_MODE_SINGLE_PASS) {
 		cnt->cid_single_pass++;
-		rc = cid_decode_single_pass(cfg, c->key.cid, key->sid);
-	} else {
-		cnt->cid_four_pass++;
-		rc = cid_decode_four_pass(cfg, c->key.cid, key->sid);
+		return cid_decode_single_pass(cfg, c->key.cid, key->sid);
 	}
-	if (!rc && cache)
-		dcache_put(c, s, key);
-	return rc;
+	cnt->cid_four_pass++;
+	return cid_decode_four_pass(cfg, c->key.cid, key->sid);
 }
 
 /* Server ID of a routable DCID into key->sid, by the config's mode: 0, or
- * 1 when the decode cache had it, or -1. */
+ * 1 when the decode cache had it, or -1; *put as cid_decrypt() says. */
 static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidlb_global *g,
-				      struct cidlb_sid_key *key, struct cidlb_counters *cnt)
+				      struct cidlb_sid_key *key, struct cidlb_counters *cnt,
+				      struct cidlb_dcache_slot **put)
 {
 	const struct cidlb_config *cfg = c->cfg;
 
@@ -228,7 +229,7 @@ static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidl
 		return 0;
 	}
 	if (cfg->mode == CIDLB_MODE_SINGLE_PASS || cfg->mode == CIDLB_MODE_FOUR_PASS)
-		return cid_decrypt(c, g, key, cnt);
+		return cid_decrypt(c, g, key, cnt, put);
 	return -1;
 }
 
@@ -282,11 +283,12 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 				       __u32 *idx, struct cidlb_counters *cnt)
 {
 	struct cidlb_sid_key key __attribute__((aligned(8))) = {};
+	struct cidlb_dcache_slot *put = NULL;
 	struct cidlb_config_stats *cs;
 	struct cidlb_backend *be;
 	__u32 cr, i = 0;
 
-	int rc = cid_decode(c, g, &key, cnt);
+	int rc = cid_decode(c, g, &key, cnt, &put);
 
 	if (rc < 0)
 		return -1;
@@ -302,6 +304,8 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 			cs->no_backend++;
 		return -1;
 	}
+	if (put) /* decoded now, a live backend's: worth caching */
+		dcache_put(c, put, &key);
 	*idx = i;
 	return 0;
 }
