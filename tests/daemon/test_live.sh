@@ -5,8 +5,8 @@
 #     drained and re-activated, weights change and b3 is removed: every
 #     packet reaches its own backend, none is lost or misrouted.
 #  2. Fallback flows (unroutable CIDs, opened by a 1200-octet Initial) keep
-#     their backend when it drains
-#     (LRU), new ones never go to the draining backend.
+#     their backend when it drains (LRU), new ones never go to the draining
+#     backend.
 #  3. A removed backend's CIDs take the fallback route to a survivor; its
 #     server ID is quarantined: refused to another backend, given back to
 #     the same name.
