@@ -343,7 +343,8 @@ static __always_inline int flow_admit(const struct pkt *p, const struct quic_hdr
 	return q->kind == QUIC_0RTT && big ? FLOW_INSERT : FLOW_LOOKUP;
 }
 
-/* CLOCK_MONOTONIC_COARSE: a few loads, no clock source read. */
+/* The tick of a time of bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE:
+ * a few loads, no clock source read). */
 static __always_inline __u32 flow_tick(__u64 now_ns)
 {
 	return (__u32)(now_ns >> CIDLB_FLOW_TICK_SHIFT);
@@ -351,21 +352,23 @@ static __always_inline __u32 flow_tick(__u64 now_ns)
 
 /* An LRU entry still in use: idle no longer than flow_idle ticks. Its
  * time moves on at most once a tick, so the packets of a flow do not
- * write its entry (a cache line shared by every CPU) each time. */
+ * write its entry (a cache line shared by every CPU) each time. A time
+ * ahead of this CPU's (another CPU wrote it as the tick turned) is now. */
 static __always_inline int flow_fresh(struct cidlb_flow *f, const struct cidlb_global *g,
 				      struct cidlb_counters *cnt)
 {
-	__u32 now, age;
+	__u32 now;
+	__s32 age;
 
 	if (!g->flow_idle)
 		return 1;
 	now = flow_tick(bpf_ktime_get_coarse_ns());
-	age = now - f->seen;
-	if (age > g->flow_idle) {
+	age = (__s32)(now - f->seen);
+	if (age > (__s32)g->flow_idle) {
 		cnt->lru_idle++;
 		return 0;
 	}
-	if (age)
+	if (age > 0)
 		f->seen = now;
 	return 1;
 }
