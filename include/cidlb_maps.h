@@ -388,7 +388,7 @@ struct cidlb_global {
 	__u32 vip_seed[2]; /* hash seed of each cidlb_vip_table half (lb.c) */
 	__u8 vip_active;   /* 0 or 1: the cidlb_vip_table half packets read */
 	__u8 pad2[3];
-	__u32 sid_mask; /* buckets in cidlb_sid_table - 1, kept by lb.c;
+	__u32 sid_mask;	     /* buckets in cidlb_sid_table - 1, kept by lb.c;
 				 * 0: no table, every server ID is in cidlb_sids */
 	__u32 new_flow_rate; /* [lb] new_flow_rate: 4-tuple inserts a second
 				 * per CPU (cidlb_admit); 0: unlimited */

@@ -358,6 +358,7 @@ int main(void)
 		cmocka_unit_test(test_spec_vectors),
 		cmocka_unit_test(test_key_change),
 		cmocka_unit_test(test_no_dcache),
+		/* what the decode cache admits */
 		cmocka_unit_test(test_dcache_live_only),
 		cmocka_unit_test(test_every_pair),
 	};

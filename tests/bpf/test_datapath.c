@@ -1220,7 +1220,12 @@ static uint32_t tick_now(void)
 			  CIDLB_FLOW_TICK_SHIFT);
 }
 
-enum { P_INITIAL, P_0RTT, P_HANDSHAKE, P_SHORT };
+enum {
+	P_INITIAL,
+	P_0RTT,
+	P_HANDSHAKE,
+	P_SHORT
+};
 
 /* A packet of T_CLIENT4:sport with an unroutable DCID (config ID 7),
  * `total` octets of UDP payload; returns the verdict, *to the last octet
