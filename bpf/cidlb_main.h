@@ -209,7 +209,12 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 		}
 		cnt->unroutable_sid++;
 	}
-	if (pick_fallback(&p->flow, g, q.kind == QUIC_INITIAL, &idx, cnt)) {
+	rc = flow_admit(p, &q);
+	if (rc == FLOW_DROP) {
+		cnt->drop_small_initial++;
+		return XDP_DROP;
+	}
+	if (pick_fallback(&p->flow, rc, g, &idx, cnt)) {
 		cnt->drop_no_backend++;
 		return XDP_DROP;
 	}

@@ -5,7 +5,8 @@
  * a DCID is routable when its config ID names a config held here, it is
  * long enough for that config, and its server ID belongs to a live
  * backend. Everything else takes the baseline fallback: the 4-tuple LRU
- * table, then the Maglev table on a seeded hash of the 4-tuple.
+ * table, then the Maglev table on a seeded hash of the 4-tuple; only an
+ * Initial or 0-RTT packet of 1200 octets adds to the table (flow_admit()).
  */
 #ifndef CIDLB_BPF_PICK_H
 #define CIDLB_BPF_PICK_H
@@ -14,6 +15,7 @@
 #include "quic.h"
 #include "cidlb_hash.h"
 #include "cid_crypto.h"
+#include "rate.h"
 
 enum pick_result {
 	PICK_ROUTED = 0, /* server ID -> live backend */
@@ -176,35 +178,36 @@ static __always_inline void dcache_put(const struct cid_ctx *c, struct cidlb_dca
 }
 
 /* The AES decoders, behind the decode cache unless the config opts out:
- * 0 decoded, 1 found in the cache, -1 not decodable. */
+ * 0 decoded, 1 found in the cache, -1 not decodable. After a miss, *put
+ * is the slot the decode may go into: the caller writes it only once the
+ * server ID has proved to be a live backend's (pick_by_sid), so that
+ * made-up CIDs do not evict real clients' entries. */
 static __always_inline int cid_decrypt(const struct cid_ctx *c, const struct cidlb_global *g,
-				       struct cidlb_sid_key *key, struct cidlb_counters *cnt)
+				       struct cidlb_sid_key *key, struct cidlb_counters *cnt,
+				       struct cidlb_dcache_slot **put)
 {
 	const struct cidlb_config *cfg = c->cfg;
-	int cache = !(cfg->flags & CIDLB_CFG_F_NO_DCACHE), rc;
-	struct cidlb_dcache_slot *s = NULL;
+	struct cidlb_dcache_slot *s;
 
-	if (cache) {
+	if (!(cfg->flags & CIDLB_CFG_F_NO_DCACHE)) {
 		s = dcache_slot(c, g);
 		if (!dcache_get(c, s, key, cnt))
 			return 1;
+		*put = s;
 	}
 	if (cfg->mode == CIDLB_MODE_SINGLE_PASS) {
 		cnt->cid_single_pass++;
-		rc = cid_decode_single_pass(cfg, c->key.cid, key->sid);
-	} else {
-		cnt->cid_four_pass++;
-		rc = cid_decode_four_pass(cfg, c->key.cid, key->sid);
+		return cid_decode_single_pass(cfg, c->key.cid, key->sid);
 	}
-	if (!rc && cache)
-		dcache_put(c, s, key);
-	return rc;
+	cnt->cid_four_pass++;
+	return cid_decode_four_pass(cfg, c->key.cid, key->sid);
 }
 
 /* Server ID of a routable DCID into key->sid, by the config's mode: 0, or
- * 1 when the decode cache had it, or -1. */
+ * 1 when the decode cache had it, or -1; *put as cid_decrypt() says. */
 static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidlb_global *g,
-				      struct cidlb_sid_key *key, struct cidlb_counters *cnt)
+				      struct cidlb_sid_key *key, struct cidlb_counters *cnt,
+				      struct cidlb_dcache_slot **put)
 {
 	const struct cidlb_config *cfg = c->cfg;
 
@@ -227,7 +230,7 @@ static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidl
 		return 0;
 	}
 	if (cfg->mode == CIDLB_MODE_SINGLE_PASS || cfg->mode == CIDLB_MODE_FOUR_PASS)
-		return cid_decrypt(c, g, key, cnt);
+		return cid_decrypt(c, g, key, cnt, put);
 	return -1;
 }
 
@@ -291,11 +294,12 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 				       __u32 *idx, struct cidlb_counters *cnt)
 {
 	struct cidlb_sid_key key __attribute__((aligned(8))) = {};
+	struct cidlb_dcache_slot *put = NULL;
 	struct cidlb_config_stats *cs;
 	struct cidlb_backend *be;
 	__u32 cr, i = 0;
 
-	int rc = cid_decode(c, g, &key, cnt);
+	int rc = cid_decode(c, g, &key, cnt, &put);
 
 	if (rc < 0)
 		return -1;
@@ -313,6 +317,8 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 			return SID_GONE;
 		return SID_NONE;
 	}
+	if (put) /* decoded now, a live backend's: worth caching */
+		dcache_put(c, put, &key);
 	*idx = i;
 	if ((be->flags & CIDLB_BE_F_DOWN) && (c->cfg->flags & CIDLB_CFG_F_RESET))
 		return SID_DOWN;
@@ -331,24 +337,93 @@ static __always_inline void be_stats_touch(__u32 idx)
 		asm volatile("" : : "r"(*(volatile __u64 *)&st->packets));
 }
 
-/* Baseline fallback: the 4-tuple table, else Maglev (recorded in the
- * table); `initial`: the packet is an Initial. Returns 0 with *idx set,
- * or -1 when no backend is live. */
-static __always_inline int pick_fallback(const struct cidlb_flow_key *flow,
-					 const struct cidlb_global *g, int initial, __u32 *idx,
+/* What a packet without a routable CID may do to the 4-tuple table. */
+enum flow_admit {
+	FLOW_DROP = -1,	 /* an Initial under CIDLB_MIN_INITIAL octets */
+	FLOW_LOOKUP = 0, /* may not open a connection: look up, never insert */
+	FLOW_INSERT = 1, /* may open one: look up, insert on a miss */
+};
+
+/* Only Initial and 0-RTT packets open connections, and a client pads
+ * every datagram that carries an Initial to 1200 octets of UDP payload
+ * (RFC 9000 14.1): a server must discard an Initial in a smaller one, so
+ * it is dropped here. A 0-RTT packet may come in a smaller datagram after
+ * the first: it looks up, as does everything else. */
+static __always_inline int flow_admit(const struct pkt *p, const struct quic_hdr *q)
+{
+	int big = p->udp_len >= sizeof(struct udphdr) + CIDLB_MIN_INITIAL;
+
+	if (q->kind == QUIC_INITIAL)
+		return big ? FLOW_INSERT : FLOW_DROP;
+	return q->kind == QUIC_0RTT && big ? FLOW_INSERT : FLOW_LOOKUP;
+}
+
+/* The tick of a time of bpf_ktime_get_coarse_ns() (CLOCK_MONOTONIC_COARSE:
+ * a few loads, no clock source read). */
+static __always_inline __u32 flow_tick(__u64 now_ns)
+{
+	return (__u32)(now_ns >> CIDLB_FLOW_TICK_SHIFT);
+}
+
+/* An LRU entry still in use: idle no longer than flow_idle ticks. Its
+ * time moves on at most once a tick, so the packets of a flow do not
+ * write its entry (a cache line shared by every CPU) each time. A time
+ * ahead of this CPU's (another CPU wrote it as the tick turned) is now. */
+static __always_inline int flow_fresh(struct cidlb_flow *f, const struct cidlb_global *g,
+				      struct cidlb_counters *cnt)
+{
+	__u32 now;
+	__s32 age;
+
+	if (!g->flow_idle)
+		return 1;
+	now = flow_tick(bpf_ktime_get_coarse_ns());
+	age = (__s32)(now - f->seen);
+	if (age > (__s32)g->flow_idle) {
+		cnt->lru_idle++;
+		return 0;
+	}
+	if (age > 0)
+		f->seen = now;
+	return 1;
+}
+
+/* Record the Maglev choice for a packet that may open a connection,
+ * within the rate guard. */
+static __always_inline void flow_insert(const struct cidlb_flow_key *flow, __u32 backend,
+					const struct cidlb_global *g, struct cidlb_counters *cnt)
+{
+	struct cidlb_flow nf = { .backend = backend };
+
+	if (g->new_flow_rate && !rate_take(CIDLB_RATE_FLOW, g->new_flow_rate)) {
+		cnt->lru_rate_limited++;
+		return;
+	}
+	nf.seen = flow_tick(bpf_ktime_get_coarse_ns());
+	bpf_map_update_elem(&cidlb_lru, flow, &nf, BPF_ANY);
+}
+
+/* Baseline fallback: the 4-tuple table (an entry whose backend is live
+ * and that is not idle), else Maglev, recorded in the table when `admit`
+ * (enum flow_admit) allows it. Returns 0 with *idx set, or -1 when no
+ * backend is live. */
+static __always_inline int pick_fallback(const struct cidlb_flow_key *flow, int admit,
+					 const struct cidlb_global *g, __u32 *idx,
 					 struct cidlb_counters *cnt)
 {
-	struct cidlb_flow *f, nf = {};
 	struct cidlb_backend *be;
+	struct cidlb_flow *f;
 	__u32 slot, *v;
 
 	f = bpf_map_lookup_elem(&cidlb_lru, flow);
 	if (f) {
 		be = bpf_map_lookup_elem(&cidlb_backends, &f->backend);
-		/* a flow stays with its backend, also while that one is
-		 * down (its handshake may still finish there), but an Initial
-		 * opens a new connection: not on a down backend */
-		if (backend_live(be) && !(initial && (be->flags & CIDLB_BE_F_DOWN))) {
+		/* a flow stays with its backend while it is live and not
+		 * idle, also while it is down (its handshake may still finish
+		 * there); but a packet that may open a connection does not
+		 * follow it to a down backend: Maglev places it */
+		if (backend_live(be) && !(admit == FLOW_INSERT && (be->flags & CIDLB_BE_F_DOWN)) &&
+		    flow_fresh(f, g, cnt)) {
 			cnt->route_lru++;
 			*idx = f->backend;
 			return 0;
@@ -364,8 +439,10 @@ static __always_inline int pick_fallback(const struct cidlb_flow_key *flow,
 	be = bpf_map_lookup_elem(&cidlb_backends, v);
 	if (!backend_live(be))
 		return -1;
-	nf.backend = *v;
-	bpf_map_update_elem(&cidlb_lru, flow, &nf, BPF_ANY);
+	if (admit == FLOW_INSERT)
+		flow_insert(flow, *v, g, cnt);
+	else
+		cnt->lru_no_admit++;
 	cnt->route_maglev++;
 	*idx = *v;
 	return 0;

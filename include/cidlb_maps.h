@@ -315,8 +315,29 @@ struct cidlb_flow_key {
 
 struct cidlb_flow {
 	__u32 backend;
-	__u32 pad;
+	__u32 seen; /* last packet, in ticks of CIDLB_FLOW_TICK_SHIFT: written
+			 * at the insert, then at most once a tick by the
+			 * packets of the flow (not on every packet) */
 };
+
+/* cidlb_flow.seen and cidlb_global.flow_idle count ticks of 2^30 ns
+ * (1.07 s) of CLOCK_MONOTONIC_COARSE (bpf_ktime_get_coarse_ns()): a
+ * shift, where seconds would cost a division per packet. */
+#define CIDLB_FLOW_TICK_SHIFT 30
+
+#ifndef __bpf__
+/* cidlb_global.flow_idle for a timeout of s seconds: ticks, rounded up. */
+static inline __u32 cidlb_flow_idle_ticks(__u32 s)
+{
+	return (__u32)(((__u64)s * 1000000000ULL + (1ULL << CIDLB_FLOW_TICK_SHIFT) - 1) >>
+		       CIDLB_FLOW_TICK_SHIFT);
+}
+#endif
+
+/* The shortest UDP payload of a datagram that may carry an Initial
+ * (RFC 9000 14.1): only such datagrams create 4-tuple state. */
+#define CIDLB_MIN_INITIAL 1200
+
 
 /* ---- cidlb_retired: hash, retired CID -> expiry -------------------------
  * The key holds the CID's significant octets: 1 + sid_len + nonce_len for
@@ -351,8 +372,9 @@ struct cidlb_retired {
 
 /* ---- cidlb_dcache: per-CPU array, direct-mapped decode cache ----------
  * Slot = hash of the CID key modulo the map size (a power of 2). A hit
- * needs the same CID, config ID and config generation; a miss overwrites
- * the slot. Nothing is shared between CPUs, and an insert costs a copy,
+ * needs the same CID, config ID and config generation; after a miss, a
+ * decode whose server ID belongs to a live backend overwrites the slot
+ * (others leave it: made-up CIDs do not evict real clients' entries). Nothing is shared between CPUs, and an insert costs a copy,
  * not an allocation (measured: an LRU hash insert cost 250-400 ns here).
  */
 struct cidlb_dcache_slot {
@@ -380,23 +402,32 @@ struct cidlb_global {
 	__u32 vip_seed[2]; /* hash seed of each cidlb_vip_table half (lb.c) */
 	__u8 vip_active;   /* 0 or 1: the cidlb_vip_table half packets read */
 	__u8 pad2[3];
-	__u32 sid_mask; /* buckets in cidlb_sid_table - 1, kept by lb.c;
+	__u32 sid_mask;	     /* buckets in cidlb_sid_table - 1, kept by lb.c;
 				 * 0: no table, every server ID is in cidlb_sids */
-	__u32 reset_rate; /* stateless resets per second per CPU; 0: none */
-	__u32 pad3;
+	__u32 reset_rate;    /* [lb] reset_rate: stateless resets a second
+				 * per CPU (cidlb_rate); 0: none */
+	__u32 new_flow_rate; /* [lb] new_flow_rate: 4-tuple inserts a second
+				 * per CPU (cidlb_rate); 0: unlimited */
+	__u32 flow_idle;     /* [lb] flow_idle_timeout in ticks
+				 * (CIDLB_FLOW_TICK_SHIFT, rounded up): an LRU
+				 * entry idle longer is a miss; 0: never */
 };
 
 /* ---- cidlb_rate: per-CPU array [enum cidlb_rate_id], rate limits ------
- * One window per limited thing: at most its limit per second per CPU. */
+ * A virtual schedule each (GCRA, bpf/rate.h): an event moves next_ns on
+ * by 1 s / its limit from max(next_ns, now), and one that would move it
+ * more than 1 s ahead of now is refused. So a CPU takes up to its limit a
+ * second, and that many at once after a quiet second. Nothing is shared
+ * between CPUs; the clock is read only by a packet that wants the event.
+ */
 enum cidlb_rate_id {
-	CIDLB_RATE_RESET = 0,
+	CIDLB_RATE_RESET = 0, /* stateless resets: cidlb_global.reset_rate */
+	CIDLB_RATE_FLOW = 1,  /* cidlb_lru inserts: cidlb_global.new_flow_rate */
 	CIDLB_RATE_N
 };
 
 struct cidlb_rate {
-	__u64 start_ns; /* bpf_ktime_get_ns() at the window's start */
-	__u32 used;	/* events in this window */
-	__u32 pad;
+	__u64 next_ns; /* CLOCK_MONOTONIC_COARSE */
 };
 
 /* flags of struct cidlb_global */
@@ -537,6 +568,14 @@ struct cidlb_neigh {
 	  "Not reset, sent on as before: too short for a smaller reset, or IP options or " \
 	  "IPv6 extension headers.") \
 	X(DROP, drop_reset, "Dropped: a stateless reset could not be built after the frame was cut.") \
+	/* new-flow admission (bpf/pick.h pick_fallback) */ \
+	X(DROP, drop_small_initial, \
+	  "Dropped: Initial without a routable CID in a UDP payload under 1200 octets.") \
+	X(PATH, lru_no_admit, \
+	  "Fallback: by Maglev, no 4-tuple entry made: not an Initial or 0-RTT of 1200 octets.") \
+	X(PATH, lru_rate_limited, \
+	  "Fallback: by Maglev, no 4-tuple entry made: over new_flow_rate on this CPU.") \
+	X(PATH, lru_idle, "Fallback: 4-tuple entry idle past flow_idle_timeout, taken as a miss.") \
 	/* a new counter: one line above this one */
 
 enum cidlb_counter_kind {
@@ -624,8 +663,8 @@ CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
-CIDLB_SIZE_CHECK(cidlb_global, 64);
-CIDLB_SIZE_CHECK(cidlb_rate, 16);
+CIDLB_SIZE_CHECK(cidlb_global, 68);
+CIDLB_SIZE_CHECK(cidlb_rate, 8);
 CIDLB_SIZE_CHECK(cidlb_sid_bucket, 32);
 CIDLB_SIZE_CHECK(cidlb_counters, CIDLB_N_COUNTERS * 8);
 CIDLB_SIZE_CHECK(cidlb_neigh_key, 24);

@@ -17,6 +17,8 @@
 #include <sys/random.h>
 #include <cmocka.h>
 #include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "cidlb/cidlb.h"
 #include "tlb.h"
 
@@ -220,19 +222,100 @@ static void test_key_change(void **state)
 	memset(p.key, 0x11, 16);
 	tlb_config(t, 3, 4, 8, p.key);
 	assert_int_equal(route(cid, len, 0), 12);
-	/* each key: one miss, then hits; the new key's first packet missed
-	 * although an entry for the CID was there */
-	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_miss)) - miss0, 3);
-	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_hit)) - hit0, 4);
-	/* and per config ID: 7 decodes, 4 from the cache, 3 (new key) owned by nobody */
+	/* the old key: one miss, then hits; the new key decodes a server ID
+	 * nobody owns, which is never cached: three misses although an
+	 * entry for the CID was there; the old key again: a miss */
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_miss)) - miss0, 5);
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_hit)) - hit0, 2);
+	/* and per config ID: 7 decodes, 2 from the cache, 3 (new key) owned by nobody */
 	{
 		struct cidlb_config_stats cs;
 
 		assert_int_equal(cidlb_lb_read_config_stats(t->lb, 3, &cs), 0);
 		assert_int_equal(cs.decodes, 7);
-		assert_int_equal(cs.dcache_hits, 4);
+		assert_int_equal(cs.dcache_hits, 2);
 		assert_int_equal(cs.no_backend, 3);
 	}
+	cidlb_cid_config_free(cfg);
+}
+
+/* Every slot of cidlb_dcache on every CPU, in one buffer of *n slots. */
+static struct cidlb_dcache_slot *dcache_dump(size_t *n)
+{
+	int fd = cidlb_lb_map_fd(t->lb, CIDLB_M_DCACHE), ncpu = libbpf_num_possible_cpus();
+	struct bpf_map_info info = {};
+	uint32_t ilen = sizeof(info), k;
+	struct cidlb_dcache_slot *v;
+
+	assert_int_equal(bpf_obj_get_info_by_fd(fd, &info, &ilen), 0);
+	*n = (size_t)info.max_entries * ncpu;
+	v = calloc(*n, sizeof(*v));
+	assert_non_null(v);
+	for (k = 0; k < info.max_entries; k++)
+		assert_int_equal(bpf_map_lookup_elem(fd, &k, v + (size_t)k * ncpu), 0);
+	return v;
+}
+
+/*
+ * The decode cache takes only server IDs of a live backend: CIDs that
+ * decode to a server ID nobody owns, or one of an absent backend, go to
+ * the fallback and leave the cache as it was (a flood of made-up CIDs
+ * cannot evict real clients' entries); a live one's is cached and hit.
+ */
+static void test_dcache_live_only(void **state)
+{
+	struct cidlb_cid_params p = {
+		.config_id = 5, .server_id_len = 3, .nonce_len = 6, .has_key = 1
+	};
+	uint8_t live[3] = { 5, 5, 1 }, absent[3] = { 5, 5, 2 }, nobody[3] = { 5, 5, 3 };
+	uint8_t nonce[6] = { 1, 2, 3, 4, 5, 6 }, cid[3][32];
+	struct cidlb_cid_config *cfg;
+	struct cidlb_dcache_slot *d0, *d1;
+	uint64_t hit0, miss0;
+	size_t n, n1, j, changed = 0;
+	int len, i;
+
+	(void)state;
+	memset(p.key, 0x5a, 16);
+	assert_int_equal(cidlb_cid_config_new(&p, &cfg, NULL), 0);
+	len = cidlb_cid_encode(cfg, live, 3, nonce, 6, cid[0], sizeof(cid[0]));
+	assert_int_equal(cidlb_cid_encode(cfg, absent, 3, nonce, 6, cid[1], sizeof(cid[1])), len);
+	assert_int_equal(cidlb_cid_encode(cfg, nobody, 3, nonce, 6, cid[2], sizeof(cid[2])), len);
+	tlb_config(t, 5, 3, 6, p.key);
+	tlb_backend(t, 6, "198.18.5.16", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ABSENT);
+	tlb_sid(t, 5, live, 3, 3);
+	tlb_sid(t, 5, absent, 3, 6);
+	hit0 = cnt_of(offsetof(struct cidlb_counters, dcache_hit));
+	miss0 = cnt_of(offsetof(struct cidlb_counters, dcache_miss));
+	d0 = dcache_dump(&n);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(route(cid[2], len, 0), 99); /* nobody's: fallback */
+		assert_int_equal(route(cid[1], len, 0), 99); /* absent: fallback */
+	}
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_miss)) - miss0, 6);
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_hit)), hit0);
+	d1 = dcache_dump(&n1);
+	assert_int_equal(n1, n);
+	assert_memory_equal(d0, d1, n * sizeof(*d0)); /* not one slot written */
+	free(d1);
+	/* a live backend's: cached at the first packet, hit after */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(route(cid[0], len, 0), 13);
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_miss)) - miss0, 7);
+	assert_int_equal(cnt_of(offsetof(struct cidlb_counters, dcache_hit)) - hit0, 2);
+	d1 = dcache_dump(&n1);
+	for (j = 0; j < n; j++) {
+		if (!memcmp(&d0[j], &d1[j], sizeof(*d0)))
+			continue;
+		changed++;
+		assert_int_equal(d1[j].config_id, 5);
+		assert_int_equal(d1[j].sid_len, 3);
+		assert_memory_equal(d1[j].sid, live, 3);
+		assert_memory_equal(d1[j].cid.cid, cid[0], len);
+	}
+	assert_int_equal(changed, 1);
+	free(d0);
+	free(d1);
 	cidlb_cid_config_free(cfg);
 }
 
@@ -275,6 +358,8 @@ int main(void)
 		cmocka_unit_test(test_spec_vectors),
 		cmocka_unit_test(test_key_change),
 		cmocka_unit_test(test_no_dcache),
+		/* what the decode cache admits */
+		cmocka_unit_test(test_dcache_live_only),
 		cmocka_unit_test(test_every_pair),
 	};
 

@@ -8,6 +8,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -353,6 +354,43 @@ static const struct dp_case cases[] = {
 		  "07445566a1a2a3a4",
 	  .pad_to = 40, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid),
 	  .backend = 3 },
+	/* new-flow admission: only an Initial or 0-RTT of 1200 octets or more
+	 * may create 4-tuple state (test_admit checks the table) */
+	{ "Initial, unroutable, 1199 octets (RFC 9000 14.1)",
+	  .quic = "c0"
+		  "00000001"
+		  "08"
+		  "e7010203a1a2a3a4"
+		  "00",
+	  .pad_to = 1199, .verdict = XDP_DROP, .verdict_cnt = CNT(drop_small_initial),
+	  .path_cnt = CNT(unroutable_cr7), .backend = -1 },
+	{ "v2 Initial, unroutable, 100 octets",
+	  .quic = "d0"
+		  "6b3343cf"
+		  "08"
+		  "67010203a1a2a3a4"
+		  "00",
+	  .pad_to = 100, .verdict = XDP_DROP, .verdict_cnt = CNT(drop_small_initial),
+	  .path_cnt = CNT(unroutable_config), .backend = -1 },
+	{ "Initial, routable, 1199 octets: its server discards it", .quic = LONG_V1("c0"),
+	  .pad_to = 1199, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(route_cid),
+	  .backend = 0 },
+	{ "0-RTT, unroutable, 100 octets: not dropped",
+	  .quic = "d0"
+		  "00000001"
+		  "08"
+		  "e7010203a1a2a3a4"
+		  "00",
+	  .pad_to = 100, .verdict = XDP_TX, .verdict_cnt = CNT(tx), .path_cnt = CNT(quic_0rtt),
+	  .backend = FALLBACK_BE },
+	{ "Handshake, unroutable, 1200 octets",
+	  .quic = "e0"
+		  "00000001"
+		  "08"
+		  "e7010203a1a2a3a4"
+		  "00",
+	  .pad_to = 1200, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(quic_handshake), .backend = FALLBACK_BE },
 	{ "retired CID, short header", .quic = "41" RETIRED_CID, .pad_to = 40, .verdict = XDP_DROP,
 	  .verdict_cnt = CNT(drop_retired), .path_cnt = NONE, .backend = -1 },
 	{ "retired CID, long header with extra octets",
@@ -1142,6 +1180,287 @@ static void test_many_vips(void **state)
 	assert_int_equal(run_to(t, 4, T_VIP4, T_VIP_PORT), XDP_DROP);
 }
 
+/* ---- new-flow admission ------------------------------------------------ */
+
+/* The cidlb_lru key of T_CLIENT4:sport -> T_VIP4:443. */
+static struct cidlb_flow_key flow4(uint16_t sport)
+{
+	struct cidlb_flow_key k = { .family = CIDLB_FAMILY_V4 };
+
+	tpkt_addr(4, T_CLIENT4, k.src);
+	tpkt_addr(4, T_VIP4, k.dst);
+	k.sport = htons(sport);
+	k.dport = htons(T_VIP_PORT);
+	return k;
+}
+
+/* cidlb_lru's entry for T_CLIENT4:sport: 0 and *f, or -ENOENT. */
+static int lru_get(struct tlb *t, uint16_t sport, struct cidlb_flow *f)
+{
+	struct cidlb_flow_key k = flow4(sport);
+
+	return bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_LRU), &k, f) ? -errno : 0;
+}
+
+static void lru_set(struct tlb *t, uint16_t sport, const struct cidlb_flow *f)
+{
+	struct cidlb_flow_key k = flow4(sport);
+
+	assert_int_equal(bpf_map_update_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_LRU), &k, f, BPF_ANY),
+			 0);
+}
+
+/* The data path's clock of cidlb_flow.seen, read here. */
+static uint32_t tick_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint32_t)(((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec) >>
+			  CIDLB_FLOW_TICK_SHIFT);
+}
+
+enum {
+	P_INITIAL,
+	P_0RTT,
+	P_HANDSHAKE,
+	P_SHORT
+};
+
+/* A packet of T_CLIENT4:sport with an unroutable DCID (config ID 7),
+ * `total` octets of UDP payload; returns the verdict, *to the last octet
+ * of the outer destination (the backend's 198.18.3.x) or -1. */
+static int run_flow(struct tlb *t, uint16_t sport, int kind, size_t total, int *to)
+{
+	static const uint8_t first[] = { 0xc0, 0xd0, 0xe0 };
+	const uint8_t *dcid = (const uint8_t *)"\xe1\x02\x03\x04\x05\x06\x07\x08";
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = sport,
+			       .dport = T_VIP_PORT,
+			       .payload = payload };
+	size_t len, outlen;
+	int rc;
+
+	if (kind == P_SHORT)
+		s.payload_len = tquic_short(payload, 0x41, dcid, 8, total);
+	else
+		s.payload_len = tquic_long(payload, first[kind], 1, dcid, 8, NULL, 0, total);
+	assert_int_equal(s.payload_len, total);
+	len = tpkt_build(&s, in);
+	rc = tlb_run(t, in, len, out, &outlen);
+	*to = rc == XDP_TX && outlen == len + 20 ? out[14 + 19] : -1;
+	return rc;
+}
+
+static void admit_backends(struct tlb *t)
+{
+	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_backend(t, 1, "198.18.3.11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
+}
+
+static void set_admission(struct tlb *t, uint32_t rate, uint32_t idle)
+{
+	struct cidlb_global g;
+
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	g.new_flow_rate = rate;
+	g.flow_idle = idle;
+	assert_int_equal(cidlb_lb_set_global(t->lb, &g), 0);
+}
+
+/*
+ * Only an Initial or a 0-RTT packet in 1200 octets of UDP payload creates
+ * an entry in cidlb_lru; an Initial in fewer is dropped and makes none;
+ * a short header, a Handshake, a small 0-RTT packet go by Maglev and make
+ * none, but an entry made before keeps them on its backend.
+ */
+static void test_admit(void **state)
+{
+	struct tlb *t = *state;
+	struct cidlb_counters c0, c;
+	struct cidlb_flow f;
+	uint32_t before;
+	int to;
+
+	admit_backends(t);
+	c0 = tlb_counters(t);
+	/* an Initial of 1199 octets: dropped, nothing recorded */
+	assert_int_equal(run_flow(t, 1000, P_INITIAL, 1199, &to), XDP_DROP);
+	assert_int_equal(lru_get(t, 1000, &f), -ENOENT);
+	/* short header, Handshake, small 0-RTT: Maglev, nothing recorded */
+	assert_int_equal(run_flow(t, 1001, P_SHORT, 1300, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(lru_get(t, 1001, &f), -ENOENT);
+	assert_int_equal(run_flow(t, 1002, P_HANDSHAKE, 1200, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(lru_get(t, 1002, &f), -ENOENT);
+	assert_int_equal(run_flow(t, 1003, P_0RTT, 1199, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(lru_get(t, 1003, &f), -ENOENT);
+	c = tlb_counters(t);
+	assert_int_equal(c.drop_small_initial - c0.drop_small_initial, 1);
+	assert_int_equal(c.lru_no_admit - c0.lru_no_admit, 3);
+	assert_int_equal(c.route_maglev - c0.route_maglev, 3);
+	assert_int_equal(c.route_lru - c0.route_lru, 0);
+
+	/* an Initial of 1200 and a 0-RTT of 1200: recorded, with the time */
+	before = tick_now();
+	assert_int_equal(run_flow(t, 1004, P_INITIAL, 1200, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(lru_get(t, 1004, &f), 0);
+	assert_int_equal(f.backend, 0);
+	assert_in_range(f.seen, before, tick_now());
+	assert_int_equal(run_flow(t, 1005, P_0RTT, 1200, &to), XDP_TX);
+	assert_int_equal(lru_get(t, 1005, &f), 0);
+	assert_int_equal(f.backend, 0);
+
+	/* the table moves to backend 1: the recorded flows stay, by every
+	 * kind of packet; the others follow the table */
+	tlb_maglev(t, (uint32_t[]){ 1 }, 1);
+	c0 = tlb_counters(t);
+	assert_int_equal(run_flow(t, 1004, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(run_flow(t, 1004, P_HANDSHAKE, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(run_flow(t, 1005, P_0RTT, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(run_flow(t, 1001, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 11);
+	assert_int_equal(lru_get(t, 1001, &f), -ENOENT);
+	/* an undersized Initial is dropped even where an entry exists */
+	assert_int_equal(run_flow(t, 1004, P_INITIAL, 1000, &to), XDP_DROP);
+	c = tlb_counters(t);
+	assert_int_equal(c.route_lru - c0.route_lru, 3);
+	assert_int_equal(c.route_maglev - c0.route_maglev, 1);
+	assert_int_equal(c.lru_no_admit - c0.lru_no_admit, 1);
+	assert_int_equal(c.drop_small_initial - c0.drop_small_initial, 1);
+	assert_int_equal(c.lru_rate_limited + c.lru_idle, 0);
+	assert_int_equal(tlb_verdicts(&c), c.rx_packets);
+}
+
+/*
+ * The rate guard: at new_flow_rate 1 a CPU inserts one 4-tuple, then none
+ * until a second has passed; the refused flows still go by Maglev and are
+ * counted. At 0, no limit. (The test runs on one CPU: the guard is per
+ * CPU.)
+ */
+static void test_rate_guard(void **state)
+{
+	struct tlb *t = *state;
+	struct timespec pause = { 1, 100 * 1000000 };
+	struct cidlb_counters c0, c;
+	struct cidlb_flow f;
+	cpu_set_t one, old;
+	uint16_t p;
+	int to;
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	admit_backends(t);
+	set_admission(t, 1, 0);
+	c0 = tlb_counters(t);
+	assert_int_equal(run_flow(t, 2000, P_INITIAL, 1200, &to), XDP_TX);
+	assert_int_equal(lru_get(t, 2000, &f), 0);
+	for (p = 2001; p < 2005; p++) {
+		assert_int_equal(run_flow(t, p, P_INITIAL, 1200, &to), XDP_TX);
+		assert_int_equal(to, 10);
+		assert_int_equal(lru_get(t, p, &f), -ENOENT);
+	}
+	c = tlb_counters(t);
+	assert_int_equal(c.lru_rate_limited - c0.lru_rate_limited, 4);
+	assert_int_equal(c.route_maglev - c0.route_maglev, 5);
+	/* packets that find their entry do not count against the rate */
+	assert_int_equal(run_flow(t, 2000, P_INITIAL, 1200, &to), XDP_TX);
+	assert_int_equal(tlb_counters(t).route_lru - c.route_lru, 1);
+	/* a second later: one more */
+	nanosleep(&pause, NULL);
+	assert_int_equal(run_flow(t, 2001, P_INITIAL, 1200, &to), XDP_TX);
+	assert_int_equal(lru_get(t, 2001, &f), 0);
+	assert_int_equal(run_flow(t, 2002, P_INITIAL, 1200, &to), XDP_TX);
+	assert_int_equal(lru_get(t, 2002, &f), -ENOENT);
+	/* unlimited */
+	set_admission(t, 0, 0);
+	for (p = 2002; p < 2100; p++) {
+		assert_int_equal(run_flow(t, p, P_INITIAL, 1200, &to), XDP_TX);
+		assert_int_equal(lru_get(t, p, &f), 0);
+	}
+	c0 = tlb_counters(t);
+	assert_int_equal(c0.lru_rate_limited - c.lru_rate_limited, 1);
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+}
+
+/*
+ * Idle timeout: an entry whose time is more than flow_idle ticks behind is
+ * a miss (counted), the packet goes by Maglev and, if it may, writes a new
+ * entry; a packet of a fresh entry moves its time on to now, at most once
+ * a tick. Times are written into the map here.
+ */
+static void test_idle(void **state)
+{
+	struct tlb *t = *state;
+	struct cidlb_counters c0, c;
+	struct cidlb_flow f;
+	uint32_t now;
+	int to;
+
+	admit_backends(t);
+	set_admission(t, 0, 3);
+	assert_int_equal(run_flow(t, 3000, P_INITIAL, 1200, &to), XDP_TX);
+	tlb_maglev(t, (uint32_t[]){ 1 }, 1);
+	c0 = tlb_counters(t);
+	/* one tick behind: fresh, and brought to now */
+	now = tick_now();
+	lru_set(t, 3000, &(struct cidlb_flow){ .backend = 0, .seen = now - 1 });
+	assert_int_equal(run_flow(t, 3000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(lru_get(t, 3000, &f), 0);
+	assert_in_range(f.seen, now, tick_now());
+	/* one ahead (written by another CPU as the tick turned): fresh, kept */
+	now = tick_now();
+	lru_set(t, 3000, &(struct cidlb_flow){ .backend = 0, .seen = now + 1 });
+	assert_int_equal(run_flow(t, 3000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(lru_get(t, 3000, &f), 0);
+	assert_true(f.seen == now + 1 || f.seen == tick_now());
+	/* three behind: still fresh (flow_idle 3) */
+	now = tick_now();
+	lru_set(t, 3000, &(struct cidlb_flow){ .backend = 0, .seen = now - 3 });
+	assert_int_equal(run_flow(t, 3000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	/* five behind: idle; a short header goes by Maglev and leaves it */
+	now = tick_now();
+	lru_set(t, 3000, &(struct cidlb_flow){ .backend = 0, .seen = now - 5 });
+	assert_int_equal(run_flow(t, 3000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 11);
+	assert_int_equal(lru_get(t, 3000, &f), 0);
+	assert_int_equal(f.backend, 0);
+	assert_int_equal(f.seen, now - 5);
+	c = tlb_counters(t);
+	assert_int_equal(c.route_lru - c0.route_lru, 3);
+	assert_int_equal(c.lru_idle - c0.lru_idle, 1);
+	assert_int_equal(c.route_maglev - c0.route_maglev, 1);
+	/* an Initial on it: overwritten with Maglev's choice and now */
+	assert_int_equal(run_flow(t, 3000, P_INITIAL, 1200, &to), XDP_TX);
+	assert_int_equal(to, 11);
+	assert_int_equal(lru_get(t, 3000, &f), 0);
+	assert_int_equal(f.backend, 1);
+	assert_in_range(f.seen, now, tick_now());
+	assert_int_equal(tlb_counters(t).lru_idle - c0.lru_idle, 2);
+	/* flow_idle 0: no timeout, whatever the time */
+	set_admission(t, 0, 0);
+	lru_set(t, 3000, &(struct cidlb_flow){ .backend = 0, .seen = 1 });
+	assert_int_equal(run_flow(t, 3000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(lru_get(t, 3000, &f), 0);
+	assert_int_equal(f.seen, 1);
+}
+
 static int setup(void **state)
 {
 	*state = tlb_new();
@@ -1170,6 +1489,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_many_vips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sid_table, setup, teardown),
 		cmocka_unit_test(test_sid_table_spill),
+		cmocka_unit_test_setup_teardown(test_admit, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rate_guard, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle, setup, teardown),
 	};
 
 	return cmocka_run_group_tests_name("datapath", tests, NULL, NULL);

@@ -4,11 +4,13 @@
 #
 #   send.py IFACE --dst-mac MAC --src IP --dst IP [--dport 443]
 #           --flow CIDHEX@SPORT [--flow ...] [--count N] [--interval-us U]
-#           [--until-file PATH] [--print-hex]
+#           [--until-file PATH] [--initial] [--print-hex]
 #
 # One round sends one short-header packet per flow, DCID = CIDHEX, from
 # SPORT. --count rounds, or rounds until PATH exists (then one last
 # --count rounds, default 0). Prints {"sent": [per flow], "total": N}.
+# --initial: a v1 Initial of 1200 octets (DCID = CIDHEX) instead: only
+# those record a 4-tuple at cidlb when the CID does not route.
 # --print-hex: print the first flow's frame in hex instead (for cidlb trace).
 import argparse, json, os, socket, struct, sys, time
 
@@ -20,8 +22,12 @@ def csum(b):
     s = (s & 0xffff) + (s >> 16)
     return ~s & 0xffff
 
-def frame(dst_mac, src_mac, src, dst, sport, dport, cid, ident):
-    payload = bytes([0x41]) + cid + bytes(24)
+def frame(dst_mac, src_mac, src, dst, sport, dport, cid, ident, initial=False):
+    if initial:     # v1 Initial, DCID = CID, no SCID, padded to 1200 octets
+        payload = bytes([0xc0]) + b"\x00\x00\x00\x01" + bytes([len(cid)]) + cid + b"\x00"
+        payload += bytes(1200 - len(payload))
+    else:
+        payload = bytes([0x41]) + cid + bytes(24)
     udp = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), ident & 0xffff, 0x4000, 64, 17, 0,
                      socket.inet_aton(src), socket.inet_aton(dst))
@@ -40,6 +46,7 @@ def main():
     ap.add_argument("--interval-us", type=int, default=0)
     ap.add_argument("--until-file")
     ap.add_argument("--print-hex", action="store_true")
+    ap.add_argument("--initial", action="store_true")
     a = ap.parse_args()
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((a.iface, 0))
@@ -47,7 +54,7 @@ def main():
     if a.print_hex:
         cid, sport = a.flow[0].split("@")
         print(frame(bytes.fromhex(a.dst_mac.replace(":", "")), src_mac, a.src, a.dst,
-                    int(sport), a.dport, bytes.fromhex(cid), 1).hex())
+                    int(sport), a.dport, bytes.fromhex(cid), 1, a.initial).hex())
         return
     dst_mac = bytes.fromhex(a.dst_mac.replace(":", ""))
     flows = []
@@ -60,7 +67,7 @@ def main():
         nonlocal ident
         for i, (cid, sport) in enumerate(flows):
             ident += 1
-            s.send(frame(dst_mac, src_mac, a.src, a.dst, sport, a.dport, cid, ident))
+            s.send(frame(dst_mac, src_mac, a.src, a.dst, sport, a.dport, cid, ident, a.initial))
             sent[i] += 1
         if a.interval_us:
             time.sleep(a.interval_us / 1e6)

@@ -4,8 +4,9 @@
 #  1. CID-routed connections of b1 and b2 stream while b3 is added, b1 is
 #     drained and re-activated, weights change and b3 is removed: every
 #     packet reaches its own backend, none is lost or misrouted.
-#  2. Fallback flows (unroutable CIDs) keep their backend when it drains
-#     (LRU), new ones never go to the draining backend.
+#  2. Fallback flows (unroutable CIDs, opened by a 1200-octet Initial) keep
+#     their backend when it drains (LRU), new ones never go to the draining
+#     backend.
 #  3. A removed backend's CIDs take the fallback route to a survivor; its
 #     server ID is quarantined: refused to another backend, given back to
 #     the same name.
@@ -70,7 +71,9 @@ flows() { # FIRST-PORT: 60 flows with unroutable CIDs (config ID 7)
 	for i in $(seq 0 59); do f="$f --flow e7$(printf '%016x' $((i + $1)))@$(( $1 + i ))"; done
 	echo "$f"
 }
-A=$(counts); send $(flows 42000) --count 1 >/dev/null; B=$(counts_after "$A" 60)
+# each flow opens with an Initial (only those record a 4-tuple), then
+# sends short headers with the unroutable CID
+A=$(counts); send $(flows 42000) --count 1 --initial >/dev/null; B=$(counts_after "$A" 60)
 first=$(delta "$A" "$B")
 read -r f1 f2 f3 <<<"$first"
 eq "60 fallback flows placed" 60 $((f1 + f2 + f3))
@@ -78,7 +81,7 @@ eq "60 fallback flows placed" 60 $((f1 + f2 + f3))
 expect_rc "drain b1" 0 lbc backend drain b1
 send $(flows 42000) --count 1 >/dev/null; C=$(counts_after "$B" 60)
 eq "known flows keep their backend while it drains (LRU)" "$first" "$(delta "$B" "$C")"
-send $(flows 43000) --count 1 >/dev/null; D=$(counts_after "$C" 60)
+send $(flows 43000) --count 1 --initial >/dev/null; D=$(counts_after "$C" 60)
 eq "no new fallback flow goes to the draining backend" 0 "$(delta "$C" "$D" | cut -d' ' -f1)"
 eq "60 new flows placed" 60 "$(delta "$C" "$D" | awk '{print $1 + $2 + $3}')"
 # b1's CID connection still reaches it while draining

@@ -35,12 +35,21 @@ SENDER=$!
 # the connection streams before the first reload
 poll 20 prints_above 0 decap_v4 s1 || bad "the stream did not start"
 
-# --- a good file: b2 leaves, b3 arrives, b1's weight changes ----------------
+# [lb] new_flow_rate, flow_idle_timeout (in ticks of 2^30 ns) as packets read them
+admission() {
+	on lb bpftool -j map dump pinned "$PIN/cidlb_global" |
+		jget 'd[0]["formatted"]["value"]["new_flow_rate"], d[0]["formatted"]["value"]["flow_idle"]'
+}
+eq "new-flow admission: the defaults (1000 a second, 30 s = 28 ticks)" "1000 28" "$(admission)"
+
+# --- a good file: b2 leaves, b3 arrives, b1's weight changes, new-flow limits --
 cp "$T/cidlb.conf" "$T/good.conf"
 write_conf 1 3
 sed -i '/^\[backend b1\]/a weight = 50' "$T/cidlb.conf"
+sed -i '/^\[lb\]/a new_flow_rate = 5\nflow_idle_timeout = 60' "$T/cidlb.conf"
 kill -HUP "$DAEMON_PID"
 wait_log "reload applied" && ok || bad "SIGHUP: no 'reload applied' in the log"
+eq "after SIGHUP: new_flow_rate 5, flow_idle_timeout 60 s = 56 ticks" "5 56" "$(admission)"
 eq "after SIGHUP: the file's backends" "[('b1', 50, 'active'), ('b3', 100, 'active')]" \
 	"$(lbc -j backend list | jget '[(b["name"], b["weight"], b["state"]) for b in d]')"
 eq "b2's server ID quarantined" "[('0002', 'b2')]" \

@@ -43,8 +43,8 @@ rx() { echo "$(decap_v4 s1) $(decap_v4 s2) $(decap_v4 s3)"; }
 total_rx() { local a b c; read -r a b c <<<"$(rx)"; echo $((a + b + c)); }
 
 # routes_are_b1_b2 WHAT PORT: a CID of each backend and 30 fallback flows
-# (CIDs of no server ID: Maglev places them), new ones from PORT on (the
-# LRU table keeps a flow where it went first), 5 packets each: all reach
+# (CIDs of no server ID in short headers: Maglev places every packet, none
+# is recorded), new ones from PORT on, 5 packets each: all reach
 # b1 and b2, none b3 (with b3 in the Maglev table, a third would)
 routes_are_b1_b2() {
 	local what=$1 port=$2 flows="" before s3 i

@@ -205,14 +205,6 @@ __u32 bpf_get_prandom_u32(void)
 	return 0x5a5a5a5a;
 }
 
-__u64 bpf_ktime_get_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
-}
-
 long bpf_xdp_load_bytes(struct xdp_md *ctx, __u32 off, void *buf, __u32 len)
 {
 	if ((long)ctx->data + off + len > (long)ctx->data_end)
@@ -251,6 +243,15 @@ __u64 bpf_ktime_get_boot_ns(void)
 	struct timespec ts;
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
+}
+
+/* The clock of cidlb_flow.seen and of the rate limits (cidlb_rate). */
+__u64 bpf_ktime_get_coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
 	return (__u64)ts.tv_sec * 1000000000ULL + (__u64)ts.tv_nsec;
 }
 

@@ -114,7 +114,9 @@ class Model:
              "[lb]", "interfaces = l0",
              "egress_interfaces = " + " ".join("l%d" % s for s in self.slots),
              "attach_mode = native", "source4 = 198.18.0.1", "seed = 0x5eed",
-             "lru_size = 262144", "retired_size = 4096", "",
+             "lru_size = 262144", "retired_size = 4096",
+             # the model expects every fallback 4-tuple recorded for good
+             "new_flow_rate = 0", "flow_idle_timeout = 0", "",
              "[vip web]", "address = %s" % VIP, "port = %d" % PORT, ""]
         for c in sorted(self.configs):
             t += ["[quic-lb %d]" % c, "server_id_len = %d" % CFG[c][0],
@@ -291,8 +293,10 @@ class Run:
         src, sport = self.tuples[c.tuple]
         if c.kind == "cid":
             quic = bytes([0x41]) + c.cid + bytes(16)
-        else:           # Initial, v1: DCID 8, SCID 0, token 0, length 28
+        else:           # Initial, v1: DCID 8, SCID 0, token 0, length 28, padded to a
+            # UDP payload of 1200 with the trailer (cidlb drops smaller Initials)
             quic = bytes([0xc3]) + b"\x00\x00\x00\x01" + bytes([len(c.cid)]) + c.cid + b"\x00\x00\x40\x1c" + bytes(16)
+            quic += bytes(1200 - 12 - len(quic))
         c.tpl = template(self.dst_mac, self.src_mac, src, sport, quic)
 
     def new_cid_conn(self, b):

@@ -38,7 +38,10 @@ enum pkt_kind {
 	P_INITIAL,
 	P_UDP_PORT,
 	P_NONVIP,
-	P_TCP
+	P_TCP,
+	P_INITIAL_SMALL, /* P_INITIAL in 1199 octets: dropped */
+	P_SHORT_NOSID,	 /* a CID of config_id whose server ID no backend has */
+	P_INITIAL_NOSID, /* an Initial with such a DCID */
 };
 
 struct frame {

@@ -94,7 +94,8 @@ static const uint8_t key[16] = {
 	0x8f, 0x95, 0xf0, 0x92, 0x45, 0x76, 0x5f, 0x80,
 	0x25, 0x69, 0x34, 0xe5, 0x0c, 0x66, 0x20, 0x7f,
 };
-#define INITIAL_DCID0 0xa7 /* config 5, 8 octets */
+#define INITIAL_DCID0 0xa7     /* config 5, 8 octets */
+#define NOSID_BE      0xfffffe /* server ID ff ff ff: no backend's */
 
 static const char *build_dir(void)
 {
@@ -456,10 +457,27 @@ void bench_frame(struct inst *in, int family, enum pkt_kind kind, int config_id,
 		f->cid_off = l4 + 8 + 1;
 		break;
 	case P_INITIAL:
+	case P_INITIAL_SMALL:
 		memset(cid, 0x5c, 8);
 		cid[0] = INITIAL_DCID0;
-		s.payload_len = tquic_long(q, 0xc0, 1, cid, 8, scid, 8, QUIC_LEN);
+		s.payload_len = tquic_long(q, 0xc0, 1, cid, 8, scid, 8,
+					   kind == P_INITIAL ? QUIC_LEN : QUIC_LEN - 1);
 		f->cid_off = l4 + 8 + 6;
+		break;
+	case P_SHORT_NOSID:
+	case P_INITIAL_NOSID:
+		/* what a made-up CID under a held config costs: the decode and
+		 * a miss of the server-ID lookup (NOSID_BE's is nobody's) */
+		len = cid_of(in, config_id, NOSID_BE, 0, cid);
+		if (kind == P_SHORT_NOSID) {
+			/* a 4-tuple no Initial of another class recorded */
+			s.sport = 50002;
+			s.payload_len = tquic_short(q, 0x41, cid, len, QUIC_LEN);
+			f->cid_off = l4 + 8 + 1;
+		} else {
+			s.payload_len = tquic_long(q, 0xc0, 1, cid, len, scid, 8, QUIC_LEN);
+			f->cid_off = l4 + 8 + 6;
+		}
 		break;
 	case P_UDP_PORT: /* a DNS-sized datagram to the VIP address, port 53 */
 		s.dport = 53;
@@ -496,8 +514,19 @@ struct cls {
 	int verdict;
 	size_t cnt[3]; /* counters that must move by exactly repeat */
 	unsigned int flags;
-	int fib; /* backends in the default mode: next hop from the FIB */
+	int fib;   /* backends in the default mode: next hop from the FIB */
+	int admit; /* enum admit: new-flow rate guard and idle timeout */
 };
+
+/* [lb] new_flow_rate and flow_idle_timeout as a class runs with them. */
+enum admit {
+	ADM_OFF,  /* neither (the rows measured before they existed) */
+	ADM_ON,	  /* the 30 s timeout, a guard never reached */
+	ADM_OVER, /* the 30 s timeout, a guard of 1 a second: over it */
+};
+static const struct {
+	uint32_t rate, idle_s;
+} admits[] = { [ADM_OFF] = { 0, 0 }, [ADM_ON] = { 100000000, 30 }, [ADM_OVER] = { 1, 30 } };
 
 static const struct cls classes[] = {
 	{ "floor",
@@ -673,6 +702,151 @@ static const struct cls classes[] = {
 	  XDP_PASS,
 	  { CNT(pass_not_udp) },
 	  0 },
+	/* new-flow admission (docs/design.md): the guard's and the timeout's
+	 * cost, what a flood of made-up Initials or CIDs costs */
+	{ "lru_hit_idle",
+	  "Initial, fallback, LRU hit, idle timeout on",
+	  K_LB,
+	  P_INITIAL,
+	  5,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_lru), CNT(unroutable_config) },
+	  0,
+	  0,
+	  ADM_ON },
+	{ "new_tuple_guard",
+	  "Initial, fallback, new 4-tuple, under the rate guard (Maglev + LRU insert)",
+	  K_LB,
+	  P_INITIAL,
+	  5,
+	  BENCH_RW_TUPLE,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_maglev), CNT(unroutable_config) },
+	  0,
+	  0,
+	  ADM_ON },
+	{ "new_tuple_over",
+	  "Initial, fallback, new 4-tuple, over the rate guard (Maglev, no insert)",
+	  K_LB,
+	  P_INITIAL,
+	  5,
+	  BENCH_RW_TUPLE,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_maglev), CNT(unroutable_config) },
+	  0,
+	  0,
+	  ADM_OVER },
+	{ "small_initial",
+	  "Initial in 1199 octets, unroutable (drop)",
+	  K_LB,
+	  P_INITIAL_SMALL,
+	  5,
+	  0,
+	  XDP_DROP,
+	  { CNT(drop_small_initial), CNT(unroutable_config), CNT(quic_initial) },
+	  0,
+	  0,
+	  ADM_ON },
+	{ "nosid_plain",
+	  "short, plaintext CID of no backend (Maglev, no insert)",
+	  K_LB,
+	  P_SHORT_NOSID,
+	  0,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(unroutable_sid), CNT(lru_no_admit) },
+	  0,
+	  0,
+	  ADM_ON },
+	{ "nosid_sp",
+	  "short, single-pass CID of no backend (decode, never cached)",
+	  K_LB,
+	  P_SHORT_NOSID,
+	  1,
+	  0,
+	  XDP_TX,
+	  { CNT(dcache_miss), CNT(unroutable_sid), CNT(lru_no_admit) },
+	  0,
+	  0,
+	  ADM_ON },
+	{ "nosid_fp",
+	  "short, four-pass CID of no backend (decode, never cached)",
+	  K_LB,
+	  P_SHORT_NOSID,
+	  2,
+	  0,
+	  XDP_TX,
+	  { CNT(dcache_miss), CNT(unroutable_sid), CNT(lru_no_admit) },
+	  0,
+	  0,
+	  ADM_ON },
+	{ "ini_nosid_plain",
+	  "Initial, plaintext CID of no backend, new 4-tuple, guard off",
+	  K_LB,
+	  P_INITIAL_NOSID,
+	  0,
+	  BENCH_RW_TUPLE,
+	  XDP_TX,
+	  { CNT(tx), CNT(unroutable_sid), CNT(route_maglev) },
+	  0,
+	  0,
+	  ADM_OFF },
+	{ "ini_nosid_plain_over",
+	  "Initial, plaintext CID of no backend, new 4-tuple, over the guard",
+	  K_LB,
+	  P_INITIAL_NOSID,
+	  0,
+	  BENCH_RW_TUPLE,
+	  XDP_TX,
+	  { CNT(tx), CNT(unroutable_sid), CNT(route_maglev) },
+	  0,
+	  0,
+	  ADM_OVER },
+	{ "ini_nosid_sp",
+	  "Initial, single-pass CID of no backend, new 4-tuple, guard off",
+	  K_LB,
+	  P_INITIAL_NOSID,
+	  1,
+	  BENCH_RW_TUPLE,
+	  XDP_TX,
+	  { CNT(dcache_miss), CNT(unroutable_sid), CNT(route_maglev) },
+	  0,
+	  0,
+	  ADM_OFF },
+	{ "ini_nosid_sp_over",
+	  "Initial, single-pass CID of no backend, new 4-tuple, over the guard",
+	  K_LB,
+	  P_INITIAL_NOSID,
+	  1,
+	  BENCH_RW_TUPLE,
+	  XDP_TX,
+	  { CNT(dcache_miss), CNT(unroutable_sid), CNT(route_maglev) },
+	  0,
+	  0,
+	  ADM_OVER },
+	{ "ini_nosid_fp",
+	  "Initial, four-pass CID of no backend, new 4-tuple, guard off",
+	  K_LB,
+	  P_INITIAL_NOSID,
+	  2,
+	  BENCH_RW_TUPLE,
+	  XDP_TX,
+	  { CNT(dcache_miss), CNT(unroutable_sid), CNT(route_maglev) },
+	  0,
+	  0,
+	  ADM_OFF },
+	{ "ini_nosid_fp_over",
+	  "Initial, four-pass CID of no backend, new 4-tuple, over the guard",
+	  K_LB,
+	  P_INITIAL_NOSID,
+	  2,
+	  BENCH_RW_TUPLE,
+	  XDP_TX,
+	  { CNT(dcache_miss), CNT(unroutable_sid), CNT(route_maglev) },
+	  0,
+	  0,
+	  ADM_OVER },
 	/* the default forwarding mode (no `mac =`): bpf_fib_lookup() from the
 	 * ingress device of --fib, back out of it (XDP_TX) */
 	{ "fib_encap",
@@ -987,7 +1161,7 @@ static void check_real(struct inst *in, const struct cls *c, const struct frame 
 
 	if (c->kind != K_LB)
 		return;
-	be = c->pkt == P_INITIAL ? maglev_pick(in, f) : in->target;
+	be = c->pkt == P_SHORT ? in->target : maglev_pick(in, f);
 	check_one(in, c, f, family, be, "its frame");
 	if (c->rewrite == BENCH_RW_CID) {
 		uint32_t base = rot_seg(c->config_id) * in->cids_seg;
@@ -1023,6 +1197,20 @@ static const char *cnt_name(size_t off1)
 	return "?";
 }
 
+/* The class's new-flow settings into cidlb_global (when they differ). */
+static void set_admit(struct inst *in, int admit)
+{
+	struct cidlb_global g;
+	uint32_t idle = cidlb_flow_idle_ticks(admits[admit].idle_s);
+
+	check(cidlb_lb_get_global(in->lb, &g), "get global");
+	if (g.new_flow_rate == admits[admit].rate && g.flow_idle == idle)
+		return;
+	g.new_flow_rate = admits[admit].rate;
+	g.flow_idle = idle;
+	check(cidlb_lb_set_global(in->lb, &g), "set global");
+}
+
 static double measure(struct inst *in, const struct cls *c, int family, uint32_t repeat, int round)
 {
 	struct cidlb_counters before, after;
@@ -1033,6 +1221,7 @@ static double measure(struct inst *in, const struct cls *c, int family, uint32_t
 	size_t lo = 0, hi = 0;
 
 	bench_set_backends(in, family, c->fib ? CIDLB_FWD_ENCAP_FIB : CIDLB_FWD_ENCAP_MAC);
+	set_admit(in, c->admit);
 	bench_frame(in, family, c->pkt, c->config_id, &f);
 	set_ctl_for(in, c, &f, family);
 	check_real(in, c, &f, family, round);
@@ -1686,6 +1875,7 @@ int main(int argc, char **argv)
 		lv.lb_if = strtok(NULL, ",");
 		if (!lv.lb_if)
 			die("--live GEN_NS,GEN_IF,LB_NS,LB_IF");
+		set_admit(&insts[0], ADM_OFF);
 		rc = live_bench(&insts[0], &lv, stdout);
 	}
 	printf("\n%d target(s) missed.\n", failed_targets);

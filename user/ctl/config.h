@@ -39,6 +39,10 @@
 #define CIDLB_DEFAULT_HEALTH_TIMEOUT  500  /* ms an answer may take */
 #define CIDLB_DEFAULT_HEALTH_FALL     2	   /* failed probes in a row: down */
 #define CIDLB_DEFAULT_HEALTH_RISE     2	   /* answered probes in a row: up */
+/* new-flow admission (docs/operations.md): 4-tuple inserts a second per
+ * CPU, and seconds a 4-tuple entry lives without packets */
+#define CIDLB_DEFAULT_NEW_FLOW_RATE 1000
+#define CIDLB_DEFAULT_FLOW_IDLE	    30
 
 enum cidlb_attach_mode {
 	CIDLB_ATTACH_AUTO = 0, /* native, else generic */
@@ -109,6 +113,8 @@ struct cidlb_conf {
 	bool has_seed; /* seed = N given; else cidlbd draws one */
 	uint8_t ttl;
 	uint32_t lru_size, retired_size, dcache_size;
+	uint32_t new_flow_rate; /* 4-tuple inserts a second per CPU, 0: no limit */
+	uint32_t flow_idle_s;	/* seconds; 0: entries never time out */
 	/* health checks of every backend that does not set its own */
 	bool health;
 	uint32_t health_interval, health_timeout; /* ms */

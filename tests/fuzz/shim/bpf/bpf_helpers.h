@@ -30,7 +30,6 @@
 #define bpf_redirect_map(...)	 twin_redirect_map(__VA_ARGS__)
 #define bpf_xdp_adjust_tail(...) twin_xdp_adjust_tail(__VA_ARGS__)
 #define bpf_get_prandom_u32(...) twin_get_prandom_u32(__VA_ARGS__)
-#define bpf_ktime_get_ns(...)	 twin_ktime_get_ns(__VA_ARGS__)
 
 void *bpf_map_lookup_elem(void *map, const void *key);
 long bpf_map_update_elem(void *map, const void *key, const void *value, __u64 flags);
@@ -42,6 +41,6 @@ long bpf_redirect_map(void *map, __u64 key, __u64 flags);
 __u64 bpf_ktime_get_boot_ns(void);
 long bpf_xdp_adjust_tail(struct xdp_md *ctx, int delta);
 __u32 bpf_get_prandom_u32(void);
-__u64 bpf_ktime_get_ns(void);
+__u64 bpf_ktime_get_coarse_ns(void);
 
 #endif
