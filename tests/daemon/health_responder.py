@@ -34,8 +34,11 @@ def main():
         ifname = socket.if_indextoname(ifindex)
         n = seen.get(ifname, 0)
         seen[ifname] = n + 1
-        with open(os.path.join(d, ifname + ".probes"), "w") as f:
+        # written aside and renamed: a reader never sees the file empty
+        path = os.path.join(d, ifname + ".probes")
+        with open(path + ".tmp", "w") as f:
             f.write("%d\n" % (n + 1))
+        os.replace(path + ".tmp", path)
         try:
             mode = open(os.path.join(d, ifname)).read().strip()
         except OSError:
