@@ -74,6 +74,7 @@ TARGETS += $(BUILD)/cidlb
 endif
 
 .PHONY: all test tests bench demo clean deps install info check fuzz lint format format-check e2e-bins
+.PHONY: man
 all: $(TARGETS)
 
 # ---- BPF -----------------------------------------------------------------
@@ -282,9 +283,40 @@ info: all
 deps:
 	$(Q)tools/install-deps
 
-install: all
+# ---- manual pages (docs/man/*.scd, scdoc) ------------------------------------
+# cidlb(8), cidlbd(8), cidlb.conf(5) into $(BUILD)/man/. The KEYS section of
+# cidlb.conf(5) is generated from the parser's key table (`cidlb -j config
+# keys`, tools/man-keys), so that the page lists exactly the keys cidlbd
+# reads. Part of `all` when scdoc is installed (tools/install-deps).
+LIBDIR   := $(PREFIX)/lib/cidlb
+DOCDIR   := $(PREFIX)/share/doc/cidlb
+MAN_SRCS := $(wildcard docs/man/*.scd)
+MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
+MAN_SED  := sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
+ifneq ($(shell command -v scdoc 2>/dev/null),)
+TARGETS += $(MAN_PAGES)
+endif
+
+man: $(MAN_PAGES)
+
+$(BUILD)/man/cidlb.conf.5: docs/man/cidlb.conf.5.scd tools/man-keys $(BUILD)/cidlb
+	$(call msg,MAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(BUILD)/cidlb -j config keys > $@.keys.json
+	$(Q)tools/man-keys $< < $@.keys.json > $@.scd
+	$(Q)$(MAN_SED) $@.scd | scdoc > $@
+	$(Q)rm -f $@.keys.json $@.scd
+
+$(BUILD)/man/%: docs/man/%.scd
+	$(call msg,MAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(MAN_SED) $< | scdoc > $@
+
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/cidlb \
-		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cidlb
+		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cidlb \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(DOCDIR)/examples
 	install -m 644 $(LIBCIDLB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIBCIDLB_SO) $(DESTDIR)$(PREFIX)/lib/libcidlb.so.0
 	ln -sf libcidlb.so.0 $(DESTDIR)$(PREFIX)/lib/libcidlb.so
@@ -293,6 +325,10 @@ install: all
 	install -m 644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/cidlb/
 	[ ! -f $(BUILD)/cidlbd ] || install -m 755 $(BUILD)/cidlbd $(DESTDIR)$(PREFIX)/sbin/
 	[ ! -f $(BUILD)/cidlb ] || install -m 755 $(BUILD)/cidlb $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 docs/operations.md README.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 examples/cidlb.conf examples/cidlbd.service $(DESTDIR)$(DOCDIR)/examples/
 
 $(BUILD):
 	$(Q)mkdir -p $@
