@@ -292,6 +292,8 @@ LIBDIR   := $(PREFIX)/lib/cidlb
 DOCDIR   := $(PREFIX)/share/doc/cidlb
 MAN_SRCS := $(wildcard docs/man/*.scd)
 MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
+# bash completion of cidlb (tools/bash-completion/cidlb)
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 MAN_SED  := sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 ifneq ($(shell command -v scdoc 2>/dev/null),)
 TARGETS += $(MAN_PAGES)
@@ -316,7 +318,7 @@ install: all man
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/cidlb \
 		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cidlb \
 		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)$(DOCDIR)/examples
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 $(LIBCIDLB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIBCIDLB_SO) $(DESTDIR)$(PREFIX)/lib/libcidlb.so.0
 	ln -sf libcidlb.so.0 $(DESTDIR)$(PREFIX)/lib/libcidlb.so
@@ -329,6 +331,7 @@ install: all man
 	install -m 644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man8/
 	install -m 644 docs/operations.md README.md $(DESTDIR)$(DOCDIR)/
 	install -m 644 examples/cidlb.conf examples/cidlbd.service $(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 tools/bash-completion/cidlb $(DESTDIR)$(BASHCOMPDIR)/cidlb
 
 $(BUILD):
 	$(Q)mkdir -p $@
