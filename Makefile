@@ -4,6 +4,9 @@
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
+VERSION := 0.1.0
+# where the BPF objects go; cidlbd and cidlb look there (CIDLB_LIBDIR)
+LIBDIR  := $(PREFIX)/lib/cidlb
 CLANG   ?= clang
 CC      ?= gcc
 AR      ?= ar
@@ -30,7 +33,7 @@ BPF_CFLAGS := -g -O2 -target bpf -fno-strict-aliasing -Wall -Wextra -Werror -Wno
 	-Iinclude -Ibpf $(ARCH_INC) -mcpu=v3 -mllvm -pre-RA-sched=source
 CFLAGS  ?= -O2 -g
 UCFLAGS := $(CFLAGS) -std=gnu11 -fno-strict-aliasing -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	-Iinclude -Iuser -Itests/lib -D_GNU_SOURCE -fPIC $(EXTRA_CFLAGS)
+	-Iinclude -Iuser -Itests/lib -D_GNU_SOURCE -fPIC -DCIDLB_LIBDIR='"$(LIBDIR)"' $(EXTRA_CFLAGS)
 LDLIBS_BPF := -lbpf -lelf -lz
 LDLIBS_SSL := -lcrypto
 
@@ -89,7 +92,16 @@ $(BUILD)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # ---- userspace objects -----------------------------------------------------
-$(BUILD)/obj/%.o: %.c $(HDRS)
+# PREFIX is compiled in (CIDLB_LIBDIR): a build for another PREFIX in the
+# same $(BUILD) compiles again.
+PREFIX_STAMP := $(BUILD)/.prefix
+ifneq ($(shell cat $(PREFIX_STAMP) 2>/dev/null),$(PREFIX))
+.PHONY: $(PREFIX_STAMP)
+endif
+$(PREFIX_STAMP):
+	$(Q)mkdir -p $(dir $@) && echo '$(PREFIX)' > $@
+
+$(BUILD)/obj/%.o: %.c $(HDRS) $(PREFIX_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
@@ -115,7 +127,7 @@ $(BUILD)/include/cidlb/cidlb.h: include/cidlb/cidlb.h
 
 $(BUILD)/cidlb.pc: Makefile | $(BUILD)
 	$(call msg,GEN,$@)
-	$(Q)printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: cidlb\nDescription: QUIC-LB connection IDs for QUIC servers behind cidlb\nVersion: 0.1.0\nLibs: -L$${libdir} -lcidlb\nLibs.private: -lcrypto -lpthread\nCflags: -I$${includedir}\n' '$(PREFIX)' > $@
+	$(Q)printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: cidlb\nDescription: QUIC-LB connection IDs for QUIC servers behind cidlb\nVersion: $(VERSION)\nLibs: -L$${libdir} -lcidlb\nLibs.private: -lcrypto -lpthread\nCflags: -I$${includedir}\n' '$(PREFIX)' > $@
 
 USER_LIBS := $(LIBCTL_A) $(LIBCIDLB_A)
 USER_LDLIBS := $(LDLIBS_BPF) $(LDLIBS_SSL) -lxdp -linih -ljansson -lmicrohttpd -lpthread -lm
@@ -262,6 +274,21 @@ format:
 format-check:
 	$(Q)for f in $(FORMAT_SRCS); do clang-format $$f | cmp -s - $$f || echo "format: $$f"; done
 
+# ---- make deb: cidlb_$(VERSION)_ARCH.deb and cidlb-dev (tools/mkdeb) ----------
+# A build of its own for PREFIX=/usr with Debian's hardening flags, in
+# $(BUILD)/deb/build, installed into $(BUILD)/deb/stage and packaged with
+# dpkg-deb; lintian finds no error in either package (tests/unit/test_deb.sh).
+DEB_DIR := $(BUILD)/deb
+DEB_MAINTAINER ?= $(shell git log -1 --format='%an <%ae>' 2>/dev/null)
+DEB_FLAGS := BUILD=$(DEB_DIR)/build PREFIX=/usr \
+	CFLAGS="-O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong" LDFLAGS="-Wl,-z,relro -Wl,-z,now"
+.PHONY: deb
+deb:
+	$(Q)$(MAKE) --no-print-directory $(DEB_FLAGS) all man
+	$(Q)rm -rf $(DEB_DIR)/stage
+	$(Q)$(MAKE) --no-print-directory $(DEB_FLAGS) DESTDIR=$(abspath $(DEB_DIR)/stage) install >/dev/null
+	$(Q)tools/mkdeb $(DEB_DIR)/stage $(DEB_DIR) $(VERSION) "$(DEB_MAINTAINER)"
+
 # Static checks of the userspace code: cppcheck must find nothing.
 lint:
 	$(Q)cppcheck -q --enable=warning,portability,performance --inline-suppr \
@@ -288,7 +315,6 @@ deps:
 # cidlb.conf(5) is generated from the parser's key table (`cidlb -j config
 # keys`, tools/man-keys), so that the page lists exactly the keys cidlbd
 # reads. Part of `all` when scdoc is installed (tools/install-deps).
-LIBDIR   := $(PREFIX)/lib/cidlb
 DOCDIR   := $(PREFIX)/share/doc/cidlb
 MAN_SRCS := $(wildcard docs/man/*.scd)
 MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
