@@ -326,8 +326,10 @@ TARGETS += $(MAN_PAGES)
 endif
 
 man: $(MAN_PAGES)
+need_scdoc = @command -v scdoc >/dev/null || { echo "make: $@ needs scdoc (Debian package scdoc; tools/install-deps installs it)" >&2; exit 1; }
 
 $(BUILD)/man/cidlb.conf.5: docs/man/cidlb.conf.5.scd tools/man-keys $(BUILD)/cidlb
+	$(need_scdoc)
 	$(call msg,MAN,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(BUILD)/cidlb -j config keys > $@.keys.json
@@ -336,6 +338,7 @@ $(BUILD)/man/cidlb.conf.5: docs/man/cidlb.conf.5.scd tools/man-keys $(BUILD)/cid
 	$(Q)rm -f $@.keys.json $@.scd
 
 $(BUILD)/man/%: docs/man/%.scd
+	$(need_scdoc)
 	$(call msg,MAN,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(MAN_SED) $< | scdoc > $@
