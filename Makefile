@@ -322,7 +322,7 @@ MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 MAN_SED  := sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
 ifneq ($(shell command -v scdoc 2>/dev/null),)
-TARGETS += $(MAN_PAGES)
+all: $(MAN_PAGES)
 endif
 
 man: $(MAN_PAGES)
