@@ -4,6 +4,9 @@
 
 BUILD   ?= build
 PREFIX  ?= /usr/local
+VERSION := 0.1.0
+# where the BPF objects go; cidlbd and cidlb look there (CIDLB_LIBDIR)
+LIBDIR  := $(PREFIX)/lib/cidlb
 CLANG   ?= clang
 CC      ?= gcc
 AR      ?= ar
@@ -30,7 +33,7 @@ BPF_CFLAGS := -g -O2 -target bpf -fno-strict-aliasing -Wall -Wextra -Werror -Wno
 	-Iinclude -Ibpf $(ARCH_INC) -mcpu=v3 -mllvm -pre-RA-sched=source
 CFLAGS  ?= -O2 -g
 UCFLAGS := $(CFLAGS) -std=gnu11 -fno-strict-aliasing -Wall -Wextra -Werror -Wno-missing-field-initializers \
-	-Iinclude -Iuser -Itests/lib -D_GNU_SOURCE -fPIC $(EXTRA_CFLAGS)
+	-Iinclude -Iuser -Itests/lib -D_GNU_SOURCE -fPIC -DCIDLB_LIBDIR='"$(LIBDIR)"' $(EXTRA_CFLAGS)
 LDLIBS_BPF := -lbpf -lelf -lz
 LDLIBS_SSL := -lcrypto
 
@@ -74,6 +77,7 @@ TARGETS += $(BUILD)/cidlb
 endif
 
 .PHONY: all test tests bench demo clean deps install info check fuzz lint format format-check e2e-bins
+.PHONY: man
 all: $(TARGETS)
 
 # ---- BPF -----------------------------------------------------------------
@@ -88,7 +92,16 @@ $(BUILD)/tests/%.bpf.o: tests/bpf/%.bpf.c $(BPF_HDRS)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 # ---- userspace objects -----------------------------------------------------
-$(BUILD)/obj/%.o: %.c $(HDRS)
+# PREFIX is compiled in (CIDLB_LIBDIR): a build for another PREFIX in the
+# same $(BUILD) compiles again.
+PREFIX_STAMP := $(BUILD)/.prefix
+ifneq ($(shell cat $(PREFIX_STAMP) 2>/dev/null),$(PREFIX))
+.PHONY: $(PREFIX_STAMP)
+endif
+$(PREFIX_STAMP):
+	$(Q)mkdir -p $(dir $@) && echo '$(PREFIX)' > $@
+
+$(BUILD)/obj/%.o: %.c $(HDRS) $(PREFIX_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(UCFLAGS) -c $< -o $@
@@ -114,7 +127,7 @@ $(BUILD)/include/cidlb/cidlb.h: include/cidlb/cidlb.h
 
 $(BUILD)/cidlb.pc: Makefile | $(BUILD)
 	$(call msg,GEN,$@)
-	$(Q)printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: cidlb\nDescription: QUIC-LB connection IDs for QUIC servers behind cidlb\nVersion: 0.1.0\nLibs: -L$${libdir} -lcidlb\nLibs.private: -lcrypto -lpthread\nCflags: -I$${includedir}\n' '$(PREFIX)' > $@
+	$(Q)printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: cidlb\nDescription: QUIC-LB connection IDs for QUIC servers behind cidlb\nVersion: $(VERSION)\nLibs: -L$${libdir} -lcidlb\nLibs.private: -lcrypto -lpthread\nCflags: -I$${includedir}\n' '$(PREFIX)' > $@
 
 USER_LIBS := $(LIBCTL_A) $(LIBCIDLB_A)
 USER_LDLIBS := $(LDLIBS_BPF) $(LDLIBS_SSL) -lxdp -linih -ljansson -lmicrohttpd -lpthread -lm
@@ -261,6 +274,21 @@ format:
 format-check:
 	$(Q)for f in $(FORMAT_SRCS); do clang-format $$f | cmp -s - $$f || echo "format: $$f"; done
 
+# ---- make deb: cidlb_$(VERSION)_ARCH.deb and cidlb-dev (tools/mkdeb) ----------
+# A build of its own for PREFIX=/usr with Debian's hardening flags, in
+# $(BUILD)/deb/build, installed into $(BUILD)/deb/stage and packaged with
+# dpkg-deb; lintian finds no error in either package (tests/unit/test_deb.sh).
+DEB_DIR := $(BUILD)/deb
+DEB_MAINTAINER ?= $(shell git log -1 --format='%an <%ae>' 2>/dev/null)
+DEB_FLAGS := BUILD=$(DEB_DIR)/build PREFIX=/usr \
+	CFLAGS="-O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong" LDFLAGS="-Wl,-z,relro -Wl,-z,now"
+.PHONY: deb
+deb:
+	$(Q)$(MAKE) --no-print-directory $(DEB_FLAGS) all man
+	$(Q)rm -rf $(DEB_DIR)/stage
+	$(Q)$(MAKE) --no-print-directory $(DEB_FLAGS) DESTDIR=$(abspath $(DEB_DIR)/stage) install >/dev/null
+	$(Q)tools/mkdeb $(DEB_DIR)/stage $(DEB_DIR) $(VERSION) "$(DEB_MAINTAINER)"
+
 # Static checks of the userspace code: cppcheck must find nothing.
 lint:
 	$(Q)cppcheck -q --enable=warning,portability,performance --inline-suppr \
@@ -282,9 +310,44 @@ info: all
 deps:
 	$(Q)tools/install-deps
 
-install: all
+# ---- manual pages (docs/man/*.scd, scdoc) ------------------------------------
+# cidlb(8), cidlbd(8), cidlb.conf(5) into $(BUILD)/man/. The KEYS section of
+# cidlb.conf(5) is generated from the parser's key table (`cidlb -j config
+# keys`, tools/man-keys), so that the page lists exactly the keys cidlbd
+# reads. Part of `all` when scdoc is installed (tools/install-deps).
+DOCDIR   := $(PREFIX)/share/doc/cidlb
+MAN_SRCS := $(wildcard docs/man/*.scd)
+MAN_PAGES := $(patsubst docs/man/%.scd,$(BUILD)/man/%,$(MAN_SRCS))
+# bash completion of cidlb (tools/bash-completion/cidlb)
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+MAN_SED  := sed -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@DOCDIR@|$(DOCDIR)|g'
+ifneq ($(shell command -v scdoc 2>/dev/null),)
+all: $(MAN_PAGES)
+endif
+
+man: $(MAN_PAGES)
+need_scdoc = @command -v scdoc >/dev/null || { echo "make: $@ needs scdoc (Debian package scdoc; tools/install-deps installs it)" >&2; exit 1; }
+
+$(BUILD)/man/cidlb.conf.5: docs/man/cidlb.conf.5.scd tools/man-keys $(BUILD)/cidlb
+	$(need_scdoc)
+	$(call msg,MAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(BUILD)/cidlb -j config keys > $@.keys.json
+	$(Q)tools/man-keys $< < $@.keys.json > $@.scd
+	$(Q)$(MAN_SED) $@.scd | scdoc > $@
+	$(Q)rm -f $@.keys.json $@.scd
+
+$(BUILD)/man/%: docs/man/%.scd
+	$(need_scdoc)
+	$(call msg,MAN,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(MAN_SED) $< | scdoc > $@
+
+install: all man
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/cidlb \
-		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cidlb
+		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cidlb \
+		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 $(LIBCIDLB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIBCIDLB_SO) $(DESTDIR)$(PREFIX)/lib/libcidlb.so.0
 	ln -sf libcidlb.so.0 $(DESTDIR)$(PREFIX)/lib/libcidlb.so
@@ -293,6 +356,11 @@ install: all
 	install -m 644 $(BPF_OBJS) $(DESTDIR)$(PREFIX)/lib/cidlb/
 	[ ! -f $(BUILD)/cidlbd ] || install -m 755 $(BUILD)/cidlbd $(DESTDIR)$(PREFIX)/sbin/
 	[ ! -f $(BUILD)/cidlb ] || install -m 755 $(BUILD)/cidlb $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man5/
+	install -m 644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 docs/operations.md README.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 examples/cidlb.conf examples/cidlbd.service $(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 tools/bash-completion/cidlb $(DESTDIR)$(BASHCOMPDIR)/cidlb
 
 $(BUILD):
 	$(Q)mkdir -p $@

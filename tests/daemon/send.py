@@ -4,13 +4,16 @@
 #
 #   send.py IFACE --dst-mac MAC --src IP --dst IP [--dport 443]
 #           --flow CIDHEX@SPORT [--flow ...] [--count N] [--interval-us U]
-#           [--until-file PATH] [--initial] [--print-hex]
+#           [--until-file PATH] [--rate R] [--initial] [--print-hex]
 #
 # One round sends one short-header packet per flow, DCID = CIDHEX, from
 # SPORT. --count rounds, or rounds until PATH exists (then one last
 # --count rounds, default 0). Prints {"sent": [per flow], "total": N}.
 # --initial: a v1 Initial of 1200 octets (DCID = CIDHEX) instead: only
 # those record a 4-tuple at cidlb when the CID does not route.
+# --interval-us sleeps that long after each round; --rate sends R rounds a
+# second on average instead (round k due at start + k / R: a late round
+# is caught up, so the rate holds on a loaded machine).
 # --print-hex: print the first flow's frame in hex instead (for cidlb trace).
 import argparse, json, os, socket, struct, sys, time
 
@@ -45,6 +48,7 @@ def main():
     ap.add_argument("--count", type=int, default=0)
     ap.add_argument("--interval-us", type=int, default=0)
     ap.add_argument("--until-file")
+    ap.add_argument("--rate", type=float, default=0)
     ap.add_argument("--print-hex", action="store_true")
     ap.add_argument("--initial", action="store_true")
     a = ap.parse_args()
@@ -63,8 +67,15 @@ def main():
         flows.append((bytes.fromhex(cid), int(sport)))
     sent = [0] * len(flows)
     ident = 0
+    rounds = 0
+    start = time.monotonic()
     def one_round():
-        nonlocal ident
+        nonlocal ident, rounds
+        if a.rate:
+            wait = start + rounds / a.rate - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            rounds += 1
         for i, (cid, sport) in enumerate(flows):
             ident += 1
             s.send(frame(dst_mac, src_mac, a.src, a.dst, sport, a.dport, cid, ident, a.initial))

@@ -52,7 +52,7 @@ static void usage(FILE *f)
 		"for any port). Other tunnel packets from those sources are dropped and\n"
 		"counted; everything else passes untouched. The program and its maps are\n"
 		"pinned under DIR/DEV, DIR %s unless --pin-dir says otherwise.\n"
-		"--object defaults to %s next to cidlb, else /usr/local/lib/cidlb/%s.\n"
+		"--object defaults to %s next to cidlb, else " CIDLB_LIBDIR "/%s.\n"
 		"Exit 0 done, 1 (detach, stats) nothing attached on DEV, 2 bad arguments,\n"
 		"3 failed.\n",
 		DECAP_PIN_ROOT, DECAP_OBJ, DECAP_OBJ);
@@ -141,7 +141,7 @@ static void find_object(char *buf, size_t len)
 				return;
 		}
 	}
-	snprintf(buf, len, "/usr/local/lib/cidlb/%s", DECAP_OBJ);
+	snprintf(buf, len, CIDLB_LIBDIR "/%s", DECAP_OBJ);
 }
 
 static void unpin_all(const char *dev)

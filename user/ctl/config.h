@@ -23,12 +23,18 @@
 #include "cidlb_maps.h"
 #include "ctl/hex.h"
 
+/* where `make install` puts the BPF objects: $(PREFIX)/lib/cidlb (the
+ * Makefile defines it from PREFIX) */
+#ifndef CIDLB_LIBDIR
+#define CIDLB_LIBDIR "/usr/local/lib/cidlb"
+#endif
+
 #define CIDLB_DEFAULT_CONFIG	 "/etc/cidlb/cidlb.conf"
 #define CIDLB_DEFAULT_PIN_DIR	 "/sys/fs/bpf/cidlb"
 #define CIDLB_DEFAULT_SOCKET	 "/run/cidlb/cidlbd.sock"
 #define CIDLB_DEFAULT_STATE	 "/run/cidlb/state.json"
 #define CIDLB_DEFAULT_METRICS	 "127.0.0.1:9470"
-#define CIDLB_DEFAULT_OBJECT	 "/usr/local/lib/cidlb/cidlb.bpf.o"
+#define CIDLB_DEFAULT_OBJECT	 CIDLB_LIBDIR "/cidlb.bpf.o"
 #define CIDLB_DEFAULT_QUARANTINE 3600 /* s: longer than any QUIC idle timeout */
 #define CIDLB_DEFAULT_RETIRE_TTL 600  /* s: retired CIDs stay this long */
 #define CIDLB_DEFAULT_WEIGHT	 100
