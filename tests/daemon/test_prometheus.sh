@@ -5,7 +5,9 @@
 # second, answers PromQL queries over its HTTP API: the target is up, the
 # per-backend packet rate is the rate sent (two backends at two known
 # rates, within a generous bound), and once the traffic stops the counter
-# it stored equals the packets sent, exactly.
+# it stored equals the packets sent, exactly. `cidlb top` shows the same
+# rates, and every query of the Grafana dashboard (examples/) runs on the
+# server and names only metrics cidlbd exports.
 # test-timeout: 300
 source "$(dirname "$0")/lib.sh"
 PROMETHEUS=$(command -v prometheus) && PROMTOOL=$(command -v promtool) || {
@@ -123,6 +125,62 @@ for b in "b1 $R1" "b2 $R2"; do
 done
 # b3 is no backend: no series
 eq "b3: no series" "" "$(rate_of b3)"
+
+# `cidlb top` sees the same rates (from the maps, over its own interval)
+lbc -j top --interval 2 --count 1 >"$T/top.json"
+top_of() { jget "[round(b['packets_per_s']) for b in d['backends'] if b['name'] == '$1'][0]" <"$T/top.json"; }
+for b in "b1 $R1" "b2 $R2"; do
+	set -- $b
+	got=$(top_of "$1")
+	echo "cidlb top: $1 ${got:-none}/s, sent $2/s"
+	if [ -n "$got" ] && [ $((got * 100)) -ge $(($2 * 80)) ] && [ $((got * 100)) -le $(($2 * 120)) ]; then
+		ok
+	else
+		bad "cidlb top: $1 at ${got:-none}/s, sent $2/s"
+	fi
+done
+eq "cidlb top: b1's state from cidlbd" "active" \
+	"$(jget "[b['state'] for b in d['backends'] if b['name'] == 'b1'][0]" <"$T/top.json")"
+eq "cidlb top: all CID-routed" "0" "$(jget 'round(d["fallback_per_s"])' <"$T/top.json")"
+
+# the Grafana dashboard (examples/cidlb-grafana.json): every metric it
+# names is in the exposition, and every query of it runs on this server
+# ($__rate_interval as 20s, every LB host)
+/usr/bin/python3 - "$ROOT/examples/cidlb-grafana.json" >"$T/dash.txt" <<'PY'
+import json, re, sys
+d = json.load(open(sys.argv[1]))
+for p in d["panels"]:
+    for t in p.get("targets", []):
+        e = t["expr"].replace("$__rate_interval", "20s").replace("$instance", ".*")
+        print("Q\t%s\t%s" % (p["title"], e))
+        for m in re.findall(r"\b(cidlb_[a-z0-9_]+)\b", t["expr"]):
+            print("M\t%s" % m)
+PY
+for m in $(awk -F'\t' '$1 == "M" { print $2 }' "$T/dash.txt" | sort -u); do
+	grep -q "^# TYPE $m " "$T/m.txt" && ok || bad "the dashboard names $m, which cidlbd does not export"
+done
+for m in $(awk '$1 == "#" && $2 == "TYPE" && $3 ~ /^cidlb_drop_/ { print $3 }' "$T/m.txt"); do
+	grep -q "^M	$m\$" "$T/dash.txt" && ok || bad "the dashboard misses the drop counter $m"
+done
+"$ROOT/tools/mkdashboard" | cmp -s - "$ROOT/examples/cidlb-grafana.json" && ok ||
+	bad "examples/cidlb-grafana.json is not tools/mkdashboard's output: run it"
+
+query_status() {
+	on lb curl --noproxy '*' -sf --max-time 5 "http://127.0.0.1:$PROM_PORT/api/v1/query" \
+		--data-urlencode "query=$1" 2>/dev/null | /usr/bin/python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(d.get("status"), len(d.get("data", {}).get("result", [])))'
+}
+nq=0
+while IFS=$'\t' read -r kind title expr; do
+	[ "$kind" = Q ] || continue
+	nq=$((nq + 1))
+	st=$(query_status "$expr")
+	case $st in success*) ok ;; *) bad "dashboard panel '$title': query failed ($st): $expr" ;; esac
+	[ "$title" = "Traffic per backend" ] && eq "dashboard: traffic of both backends" "success 2" "$st"
+done <"$T/dash.txt"
+[ "$nq" -ge 10 ] && ok || bad "the dashboard has $nq queries"
 
 # stop the traffic: the stored counter equals what was sent, exactly
 : >"$T/stop"

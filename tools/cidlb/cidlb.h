@@ -47,6 +47,7 @@ int cmd_cid(int argc, char **argv);	/* cmd_cid.c */
 int cmd_status(int argc, char **argv);	/* cmd_status.c */
 int cmd_backend(int argc, char **argv); /* cmd_backend.c */
 int cmd_stats(int argc, char **argv);	/* cmd_stats.c */
+int cmd_top(int argc, char **argv);	/* cmd_top.c */
 int cmd_config(int argc, char **argv);	/* cmd_config.c */
 int cmd_trace(int argc, char **argv);	/* cmd_trace.c */
 int cmd_decap(int argc, char **argv);	/* cmd_decap.c */

@@ -19,6 +19,7 @@ static const struct cidlb_object objects[] = {
 	  "list, add, drain, activate, remove, weight backends; quarantine" },
 	{ "cid", cmd_cid, "encode, decode, retire and list QUIC-LB connection IDs" },
 	{ "stats", cmd_stats, "data-path counters and per-backend traffic (pinned maps)" },
+	{ "top", cmd_top, "live rates: traffic, CID share, drops, cache, backends (pinned maps)" },
 	{ "config", cmd_config, "check a cidlbd configuration file, list its keys" },
 	{ "trace", cmd_trace, "run one packet through the loaded program" },
 	{ "daemon", cmd_daemon, "reload cidlbd, or stop it (--keep: forwarding continues)" },
