@@ -56,6 +56,8 @@ enum parse_result {
 	PARSE_BAD_L3 = -2,
 	PARSE_NOT_UDP = -3,
 	PARSE_FRAG_TAIL = -4,
+	PARSE_ICMP = -5, /* ICMP or ICMPv6, not a fragment: l4_off, flow
+			  * addresses and family set (bpf/icmp.h) */
 };
 
 /* Ethernet and VLAN tags: returns the EtherType of the payload. */
@@ -101,9 +103,17 @@ static __always_inline int parse_ipv4(void *data, void *data_end, struct pkt *p)
 	p->ip_len = bpf_ntohs(iph->tot_len);
 	if (p->ip_len < hlen || (void *)iph + p->ip_len > data_end)
 		return PARSE_BAD_L3;
+	frag = bpf_ntohs(iph->frag_off);
+	if (iph->protocol == IPPROTO_ICMP && !(frag & (IP_MF | IP_OFFSET))) {
+		p->tos = iph->tos;
+		p->l4_off = p->l2_len + hlen;
+		p->flow.family = CIDLB_FAMILY_V4;
+		__builtin_memcpy(p->flow.src, &iph->saddr, 4);
+		__builtin_memcpy(p->flow.dst, &iph->daddr, 4);
+		return PARSE_ICMP;
+	}
 	if (iph->protocol != IPPROTO_UDP)
 		return PARSE_NOT_UDP;
-	frag = bpf_ntohs(iph->frag_off);
 	if (frag & IP_OFFSET)
 		return PARSE_FRAG_TAIL;
 	p->first_frag = !!(frag & IP_MF);
@@ -166,7 +176,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 	for (i = 0; i < IPV6_EXT_MAX; i++) {
 		__u8 *eh = data + off;
 
-		if (next == IPPROTO_UDP)
+		if (next == IPPROTO_UDP || next == IPPROTO_ICMPV6)
 			break;
 		if ((void *)(eh + 8) > data_end || off + 8 > ip_end)
 			return PARSE_BAD_L3;
@@ -194,6 +204,14 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 			return PARSE_NOT_UDP;
 		}
 		next = eh[0];
+	}
+	if (next == IPPROTO_ICMPV6 && !p->first_frag && off <= ip_end) {
+		p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+		p->l4_off = off;
+		p->flow.family = CIDLB_FAMILY_V6;
+		ipv6_addr_copy(p->flow.src, &ip6->saddr);
+		ipv6_addr_copy(p->flow.dst, &ip6->daddr);
+		return PARSE_ICMP;
 	}
 	if (next != IPPROTO_UDP)
 		return PARSE_NOT_UDP;

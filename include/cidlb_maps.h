@@ -488,6 +488,12 @@ struct cidlb_neigh {
 	  "Dropped: no neighbour entry for the backend's next hop (kernel and cidlb_neigh).") \
 	X(DROP, drop_no_port, \
 	  "Dropped: the egress interface is not in egress_interfaces (cidlb_tx_ports).") \
+	/* ICMP and ICMPv6 errors to a VIP (bpf/icmp.h) */ \
+	X(PATH, route_icmp_cid, \
+	  "ICMP errors about a VIP's packet routed by the server's CID (long header SCID).") \
+	X(PATH, route_icmp_flow, "ICMP errors about a VIP's packet routed by its flow.") \
+	X(PASS, pass_icmp, \
+	  "Passed: ICMP error not about a UDP packet from a VIP, or its quote cut before the ports.") \
 	/* a new counter: one line above this one */
 
 enum cidlb_counter_kind {
