@@ -134,6 +134,9 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
 	}
 	rc = encap(ctx, p, be, g, &nh);
 	if (rc == FWD_MTU) {
+		/* a client's datagram is answered, never an ICMP error */
+		if (p->udp_len)
+			return cidlb_too_big(ctx, p->l2_len, nh.mtu);
 		cnt->drop_mtu++;
 		return XDP_DROP;
 	}

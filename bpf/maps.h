@@ -134,4 +134,12 @@ struct {
 	__type(value, struct cidlb_dcache_slot);
 } cidlb_dcache SEC(".maps");
 
+/* Packet Too Big replies sent in this second, per CPU (bpf/icmp.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cidlb_icmp_rate);
+} cidlb_icmp_rate SEC(".maps");
+
 #endif

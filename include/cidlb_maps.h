@@ -87,6 +87,7 @@
 	X(SID_TABLE, cidlb_sid_table, 4, sizeof(struct cidlb_sid_bucket), \
 	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(NEIGH, cidlb_neigh, sizeof(struct cidlb_neigh_key), sizeof(struct cidlb_neigh), 0) \
+	X(ICMP_RATE, cidlb_icmp_rate, 4, sizeof(struct cidlb_icmp_rate), 0) \
 	/* a new map: one line above this one */
 
 /* The maps of cidlb_decap.bpf.o (the backend side), pinned per device by
@@ -354,8 +355,10 @@ struct cidlb_global {
 	__u32 vip_seed[2]; /* hash seed of each cidlb_vip_table half (lb.c) */
 	__u8 vip_active;   /* 0 or 1: the cidlb_vip_table half packets read */
 	__u8 pad2[3];
-	__u32 sid_mask; /* buckets in cidlb_sid_table - 1, kept by lb.c;
+	__u32 sid_mask;	 /* buckets in cidlb_sid_table - 1, kept by lb.c;
 				 * 0: no table, every server ID is in cidlb_sids */
+	__u32 icmp_rate; /* Packet Too Big replies per second and CPU at
+				 * most ([lb] icmp_rate); 0: none sent */
 };
 
 /* flags of struct cidlb_global */
@@ -423,6 +426,15 @@ struct cidlb_neigh_key {
 struct cidlb_neigh {
 	__u8 dmac[6]; /* the next hop's */
 	__u8 smac[6]; /* the egress device's */
+};
+
+/* ---- cidlb_icmp_rate: per-CPU array [0], the Packet Too Big limit ------
+ * Replies sent by this CPU in the one-second window that began at
+ * window_ns (CLOCK_BOOTTIME): at most cidlb_global.icmp_rate per window.
+ */
+struct cidlb_icmp_rate {
+	__u64 window_ns;
+	__u64 sent;
 };
 
 /* ---- cidlb_counters: per-CPU array [0] ----------------------------------
@@ -493,7 +505,13 @@ struct cidlb_neigh {
 	  "ICMP errors about a VIP's packet routed by the server's CID (long header SCID).") \
 	X(PATH, route_icmp_flow, "ICMP errors about a VIP's packet routed by its flow.") \
 	X(PASS, pass_icmp, \
-	  "Passed: ICMP error not about a UDP packet from a VIP, or its quote cut before the ports.") \
+	  "Passed: ICMP error not about a UDP datagram from a VIP, or its quote cut in the UDP " \
+	  "header.") \
+	/* Packet Too Big replies (bpf/icmp.h) */ \
+	X(FWD, tx_too_big, \
+	  "Too big after encapsulation: ICMP fragmentation needed / ICMPv6 Packet Too Big sent " \
+	  "back to the client (XDP_TX).") \
+	X(PATH, too_big_limited, "Of drop_mtu: no Packet Too Big sent, over icmp_rate.") \
 	/* a new counter: one line above this one */
 
 enum cidlb_counter_kind {
@@ -581,11 +599,12 @@ CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
-CIDLB_SIZE_CHECK(cidlb_global, 56);
+CIDLB_SIZE_CHECK(cidlb_global, 60);
 CIDLB_SIZE_CHECK(cidlb_sid_bucket, 32);
 CIDLB_SIZE_CHECK(cidlb_counters, CIDLB_N_COUNTERS * 8);
 CIDLB_SIZE_CHECK(cidlb_neigh_key, 24);
 CIDLB_SIZE_CHECK(cidlb_neigh, 12);
+CIDLB_SIZE_CHECK(cidlb_icmp_rate, 16);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
 CIDLB_SIZE_CHECK(cidlb_config_stats, 24);
 CIDLB_SIZE_CHECK(cidlb_decap_src, 20);

@@ -186,6 +186,42 @@ long bpf_xdp_adjust_head(struct xdp_md *ctx, int delta)
 	return 0;
 }
 
+long bpf_xdp_adjust_tail(struct xdp_md *ctx, int delta)
+{
+	long ne = (long)ctx->data_end + delta;
+
+	if (ne < (long)ctx->data + 14 || ne > (long)(uintptr_t)pkt_buf + BUF_SIZE)
+		return -EINVAL;
+	if (delta > 0)
+		PKT_UNPOISON((void *)(uintptr_t)ctx->data_end, delta);
+	else
+		PKT_POISON((void *)(uintptr_t)ne, -delta);
+	ctx->data_end = ne;
+	return 0;
+}
+
+/* As the kernel's: the 32-bit ones' complement sum of `to` minus that of
+ * `from` (both multiples of 4 octets, 512 at most), added to seed. */
+__s64 bpf_csum_diff(__be32 *from, __u32 from_size, __be32 *to, __u32 to_size, __wsum seed)
+{
+	__u64 sum = seed;
+	__u32 i, w;
+
+	if ((from_size | to_size) & 3 || from_size > 512 || to_size > 512)
+		return -EINVAL;
+	for (i = 0; i < to_size / 4; i++) {
+		memcpy(&w, (uint8_t *)to + 4 * i, 4);
+		sum += w;
+	}
+	for (i = 0; i < from_size / 4; i++) {
+		memcpy(&w, (uint8_t *)from + 4 * i, 4);
+		sum += (__u32)~w;
+	}
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	return (__u32)sum;
+}
+
 long bpf_xdp_load_bytes(struct xdp_md *ctx, __u32 off, void *buf, __u32 len)
 {
 	if ((long)ctx->data + off + len > (long)ctx->data_end)

@@ -285,6 +285,10 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_LB, "dcache_size", CIDLB_CT_NUM, C_(dcache_size), 0, 1024, 1u << 26,
 	  XSTR(CIDLB_DCACHE_DEFAULT), "'%s': must be a number of entries, %u..%u",
 	  "per-CPU decode cache slots (rounded down to a power of 2)" },
+	{ CIDLB_SEC_LB, "icmp_rate", CIDLB_CT_NUM, C_(icmp_rate), 0, 0, 1000000,
+	  XSTR(CIDLB_DEFAULT_ICMP_RATE), "'%s': must be %u..%u replies a second (0: none)",
+	  "ICMP fragmentation needed / Packet Too Big replies per second and CPU at most "
+	  "(0: none)" },
 	{ CIDLB_SEC_LB, "health", CIDLB_CT_BOOL, C_(health), 0, 0, 0, "off",
 	  "'%s': must be on or off",
 	  "probe every backend's QUIC server (a backend may say otherwise)" },

@@ -39,6 +39,9 @@
 #define CIDLB_DEFAULT_HEALTH_TIMEOUT  500  /* ms an answer may take */
 #define CIDLB_DEFAULT_HEALTH_FALL     2	   /* failed probes in a row: down */
 #define CIDLB_DEFAULT_HEALTH_RISE     2	   /* answered probes in a row: up */
+/* Packet Too Big replies per second and CPU (bpf/icmp.h): Linux's own
+ * ICMP limit (net.ipv4.icmp_msgs_per_sec) is 1000 per second */
+#define CIDLB_DEFAULT_ICMP_RATE 1000
 
 enum cidlb_attach_mode {
 	CIDLB_ATTACH_AUTO = 0, /* native, else generic */
@@ -107,6 +110,7 @@ struct cidlb_conf {
 	bool has_seed; /* seed = N given; else cidlbd draws one */
 	uint8_t ttl;
 	uint32_t lru_size, retired_size, dcache_size;
+	uint32_t icmp_rate; /* Packet Too Big replies per second and CPU */
 	/* health checks of every backend that does not set its own */
 	bool health;
 	uint32_t health_interval, health_timeout; /* ms */

@@ -377,13 +377,15 @@ static int sync_global(struct daemon *d, const struct cidlb_conf *next)
 	memcpy(want.src4, next->src4, 4);
 	memcpy(want.src6, next->src6, 16);
 	want.ttl = next->ttl;
+	want.icmp_rate = next->icmp_rate;
 	/* the interfaces forward for the FIB lookup: nothing else may cross */
 	want.flags |= CIDLB_GF_NO_TRANSIT;
 	if (!memcmp(&want, &cur, sizeof(want)))
 		return 0;
 	err = cidlb_lb_set_global(d->lb, &want);
 	if (!err)
-		pr_info("global settings written (seed %#x, ttl %u)", next->seed, next->ttl);
+		pr_info("global settings written (seed %#x, ttl %u, icmp_rate %u)", next->seed,
+			next->ttl, next->icmp_rate);
 	return err;
 }
 
