@@ -117,13 +117,16 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A short-header packet of `ip_len` IP octets to server ID 0000<sid>. */
-static size_t frame_to(uint8_t sid, int family, size_t ip_len, uint8_t *frame)
+/* A short-header packet of `ip_len` IP octets to server ID 0000<sid>,
+ * behind `vlans` VLAN tags. */
+static size_t frame_tagged(uint8_t sid, int family, size_t ip_len, int vlans, uint8_t *frame)
 {
 	static uint8_t payload[TPKT_MAX];
-	struct tpkt_spec s = {
-		.family = family, .sport = 40000, .dport = T_VIP_PORT, .payload = payload
-	};
+	struct tpkt_spec s = { .family = family,
+			       .sport = 40000,
+			       .dport = T_VIP_PORT,
+			       .payload = payload,
+			       .vlans = vlans };
 	size_t hdr = (family == 4 ? 20 : 40) + 8;
 
 	s.src = family == 4 ? T_CLIENT4 : T_CLIENT6;
@@ -131,6 +134,11 @@ static size_t frame_to(uint8_t sid, int family, size_t ip_len, uint8_t *frame)
 	s.payload_len = tquic_short(payload, 0x41, (uint8_t[]){ 0x07, 0, 0, sid, 1, 2, 3, 4 }, 8,
 				    ip_len - hdr);
 	return tpkt_build(&s, frame);
+}
+
+static size_t frame_to(uint8_t sid, int family, size_t ip_len, uint8_t *frame)
+{
+	return frame_tagged(sid, family, ip_len, 0, frame);
 }
 
 static int run(const uint8_t *in, size_t len, uint8_t *out, size_t *outlen)
@@ -252,17 +260,17 @@ static void reset_icmp_windows(void)
  * the client's packet from its IP header, cut to fit. Both checksums are
  * computed here from the octets.
  */
-static size_t too_big_reply(const uint8_t *in, int family, uint32_t mtu, uint8_t *want)
+static size_t too_big_tagged(const uint8_t *in, size_t l2, int family, uint32_t mtu, uint8_t *want)
 {
-	const uint8_t *ip = in + 14;
-	uint8_t *h = want + 14, *icmp;
+	const uint8_t *ip = in + l2;
+	uint8_t *h = want + l2, *icmp;
 	size_t iplen = family == 4 ? 576 : 1280, hl = family == 4 ? 20 : 40, q = iplen - hl - 8;
 	uint16_t sum;
 
 	memset(want, 0, TPKT_MAX);
 	memcpy(want, in + 6, 6);
 	memcpy(want + 6, in, 6);
-	memcpy(want + 12, in + 12, 2);
+	memcpy(want + 12, in + 12, l2 - 12); /* tags and EtherType */
 	icmp = h + hl;
 	memcpy(icmp + 8, ip, q);
 	if (family == 4) {
@@ -305,7 +313,12 @@ static size_t too_big_reply(const uint8_t *in, int family, uint32_t mtu, uint8_t
 		sum = tcsum(pseudo, 40 + plen);
 	}
 	memcpy(icmp + 2, &sum, 2);
-	return 14 + iplen;
+	return l2 + iplen;
+}
+
+static size_t too_big_reply(const uint8_t *in, int family, uint32_t mtu, uint8_t *want)
+{
+	return too_big_tagged(in, 14, family, mtu, want);
 }
 
 /*
@@ -354,6 +367,15 @@ static void test_too_big(void **state)
 	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
 	wlen = too_big_reply(in, 6, 1480, want);
 	t_assert_frame(out, outlen, want, wlen, "Packet Too Big, IPv4 tunnel");
+	/* behind one and two VLAN tags: the tags stay */
+	len = frame_tagged(0, 4, 1481, 1, in);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	wlen = too_big_tagged(in, 18, 4, 1480, want);
+	t_assert_frame(out, outlen, want, wlen, "fragmentation needed, one VLAN tag");
+	len = frame_tagged(4, 6, 1461, 2, in);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	wlen = too_big_tagged(in, 22, 6, 1460, want);
+	t_assert_frame(out, outlen, want, wlen, "Packet Too Big, two VLAN tags");
 	/* one that fits is forwarded as before */
 	assert_int_equal(run(in, frame_to(0, 6, 1480, in), out, &outlen), XDP_TX);
 	assert_int_equal(outlen, 14 + 20 + 1480);
@@ -365,11 +387,11 @@ static void test_too_big(void **state)
 	assert_int_equal(run(in, len, out, &outlen), XDP_DROP);
 	t_assert_frame(out, outlen, in, len, "no DF: dropped untouched");
 	c = tlb_counters(t);
-	assert_int_equal(c.tx_too_big, 4);
+	assert_int_equal(c.tx_too_big, 6);
 	assert_int_equal(c.drop_mtu, 1);
 	assert_int_equal(c.tx, 1);
 	assert_int_equal(c.too_big_limited, 0);
-	assert_int_equal(tlb_verdicts(&c), 6);
+	assert_int_equal(tlb_verdicts(&c), 8);
 
 	/* the limit: 2 a second, the third in the same second dropped */
 	reset_icmp_windows();
@@ -382,7 +404,7 @@ static void test_too_big(void **state)
 	reset_icmp_windows();
 	assert_int_equal(run(in, len, out, &outlen), XDP_DROP);
 	c = tlb_counters(t);
-	assert_int_equal(c.tx_too_big, 6);
+	assert_int_equal(c.tx_too_big, 8);
 	assert_int_equal(c.too_big_limited, 1);
 	assert_int_equal(c.drop_mtu, 3);
 	CPU_ZERO(&cpus);
