@@ -42,8 +42,9 @@ static __always_inline int icmp_quote(void *data, void *data_end, struct pkt *p,
  * CID, read as a DCID is), from the quoted UDP payload at packet offset
  * off to end; -1: not a long header, SCID cut short or not routable. (A
  * global function of its own would save the verifier a second walk of
- * the CID decoders, 103,494 instructions processed against 75,711, but
- * its stack and the program's add up to more than 512 octets.)
+ * the CID decoders (103,494 instructions processed against 75,711 when
+ * measured), but its stack and the program's add up to more than 512
+ * octets.)
  */
 static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 end,
 					  const struct cidlb_global *g, __u32 *idx,

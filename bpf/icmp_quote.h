@@ -36,15 +36,13 @@ static __always_inline int icmp_is_error(__u8 family, __u8 type)
 }
 
 /* The quoted IPv4 header at packet offset off: a UDP datagram, first or
- * only fragment, from the address this error is sent to; its addresses
- * into f, reversed (src = the client). */
+ * only fragment, sent from f->dst (the address this error goes to); its
+ * destination into f->src. */
 static __always_inline int icmp_quote_v4(void *data, void *data_end, __u32 off,
 					 struct cidlb_flow_key *f, struct icmp_quote *q)
 {
-	__u32 to;
-
 	struct iphdr *iph = data + (off & PKT_OFF_MASK);
-	__u32 hlen, end;
+	__u32 hlen, end, to;
 
 	if ((void *)(iph + 1) > data_end)
 		return -1;
@@ -64,7 +62,8 @@ static __always_inline int icmp_quote_v4(void *data, void *data_end, __u32 off,
 }
 
 /* The quoted IPv6 header: UDP right after it (a backend's datagram
- * carries no extension header), from the address this error is sent to. */
+ * carries no extension header), sent from f->dst; its destination into
+ * f->src. */
 static __always_inline int icmp_quote_v6(void *data, void *data_end, __u32 off,
 					 struct cidlb_flow_key *f, struct icmp_quote *q)
 {
@@ -110,8 +109,9 @@ static __always_inline int icmp_quote_udp(void *data, void *data_end, struct cid
  * quoted packet's source); then p->flow is that datagram's flow in the
  * other direction (src = its destination, dst = its source: for an error
  * about a VIP's packet, the flow of the client's packets) and q its
- * quote. PARSE_NOT_UDP: not an error type read here; PARSE_ICMP: an
- * error about something else, or whose quote stops inside the headers.
+ * quote. PARSE_NOT_UDP: not an error type read here (or no ICMP header);
+ * PARSE_ICMP: an error about something else, or whose quote stops inside
+ * the IP or UDP header.
  */
 static __always_inline int icmp_error_quote(void *data, void *data_end, struct pkt *p,
 					    struct icmp_quote *q)
@@ -122,7 +122,7 @@ static __always_inline int icmp_error_quote(void *data, void *data_end, struct p
 
 	q->end = p->l2_len + p->ip_len;
 	if ((void *)(icmp + ICMP_HDR_LEN) > data_end || off > q->end)
-		return PARSE_ICMP;
+		return PARSE_NOT_UDP; /* no ICMP header: no error we read */
 	if (!icmp_is_error(p->flow.family, icmp[0]))
 		return PARSE_NOT_UDP;
 	if (p->flow.family == CIDLB_FAMILY_V4)

@@ -227,6 +227,8 @@ static const struct dp_case cases[] = {
 	  .backend = -1 },
 	{ "IPv6 ICMP to the VIP", .family = 6, .proto = 58, .quic = "80000000", .pad_to = 8,
 	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE, .backend = -1 },
+	{ "ICMP cut inside its header", .proto = 1, .quic = "0304", .eth_pad = "0000000000000000",
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE, .backend = -1 },
 	{ "IPv4 first fragment", .frag = 1, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_DROP,
 	  .verdict_cnt = CNT(drop_fragment), .path_cnt = NONE, .backend = -1 },
 	{ "IPv4 later fragment", .frag = 2, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_PASS,
