@@ -158,12 +158,13 @@ static __always_inline __u64 csum_add_octets(void *p, __u32 n, __u64 seed)
 }
 
 /* The reply's IPv4 and ICMP headers before the quote (the client's
- * datagram from its IP header on, cut to fit 576 octets). */
-static __always_inline int too_big_v4(void *data, void *data_end, __u32 l2, __be32 vip,
-				      __be32 client, __u32 mtu, __u8 ttl)
+ * datagram from its IP header on, cut to fit 576 octets): from the
+ * quoted datagram's destination (the VIP) to its source. */
+static __always_inline int too_big_v4(void *data, void *data_end, __u32 l2, __u32 mtu, __u8 ttl)
 {
 	struct iphdr *ip = data + (l2 & 0x1f);
 	__u8 *icmp = (__u8 *)(ip + 1);
+	struct iphdr *quoted = (void *)(icmp + ICMP_HDR_LEN);
 
 	if ((void *)(icmp + ICMP_HDR_LEN + TOO_BIG_V4_QUOTE) > data_end)
 		return -1;
@@ -174,8 +175,8 @@ static __always_inline int too_big_v4(void *data, void *data_end, __u32 l2, __be
 	ip->tot_len = bpf_htons(TOO_BIG_V4_LEN);
 	ip->ttl = ttl;
 	ip->protocol = IPPROTO_ICMP;
-	ip->saddr = vip;
-	ip->daddr = client;
+	ip->saddr = quoted->daddr;
+	ip->daddr = quoted->saddr;
 	ip->check = csum_fold(csum_add_octets(ip, sizeof(*ip), 0));
 	icmp[0] = ICMP_DEST_UNREACH;
 	icmp[1] = ICMP_FRAG_NEEDED;
@@ -186,11 +187,11 @@ static __always_inline int too_big_v4(void *data, void *data_end, __u32 l2, __be
 
 /* The same for IPv6 (1280 octets); the checksum covers the pseudo-header
  * (RFC 8200 8.1): addresses, upper-layer length, next header. */
-static __always_inline int too_big_v6(void *data, void *data_end, __u32 l2, const __u8 *vip,
-				      const __u8 *client, __u32 mtu, __u8 ttl)
+static __always_inline int too_big_v6(void *data, void *data_end, __u32 l2, __u32 mtu, __u8 ttl)
 {
 	struct ipv6hdr *ip6 = data + (l2 & 0x1f);
 	__u8 *icmp = (__u8 *)(ip6 + 1);
+	struct ipv6hdr *quoted = (void *)(icmp + ICMP_HDR_LEN);
 	__u32 plen = ICMP_HDR_LEN + TOO_BIG_V6_QUOTE;
 	__u64 sum;
 
@@ -201,8 +202,8 @@ static __always_inline int too_big_v6(void *data, void *data_end, __u32 l2, cons
 	ip6->payload_len = bpf_htons(plen);
 	ip6->nexthdr = IPPROTO_ICMPV6;
 	ip6->hop_limit = ttl;
-	__builtin_memcpy(&ip6->saddr, vip, 16);
-	__builtin_memcpy(&ip6->daddr, client, 16);
+	__builtin_memcpy(&ip6->saddr, &quoted->daddr, 16);
+	__builtin_memcpy(&ip6->daddr, &quoted->saddr, 16);
 	icmp[0] = ICMPV6_PKT_TOOBIG;
 	*(__be32 *)(icmp + 4) = bpf_htonl(mtu);
 	sum = csum_add_octets(&ip6->saddr, 32, (__u64)bpf_htonl(plen) + bpf_htonl(IPPROTO_ICMPV6));
@@ -210,33 +211,30 @@ static __always_inline int too_big_v6(void *data, void *data_end, __u32 l2, cons
 	return 0;
 }
 
-/* The client's packet at l2 (IP header) to a reply: the Ethernet
- * addresses swapped, the new IP and ICMP headers (hdr octets) in front,
- * cut to `len` octets after the L2 header (EtherType proto, as it was). */
+/* The client's packet at l2 (IP header) to a reply: hdr octets for the
+ * new IP and ICMP headers in front of it, the Ethernet addresses swapped,
+ * the tags kept (EtherType proto, as it was), cut to `len` octets after
+ * the L2 header. Packet to packet: the stack of this function and the
+ * program's share 512 octets. */
 static __always_inline int too_big_frame(struct xdp_md *ctx, __u32 l2, __u32 hdr, __u32 len,
 					 __u16 proto)
 {
-	void *data = (void *)(long)ctx->data;
-	void *data_end = (void *)(long)ctx->data_end;
-	struct ethhdr *eth = data;
-	__u8 mac[2][8] __attribute__((aligned(4)));
+	void *data, *data_end;
+	struct ethhdr *eth, *old;
 	__u64 have;
 
-	if ((void *)(eth + 1) > data_end)
-		return -1;
-	mac_copy(mac[0], eth->h_source);
-	mac_copy(mac[1], eth->h_dest);
 	if (bpf_xdp_adjust_head(ctx, -(int)hdr))
 		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
+	eth = data;
+	old = data + (hdr & 0x3f); /* the frame's Ethernet header, where it was */
+	if ((void *)(old + 1) > data_end)
+		return -1;
+	mac_copy(eth->h_dest, old->h_source);
+	mac_copy(eth->h_source, old->h_dest);
 	if (move_tags(data, data_end, 0, hdr, l2) || set_l2_proto(data, data_end, l2, proto))
 		return -1;
-	eth = data;
-	if ((void *)(eth + 1) > data_end)
-		return -1;
-	mac_copy(eth->h_dest, mac[0]);
-	mac_copy(eth->h_source, mac[1]);
 	have = data_end - data;
 	asm volatile("" : "+r"(have)); /* a scalar from here: no 32-bit pointer math */
 	return bpf_xdp_adjust_tail(ctx, (int)(l2 + len) - (int)have) ? -1 : 0;
@@ -275,7 +273,6 @@ __attribute__((noinline)) int cidlb_too_big(struct xdp_md *ctx, __u32 l2_len, __
 	ttl = g->ttl ? g->ttl : 64;
 	if ((ip[0] >> 4) == 4) {
 		struct iphdr *iph = (void *)ip;
-		__be32 vip = iph->daddr, client = iph->saddr;
 
 		if (!(iph->frag_off & bpf_htons(IP_DF)) || mtu < TOO_BIG_V4_LEN ||
 		    bpf_ntohs(iph->tot_len) <= TOO_BIG_V4_QUOTE)
@@ -288,15 +285,12 @@ __attribute__((noinline)) int cidlb_too_big(struct xdp_md *ctx, __u32 l2_len, __
 			goto drop;
 		data = (void *)(long)ctx->data;
 		data_end = (void *)(long)ctx->data_end;
-		rc = too_big_v4(data, data_end, l2, vip, client, mtu, ttl);
+		rc = too_big_v4(data, data_end, l2, mtu, ttl);
 	} else {
 		struct ipv6hdr *ip6 = (void *)ip;
-		__u8 vip[16] __attribute__((aligned(8))), client[16] __attribute__((aligned(8)));
 
 		if (mtu < TOO_BIG_V6_LEN || bpf_ntohs(ip6->payload_len) + 40 <= TOO_BIG_V6_QUOTE)
 			goto drop;
-		ipv6_addr_copy(vip, &ip6->daddr);
-		ipv6_addr_copy(client, &ip6->saddr);
 		if (!g->icmp_rate)
 			goto drop;
 		if (!too_big_rate_ok(g))
@@ -305,7 +299,7 @@ __attribute__((noinline)) int cidlb_too_big(struct xdp_md *ctx, __u32 l2_len, __
 			goto drop;
 		data = (void *)(long)ctx->data;
 		data_end = (void *)(long)ctx->data_end;
-		rc = too_big_v6(data, data_end, l2, vip, client, mtu, ttl);
+		rc = too_big_v6(data, data_end, l2, mtu, ttl);
 	}
 	if (rc)
 		goto drop;
