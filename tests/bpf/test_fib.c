@@ -403,10 +403,62 @@ static void test_too_big(void **state)
 	set_icmp_rate(0);
 	reset_icmp_windows();
 	assert_int_equal(run(in, len, out, &outlen), XDP_DROP);
+	/* an ICMP error about a VIP's datagram, routed by its SCID to backend
+	 * 0 and too big for the tunnel: dropped, never answered (RFC 1122
+	 * 3.2.2: no ICMP error about an ICMP error) */
+	set_icmp_rate(100);
+	{
+		static uint8_t quic[TPKT_MAX], quoted[TPKT_MAX], icmp[TPKT_MAX];
+		struct tpkt_spec q = { .family = 4,
+				       .src = T_VIP4,
+				       .dst = T_CLIENT4,
+				       .sport = T_VIP_PORT,
+				       .dport = 40000,
+				       .payload = quic };
+		struct tpkt_spec e = { .family = 4,
+				       .src = "198.18.10.2",
+				       .dst = T_VIP4,
+				       .proto = 1,
+				       .payload = icmp };
+		size_t n;
+
+		q.payload_len = tquic_long(quic, 0xe0, 1, (const uint8_t *)"\xc1\xc2\xc3\xc4", 4,
+					   (const uint8_t *)"\x07\x00\x00\x00\x01\x02\x03\x04", 8,
+					   1481 - 20 - 8 - 20 - 8);
+		n = tpkt_build(&q, quoted) - 14;
+		memset(icmp, 0, 8);
+		icmp[0] = 3;
+		icmp[1] = 4;
+		memcpy(icmp + 8, quoted + 14, n);
+		e.payload_len = 8 + n;
+		len = tpkt_build(&e, in);
+		assert_int_equal(len, 14 + 1481);
+		assert_int_equal(run(in, len, out, &outlen), XDP_DROP);
+		t_assert_frame(out, outlen, in, len, "too big ICMP error: dropped untouched");
+		/* 1480 octets fit */
+		q.payload_len -= 1;
+		n = tpkt_build(&q, quoted) - 14;
+		memcpy(icmp + 8, quoted + 14, n);
+		e.payload_len = 8 + n;
+		len = tpkt_build(&e, in);
+		assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+		{
+			struct ifreq ifr = {};
+			int sk = socket(AF_INET, SOCK_DGRAM, 0);
+
+			strcpy(ifr.ifr_name, "in0");
+			assert_int_equal(ioctl(sk, SIOCGIFHWADDR, &ifr), 0);
+			close(sk);
+			assert_sent(in, len, out, outlen, "198.18.10.2", nh_in_mac,
+				    (const uint8_t *)ifr.ifr_hwaddr.sa_data,
+				    "ICMP error to the backend of its quoted SCID");
+		}
+	}
 	c = tlb_counters(t);
 	assert_int_equal(c.tx_too_big, 8);
 	assert_int_equal(c.too_big_limited, 1);
-	assert_int_equal(c.drop_mtu, 3);
+	assert_int_equal(c.drop_mtu, 4);
+	assert_int_equal(c.route_icmp_cid, 2);
 	CPU_ZERO(&cpus);
 	for (i = 0; i < libbpf_num_possible_cpus() && i < CPU_SETSIZE; i++)
 		CPU_SET(i, &cpus);
