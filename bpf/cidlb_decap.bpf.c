@@ -7,9 +7,8 @@
  * they came. Of those, only a packet to one of this host's addresses
  * (decap_locals) that holds a UDP datagram to one of its VIPs
  * (decap_vips), or an ICMP error about a datagram such a VIP sent, is
- * stripped: anyone can write the LB's address as a
- * source, and a stripped packet reaches the stack as if it came from the
- * client inside. The rest is dropped, counted by reason. The ECN field
+ * stripped: anyone can write the LB's address as a source, and a
+ * stripped packet reaches the stack as if it came from the client inside. The rest is dropped, counted by reason. The ECN field
  * is combined as RFC 6040 section 4.2 says (normal mode, as cidlb
  * encapsulates).
  */

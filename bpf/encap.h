@@ -243,8 +243,9 @@ static __always_inline int write_outer_v6(void *data, void *data_end, const stru
 }
 
 /* Encapsulate toward the backend; on success the frame is ready to send
- * and nh says where; on FWD_MTU nh->mtu is the MTU the client must use. The packet is unchanged on every error but FWD_ENCAP
- * after the headroom grew (the caller drops it either way). */
+ * and nh says where; on FWD_MTU nh->mtu is the MTU the client must use.
+ * The packet is unchanged on every error but FWD_ENCAP after the headroom
+ * grew (the caller drops it either way). */
 static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
 				 const struct cidlb_backend *be, const struct cidlb_global *g,
 				 struct next_hop *nh)

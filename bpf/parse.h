@@ -2,9 +2,10 @@
 /*
  * parse.h - step 1 of the data path: Ethernet (IEEE 802.3, up to two
  * 802.1Q/802.1ad tags), IPv4 (RFC 791, any IHL), IPv6 (RFC 8200, with
- * extension headers), UDP (RFC 768). Each helper checks every access
- * against data_end where it happens and returns a verdict code: a
- * negative value means "stop here, count this counter".
+ * extension headers), UDP (RFC 768); ICMP and ICMPv6 are told apart for
+ * bpf/icmp.h. Each helper checks every access against data_end where it
+ * happens and returns a verdict code: a negative value means "stop here,
+ * count this counter".
  */
 #ifndef CIDLB_BPF_PARSE_H
 #define CIDLB_BPF_PARSE_H

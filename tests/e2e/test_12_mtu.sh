@@ -13,10 +13,11 @@
 # content of one backend; new connections complete, and the LB answered
 # the too-big datagrams of those that reached a tunnelled backend with
 # Packet Too Big (tx_too_big), none dropped without a reply but over the
-# rate; after the router's change, new connections complete, the LB
-# routed the router's errors (route_icmp_cid, route_icmp_flow) and they
-# reached the backends that sent the datagrams and only them (those hold
-# the path MTU 1280 toward the client in their kernel, the others none).
+# rate, and the client's kernel took the MTU (1300 less 20) from them;
+# after the router's change, new connections complete, the LB routed the
+# router's errors (route_icmp_cid, route_icmp_flow) and they reached the
+# backends that sent the datagrams and only them (those hold the path MTU
+# 1280 toward the client in their kernel, the others none).
 #
 # Not asserted: a download under way across the router's change. ngtcp2
 # 0.12 (Debian 12) has no black-hole detection: once its datagrams of
@@ -76,7 +77,11 @@ mtu=$(lbstat lb1 drop_mtu)
 log "LB: tx_too_big=$tb too_big_limited=$lim drop_mtu=$mtu"
 [ "$tb" -gt 0 ] || fail "no Packet Too Big sent to a client"
 [ "$mtu" = "$lim" ] || fail "drop_mtu=$mtu: too-big datagrams dropped without a reply"
-ok "the LB told clients the MTU to use ($tb replies)"
+c4=$(pmtu_of cl 4 $VIP4)
+c6=$(pmtu_of cl 6 $VIP6)
+log "the client's path MTU toward the VIPs: IPv4 ${c4:-none}, IPv6 ${c6:-none}"
+[ "$c4" = 1280 ] || [ "$c6" = 1280 ] || fail "the client's kernel learnt no path MTU from them"
+ok "the LB told clients the MTU to use ($tb replies), and their kernels took it"
 
 # downstream: the router's route to the clients, MTU 1280 (its devices
 # stay as they are)
