@@ -6,13 +6,14 @@
  * packets from a source in decap_srcs are touched; all others pass as
  * they came. Of those, only a packet to one of this host's addresses
  * (decap_locals) that holds a UDP datagram to one of its VIPs
- * (decap_vips) is stripped: anyone can write the LB's address as a
- * source, and a stripped packet reaches the stack as if it came from the
- * client inside. The rest is dropped, counted by reason. The ECN field
+ * (decap_vips), or an ICMP error about a datagram such a VIP sent, is
+ * stripped: anyone can write the LB's address as a source, and a
+ * stripped packet reaches the stack as if it came from the client inside. The rest is dropped, counted by reason. The ECN field
  * is combined as RFC 6040 section 4.2 says (normal mode, as cidlb
  * encapsulates).
  */
 #include "parse.h"
+#include "icmp_quote.h"
 
 #define ECN_MASK    0x03
 #define ECN_NOT_ECT 0x00
@@ -100,10 +101,13 @@ static __always_inline int outer_hdr(void *data, void *data_end, __u32 l2_len, _
 }
 
 /* 1 when the inner packet (IP header at in->l2_len) is a UDP datagram to
- * a VIP of decap_vips: its address and port, or its address and port 0. */
+ * a VIP of decap_vips: its address and port, or its address and port 0;
+ * or an ICMP error about a datagram that VIP sent (cidlb forwards those
+ * to the backend that sent it: bpf/icmp.h). */
 static __always_inline int inner_to_vip(void *data, void *data_end, __u16 inner, struct pkt *in)
 {
 	struct cidlb_vip_key k = {};
+	struct icmp_quote q = {};
 	struct udphdr *udp;
 	int rc;
 
@@ -111,14 +115,23 @@ static __always_inline int inner_to_vip(void *data, void *data_end, __u16 inner,
 		rc = parse_ipv4(data, data_end, in);
 	else
 		rc = parse_ipv6(data, data_end, in);
+	k.family = in->flow.family;
+	if (rc == PARSE_ICMP) {
+		/* the quoted datagram's source: the VIP address and port */
+		if (icmp_error_quote(data, data_end, in, &q))
+			return 0;
+		__builtin_memcpy(k.addr, in->flow.dst, 16);
+		k.port = in->flow.dport;
+		goto lookup;
+	}
 	if (rc)
 		return 0;
 	udp = data + (in->l4_off & PKT_OFF_MASK);
 	if ((void *)(udp + 1) > data_end)
 		return 0;
-	k.family = in->flow.family;
 	__builtin_memcpy(k.addr, in->flow.dst, 16);
 	k.port = udp->dest;
+lookup:
 	if (bpf_map_lookup_elem(&decap_vips, &k))
 		return 1;
 	k.port = 0;

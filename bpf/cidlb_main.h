@@ -18,6 +18,7 @@
 #include "encap.h"
 #include "transit.h"
 #include "reset.h"
+#include "icmp.h"
 
 static __always_inline struct cidlb_counters *counters(void)
 {
@@ -38,6 +39,9 @@ static __always_inline int pass_verdict(int rc, struct cidlb_counters *cnt)
 		break;
 	case PARSE_FRAG_TAIL:
 		cnt->pass_frag_tail++;
+		break;
+	case PARSE_ICMP:
+		cnt->pass_icmp++;
 		break;
 	default:
 		cnt->pass_bad_l3++;
@@ -131,6 +135,9 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
 	}
 	rc = encap(ctx, p, be, g, &nh);
 	if (rc == FWD_MTU) {
+		/* a client's datagram is answered, never an ICMP error */
+		if (p->udp_len)
+			return cidlb_too_big(ctx, p->l2_len, nh.mtu);
 		cnt->drop_mtu++;
 		return XDP_DROP;
 	}
@@ -222,6 +229,37 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 	return forward(ctx, p, idx, g, cnt);
 }
 
+/*
+ * An ICMP or ICMPv6 packet (bpf/icmp.h): an error about a VIP's packet
+ * goes to the backend that sent it, by the quoted SCID, else by the
+ * quoted flow (p->flow becomes it). Returns the verdict, or the parse
+ * code of a packet to pass as before: PARSE_NOT_UDP (not an error routed
+ * here: echo, ...) or PARSE_ICMP (an error about something else, or cut
+ * short).
+ */
+static __always_inline int cidlb_icmp_path(struct xdp_md *ctx, struct pkt *p,
+					   const struct cidlb_global *g, struct cidlb_counters *cnt)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct icmp_quote q = {};
+	__u32 idx;
+	int rc;
+
+	rc = icmp_quote(data, data_end, p, g, &q);
+	if (rc)
+		return rc;
+	if (!icmp_pick_scid(ctx, q.udp_off + sizeof(struct udphdr), q.end, g, &idx, cnt)) {
+		cnt->route_icmp_cid++;
+	} else if (!icmp_pick_flow(&p->flow, g, &idx)) {
+		cnt->route_icmp_flow++;
+	} else {
+		cnt->drop_no_backend++;
+		return XDP_DROP;
+	}
+	return forward(ctx, p, idx, g, cnt);
+}
+
 static __always_inline int cidlb_handle(struct xdp_md *ctx)
 {
 	void *data = (void *)(long)ctx->data;
@@ -242,6 +280,11 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 
 	/* 1. parse */
 	rc = parse_packet(data, data_end, &p);
+	if (rc == PARSE_ICMP) {
+		rc = cidlb_icmp_path(ctx, &p, g, cnt);
+		if (rc >= 0)
+			return rc;
+	}
 	if (rc) {
 		if (rc != PARSE_NOT_IP && pass_not_local(ctx, p.l2_len, g)) {
 			cnt->drop_not_local++;

@@ -38,6 +38,8 @@ struct next_hop {
 	__u8 smac[8];
 	__u32 ifindex; /* 0: back out of the ingress interface */
 	__u32 cached;  /* 1: MACs from cidlb_neigh, not the kernel */
+	__u32 mtu;     /* FWD_MTU: the largest inner packet that fits */
+	__u32 pad;
 } __attribute__((aligned(8)));
 
 /* Copy a MAC address as one 4-octet and one 2-octet move, not six octet
@@ -101,8 +103,10 @@ static __always_inline int nh_from_fib(struct xdp_md *ctx, const struct cidlb_ba
 		__builtin_memcpy(fib.ipv6_dst, be->addr, 16);
 	}
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
-	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED) {
+		nh->mtu = fib.mtu_result; /* the route's or the device's */
 		return FWD_MTU;
+	}
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		rc = nh_from_copy(&fib, nh);
 	else if (rc == BPF_FIB_LKUP_RET_SUCCESS)
@@ -131,8 +135,10 @@ static __always_inline int nh_from_mac(struct xdp_md *ctx, const struct cidlb_ba
 
 	if ((void *)(eth + 1) > data_end)
 		return FWD_ENCAP;
-	if (bpf_check_mtu(ctx, 0, &mtu, olen, 0))
+	if (bpf_check_mtu(ctx, 0, &mtu, olen, 0)) {
+		nh->mtu = mtu; /* the device's */
 		return FWD_MTU;
+	}
 	mac_copy(nh->dmac, be->mac);
 	mac_copy(nh->smac, eth->h_dest);
 	nh->ifindex = 0;
@@ -237,8 +243,9 @@ static __always_inline int write_outer_v6(void *data, void *data_end, const stru
 }
 
 /* Encapsulate toward the backend; on success the frame is ready to send
- * and nh says where. The packet is unchanged on every error but FWD_ENCAP
- * after the headroom grew (the caller drops it either way). */
+ * and nh says where; on FWD_MTU nh->mtu is the MTU the client must use.
+ * The packet is unchanged on every error but FWD_ENCAP after the headroom
+ * grew (the caller drops it either way). */
 static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
 				 const struct cidlb_backend *be, const struct cidlb_global *g,
 				 struct next_hop *nh)
@@ -253,6 +260,8 @@ static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
 		rc = nh_from_fib(ctx, be, g, p->ip_len + olen, nh);
 	else
 		rc = nh_from_mac(ctx, be, olen, nh);
+	if (rc == FWD_MTU)
+		nh->mtu = nh->mtu > olen ? nh->mtu - olen : 0;
 	if (rc)
 		return rc;
 	if (bpf_xdp_adjust_head(ctx, -(int)olen))

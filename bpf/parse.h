@@ -2,9 +2,10 @@
 /*
  * parse.h - step 1 of the data path: Ethernet (IEEE 802.3, up to two
  * 802.1Q/802.1ad tags), IPv4 (RFC 791, any IHL), IPv6 (RFC 8200, with
- * extension headers), UDP (RFC 768). Each helper checks every access
- * against data_end where it happens and returns a verdict code: a
- * negative value means "stop here, count this counter".
+ * extension headers), UDP (RFC 768); ICMP and ICMPv6 are told apart for
+ * bpf/icmp.h. Each helper checks every access against data_end where it
+ * happens and returns a verdict code: a negative value means "stop here,
+ * count this counter".
  */
 #ifndef CIDLB_BPF_PARSE_H
 #define CIDLB_BPF_PARSE_H
@@ -56,6 +57,8 @@ enum parse_result {
 	PARSE_BAD_L3 = -2,
 	PARSE_NOT_UDP = -3,
 	PARSE_FRAG_TAIL = -4,
+	PARSE_ICMP = -5, /* ICMP or ICMPv6, not a fragment: l4_off, flow
+			  * addresses and family set (bpf/icmp.h) */
 };
 
 /* Ethernet and VLAN tags: returns the EtherType of the payload. */
@@ -101,9 +104,17 @@ static __always_inline int parse_ipv4(void *data, void *data_end, struct pkt *p)
 	p->ip_len = bpf_ntohs(iph->tot_len);
 	if (p->ip_len < hlen || (void *)iph + p->ip_len > data_end)
 		return PARSE_BAD_L3;
+	frag = bpf_ntohs(iph->frag_off);
+	if (iph->protocol == IPPROTO_ICMP && !(frag & (IP_MF | IP_OFFSET))) {
+		p->tos = iph->tos;
+		p->l4_off = p->l2_len + hlen;
+		p->flow.family = CIDLB_FAMILY_V4;
+		__builtin_memcpy(p->flow.src, &iph->saddr, 4);
+		__builtin_memcpy(p->flow.dst, &iph->daddr, 4);
+		return PARSE_ICMP;
+	}
 	if (iph->protocol != IPPROTO_UDP)
 		return PARSE_NOT_UDP;
-	frag = bpf_ntohs(iph->frag_off);
 	if (frag & IP_OFFSET)
 		return PARSE_FRAG_TAIL;
 	p->first_frag = !!(frag & IP_MF);
@@ -166,7 +177,7 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 	for (i = 0; i < IPV6_EXT_MAX; i++) {
 		__u8 *eh = data + off;
 
-		if (next == IPPROTO_UDP)
+		if (next == IPPROTO_UDP || next == IPPROTO_ICMPV6)
 			break;
 		if ((void *)(eh + 8) > data_end || off + 8 > ip_end)
 			return PARSE_BAD_L3;
@@ -194,6 +205,14 @@ static __always_inline int parse_ipv6(void *data, void *data_end, struct pkt *p)
 			return PARSE_NOT_UDP;
 		}
 		next = eh[0];
+	}
+	if (next == IPPROTO_ICMPV6 && !p->first_frag && off <= ip_end) {
+		p->tos = (ip6->priority << 4) | (ip6->flow_lbl[0] >> 4);
+		p->l4_off = off;
+		p->flow.family = CIDLB_FAMILY_V6;
+		ipv6_addr_copy(p->flow.src, &ip6->saddr);
+		ipv6_addr_copy(p->flow.dst, &ip6->daddr);
+		return PARSE_ICMP;
 	}
 	if (next != IPPROTO_UDP)
 		return PARSE_NOT_UDP;

@@ -173,8 +173,11 @@ static inline __u64 cidlb_sid_buckets(__u64 key, __u32 mask)
 	return b1 | (__u64)(b2 & mask) << 32;
 }
 
-/* Slot of a flow in one Maglev table. */
-static inline __u32 cidlb_maglev_slot(const struct cidlb_flow_key *k, __u32 seed)
+/* Slot of a flow in one Maglev table. Always inline: with a second
+ * caller in the XDP program (bpf/icmp.h) clang made it a BPF function,
+ * a call on every fallback packet. */
+static inline __attribute__((always_inline)) __u32 cidlb_maglev_slot(const struct cidlb_flow_key *k,
+								     __u32 seed)
 {
 	return cidlb_flow_hash(k, seed) % CIDLB_MAGLEV_SIZE;
 }

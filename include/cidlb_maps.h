@@ -411,6 +411,8 @@ struct cidlb_global {
 	__u32 flow_idle;     /* [lb] flow_idle_timeout in ticks
 				 * (CIDLB_FLOW_TICK_SHIFT, rounded up): an LRU
 				 * entry idle longer is a miss; 0: never */
+	__u32 icmp_rate;     /* [lb] icmp_rate: Packet Too Big replies a
+				 * second per CPU (cidlb_rate); 0: none */
 };
 
 /* ---- cidlb_rate: per-CPU array [enum cidlb_rate_id], rate limits ------
@@ -423,6 +425,7 @@ struct cidlb_global {
 enum cidlb_rate_id {
 	CIDLB_RATE_RESET = 0, /* stateless resets: cidlb_global.reset_rate */
 	CIDLB_RATE_FLOW = 1,  /* cidlb_lru inserts: cidlb_global.new_flow_rate */
+	CIDLB_RATE_ICMP = 2,  /* Packet Too Big replies: cidlb_global.icmp_rate */
 	CIDLB_RATE_N
 };
 
@@ -496,6 +499,7 @@ struct cidlb_neigh {
 	__u8 dmac[6]; /* the next hop's */
 	__u8 smac[6]; /* the egress device's */
 };
+
 
 /* ---- cidlb_counters: per-CPU array [0] ----------------------------------
  * The one list of the data path's counters: the structure, the names
@@ -576,6 +580,18 @@ struct cidlb_neigh {
 	X(PATH, lru_rate_limited, \
 	  "Fallback: by Maglev, no 4-tuple entry made: over new_flow_rate on this CPU.") \
 	X(PATH, lru_idle, "Fallback: 4-tuple entry idle past flow_idle_timeout, taken as a miss.") \
+	/* ICMP and ICMPv6 errors to a VIP (bpf/icmp.h) */ \
+	X(PATH, route_icmp_cid, \
+	  "ICMP errors about a VIP's packet routed by the server's CID (long header SCID).") \
+	X(PATH, route_icmp_flow, "ICMP errors about a VIP's packet routed by its flow.") \
+	X(PASS, pass_icmp, \
+	  "Passed: ICMP error not about a UDP datagram from a VIP, or its quote cut in the UDP " \
+	  "header.") \
+	/* Packet Too Big replies (bpf/icmp.h) */ \
+	X(FWD, tx_too_big, \
+	  "Too big after encapsulation: ICMP fragmentation needed / ICMPv6 Packet Too Big sent " \
+	  "back to the client (XDP_TX).") \
+	X(PATH, too_big_limited, "Of drop_mtu: no Packet Too Big sent, over icmp_rate.") \
 	/* a new counter: one line above this one */
 
 enum cidlb_counter_kind {
@@ -663,7 +679,7 @@ CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
-CIDLB_SIZE_CHECK(cidlb_global, 68);
+CIDLB_SIZE_CHECK(cidlb_global, 72);
 CIDLB_SIZE_CHECK(cidlb_rate, 8);
 CIDLB_SIZE_CHECK(cidlb_sid_bucket, 32);
 CIDLB_SIZE_CHECK(cidlb_counters, CIDLB_N_COUNTERS * 8);

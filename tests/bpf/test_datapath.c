@@ -228,6 +228,8 @@ static const struct dp_case cases[] = {
 	  .backend = -1 },
 	{ "IPv6 ICMP to the VIP", .family = 6, .proto = 58, .quic = "80000000", .pad_to = 8,
 	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE, .backend = -1 },
+	{ "ICMP cut inside its header", .proto = 1, .quic = "0304", .eth_pad = "0000000000000000",
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE, .backend = -1 },
 	{ "IPv4 first fragment", .frag = 1, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_DROP,
 	  .verdict_cnt = CNT(drop_fragment), .path_cnt = NONE, .backend = -1 },
 	{ "IPv4 later fragment", .frag = 2, .quic = "41" CID_BE0, .pad_to = 40, .verdict = XDP_PASS,
@@ -519,6 +521,275 @@ static void test_table(void **state)
 			assert_int_equal(bs1.bytes - bs0[b].bytes, got ? len : 0);
 		}
 	}
+}
+
+/* ICMP and ICMPv6 errors to a VIP: each quotes a packet a backend sent
+ * (VIP:443 -> client:50000), cut to `quote` octets of its IP packet. */
+struct icmp_case {
+	const char *name;
+	int family;	    /* 4 (default) or 6 */
+	uint8_t type, code; /* of the error */
+	const char *quic;   /* quoted UDP payload in hex (the server's packet) */
+	size_t pad_to;
+	const char *qsrc; /* quoted source, default: the VIP */
+	uint16_t qsport;  /* quoted source port, default 443 */
+	int qproto;	  /* quoted IP protocol, 0: UDP */
+	const char *dst;  /* the error's destination, default: the VIP */
+	size_t quote;	  /* quoted IP octets kept, 0: all */
+	int verdict;
+	size_t verdict_cnt, path_cnt;
+	int backend; /* -1: not forwarded */
+};
+
+/* The server's long headers: DCID = the client's CID, SCID = its own. */
+#define SRV_HS(scid) \
+	"e0" \
+	"00000001" \
+	"04c1c2c3c4" \
+	"08" scid
+
+static const struct icmp_case icmp_cases[] = {
+	{ "fragmentation needed, Handshake with a routable SCID", .type = 3, .code = 4,
+	  .quic = SRV_HS(CID_BE0), .pad_to = 1200, .quote = 548, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(route_icmp_cid), .backend = 0 },
+	{ "Packet Too Big, Initial with a routable SCID", .family = 6, .type = 2,
+	  .quic = "c0"
+		  "00000001"
+		  "04c1c2c3c4"
+		  "08" CID_BE1,
+	  .pad_to = 1300, .quote = 1232, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(route_icmp_cid), .backend = 1 },
+	{ "host unreachable, whole quote, draining backend's SCID", .type = 3, .code = 1,
+	  .quic = SRV_HS("07445566a1a2a3a4"), .pad_to = 60, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(route_icmp_cid), .backend = 3 },
+	{ "time exceeded, short header: by flow", .type = 11, .quic = "41c1c2c3c4", .pad_to = 100,
+	  .quote = 28 + 64, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(route_icmp_flow), .backend = FALLBACK_BE },
+	{ "ICMPv6 unreachable, short header: by flow", .family = 6, .type = 1, .code = 4,
+	  .quic = "41c1c2c3c4", .pad_to = 100, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(route_icmp_flow), .backend = FALLBACK_BE },
+	{ "ICMPv6 time exceeded, long header: by SCID", .family = 6, .type = 3,
+	  .quic = SRV_HS(CID_BE0), .pad_to = 100, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(route_icmp_cid), .backend = 0 },
+	{ "quote cut in the SCID: by flow", .type = 3, .code = 4, .quic = SRV_HS(CID_BE0),
+	  .pad_to = 1200, .quote = 28 + 6 + 5 + 1 + 3, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(route_icmp_flow), .backend = FALLBACK_BE },
+	{ "quote of 28 octets (RFC 792): by flow", .type = 3, .code = 3, .quic = SRV_HS(CID_BE0),
+	  .pad_to = 1200, .quote = 28, .verdict = XDP_TX, .verdict_cnt = CNT(tx),
+	  .path_cnt = CNT(route_icmp_flow), .backend = FALLBACK_BE },
+	{ "SCID of an unknown server ID: by flow", .type = 3, .code = 4,
+	  .quic = SRV_HS("07fefefea1a2a3a4"), .pad_to = 100, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(route_icmp_flow), .backend = FALLBACK_BE },
+	{ "SCID of config ID 7: by flow", .family = 6, .type = 2,
+	  .quic = SRV_HS("e7010203a1a2a3a4"), .pad_to = 100, .verdict = XDP_TX,
+	  .verdict_cnt = CNT(tx), .path_cnt = CNT(route_icmp_flow), .backend = FALLBACK_BE },
+	/* the rest goes to the kernel, as before */
+	{ "quote cut in the UDP header", .type = 3, .code = 4, .quic = SRV_HS(CID_BE0),
+	  .pad_to = 1200, .quote = 26, .verdict = XDP_PASS, .verdict_cnt = CNT(pass_icmp),
+	  .path_cnt = NONE, .backend = -1 },
+	{ "ICMPv6 quote cut in the IPv6 header", .family = 6, .type = 2, .quic = SRV_HS(CID_BE0),
+	  .pad_to = 1300, .quote = 30, .verdict = XDP_PASS, .verdict_cnt = CNT(pass_icmp),
+	  .path_cnt = NONE, .backend = -1 },
+	{ "quoted packet from a VIP address, not a VIP port", .type = 3, .code = 4,
+	  .quic = SRV_HS(CID_BE0), .pad_to = 100, .qsport = 444, .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_icmp), .path_cnt = NONE, .backend = -1 },
+	{ "quoted packet from another address than the error's", .type = 3, .code = 4,
+	  .quic = SRV_HS(CID_BE0), .pad_to = 100, .qsrc = "198.18.1.2", .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_icmp), .path_cnt = NONE, .backend = -1 },
+	{ "error to an address that is not a VIP's", .type = 3, .code = 4, .quic = SRV_HS(CID_BE0),
+	  .pad_to = 100, .qsrc = "198.18.1.2", .dst = "198.18.1.2", .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_icmp), .path_cnt = NONE, .backend = -1 },
+	{ "ICMPv6 error, quoted packet from another address", .family = 6, .type = 2,
+	  .quic = SRV_HS(CID_BE0), .pad_to = 100, .qsrc = "fd00:1::2", .verdict = XDP_PASS,
+	  .verdict_cnt = CNT(pass_icmp), .path_cnt = NONE, .backend = -1 },
+	{ "quoted TCP segment", .type = 3, .code = 4, .quic = "01bb c350", .pad_to = 40,
+	  .qproto = 6, .verdict = XDP_PASS, .verdict_cnt = CNT(pass_icmp), .path_cnt = NONE,
+	  .backend = -1 },
+	{ "echo request to the VIP", .type = 8, .quic = SRV_HS(CID_BE0), .pad_to = 100,
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE, .backend = -1 },
+	{ "parameter problem (not routed)", .type = 12, .quic = SRV_HS(CID_BE0), .pad_to = 100,
+	  .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE, .backend = -1 },
+	{ "ICMPv6 echo reply to the VIP", .family = 6, .type = 129, .quic = SRV_HS(CID_BE0),
+	  .pad_to = 100, .verdict = XDP_PASS, .verdict_cnt = CNT(pass_not_udp), .path_cnt = NONE,
+	  .backend = -1 },
+};
+
+#define ICMP_CLIENT_PORT 50000
+
+/* The error frame of case c; the flow of the quoted packet in the
+ * client's direction into *flow. */
+static size_t build_icmp(const struct icmp_case *c, uint8_t *frame, struct cidlb_flow_key *flow)
+{
+	static uint8_t payload[TPKT_MAX], quoted[TPKT_MAX], icmp[TPKT_MAX];
+	int fam = c->family ? c->family : 4;
+	const char *vip = fam == 4 ? T_VIP4 : T_VIP6;
+	struct tpkt_spec q = { .family = fam,
+			       .src = c->qsrc ? c->qsrc : vip,
+			       .dst = fam == 4 ? T_CLIENT4 : T_CLIENT6,
+			       .sport = c->qsport ? c->qsport : T_VIP_PORT,
+			       .dport = ICMP_CLIENT_PORT,
+			       .proto = c->qproto,
+			       .payload = payload };
+	struct tpkt_spec s = { .family = fam,
+			       .src = fam == 4 ? "198.18.9.9" : "fd00:9::9",
+			       .dst = c->dst ? c->dst : vip,
+			       .proto = fam == 4 ? 1 : 58,
+			       .tos = 0x20,
+			       .payload = icmp };
+	size_t n = 0, qlen;
+	char hex[256];
+	int i, j;
+
+	for (i = j = 0; c->quic[i] && j < (int)sizeof(hex) - 1; i++)
+		if (c->quic[i] != ' ')
+			hex[j++] = c->quic[i];
+	hex[j] = 0;
+	n = thex(hex, payload, sizeof(payload));
+	if (c->pad_to > n) {
+		memset(payload + n, 0x33, c->pad_to - n);
+		n = c->pad_to;
+	}
+	q.payload_len = n;
+	qlen = tpkt_build(&q, quoted) - 14;
+	if (c->quote && c->quote < qlen)
+		qlen = c->quote;
+	memset(icmp, 0, 8);
+	icmp[0] = c->type;
+	icmp[1] = c->code;
+	if (c->type == 2 || (c->type == 3 && c->code == 4)) { /* next-hop MTU 1400 */
+		icmp[6] = 1400 >> 8;
+		icmp[7] = 1400 & 0xff;
+	}
+	memcpy(icmp + 8, quoted + 14, qlen);
+	s.payload_len = 8 + qlen;
+	if (fam == 4) {
+		uint16_t sum = tcsum(icmp, s.payload_len);
+
+		memcpy(icmp + 2, &sum, 2);
+	}
+	memset(flow, 0, sizeof(*flow));
+	flow->family = fam == 4 ? CIDLB_FAMILY_V4 : CIDLB_FAMILY_V6;
+	tpkt_addr(fam, q.dst, flow->src);
+	tpkt_addr(fam, q.src, flow->dst);
+	flow->sport = htons(ICMP_CLIENT_PORT);
+	flow->dport = htons(q.sport);
+	return tpkt_build(&s, frame);
+}
+
+/* The frame sent to backend idx for the error `in`: as for any packet,
+ * but an IPv6 outer header carries the flow label of the client's flow
+ * (the one its own packets carry), not one made of the ICMP header. */
+static void assert_icmp_sent(const uint8_t *in, size_t len, const uint8_t *out, size_t outlen,
+			     int idx, const struct cidlb_flow_key *flow, const char *what)
+{
+	const char *addr = backends[idx].addr;
+	int fam = strchr(addr, ':') ? 6 : 4;
+	struct tpkt_outer o = { .family = fam,
+				.src = fam == 4 ? T_LB4 : T_LB6,
+				.dst = addr,
+				.smac = tpkt_lb_mac,
+				.ttl = 64 };
+	uint8_t mac[6], want[TPKT_MAX];
+	size_t wlen;
+
+	memcpy(mac, t_backend_mac, 6);
+	mac[4] = idx;
+	o.dmac = mac;
+	wlen = tpkt_expect(&o, in, len, 14, want);
+	if (fam == 6) {
+		uint32_t fl = cidlb_flow_label(flow);
+
+		want[14 + 1] = (uint8_t)((want[14 + 1] & 0xf0) | ((fl >> 16) & 0xf));
+		want[14 + 2] = (uint8_t)(fl >> 8);
+		want[14 + 3] = (uint8_t)fl;
+	}
+	t_assert_frame(out, outlen, want, wlen, what);
+}
+
+static void test_icmp_errors(void **state)
+{
+	struct tlb *t = *state;
+	size_t i;
+
+	setup_fixture(t);
+	for (i = 0; i < sizeof(icmp_cases) / sizeof(icmp_cases[0]); i++) {
+		const struct icmp_case *c = &icmp_cases[i];
+		uint8_t in[TPKT_MAX], out[TPKT_MAX];
+		struct cidlb_counters before, after;
+		struct cidlb_flow_key flow;
+		struct cidlb_flow fv;
+		size_t len, outlen;
+		int rc;
+
+		print_message("  case: %s\n", c->name);
+		len = build_icmp(c, in, &flow);
+		before = tlb_counters(t);
+		rc = tlb_run(t, in, len, out, &outlen);
+		after = tlb_counters(t);
+		if (rc != c->verdict)
+			print_error("%s: verdict %d, want %d\n", c->name, rc, c->verdict);
+		assert_int_equal(rc, c->verdict);
+		assert_int_equal(tlb_verdicts(&after) - tlb_verdicts(&before), 1);
+		assert_int_equal(*(uint64_t *)((char *)&after + c->verdict_cnt) -
+					 *(uint64_t *)((char *)&before + c->verdict_cnt),
+				 1);
+		if (c->path_cnt != NONE)
+			assert_int_equal(*(uint64_t *)((char *)&after + c->path_cnt) -
+						 *(uint64_t *)((char *)&before + c->path_cnt),
+					 1);
+		assert_int_equal(after.route_maglev, before.route_maglev);
+		if (c->backend < 0)
+			t_assert_frame(out, outlen, in, len, c->name);
+		else
+			assert_icmp_sent(in, len, out, outlen, c->backend, &flow, c->name);
+		/* an error never opens a flow */
+		assert_int_not_equal(
+			bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_LRU), &flow, &fv), 0);
+	}
+}
+
+/* An error about a flow the 4-tuple table holds goes where the flow's
+ * packets go, though the Maglev table has changed since; with no live
+ * backend it is dropped. */
+static void test_icmp_follows_lru(void **state)
+{
+	static const struct icmp_case c = {
+		.type = 3, .code = 4, .quic = "41c1c2c3c4", .pad_to = 100
+	};
+	struct tlb *t = *state;
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], err[TPKT_MAX], payload[TPKT_MAX];
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = ICMP_CLIENT_PORT,
+			       .dport = T_VIP_PORT,
+			       .payload = payload };
+	struct cidlb_flow_key flow;
+	struct cidlb_counters cnt;
+	size_t len, elen, outlen;
+
+	setup_fixture(t);
+	/* the client's Initial: unroutable CID, Maglev says backend 5, and
+	 * the 4-tuple is recorded */
+	s.payload_len = tquic_long(payload, 0xc0, 1, (const uint8_t *)"\xe7\x01\x02\x03", 4, NULL,
+				   0, 1200);
+	len = tpkt_build(&s, in);
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
+	elen = build_icmp(&c, err, &flow);
+	assert_int_equal(tlb_run(t, err, elen, out, &outlen), XDP_TX);
+	assert_icmp_sent(err, elen, out, outlen, FALLBACK_BE, &flow, "the flow's backend (LRU)");
+	/* its backend gone: Maglev's choice, still no insert */
+	tlb_backend(t, FALLBACK_BE, backends[FALLBACK_BE].addr, CIDLB_FWD_ENCAP_MAC,
+		    CIDLB_BE_ABSENT);
+	assert_int_equal(tlb_run(t, err, elen, out, &outlen), XDP_TX);
+	assert_icmp_sent(err, elen, out, outlen, 0, &flow, "Maglev's backend");
+	tlb_backend(t, 0, backends[0].addr, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ABSENT);
+	assert_int_equal(tlb_run(t, err, elen, out, &outlen), XDP_DROP);
+	cnt = tlb_counters(t);
+	assert_int_equal(cnt.route_icmp_flow, 2);
+	assert_int_equal(cnt.drop_no_backend, 1);
+	assert_int_equal(cnt.route_maglev, 1); /* the client's packet only */
 }
 
 /* Not IPv4/IPv6, and an IPv4 header cut short. */
@@ -1477,6 +1748,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_follows_lru, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru_sticky, setup, teardown),

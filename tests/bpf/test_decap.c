@@ -169,6 +169,75 @@ static void test_round_trip(void **state)
 	}
 }
 
+/* An ICMP error (fam, type) to the VIP quoting the packet the VIP sent
+ * from port `sport` to the client, a Handshake whose SCID is `scid`. */
+static size_t icmp_error_frame(int family, uint8_t type, uint16_t sport, const uint8_t *scid,
+			       uint8_t *frame)
+{
+	uint8_t payload[128], quoted[TPKT_MAX], icmp[TPKT_MAX] = { type };
+	struct tpkt_spec q = {
+		.family = family, .sport = sport, .dport = 40000, .payload = payload
+	};
+	struct tpkt_spec s = { .family = family, .proto = family == 4 ? 1 : 58, .payload = icmp };
+	size_t n;
+
+	q.src = s.dst = family == 4 ? T_VIP4 : T_VIP6;
+	q.dst = family == 4 ? T_CLIENT4 : T_CLIENT6;
+	s.src = family == 4 ? "198.18.9.9" : "fd00:9::9";
+	q.payload_len =
+		tquic_long(payload, 0xe0, 1, (const uint8_t *)"\xc1\xc2\xc3\xc4", 4, scid, 8, 100);
+	n = tpkt_build(&q, quoted) - 14;
+	memcpy(icmp + 8, quoted + 14, n);
+	s.payload_len = 8 + n;
+	return tpkt_build(&s, frame);
+}
+
+/* An ICMP error about a VIP's packet: cidlb sends it to the backend of the
+ * quoted SCID, whose decap strips it like the client's packets; one
+ * about another port of the VIP address is dropped there. */
+static void test_icmp_round_trip(void **state)
+{
+	static const struct {
+		int family;
+		uint8_t type;
+		const char *scid;
+		int v6_outer;
+	} rt[] = {
+		{ 4, 3, "\x07\x01\x02\x03\xa1\xa2\xa3\xa4", 0 },
+		{ 6, 2, "\x07\x01\x02\x03\xa1\xa2\xa3\xa4", 0 },
+		{ 4, 11, "\x07\x0a\x0b\x0c\xa1\xa2\xa3\xa4", 1 },
+		{ 6, 1, "\x07\x0a\x0b\x0c\xa1\xa2\xa3\xa4", 1 },
+	};
+	uint8_t in[TPKT_MAX], mid[TPKT_MAX], out[TPKT_MAX], want[TPKT_MAX];
+	struct cidlb_decap_counters before, after;
+	size_t i, len, midlen, outlen;
+
+	(void)state;
+	for (i = 0; i < sizeof(rt) / sizeof(rt[0]); i++) {
+		before = decap_counters();
+		len = icmp_error_frame(rt[i].family, rt[i].type, T_VIP_PORT,
+				       (const uint8_t *)rt[i].scid, in);
+		assert_int_equal(tlb_run(lb, in, len, mid, &midlen), XDP_TX);
+		assert_int_equal(midlen, len + (rt[i].v6_outer ? 40 : 20));
+		assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_PASS);
+		memcpy(want, mid, 12);
+		memcpy(want + 12, in + 12, len - 12);
+		t_assert_frame(out, outlen, want, len, "decapsulated ICMP error");
+		after = decap_counters();
+		assert_int_equal(
+			after.decap_v4 + after.decap_v6 - before.decap_v4 - before.decap_v6, 1);
+	}
+	/* the same error about port 444 of the VIP address, tunnelled as
+	 * cidlb would (the LB itself never sends it: not a VIP) */
+	before = decap_counters();
+	len = icmp_error_frame(4, 3, T_VIP_PORT, (const uint8_t *)rt[0].scid, in);
+	assert_int_equal(tlb_run(lb, in, len, mid, &midlen), XDP_TX);
+	mid[14 + 20 + 20 + 8 + 20 + 1] = 444 & 0xff; /* quoted source port 443 -> 444 */
+	assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_DROP);
+	after = decap_counters();
+	assert_int_equal(after.drop_inner_dst - before.drop_inner_dst, 1);
+}
+
 /* Not from a cidlb source, or not a tunnel: untouched. */
 static void test_pass_untouched(void **state)
 {
@@ -365,9 +434,8 @@ static void test_tunnel_cases(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_pass_untouched),
-		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_icmp_round_trip),
+		cmocka_unit_test(test_pass_untouched), cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_tunnel_cases),
 	};
 

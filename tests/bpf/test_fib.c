@@ -21,6 +21,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <linux/bpf.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "tlb.h"
 
 static char ns[64];
@@ -115,13 +117,16 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* A short-header packet of `ip_len` IP octets to server ID 0000<sid>. */
-static size_t frame_to(uint8_t sid, int family, size_t ip_len, uint8_t *frame)
+/* A short-header packet of `ip_len` IP octets to server ID 0000<sid>,
+ * behind `vlans` VLAN tags. */
+static size_t frame_tagged(uint8_t sid, int family, size_t ip_len, int vlans, uint8_t *frame)
 {
 	static uint8_t payload[TPKT_MAX];
-	struct tpkt_spec s = {
-		.family = family, .sport = 40000, .dport = T_VIP_PORT, .payload = payload
-	};
+	struct tpkt_spec s = { .family = family,
+			       .sport = 40000,
+			       .dport = T_VIP_PORT,
+			       .payload = payload,
+			       .vlans = vlans };
 	size_t hdr = (family == 4 ? 20 : 40) + 8;
 
 	s.src = family == 4 ? T_CLIENT4 : T_CLIENT6;
@@ -129,6 +134,11 @@ static size_t frame_to(uint8_t sid, int family, size_t ip_len, uint8_t *frame)
 	s.payload_len = tquic_short(payload, 0x41, (uint8_t[]){ 0x07, 0, 0, sid, 1, 2, 3, 4 }, 8,
 				    ip_len - hdr);
 	return tpkt_build(&s, frame);
+}
+
+static size_t frame_to(uint8_t sid, int family, size_t ip_len, uint8_t *frame)
+{
+	return frame_tagged(sid, family, ip_len, 0, frame);
 }
 
 static int run(const uint8_t *in, size_t len, uint8_t *out, size_t *outlen)
@@ -218,6 +228,240 @@ static void test_fib_paths(void **state)
 	assert_int_equal(c.nh_cached, 0);
 	assert_int_equal(tlb_verdicts(&c), 10);
 	(void)nh_out_mac;
+}
+
+static void set_icmp_rate(uint32_t rate)
+{
+	struct cidlb_global g;
+
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	g.icmp_rate = rate;
+	assert_int_equal(cidlb_lb_set_global(t->lb, &g), 0);
+}
+
+/* Every CPU's Packet Too Big schedule back to none sent. */
+static void reset_icmp_windows(void)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct cidlb_rate *v = calloc(ncpu, sizeof(*v));
+	__u32 k = CIDLB_RATE_ICMP;
+
+	assert_non_null(v);
+	assert_int_equal(bpf_map_update_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_RATE), &k, v, BPF_ANY),
+			 0);
+	free(v);
+}
+
+/*
+ * The reply to the too-big frame `in` as the test computes it: to the
+ * client's MAC from the LB's, from the VIP to the client, ICMP type 3
+ * code 4 (IPv4: 576 octets) or ICMPv6 type 2 (1280) carrying mtu, then
+ * the client's packet from its IP header, cut to fit. Both checksums are
+ * computed here from the octets.
+ */
+static size_t too_big_tagged(const uint8_t *in, size_t l2, int family, uint32_t mtu, uint8_t *want)
+{
+	const uint8_t *ip = in + l2;
+	uint8_t *h = want + l2, *icmp;
+	size_t iplen = family == 4 ? 576 : 1280, hl = family == 4 ? 20 : 40, q = iplen - hl - 8;
+	uint16_t sum;
+
+	memset(want, 0, TPKT_MAX);
+	memcpy(want, in + 6, 6);
+	memcpy(want + 6, in, 6);
+	memcpy(want + 12, in + 12, l2 - 12); /* tags and EtherType */
+	icmp = h + hl;
+	memcpy(icmp + 8, ip, q);
+	if (family == 4) {
+		h[0] = 0x45;
+		h[1] = 0xc0;
+		h[2] = iplen >> 8;
+		h[3] = iplen & 0xff;
+		h[8] = 64;
+		h[9] = 1;
+		memcpy(h + 12, ip + 16, 4); /* the VIP */
+		memcpy(h + 16, ip + 12, 4); /* the client */
+		sum = tcsum(h, 20);
+		memcpy(h + 10, &sum, 2);
+		icmp[0] = 3;
+		icmp[1] = 4;
+		icmp[6] = mtu >> 8;
+		icmp[7] = mtu & 0xff;
+		sum = tcsum(icmp, 8 + q);
+	} else {
+		uint8_t pseudo[TPKT_MAX] = { 0 };
+		size_t plen = 8 + q;
+
+		h[0] = 0x60;
+		h[4] = plen >> 8;
+		h[5] = plen & 0xff;
+		h[6] = 58;
+		h[7] = 64;
+		memcpy(h + 8, ip + 24, 16);
+		memcpy(h + 24, ip + 8, 16);
+		icmp[0] = 2;
+		icmp[4] = mtu >> 24;
+		icmp[5] = mtu >> 16;
+		icmp[6] = mtu >> 8;
+		icmp[7] = mtu & 0xff;
+		memcpy(pseudo, h + 8, 32);
+		pseudo[34] = plen >> 8;
+		pseudo[35] = plen & 0xff;
+		pseudo[39] = 58;
+		memcpy(pseudo + 40, icmp, plen);
+		sum = tcsum(pseudo, 40 + plen);
+	}
+	memcpy(icmp + 2, &sum, 2);
+	return l2 + iplen;
+}
+
+static size_t too_big_reply(const uint8_t *in, int family, uint32_t mtu, uint8_t *want)
+{
+	return too_big_tagged(in, 14, family, mtu, want);
+}
+
+/*
+ * Too big for the tunnel: with icmp_rate set, the client gets ICMP
+ * fragmentation needed / ICMPv6 Packet Too Big from the VIP with the MTU
+ * it must use (the egress MTU 1500 less the outer header), by either way
+ * of finding the next hop; not for an IPv4 datagram without DF; at most
+ * icmp_rate a second on a CPU.
+ */
+static void test_too_big(void **state)
+{
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], want[TPKT_MAX];
+	struct cidlb_counters c;
+	size_t len, wlen, outlen;
+	cpu_set_t cpus;
+	int i;
+
+	(void)state;
+	/* one CPU: the limit is per CPU */
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	assert_int_equal(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
+	assert_int_equal(cidlb_lb_reset_counters(t->lb), 0);
+	reset_icmp_windows();
+	set_icmp_rate(100);
+
+	/* IPv4 in IPv4 (FIB): 1481 + 20 > 1500, the client must use 1480 */
+	len = frame_to(0, 4, 1481, in);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	wlen = too_big_reply(in, 4, 1480, want);
+	t_assert_frame(out, outlen, want, wlen, "fragmentation needed, FIB next hop");
+	assert_int_equal(tcsum(out + 14, 20), 0);
+	assert_int_equal(tcsum(out + 34, 556), 0);
+	/* configured MAC (bpf_check_mtu) */
+	len = frame_to(5, 4, 1500, in);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	wlen = too_big_reply(in, 4, 1480, want);
+	t_assert_frame(out, outlen, want, wlen, "fragmentation needed, configured MAC");
+	/* IPv6 in IPv6: 1461 + 40 > 1500, 1460 */
+	len = frame_to(4, 6, 1461, in);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	wlen = too_big_reply(in, 6, 1460, want);
+	t_assert_frame(out, outlen, want, wlen, "Packet Too Big");
+	/* IPv6 in IPv4: 1481 + 20 */
+	len = frame_to(0, 6, 1481, in);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	wlen = too_big_reply(in, 6, 1480, want);
+	t_assert_frame(out, outlen, want, wlen, "Packet Too Big, IPv4 tunnel");
+	/* behind one and two VLAN tags: the tags stay */
+	len = frame_tagged(0, 4, 1481, 1, in);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	wlen = too_big_tagged(in, 18, 4, 1480, want);
+	t_assert_frame(out, outlen, want, wlen, "fragmentation needed, one VLAN tag");
+	len = frame_tagged(4, 6, 1461, 2, in);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	wlen = too_big_tagged(in, 22, 6, 1460, want);
+	t_assert_frame(out, outlen, want, wlen, "Packet Too Big, two VLAN tags");
+	/* one that fits is forwarded as before */
+	assert_int_equal(run(in, frame_to(0, 6, 1480, in), out, &outlen), XDP_TX);
+	assert_int_equal(outlen, 14 + 20 + 1480);
+	/* IPv4 without DF: the client lets routers fragment; dropped */
+	len = frame_to(0, 4, 1481, in);
+	in[14 + 6] &= ~0x40;
+	in[14 + 10] = in[14 + 11] = 0;
+	memcpy(in + 14 + 10, &(uint16_t){ tcsum(in + 14, 20) }, 2);
+	assert_int_equal(run(in, len, out, &outlen), XDP_DROP);
+	t_assert_frame(out, outlen, in, len, "no DF: dropped untouched");
+	c = tlb_counters(t);
+	assert_int_equal(c.tx_too_big, 6);
+	assert_int_equal(c.drop_mtu, 1);
+	assert_int_equal(c.tx, 1);
+	assert_int_equal(c.too_big_limited, 0);
+	assert_int_equal(tlb_verdicts(&c), 8);
+
+	/* the limit: 2 a second, the third in the same second dropped */
+	reset_icmp_windows();
+	set_icmp_rate(2);
+	len = frame_to(0, 4, 1481, in);
+	for (i = 0; i < 3; i++)
+		assert_int_equal(run(in, len, out, &outlen), i < 2 ? XDP_TX : XDP_DROP);
+	/* 0: none at all */
+	set_icmp_rate(0);
+	reset_icmp_windows();
+	assert_int_equal(run(in, len, out, &outlen), XDP_DROP);
+	/* an ICMP error about a VIP's datagram, routed by its SCID to backend
+	 * 0 and too big for the tunnel: dropped, never answered (RFC 1122
+	 * 3.2.2: no ICMP error about an ICMP error) */
+	set_icmp_rate(100);
+	{
+		static uint8_t quic[TPKT_MAX], quoted[TPKT_MAX], icmp[TPKT_MAX];
+		struct tpkt_spec q = { .family = 4,
+				       .src = T_VIP4,
+				       .dst = T_CLIENT4,
+				       .sport = T_VIP_PORT,
+				       .dport = 40000,
+				       .payload = quic };
+		struct tpkt_spec e = { .family = 4,
+				       .src = "198.18.10.2",
+				       .dst = T_VIP4,
+				       .proto = 1,
+				       .payload = icmp };
+		size_t n;
+
+		q.payload_len = tquic_long(quic, 0xe0, 1, (const uint8_t *)"\xc1\xc2\xc3\xc4", 4,
+					   (const uint8_t *)"\x07\x00\x00\x00\x01\x02\x03\x04", 8,
+					   1481 - 20 - 8 - 20 - 8);
+		n = tpkt_build(&q, quoted) - 14;
+		memset(icmp, 0, 8);
+		icmp[0] = 3;
+		icmp[1] = 4;
+		memcpy(icmp + 8, quoted + 14, n);
+		e.payload_len = 8 + n;
+		len = tpkt_build(&e, in);
+		assert_int_equal(len, 14 + 1481);
+		assert_int_equal(run(in, len, out, &outlen), XDP_DROP);
+		t_assert_frame(out, outlen, in, len, "too big ICMP error: dropped untouched");
+		/* 1480 octets fit */
+		q.payload_len -= 1;
+		n = tpkt_build(&q, quoted) - 14;
+		memcpy(icmp + 8, quoted + 14, n);
+		e.payload_len = 8 + n;
+		len = tpkt_build(&e, in);
+		assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+		{
+			struct ifreq ifr = {};
+			int sk = socket(AF_INET, SOCK_DGRAM, 0);
+
+			strcpy(ifr.ifr_name, "in0");
+			assert_int_equal(ioctl(sk, SIOCGIFHWADDR, &ifr), 0);
+			close(sk);
+			assert_sent(in, len, out, outlen, "198.18.10.2", nh_in_mac,
+				    (const uint8_t *)ifr.ifr_hwaddr.sa_data,
+				    "ICMP error to the backend of its quoted SCID");
+		}
+	}
+	c = tlb_counters(t);
+	assert_int_equal(c.tx_too_big, 8);
+	assert_int_equal(c.too_big_limited, 1);
+	assert_int_equal(c.drop_mtu, 4);
+	assert_int_equal(c.route_icmp_cid, 2);
+	CPU_ZERO(&cpus);
+	for (i = 0; i < libbpf_num_possible_cpus() && i < CPU_SETSIZE; i++)
+		CPU_SET(i, &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
 }
 
 struct transit_case {
@@ -393,6 +637,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fib_paths),
+		cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_transit),
 		cmocka_unit_test(test_neigh_copy),
 	};

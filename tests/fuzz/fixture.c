@@ -142,6 +142,32 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	return 0;
 }
 
+/* An ICMP error (family, type, code) to the VIP from a router, quoting
+ * the first `quote` octets (0: all) of the packet the VIP sent to the
+ * client with the QUIC payload q of n octets. */
+static size_t icmp_seed(int family, uint8_t type, uint8_t code, size_t n, const uint8_t *q,
+			size_t quote, uint8_t *buf)
+{
+	uint8_t pkt[TPKT_MAX], icmp[TPKT_MAX] = { type, code };
+	struct tpkt_spec s = {
+		.family = family, .sport = 443, .dport = 4433, .payload = q, .payload_len = n
+	};
+	size_t len;
+
+	s.src = family == 4 ? "198.18.1.1" : "fd00:1::1";
+	s.dst = family == 4 ? "198.18.2.2" : "fd00:2::2";
+	len = tpkt_build(&s, pkt) - 14;
+	if (quote && quote < len)
+		len = quote;
+	memcpy(icmp + 8, pkt + 14, len);
+	s.proto = family == 4 ? 1 : 58;
+	s.src = family == 4 ? "198.18.9.9" : "fd00:9::9";
+	s.dst = family == 4 ? "198.18.1.1" : "fd00:1::1";
+	s.payload = icmp;
+	s.payload_len = 8 + len;
+	return tpkt_build(&s, buf);
+}
+
 size_t cidlb_fixture_seed(int i, uint8_t *buf)
 {
 	static const uint8_t plain[] = { 0x07, 1, 2, 3, 0xa1, 0xa2, 0xa3, 0xa4 };
@@ -191,6 +217,17 @@ size_t cidlb_fixture_seed(int i, uint8_t *buf)
 	case 9:
 		n = tquic_long(q, 0xc0, 0, plain, 8, NULL, 0, 60);
 		break; /* VN */
+	case 10:       /* ICMP errors about a VIP's packets, quoting its SCID */
+		return icmp_seed(4, 3, 4, tquic_long(q, 0xe0, 1, cr7, 4, plain, 8, 600), q, 548,
+				 buf);
+	case 11:
+		return icmp_seed(6, 2, 0, tquic_long(q, 0xc0, 1, cr7, 4, four, 8, 1300), q, 1232,
+				 buf);
+	case 12:
+		return icmp_seed(4, 11, 0, tquic_short(q, 0x41, cr7, 4, 60), q, 0, buf);
+	case 13:
+		return icmp_seed(6, 1, 4, tquic_long(q, 0xe0, 1, cr7, 4, single, 17, 100), q, 0,
+				 buf);
 	default:
 		return 0;
 	}

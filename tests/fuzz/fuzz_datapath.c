@@ -93,6 +93,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 	case 4: /* XDP_REDIRECT */
 		if (sum(&b, 2) != sum(&a, 2) + 1)
 			__builtin_trap();
+		/* a Packet Too Big reply: 576 or 1280 IP octets, the input's
+		 * IP packet quoted after its new IP and ICMP headers */
+		if (b.tx_too_big != a.tx_too_big) {
+			size_t l2 = outlen - (outlen > 1280 ? 1280 : 576),
+			       hdr = outlen > 1280 ? 48 : 28;
+
+			if (rc != 3 || (l2 != 14 && l2 != 18 && l2 != 22) ||
+			    memcmp(out + l2 + hdr, data + l2, outlen - l2 - hdr))
+				__builtin_trap();
+			break;
+		}
 		if (outlen != size && outlen != size + 20 && outlen != size + 40)
 			__builtin_trap();
 		/* the input follows the outer header, from the IP header on */

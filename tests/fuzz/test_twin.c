@@ -144,6 +144,7 @@ static void test_seeds_and_mutations(void **state)
 	twin_counters(&cw);
 	check_counters(&cb, &cw);
 	assert_true(cb.tx > 0 && cb.drop_truncated > 0 && cb.pass_not_vip > 0);
+	assert_true(cb.route_icmp_cid > 0 && cb.route_icmp_flow > 0 && cb.pass_icmp > 0);
 }
 
 int main(void)

@@ -192,9 +192,12 @@ long bpf_xdp_adjust_tail(struct xdp_md *ctx, int delta)
 {
 	long ne = (long)ctx->data_end + delta;
 
-	if (delta > 0 || ne < (long)ctx->data + 14)
+	if (ne < (long)ctx->data + 14 || ne > (long)(uintptr_t)pkt_buf + BUF_SIZE)
 		return -EINVAL;
-	PKT_POISON((void *)(uintptr_t)ne, -delta);
+	if (delta > 0)
+		PKT_UNPOISON((void *)(uintptr_t)ctx->data_end, delta);
+	else
+		PKT_POISON((void *)(uintptr_t)ne, -delta);
 	ctx->data_end = ne;
 	return 0;
 }
@@ -203,6 +206,28 @@ long bpf_xdp_adjust_tail(struct xdp_md *ctx, int delta)
 __u32 bpf_get_prandom_u32(void)
 {
 	return 0x5a5a5a5a;
+}
+
+/* As the kernel's: the 32-bit ones' complement sum of `to` minus that of
+ * `from` (both multiples of 4 octets, 512 at most), added to seed. */
+__s64 bpf_csum_diff(__be32 *from, __u32 from_size, __be32 *to, __u32 to_size, __wsum seed)
+{
+	__u64 sum = seed;
+	__u32 i, w;
+
+	if ((from_size | to_size) & 3 || from_size > 512 || to_size > 512)
+		return -EINVAL;
+	for (i = 0; i < to_size / 4; i++) {
+		memcpy(&w, (uint8_t *)to + 4 * i, 4);
+		sum += w;
+	}
+	for (i = 0; i < from_size / 4; i++) {
+		memcpy(&w, (uint8_t *)from + 4 * i, 4);
+		sum += (__u32)~w;
+	}
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	sum = (sum & 0xffffffff) + (sum >> 32);
+	return (__u32)sum;
 }
 
 long bpf_xdp_load_bytes(struct xdp_md *ctx, __u32 off, void *buf, __u32 len)

@@ -292,6 +292,10 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_LB, "flow_idle_timeout", CIDLB_CT_NUM, C_(flow_idle_s), 0, 0, 86400,
 	  XSTR(CIDLB_DEFAULT_FLOW_IDLE), "'%s': seconds, %u..%u (0: never)",
 	  "seconds a 4-tuple entry lives without packets (0: until evicted)" },
+	{ CIDLB_SEC_LB, "icmp_rate", CIDLB_CT_NUM, C_(icmp_rate), 0, 0, 1000000,
+	  XSTR(CIDLB_DEFAULT_ICMP_RATE), "'%s': must be %u..%u replies a second (0: none)",
+	  "ICMP fragmentation needed / Packet Too Big replies per second and CPU at most "
+	  "(0: none)" },
 	{ CIDLB_SEC_LB, "health", CIDLB_CT_BOOL, C_(health), 0, 0, 0, "off",
 	  "'%s': must be on or off",
 	  "probe every backend's QUIC server (a backend may say otherwise)" },

@@ -49,6 +49,9 @@
  * CPU, and seconds a 4-tuple entry lives without packets */
 #define CIDLB_DEFAULT_NEW_FLOW_RATE 1000
 #define CIDLB_DEFAULT_FLOW_IDLE	    30
+/* Packet Too Big replies per second and CPU (bpf/icmp.h): Linux's own
+ * ICMP limit (net.ipv4.icmp_msgs_per_sec) is 1000 per second */
+#define CIDLB_DEFAULT_ICMP_RATE 1000
 
 enum cidlb_attach_mode {
 	CIDLB_ATTACH_AUTO = 0, /* native, else generic */
@@ -121,6 +124,7 @@ struct cidlb_conf {
 	uint32_t lru_size, retired_size, dcache_size;
 	uint32_t new_flow_rate; /* 4-tuple inserts a second per CPU, 0: no limit */
 	uint32_t flow_idle_s;	/* seconds; 0: entries never time out */
+	uint32_t icmp_rate; /* Packet Too Big replies per second and CPU */
 	/* health checks of every backend that does not set its own */
 	bool health;
 	uint32_t health_interval, health_timeout; /* ms */

@@ -432,14 +432,15 @@ static int sync_global(struct daemon *d, const struct cidlb_conf *next)
 	want.reset_rate = next->reset_rate;
 	want.new_flow_rate = next->new_flow_rate;
 	want.flow_idle = cidlb_flow_idle_ticks(next->flow_idle_s);
+	want.icmp_rate = next->icmp_rate;
 	/* the interfaces forward for the FIB lookup: nothing else may cross */
 	want.flags |= CIDLB_GF_NO_TRANSIT;
 	if (!memcmp(&want, &cur, sizeof(want)))
 		return 0;
 	err = cidlb_lb_set_global(d->lb, &want);
 	if (!err)
-		pr_info("global settings written (seed %#x, ttl %u, new_flow_rate %u, flow_idle_timeout %u s)",
-			next->seed, next->ttl, next->new_flow_rate, next->flow_idle_s);
+		pr_info("global settings written (seed %#x, ttl %u, new_flow_rate %u, flow_idle_timeout %u s, icmp_rate %u)",
+			next->seed, next->ttl, next->new_flow_rate, next->flow_idle_s, next->icmp_rate);
 	return err;
 }
 

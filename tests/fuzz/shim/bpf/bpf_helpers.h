@@ -30,6 +30,7 @@
 #define bpf_redirect_map(...)	 twin_redirect_map(__VA_ARGS__)
 #define bpf_xdp_adjust_tail(...) twin_xdp_adjust_tail(__VA_ARGS__)
 #define bpf_get_prandom_u32(...) twin_get_prandom_u32(__VA_ARGS__)
+#define bpf_csum_diff(...)	 twin_csum_diff(__VA_ARGS__)
 
 void *bpf_map_lookup_elem(void *map, const void *key);
 long bpf_map_update_elem(void *map, const void *key, const void *value, __u64 flags);
@@ -38,6 +39,8 @@ long bpf_xdp_load_bytes(struct xdp_md *ctx, __u32 off, void *buf, __u32 len);
 long bpf_fib_lookup(void *ctx, struct bpf_fib_lookup *params, int plen, __u32 flags);
 long bpf_check_mtu(void *ctx, __u32 ifindex, __u32 *mtu_len, __s32 len_diff, __u64 flags);
 long bpf_redirect_map(void *map, __u64 key, __u64 flags);
+long bpf_xdp_adjust_tail(struct xdp_md *ctx, int delta);
+__s64 bpf_csum_diff(__be32 *from, __u32 from_size, __be32 *to, __u32 to_size, __wsum seed);
 __u64 bpf_ktime_get_boot_ns(void);
 long bpf_xdp_adjust_tail(struct xdp_md *ctx, int delta);
 __u32 bpf_get_prandom_u32(void);
