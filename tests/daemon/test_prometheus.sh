@@ -126,7 +126,9 @@ done
 # b3 is no backend: no series
 eq "b3: no series" "" "$(rate_of b3)"
 
-# `cidlb top` sees the same rates (from the maps, over its own interval)
+# `cidlb top` sees the same rates (from the maps, over its own interval);
+# its screen goes to the test's output as it looks
+lbc top --interval 2 --count 1
 lbc -j top --interval 2 --count 1 >"$T/top.json"
 top_of() { jget "[round(b['packets_per_s']) for b in d['backends'] if b['name'] == '$1'][0]" <"$T/top.json"; }
 for b in "b1 $R1" "b2 $R2"; do
