@@ -24,6 +24,7 @@
 #include "pick.h"
 #include "encap.h"
 #include "icmp_quote.h"
+#include "csum.h"
 
 /* The ICMP error of p, as icmp_error_quote() reads it, about a VIP's
  * packet: 0, or PARSE_NOT_UDP / PARSE_ICMP as it says. */
@@ -105,7 +106,6 @@ static __always_inline int icmp_pick_flow(const struct cidlb_flow_key *flow,
 #define TOO_BIG_V6_LEN	 1280 /* RFC 8200: the IPv6 minimum MTU */
 #define TOO_BIG_V4_QUOTE (TOO_BIG_V4_LEN - 20 - ICMP_HDR_LEN)
 #define TOO_BIG_V6_QUOTE (TOO_BIG_V6_LEN - 40 - ICMP_HDR_LEN)
-#define CSUM_CHUNK	 512 /* the most bpf_csum_diff() sums at once */
 #define NSEC_PER_SEC	 1000000000ULL
 
 /* One more Packet Too Big from this CPU? At most g->icmp_rate a second
@@ -113,32 +113,6 @@ static __always_inline int icmp_pick_flow(const struct cidlb_flow_key *flow,
 static __always_inline int too_big_rate_ok(const struct cidlb_global *g)
 {
 	return rate_take(CIDLB_RATE_ICMP, g->icmp_rate);
-}
-
-/* The Internet checksum (RFC 1071) of a partial sum. */
-static __always_inline __u16 csum_fold(__u64 sum)
-{
-	sum = (sum & 0xffffffff) + (sum >> 32);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
-/* The partial sum of n octets at p (a multiple of 4), added to seed:
- * bpf_csum_diff() in chunks of up to 512 octets (n is a constant). */
-static __always_inline __u64 csum_add_octets(void *p, __u32 n, __u64 seed)
-{
-	__u32 off;
-
-#pragma unroll
-	for (off = 0; off < n; off += CSUM_CHUNK) {
-		__u32 len = n - off < CSUM_CHUNK ? n - off : CSUM_CHUNK;
-		__s64 s = bpf_csum_diff(0, 0, p + off, len, 0);
-
-		seed += (__u32)s;
-	}
-	return seed;
 }
 
 /* The reply's IPv4 and ICMP headers before the quote (the client's

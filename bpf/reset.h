@@ -23,6 +23,7 @@
 #include "pick.h"
 #include "rate.h"
 #include "aes.h"
+#include "csum.h"
 
 /* The token of CID key k (struct cidlb_cid_key: the length, then the
  * CID's identifying octets, zero after them) under the encrypt schedule
@@ -65,13 +66,6 @@ static __always_inline __u32 reset_sum16(const void *p, __u32 n, void *data_end)
 	return sum;
 }
 
-static __always_inline __u16 reset_fold(__u32 sum)
-{
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (__u16)~sum;
-}
-
 /* The reset's UDP payload length for a trigger of `in` octets, or 0 when
  * no reset fits below it. */
 static __always_inline __u32 reset_len(__u32 in)
@@ -109,7 +103,7 @@ static __always_inline int reset_turn(void *data, void *data_end, const struct p
 		ip->id = 0;
 		ip->frag_off = bpf_htons(0x4000); /* DF */
 		ip->check = 0;
-		ip->check = reset_fold(reset_sum16(ip, sizeof(*ip) / 2, data_end));
+		ip->check = csum_fold(reset_sum16(ip, sizeof(*ip) / 2, data_end));
 	} else {
 		struct ipv6hdr *ip6 = data + (p->l2_len & PKT_OFF_MASK);
 		struct in6_addr a;
@@ -195,7 +189,7 @@ static __always_inline int reset_udp_check(void *data, void *data_end, const str
 		*(__u8 *)&odd = *last;
 		sum += odd;
 	}
-	check = reset_fold(sum);
+	check = csum_fold(sum);
 	udp->check = check ? check : 0xffff;
 	return 0;
 }
