@@ -56,6 +56,7 @@ static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 e
 	struct quic_hdr q = {};
 	struct cid_ctx c = {};
 	__u32 scid_len;
+	int rc;
 
 	if (quic_parse(data, data_end, off, end, &q) || !q.is_long)
 		return -1;
@@ -67,7 +68,10 @@ static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 e
 	quic_copy_dcid(ctx, &q, &c.key);
 	if (cid_classify(&c, q.dcid_avail, g, cnt) != PICK_ROUTED)
 		return -1;
-	return pick_by_sid(&c, g, idx, cnt);
+	/* a down backend's error still reaches it (it is live); a removed
+	 * one's quarantined server ID goes by the flow */
+	rc = pick_by_sid(&c, g, idx, cnt);
+	return rc == SID_LIVE || rc == SID_DOWN ? 0 : -1;
 }
 
 /* The fallback's choice for the flow, without a new entry: the 4-tuple
@@ -78,7 +82,6 @@ static __always_inline int icmp_pick_flow(const struct cidlb_flow_key *flow,
 {
 	struct cidlb_backend *be;
 	struct cidlb_flow *f;
-	__u32 slot, *v;
 
 	f = bpf_map_lookup_elem(&cidlb_lru, flow);
 	if (f) {
@@ -88,17 +91,7 @@ static __always_inline int icmp_pick_flow(const struct cidlb_flow_key *flow,
 			return 0;
 		}
 	}
-	slot = cidlb_maglev_slot(flow, g->hash_seed);
-	if (g->maglev_active)
-		slot += CIDLB_MAGLEV_SIZE;
-	v = bpf_map_lookup_elem(&cidlb_maglev, &slot);
-	if (!v || *v == CIDLB_BACKEND_NONE)
-		return -1;
-	be = bpf_map_lookup_elem(&cidlb_backends, v);
-	if (!backend_live(be))
-		return -1;
-	*idx = *v;
-	return 0;
+	return maglev_pick(flow, g, idx);
 }
 
 #define ICMP_FRAG_NEEDED 4    /* code of ICMP_DEST_UNREACH */

@@ -403,6 +403,27 @@ static __always_inline void flow_insert(const struct cidlb_flow_key *flow, __u32
 	bpf_map_update_elem(&cidlb_lru, flow, &nf, BPF_ANY);
 }
 
+/* The Maglev table's backend for a flow into *idx: 0, or -1 when its
+ * slot is empty or its backend not live. */
+static __always_inline int maglev_pick(const struct cidlb_flow_key *flow,
+				       const struct cidlb_global *g, __u32 *idx)
+{
+	__u32 slot = cidlb_maglev_slot(flow, g->hash_seed), *v;
+	struct cidlb_backend *be;
+
+	if (g->maglev_active)
+		slot += CIDLB_MAGLEV_SIZE;
+	v = bpf_map_lookup_elem(&cidlb_maglev, &slot);
+	if (!v || *v == CIDLB_BACKEND_NONE)
+		return -1;
+	be_stats_touch(*v);
+	be = bpf_map_lookup_elem(&cidlb_backends, v);
+	if (!backend_live(be))
+		return -1;
+	*idx = *v;
+	return 0;
+}
+
 /* Baseline fallback: the 4-tuple table (an entry whose backend is live
  * and that is not idle), else Maglev, recorded in the table when `admit`
  * (enum flow_admit) allows it. Returns 0 with *idx set, or -1 when no
@@ -413,7 +434,6 @@ static __always_inline int pick_fallback(const struct cidlb_flow_key *flow, int 
 {
 	struct cidlb_backend *be;
 	struct cidlb_flow *f;
-	__u32 slot, *v;
 
 	f = bpf_map_lookup_elem(&cidlb_lru, flow);
 	if (f) {
@@ -429,22 +449,13 @@ static __always_inline int pick_fallback(const struct cidlb_flow_key *flow, int 
 			return 0;
 		}
 	}
-	slot = cidlb_maglev_slot(flow, g->hash_seed);
-	if (g->maglev_active)
-		slot += CIDLB_MAGLEV_SIZE;
-	v = bpf_map_lookup_elem(&cidlb_maglev, &slot);
-	if (!v || *v == CIDLB_BACKEND_NONE)
-		return -1;
-	be_stats_touch(*v);
-	be = bpf_map_lookup_elem(&cidlb_backends, v);
-	if (!backend_live(be))
+	if (maglev_pick(flow, g, idx))
 		return -1;
 	if (admit == FLOW_INSERT)
-		flow_insert(flow, *v, g, cnt);
+		flow_insert(flow, *idx, g, cnt);
 	else
 		cnt->lru_no_admit++;
 	cnt->route_maglev++;
-	*idx = *v;
 	return 0;
 }
 
