@@ -650,6 +650,20 @@ e2e_up() {
 	e2e_lbs
 }
 
+# only_to LB BE: LB sent the connection's packets to BE only. It may have
+# sent another backend ICMP errors routed by their flow: a client that
+# exits leaves the server's last packets to its kernel, which answers
+# port unreachable, and an error about a CID-routed flow (no 4-tuple
+# entry) goes where Maglev says. So the others got at most that many.
+only_to() {
+	local l=$1 b=$2 x n=0 icmp
+	for x in "${BACKENDS[@]}"; do
+		[ "$x" = "$b" ] || n=$((n + $(be_packets "$l" "$x")))
+	done
+	icmp=$(lbstat "$l" route_icmp_flow)
+	[ "$n" -le "$icmp" ] || { log "$l sent $n packets to other backends than $b ($icmp ICMP errors by flow)"; return 1; }
+}
+
 # lbstat LB NAME: a counter of cidlb_counters on LB ("all": summed over LBs)
 lbstat() {
 	local l n=0 v

@@ -40,10 +40,7 @@ log "server's preferred address: $pa_ip port $pa_port, CID $pa_cid"
 from_b=$(vip_bytes $VIP4B); from_a=$(vip_bytes $VIP4)
 log "octets to the client: from $VIP4 $from_a, from $VIP4B $from_b"
 [ "$from_b" -gt 2500000 ] || fail "the download did not move to the preferred address"
-for x in "${BACKENDS[@]}"; do
-	[ "$x" = "$b" ] && continue
-	[ "$(be_packets lb1 "$x")" = 0 ] || fail "LB sent packets to $x too"
-done
+only_to lb1 "$b" || fail "LB sent packets to other backends too"
 f=$(qlog_frames pref)
 grep -q '^sent path_challenge$' <<<"$f" && grep -q '^received path_response$' <<<"$f" ||
 	fail "the client did not validate the preferred address"

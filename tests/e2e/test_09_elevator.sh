@@ -61,10 +61,7 @@ b=$(served_by lift); want=$(qlog_backend lift)
 [ "$b" = none ] && fail "download missing or corrupt"
 [ "$b" = "$want" ] || fail "content of $b, CIDs of $want"
 ok "4 MiB intact after the outage, served by $b"
-for x in "${BACKENDS[@]}"; do
-	[ "$x" = "$b" ] && continue
-	[ "$(be_packets lb1 "$x")" = 0 ] || fail "LB sent packets to $x too"
-done
+only_to lb1 "$b" || fail "LB sent packets to other backends too"
 down=$(nat_counter down bytes); up=$(nat_counter up packets)
 log "through the new address: $up packets up, $down octets down"
 [ "$down" -gt $((SIZE - stalled - 300000)) ] || fail "the rest did not come through the new address"
