@@ -320,7 +320,9 @@ struct cidlb_retired {
  * cidlb_retired directly. Sized to the power of 2 >= twice the retired
  * map's entries, in __u64 words: 16 counters per entry, so with the map
  * full about 0.5 % of other CIDs are looked up (12 % with one counter and
- * 8 per entry, 1.4 % with two).
+ * 8 per entry, 1.4 % with two). Only the first rhint_mask + 1 counters
+ * are in use: lb.c sizes them by the CIDs held (16 to 64 per CID, at
+ * least 4096) and counts every CID again when it resizes them.
  */
 
 /* ---- cidlb_dcache: per-CPU array, direct-mapped decode cache ----------

@@ -859,7 +859,7 @@ static void test_retired_filter(void **state)
 
 /* A counter at 255 stays there: 256 CIDs on a's first counter, retired and
  * unretired; then a retired CID is still dropped and others route.
- * retired_size 300: 1024 words, 8192 counters. */
+ * retired_size 300: 1024 words, 8192 counters, 4096 of them in use. */
 static void test_retired_filter_saturates(void **state)
 {
 	struct tlb *t = filter_lb(300);
@@ -884,6 +884,75 @@ static void test_retired_filter_saturates(void **state)
 	assert_int_equal(cidlb_lb_retire(t->lb, &a, NEVER), 0);
 	assert_int_equal(run_cid(t, &a), XDP_DROP);
 	assert_int_equal(run_cid(t, &same[256]), XDP_TX);
+	tlb_free(t);
+}
+
+/* Every CID of k[0..n-1] has its three counters >= 1 under filter_mask,
+ * as cidlb_global publishes it, and is dropped. */
+static void all_counted_and_dropped(struct tlb *t, const struct cidlb_cid_key *k, int n)
+{
+	struct cidlb_global g;
+	int i, j;
+
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	filter_mask = g.rhint_mask;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < 3; j++)
+			assert_true(rhint_of(t, &k[i], j) >= 1);
+		assert_int_equal(run_cid(t, &k[i]), XDP_DROP);
+	}
+}
+
+/*
+ * The counters in use follow the CIDs held: one page (4096) for a few,
+ * doubled when a CID finds fewer than 16, brought back when each has more
+ * than 64; each resize counts every CID held again, so retired CIDs keep
+ * dropping and the others route. retired_size 1024: 16384 counters.
+ */
+static void test_retired_filter_resizes(void **state)
+{
+	struct tlb *t = filter_lb(1024);
+	static struct cidlb_cid_key k[600];
+	struct cidlb_cid_key other;
+	struct cidlb_global g;
+	int i;
+
+	(void)state;
+	assert_int_equal(filter_mask, 4095);
+	for (i = 0; i < 600; i++) {
+		nonce_cid(&k[i], (uint32_t)i);
+		assert_int_equal(cidlb_lb_retire(t->lb, &k[i], NEVER), 0);
+		assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+		/* 16 counters a CID: 256 in 4096, 512 in 8192 */
+		assert_int_equal(g.rhint_mask, i < 256 ? 4095 : i < 512 ? 8191 : 16383);
+	}
+	all_counted_and_dropped(t, k, 600);
+	nonce_cid(&other, 100000);
+	assert_int_equal(run_cid(t, &other), XDP_TX);
+	assert_int_equal(cidlb_lb_retire(t->lb, &k[0], NEVER - 1), 0); /* held already */
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.rhint_mask, 16383);
+
+	/* down to 256 CIDs: 16384 counters (64 a CID) kept; 255: 8192 */
+	for (i = 599; i >= 256; i--)
+		assert_int_equal(cidlb_lb_unretire(t->lb, &k[i]), 0);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.rhint_mask, 16383);
+	assert_int_equal(cidlb_lb_unretire(t->lb, &k[255]), 0);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.rhint_mask, 8191);
+	all_counted_and_dropped(t, k, 255);
+	for (i = 255; i < 600; i++)
+		assert_int_equal(run_cid(t, &k[i]), XDP_TX);
+	/* down to none: one page, all counters 0 */
+	for (i = 0; i < 255; i++)
+		assert_int_equal(cidlb_lb_unretire(t->lb, &k[i]), 0);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.rhint_mask, 4095);
+	assert_int_equal(g.flags & CIDLB_GF_RETIRED, 0);
+	filter_mask = 4095;
+	for (i = 0; i < 600; i++)
+		assert_int_equal(rhint_of(t, &k[i], 0), 0);
 	tlb_free(t);
 }
 
@@ -1166,6 +1235,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_memo_follows_maps, setup, teardown),
 		cmocka_unit_test(test_retired_filter),
 		cmocka_unit_test(test_retired_filter_saturates),
+		cmocka_unit_test(test_retired_filter_resizes),
 		cmocka_unit_test(test_retired_expiry),
 		cmocka_unit_test_setup_teardown(test_many_vips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sid_table, setup, teardown),

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* lb.c - typed access to the maps of the cidlb XDP object. */
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +40,10 @@ struct cidlb_lb {
 	int map_fd[CIDLB_M_COUNT];
 	uint8_t *rhint;		       /* cidlb_retired_hint, mapped; NULL: none */
 	size_t rhint_len;	       /* octets: counters */
+	uint32_t rhint_mask;	       /* counters in use - 1, as published in
+					* cidlb_global; 0: none (all looked up) */
+	long rhint_held;	       /* entries counted in; -1: not known yet */
+	pthread_mutex_t glock;	       /* cidlb_global writes, filter resizes */
 	struct cidlb_sid_bucket *sidt; /* cidlb_sid_table, mapped; NULL: none */
 	size_t sidt_n;		       /* buckets */
 };
@@ -53,6 +58,8 @@ static struct cidlb_lb *lb_alloc(void)
 	lb->prog_fd = -1;
 	for (i = 0; i < CIDLB_M_COUNT; i++)
 		lb->map_fd[i] = -1;
+	lb->rhint_held = -1;
+	pthread_mutex_init(&lb->glock, NULL);
 	return lb;
 }
 
@@ -112,6 +119,41 @@ static int map_mmap(struct cidlb_lb *lb, enum cidlb_map_id id, __u32 vsize, void
 	return 0;
 }
 
+/*
+ * The counters of the retired-CID filter in use follow the CIDs held, not
+ * the map's size: 16 per CID, never fewer than one page of them (a CID's
+ * counters then stay in a few warm cache lines and one TLB entry instead
+ * of three random lines of a 4 MiB map while few CIDs are retired). Grown
+ * past 16 per CID to the next power of 2, shrunk below 4 per CID to 8 per
+ * CID; each resize counts every CID held again (rhint_rebuild()).
+ */
+#define RHINT_MIN	4096 /* counters: one page */
+#define RHINT_PER_CID	16
+
+static uint32_t rhint_min(const struct cidlb_lb *lb)
+{
+	return lb->rhint_len < RHINT_MIN ? (uint32_t)lb->rhint_len : RHINT_MIN;
+}
+
+/* The mask a map adopted with its filter was counted with: the one its
+ * cidlb_global names, or when that says nothing valid, a fresh (empty)
+ * filter's or the whole map's (what every CID held was counted with
+ * before the filter followed the CIDs held). */
+static uint32_t rhint_adopted_mask(struct cidlb_lb *lb)
+{
+	struct cidlb_global g;
+	struct cidlb_cid_key k;
+	uint32_t zero = 0, m;
+	int fd = lb->map_fd[CIDLB_M_GLOBAL], rfd = lb->map_fd[CIDLB_M_RETIRED];
+
+	m = fd >= 0 && !bpf_map_lookup_elem(fd, &zero, &g) ? g.rhint_mask : 0;
+	if (m && !(m & (m + 1)) && m < lb->rhint_len)
+		return m;
+	if (rfd >= 0 && !bpf_map_get_next_key(rfd, NULL, &k))
+		return (uint32_t)(lb->rhint_len - 1);
+	return rhint_min(lb) - 1;
+}
+
 /* The retired-CID filter and the short server-ID table, mapped. */
 static int maps_mmap(struct cidlb_lb *lb)
 {
@@ -123,6 +165,8 @@ static int maps_mmap(struct cidlb_lb *lb)
 		return err;
 	lb->rhint = p;
 	lb->rhint_len = n * 8;
+	if (p)
+		lb->rhint_mask = rhint_adopted_mask(lb);
 	p = NULL;
 	err = map_mmap(lb, CIDLB_M_SID_TABLE, sizeof(struct cidlb_sid_bucket), &p, &n);
 	if (err)
@@ -145,17 +189,23 @@ static void rhint_count1(uint8_t *c, int delta)
 					      __ATOMIC_RELAXED));
 }
 
-/* Count the CID key's three counters in the filter up or down. */
-static void rhint_count(struct cidlb_lb *lb, const struct cidlb_cid_key *k, int delta)
+/* Count the CID key's three counters in the filter up or down, with the
+ * mask in use (none while it is 0: the next resize counts every CID). */
+static void rhint_count_mask(struct cidlb_lb *lb, const struct cidlb_cid_key *k, int delta,
+			     uint32_t mask)
 {
 	uint64_t h = cidlb_cid_hashes(k);
-	uint32_t mask = (uint32_t)(lb->rhint_len - 1);
 	int n;
 
-	if (!lb->rhint)
+	if (!lb->rhint || !mask)
 		return;
 	for (n = 0; n < 3; n++)
 		rhint_count1(&lb->rhint[cidlb_rhint_counter(k, h, n) & mask], delta);
+}
+
+static void rhint_count(struct cidlb_lb *lb, const struct cidlb_cid_key *k, int delta)
+{
+	rhint_count_mask(lb, k, delta, __atomic_load_n(&lb->rhint_mask, __ATOMIC_RELAXED));
 }
 
 int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts, struct cidlb_lb **out)
@@ -826,7 +876,7 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	g->dcache_mask = 0;
 	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries)
 		g->dcache_mask = pow2_floor(info.max_entries) - 1;
-	g->rhint_mask = lb->rhint ? (uint32_t)(lb->rhint_len - 1) : 0;
+	g->rhint_mask = lb->rhint ? __atomic_load_n(&lb->rhint_mask, __ATOMIC_RELAXED) : 0;
 	g->sid_mask = lb->sidt ? (uint32_t)(lb->sidt_n - 1) : 0;
 	g->flags &= ~CIDLB_GF_RETIRED;
 	fd = lb->map_fd[CIDLB_M_RETIRED];
@@ -835,13 +885,24 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	return 0;
 }
 
-static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g)
+/* Under lb->glock. */
+static int global_write_locked(struct cidlb_lb *lb, const struct cidlb_global *g)
 {
 	struct cidlb_global ng = *g;
 	uint32_t zero = 0;
 
 	global_derived(lb, &ng);
 	return upd(lb, CIDLB_M_GLOBAL, &zero, &ng);
+}
+
+static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g)
+{
+	int err;
+
+	pthread_mutex_lock(&lb->glock);
+	err = global_write_locked(lb, g);
+	pthread_mutex_unlock(&lb->glock);
+	return err;
 }
 
 /* The fields that name the halves packets read (Maglev, configs, VIP
@@ -916,6 +977,97 @@ int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table)
 }
 
 /*
+ * Count every CID held again into the first mask + 1 counters of the
+ * filter (zeroed first: this also clears counters left at 255) and
+ * publish the mask. Meanwhile cidlb_global says 0, no filter, and packets
+ * look every CID up; after an error it stays so (slower, never wrong)
+ * until the next resize. A packet that read the old mask just before
+ * may still read a counter being zeroed: that window is the time one
+ * packet takes.
+ */
+static int rhint_rebuild(struct cidlb_lb *lb, uint32_t mask)
+{
+	int fd = lb->map_fd[CIDLB_M_RETIRED], err;
+	struct cidlb_cid_key k, nk, *prev = NULL;
+	struct cidlb_global g;
+	long held = 0;
+
+	pthread_mutex_lock(&lb->glock);
+	__atomic_store_n(&lb->rhint_mask, 0, __ATOMIC_RELAXED);
+	err = cidlb_lb_get_global(lb, &g);
+	if (!err)
+		err = global_write_locked(lb, &g);
+	if (err)
+		goto out;
+	memset(lb->rhint, 0, (size_t)mask + 1);
+	while (!bpf_map_get_next_key(fd, prev, &nk)) {
+		k = nk;
+		prev = &k;
+		rhint_count_mask(lb, &k, 1, mask);
+		held++;
+	}
+	if (errno != ENOENT) {
+		err = -errno;
+		goto out;
+	}
+	lb->rhint_held = held;
+	__atomic_store_n(&lb->rhint_mask, mask, __ATOMIC_RELAXED);
+	err = global_write_locked(lb, &g);
+out:
+	pthread_mutex_unlock(&lb->glock);
+	if (err)
+		pr_warn("cannot resize the retired-CID filter %s to %u counters: %s; every CID is looked up in %s until the next retire or expiry",
+			CIDLB_MAP_RETIRED_HINT, mask + 1, strerror(-err), CIDLB_MAP_RETIRED);
+	return err;
+}
+
+/* The entries of the retired-CID map, counted (-1 when unreadable). */
+static long retired_count(struct cidlb_lb *lb)
+{
+	int fd = lb->map_fd[CIDLB_M_RETIRED];
+	struct cidlb_cid_key k, nk, *prev = NULL;
+	long n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &nk)) {
+		k = nk;
+		prev = &k;
+		n++;
+	}
+	return errno == ENOENT ? n : -1;
+}
+
+/* After `delta` CIDs were added to (or removed from) the retired-CID map:
+ * the counters in use, resized to the CIDs held when they are outside
+ * 16..64 per CID (see RHINT_PER_CID). */
+static void rhint_fit(struct cidlb_lb *lb, long delta)
+{
+	uint64_t c, want, max = lb->rhint_len, min;
+	long held;
+
+	if (!lb->rhint || lb->map_fd[CIDLB_M_RETIRED] < 0)
+		return;
+	if (lb->rhint_held < 0)
+		lb->rhint_held = retired_count(lb);
+	else
+		lb->rhint_held = lb->rhint_held + delta < 0 ? 0 : lb->rhint_held + delta;
+	held = lb->rhint_held;
+	if (held < 0)
+		return;
+	min = rhint_min(lb);
+	c = (uint64_t)lb->rhint_mask + 1;
+	want = c;
+	if (!lb->rhint_mask || ((uint64_t)held * RHINT_PER_CID > c && c < max))
+		want = (uint64_t)held * RHINT_PER_CID;
+	else if ((uint64_t)held * RHINT_PER_CID * 4 < c && c > min)
+		want = (uint64_t)held * RHINT_PER_CID * 2;
+	if (want == c)
+		return;
+	want = want < min ? min : want > max ? max : pow2_ceil((uint32_t)want);
+	if (want != c)
+		rhint_rebuild(lb, (uint32_t)(want - 1));
+}
+
+/*
  * A new retired CID is counted in the filter before it is inserted, and
  * an existing one only gets its new expiry (BPF_EXIST): whatever another
  * writer does at the same time, each entry is counted once.
@@ -949,6 +1101,8 @@ int cidlb_lb_retire_ex(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint6
 		return err;
 	if (added)
 		*added = is_new;
+	if (is_new)
+		rhint_fit(lb, 1);
 	if (!cidlb_lb_get_global(lb, &g) && (g.flags & CIDLB_GF_RETIRED))
 		return 0;
 	return global_refresh(lb);
@@ -966,6 +1120,7 @@ int cidlb_lb_unretire(struct cidlb_lb *lb, const struct cidlb_cid_key *k)
 	if (err)
 		return err;
 	rhint_count(lb, k, -1);
+	rhint_fit(lb, -1);
 	return global_refresh(lb);
 }
 
@@ -1015,6 +1170,8 @@ int cidlb_lb_expire(struct cidlb_lb *lb, const struct cidlb_cid_key *keys, size_
 	}
 	free(due);
 	*deleted = done;
+	if (done)
+		rhint_fit(lb, -(long)done);
 	return err;
 }
 
