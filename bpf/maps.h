@@ -75,13 +75,14 @@ struct {
 	__type(value, struct cidlb_retired);
 } cidlb_retired SEC(".maps");
 
-/* Counting filter in front of cidlb_retired (include/cidlb_maps.h). */
+/* Bloom filter in front of cidlb_retired (include/cidlb_maps.h): 16 bits
+ * per entry of the retired map. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * CIDLB_RETIRED_DEFAULT);
+	__uint(max_entries, CIDLB_RETIRED_DEFAULT / 32);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct cidlb_rhint_block);
 } cidlb_retired_hint SEC(".maps");
 
 struct {

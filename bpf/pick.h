@@ -98,19 +98,25 @@ hash:
 	return rc;
 }
 
-/* Is counter i of the retired-CID filter 0? (Not when unreadable.) */
-static __always_inline int rhint_zero(__u32 i)
+/* Is one of the CID's three bits clear in its block of the retired-CID
+ * filter? (Not when the block is unreadable.) One cache line. */
+static __always_inline int rhint_clear(const struct cid_ctx *c, __u32 mask)
 {
-	__u32 word = i >> 3;
-	__u8 *w = bpf_map_lookup_elem(&cidlb_retired_hint, &word);
+	__u32 b = (__u32)c->hash & mask, hi = (__u32)(c->hash >> 32), p0, p1, p2;
+	const struct cidlb_rhint_block *blk = bpf_map_lookup_elem(&cidlb_retired_hint, &b);
 
-	return w && !w[i & 7];
+	if (!blk)
+		return 0;
+	p0 = cidlb_rhint_bit(hi, 0);
+	p1 = cidlb_rhint_bit(hi, 1);
+	p2 = cidlb_rhint_bit(hi, 2);
+	return !((blk->w[p0 >> 6] >> (p0 & 63)) & (blk->w[p1 >> 6] >> (p1 & 63)) &
+		 (blk->w[p2 >> 6] >> (p2 & 63)) & 1);
 }
 
 /* An exact match in the retired-CID map whose expiry is still ahead: not
- * looked up while the map is empty, nor when one of the CID's three
- * counters in the filter is 0 (the third hash is computed only when the
- * first two counters are not). An entry past its expiry no longer drops,
+ * looked up while the map is empty, nor when one of the CID's three bits
+ * in the filter is clear. An entry past its expiry no longer drops,
  * whether or not the daemon has swept it yet: the clock is read only
  * for a CID found in the map. */
 static __always_inline int cid_retired(const struct cid_ctx *c, const struct cidlb_global *g,
@@ -121,9 +127,7 @@ static __always_inline int cid_retired(const struct cid_ctx *c, const struct cid
 
 	if (!(g->flags & CIDLB_GF_RETIRED) || !c->key.len)
 		return 0;
-	if (mask && (rhint_zero(cidlb_rhint_counter(&c->key, c->hash, 0) & mask) ||
-		     rhint_zero(cidlb_rhint_counter(&c->key, c->hash, 1) & mask) ||
-		     rhint_zero(cidlb_rhint_counter(&c->key, c->hash, 2) & mask)))
+	if (mask && rhint_clear(c, mask))
 		return 0;
 	r = bpf_map_lookup_elem(&cidlb_retired, &c->key);
 	if (!r)

@@ -103,8 +103,8 @@ static inline __u64 cidlb_cid_fold(const struct cidlb_cid_key *k)
 }
 
 /* Two independent 32-bit hashes of a CID key: the low half is the slot
- * hash of the direct-mapped decode cache and of the first counter of the
- * retired-CID filter, the high half that of its second counter. Not
+ * hash of the direct-mapped decode cache and the block of the retired-CID
+ * filter, the high half gives its three bits in that block. Not
  * keyed: a sender who crafts colliding CIDs only forces cache misses (the
  * cipher, as fresh CIDs cost anyway) or retired-map lookups. */
 static inline __u64 cidlb_cid_hashes(const struct cidlb_cid_key *k)
@@ -115,23 +115,17 @@ static inline __u64 cidlb_cid_hashes(const struct cidlb_cid_key *k)
 	       ((h * 0xa0761d6478bd642fULL) & 0xffffffff00000000ULL);
 }
 
-/* A third, for the third counter of the retired-CID filter. */
-static inline __u32 cidlb_cid_hash3(const struct cidlb_cid_key *k)
-{
-	return (__u32)((cidlb_cid_fold(k) * 0xe7037ed1a0b428dbULL) >> 32);
-}
-
 static inline __u32 cidlb_cid_hash(const struct cidlb_cid_key *k)
 {
 	return (__u32)cidlb_cid_hashes(k);
 }
 
-/* Counter n (0, 1 or 2) of CID key k in the retired-CID filter, before
- * the mask: the two halves of its cidlb_cid_hashes() (given, computed
- * once), then cidlb_cid_hash3(), computed only when asked for. */
-static inline __u32 cidlb_rhint_counter(const struct cidlb_cid_key *k, __u64 hashes, int n)
+/* Bit n (0, 1 or 2) of a CID key in its block of the retired-CID filter
+ * (0..511), from the high half of its cidlb_cid_hashes(); the block is
+ * the low half, masked. */
+static inline __u32 cidlb_rhint_bit(__u32 high, int n)
 {
-	return n == 0 ? (__u32)hashes : n == 1 ? (__u32)(hashes >> 32) : cidlb_cid_hash3(k);
+	return (high >> (9 * n)) & 511;
 }
 
 /* Home slot hash of a VIP key (cidlb_vip_table), from its three words:

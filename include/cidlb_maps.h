@@ -91,7 +91,8 @@
 	/* per-CPU AES work space (its structure is bpf/cid_crypto.h's) */ \
 	X(SCRATCH, cidlb_scratch, 4, 0, 0) \
 	X(CFG_STATS, cidlb_cfg_stats, 4, sizeof(struct cidlb_config_stats), CIDLB_MF_CHECKED) \
-	X(RETIRED_HINT, cidlb_retired_hint, 4, 8, CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
+	X(RETIRED_HINT, cidlb_retired_hint, 4, sizeof(struct cidlb_rhint_block), \
+	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(VIP_TABLE, cidlb_vip_table, 4, sizeof(struct cidlb_vip_slot), CIDLB_MF_CHECKED) \
 	X(SID_TABLE, cidlb_sid_table, 4, sizeof(struct cidlb_sid_bucket), \
 	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
@@ -356,19 +357,27 @@ struct cidlb_retired {
 				 * then on packets pass; the daemon deletes it */
 };
 
-/* ---- cidlb_retired_hint: array of __u64, mmapable, counting filter ------
- * Read as octets, octet i counts the entries of cidlb_retired that hash to
- * i, saturating at 255 (then it stays). Each CID key has three counters:
- * the low and high halves of cidlb_cid_hashes(key) and cidlb_cid_hash3(key),
- * each ANDed with cidlb_global.rhint_mask. A packet whose CID finds any of
- * them at 0 is not retired and skips the hash lookup. lb.c counts up
- * before it inserts a CID and down after it deletes one, so a retired CID
- * never reads 0: write retired CIDs through lb.c (the daemon), never into
- * cidlb_retired directly. Sized to the power of 2 >= twice the retired
- * map's entries, in __u64 words: 16 counters per entry, so with the map
- * full about 0.5 % of other CIDs are looked up (12 % with one counter and
- * 8 per entry, 1.4 % with two).
+/* ---- cidlb_retired_hint: array of 512-bit blocks, mmapable, Bloom filter --
+ * Bit p of block b is set when an entry of cidlb_retired hashes to it.
+ * A CID key's three bits lie in one block (one cache line): block
+ * (low half of cidlb_cid_hashes(key)) & cidlb_global.rhint_mask, bits
+ * cidlb_rhint_bit(high half, 0..2). A packet whose CID finds any of them
+ * clear is not retired and skips the hash lookup. lb.c keeps a count per
+ * bit in its own memory and sets a bit before it inserts a CID, clears it
+ * after it deleted the last CID on it (a count at 255 stays), so a
+ * retired CID never reads a clear bit: write retired CIDs through lb.c
+ * (the daemon), never into cidlb_retired directly. Sized to 16 bits per
+ * entry of the retired map (512 KiB for the default), so with the map
+ * full about 0.5 % of other CIDs are looked up (12 % with one bit and 8
+ * per entry, 1.4 % with two). Only the first rhint_mask + 1 blocks are in
+ * use: lb.c sizes them by the CIDs held (16 to 64 bits per CID, at least
+ * one page) and sets every CID's bits again when it resizes them. (Before
+ * the bits, one octet counter per bit, 4 MiB for the default: a new CID
+ * then read a cold line and page of a map eight times as large.)
  */
+struct cidlb_rhint_block {
+	__u64 w[8];
+};
 
 /* ---- cidlb_dcache: per-CPU array, direct-mapped decode cache ----------
  * Slot = hash of the CID key modulo the map size (a power of 2). A hit
@@ -397,8 +406,8 @@ struct cidlb_global {
 	__u8 config_active;  /* bit n: copy of config ID n in use (lb.c) */
 	__u8 pad;
 	__u32 dcache_mask; /* cidlb_dcache size - 1, kept by lb.c */
-	__u32 rhint_mask;  /* counters in cidlb_retired_hint - 1, kept by
-				 * lb.c; 0: no filter, every CID is looked up */
+	__u32 rhint_mask;  /* blocks of cidlb_retired_hint in use - 1, kept
+				 * by lb.c; 0: no filter, every CID is looked up */
 	__u32 vip_seed[2]; /* hash seed of each cidlb_vip_table half (lb.c) */
 	__u8 vip_active;   /* 0 or 1: the cidlb_vip_table half packets read */
 	__u8 pad2[3];

@@ -1040,24 +1040,26 @@ static void test_memo_follows_maps(void **state)
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
 }
 
-/* Counter n (0, 1 or 2) of key k in the retired-CID filter, read through
- * the map (the mask says how many counters it has). */
+/* Bit n (0, 1 or 2) of key k in the retired-CID filter, read through the
+ * map (the mask says how many 512-bit blocks are in use). */
 static uint32_t filter_mask; /* cidlb_global.rhint_mask of filter_lb() */
 
 static uint32_t rhint_index(struct tlb *t, const struct cidlb_cid_key *k, int n)
 {
+	uint64_t h = cidlb_cid_hashes(k);
+
 	(void)t;
-	return cidlb_rhint_counter(k, cidlb_cid_hashes(k), n) & filter_mask;
+	return ((uint32_t)h & filter_mask) * 512 + cidlb_rhint_bit((uint32_t)(h >> 32), n);
 }
 
 static int rhint_of(struct tlb *t, const struct cidlb_cid_key *k, int n)
 {
-	uint32_t i = rhint_index(t, k, n), word = i >> 3;
-	uint8_t w[8];
+	uint32_t i = rhint_index(t, k, n), blk = i / 512;
+	struct cidlb_rhint_block b;
 
 	assert_int_equal(
-		bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_RETIRED_HINT), &word, w), 0);
-	return w[i & 7];
+		bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_RETIRED_HINT), &blk, &b), 0);
+	return (int)(b.w[(i >> 6) & 7] >> (i & 63) & 1);
 }
 
 /* A plaintext CID 07 010203 nonce (config 0: server ID 3, nonce 4). */
@@ -1112,63 +1114,68 @@ static int same_counters(struct tlb *t, const struct cidlb_cid_key *a,
 }
 
 /*
- * The counting filter in front of the retired-CID map: a retired CID is
- * counted (three counters) and dropped; a CID on the same three counters
- * is looked up and routed; retiring a CID again counts nothing; unretired,
- * the counters go down. retired_size 8: 16 words, 128 counters.
+ * The Bloom filter in front of the retired-CID map: a retired CID sets its
+ * three bits and is dropped; retiring it again counts nothing (one
+ * unretire clears its bits); a CID whose three bits other retired CIDs set
+ * is looked up and routed. retired_size 64: 2 blocks, 1024 bits.
  */
 static void test_retired_filter(void **state)
 {
-	struct tlb *t = filter_lb(8);
-	struct cidlb_cid_key a, all, k;
+	struct tlb *t = filter_lb(64);
+	struct cidlb_cid_key a, k, many[60];
 	struct cidlb_counters c;
 	struct cidlb_global g;
 	uint32_t n;
-	int found = 0;
+	int found = 0, i;
 
 	(void)state;
 	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
-	assert_int_equal(g.rhint_mask, 127);
+	assert_int_equal(g.rhint_mask, 1);
 	nonce_cid(&a, 0xefbeadde);
-	for (n = 0; !found && n < (1u << 26); n++) {
-		nonce_cid(&k, n);
-		if (n != 0xefbeadde && same_counters(t, &a, &k, 7)) {
-			all = k;
-			found = 1;
-		}
-	}
-	assert_true(found);
-
 	assert_int_equal(run_cid(t, &a), XDP_TX);
 	assert_int_equal(rhint_of(t, &a, 0), 0);
 	assert_int_equal(cidlb_lb_retire(t->lb, &a, NEVER), 0);
 	for (n = 0; n < 3; n++)
-		assert_true(rhint_of(t, &a, n) >= 1);
+		assert_int_equal(rhint_of(t, &a, n), 1);
 	assert_int_equal(cidlb_lb_retire(t->lb, &a, NEVER - 1), 0); /* new expiry only */
-	assert_int_equal(rhint_of(t, &a, 0), rhint_of(t, &all, 0));
 	assert_int_equal(run_cid(t, &a), XDP_DROP);
-	assert_int_equal(run_cid(t, &all), XDP_TX); /* looked up: not retired */
-	c = tlb_counters(t);
-	assert_int_equal(c.drop_retired, 1);
-	assert_int_equal(c.route_cid, 2);
-
-	assert_int_equal(cidlb_lb_retire(t->lb, &all, NEVER), 0);
-	assert_int_equal(run_cid(t, &all), XDP_DROP);
 	assert_int_equal(cidlb_lb_unretire(t->lb, &a), 0);
-	assert_int_equal(run_cid(t, &a), XDP_TX);
-	assert_int_equal(run_cid(t, &all), XDP_DROP);
-	assert_int_equal(cidlb_lb_unretire(t->lb, &a), -ENOENT); /* counts nothing */
-	assert_int_equal(cidlb_lb_unretire(t->lb, &all), 0);
 	for (n = 0; n < 3; n++)
 		assert_int_equal(rhint_of(t, &a, n), 0);
+	assert_int_equal(run_cid(t, &a), XDP_TX);
+	assert_int_equal(cidlb_lb_unretire(t->lb, &a), -ENOENT); /* counts nothing */
+
+	/* 60 CIDs set about 180 of the 1024 bits: find one that is not
+	 * retired, with its three bits set */
+	for (i = 0; i < 60; i++) {
+		nonce_cid(&many[i], 1000 + (uint32_t)i);
+		assert_int_equal(cidlb_lb_retire(t->lb, &many[i], NEVER), 0);
+	}
+	for (n = 0; !found && n < 1000000; n++) {
+		nonce_cid(&k, 5000000 + n);
+		found = rhint_of(t, &k, 0) && rhint_of(t, &k, 1) && rhint_of(t, &k, 2);
+	}
+	assert_true(found);
+	assert_int_equal(run_cid(t, &k), XDP_TX); /* looked up: not retired */
+	for (i = 0; i < 60; i++)
+		assert_int_equal(run_cid(t, &many[i]), XDP_DROP);
+	c = tlb_counters(t);
+	assert_int_equal(c.drop_retired, 61);
+	assert_int_equal(c.route_cid, 3);
+
+	for (i = 0; i < 60; i++)
+		assert_int_equal(cidlb_lb_unretire(t->lb, &many[i]), 0);
+	for (i = 0; i < 60; i++)
+		for (n = 0; n < 3; n++)
+			assert_int_equal(rhint_of(t, &many[i], (int)n), 0);
 	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
 	assert_int_equal(g.flags & CIDLB_GF_RETIRED, 0);
 	tlb_free(t);
 }
 
-/* A counter at 255 stays there: 256 CIDs on a's first counter, retired and
+/* A bit counted to 255 stays set: 256 CIDs on a's first bit, retired and
  * unretired; then a retired CID is still dropped and others route.
- * retired_size 300: 1024 words, 8192 counters. */
+ * retired_size 300: 16 blocks, 8192 bits, all in use. */
 static void test_retired_filter_saturates(void **state)
 {
 	struct tlb *t = filter_lb(300);
@@ -1186,13 +1193,85 @@ static void test_retired_filter_saturates(void **state)
 	assert_int_equal(found, 257);
 	for (i = 0; i < 256; i++)
 		assert_int_equal(cidlb_lb_retire(t->lb, &same[i], NEVER), 0);
-	assert_int_equal(rhint_of(t, &a, 0), 255);
+	assert_int_equal(filter_mask, 15);
+	assert_int_equal(rhint_of(t, &a, 0), 1);
 	for (i = 0; i < 256; i++)
 		assert_int_equal(cidlb_lb_unretire(t->lb, &same[i]), 0);
-	assert_int_equal(rhint_of(t, &a, 0), 255); /* stays */
+	assert_int_equal(rhint_of(t, &a, 0), 1); /* stays */
+	assert_int_equal(rhint_of(t, &a, 1), 0);
 	assert_int_equal(cidlb_lb_retire(t->lb, &a, NEVER), 0);
 	assert_int_equal(run_cid(t, &a), XDP_DROP);
 	assert_int_equal(run_cid(t, &same[256]), XDP_TX);
+	tlb_free(t);
+}
+
+/* Every CID of k[0..n-1] has its three bits set under the mask that
+ * cidlb_global publishes, and is dropped. */
+static void all_counted_and_dropped(struct tlb *t, const struct cidlb_cid_key *k, int n)
+{
+	struct cidlb_global g;
+	int i, j;
+
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	filter_mask = g.rhint_mask;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < 3; j++)
+			assert_int_equal(rhint_of(t, &k[i], j), 1);
+		assert_int_equal(run_cid(t, &k[i]), XDP_DROP);
+	}
+}
+
+/*
+ * The blocks in use follow the CIDs held: one page (64 blocks, 32768 bits)
+ * for a few, doubled when a CID finds fewer than 16 bits, brought back
+ * when each has more than 64; each resize sets every CID held again, so
+ * retired CIDs keep dropping and the others route. retired_size 8192:
+ * 256 blocks.
+ */
+static void test_retired_filter_resizes(void **state)
+{
+	struct tlb *t = filter_lb(8192);
+	static struct cidlb_cid_key k[3000];
+	struct cidlb_cid_key other;
+	struct cidlb_global g;
+	int i;
+
+	(void)state;
+	assert_int_equal(filter_mask, 63);
+	for (i = 0; i < 3000; i++) {
+		nonce_cid(&k[i], (uint32_t)i);
+		assert_int_equal(cidlb_lb_retire(t->lb, &k[i], NEVER), 0);
+		assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+		/* 16 bits a CID: 2048 in 64 blocks, 4096 in 128 */
+		assert_int_equal(g.rhint_mask, i < 2048 ? 63 : 127);
+	}
+	all_counted_and_dropped(t, k, 3000);
+	nonce_cid(&other, 100000);
+	assert_int_equal(run_cid(t, &other), XDP_TX);
+	assert_int_equal(cidlb_lb_retire(t->lb, &k[0], NEVER - 1), 0); /* held already */
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.rhint_mask, 127);
+
+	/* down to 1024 CIDs: 128 blocks (64 bits a CID) kept; 1023: 64 */
+	for (i = 2999; i >= 1024; i--)
+		assert_int_equal(cidlb_lb_unretire(t->lb, &k[i]), 0);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.rhint_mask, 127);
+	assert_int_equal(cidlb_lb_unretire(t->lb, &k[1023]), 0);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.rhint_mask, 63);
+	all_counted_and_dropped(t, k, 1023);
+	for (i = 1023; i < 3000; i++)
+		assert_int_equal(run_cid(t, &k[i]), XDP_TX);
+	/* down to none: one page, every bit clear */
+	for (i = 0; i < 1023; i++)
+		assert_int_equal(cidlb_lb_unretire(t->lb, &k[i]), 0);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.rhint_mask, 63);
+	assert_int_equal(g.flags & CIDLB_GF_RETIRED, 0);
+	filter_mask = 63;
+	for (i = 0; i < 3000; i++)
+		assert_int_equal(rhint_of(t, &k[i], 0), 0);
 	tlb_free(t);
 }
 
@@ -1758,6 +1837,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_memo_follows_maps, setup, teardown),
 		cmocka_unit_test(test_retired_filter),
 		cmocka_unit_test(test_retired_filter_saturates),
+		cmocka_unit_test(test_retired_filter_resizes),
 		cmocka_unit_test(test_retired_expiry),
 		cmocka_unit_test_setup_teardown(test_many_vips, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sid_table, setup, teardown),

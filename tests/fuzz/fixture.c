@@ -61,15 +61,15 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	struct cidlb_vip v[2] = { { .id = 1 }, { .id = 1 } };
 	struct cidlb_cid_key rk = { .len = 8, .cid = { 0x07, 1, 2, 3, 0xde, 0xad, 0xbe, 0xef } };
 	struct cidlb_retired rv = { .expires_ns = ~0ULL }; /* never expires */
-	__u32 zero = 0, i, word;
-	__u64 hint, h;
-	__u32 ctr[3];
+	struct cidlb_rhint_block hint = { 0 };
+	__u32 zero = 0, i, blk;
+	__u64 h;
 	uint8_t a[16];
 
-	/* the retired CID below, behind its counting filter: 64 words of
+	/* the retired CID below, behind its filter: 8 blocks of
 	 * cidlb_retired_hint (fewer than the map holds, as a mask may say) */
 	g.flags = CIDLB_GF_RETIRED;
-	g.rhint_mask = 64 * 8 - 1;
+	g.rhint_mask = 8 - 1;
 	g.sid_mask = 63;
 	g.flags |= CIDLB_GF_SID_SPILL;
 	inet_pton(AF_INET, "198.18.0.1", g.src4);
@@ -124,21 +124,15 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 		W(CIDLB_MAP_MAGLEV, &i, &b);
 	}
 	W(CIDLB_MAP_RETIRED, &rk, &rv);
-	/* its three counters at 1, as lb.c counts (words read back, as two
-	 * counters may share one) */
+	/* its three bits set in its block, as lb.c sets them */
 	h = cidlb_cid_hashes(&rk);
-	for (i = 0; i < 3; i++)
-		ctr[i] = cidlb_rhint_counter(&rk, h, (int)i) & g.rhint_mask;
+	blk = (__u32)h & g.rhint_mask;
 	for (i = 0; i < 3; i++) {
-		__u32 j;
+		__u32 p = cidlb_rhint_bit((__u32)(h >> 32), (int)i);
 
-		word = ctr[i] >> 3;
-		hint = 0;
-		for (j = 0; j < 3; j++)
-			if (ctr[j] >> 3 == word)
-				hint += 1ULL << (8 * (ctr[j] & 7));
-		W(CIDLB_MAP_RETIRED_HINT, &word, &hint);
+		hint.w[p >> 6] |= 1ULL << (p & 63);
 	}
+	W(CIDLB_MAP_RETIRED_HINT, &blk, &hint);
 	return 0;
 }
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* lb.c - typed access to the maps of the cidlb XDP object. */
 #include <errno.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,10 +38,16 @@ struct cidlb_lb {
 	struct bpf_object *obj; /* NULL when adopted from pins */
 	int prog_fd;
 	int map_fd[CIDLB_M_COUNT];
-	uint8_t *rhint;		       /* cidlb_retired_hint, mapped; NULL: none */
-	size_t rhint_len;	       /* octets: counters */
-	struct cidlb_sid_bucket *sidt; /* cidlb_sid_table, mapped; NULL: none */
-	size_t sidt_n;		       /* buckets */
+	struct cidlb_rhint_block *rhint; /* cidlb_retired_hint, mapped; NULL: none */
+	size_t rhint_n;			 /* blocks */
+	uint32_t rhint_mask;		 /* blocks in use - 1, as published in
+					  * cidlb_global; 0: none (all looked up) */
+	long rhint_held;		 /* entries counted in; -1: not known yet */
+	uint8_t *rcnt;			 /* CIDs on each bit in use (255: at least) */
+	bool rcnt_ok;			 /* rcnt holds every CID held */
+	pthread_mutex_t glock;		 /* cidlb_global writes, filter resizes */
+	struct cidlb_sid_bucket *sidt;	 /* cidlb_sid_table, mapped; NULL: none */
+	size_t sidt_n;			 /* buckets */
 };
 
 static struct cidlb_lb *lb_alloc(void)
@@ -53,6 +60,8 @@ static struct cidlb_lb *lb_alloc(void)
 	lb->prog_fd = -1;
 	for (i = 0; i < CIDLB_M_COUNT; i++)
 		lb->map_fd[i] = -1;
+	lb->rhint_held = -1;
+	pthread_mutex_init(&lb->glock, NULL);
 	return lb;
 }
 
@@ -112,17 +121,59 @@ static int map_mmap(struct cidlb_lb *lb, enum cidlb_map_id id, __u32 vsize, void
 	return 0;
 }
 
+/*
+ * The blocks of the retired-CID filter in use follow the CIDs held, not
+ * the map's size: 16 bits per CID, never fewer than one page of them (a
+ * CID's block then stays in a few warm cache lines and one TLB entry while
+ * few CIDs are retired). Grown when a CID has fewer than 16 bits, to the
+ * next power of 2 of blocks; shrunk when it has more than 64, to 32 per
+ * CID; each resize sets every CID's bits again (rhint_rebuild()).
+ */
+#define RHINT_MIN     64  /* blocks: one page */
+#define RHINT_PER_CID 16  /* bits */
+#define RHINT_BITS    512 /* per block */
+
+static uint32_t rhint_min(const struct cidlb_lb *lb)
+{
+	return lb->rhint_n < RHINT_MIN ? (uint32_t)lb->rhint_n : RHINT_MIN;
+}
+
+/* The filter's blocks for a retired map of n entries: 16 bits each. */
+static uint32_t rhint_blocks(uint32_t n)
+{
+	uint32_t b = (uint32_t)(((uint64_t)n * RHINT_PER_CID + RHINT_BITS - 1) / RHINT_BITS);
+
+	return b < 2 ? 2 : pow2_ceil(b);
+}
+
+/* The mask a map adopted with its filter was set with: the one its
+ * cidlb_global names, else a fresh filter's (a new one is rebuilt before
+ * its first count anyway). */
+static uint32_t rhint_adopted_mask(struct cidlb_lb *lb)
+{
+	struct cidlb_global g;
+	uint32_t zero = 0, m;
+	int fd = lb->map_fd[CIDLB_M_GLOBAL];
+
+	m = fd >= 0 && !bpf_map_lookup_elem(fd, &zero, &g) ? g.rhint_mask : 0;
+	if (m && !(m & (m + 1)) && m < lb->rhint_n)
+		return m;
+	return rhint_min(lb) - 1;
+}
+
 /* The retired-CID filter and the short server-ID table, mapped. */
 static int maps_mmap(struct cidlb_lb *lb)
 {
 	void *p = NULL;
 	size_t n = 0;
-	int err = map_mmap(lb, CIDLB_M_RETIRED_HINT, 8, &p, &n);
+	int err = map_mmap(lb, CIDLB_M_RETIRED_HINT, sizeof(struct cidlb_rhint_block), &p, &n);
 
 	if (err)
 		return err;
 	lb->rhint = p;
-	lb->rhint_len = n * 8;
+	lb->rhint_n = n;
+	if (p)
+		lb->rhint_mask = rhint_adopted_mask(lb);
 	p = NULL;
 	err = map_mmap(lb, CIDLB_M_SID_TABLE, sizeof(struct cidlb_sid_bucket), &p, &n);
 	if (err)
@@ -132,30 +183,50 @@ static int maps_mmap(struct cidlb_lb *lb)
 	return 0;
 }
 
-/* Count one filter counter up (+1) or down (-1). A counter at 255 stays
- * there: it may stand for more CIDs than it can count. */
-static void rhint_count1(uint8_t *c, int delta)
+/*
+ * Count bit i of the filter up (+1) or down (-1): set on its first CID,
+ * cleared after its last; a count at 255 stays there (it may stand for
+ * more CIDs than it can count). Before the counts are known (a filter
+ * adopted from pins), bits are only set: the next resize counts them.
+ */
+static void rhint_bit(struct cidlb_lb *lb, uint32_t i, int delta)
 {
-	uint8_t v = __atomic_load_n(c, __ATOMIC_RELAXED);
+	__u64 *w = &lb->rhint[i / RHINT_BITS].w[(i >> 6) & 7], bit = 1ULL << (i & 63);
+	uint8_t *c;
 
-	do {
-		if (v == 255 || (delta < 0 && v == 0))
-			return;
-	} while (!__atomic_compare_exchange_n(c, &v, (uint8_t)(v + delta), 0, __ATOMIC_SEQ_CST,
-					      __ATOMIC_RELAXED));
+	if (!lb->rcnt_ok) {
+		if (delta > 0)
+			__atomic_fetch_or(w, bit, __ATOMIC_SEQ_CST);
+		return;
+	}
+	c = &lb->rcnt[i];
+	if (*c == 255)
+		return;
+	if (delta > 0 && (*c)++ == 0)
+		__atomic_fetch_or(w, bit, __ATOMIC_SEQ_CST);
+	else if (delta < 0 && *c && --(*c) == 0)
+		__atomic_fetch_and(w, ~bit, __ATOMIC_SEQ_CST);
 }
 
-/* Count the CID key's three counters in the filter up or down. */
-static void rhint_count(struct cidlb_lb *lb, const struct cidlb_cid_key *k, int delta)
+/* Count the CID key's three bits in the filter up or down, with the
+ * blocks in use given (none while the mask is 0: the next resize counts
+ * every CID). */
+static void rhint_count_mask(struct cidlb_lb *lb, const struct cidlb_cid_key *k, int delta,
+			     uint32_t mask)
 {
 	uint64_t h = cidlb_cid_hashes(k);
-	uint32_t mask = (uint32_t)(lb->rhint_len - 1);
+	uint32_t b = ((uint32_t)h & mask) * RHINT_BITS;
 	int n;
 
-	if (!lb->rhint)
+	if (!lb->rhint || !mask)
 		return;
 	for (n = 0; n < 3; n++)
-		rhint_count1(&lb->rhint[cidlb_rhint_counter(k, h, n) & mask], delta);
+		rhint_bit(lb, b + cidlb_rhint_bit((uint32_t)(h >> 32), n), delta);
+}
+
+static void rhint_count(struct cidlb_lb *lb, const struct cidlb_cid_key *k, int delta)
+{
+	rhint_count_mask(lb, k, delta, __atomic_load_n(&lb->rhint_mask, __ATOMIC_RELAXED));
 }
 
 int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts, struct cidlb_lb **out)
@@ -187,9 +258,7 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts, struct
 		if (!err && opts->retired_size &&
 		    bpf_object__find_map_by_name(lb->obj, CIDLB_MAP_RETIRED_HINT))
 			err = resize(lb->obj, CIDLB_MAP_RETIRED_HINT,
-				     pow2_ceil(opts->retired_size < (1u << 27) ?
-						       2 * opts->retired_size :
-						       1u << 28));
+				     rhint_blocks(opts->retired_size));
 		if (err)
 			goto fail;
 	}
@@ -424,7 +493,8 @@ void cidlb_lb_close(struct cidlb_lb *lb)
 	if (!lb)
 		return;
 	if (lb->rhint)
-		munmap(lb->rhint, lb->rhint_len);
+		munmap(lb->rhint, lb->rhint_n * sizeof(*lb->rhint));
+	free(lb->rcnt);
 	if (lb->sidt)
 		munmap(lb->sidt, lb->sidt_n * sizeof(*lb->sidt));
 	if (lb->obj) {
@@ -826,7 +896,7 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	g->dcache_mask = 0;
 	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries)
 		g->dcache_mask = pow2_floor(info.max_entries) - 1;
-	g->rhint_mask = lb->rhint ? (uint32_t)(lb->rhint_len - 1) : 0;
+	g->rhint_mask = lb->rhint ? __atomic_load_n(&lb->rhint_mask, __ATOMIC_RELAXED) : 0;
 	g->sid_mask = lb->sidt ? (uint32_t)(lb->sidt_n - 1) : 0;
 	g->flags &= ~CIDLB_GF_RETIRED;
 	fd = lb->map_fd[CIDLB_M_RETIRED];
@@ -835,13 +905,24 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	return 0;
 }
 
-static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g)
+/* Under lb->glock. */
+static int global_write_locked(struct cidlb_lb *lb, const struct cidlb_global *g)
 {
 	struct cidlb_global ng = *g;
 	uint32_t zero = 0;
 
 	global_derived(lb, &ng);
 	return upd(lb, CIDLB_M_GLOBAL, &zero, &ng);
+}
+
+static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g)
+{
+	int err;
+
+	pthread_mutex_lock(&lb->glock);
+	err = global_write_locked(lb, g);
+	pthread_mutex_unlock(&lb->glock);
+	return err;
 }
 
 /* The fields that name the halves packets read (Maglev, configs, VIP
@@ -916,6 +997,107 @@ int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table)
 }
 
 /*
+ * Set every CID held again into the first mask + 1 blocks of the filter
+ * (cleared first, counts too) and publish the mask. Meanwhile
+ * cidlb_global says 0, no filter, and packets look every CID up; after an
+ * error it stays so (slower, never wrong) until the next resize. A packet
+ * that read the old mask just before may still read a bit being cleared:
+ * that window is the time one packet takes.
+ */
+static int rhint_rebuild(struct cidlb_lb *lb, uint32_t mask)
+{
+	int fd = lb->map_fd[CIDLB_M_RETIRED], err;
+	struct cidlb_cid_key k, nk, *prev = NULL;
+	size_t bits = ((size_t)mask + 1) * RHINT_BITS;
+	struct cidlb_global g;
+	long held = 0;
+	uint8_t *cnt;
+
+	pthread_mutex_lock(&lb->glock);
+	__atomic_store_n(&lb->rhint_mask, 0, __ATOMIC_RELAXED);
+	err = cidlb_lb_get_global(lb, &g);
+	if (!err)
+		err = global_write_locked(lb, &g);
+	if (err)
+		goto out;
+	cnt = calloc(bits, 1);
+	if (!cnt) {
+		err = -ENOMEM;
+		goto out;
+	}
+	free(lb->rcnt);
+	lb->rcnt = cnt;
+	lb->rcnt_ok = true;
+	memset(lb->rhint, 0, ((size_t)mask + 1) * sizeof(*lb->rhint));
+	while (!bpf_map_get_next_key(fd, prev, &nk)) {
+		k = nk;
+		prev = &k;
+		rhint_count_mask(lb, &k, 1, mask);
+		held++;
+	}
+	if (errno != ENOENT) {
+		err = -errno;
+		lb->rcnt_ok = false;
+		goto out;
+	}
+	lb->rhint_held = held;
+	__atomic_store_n(&lb->rhint_mask, mask, __ATOMIC_RELAXED);
+	err = global_write_locked(lb, &g);
+out:
+	pthread_mutex_unlock(&lb->glock);
+	if (err)
+		pr_warn("cannot resize the retired-CID filter %s to %u blocks: %s; every CID is looked up in %s until the next retire or expiry",
+			CIDLB_MAP_RETIRED_HINT, mask + 1, strerror(-err), CIDLB_MAP_RETIRED);
+	return err;
+}
+
+/* The entries of the retired-CID map, counted (-1 when unreadable). */
+static long retired_count(struct cidlb_lb *lb)
+{
+	int fd = lb->map_fd[CIDLB_M_RETIRED];
+	struct cidlb_cid_key k, nk, *prev = NULL;
+	long n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &nk)) {
+		k = nk;
+		prev = &k;
+		n++;
+	}
+	return errno == ENOENT ? n : -1;
+}
+
+/* After `delta` CIDs were added to (or removed from) the retired-CID map:
+ * the blocks in use, resized to the CIDs held when they have outside
+ * 16..64 bits per CID (see RHINT_PER_CID), or counted when their counts
+ * are not known yet. */
+static void rhint_fit(struct cidlb_lb *lb, long delta)
+{
+	uint64_t c, want, max = lb->rhint_n, min;
+	long held;
+
+	if (!lb->rhint || lb->map_fd[CIDLB_M_RETIRED] < 0)
+		return;
+	if (lb->rhint_held < 0)
+		lb->rhint_held = retired_count(lb);
+	else
+		lb->rhint_held = lb->rhint_held + delta < 0 ? 0 : lb->rhint_held + delta;
+	held = lb->rhint_held;
+	if (held < 0)
+		return;
+	min = rhint_min(lb);
+	c = (uint64_t)lb->rhint_mask + 1;
+	want = c;
+	if (!lb->rhint_mask || ((uint64_t)held * RHINT_PER_CID > c * RHINT_BITS && c < max))
+		want = ((uint64_t)held * RHINT_PER_CID + RHINT_BITS - 1) / RHINT_BITS;
+	else if ((uint64_t)held * RHINT_PER_CID * 4 < c * RHINT_BITS && c > min)
+		want = ((uint64_t)held * RHINT_PER_CID * 2 + RHINT_BITS - 1) / RHINT_BITS;
+	if (want != c)
+		want = want < min ? min : want > max ? max : pow2_ceil((uint32_t)want);
+	if (want != c || !lb->rcnt_ok)
+		rhint_rebuild(lb, (uint32_t)(want - 1));
+}
+
+/*
  * A new retired CID is counted in the filter before it is inserted, and
  * an existing one only gets its new expiry (BPF_EXIST): whatever another
  * writer does at the same time, each entry is counted once.
@@ -949,6 +1131,8 @@ int cidlb_lb_retire_ex(struct cidlb_lb *lb, const struct cidlb_cid_key *k, uint6
 		return err;
 	if (added)
 		*added = is_new;
+	if (is_new)
+		rhint_fit(lb, 1);
 	if (!cidlb_lb_get_global(lb, &g) && (g.flags & CIDLB_GF_RETIRED))
 		return 0;
 	return global_refresh(lb);
@@ -966,6 +1150,7 @@ int cidlb_lb_unretire(struct cidlb_lb *lb, const struct cidlb_cid_key *k)
 	if (err)
 		return err;
 	rhint_count(lb, k, -1);
+	rhint_fit(lb, -1);
 	return global_refresh(lb);
 }
 
@@ -1015,6 +1200,8 @@ int cidlb_lb_expire(struct cidlb_lb *lb, const struct cidlb_cid_key *keys, size_
 	}
 	free(due);
 	*deleted = done;
+	if (done)
+		rhint_fit(lb, -(long)done);
 	return err;
 }
 

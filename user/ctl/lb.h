@@ -75,8 +75,9 @@ int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g);
  * it the active half with one write: a packet sees the old table or the
  * new one, never a mix. */
 int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table);
-/* Retired CIDs (include/cidlb_maps.h): every write keeps the counting
- * filter cidlb_retired_hint exact. Packets stop dropping a CID at its
+/* Retired CIDs (include/cidlb_maps.h): every write keeps the filter
+ * cidlb_retired_hint covering every CID held (its counts are this
+ * process's: one writer at a time). Packets stop dropping a CID at its
  * expiry (CLOCK_BOOTTIME ns); deleting it only gives the entry back.
  * _ex: *added (may be NULL) says whether k was new in the map (else only
  * its expiry changed). */
