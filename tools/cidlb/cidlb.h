@@ -74,6 +74,13 @@ int cidlb_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 /* "cidlb: <message>" on stderr; returns CIDLB_EXIT_FAIL. */
 int cidlb_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The program and maps pinned where @p says, checked against this
+ * version: CIDLB_EXIT_OK with *@lb open (cidlb_lb_close() it), else the
+ * error is printed, prefixed by @what, and CIDLB_EXIT_FAIL returned. */
+struct cidlb_paths;
+struct cidlb_lb;
+int cidlb_open_pins(const char *what, const struct cidlb_paths *p, struct cidlb_lb **lb);
+
 /* Octet strings in hex, read and written: cidlb_parse_hex_msg(),
  * cidlb_hex() of ctl/hex.h. */
 

@@ -615,23 +615,16 @@ static int do_list(int argc, char **argv)
 	struct cidlb_lb *lb;
 	struct timespec ts;
 	json_t *arr = cidlb_json ? json_array() : NULL;
-	char why[1024];
 	uint64_t now;
 	long n = 0;
-	int fd, err;
+	int fd;
 
 	(void)argv;
 	if (argc > 1)
 		return cidlb_usage_error("cid list: unexpected argument '%s'", argv[1]);
 	cidlb_paths_resolve(&p);
-	err = cidlb_lb_open_pinned(p.pin_dir, &lb);
-	if (err)
-		return cidlb_fail("cid list: no cidlb program pinned under %s: %s", p.pin_dir,
-				  strerror(-err));
-	if (cidlb_lb_check_pins(lb, NULL, p.pin_dir, why, sizeof(why))) {
-		cidlb_lb_close(lb);
-		return cidlb_fail("cid list: %s", why);
-	}
+	if (cidlb_open_pins("cid list", &p, &lb))
+		return CIDLB_EXIT_FAIL;
 	fd = cidlb_lb_map_fd(lb, CIDLB_M_RETIRED);
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;

@@ -48,15 +48,8 @@ int cmd_stats(int argc, char **argv)
 		return cidlb_usage_error("stats: unexpected argument '%s' (only 'reset')",
 					 argv[argc > 1 && !strcmp(argv[0], "reset")]);
 	cidlb_paths_resolve(&p);
-	err = cidlb_lb_open_pinned(p.pin_dir, &lb);
-	if (err)
-		return cidlb_fail(
-			"no cidlb program pinned under %s: %s (is cidlb loaded? see 'cidlb status')",
-			p.pin_dir, strerror(-err));
-	if (cidlb_lb_check_pins(lb, NULL, p.pin_dir, why, sizeof(why))) {
-		cidlb_lb_close(lb);
-		return cidlb_fail("%s", why);
-	}
+	if (cidlb_open_pins("stats", &p, &lb))
+		return CIDLB_EXIT_FAIL;
 	if (argc == 1) {
 		err = cidlb_lb_reset_counters(lb);
 		cidlb_lb_close(lb);

@@ -253,15 +253,8 @@ int cmd_top(int argc, char **argv)
 		}
 	}
 	cidlb_paths_resolve(&p);
-	err = cidlb_lb_open_pinned(p.pin_dir, &lb);
-	if (err)
-		return cidlb_fail(
-			"no cidlb program pinned under %s: %s (is cidlb loaded? see 'cidlb status')",
-			p.pin_dir, strerror(-err));
-	if (cidlb_lb_check_pins(lb, NULL, p.pin_dir, why, sizeof(why))) {
-		cidlb_lb_close(lb);
-		return cidlb_fail("%s", why);
-	}
+	if (cidlb_open_pins("top", &p, &lb))
+		return CIDLB_EXIT_FAIL;
 	s[0].be = calloc(CIDLB_MAX_BACKENDS, sizeof(*s[0].be));
 	s[1].be = calloc(CIDLB_MAX_BACKENDS, sizeof(*s[1].be));
 	if (!s[0].be || !s[1].be) {

@@ -150,7 +150,7 @@ int cmd_trace(int argc, char **argv)
 	char why[1024];
 	long pkt = 1;
 	bool names = false;
-	int c, len, err, ret = CIDLB_EXIT_FAIL;
+	int c, len, ret = CIDLB_EXIT_FAIL;
 	uint32_t ifindex = 0, idx, be = CIDLB_BACKEND_NONE;
 	size_t i;
 	json_t *moved = json_array();
@@ -225,16 +225,8 @@ int cmd_trace(int argc, char **argv)
 			goto out;
 		}
 	}
-	err = cidlb_lb_open_pinned(p.pin_dir, &lb);
-	if (err) {
-		cidlb_fail("trace: no cidlb program pinned under %s: %s", p.pin_dir,
-			   strerror(-err));
+	if (cidlb_open_pins("trace", &p, &lb))
 		goto out;
-	}
-	if (cidlb_lb_check_pins(lb, NULL, p.pin_dir, why, sizeof(why))) {
-		cidlb_fail("trace: %s", why);
-		goto out;
-	}
 	before = calloc(CIDLB_MAX_BACKENDS, sizeof(*before));
 	after = calloc(CIDLB_MAX_BACKENDS, sizeof(*after));
 	if (!before || !after || snap_backends(lb, before) || cidlb_lb_read_counters(lb, &c0)) {

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ctl/lb.h"
 #include "ctl/log.h"
+#include "ctl/paths.h"
 #include "cidlb.h"
 
 bool cidlb_json;
@@ -81,6 +83,22 @@ int cidlb_fail(const char *fmt, ...)
 	ret = vmsg(CIDLB_EXIT_FAIL, fmt, ap);
 	va_end(ap);
 	return ret;
+}
+
+int cidlb_open_pins(const char *what, const struct cidlb_paths *p, struct cidlb_lb **lb)
+{
+	char why[1024];
+	int err = cidlb_lb_open_pinned(p->pin_dir, lb);
+
+	if (err)
+		return cidlb_fail("%s: no cidlb program pinned under %s: %s (is cidlb loaded? see 'cidlb status')",
+				  what, p->pin_dir, strerror(-err));
+	if (cidlb_lb_check_pins(*lb, NULL, p->pin_dir, why, sizeof(why))) {
+		cidlb_lb_close(*lb);
+		*lb = NULL;
+		return cidlb_fail("%s: %s", what, why);
+	}
+	return CIDLB_EXIT_OK;
 }
 
 int main(int argc, char **argv)
