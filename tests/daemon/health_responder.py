@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # health_responder.py DIR ADDRESS PORT - a stand-in for the backends' QUIC
 # servers in test_health.sh: answers cidlbd's health probes (QUIC long
-# header of an unknown version, 1,200 octets or more) with a Version
+# header of a reserved version, 1,200 octets or more) with a Version
 # Negotiation packet, per interface the probe was decapsulated on. The
 # file DIR/IFACE says how:
 #   up     answer (VN echoing the probe's connection IDs)
@@ -26,6 +26,10 @@ def main():
             if lvl == socket.IPPROTO_IP and typ == IP_PKTINFO:
                 ifindex = struct.unpack("=i4s4s", val[:12])[0]
         if ifindex is None or len(data) < 1200 or not data[0] & 0x80 or len(data) < 7:
+            continue
+        # a probe's version is reserved (0x?a?a?a?a); the tests' own
+        # Initials (version 1) that reach this address are no probes
+        if struct.unpack("!I", data[1:5])[0] & 0x0f0f0f0f != 0x0a0a0a0a:
             continue
         dlen = data[5]
         dcid = data[6:6 + dlen]
