@@ -47,17 +47,22 @@ ok "30 IPv6 connections intact, spread over all backends"
 e2e_shape 16mbit
 p1=$(ecmp_port lb1 fd00:1::2); p2=$(ecmp_port lb2 fd00:1::3 $((p1 + 1)))
 log "fd00:1::2 port $p1 hashes to lb1, fd00:1::3 port $p2 to lb2"
-l1=$(be_snapshot); cid2=$(lbstat lb2 route_cid)
+l1=$(be_snapshot); cid2=$(lbstat lb2 route_cid); icmp1=$(lbstat all route_icmp_flow)
 cl_port "$p1"
 e2e_migration_start mig6 $VIP6 fd00:1::3 "$p2" 1s
 e2e_client_wait mig6
 b=$(served_by mig6)
 [ "$b" = none ] && fail "migration: download missing or corrupt"
 check_mid_transfer mig6 migration
+others=0
 for x in "${BACKENDS[@]}"; do
 	[ "$x" = "$b" ] && continue
-	[[ " $l1 " == *" $x=$(be_packets all "$x") "* ]] || fail "migration: packets went to $x too"
+	p0=$(sed -n "s/.*$x=\([0-9]*\).*/\1/p" <<<"$l1")
+	others=$((others + $(be_packets all "$x") - p0))
 done
+# ICMPv6 errors routed by flow aside (only_to() in lib.sh says why)
+[ "$others" -le $(($(lbstat all route_icmp_flow) - icmp1)) ] ||
+	fail "migration: $others packets went to other backends than $b too"
 [ $(($(lbstat lb2 route_cid) - cid2)) -gt 100 ] || fail "lb2 routed too little by CID"
 down_new=$(acct down 6 | awk '$1 == "fd00:1::3" { n += $4 } END { print n + 0 }')
 [ "$down_new" -gt 1000000 ] ||
