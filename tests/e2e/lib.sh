@@ -155,9 +155,11 @@ e2e_need() {
 }
 
 # ---- cleanup --------------------------------------------------------------------
+E2E_ON_EXIT=()	# commands e2e_cleanup runs first (a test's own undo)
 e2e_cleanup() {
 	local rc=$? p n i
 	trap - EXIT INT TERM
+	for p in "${E2E_ON_EXIT[@]}"; do eval "$p"; done
 	for p in "${E2E_PIDS[@]}" "${HOLDER[@]}"; do kill "$p" 2>/dev/null; done
 	# processes started inside our namespaces (children of the above)
 	for n in "${E2E_NS[@]}"; do

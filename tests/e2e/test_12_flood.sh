@@ -16,7 +16,8 @@
 # headers without recording them (lru_no_admit), refused 4-tuples over
 # new_flow_rate (lru_rate_limited), and its 4-tuple table holds no more
 # than the rate allows; nothing was dropped for want of a backend, route
-# or room. Reports the flood's rate and what cidlb did with it.
+# or room. Reports the flood's rate, what cidlb did with it and the
+# program's own cost per packet meanwhile (the kernel's BPF statistics).
 set -u
 . "$(dirname "$0")/lib.sh"
 e2e_init
@@ -60,6 +61,24 @@ K=(rx_packets drop_small_initial lru_no_admit lru_rate_limited route_maglev rout
 read -r -a c0 <<<"$(counters "${K[@]}")"
 lru0=$(lru_entries)
 
+# the program's own time per packet while the flood runs: the kernel's BPF
+# statistics (kernel.bpf_stats_enabled, machine-wide: on for this test only,
+# put back as it was on every exit)
+STATS0=$(sysctl -n kernel.bpf_stats_enabled)
+E2E_ON_EXIT+=("sysctl -qw kernel.bpf_stats_enabled=$STATS0")
+sysctl -qw kernel.bpf_stats_enabled=1
+prog_stats() { # "RUN_TIME_NS RUN_CNT" of the program attached to lb1's eth0
+	local id
+	id=$(nsx lb1 bpftool -j net show dev eth0 | $PY -c '
+import json, sys
+print(json.load(sys.stdin)[0]["xdp"][0]["id"])')
+	nsx lb1 bpftool -j prog show id "$id" | $PY -c '
+import json, sys
+p = json.load(sys.stdin)
+print(p.get("run_time_ns", 0), p.get("run_cnt", 0))'
+}
+read -r rt0 rc0 <<<"$(prog_stats)"
+
 STOP=$E2E_TMP/flood.stop
 nsbg rt "$PY" "$E2E_REPO/tests/e2e/flood.py" sw --dst-mac "$(mac_of lb1 eth0)" --dst $VIP4 \
 	--src-net 198.18.200 --cid-len 18 --until-file "$STOP" >"$E2E_TMP/flood.json"
@@ -78,6 +97,8 @@ e2e_client_wait m
 touch "$STOP"
 wait "$FLOOD"
 T=$((SECONDS - T0))
+read -r rt1 rc1 <<<"$(prog_stats)"
+sysctl -qw kernel.bpf_stats_enabled="$STATS0"
 read -r -a c1 <<<"$(counters "${K[@]}")"
 lru1=$(lru_entries)
 declare -A d
@@ -97,6 +118,8 @@ sent=$(json_get sent <"$E2E_TMP/flood.json")
 secs=$(json_get seconds <"$E2E_TMP/flood.json")
 seen=$(flood_at_backends)
 log "flood: $sent frames in $secs s ($($PY -c "print(round($sent / $secs))") a second), $seen reached the backends"
+[ $((rc1 - rc0)) -gt 0 ] || fail "no run of cidlb_xdp counted by the kernel's BPF statistics"
+log "cidlb_xdp under the flood: $((rc1 - rc0)) packets at $(((rt1 - rt0) / (rc1 - rc0))) ns each (kernel BPF statistics, all packets, flood and downloads)"
 log "cidlb: rx ${d[rx_packets]}, drop_small_initial ${d[drop_small_initial]}, lru_no_admit ${d[lru_no_admit]}, lru_rate_limited ${d[lru_rate_limited]}, route_maglev ${d[route_maglev]}, route_lru ${d[route_lru]}, route_cid ${d[route_cid]}, unroutable_sid ${d[unroutable_sid]}, dcache_miss ${d[dcache_miss]}"
 [ "${d[drop_small_initial]}" -gt 0 ] || fail "no Initial under 1200 octets dropped"
 [ "${d[lru_no_admit]}" -gt 0 ] || fail "no made-up short header routed without an entry"
