@@ -113,16 +113,23 @@ window_full() { # BACKEND PACKETS-BEFORE
 }
 poll 120 window_full b1 3 && poll 30 window_full b2 2 && ok ||
 	bad "Prometheus: not 21 s of traffic stored after 120 s"
-for b in "b1 $R1" "b2 $R2"; do
-	set -- $b
-	got=$(rate_of "$1")
-	echo "PromQL rate(cidlb_backend_packets_total{backend=\"$1\"}[20s]): ${got:-none}/s, sent $2/s"
-	if [ -n "$got" ] && [ $((got * 100)) -ge $(($2 * 80)) ] && [ $((got * 100)) -le $(($2 * 120)) ]; then
-		ok
-	else
-		bad "PromQL rate of $1: ${got:-none}/s, sent $2/s"
-	fi
-done
+# rates_near WHAT FN: for b1 and b2, FN BACKEND prints a rate within 20 %
+# of the rate sent
+rates_near() {
+	local what=$1 fn=$2 b got
+	for b in "b1 $R1" "b2 $R2"; do
+		set -- $b
+		got=$($fn "$1")
+		echo "$what: $1 ${got:-none}/s, sent $2/s"
+		if [ -n "$got" ] && [ $((got * 100)) -ge $(($2 * 80)) ] &&
+			[ $((got * 100)) -le $(($2 * 120)) ]; then
+			ok
+		else
+			bad "$what: $1 at ${got:-none}/s, sent $2/s"
+		fi
+	done
+}
+rates_near "PromQL rate(cidlb_backend_packets_total[20s])" rate_of
 # b3 is no backend: no series
 eq "b3: no series" "" "$(rate_of b3)"
 
@@ -131,16 +138,7 @@ eq "b3: no series" "" "$(rate_of b3)"
 lbc top --interval 2 --count 1
 lbc -j top --interval 2 --count 1 >"$T/top.json"
 top_of() { jget "[round(b['packets_per_s']) for b in d['backends'] if b['name'] == '$1'][0]" <"$T/top.json"; }
-for b in "b1 $R1" "b2 $R2"; do
-	set -- $b
-	got=$(top_of "$1")
-	echo "cidlb top: $1 ${got:-none}/s, sent $2/s"
-	if [ -n "$got" ] && [ $((got * 100)) -ge $(($2 * 80)) ] && [ $((got * 100)) -le $(($2 * 120)) ]; then
-		ok
-	else
-		bad "cidlb top: $1 at ${got:-none}/s, sent $2/s"
-	fi
-done
+rates_near "cidlb top" top_of
 eq "cidlb top: b1's state from cidlbd" "active" \
 	"$(jget "[b['state'] for b in d['backends'] if b['name'] == 'b1'][0]" <"$T/top.json")"
 eq "cidlb top: all CID-routed" "0" "$(jget 'round(d["fallback_per_s"])' <"$T/top.json")"

@@ -186,8 +186,8 @@ void t_assert_frame(const uint8_t *got, size_t got_len, const uint8_t *want, siz
 	fail();
 }
 
-void t_assert_sent(const uint8_t *in, size_t inlen, size_t l2_len, const uint8_t *out,
-		   size_t outlen, uint32_t idx, const char *addr, int direct, const char *what)
+size_t t_expect_sent(const uint8_t *in, size_t inlen, size_t l2_len, uint32_t idx,
+		     const char *addr, int direct, uint8_t *want)
 {
 	int fam = strchr(addr, ':') ? 6 : 4;
 	struct tpkt_outer o = { .family = direct ? 0 : fam,
@@ -195,13 +195,20 @@ void t_assert_sent(const uint8_t *in, size_t inlen, size_t l2_len, const uint8_t
 				.dst = addr,
 				.smac = tpkt_lb_mac,
 				.ttl = 64 };
-	uint8_t mac[6], want[TPKT_MAX];
-	size_t wlen;
+	uint8_t mac[6];
 
 	memcpy(mac, t_backend_mac, 6);
 	mac[4] = idx;
 	o.dmac = mac;
-	wlen = tpkt_expect(&o, in, inlen, l2_len, want);
+	return tpkt_expect(&o, in, inlen, l2_len, want);
+}
+
+void t_assert_sent(const uint8_t *in, size_t inlen, size_t l2_len, const uint8_t *out,
+		   size_t outlen, uint32_t idx, const char *addr, int direct, const char *what)
+{
+	uint8_t want[TPKT_MAX];
+	size_t wlen = t_expect_sent(in, inlen, l2_len, idx, addr, direct, want);
+
 	t_assert_frame(out, outlen, want, wlen, what);
 }
 

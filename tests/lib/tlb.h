@@ -54,6 +54,9 @@ void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const cha
  * idx at addr, set up with tlb_backend() in a configured-MAC mode:
  * tpkt_expect() with the fixture's outer source, TTL 64 and the backend's
  * MAC; direct: the MACs rewritten only. Compared whole with `out`. */
+/* The frame itself, into want (TPKT_MAX); returns its length. */
+size_t t_expect_sent(const uint8_t *in, size_t inlen, size_t l2_len, uint32_t idx,
+		     const char *addr, int direct, uint8_t *want);
 void t_assert_sent(const uint8_t *in, size_t inlen, size_t l2_len, const uint8_t *out,
 		   size_t outlen, uint32_t idx, const char *addr, int direct, const char *what);
 /* Whole frames: equal lengths and octets, else the first differing offset,
