@@ -139,7 +139,9 @@ out:
 }
 
 /* Per-CPU arrays of __u64 counters: each entry's counters, as far as both
- * have them, into the new map (empty, not attached yet). */
+ * have them, added to the new map's. After the swap, so that the old
+ * program counts no more; the new one's increments on a CPU between the
+ * read and the write of an entry (a few microseconds) are lost. */
 static int copy_percpu(int ofd, int nfd)
 {
 	struct bpf_map_info oi, ni;
@@ -164,9 +166,21 @@ static int copy_percpu(int ofd, int nfd)
 	for (key = 0; key < n && !err; key++) {
 		if (bpf_map_lookup_elem(ofd, &key, ov))
 			continue;
-		memset(nv, 0, (size_t)ncpu * nsz);
-		for (c = 0; c < ncpu; c++)
-			memcpy(nv + (size_t)c * nsz, ov + (size_t)c * osz, vmin);
+		if (bpf_map_lookup_elem(nfd, &key, nv))
+			memset(nv, 0, (size_t)ncpu * nsz);
+		for (c = 0; c < ncpu; c++) {
+			uint8_t *o = ov + (size_t)c * osz, *w = nv + (size_t)c * nsz;
+			size_t j;
+
+			for (j = 0; j + sizeof(__u64) <= vmin; j += sizeof(__u64)) {
+				__u64 a, b;
+
+				memcpy(&a, o + j, sizeof(a));
+				memcpy(&b, w + j, sizeof(b));
+				b += a;
+				memcpy(w + j, &b, sizeof(b));
+			}
+		}
 		if (bpf_map_update_elem(nfd, &key, nv, BPF_ANY))
 			err = -errno;
 	}
@@ -209,12 +223,25 @@ static long copy_retired(struct daemon *d)
 	return n;
 }
 
-static void copy_state(struct daemon *d)
+static void copy_counters(struct daemon *d)
 {
 	static const enum cidlb_map_id counters[] = { CIDLB_M_COUNTERS, CIDLB_M_BE_STATS,
 						      CIDLB_M_CFG_STATS };
-	long n;
 	size_t i;
+
+	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		int err = copy_percpu(cidlb_lb_map_fd(d->old_lb, counters[i]),
+				      cidlb_lb_map_fd(d->lb, counters[i]));
+
+		if (err)
+			pr_warn("upgrade: counters of %s start from 0: %s",
+				cidlb_map_names[counters[i]], strerror(-err));
+	}
+}
+
+static void copy_state(struct daemon *d)
+{
+	long n;
 
 	n = copy_hash(cidlb_lb_map_fd(d->old_lb, CIDLB_M_LRU), cidlb_lb_map_fd(d->lb, CIDLB_M_LRU),
 		      BPF_ANY);
@@ -241,14 +268,6 @@ static void copy_state(struct daemon *d)
 	if (n < 0)
 		pr_info("upgrade: neighbour copies not carried (%s): cidlbd fills them again",
 			strerror((int)-n));
-	for (i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-		int err = copy_percpu(cidlb_lb_map_fd(d->old_lb, counters[i]),
-				      cidlb_lb_map_fd(d->lb, counters[i]));
-
-		if (err)
-			pr_warn("upgrade: counters of %s start from 0: %s",
-				cidlb_map_names[counters[i]], strerror(-err));
-	}
 }
 
 /* One interface running the old program alone. */
@@ -355,7 +374,7 @@ int upgrade_finish(struct daemon *d, const struct cidlb_state *prev, char *why, 
 	if (err)
 		goto undo;
 	copy_state(d);
-	snprintf(side, sizeof(side), "%s.upgrade", d->pin_dir);
+	snprintf(side, sizeof(side), "%s-upgrade", d->pin_dir);
 	cidlb_lb_unpin(side); /* a failed attempt's */
 	err = cidlb_lb_pin(d->lb, side);
 	if (err) {
@@ -381,6 +400,7 @@ int upgrade_finish(struct daemon *d, const struct cidlb_state *prev, char *why, 
 	/* flows the old program made since the copy */
 	copy_hash(cidlb_lb_map_fd(d->old_lb, CIDLB_M_LRU), cidlb_lb_map_fd(d->lb, CIDLB_M_LRU),
 		  BPF_NOEXIST);
+	copy_counters(d);
 	err = move_pins(d, side);
 	if (err)
 		pr_err("upgrade: the pins under %s are a mix of layouts: the new program forwards; fix with a plain stop and start",
@@ -404,7 +424,7 @@ void upgrade_abort(struct daemon *d)
 {
 	char side[512];
 
-	snprintf(side, sizeof(side), "%s.upgrade", d->pin_dir);
+	snprintf(side, sizeof(side), "%s-upgrade", d->pin_dir);
 	cidlb_lb_unpin(side);
 	cidlb_lb_close(d->lb);
 	d->lb = NULL;
@@ -492,7 +512,7 @@ int upgrade_replace_prog(struct daemon *d, char *why, size_t why_len)
 			info.prog_id, d->object);
 	}
 	snprintf(path, sizeof(path), "%s/%s", d->pin_dir, CIDLB_PROG_MAIN);
-	snprintf(tmp, sizeof(tmp), "%s/%s.new", d->pin_dir, CIDLB_PROG_MAIN);
+	snprintf(tmp, sizeof(tmp), "%s/%s_new", d->pin_dir, CIDLB_PROG_MAIN);
 	unlink(tmp);
 	if (bpf_obj_pin(d->replace_fd, tmp) || rename(tmp, path)) {
 		int e = -errno;
