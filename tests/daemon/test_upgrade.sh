@@ -83,9 +83,25 @@ daemon_fails() { # DESC PATTERN: this cidlbd ($CIDLBD) refuses to start
 }
 
 # --- 1. upgrade from the previous layout under traffic --------------------------
+sids_dump() { # server ID -> index, and the state and flags of each index named
+	on lb bpftool -j map dump pinned "$PIN/cidlb_sids" >"$T/sids.json"
+	on lb bpftool -j map dump pinned "$PIN/cidlb_backends" >"$T/be.json"
+	/usr/bin/python3 -c 'import json, sys
+be = {e["formatted"]["key"]: e["formatted"]["value"] for e in json.load(open(sys.argv[2]))}
+for e in sorted(json.load(open(sys.argv[1])), key=lambda e: str(e["formatted"]["key"])):
+    k, i = e["formatted"]["key"], e["formatted"]["value"]
+    print(k["config_id"], k["sid"][:k["len"]], i, be[i]["state"], be[i]["flags"])' "$T/sids.json" "$T/be.json"
+}
 old_tools
 start_daemon --object "$OLD/build/cidlb.bpf.o"
 eq "the previous cidlbd's pins carry no layout" none "$(layout)"
+# b3 removed: its server ID quarantined, in the map for the old index
+write_conf 1 2
+expect_rc "b3 removed" 0 lbc daemon reload
+eq "b3's server ID quarantined" "[('0003', 'b3')]" \
+	"$(printf '{"cmd":"quarantine.list"}' | ctl_raw | jget "[(q['server_id'], q['owner']) for q in d['quarantine']]")"
+sids_before=$(sids_dump)
+grep -q "^0 \[0, 3\] 2 0 1$" <<<"$sids_before" && ok || bad "quarantined server ID not in the map as expected: $sids_before"
 send $FALLBACK --initial --count 1 >/dev/null	# 4-tuple entries for the fallback flows
 lru_count() { on lb bpftool -j map dump pinned "$PIN/cidlb_lru" | jget 'len(d)'; }
 poll 20 prints_above 9 lru_count || bad "no 4-tuple entries made: $(lru_count)"
@@ -120,9 +136,12 @@ eq "upgrade: the attached program is the pinned one" "$prog_after" \
 eq "upgrade: the pins carry the new layout" 2 "$(layout)"
 eq "upgrade: no side directory left" no "$(on lb sh -c "[ -e $PIN-upgrade ] && echo yes || echo no")"
 eq "upgrade: 4-tuple entries carried" "$lru_before" "$(lru_dump)"
+eq "upgrade: server IDs, the quarantined one too" "$sids_before" "$(sids_dump)"
+eq "upgrade: the quarantine listed" "[('0003', 'b3')]" \
+	"$(printf '{"cmd":"quarantine.list"}' | ctl_raw | jget "[(q['server_id'], q['owner']) for q in d['quarantine']]")"
 eq "upgrade: every flow on its backend" "$where_before" "$(where)"
 expect_rc "upgrade: cidlb status" 0 lbc status
-eq "upgrade: status" "True 3" "$(lbc -j status | jget 'd["adopted"], d["backends"]["active"]')"
+eq "upgrade: status" "True 2" "$(lbc -j status | jget 'd["adopted"], d["backends"]["active"]')"
 # every packet of this test went through rx_packets, the old program's
 # part too: 10 Initials, 13 x 4 to find the backends, the stream
 rx=$(lbc -j stats | jget 'd["counters"]["rx_packets"]')

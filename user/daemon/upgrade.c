@@ -239,6 +239,62 @@ static void copy_counters(struct daemon *d)
 	}
 }
 
+/* Quarantined server IDs stay in the server-ID map naming the removed
+ * backend's index, whose entry (absent, down) gets their CIDs stateless
+ * resets: no configuration makes them, the old maps have them. */
+static int copy_quarantine(struct daemon *d)
+{
+	int osid = cidlb_lb_map_fd(d->old_lb, CIDLB_M_SIDS);
+	int obe = cidlb_lb_map_fd(d->old_lb, CIDLB_M_BACKENDS);
+	struct bpf_map_info si, bi;
+	int i, n = 0, err;
+	uint8_t *ov;
+
+	if (map_info(osid, &si) || map_info(obe, &bi))
+		return -ENOENT;
+	if (si.key_size != sizeof(struct cidlb_sid_key) || si.value_size != sizeof(__u32))
+		return -EINVAL;
+	ov = calloc(1, bi.value_size > sizeof(struct cidlb_backend) ? bi.value_size :
+								      sizeof(struct cidlb_backend));
+	if (!ov)
+		return -ENOMEM;
+	for (i = 0; i < d->st.n_q; i++) {
+		const struct cidlb_state_q *q = &d->st.q[i];
+		struct cidlb_backend b, cur;
+		struct cidlb_sid_key k;
+		__u32 idx;
+
+		if (!q->len)
+			continue;
+		memset(&k, 0, sizeof(k));
+		k.config_id = q->config_id;
+		k.len = q->len;
+		memcpy(k.sid, q->sid, q->len);
+		if (bpf_map_lookup_elem(osid, &k, &idx) || idx != q->index)
+			continue;
+		memset(ov, 0, bi.value_size);
+		if (bpf_map_lookup_elem(obe, &idx, ov))
+			continue;
+		/* the old entry as far as both layouts have it (structures only
+		 * grow at their end), unless the new maps use the index */
+		memset(&b, 0, sizeof(b));
+		memcpy(&b, ov, bi.value_size < sizeof(b) ? bi.value_size : sizeof(b));
+		if (bpf_map_lookup_elem(cidlb_lb_map_fd(d->lb, CIDLB_M_BACKENDS), &idx, &cur) ||
+		    cur.family)
+			continue;
+		err = cidlb_lb_set_backend(d->lb, idx, &b);
+		if (!err)
+			err = cidlb_lb_set_sid(d->lb, &k, idx);
+		if (err) {
+			free(ov);
+			return err;
+		}
+		n++;
+	}
+	free(ov);
+	return n;
+}
+
 static void copy_state(struct daemon *d)
 {
 	long n;
@@ -250,6 +306,12 @@ static void copy_state(struct daemon *d)
 			CIDLB_MAP_LRU, strerror((int)-n));
 	else
 		pr_info("upgrade: %ld 4-tuple flows copied", n);
+	n = copy_quarantine(d);
+	if (n < 0)
+		pr_warn("upgrade: cannot carry the quarantined server IDs: %s; their CIDs fall back until the quarantine ends",
+			strerror((int)-n));
+	else if (n)
+		pr_info("upgrade: %ld quarantined server IDs carried", n);
 	n = copy_retired(d);
 	if (n < 0)
 		pr_warn("upgrade: cannot copy the retired CIDs of %s: %s", CIDLB_MAP_RETIRED,
