@@ -101,6 +101,8 @@ expect_rc "b3 removed" 0 lbc daemon reload
 eq "b3's server ID quarantined" "[('0003', 'b3')]" \
 	"$(printf '{"cmd":"quarantine.list"}' | ctl_raw | jget "[(q['server_id'], q['owner']) for q in d['quarantine']]")"
 sids_before=$(sids_dump)
+RETIRED=$(cid_of 1 0a0a0a0a0a0a)
+expect_rc "a CID retired" 0 lbc cid retire --ttl 3600 "$RETIRED"
 grep -q "^0 \[0, 3\] 2 0 1$" <<<"$sids_before" && ok || bad "quarantined server ID not in the map as expected: $sids_before"
 send $FALLBACK --initial --count 1 >/dev/null	# 4-tuple entries for the fallback flows
 lru_count() { on lb bpftool -j map dump pinned "$PIN/cidlb_lru" | jget 'len(d)'; }
@@ -140,6 +142,12 @@ eq "upgrade: server IDs, the quarantined one too" "$sids_before" "$(sids_dump)"
 eq "upgrade: the quarantine listed" "[('0003', 'b3')]" \
 	"$(printf '{"cmd":"quarantine.list"}' | ctl_raw | jget "[(q['server_id'], q['owner']) for q in d['quarantine']]")"
 eq "upgrade: every flow on its backend" "$where_before" "$(where)"
+drop_retired() { lbc -j stats | jget 'd["counters"]["drop_retired"]'; }
+dr=$(drop_retired)
+s1=$(decap_v4 s1)
+send --flow "$RETIRED@47000" --count 5 >/dev/null
+wait_eq "upgrade: the retired CID carried: its packets dropped" $((dr + 5)) drop_retired
+eq "upgrade: none reached b1" "$s1" "$(decap_v4 s1)"
 expect_rc "upgrade: cidlb status" 0 lbc status
 eq "upgrade: status" "True 2" "$(lbc -j status | jget 'd["adopted"], d["backends"]["active"]')"
 # every packet of this test went through rx_packets, the old program's
