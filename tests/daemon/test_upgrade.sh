@@ -16,6 +16,7 @@
 source "$(dirname "$0")/lib.sh"
 
 OLD_REV=4dd5d79
+LAYOUT=$(sed -n 's/^#define CIDLB_LAYOUT \([0-9][0-9]*\)$/\1/p' include/cidlb_maps.h)
 OLD=$T/old
 if ! git -C "$ROOT" cat-file -e "$OLD_REV^{commit}" 2>/dev/null; then
 	echo "FAIL: the repository at $ROOT has no commit $OLD_REV (the previous layout's sources): this test needs the git history"
@@ -127,15 +128,15 @@ got=$(( $(total_rx) - base ))
 echo "upgrade: daemon gap $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s, $sent packets sent, $got received, $((sent - got)) lost"
 [ "$sent" -gt 1000 ] && ok || bad "too few packets to mean anything: $sent"
 eq "upgrade: packets lost" 0 $((sent - got))
-grep_in "upgrade: announced" "have layout 1, this cidlbd's is 2: upgrading in place" "$T/daemon.log"
+grep_in "upgrade: announced" "have layout 1, this cidlbd's is $LAYOUT: upgrading in place" "$T/daemon.log"
 grep_in "upgrade: swapped on l0" "l0: the new program took the place of the older one" "$T/daemon.log"
-grep_in "upgrade: done" "upgraded the maps pinned under $PIN from layout 1 to 2 on 1 interface" "$T/daemon.log"
+grep_in "upgrade: done" "upgraded the maps pinned under $PIN from layout 1 to $LAYOUT on 1 interface" "$T/daemon.log"
 prog_after=$(prog_id)
 [ -n "$prog_after" ] && [ "$prog_after" != "$prog_before" ] && ok ||
 	bad "upgrade: program id $prog_before before, $prog_after after"
 eq "upgrade: the attached program is the pinned one" "$prog_after" \
 	"$(on lb bpftool -j prog show pinned "$PIN/cidlb_xdp" | jget 'd["id"]')"
-eq "upgrade: the pins carry the new layout" 2 "$(layout)"
+eq "upgrade: the pins carry the new layout" "$LAYOUT" "$(layout)"
 eq "upgrade: no side directory left" no "$(on lb sh -c "[ -e $PIN-upgrade ] && echo yes || echo no")"
 eq "upgrade: 4-tuple entries carried" "$lru_before" "$(lru_dump)"
 eq "upgrade: server IDs, the quarantined one too" "$sids_before" "$(sids_dump)"
@@ -160,7 +161,8 @@ stop_daemon --keep
 old_tools
 base=$(total_rx)
 stream_start
-daemon_fails "downgrade" "pinned map cidlb_global at $PIN/cidlb_global has value size 76, this cidlbd ($OLD/build/cidlb.bpf.o) expects 72" \
+# the first map whose size changed is named: cidlb_global, or one before it
+daemon_fails "downgrade" "pinned map cidlb_[a-z_]* at $PIN/cidlb_[a-z_]* has value size [0-9]*, this cidlbd ($OLD/build/cidlb.bpf.o) expects [0-9]*: the pins come from another version" \
 	--object "$OLD/build/cidlb.bpf.o"
 grep_in "downgrade: nothing changed" "the pinned program keeps forwarding as it is" "$T/err"
 flowing
@@ -171,23 +173,33 @@ new_tools
 
 # --- 3. pins of a newer layout than this cidlbd's ---------------------------------------
 on lb bpftool -j map dump pinned "$PIN/cidlb_global" >"$T/g.json"
-newer=$(/usr/bin/python3 -c 'import json, sys
+on lb bpftool -j btf dump map pinned "$PIN/cidlb_global" value >"$T/g-btf.json"
+# cidlb_global's raw value with layout set to $1
+global_with() {
+	/usr/bin/python3 -c 'import json, sys
 v = json.load(open(sys.argv[1]))[0]["value"]
-v[72:76] = ["0x63", "0x00", "0x00", "0x00"]
-print(" ".join(v))' "$T/g.json")
+t = [t for t in json.load(open(sys.argv[2]))["types"] if t.get("name") == "cidlb_global"][0]
+off = [m for m in t["members"] if m["name"] == "layout"][0]["bits_offset"] // 8
+v[off:off + 4] = ["0x%02x" % b for b in int(sys.argv[3]).to_bytes(4, "little")]
+print(" ".join(v))' "$T/g.json" "$T/g-btf.json" "$1"
+}
+newer=$(global_with 99)
 on lb bpftool map update pinned "$PIN/cidlb_global" key 0 0 0 0 value $newer || bad "bpftool map update"
 eq "newer layout written" 99 "$(layout)"
-daemon_fails "newer layout" "the maps pinned under $PIN have layout 99, newer than this cidlbd's 2: a downgrade in place is not done"
+daemon_fails "newer layout" "the maps pinned under $PIN have layout 99, newer than this cidlbd's $LAYOUT: a downgrade in place is not done"
 eq "newer layout: the program stays" "$prog_after" "$(prog_id)"
 eq "newer layout: the pins untouched" 99 "$(layout)"
 base=$(total_rx)
 send $FLOWS --count 20 >"$T/sent.json"
 poll 20 rx_at_least $((base + 260)) && ok || bad "newer layout: forwarding stopped"
-old=$(/usr/bin/python3 -c 'import json, sys
-v = json.load(open(sys.argv[1]))[0]["value"]
-v[72:76] = ["0x02", "0x00", "0x00", "0x00"]
-print(" ".join(v))' "$T/g.json")
-on lb bpftool map update pinned "$PIN/cidlb_global" key 0 0 0 0 value $old || bad "bpftool map update"
+on lb bpftool map update pinned "$PIN/cidlb_global" key 0 0 0 0 value $(global_with "$LAYOUT") ||
+	bad "bpftool map update"
+# the pins a start of this cidlbd loaded, adopted: the program stays
+: >"$T/daemon.log"
+start_daemon
+eq "same layout, same program: adopted as it is" "$prog_after" "$(prog_id)"
+grep -q "is not the one of" "$T/daemon.log" && bad "same program: replaced all the same" || ok
+stop_daemon --keep
 
 # --- 4. same layout, another program ----------------------------------------------------
 # the same sources compiled with another instruction schedule: same maps,
@@ -217,7 +229,7 @@ prog_r=$(prog_id)
 [ -n "$prog_r" ] && [ "$prog_r" != "$prog_v" ] && ok || bad "replace: program id $prog_v before, $prog_r after"
 eq "replace: the pinned program is the attached one" "$prog_r" \
 	"$(on lb bpftool -j prog show pinned "$PIN/cidlb_xdp" | jget 'd["id"]')"
-eq "replace: the layout stays" 2 "$(layout)"
+eq "replace: the layout stays" "$LAYOUT" "$(layout)"
 stop_daemon --keep
 : >"$T/daemon.log"
 start_daemon
