@@ -5,11 +5,13 @@
 #     CID-routed and fallback flows; stopped with --keep while packets
 #     stream; this cidlbd starts on its pins: it migrates them into new
 #     maps and swaps its program in. Every packet sent arrives, every flow
-#     stays on its backend, the 4-tuple entries are carried, the program
-#     attached is another (layout 2 in cidlb_global), `cidlb status` works.
+#     stays on its backend; the 4-tuple entries, a quarantined server ID, a
+#     retired CID and the counters are carried; the program attached is
+#     another, cidlb_global says the new layout, `cidlb status` works.
 #  2. the previous cidlbd on the new pins (a downgrade) is refused,
 #     forwarding goes on untouched.
-#  3. pins of a layout newer than this cidlbd's: refused, nothing touched.
+#  3. pins of a layout newer than this cidlbd's: refused, nothing touched;
+#     this cidlbd's own layout and program: adopted as they are.
 #  4. same layout, another program: replaced on the interface atomically,
 #     0 packets lost; the same program again: nothing replaced.
 # test-timeout: 400
