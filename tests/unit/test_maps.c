@@ -131,9 +131,8 @@ static void test_names(void **state)
  * layouts before it (user/daemon/upgrade.c).
  */
 static const uint64_t layout_sigs[] = {
-	0,
-	0x603a28a021232659ULL, /* 1: 4dd5d79 (cidlb_global of 72 octets, no layout) */
-	0x00440cebb791b70dULL, /* 2: cidlb_global.layout */
+	[1] = 0x603a28a021232659ULL, /* 4dd5d79: cidlb_global of 72 octets, no layout */
+	[2] = 0x00440cebb791b70dULL, /* cidlb_global.layout */
 };
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -164,12 +163,14 @@ static void test_layout(void **state)
 
 	(void)state;
 	if (N(layout_sigs) != CIDLB_LAYOUT + 1)
-		fail_msg("CIDLB_LAYOUT is %d, this test knows the signatures of layouts 1..%zu: add the signature %#llx of layout %d",
-			 CIDLB_LAYOUT, N(layout_sigs) - 1, (unsigned long long)sig, CIDLB_LAYOUT);
+		fail_msg(
+			"CIDLB_LAYOUT is %d, this test knows the signatures of layouts 1..%zu: add the signature %#llx of layout %d",
+			CIDLB_LAYOUT, N(layout_sigs) - 1, (unsigned long long)sig, CIDLB_LAYOUT);
 	if (layout_sigs[CIDLB_LAYOUT] != sig)
-		fail_msg("the key or value sizes of CIDLB_MAPS changed (signature %#llx, layout %d has %#llx): pins of the previous cidlbd would be taken as this layout; bump CIDLB_LAYOUT in include/cidlb_maps.h and add %#llx to layout_sigs[]",
-			 (unsigned long long)sig, CIDLB_LAYOUT,
-			 (unsigned long long)layout_sigs[CIDLB_LAYOUT], (unsigned long long)sig);
+		fail_msg(
+			"the key or value sizes of CIDLB_MAPS changed (signature %#llx, layout %d has %#llx): pins of the previous cidlbd would be taken as this layout; bump CIDLB_LAYOUT in include/cidlb_maps.h and add %#llx to layout_sigs[]",
+			(unsigned long long)sig, CIDLB_LAYOUT,
+			(unsigned long long)layout_sigs[CIDLB_LAYOUT], (unsigned long long)sig);
 }
 
 int main(void)

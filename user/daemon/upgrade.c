@@ -325,8 +325,8 @@ static void copy_state(struct daemon *d)
 	if (n < 0)
 		pr_warn("upgrade: cannot copy the redirect ports of %s: %s", CIDLB_MAP_TX_PORTS,
 			strerror((int)-n));
-	n = copy_hash(cidlb_lb_map_fd(d->old_lb, CIDLB_M_NEIGH), cidlb_lb_map_fd(d->lb, CIDLB_M_NEIGH),
-		      BPF_ANY);
+	n = copy_hash(cidlb_lb_map_fd(d->old_lb, CIDLB_M_NEIGH),
+		      cidlb_lb_map_fd(d->lb, CIDLB_M_NEIGH), BPF_ANY);
 	if (n < 0)
 		pr_info("upgrade: neighbour copies not carried (%s): cidlbd fills them again",
 			strerror((int)-n));
@@ -338,7 +338,6 @@ struct swap_if {
 	int ifindex;
 	enum cidlb_attach_mode mode;
 	int old_fd;
-	bool done;
 };
 
 static int xdp_replace(const struct swap_if *s, int from_fd, int to_fd)
@@ -455,7 +454,6 @@ int upgrade_finish(struct daemon *d, const struct cidlb_state *prev, char *why, 
 			cidlb_lb_unpin(side);
 			goto undo;
 		}
-		sw[i].done = true;
 		pr_info("%s: the new program took the place of the older one (atomic replace)",
 			sw[i].name);
 	}
@@ -558,7 +556,8 @@ int upgrade_replace_prog(struct daemon *d, char *why, size_t why_len)
 			continue;
 		}
 		s.old_fd = bpf_prog_get_fd_by_id(info.prog_id);
-		if (s.old_fd < 0 || (!prog_tag(s.old_fd, have) && !memcmp(have, want, BPF_TAG_SIZE))) {
+		if (s.old_fd < 0 ||
+		    (!prog_tag(s.old_fd, have) && !memcmp(have, want, BPF_TAG_SIZE))) {
 			if (s.old_fd >= 0)
 				close(s.old_fd);
 			continue;
