@@ -403,7 +403,10 @@ int main(int argc, char **argv)
 		check_sizes(d);
 	if (d->adopted || upgrading) {
 		prev_ok = cidlb_state_read(conf->state_file, &prev, why, sizeof(why));
-		if (prev_ok == -ENOENT)
+		if (prev_ok == -ENOENT && upgrading)
+			pr_warn("no state file %s: backends get new indexes, their fallback flows may move once, and no server ID is quarantined",
+				conf->state_file);
+		else if (prev_ok == -ENOENT)
 			pr_warn("no state file %s: backend indexes are recovered from the server-ID map; backends without server IDs get new indexes (their fallback flows move once)",
 				conf->state_file);
 		else if (prev_ok)
