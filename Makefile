@@ -206,7 +206,7 @@ $(BUILD)/fuzz/fuzz_statefile: tests/fuzz/fuzz_statefile.c user/ctl/statefile.c u
 		$(LIB_SRCS) -linih -ljansson $(LDLIBS_SSL) -lpthread
 
 FUZZ_CTL_SRCS := $(CTL_SRCS) user/daemon/ctl.c user/daemon/apply.c user/daemon/retire.c \
-	user/daemon/health.c
+	user/daemon/health.c user/daemon/announce.c
 # every map writer of lb.h, counted by the fuzzer
 FUZZ_CTL_WRAP := $(patsubst %,-Wl$(comma)--wrap=cidlb_lb_%,set_vip del_vip set_config \
 	set_backend set_sid del_sid set_global publish_maglev retire_ex unretire expire \
