@@ -163,6 +163,9 @@ static int cleanup_only(struct daemon *d)
 		return 0;
 	}
 	d->owner_map_id = cidlb_bpf_id(cidlb_lb_map_fd(d->lb, CIDLB_M_COUNTERS));
+	/* the VIP routes a kept daemon left: withdrawn before the detach */
+	d->ann_table = d->conf->announce_table;
+	announce_withdraw_all(d);
 	err = cidlb_state_read(d->conf->state_file, &prev, why, sizeof(why));
 	for (i = 0; !err && i < prev.n_ifs; i++)
 		detach_one(d, prev.ifs[i].name, prev.ifs[i].fwd_set);
