@@ -15,7 +15,8 @@
 #     checks: withdrawn, "no healthy backend"; back when one is up again.
 #  7. announce_table changed by a reload: the old table emptied, the new
 #     one filled; 0: emptied, off.
-#  8. a plain stop removes the routes.
+#  8. cidlbd --cleanup after a stop with --keep, and a plain stop, remove
+#     the routes.
 source "$(dirname "$0")/lib.sh"
 
 net_setup
@@ -146,7 +147,13 @@ sed -i 's/^announce_table = 0$/announce_table = 100/' "$T/cidlb.conf"
 lbc daemon reload >/dev/null
 wait_eq "announce_table = 100 again" "$both" routes 100
 
-# --- 8. a plain stop withdraws ------------------------------------------------------
+# --- 8. cidlbd --cleanup after a kept stop, and a plain stop, withdraw ---------------
+stop_daemon --keep
+eq "kept stop: routes stay" "$both" "$(routes 100)"
+on lb "$CIDLBD" -c "$T/cidlb.conf" --cleanup >>"$T/daemon.log" 2>&1
+eq "cidlbd --cleanup: no route left" "" "$(routes 100)"
+start_daemon
+wait_eq "started again: announced" "$both" routes 100
 stop_daemon
 eq "plain stop: no route left" "" "$(routes 100)"
 grep_in "the stop says so" "VIP routes withdrawn from table 100" "$T/daemon.log"

@@ -185,7 +185,7 @@ static int drain(int argc, char **argv)
 	json_t *reply;
 	int i, ret;
 
-	for (i = 1; i < argc; i++) {
+	for (i = 1; i < argc; i += 2) { /* OPTION SECONDS */
 		uint32_t *v = !strcmp(argv[i], "--timeout") ? &timeout :
 			      !strcmp(argv[i], "--quiet")   ? &quiet :
 							      NULL;
@@ -196,7 +196,6 @@ static int drain(int argc, char **argv)
 		if (i + 1 >= argc || cidlb_parse_u32(argv[i + 1], v == &quiet ? 1 : 0, 86400, v))
 			return cidlb_usage_error("daemon drain: %s needs seconds, %u..86400",
 						 argv[i], v == &quiet ? 1 : 0);
-		i++;
 	}
 	ret = cidlb_call(json_pack("{s:s}", "cmd", "drain"), &reply);
 	if (ret)
