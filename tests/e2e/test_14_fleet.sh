@@ -9,7 +9,8 @@
 #     downloads pinned by their ports to each host all run through it.
 #  2. lb2 drained (`cidlb daemon drain`) while they run: its next hop
 #     leaves the route (time printed), drain reports safe to stop (exit 0),
-#     every download completes intact: 0 connections broken.
+#     lb2 routes nothing more, every download completes intact: 0
+#     connections broken, and no host needed its fallback (all by CID).
 #  3. lb3 killed (its link down) while new downloads run through lb1 and
 #     lb3: BFD withdraws it within 1 s (time printed); its connections
 #     carry on through lb1, routed by CID: none broken.
@@ -91,6 +92,8 @@ finish_batch() {
 	return $n
 }
 mig_moved() { [ "$(qlog_migrated_at mig | cut -d' ' -f1)" != none ]; }
+# fallback_all: first packets routed by the fallback (Maglev, LRU), all hosts
+fallback_all() { echo $(($(lbstat all route_maglev) + $(lbstat all route_lru))); }
 all_have_data() { local c; for c in "$@"; do dl_at_least "$c" 1 || return 1; done; }
 
 # --- 1. all three announce, flows spread -------------------------------------------
@@ -113,6 +116,7 @@ ok "phase 1: 6 downloads spread over the three hosts (VIP packets routed: ${spre
 for c in a1 a4; do
 	[ "$(dl_size $c)" -lt $SIZE ] || fail "$c (on lb2) finished before the drain: too fast to tell"
 done
+fb0=$(fallback_all)
 t0=$EPOCHREALTIME
 lbc lb2 daemon drain --timeout 60 --quiet 2 >"$E2E_TMP/drain.out" 2>&1 &
 DRAIN=$!
@@ -127,6 +131,9 @@ wait_for 10 "the router's v6 route without lb2" vip_via_is $VIP6 "lb1 lb3"
 n2=$(routed lb2); sleep 1
 [ "$(routed lb2)" = "$n2" ] || fail "lb2 still routes VIP packets after the drain said safe"
 finish_batch "${A[@]}" || fail "phase 2: $? of ${#A[@]} downloads broken by the drain"
+# every connection had its handshake done: the hosts its packets moved to
+# routed them by CID alone
+[ "$(fallback_all)" = "$fb0" ] || fail "phase 2: a host used its fallback after the drain"
 ok "phase 2: lb2 withdrawn in ${DRAIN_MS} ms, drain said safe; ${#A[@]} downloads intact, 0 broken"
 
 # --- 3. lb3 killed while downloads run through it -------------------------------------
@@ -138,13 +145,14 @@ wait_for 10 "the four downloads to receive data" all_have_data "${B[@]}"
 for c in b1 b3; do
 	[ "$(dl_size $c)" -lt $SIZE ] || fail "$c (on lb3) finished before lb3 died: too fast to tell"
 done
-cid0=$(lbstat lb1 route_cid)
+cid0=$(lbstat lb1 route_cid) fb0=$(fallback_all)
 t0=$EPOCHREALTIME
 nsx lb3 ip link set eth0 down
 KILL_MS=$(wait_via_ms $VIP4 "lb1" 20 "$t0")
 log "lb3 killed (link down): BFD withdrew it in ${KILL_MS} ms"
 [ "$KILL_MS" -le 1000 ] || fail "lb3 withdrawn after ${KILL_MS} ms, not within 1 s"
 finish_batch "${B[@]}" || fail "phase 3: $? of ${#B[@]} downloads broken by lb3's death"
+[ "$(fallback_all)" = "$fb0" ] || fail "phase 3: a host used its fallback after lb3 died"
 moved=$(($(lbstat lb1 route_cid) - cid0))
 ok "phase 3: lb3 withdrawn in ${KILL_MS} ms; ${#B[@]} downloads intact, 0 broken; lb1 routed $moved packets by CID meanwhile"
 
