@@ -55,11 +55,15 @@ static void add_attr(struct nl_route_req *req, unsigned short type, const void *
 static int nl_open(void)
 {
 	struct timeval tv = { .tv_sec = 2 };
-	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), one = 1;
 
 	if (fd < 0)
 		return -errno;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* dumps filtered by the kernel (table, protocol), not the whole
+	 * FIB every second; an older kernel ignores the filter and
+	 * routes_read() filters itself */
+	setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
 	return fd;
 }
 
@@ -117,6 +121,9 @@ static int routes_read(int fd, uint32_t table, struct ann_vip *out, int max)
 		req.h.nlmsg_type = RTM_GETROUTE;
 		req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 		req.r.rtm_family = (uint8_t)families[fi];
+		req.r.rtm_protocol = CIDLB_RTPROT;
+		req.r.rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+		add_attr(&req, RTA_TABLE, &table, sizeof(table));
 		if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 			err = -errno;
 			break;
@@ -138,12 +145,19 @@ static int routes_read(int fd, uint32_t table, struct ann_vip *out, int max)
 				bool v4;
 				const void *dst = NULL;
 
-				if (h->nlmsg_type == NLMSG_DONE) {
+				/* a dump's error comes in NLMSG_DONE (or
+				 * NLMSG_ERROR); -ENOENT: no such table yet,
+				 * that is, no route in it */
+				if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+					int e = 0;
+
+					if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
+						memcpy(&e, NLMSG_DATA(h), sizeof(e));
+					if (h->nlmsg_type == NLMSG_ERROR && !e)
+						e = -EIO;
+					if (e && e != -ENOENT)
+						err = e;
 					done = true;
-					break;
-				}
-				if (h->nlmsg_type == NLMSG_ERROR) {
-					err = ((struct nlmsgerr *)NLMSG_DATA(h))->error ?: -EIO;
 					break;
 				}
 				if (h->nlmsg_type != RTM_NEWROUTE ||
