@@ -291,7 +291,7 @@ void announce_sync(struct daemon *d)
 	struct ann_vip have[CIDLB_ANNOUNCE_MAX];
 	uint32_t table = d->conf ? d->conf->announce_table : 0;
 	const char *why = NULL;
-	bool want, present;
+	bool want, present, failed = false;
 	int fd, n, i, j, err;
 	char s[64];
 
@@ -345,9 +345,12 @@ void announce_sync(struct daemon *d)
 		if (want && i < d->n_ann)
 			continue;
 		err = route_change(fd, false, &have[j], table);
-		if (err && err != -ESRCH)
-			pr_warn("announce: cannot remove the route of %s from table %u: %s",
-				ann_str(&have[j], s, sizeof(s)), table, strerror(-err));
+		if (err && err != -ESRCH) {
+			failed = true;
+			if (!d->ann_err_logged++)
+				pr_warn("announce: cannot remove the route of %s from table %u: %s",
+					ann_str(&have[j], s, sizeof(s)), table, strerror(-err));
+		}
 	}
 	for (i = 0; i < d->n_ann; i++) {
 		for (j = 0, present = false; j < n && !present; j++)
@@ -355,6 +358,7 @@ void announce_sync(struct daemon *d)
 		if (want && !present) {
 			err = route_change(fd, true, &d->ann[i], table);
 			if (err) {
+				failed = true;
 				if (!d->ann_err_logged++)
 					pr_warn("announce: cannot add the route of %s to table %u: %s",
 						ann_str(&d->ann[i], s, sizeof(s)), table,
@@ -368,7 +372,8 @@ void announce_sync(struct daemon *d)
 				 want ? "announced" : "withdrawn");
 		d->ann[i].announced = want;
 	}
-	d->ann_err_logged = 0;
+	if (!failed) /* logged once while it fails, again after a success */
+		d->ann_err_logged = 0;
 	close(fd);
 }
 
