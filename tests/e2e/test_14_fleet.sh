@@ -7,6 +7,8 @@
 #
 #  1. all three announce: the router's route has the three next hops;
 #     downloads pinned by their ports to each host all run through it.
+#  1b. cidlbd on lb1 restarted with --keep while they run: the router's
+#     routes do not change at all (ip monitor on the router).
 #  2. lb2 drained (`cidlb daemon drain`) while they run: its next hop
 #     leaves the route (time printed), drain reports safe to stop (exit 0),
 #     lb2 routes nothing more, every download completes intact: 0
@@ -47,10 +49,6 @@ wait_for 10 "the router's route to $VIP4 through the three hosts" vip_via_is $VI
 poll 40 vip_via_is $VIP6 "lb1 lb2 lb3" ||
 	fail "the router's route to $VIP6 is not through the three hosts: $(nsx rt ip -6 route show $VIP6 | tr '\n' ' ')"
 ok "BGP: the router routes $VIP4 and $VIP6 through lb1 lb2 lb3 ($(nsx rt ip route show $VIP4 | wc -l) lines)"
-for l in "${E2E_LBS[@]}"; do
-	[ "$(lbc $l -j status | json_get announce vips 0 announced)" = True ] ||
-		fail "$l: status does not say announced"
-done
 
 CONNS=0 BROKEN=0 NEXT_PORT=20000
 ALL=()
@@ -61,6 +59,7 @@ import json, sys
 c = json.load(sys.stdin)["counters"]
 print(c["route_cid"] + c["route_lru"] + c["route_maglev"])'
 }
+announcing() { [ "$(lbc "$1" -j status | json_get announce vips 0 announced)" = True ]; }
 port_bound() { cl_tuples | grep -q " $1\$"; }
 # start_on LB NAME: a download whose 4-tuple the router sends to LB (its
 # port picked by asking the router's FIB, as test_06)
@@ -96,8 +95,11 @@ mig_moved() { [ "$(qlog_migrated_at mig | cut -d' ' -f1)" != none ]; }
 fallback_all() { echo $(($(lbstat all route_maglev) + $(lbstat all route_lru))); }
 all_have_data() { local c; for c in "$@"; do dl_at_least "$c" 1 || return 1; done; }
 
+for l in "${E2E_LBS[@]}"; do announcing "$l" || fail "$l: status does not say announced"; done
+
 # --- 1. all three announce, flows spread -------------------------------------------
-e2e_shape 24mbit
+# slow until the drain is done: the downloads outlast phases 1 and 2
+e2e_shape 12mbit
 declare -A r0
 for l in "${E2E_LBS[@]}"; do r0[$l]=$(routed "$l"); done
 A=()
@@ -111,6 +113,22 @@ for l in "${E2E_LBS[@]}"; do
 	[ "$d" -gt 20 ] || fail "$l routed only $d VIP packets: the flows do not spread"
 done
 ok "phase 1: 6 downloads spread over the three hosts (VIP packets routed: ${spread[*]})"
+
+# --- 1b. cidlbd on lb1 restarted with --keep: the router sees no change --------------
+nsbg rt ip -o monitor route >"$E2E_TMP/rt.mon" 2>&1
+MON=$BG_PID
+wait_for 5 "ip monitor on the router" grep -qx ip "/proc/$MON/comm"
+lbc lb1 daemon stop --keep >/dev/null || fail "stop --keep on lb1"
+wait "${LBD_PID[lb1]}"
+e2e_daemon lb1 --keep
+# a sync happens at start, then every second: wait two
+wait_for 5 "lb1 announcing after its restart" announcing lb1
+sleep 2
+kill "$MON"
+changes=$(grep -c "198\.18\.100\.\|fd00:100::" "$E2E_TMP/rt.mon")
+[ "$changes" = 0 ] || fail "the router's VIP routes changed during lb1's keep-restart: $(cat "$E2E_TMP/rt.mon")"
+grep -q "adopted" "$E2E_TMP/log/lb1.cidlbd" || fail "lb1's new cidlbd did not adopt the program"
+ok "phase 1b: cidlbd on lb1 restarted with --keep: 0 route changes on the router (ip monitor)"
 
 # --- 2. lb2 drained while they run --------------------------------------------------
 for c in a1 a4; do
@@ -130,6 +148,7 @@ wait_for 10 "the router's v6 route without lb2" vip_via_is $VIP6 "lb1 lb3"
 [ "$(lbc lb2 -j status | json_get drained)" = True ] || fail "lb2's status does not say drained"
 n2=$(routed lb2); sleep 1
 [ "$(routed lb2)" = "$n2" ] || fail "lb2 still routes VIP packets after the drain said safe"
+e2e_shape 24mbit
 finish_batch "${A[@]}" || fail "phase 2: $? of ${#A[@]} downloads broken by the drain"
 # every connection had its handshake done: the hosts its packets moved to
 # routed them by CID alone
