@@ -15,6 +15,7 @@
 #include "vip.h"
 #include "quic.h"
 #include "pick.h"
+#include "token.h"
 #include "encap.h"
 #include "transit.h"
 #include "reset.h"
@@ -221,9 +222,18 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 		cnt->drop_small_initial++;
 		return XDP_DROP;
 	}
-	if (pick_fallback(&p->flow, rc, g, &idx, cnt)) {
-		cnt->drop_no_backend++;
-		return XDP_DROP;
+	/* the 4-tuple table first: it holds what the token of the flow's
+	 * first Initial chose, for its 0-RTT packets (no token) and the
+	 * Initials after it */
+	if (flow_lookup(&p->flow, rc, g, &idx, cnt)) {
+		if (rc == FLOW_INSERT && q.kind == QUIC_INITIAL && (g->flags & CIDLB_GF_TOKEN) &&
+		    !token_pick(ctx, &q, p->l4_off + p->udp_len, g, &idx, cnt)) {
+			cnt->route_token++;
+			flow_insert(&p->flow, idx, g, cnt);
+		} else if (flow_place(&p->flow, rc, g, &idx, cnt)) {
+			cnt->drop_no_backend++;
+			return XDP_DROP;
+		}
 	}
 	/* 6. forward */
 	return forward(ctx, p, idx, g, cnt);
