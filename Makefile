@@ -225,7 +225,13 @@ fuzz: $(FUZZ_BINS)
 # on libcidlb), a pass-only XDP program for the veth peers of cidlb's
 # interfaces, and a certificate maker for the test servers.
 E2E_DIR  := $(BUILD)/e2e
-E2E_BINS := $(E2E_DIR)/cid_shim.so $(E2E_DIR)/xdp_pass.bpf.o $(E2E_DIR)/mkcert
+E2E_BINS := $(E2E_DIR)/cid_shim.so $(E2E_DIR)/token_file_shim.so $(E2E_DIR)/xdp_pass.bpf.o \
+	    $(E2E_DIR)/mkcert
+
+$(E2E_DIR)/token_file_shim.so: tests/e2e/token_file_shim.c
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(UCFLAGS) -shared -o $@ $< -ldl
 
 $(E2E_DIR)/cid_shim.so: tests/e2e/cid_shim.c $(LIBCIDLB_A) include/cidlb/cidlb.h
 	$(call msg,LD,$@)
