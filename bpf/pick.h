@@ -4,9 +4,10 @@
  * QUIC-LB draft-21 section 4 (docs/quic-lb.md):
  * a DCID is routable when its config ID names a config held here, it is
  * long enough for that config, and its server ID belongs to a live
- * backend. Everything else takes the baseline fallback: the 4-tuple LRU
- * table (flow_lookup()), then, for an Initial, its token (bpf/token.h),
- * then the Maglev table on a seeded hash of the 4-tuple (flow_place());
+ * backend. Everything else takes the baseline fallback (an Initial whose
+ * token routes it first, bpf/token.h): the 4-tuple LRU table
+ * (flow_lookup()), then the Maglev table on a seeded hash of the 4-tuple
+ * (flow_place());
  * only an Initial or 0-RTT packet of 1200 octets adds to the table
  * (flow_admit()).
  */

@@ -5,7 +5,8 @@
  * of a QUIC-LB config first in it (cidlb_token_prefix() of libcidlb), so
  * a client that comes back from another address and port reaches the
  * server holding its session ticket; the 4-tuple entry made here takes
- * the 0-RTT packets of the flow there too. Only configs with
+ * the 0-RTT packets of the flow there too. It goes before the 4-tuple
+ * table: all Initials of a connection carry the same token. Only configs with
  * CIDLB_CFG_F_TOKEN ([quic-lb N] token_prefix = yes) read tokens: other
  * servers' tokens are random octets, which would name random server IDs.
  * docs/tokens.md has the format and what it gives away.
@@ -117,6 +118,19 @@ static __always_inline int token_pick(struct xdp_md *ctx, const struct quic_hdr 
 unroutable:
 	cnt->token_unroutable++;
 	return -1;
+}
+
+/* The 4-tuple entry of a flow routed by its token: made, or moved to its
+ * backend, within the rate guard; an entry that already says so is left
+ * alone (the flow's later Initials write nothing). */
+static __always_inline void flow_record(const struct cidlb_flow_key *flow, __u32 idx,
+					const struct cidlb_global *g, struct cidlb_counters *cnt)
+{
+	struct cidlb_flow *f = bpf_map_lookup_elem(&cidlb_lru, flow);
+
+	if (f && f->backend == idx && flow_fresh(f, g, cnt))
+		return;
+	flow_insert(flow, idx, g, cnt);
 }
 
 #endif

@@ -6,7 +6,8 @@
  * ID and records the flow, whose 0-RTT packets and next Initials follow
  * it; every token that does not route (other config, config without
  * token_prefix, too short, garbage, server ID of a draining backend,
- * longer than the datagram) goes by Maglev as before and is counted; an
+ * longer than the datagram) goes as before (4-tuple table, Maglev) and is
+ * counted; a routing token wins over a reused 4-tuple's entry; an
  * empty token, or no config with token_prefix, changes nothing at all.
  * Every frame sent is compared whole with the one expected.
  */
@@ -175,7 +176,7 @@ static void test_token_routes(void **state)
 	assert_int_equal(DELTA(route_maglev) + DELTA(route_lru) + DELTA(token_unroutable), 0);
 	assert_int_equal(DELTA(tx), 3);
 
-	/* the flow's next packets: by its entry, whatever they carry */
+	/* the flow's next packets without a token: by its entry */
 	c0 = c;
 	assert_int_equal(run_tok(t, 100, P_0RTT, 0, 0, "", 1200, &to), XDP_TX);
 	assert_int_equal(to, 1);
@@ -185,20 +186,36 @@ static void test_token_routes(void **state)
 	assert_int_equal(to, 2);
 	assert_int_equal(run_tok(t, 101, P_HANDSHAKE, 0, 0, "", 200, &to), XDP_TX);
 	assert_int_equal(to, 2);
-	assert_int_equal(run_tok(t, 100, P_INITIAL, 1, 24, TOK_PLAIN TOK_OWN, 1200, &to), XDP_TX);
-	assert_int_equal(to, 1);
-	/* the entry comes first: an Initial with another server's token
-	 * stays where the flow went */
-	assert_int_equal(run_tok(t, 100, P_INITIAL, 1, 8, TOK_AES, 1200, &to), XDP_TX);
-	assert_int_equal(to, 1);
 	/* without the token, the 0-RTT of a new flow goes by Maglev */
 	assert_int_equal(run_tok(t, 103, P_0RTT, 0, 0, "", 1200, &to), XDP_TX);
 	assert_int_equal(to, 0);
 	c = tlb_counters(t);
-	assert_int_equal(DELTA(route_lru), 6);
+	assert_int_equal(DELTA(route_lru), 4);
 	assert_int_equal(DELTA(route_maglev), 1);
 	assert_int_equal(DELTA(route_token) + DELTA(token_unroutable), 0);
 	assert_int_equal(DELTA(cid_plaintext) + DELTA(cid_four_pass), 0);
+
+	/* the flow's next Initial, same token: by it again, entry unchanged */
+	c0 = c;
+	assert_int_equal(run_tok(t, 100, P_INITIAL, 1, 24, TOK_PLAIN TOK_OWN, 1200, &to), XDP_TX);
+	assert_int_equal(to, 1);
+	assert_int_equal(lru_backend(t, 100), 1);
+	/* an Initial with another server's token on a 4-tuple with an entry
+	 * (a new connection on a reused 4-tuple): the token wins and moves the
+	 * entry, and the 0-RTT packets follow */
+	assert_int_equal(run_tok(t, 100, P_INITIAL, 1, 8, TOK_AES, 1200, &to), XDP_TX);
+	assert_int_equal(to, 2);
+	assert_int_equal(lru_backend(t, 100), 2);
+	assert_int_equal(run_tok(t, 100, P_0RTT, 0, 0, "", 300, &to), XDP_TX);
+	assert_int_equal(to, 2);
+	/* and an Initial with an unroutable token on it keeps the entry */
+	assert_int_equal(run_tok(t, 100, P_INITIAL, 1, 8, "07999999a1a2a3a4", 1200, &to), XDP_TX);
+	assert_int_equal(to, 2);
+	c = tlb_counters(t);
+	assert_int_equal(DELTA(route_token), 2);
+	assert_int_equal(DELTA(route_lru), 2);
+	assert_int_equal(DELTA(token_unroutable), 1);
+	assert_int_equal(DELTA(route_maglev), 0);
 	assert_int_equal(tlb_verdicts(&c), c.rx_packets);
 }
 
