@@ -155,6 +155,7 @@ $(BUILD)/examples/%: examples/%.c $(LIBCIDLB_A) $(BUILD)/include/cidlb/cidlb.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(UCFLAGS) -I$(BUILD)/include -o $@ $< $(LIBCIDLB_A) \
+		$(shell pkg-config --cflags --libs libngtcp2_crypto_gnutls 2>/dev/null) \
 		$(shell pkg-config --cflags --libs libngtcp2 2>/dev/null) $(LDLIBS_SSL) -lpthread
 
 # ---- the data path built in userspace: twin test and fuzzers -------------
