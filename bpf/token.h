@@ -6,10 +6,10 @@
  * a client that comes back from another address and port reaches the
  * server holding its session ticket; the 4-tuple entry made here takes
  * the 0-RTT packets of the flow there too. It goes before the 4-tuple
- * table: all Initials of a connection carry the same token. Only configs with
- * CIDLB_CFG_F_TOKEN ([quic-lb N] token_prefix = yes) read tokens: other
- * servers' tokens are random octets, which would name random server IDs.
- * docs/tokens.md has the format and what it gives away.
+ * table: all Initials of a connection carry the same token. Only configs
+ * with CIDLB_CFG_F_TOKEN ([quic-lb N] token_prefix = yes) read tokens:
+ * other servers' tokens are random octets, which would name random server
+ * IDs. docs/tokens.md has the format and what it gives away.
  */
 #ifndef CIDLB_BPF_TOKEN_H
 #define CIDLB_BPF_TOKEN_H
