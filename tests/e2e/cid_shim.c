@@ -47,6 +47,10 @@
  *                           NONCE_LEN (default 8), length bits not self-
  *                           encoded: NEW_TOKEN tokens under config 1,
  *                           Retry tokens under config 5 (below).
+ *   CIDLB_SHIM_RETRY_UNROUTABLE  1: the Retry packet's SCID becomes an
+ *                           unroutable CID (config ID 7) of the same
+ *                           length, so that the client's next Initial can
+ *                           reach the server only by its Retry token.
  *
  * Token prefixes. gtlsserver builds its tokens with ngtcp2_crypto_
  * generate_regular_token() and ..._retry_token() into buffers of exactly
@@ -465,6 +469,14 @@ ptrdiff_t ngtcp2_crypto_generate_retry_token(uint8_t *token, const uint8_t *secr
 		return real ? real(token, secret, secretlen, version, sa, salen, retry_scid, odcid,
 				   ts) :
 			      -1;
+	if (env_num("CIDLB_SHIM_RETRY_UNROUTABLE", 0, 0, 1) && retry_scid) {
+		/* the SCID gtlsserver then writes into its Retry packet: the
+		 * token's AAD takes it as it is now */
+		struct shim_ngtcp2_cid *w = (struct shim_ngtcp2_cid *)retry_scid;
+
+		if (cidlb_cid_unroutable(w->data, w->datalen) < 0)
+			return -1;
+	}
 	tok_arm(TOK_RETRY);
 	return tok_finish(TOK_RETRY, token,
 			  real(token, secret, secretlen, version, sa, salen, retry_scid, odcid, ts));

@@ -25,10 +25,10 @@
 # Then the same with address validation (-V): the server answers the
 # resumed Initial (routed by its NEW_TOKEN prefix; the token itself was
 # for the old address) with a Retry whose token carries its prefix
-# (config 5, decoded here); the client's next Initial reaches it again
-# (cidlb routes it by the Retry's SCID, a routable CID, which goes before
-# tokens: the Retry token's prefix is what routes it where the server's
-# CIDs are not routable; tests/bpf/test_token.c has that case).
+# (config 5, decoded here) and whose SCID the shim makes unroutable
+# (CIDLB_SHIM_RETRY_UNROUTABLE): the client's next Initial, with that SCID
+# as its DCID, reaches the server by the Retry token's prefix alone
+# (route_token moves twice a round, unroutable_cr7 at least once).
 # Control: servers without prefixes, the same rounds; the rate of accepted
 # 0-RTT is printed (about 1 in 3 backends: Maglev on a new 4-tuple).
 set -u
@@ -199,16 +199,22 @@ done
 ok "$N of $N resumptions from another address and port reached their server by the token, early data accepted (control: $acc of $NC)"
 
 # ---- with Retry: address validation ------------------------------------------------
-servers yes -V
+CIDLB_SHIM_RETRY_UNROUTABLE=1 servers yes -V
 for ((i = 0; i < N; i++)); do
+	t0=$(lbstat lb1 route_token)
+	u0=$(lbstat lb1 unroutable_cr7)
 	round rt $i
+	t1=$(lbstat lb1 route_token)
+	u1=$(lbstat lb1 unroutable_cr7)
+	[ $((t1 - t0)) -ge 2 ] && [ $((u1 - u0)) -ge 1 ] ||
+		fail "rt$i: the post-Retry Initial did not go by its token (route_token +$((t1 - t0)), unroutable_cr7 +$((u1 - u0)))"
 	[ "$R_B2" = "$R_B1" ] || fail "rt$i: resumed on $R_B2, the first connection on $R_B1"
 	[ -n "$R_RETRY" ] || fail "rt$i: the resumed connection got no Retry"
 	[ "${R_RETRY:0:2}" = b6 ] || fail "rt$i: Retry token $R_RETRY has no prefix"
 	sid=$(token_sid 5 "$R_RETRY")
 	[ "${SID_BE[$sid]:-?}" = "$R_B1" ] || fail "rt$i: the Retry token names $sid, not $R_B1"
 	[ "$R_ACC" = 1 ] || fail "rt$i: early data not accepted by $R_B2 after the Retry"
-	log "rt $i: resumed on $R_B2 through a Retry whose token names it, 0-RTT accepted"
+	log "rt $i: resumed on $R_B2 through a Retry, routed by its token (route_token +$((t1 - t0))), 0-RTT accepted"
 done
-ok "$N of $N with address validation: Retry token prefixed, same server, early data accepted"
+ok "$N of $N with address validation: the Initial after the Retry routed by the Retry token's prefix, same server, early data accepted"
 log "cidlb: route_token $(lbstat lb1 route_token), token_unroutable $(lbstat lb1 token_unroutable)"
