@@ -30,13 +30,12 @@
  * same prefix under config 1. */
 #define KEY_4P	  "fdf726a9893ec05c0632d3956680baf0"
 #define TOK_AES	  "2767947d29be054a"
-#define TOK_PLAIN "070a0b0ca1a2a3a4" /* config 0, plaintext, server ID 0a0b0c */
+#define TOK_PLAIN "070a0b0ca1a2a3a4"		     /* config 0, plaintext, server ID 0a0b0c */
 #define TOK_OWN	  "00112233445566778899aabbccddeeff" /* the server's own token */
 
 /* backends: 0 Maglev's choice, 1 server ID 0a0b0c (configs 0 and 2),
  * 2 server ID 31441a (config 1), 3 draining, server ID 445566 */
-static const char *const be_addr[] = { "198.18.3.10", "198.18.3.11", "198.18.3.12",
-				       "198.18.3.13" };
+static const char *const be_addr[] = { "198.18.3.10", "198.18.3.11", "198.18.3.12", "198.18.3.13" };
 
 enum {
 	P_INITIAL,
@@ -94,8 +93,8 @@ static void fixture(struct tlb *t)
  * and the payload is padded to `total` octets. Returns the verdict; *to
  * is the backend index the frame went to (compared whole), else -1.
  */
-static int run_tok(struct tlb *t, uint16_t sport, int kind, int vlen, size_t tlen,
-		   const char *tok, size_t total, int *to)
+static int run_tok(struct tlb *t, uint16_t sport, int kind, int vlen, size_t tlen, const char *tok,
+		   size_t total, int *to)
 {
 	static const uint8_t first[] = { 0xc0, 0xd0, 0xe0 };
 	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
@@ -108,8 +107,8 @@ static int run_tok(struct tlb *t, uint16_t sport, int kind, int vlen, size_t tle
 	size_t n, len, outlen;
 	int rc, i;
 
-	n = tquic_long(payload, first[kind], 1,
-		       (const uint8_t *)"\xe1\x02\x03\x04\x05\x06\x07\x08", 8, NULL, 0, 0);
+	n = tquic_long(payload, first[kind], 1, (const uint8_t *)"\xe1\x02\x03\x04\x05\x06\x07\x08",
+		       8, NULL, 0, 0);
 	if (kind == P_INITIAL) {
 		static const uint8_t form[9] = { [1] = 0x00, [2] = 0x40, [4] = 0x80, [8] = 0xc0 };
 
@@ -249,8 +248,8 @@ static void test_token_unroutable(void **state)
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
 		print_message("%s\n", v[i].name);
 		c0 = tlb_counters(t);
-		assert_int_equal(run_tok(t, 200 + i, P_INITIAL, v[i].vlen, v[i].tlen, v[i].tok, 1200,
-					 &to),
+		assert_int_equal(run_tok(t, 200 + i, P_INITIAL, v[i].vlen, v[i].tlen, v[i].tok,
+					 1200, &to),
 				 XDP_TX);
 		assert_int_equal(to, 0);
 		assert_int_equal(lru_backend(t, 200 + i), 0);
@@ -315,9 +314,8 @@ static void test_token_off(void **state)
 		struct cidlb_backend b;
 		uint32_t two = 2;
 
-		assert_int_equal(bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_BACKENDS), &two,
-						     &b),
-				 0);
+		assert_int_equal(
+			bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_BACKENDS), &two, &b), 0);
 		b.flags |= CIDLB_BE_F_DOWN;
 		assert_int_equal(cidlb_lb_set_backend(t->lb, two, &b), 0);
 	}
