@@ -7,9 +7,8 @@
  * backend. Everything else takes the baseline fallback (an Initial whose
  * token routes it first, bpf/token.h): the 4-tuple LRU table
  * (flow_lookup()), then the Maglev table on a seeded hash of the 4-tuple
- * (flow_place());
- * only an Initial or 0-RTT packet of 1200 octets adds to the table
- * (flow_admit()).
+ * (flow_place()); only an Initial or 0-RTT packet of 1200 octets adds to
+ * the table (flow_admit()).
  */
 #ifndef CIDLB_BPF_PICK_H
 #define CIDLB_BPF_PICK_H

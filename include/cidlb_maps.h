@@ -587,7 +587,7 @@ struct cidlb_neigh {
 	  "Not reset, sent on as before: too short for a smaller reset, or IP options or " \
 	  "IPv6 extension headers.") \
 	X(DROP, drop_reset, "Dropped: a stateless reset could not be built after the frame was cut.") \
-	/* new-flow admission (bpf/pick.h pick_fallback) */ \
+	/* new-flow admission (bpf/pick.h flow_lookup, flow_place) */ \
 	X(DROP, drop_small_initial, \
 	  "Dropped: Initial without a routable CID in a UDP payload under 1200 octets.") \
 	X(PATH, lru_no_admit, \
