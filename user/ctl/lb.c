@@ -929,6 +929,22 @@ int cidlb_lb_get_global(struct cidlb_lb *lb, struct cidlb_global *g)
 	return get(lb, CIDLB_M_GLOBAL, &zero, g);
 }
 
+/* Does a config, in the copy packets read under g, route Initials by
+ * their tokens? */
+static bool configs_read_tokens(struct cidlb_lb *lb, const struct cidlb_global *g)
+{
+	struct cidlb_config c;
+	uint32_t i, slot;
+
+	for (i = 0; i < CIDLB_CONFIG_IDS; i++) {
+		slot = 2 * i + ((g->config_active >> i) & 1);
+		if (!get(lb, CIDLB_M_CONFIGS, &slot, &c) && c.mode != CIDLB_MODE_NONE &&
+		    (c.flags & CIDLB_CFG_F_TOKEN))
+			return true;
+	}
+	return false;
+}
+
 /* The fields of the global settings that the control layer derives from
  * the maps themselves, whoever writes the rest. */
 static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
@@ -948,6 +964,9 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	fd = lb->map_fd[CIDLB_M_RETIRED];
 	if (fd >= 0 && !bpf_map_get_next_key(fd, NULL, &k))
 		g->flags |= CIDLB_GF_RETIRED;
+	g->flags &= ~CIDLB_GF_TOKEN;
+	if (configs_read_tokens(lb, g))
+		g->flags |= CIDLB_GF_TOKEN;
 	return 0;
 }
 
