@@ -103,7 +103,8 @@
 /* The maps of cidlb_decap.bpf.o (the backend side), pinned per device by
  * `cidlb decap attach`; same form as CIDLB_MAPS. */
 #define CIDLB_DECAP_MAPS(X) \
-	X(DECAP_SRCS, decap_srcs, sizeof(struct cidlb_decap_src), 4, 0) \
+	X(DECAP_SRCS, decap_srcs, sizeof(struct cidlb_decap_src), \
+	  sizeof(struct cidlb_decap_srcv), 0) \
 	X(DECAP_CNT, decap_counters, 4, sizeof(struct cidlb_decap_counters), 0) \
 	X(DECAP_LOCALS, decap_locals, sizeof(struct cidlb_decap_src), 4, 0) \
 	X(DECAP_VIPS, decap_vips, sizeof(struct cidlb_vip_key), 4, 0) \
@@ -717,12 +718,20 @@ struct cidlb_decap_src {
 	__u8 pad[3];
 };
 
+/* The value of decap_srcs. A UDP packet from the source to gue_port is a
+ * GUE tunnel packet (cidlb_backend.encap GUE); others from it are not. */
+struct cidlb_decap_srcv {
+	__u16 one;	/* 1 */
+	__u16 gue_port; /* network byte order; 0: IPIP/IP6IP6 only */
+};
+
 struct cidlb_decap_counters {
 	__u64 rx_packets;
-	__u64 decap_v4;		/* outer IPv4 removed */
-	__u64 decap_v6;		/* outer IPv6 removed */
-	__u64 pass_not_tunnel;	/* not IPIP/IP6IP6: untouched */
-	__u64 pass_unknown_src; /* tunnel from a source not in decap_srcs */
+	__u64 decap_v4;		/* outer IPv4 (and GUE) removed */
+	__u64 decap_v6;		/* outer IPv6 (and GUE) removed */
+	__u64 pass_not_tunnel;	/* not IPIP/IP6IP6, nor UDP to the GUE port of
+				 * a source in decap_srcs: untouched */
+	__u64 pass_unknown_src; /* IPIP/IP6IP6 from a source not in decap_srcs */
 	__u64 drop_malformed;	/* tunnel packet cut short, inner header malformed */
 	__u64 drop_outer_dst;	/* from a cidlb source, outer destination not in decap_locals */
 	__u64 drop_inner_dst;	/* inner packet not UDP to a VIP in decap_vips */
@@ -751,6 +760,7 @@ CIDLB_SIZE_CHECK(cidlb_neigh, 12);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
 CIDLB_SIZE_CHECK(cidlb_config_stats, 24);
 CIDLB_SIZE_CHECK(cidlb_decap_src, 20);
+CIDLB_SIZE_CHECK(cidlb_decap_srcv, 4);
 CIDLB_SIZE_CHECK(cidlb_decap_counters, 10 * 8);
 
 #endif /* CIDLB_MAPS_H */
