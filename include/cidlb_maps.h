@@ -103,8 +103,8 @@
 /* The maps of cidlb_decap.bpf.o (the backend side), pinned per device by
  * `cidlb decap attach`; same form as CIDLB_MAPS. */
 #define CIDLB_DECAP_MAPS(X) \
-	X(DECAP_SRCS, decap_srcs, sizeof(struct cidlb_decap_src), \
-	  sizeof(struct cidlb_decap_srcv), 0) \
+	X(DECAP_SRCS, decap_srcs, sizeof(struct cidlb_decap_src), sizeof(struct cidlb_decap_srcv), \
+	  0) \
 	X(DECAP_CNT, decap_counters, 4, sizeof(struct cidlb_decap_counters), 0) \
 	X(DECAP_LOCALS, decap_locals, sizeof(struct cidlb_decap_src), 4, 0) \
 	X(DECAP_VIPS, decap_vips, sizeof(struct cidlb_vip_key), 4, 0) \

@@ -1013,8 +1013,10 @@ static void test_gue(void **state)
 	len = gue_frame(4, 50000, 0, in);
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
 	assert_int_equal(outlen, len + 32);
-	wlen = thex("0200000000be" "02000000001b" "0800"
-		    "45b904ec00004000" "4011" "a618" "c6120001" "c612030a"
+	/* Ethernet; IPv4, protocol UDP; UDP 0x8a7e -> 6080, length, no
+	 * checksum; GUE version 0, protocol 4 */
+	wlen = thex("0200000000be02000000001b0800"
+		    "45b904ec000040004011a618c6120001c612030a"
 		    "8a7e17c004d80000"
 		    "00040000",
 		    want, sizeof(want));

@@ -713,10 +713,8 @@ static void test_gue_mtu(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fib_paths),
-		cmocka_unit_test(test_too_big),
-		cmocka_unit_test(test_transit),
-		cmocka_unit_test(test_neigh_copy),
+		cmocka_unit_test(test_fib_paths), cmocka_unit_test(test_too_big),
+		cmocka_unit_test(test_transit),	  cmocka_unit_test(test_neigh_copy),
 		cmocka_unit_test(test_gue_mtu),
 	};
 

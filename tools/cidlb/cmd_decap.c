@@ -356,7 +356,8 @@ static int do_attach(int argc, char **argv)
 	} else {
 		printf("decap attached to %s (%s mode), %d source%s, %d local address%s, %d VIP%s, GUE port %lu, pinned under %s/%s\n",
 		       dev, cidlb_attach_mode_str(used), n_src, n_src == 1 ? "" : "s", n_loc,
-		       n_loc == 1 ? "" : "es", n_vip, n_vip == 1 ? "" : "s", gue_port, pin_root, dev);
+		       n_loc == 1 ? "" : "es", n_vip, n_vip == 1 ? "" : "s", gue_port, pin_root,
+		       dev);
 	}
 	ret = CIDLB_EXIT_OK;
 	goto out;

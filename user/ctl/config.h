@@ -85,10 +85,10 @@ struct cidlb_conf_backend {
 	uint8_t addr[16];
 	bool has_mac;
 	uint8_t mac[6];
-	bool direct;   /* mode = direct (MAC rewrite only) */
+	bool direct;	   /* mode = direct (MAC rewrite only) */
 	uint8_t encap;	   /* enum cidlb_encap: encap = ipip or gue */
 	uint16_t gue_port; /* gue_port, network byte order */
-	uint8_t state; /* CIDLB_BE_ACTIVE or _DRAINING */
+	uint8_t state;	   /* CIDLB_BE_ACTIVE or _DRAINING */
 	uint32_t weight;
 	/* health checks: each overrides [lb]'s when its has_ flag is set */
 	bool health, has_health;
