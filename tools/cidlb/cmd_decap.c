@@ -2,9 +2,10 @@
 /*
  * cmd_decap.c - `cidlb decap attach|detach|stats DEV`: the backend side.
  * A backend host without IPIP/IP6IP6 tunnel devices runs cidlb_decap.bpf.o
- * on its interface to strip the outer header that cidlb added: only from
- * the LB source addresses given, to this host's addresses given, around
- * a UDP datagram to one of the VIPs given. Attached with libxdp
+ * on its interface to strip the outer header that cidlb added (IPIP,
+ * IP6IP6, or IP, UDP and GUE to --gue-port): only from the LB source
+ * addresses given, to this host's addresses given, around a UDP datagram
+ * to one of the VIPs given. Attached with libxdp
  * (dispatcher where the kernel allows it, else alone) and pinned under
  * /sys/fs/bpf/cidlb_decap/DEV (or --pin-dir) so that detach and stats
  * find it.
