@@ -679,12 +679,17 @@ static size_t build_icmp(const struct icmp_case *c, uint8_t *frame, struct cidlb
 /* The frame sent to backend idx for the error `in`: as for any packet,
  * but an IPv6 outer header carries the flow label of the client's flow
  * (the one its own packets carry), not one made of the ICMP header. */
+/* The flow label and (GUE to gue_port, not 0) the UDP source port are
+ * the quoted flow's: an error goes where the flow's packets go, on the
+ * backend NIC's receive queue of the flow too. */
 static void assert_icmp_sent(const uint8_t *in, size_t len, const uint8_t *out, size_t outlen,
-			     int idx, const struct cidlb_flow_key *flow, const char *what)
+			     int idx, const struct cidlb_flow_key *flow, uint16_t gue_port,
+			     const char *what)
 {
 	const char *addr = backends[idx].addr;
 	uint8_t want[TPKT_MAX];
-	size_t wlen = t_expect_sent(in, len, 14, idx, addr, 0, want);
+	size_t wlen = t_expect_sent_gue(in, len, 14, idx, addr, 0, gue_port, want);
+	size_t u = 14 + (strchr(addr, ':') ? 40 : 20);
 
 	if (strchr(addr, ':')) {
 		uint32_t fl = cidlb_flow_label(flow);
@@ -693,15 +698,26 @@ static void assert_icmp_sent(const uint8_t *in, size_t len, const uint8_t *out, 
 		want[14 + 2] = (uint8_t)(fl >> 8);
 		want[14 + 3] = (uint8_t)fl;
 	}
+	if (gue_port) {
+		uint16_t sport = cidlb_gue_sport(flow);
+
+		want[u] = (uint8_t)(sport >> 8);
+		want[u + 1] = (uint8_t)sport;
+	}
 	t_assert_frame(out, outlen, want, wlen, what);
 }
 
-static void test_icmp_errors(void **state)
+/* Every ICMP case; the encapsulating backends GUE to gue_port (not 0). */
+static void icmp_cases_run(struct tlb *t, uint16_t gue_port)
 {
-	struct tlb *t = *state;
 	size_t i;
+	int b;
 
 	setup_fixture(t);
+	for (b = 0; gue_port && b < NBE; b++)
+		if (backends[b].mode == CIDLB_FWD_ENCAP_MAC)
+			tlb_backend_gue(t, b, backends[b].addr, backends[b].mode, backends[b].state,
+					gue_port);
 	for (i = 0; i < sizeof(icmp_cases) / sizeof(icmp_cases[0]); i++) {
 		const struct icmp_case *c = &icmp_cases[i];
 		uint8_t in[TPKT_MAX], out[TPKT_MAX];
@@ -731,11 +747,22 @@ static void test_icmp_errors(void **state)
 		if (c->backend < 0)
 			t_assert_frame(out, outlen, in, len, c->name);
 		else
-			assert_icmp_sent(in, len, out, outlen, c->backend, &flow, c->name);
+			assert_icmp_sent(in, len, out, outlen, c->backend, &flow, gue_port,
+					 c->name);
 		/* an error never opens a flow */
 		assert_int_not_equal(
 			bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_LRU), &flow, &fv), 0);
 	}
+}
+
+static void test_icmp_errors(void **state)
+{
+	icmp_cases_run(*state, 0);
+}
+
+static void test_icmp_errors_gue(void **state)
+{
+	icmp_cases_run(*state, 6080);
 }
 
 /* An error about a flow the 4-tuple table holds goes where the flow's
@@ -768,12 +795,12 @@ static void test_icmp_follows_lru(void **state)
 	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
 	elen = build_icmp(&c, err, &flow);
 	assert_int_equal(tlb_run(t, err, elen, out, &outlen), XDP_TX);
-	assert_icmp_sent(err, elen, out, outlen, FALLBACK_BE, &flow, "the flow's backend (LRU)");
+	assert_icmp_sent(err, elen, out, outlen, FALLBACK_BE, &flow, 0, "the flow's backend (LRU)");
 	/* its backend gone: Maglev's choice, still no insert */
 	tlb_backend(t, FALLBACK_BE, backends[FALLBACK_BE].addr, CIDLB_FWD_ENCAP_MAC,
 		    CIDLB_BE_ABSENT);
 	assert_int_equal(tlb_run(t, err, elen, out, &outlen), XDP_TX);
-	assert_icmp_sent(err, elen, out, outlen, 0, &flow, "Maglev's backend");
+	assert_icmp_sent(err, elen, out, outlen, 0, &flow, 0, "Maglev's backend");
 	tlb_backend(t, 0, backends[0].addr, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ABSENT);
 	assert_int_equal(tlb_run(t, err, elen, out, &outlen), XDP_DROP);
 	cnt = tlb_counters(t);
@@ -1950,6 +1977,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_errors_gue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_follows_lru, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_backend, setup, teardown),
