@@ -5,7 +5,8 @@
 #  2. b2's packets are UDP to its gue_port 7000: a decap that strips GUE
 #     at 6080 (the default) passes them untouched; b1's are stripped
 #  3. with --gue-port 7000 on b2's interface, every packet of both
-#     backends is stripped, counted exactly
+#     backends is stripped, counted exactly; a reload turns b2 to IPIP
+#     (a new index) and back, its CID-routed packets arrive all along
 #  4. health probes of the GUE backend go through GUE too, and its
 #     server's answers make it up; not stripped at 6080, down
 source "$(dirname "$0")/lib.sh"
@@ -45,6 +46,22 @@ send --flow "$C1@41001" --flow "$C2@41002" --count 30 >/dev/null
 wait_eq "b1: IPIP, stripped" 30 decap_since s1 "$s1"
 wait_eq "b2: GUE, stripped" 30 decap_since s2 "$s2"
 eq "decap of s2: nothing malformed" 0 "$(decap_field s2 drop_malformed)"
+
+# --- 3b. a reload turns b2 to IPIP and back to GUE: its CIDs keep reaching it ----
+idx() { lbc -j backend list | jget "[b['index'] for b in d if b['name'] == 'b2'][0]"; }
+i0=$(idx)
+sed -i 's/^encap = gue$/encap = ipip/' "$T/cidlb.conf"
+expect_rc "reload: b2 to IPIP" 0 lbc daemon reload
+eq "b2 says ipip" ipip "$(lbc -j backend list | jget "[b['encap'] for b in d if b['name'] == 'b2'][0]")"
+[ "$(idx)" != "$i0" ] && ok || bad "b2 got a new index for its new encapsulation: $(idx)"
+s2=$(decap_v4 s2)
+send --flow "$C2@41002" --count 10 >/dev/null
+wait_eq "b2 over IPIP: stripped" 10 decap_since s2 "$s2"
+sed -i 's/^encap = ipip$/encap = gue/' "$T/cidlb.conf"
+expect_rc "reload: b2 to GUE" 0 lbc daemon reload
+s2=$(decap_v4 s2)
+send --flow "$C2@41002" --count 10 >/dev/null
+wait_eq "b2 over GUE again: stripped" 10 decap_since s2 "$s2"
 
 # --- 4. health probes through GUE ------------------------------------------------
 # the VIP on srv, where the decapsulated probes go, and the way back
