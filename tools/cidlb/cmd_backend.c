@@ -21,6 +21,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: cidlb [-j] backend list\n"
 		   "       cidlb [-j] backend add NAME --address ADDR [--server-id CONFIG:HEX]...\n"
 		   "                  [--weight N] [--mac MAC] [--mode encap|direct] [--draining]\n"
+		   "                  [--encap ipip|gue] [--gue-port PORT]\n"
 		   "                  [--health on|off] [--health-interval MS]\n"
 		   "                  [--health-timeout MS] [--health-fall N] [--health-rise N]\n"
 		   "       cidlb [-j] backend drain NAME\n"
@@ -110,6 +111,8 @@ static int do_add(int argc, char **argv)
 					      { "weight", required_argument, NULL, 'w' },
 					      { "mac", required_argument, NULL, 'm' },
 					      { "mode", required_argument, NULL, 'M' },
+					      { "encap", required_argument, NULL, 'E' },
+					      { "gue-port", required_argument, NULL, 'G' },
 					      { "draining", no_argument, NULL, 'd' },
 					      { "health", required_argument, NULL, 'H' },
 					      { "health-interval", required_argument, NULL, 'I' },
@@ -158,6 +161,12 @@ static int do_add(int argc, char **argv)
 			break;
 		case 'M':
 			json_object_set_new(spec, "mode", json_string(optarg));
+			break;
+		case 'E': /* the daemon checks both as the file's keys */
+			json_object_set_new(spec, "encap", json_string(optarg));
+			break;
+		case 'G':
+			json_object_set_new(spec, "gue_port", json_string(optarg));
 			break;
 		case 'd':
 			json_object_set_new(spec, "state", json_string("draining"));

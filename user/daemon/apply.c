@@ -146,12 +146,17 @@ static void backend_value(const struct cidlb_conf_backend *b, struct cidlb_backe
 	memcpy(v->addr, b->addr, 16);
 	if (b->has_mac)
 		memcpy(v->mac, b->mac, 6);
+	if (!b->direct && b->encap == CIDLB_ENCAP_GUE) {
+		v->encap = CIDLB_ENCAP_GUE;
+		v->gue_port = b->gue_port;
+	}
 }
 
 static bool same_identity(const struct cidlb_backend *a, const struct cidlb_backend *b)
 {
-	return a->family == b->family && a->fwd_mode == b->fwd_mode &&
-	       !memcmp(a->addr, b->addr, 16) && !memcmp(a->mac, b->mac, 6);
+	return a->family == b->family && a->fwd_mode == b->fwd_mode && a->encap == b->encap &&
+	       a->gue_port == b->gue_port && !memcmp(a->addr, b->addr, 16) &&
+	       !memcmp(a->mac, b->mac, 6);
 }
 
 /* Entry idx as backend_value() would make it: without the outer-header
