@@ -104,7 +104,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
 				__builtin_trap();
 			break;
 		}
-		if (outlen != size && outlen != size + 20 && outlen != size + 40)
+		/* as it came (direct), or behind IPIP / IP6IP6 (20 / 40 octets)
+		 * or GUE (IP + UDP + GUE: 32 / 52 octets) */
+		if (outlen != size && outlen != size + 20 && outlen != size + 40 &&
+		    outlen != size + 32 && outlen != size + 52)
 			__builtin_trap();
 		/* the input follows the outer header, from the IP header on */
 		if (outlen > size && memcmp(out + outlen - (size - 14), data + 14, size - 14) &&
