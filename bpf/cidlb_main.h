@@ -177,7 +177,8 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
  * function, 43,143 inline, when it was changed).
  */
 static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt *p,
-					   const struct cidlb_global *g, struct cidlb_counters *cnt)
+					   const struct cidlb_global *g, struct cidlb_pool_ref pr,
+					   struct cidlb_counters *cnt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -195,7 +196,7 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 
 	/* 4. cid, 5. pick */
 	quic_copy_dcid(ctx, &q, &c.key);
-	rc = cid_classify(&c, q.dcid_avail, g, cnt);
+	rc = cid_classify(&c, q.dcid_avail, g, pr, cnt);
 	if (cid_retired(&c, g, cnt)) {
 		cnt->drop_retired++;
 		return XDP_DROP;
@@ -221,7 +222,7 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 		cnt->drop_small_initial++;
 		return XDP_DROP;
 	}
-	if (pick_fallback(&p->flow, rc, g, &idx, cnt)) {
+	if (pick_fallback(&p->flow, rc, g, pr, &idx, cnt)) {
 		cnt->drop_no_backend++;
 		return XDP_DROP;
 	}
@@ -242,16 +243,17 @@ static __always_inline int cidlb_icmp_path(struct xdp_md *ctx, struct pkt *p,
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	struct cidlb_pool_ref pr = {};
 	struct icmp_quote q = {};
 	__u32 idx;
 	int rc;
 
-	rc = icmp_quote(data, data_end, p, g, &q);
+	rc = icmp_quote(data, data_end, p, g, &q, &pr);
 	if (rc)
 		return rc;
-	if (!icmp_pick_scid(ctx, q.udp_off + sizeof(struct udphdr), q.end, g, &idx, cnt)) {
+	if (!icmp_pick_scid(ctx, q.udp_off + sizeof(struct udphdr), q.end, g, pr, &idx, cnt)) {
 		cnt->route_icmp_cid++;
-	} else if (!icmp_pick_flow(&p->flow, g, &idx)) {
+	} else if (!icmp_pick_flow(&p->flow, g, pr, &idx)) {
 		cnt->route_icmp_flow++;
 	} else {
 		cnt->drop_no_backend++;
@@ -265,6 +267,7 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct cidlb_counters *cnt = counters();
+	struct cidlb_pool_ref pr = {};
 	const struct cidlb_global *g;
 	struct pkt p = {};
 	__u32 zero = 0;
@@ -294,7 +297,7 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 	}
 
 	/* 2. match */
-	if (!vip_match(&p.flow, g)) {
+	if (!vip_match(&p.flow, g, &pr)) {
 		if (pass_not_local(ctx, p.l2_len, g)) {
 			cnt->drop_not_local++;
 			return XDP_DROP;
@@ -310,7 +313,7 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 		cnt->drop_bad_udp++;
 		return XDP_DROP;
 	}
-	return cidlb_quic_path(ctx, &p, g, cnt);
+	return cidlb_quic_path(ctx, &p, g, pr, cnt);
 }
 
 #endif

@@ -24,8 +24,10 @@ static __always_inline int vip_slot_is(const struct cidlb_vip_slot *s, __u64 a, 
 	return !((x ^ a) | (y ^ b) | (z ^ c));
 }
 
-/* 1 when the packet's destination address and UDP port are a VIP. */
-static __always_inline int vip_match(const struct cidlb_flow_key *f, const struct cidlb_global *g)
+/* 1 when the packet's destination address and UDP port are a VIP, with
+ * *pr the VIP's pool (one word of its slot). */
+static __always_inline int vip_match(const struct cidlb_flow_key *f, const struct cidlb_global *g,
+				     struct cidlb_pool_ref *pr)
 {
 	__u32 half = g->vip_active & 1, h, i, n;
 	__u32 c = f->dport | (__u32)f->family << 16; /* port, family, pad */
@@ -50,8 +52,10 @@ static __always_inline int vip_match(const struct cidlb_flow_key *f, const struc
 		s = bpf_map_lookup_elem(&cidlb_vip_table, &i);
 		if (!s || !s->key.family)
 			return 0;
-		if (vip_slot_is(s, a, b, c))
+		if (vip_slot_is(s, a, b, c)) {
+			*pr = s->ref;
 			return 1;
+		}
 	}
 	return 0;
 }
