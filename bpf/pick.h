@@ -412,6 +412,14 @@ static __always_inline void flow_insert(const struct cidlb_flow_key *flow, __u32
 	bpf_map_update_elem(&cidlb_lru, flow, &nf, BPF_ANY);
 }
 
+/* Is be live and of pool pr? (A 4-tuple entry made before its VIP moved
+ * to another pool names a backend of the old one.) */
+static __always_inline int backend_live_in(const struct cidlb_backend *be,
+					   struct cidlb_pool_ref pr)
+{
+	return backend_live(be) && be->pool == pr.pool;
+}
+
 /* The Maglev table of pool pr's backend for a flow into *idx: 0, or -1
  * when its slot is empty or its backend not live. */
 static __always_inline int maglev_pick(const struct cidlb_flow_key *flow,
@@ -427,18 +435,10 @@ static __always_inline int maglev_pick(const struct cidlb_flow_key *flow,
 		return -1;
 	be_stats_touch(*v);
 	be = bpf_map_lookup_elem(&cidlb_backends, v);
-	if (!backend_live(be))
+	if (!backend_live_in(be, pr))
 		return -1;
 	*idx = *v;
 	return 0;
-}
-
-/* Is be live and of pool pr? (A 4-tuple entry made before its VIP moved
- * to another pool names a backend of the old one.) */
-static __always_inline int backend_live_in(const struct cidlb_backend *be,
-					   struct cidlb_pool_ref pr)
-{
-	return backend_live(be) && be->pool == pr.pool;
 }
 
 /* Baseline fallback: the 4-tuple table (an entry whose backend is live,

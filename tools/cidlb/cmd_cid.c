@@ -98,7 +98,7 @@ struct cid_args {
 static int config_from_file(const char *verb, struct cid_args *a)
 {
 	struct cidlb_conf *c = NULL;
-	const struct cidlb_conf_qlb *q;
+	const struct cidlb_conf_qlb *q, *qlb;
 	int err = cidlb_conf_load(a->config_file, 0, &c);
 
 	if (err && (!c || !c->errors)) {
@@ -114,16 +114,18 @@ static int config_from_file(const char *verb, struct cid_args *a)
 		cidlb_conf_free(c);
 		return err;
 	}
-	q = &c->qlb[a->p.config_id];
+	/* the first pool's: the implicit pool of a file that names none */
+	qlb = cidlb_conf_qlbs(c, 0);
+	q = &qlb[a->p.config_id];
 	if (!q->present && a->auto_id) {
 		/* the CID names a config the file lacks: decode it under any
 		 * config the file holds, which reports "config not held" */
 		int j;
 
 		for (j = 0; j < CIDLB_CONFIG_IDS && !q->present; j++)
-			q = &c->qlb[j];
+			q = &qlb[j];
 		if (q->present)
-			a->p.config_id = (uint8_t)(q - c->qlb);
+			a->p.config_id = (uint8_t)(q - qlb);
 	}
 	if (!q->present) {
 		cidlb_conf_free(c);

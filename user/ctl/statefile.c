@@ -39,7 +39,8 @@ int cidlb_state_write(const char *path, const struct cidlb_state *st)
 						    (json_int_t)st->be[i].index));
 	for (i = 0; i < st->n_q; i++) {
 		cidlb_hex(st->q[i].sid, st->q[i].len, h, sizeof(h));
-		json_array_append_new(q, json_pack("{s:i,s:s,s:s,s:I,s:I}", "config_id",
+		json_array_append_new(q, json_pack("{s:i,s:i,s:s,s:s,s:I,s:I}", "pool",
+						   st->q[i].pool, "config_id",
 						   st->q[i].config_id, "server_id", h, "owner",
 						   st->q[i].owner, "index",
 						   (json_int_t)st->q[i].index, "until_boottime_ns",
@@ -213,7 +214,7 @@ static int read_quarantine(struct field *f, json_t *a, struct cidlb_state *st)
 	json_array_foreach (a, i, e) {
 		struct cidlb_state_q *q = &st->q[st->n_q];
 		const char *sid, *owner;
-		json_int_t cr, idx, until;
+		json_int_t cr, idx, until, pool = 0;
 		char why[256];
 		size_t n = 0;
 
@@ -224,10 +225,15 @@ static int read_quarantine(struct field *f, json_t *a, struct cidlb_state *st)
 		    get_int(f, e, "index", 0, CIDLB_MAX_BACKENDS - 1, &idx) ||
 		    get_int(f, e, "until_boottime_ns", 0, INT64_MAX, &until))
 			return -EINVAL;
+		/* written before pools: the implicit pool */
+		if (json_object_get(e, "pool") &&
+		    get_int(f, e, "pool", 0, CIDLB_MAX_POOLS - 1, &pool))
+			return -EINVAL;
 		/* "": an index reserved without a server ID */
 		if (*sid && cidlb_parse_hex_msg("server ID", sid, q->sid, 1, CIDLB_SID_MAX, &n, why,
 						sizeof(why)))
 			return bad(f, "server_id", "%s", why);
+		q->pool = (uint16_t)pool;
 		q->config_id = (uint8_t)cr;
 		q->len = (uint8_t)n;
 		snprintf(q->owner, sizeof(q->owner), "%s", owner);

@@ -23,6 +23,7 @@ struct cidlb_state_be {
 /* A removed backend's server ID: not given to another backend before
  * until_ns (CLOCK_BOOTTIME). Its index is reserved as long. */
 struct cidlb_state_q {
+	uint16_t pool; /* index of its pool (0: the implicit or first one) */
 	uint8_t config_id;
 	uint8_t len;
 	uint8_t sid[CIDLB_SID_MAX];

@@ -486,6 +486,8 @@ int main(int argc, char **argv)
 	teardown(d, d->stop_keep);
 	cidlb_state_free(&d->st);
 	cidlb_conf_free(d->conf);
+	for (uint32_t p = 0; d->maglev && p < d->n_maglev; p++)
+		free(d->maglev[p]);
 	free(d->maglev);
 	retire_index_free(d);
 	return 0;
