@@ -464,7 +464,19 @@ struct cidlb_global {
 				 * entry idle longer is a miss; 0: never */
 	__u32 icmp_rate;     /* [lb] icmp_rate: Packet Too Big replies a
 				 * second per CPU (cidlb_rate); 0: none */
+	__u32 layout;	     /* CIDLB_LAYOUT of the cidlbd that wrote it
+				 * (lb.c); packets never read it */
 };
+
+/* ---- the layout of the pins -------------------------------------------
+ * CIDLB_LAYOUT numbers the set of maps of CIDLB_MAPS with their key and
+ * value sizes. Pins carry it in cidlb_global.layout; pins whose
+ * cidlb_global is too short to hold it are layout 1. A cidlbd finding
+ * older pins migrates them (user/daemon/upgrade.c), newer ones it refuses.
+ * tests/unit/test_maps.c keeps a signature of the sizes of every layout
+ * and fails when the sizes change without a new CIDLB_LAYOUT.
+ */
+#define CIDLB_LAYOUT 2
 
 /* ---- cidlb_rate: per-CPU array [enum cidlb_rate_id], rate limits ------
  * A virtual schedule each (GCRA, bpf/rate.h): an event moves next_ns on
@@ -730,7 +742,7 @@ CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
-CIDLB_SIZE_CHECK(cidlb_global, 72);
+CIDLB_SIZE_CHECK(cidlb_global, 76);
 CIDLB_SIZE_CHECK(cidlb_rate, 8);
 CIDLB_SIZE_CHECK(cidlb_pool_ref, 4);
 CIDLB_SIZE_CHECK(cidlb_pool, 8);

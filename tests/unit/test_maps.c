@@ -122,10 +122,62 @@ static void test_names(void **state)
 	assert_string_equal(CIDLB_MAP_DECAP_CNT, "decap_counters");
 }
 
+/*
+ * The layout of the pins: a signature of the names and key and value sizes
+ * of CIDLB_MAPS, one per CIDLB_LAYOUT (index). A change of any size (a
+ * structure that grows, a map added) fails here until it has its own
+ * layout: bump CIDLB_LAYOUT in include/cidlb_maps.h and add the signature
+ * this test prints as the next line. cidlbd then migrates the pins of the
+ * layouts before it (user/daemon/upgrade.c).
+ */
+static const uint64_t layout_sigs[] = {
+	[1] = 0x603a28a021232659ULL, /* 4dd5d79: cidlb_global of 72 octets, no layout */
+	[2] = 0x00440cebb791b70dULL, /* cidlb_global.layout */
+};
+
+static uint64_t fnv(uint64_t h, const void *p, size_t n)
+{
+	const unsigned char *c = p;
+
+	while (n--)
+		h = (h ^ *c++) * 0x100000001b3ULL;
+	return h;
+}
+
+static uint64_t layout_sig(void)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	size_t i;
+
+	for (i = 0; i < N(main_maps); i++) {
+		h = fnv(h, main_maps[i].name, strlen(main_maps[i].name) + 1);
+		h = fnv(h, &main_maps[i].key, sizeof(main_maps[i].key));
+		h = fnv(h, &main_maps[i].value, sizeof(main_maps[i].value));
+	}
+	return h;
+}
+
+static void test_layout(void **state)
+{
+	uint64_t sig = layout_sig();
+
+	(void)state;
+	if (N(layout_sigs) != CIDLB_LAYOUT + 1)
+		fail_msg(
+			"CIDLB_LAYOUT is %d, this test knows the signatures of layouts 1..%zu: add the signature %#llx of layout %d",
+			CIDLB_LAYOUT, N(layout_sigs) - 1, (unsigned long long)sig, CIDLB_LAYOUT);
+	if (layout_sigs[CIDLB_LAYOUT] != sig)
+		fail_msg(
+			"the key or value sizes of CIDLB_MAPS changed (signature %#llx, layout %d has %#llx): pins of the previous cidlbd would be taken as this layout; bump CIDLB_LAYOUT in include/cidlb_maps.h and add %#llx to layout_sigs[]",
+			(unsigned long long)sig, CIDLB_LAYOUT,
+			(unsigned long long)layout_sigs[CIDLB_LAYOUT], (unsigned long long)sig);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_main_object),
+		cmocka_unit_test(test_layout),
 		cmocka_unit_test(test_decap_object),
 		cmocka_unit_test(test_names),
 	};

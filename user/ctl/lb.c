@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* lb.c - typed access to the maps of the cidlb XDP object. */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -547,6 +548,50 @@ void cidlb_lb_close(struct cidlb_lb *lb)
 	free(lb);
 }
 
+int cidlb_lb_load_prog(const struct cidlb_lb *lb, const char *obj_path, int *prog_fd)
+{
+	struct bpf_object *obj;
+	struct bpf_program *prog;
+	int i, err, fd;
+
+	obj = bpf_object__open_file(obj_path, NULL);
+	if (!obj)
+		return -errno;
+	for (i = 0; i < CIDLB_M_COUNT; i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, cidlb_map_names[i]);
+
+		if (!m || lb->map_fd[i] < 0)
+			continue;
+		err = bpf_map__reuse_fd(m, lb->map_fd[i]);
+		if (err)
+			goto out;
+	}
+	err = bpf_object__load(obj);
+	if (err)
+		goto out;
+	prog = bpf_object__find_program_by_name(obj, CIDLB_PROG_MAIN);
+	err = -ENOENT;
+	if (!prog)
+		goto out;
+	fd = fcntl(bpf_program__fd(prog), F_DUPFD_CLOEXEC, 0);
+	err = fd < 0 ? -errno : 0;
+	if (!err)
+		*prog_fd = fd;
+out:
+	bpf_object__close(obj);
+	return err;
+}
+
+int cidlb_lb_set_prog_fd(struct cidlb_lb *lb, int fd)
+{
+	if (lb->obj)
+		return -EINVAL;
+	if (lb->prog_fd >= 0)
+		close(lb->prog_fd);
+	lb->prog_fd = fd;
+	return 0;
+}
+
 int cidlb_lb_prog_fd(const struct cidlb_lb *lb)
 {
 	return lb->prog_fd;
@@ -990,6 +1035,7 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	struct cidlb_cid_key k;
 	int fd = lb->map_fd[CIDLB_M_DCACHE];
 
+	g->layout = CIDLB_LAYOUT;
 	g->dcache_mask = 0;
 	if (fd >= 0 && !bpf_obj_get_info_by_fd(fd, &info, &len) && info.max_entries)
 		g->dcache_mask = pow2_floor(info.max_entries) - 1;

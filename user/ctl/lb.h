@@ -52,6 +52,12 @@ int cidlb_lb_unpin(const char *pin_dir);
 void cidlb_lb_close(struct cidlb_lb *lb);
 
 int cidlb_lb_prog_fd(const struct cidlb_lb *lb);
+/* Load the program of obj_path with this lb's maps (neither attached nor
+ * pinned): *prog_fd gets it. For a program to take the place of the one
+ * adopted pins run, same maps (cidlbd, user/daemon/upgrade.c). */
+int cidlb_lb_load_prog(const struct cidlb_lb *lb, const char *obj_path, int *prog_fd);
+/* Adopted pins only: fd (owned from now on) becomes the lb's program. */
+int cidlb_lb_set_prog_fd(struct cidlb_lb *lb, int fd);
 int cidlb_lb_map_fd(const struct cidlb_lb *lb, enum cidlb_map_id id);
 
 int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k, const struct cidlb_vip *v);

@@ -89,6 +89,13 @@ struct daemon {
 	char pin_dir[256];
 	bool pin_dir_forced; /* --pin-dir given */
 	bool adopted;	     /* maps and program were pinned already */
+	/* upgrade.c: pins of an older layout being migrated into d->lb (the
+	 * new maps, not pinned yet) and their layout; replace_fd: the
+	 * object's program to take the place of an adopted program whose
+	 * code differs (same layout), -1 when none */
+	struct cidlb_lb *old_lb;
+	int old_layout;
+	int replace_fd;
 	bool keep_on_exit;
 	bool stop, stop_keep;
 	uint32_t owner_map_id; /* ID of cidlb_counters: marks "ours" */
@@ -156,6 +163,27 @@ int check_object(const struct daemon *d);
 int open_lb(struct daemon *d, bool check_pins);
 /* Warn where an adopted map's size is not the configuration's. */
 void check_sizes(struct daemon *d);
+
+/* ---- upgrade.c ---- */
+/* The layout (CIDLB_LAYOUT) of the pins lb was opened from: 1 when their
+ * cidlb_global is too short to carry it, 0 when it carries none. */
+int pins_layout(struct cidlb_lb *lb);
+/* open_lb() found pins of another layout: an older one is opened in
+ * d->old_lb and the object loaded, unpinned, in d->lb; a newer one is
+ * refused. 0 or a negative errno (logged). */
+int upgrade_open(struct daemon *d, struct cidlb_lb *old, int layout);
+/* Same layout: 1 when the object's program differs from the pinned one
+ * (d->replace_fd holds it loaded with the pinned maps), 0 when not. */
+int upgrade_check_prog(struct daemon *d);
+/* After d->lb's maps were filled from the configuration: copy the state
+ * of the old maps, put d->lb's program in the place of the old one on
+ * every interface (atomically each), replace the pins. Before the swap a
+ * failure leaves everything as it was. */
+int upgrade_finish(struct daemon *d, const struct cidlb_state *prev, char *why, size_t why_len);
+/* Same layout, another program: replace it on d->ifs and in the pins. */
+int upgrade_replace_prog(struct daemon *d, char *why, size_t why_len);
+/* Drop what a failed upgrade had built (the old pins stay). */
+void upgrade_abort(struct daemon *d);
 
 /* ---- iface.c ---- */
 /* Detach from name and turn off the forwarding cidlbd turned on there. */

@@ -291,7 +291,8 @@ int main(int argc, char **argv)
 				    .health_udp = -1,
 				    .health_pkt = -1,
 				    .health_wake = -1,
-				    .health_raw = { { -1, -1 }, { -1, -1 } } };
+				    .health_raw = { { -1, -1 }, { -1, -1 } },
+				    .replace_fd = -1 };
 	struct daemon *d = &dd;
 	const char *cli_pin = NULL, *cli_object = NULL, *cli_level = NULL;
 	bool check = false, cleanup = false;
@@ -300,6 +301,7 @@ int main(int argc, char **argv)
 	char why[1024];
 	sigset_t mask;
 	int c, err, prev_ok, base;
+	bool upgrading;
 
 	log_init("cidlbd", true);
 	snprintf(d->config_path, sizeof(d->config_path), "%s", CIDLB_DEFAULT_CONFIG);
@@ -396,10 +398,15 @@ int main(int argc, char **argv)
 		goto fail_nolb;
 	d->owner_map_id = cidlb_bpf_id(cidlb_lb_map_fd(d->lb, CIDLB_M_COUNTERS));
 	prev_ok = -ENOENT;
-	if (d->adopted) {
+	upgrading = d->old_lb != NULL;
+	if (d->adopted)
 		check_sizes(d);
+	if (d->adopted || upgrading) {
 		prev_ok = cidlb_state_read(conf->state_file, &prev, why, sizeof(why));
-		if (prev_ok == -ENOENT)
+		if (prev_ok == -ENOENT && upgrading)
+			pr_warn("no state file %s: backends get new indexes, their fallback flows may move once, and no server ID is quarantined",
+				conf->state_file);
+		else if (prev_ok == -ENOENT)
 			pr_warn("no state file %s: backend indexes are recovered from the server-ID map; backends without server IDs get new indexes (their fallback flows move once)",
 				conf->state_file);
 		else if (prev_ok)
@@ -422,6 +429,11 @@ int main(int argc, char **argv)
 
 		if (!cidlb_lb_get_global(d->lb, &g))
 			d->st.seed = g.hash_seed;
+	} else if (upgrading && !d->st.seed && !conf->has_seed) {
+		struct cidlb_global g = { 0 }; /* hash_seed: same place in every layout */
+
+		if (!cidlb_lb_get_global(d->old_lb, &g))
+			d->st.seed = g.hash_seed;
 	}
 	err = choose_seed(d, conf, why, sizeof(why));
 	if (err) {
@@ -432,9 +444,12 @@ int main(int argc, char **argv)
 	 * A program just loaded gets its maps filled before it is attached
 	 * (before the first packet); an adopted one keeps forwarding with its
 	 * maps until the new interfaces are attached, as in a reload. A
-	 * failure detaches what this start attached.
+	 * failure detaches what this start attached. An upgrade fills new
+	 * maps as a fresh start does, then swaps its program in where the
+	 * older one runs (upgrade.c).
 	 */
-	adopt_previous(d, prev_ok ? NULL : &prev);
+	if (!upgrading)
+		adopt_previous(d, prev_ok ? NULL : &prev);
 	d->conf = NULL;
 	err = 0;
 	if (d->adopted)
@@ -444,18 +459,25 @@ int main(int argc, char **argv)
 		if (err)
 			undo_attach(d, 0);
 	}
+	if (!err && upgrading) {
+		err = upgrade_finish(d, prev_ok ? NULL : &prev, why, sizeof(why));
+		if (!err)
+			adopt_previous(d, prev_ok ? NULL : &prev);
+	}
 	if (err) {
 		d->conf = conf;
 		pr_err("%s; cidlbd does not start", why);
 		goto fail;
 	}
-	if (!d->adopted) {
+	if (!d->adopted || upgrading) {
 		err = attach_new(d, d->conf, &base, why, sizeof(why));
 		if (err) {
 			pr_err("%s; cidlbd does not start, nothing stays attached", why);
 			goto fail;
 		}
 	}
+	if (d->replace_fd >= 0 && upgrade_replace_prog(d, why, sizeof(why)))
+		pr_warn("%s", why);
 	sync_interfaces(d, d->conf);
 	save_state(d);
 	retire_index_load(d); /* CIDs an adopted map holds expire too */
@@ -494,6 +516,13 @@ int main(int argc, char **argv)
 
 fail:
 	/* a program we just loaded goes away; an adopted one keeps running */
+	if (d->replace_fd >= 0)
+		close(d->replace_fd);
+	if (d->old_lb) {
+		pr_err("the upgrade stopped before the program was swapped: the older program keeps forwarding with its pins as they were");
+		upgrade_abort(d);
+		return 1;
+	}
 	if (d->adopted) {
 		pr_err("start failed; the adopted program keeps forwarding with the maps as they are");
 		teardown(d, true);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * program.c - the BPF object: find it, check that only root may change it, load
- * and pin it or adopt what a previous cidlbd pinned, and compare an adopted
- * program's map sizes with the configuration.
+ * and pin it or adopt what a previous cidlbd pinned (pins of another layout:
+ * upgrade.c), and compare an adopted program's map sizes with the
+ * configuration.
  */
 #include <errno.h>
 #include <limits.h>
@@ -87,11 +88,19 @@ int open_lb(struct daemon *d, bool check_pins)
 	}
 	snprintf(prog, sizeof(prog), "%s/%s", d->pin_dir, CIDLB_PROG_MAIN);
 	if (!access(prog, F_OK)) {
-		err = cidlb_lb_open_pinned(d->pin_dir, &d->lb);
+		struct cidlb_lb *pinned;
+		int layout;
+
+		err = cidlb_lb_open_pinned(d->pin_dir, &pinned);
 		if (err) {
 			pr_err("cannot open the program pinned at %s: %s", prog, strerror(-err));
 			return err;
 		}
+		/* 0: pins that carry no layout, checked as they are below */
+		layout = check_pins ? pins_layout(pinned) : 0;
+		if (layout && layout != CIDLB_LAYOUT)
+			return upgrade_open(d, pinned, layout);
+		d->lb = pinned;
 		if (check_pins) {
 			err = cidlb_lb_check_pins(d->lb, d->object, d->pin_dir, why, sizeof(why));
 			if (err) {
@@ -116,6 +125,8 @@ int open_lb(struct daemon *d, bool check_pins)
 			pr_warn("cannot bring %s and %s in line with %s and %s: %s",
 				CIDLB_MAP_VIP_TABLE, CIDLB_MAP_SID_TABLE, CIDLB_MAP_VIPS,
 				CIDLB_MAP_SIDS, strerror(-err));
+		if (check_pins)
+			upgrade_check_prog(d);
 		return 0;
 	}
 	err = cidlb_lb_open(d->object, &opts, &d->lb);
