@@ -82,6 +82,15 @@ eq "metrics: packets by backend and pool" "20 30" \
 eq "metrics: decodes by config and pool" "20 30" \
 	"$(echo "$m" | metric 'cidlb_config_decodes_total{config_id="0",pool="api"}') $(echo "$m" | metric 'cidlb_config_decodes_total{config_id="0",pool="game"}')"
 
+# cidlb trace names the backend's pool (its name from the file)
+hex=$(send_to 198.18.100.2 --flow "$C1@47020" --print-hex)
+on lb env CIDLB_SOCKET="$T/ctl.sock" CIDLB_PIN_DIR="$PIN" CIDLB_STATE_FILE="$T/state.json" \
+	CIDLB_CONFIG="$T/cidlb.conf" "$CIDLB" -j trace "$hex" --ingress l0 >"$T/trace.json" 2>&1
+eq "trace: g3, pool 1, game" "g3 1 game" \
+	"$(jget 'd["backend"]["name"], d["backend"]["pool"], d["backend"]["pool_name"]' <"$T/trace.json")"
+lbc trace "$hex" --ingress l0 >"$T/trace.txt" 2>&1
+grep_in "trace (text, no file): the pool's index" "^pool     index 1$" "$T/trace.txt"
+
 # --- backend add --pool ----------------------------------------------------------------
 expect_rc "backend add --pool nosuch" 2 lbc backend add x --pool nosuch --address 198.18.2.2
 grep_in "names the missing pool" "no \[pool nosuch\]" "$T/err"
