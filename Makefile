@@ -206,7 +206,7 @@ $(BUILD)/fuzz/fuzz_statefile: tests/fuzz/fuzz_statefile.c user/ctl/statefile.c u
 		$(LIB_SRCS) -linih -ljansson $(LDLIBS_SSL) -lpthread
 
 FUZZ_CTL_SRCS := $(CTL_SRCS) user/daemon/ctl.c user/daemon/apply.c user/daemon/retire.c \
-	user/daemon/health.c
+	user/daemon/health.c user/daemon/announce.c
 # every map writer of lb.h, counted by the fuzzer
 FUZZ_CTL_WRAP := $(patsubst %,-Wl$(comma)--wrap=cidlb_lb_%,set_vip del_vip set_config \
 	set_backend set_sid del_sid set_global publish_maglev retire_ex unretire expire \
@@ -347,7 +347,7 @@ install: all man
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include/cidlb \
 		$(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/cidlb \
 		$(DESTDIR)$(PREFIX)/share/man/man5 $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(BASHCOMPDIR)
+		$(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/examples/bird $(DESTDIR)$(BASHCOMPDIR)
 	install -m 644 $(LIBCIDLB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIBCIDLB_SO) $(DESTDIR)$(PREFIX)/lib/libcidlb.so.0
 	ln -sf libcidlb.so.0 $(DESTDIR)$(PREFIX)/lib/libcidlb.so
@@ -358,8 +358,10 @@ install: all man
 	[ ! -f $(BUILD)/cidlb ] || install -m 755 $(BUILD)/cidlb $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 $(filter %.5,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man5/
 	install -m 644 $(filter %.8,$(MAN_PAGES)) $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 644 docs/operations.md README.md $(DESTDIR)$(DOCDIR)/
+	install -m 644 docs/operations.md docs/fleet.md README.md $(DESTDIR)$(DOCDIR)/
 	install -m 644 examples/cidlb.conf examples/cidlbd.service $(DESTDIR)$(DOCDIR)/examples/
+	install -m 644 examples/bird/cidlb-lb.conf examples/bird/cidlb-router.conf \
+		$(DESTDIR)$(DOCDIR)/examples/bird/
 	install -m 644 tools/bash-completion/cidlb $(DESTDIR)$(BASHCOMPDIR)/cidlb
 
 $(BUILD):

@@ -47,7 +47,8 @@ want "backend" -j ba
 want "--debug --help --json" --
 want "activate add drain help list quarantine remove weight" backend ""
 want "decode encode help list retire unretire" cid ""
-want "help reload stop" daemon ""
+want "drain help reload stop undrain" daemon ""
+want "--quiet --timeout" daemon drain --
 want "--keep" daemon stop --
 want "--file --ttl" cid retire --
 # the options of the CONFIG that `cid decode` names, from cid's help

@@ -77,6 +77,8 @@ mode "644 root:root regular file" /usr/share/man/man5/cidlb.conf.5.gz
 mode "644 root:root regular file" /usr/share/bash-completion/completions/cidlb
 mode "644 root:root regular file" /usr/share/doc/cidlb/copyright
 mode "644 root:root regular file" /usr/share/doc/cidlb/operations.md
+mode "644 root:root regular file" /usr/share/doc/cidlb/fleet.md
+mode "644 root:root regular file" /usr/share/doc/cidlb/examples/bird/cidlb-lb.conf
 mode "644 root:root regular file" /usr/include/cidlb/cidlb.h
 mode "644 root:root regular file" /usr/lib/libcidlb.a
 mode "644 root:root regular file" /usr/lib/pkgconfig/cidlb.pc

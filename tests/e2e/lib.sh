@@ -57,8 +57,8 @@ declare -A BE_SID=([be1]=0a01 [be2]=0a02 [be3]=0a03)	# server IDs, config 0
 # config 1 (encrypted): another allocation, as QUIC-LB requires (cidlb
 # refuses a server ID of a plaintext config under an encrypted one)
 declare -A BE_SID_AES=([be1]=0b01 [be2]=0b02 [be3]=0b03)
-declare -A LB_ADDR4=([lb1]=198.18.10.11 [lb2]=198.18.10.12)
-declare -A LB_ADDR6=([lb1]=fd00:10::11 [lb2]=fd00:10::12)
+declare -A LB_ADDR4=([lb1]=198.18.10.11 [lb2]=198.18.10.12 [lb3]=198.18.10.13)
+declare -A LB_ADDR6=([lb1]=fd00:10::11 [lb2]=fd00:10::12 [lb3]=fd00:10::13)
 # QUIC-LB config 0: 2-octet server ID, 18-octet CIDs (gtlsserver's length).
 # Plaintext: nonce 15. Encrypted (four-pass AES-128): nonce 8 + 7 extra.
 QLB_SID_LEN=2
@@ -196,7 +196,7 @@ e2e_init() {
 # ---- topology -------------------------------------------------------------------
 E2E_LBS=()
 
-# e2e_topology [N_LBS]: namespaces, links, addresses, routes (1 or 2 cidlb hosts)
+# e2e_topology [N_LBS]: namespaces, links, addresses, routes (1 to 3 cidlb hosts)
 e2e_topology() {
 	local nlb=${1:-1} i b l
 	for ((i = 1; i <= nlb; i++)); do E2E_LBS+=("lb$i"); done
@@ -965,3 +965,87 @@ ecmp_port() {
 # cl_port PORT: the client's next socket gets exactly this port (the
 # kernel picks ephemeral ports from ip_local_port_range)
 cl_port() { nsx cl sysctl -qw net.ipv4.ip_local_port_range="$1 $1" || fail "port range $1"; }
+
+# ---- BGP: BIRD on the router and the cidlb hosts (test_14_fleet) -------------------
+# The configurations are examples/bird/'s, their documentation addresses
+# replaced by the topology's: 192.0.2.N -> 198.18.10.N, 2001:db8::N ->
+# fd00:10::N, the VIP ranges -> 198.18.100.0/24 and fd00:100::/64; the
+# router's interface is "sw". cidlbd keeps its VIP routes in table 100.
+E2E_ANNOUNCE_TABLE=100
+declare -A BIRD_PID
+
+# birdc_ HOST ARGS...: birdc for HOST's BIRD
+birdc_() { local h=$1; shift; nsx "$h" birdc -s "$E2E_TMP/$h/bird.ctl" "$@"; }
+
+# e2e_bird_conf HOST: HOST's BIRD configuration from examples/bird/
+e2e_bird_conf() {
+	local h=$1 ex n
+	mkdir -p "$E2E_TMP/$h"
+	if [ "$h" = rt ]; then
+		sed -e 's/192\.0\.2\./198.18.10./g' -e 's/198\.51\.100\.0\/24/198.18.100.0\/24/g' \
+			-e 's/2001:db8:100::\/64/fd00:100::\/64/g' -e 's/2001:db8::/fd00:10::/g' \
+			-e 's/interface "eth0"/interface "sw"/' \
+			"$E2E_REPO/examples/bird/cidlb-router.conf" >"$E2E_TMP/$h.bird"
+		# sessions only to the cidlb hosts of this run
+		for n in 1 2 3; do
+			[[ " ${E2E_LBS[*]} " == *" lb$n "* ]] ||
+				sed -i "/^protocol bgp lb${n}_[46] /d" "$E2E_TMP/$h.bird"
+		done
+		return
+	fi
+	n=${LB_ADDR4[$h]##*.}
+	sed -e "s/192\.0\.2\.11/198.18.10.$n/g" -e "s/2001:db8::11/fd00:10::$n/g" \
+		-e 's/192\.0\.2\./198.18.10./g' -e 's/2001:db8::/fd00:10::/g' \
+		-e "s/kernel table 100;/kernel table $E2E_ANNOUNCE_TABLE;/" \
+		"$E2E_REPO/examples/bird/cidlb-lb.conf" >"$E2E_TMP/$h.bird"
+}
+
+# e2e_bird HOST: write HOST's configuration and start BIRD there (in the
+# foreground, so that its PID is ours to kill), wait until it answers
+e2e_bird() {
+	local h=$1
+	[ "$h" = rt ] || LB_LL[$h]=$(nsx "$h" ip -6 addr show dev eth0 scope link |
+		sed -n 's/.*inet6 \([^/]*\)\/.*/\1/p')
+	e2e_bird_conf "$h"
+	nsx "$h" bird -p -c "$E2E_TMP/$h.bird" || fail "BIRD configuration of $h"
+	nsbg "$h" bird -f -c "$E2E_TMP/$h.bird" -s "$E2E_TMP/$h/bird.ctl" \
+		-P "$E2E_TMP/$h/bird.pid" >>"$E2E_TMP/log/$h.bird" 2>&1
+	BIRD_PID[$h]=$BG_PID
+	wait_for 5 "BIRD on $h" birdc_ "$h" show status
+}
+
+# vip_via VIP: the cidlb hosts the router's route to VIP goes through,
+# sorted, space separated; "" without a route. (BIRD installs IPv6 routes
+# learnt by eBGP via the peer's link-local address: LB_LL, set by e2e_bird.)
+declare -A LB_LL
+vip_via() {
+	local via l out=() fam=-4
+	case $1 in *:*) fam=-6 ;; esac
+	for via in $(nsx rt ip $fam route show "$1" | sed -n 's/.*via \([^ ]*\) .*/\1/p'); do
+		for l in "${E2E_LBS[@]}"; do
+			[ "$via" = "${LB_ADDR4[$l]}" ] || [ "$via" = "${LB_ADDR6[$l]}" ] ||
+				[ "$via" = "${LB_LL[$l]:-}" ] && out+=("$l")
+		done
+	done
+	printf '%s\n' "${out[@]}" | sort | tr '\n' ' ' | sed 's/ $//'
+}
+# vip_via_is VIP WANT: vip_via prints WANT
+vip_via_is() { [ "$(vip_via "$1")" = "$2" ]; }
+
+# ms_since T0: milliseconds since T0 (an $EPOCHREALTIME)
+ms_since() {
+	local now=${EPOCHREALTIME/[.,]/} t0=${1/[.,]/}
+	echo $(((now - t0) / 1000))
+}
+
+# wait_via_ms VIP WANT LIMIT_S T0: poll the router's route (no sleep in
+# between) until it goes through WANT; print the milliseconds since T0,
+# or fail after LIMIT_S seconds
+wait_via_ms() {
+	local end=$((${EPOCHREALTIME/[.,]/} + $3 * 1000000))
+	while ! vip_via_is "$1" "$2"; do
+		[ "${EPOCHREALTIME/[.,]/}" -ge $end ] &&
+			fail "the route to $1 goes through '$(vip_via "$1")', not '$2', after $3 s"
+	done
+	ms_since "$4"
+}

@@ -20,7 +20,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: cidlb [-j] status\n"
 		   "\n"
 		   "cidlbd's state: interfaces, backends by state, retired CIDs, quarantined\n"
-		   "server IDs, last reload. Exit 0 when cidlbd runs, 1 when it does not (then\n"
+		   "server IDs, drain and VIP announcement, last reload. Exit 0 when cidlbd runs, 1 when it does not (then\n"
 		   "says whether a pinned program still forwards), 3 on error.\n");
 }
 
@@ -122,6 +122,31 @@ int cmd_status(int argc, char **argv)
 	       (long long)json_integer_value(json_object_get(r, "quarantined_server_ids")));
 	printf("retired CIDs  %lld\n",
 	       (long long)json_integer_value(json_object_get(r, "retired_cids")));
+	if (json_is_true(json_object_get(r, "drained"))) {
+		time_t t = (time_t)json_integer_value(json_object_get(r, "drained_since"));
+		char ts[64];
+
+		strftime(ts, sizeof(ts), "%Y-%m-%d %H:%M:%S", localtime(&t));
+		printf("drained       yes, since %s (cidlb daemon undrain to end it)\n", ts);
+	} else {
+		printf("drained       no\n");
+	}
+	v = json_object_get(r, "announce");
+	if (json_integer_value(json_object_get(v, "table"))) {
+		json_t *e;
+		int n = 0, on = 0;
+
+		json_array_foreach (json_object_get(v, "vips"), i, e) {
+			n++;
+			on += json_is_true(json_object_get(e, "announced"));
+		}
+		printf("announced     %d of %d VIP address%s in table %lld%s%s\n", on, n,
+		       n == 1 ? "" : "es", (long long)json_integer_value(json_object_get(v, "table")),
+		       on < n ? ", withdrawn because: " : "",
+		       on < n ? json_string_value(json_object_get(v, "withdrawn_because")) : "");
+	} else {
+		printf("announced     off (announce_table = 0)\n");
+	}
 	v = json_object_get(r, "last_reload");
 	if (json_integer_value(json_object_get(v, "time"))) {
 		time_t t = (time_t)json_integer_value(json_object_get(v, "time"));

@@ -259,6 +259,9 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	  XSTR(CIDLB_DEFAULT_RETIRE_TTL),
 	  "'%s': seconds, %u..%u (default " XSTR(CIDLB_DEFAULT_RETIRE_TTL) ")",
 	  "seconds a retired CID stays retired unless the request says otherwise" },
+	{ CIDLB_SEC_DAEMON, "announce_table", CIDLB_CT_NUM, C_(announce_table), 0, 0, 252, "0",
+	  "'%s': must be a routing table number %u..%u of its own, 0 = off (253-255 are the kernel's)",
+	  "routing table that holds a route per VIP while this host should get their traffic (BGP through BIRD/FRR); 0 = off" },
 	/* [lb] */
 	{ CIDLB_SEC_LB, "interfaces", CIDLB_CT_IFACES, C_(ifaces), CX(n_ifaces), 0, 0, NULL, NULL,
 	  "the interfaces that receive the VIPs' traffic (required)" },

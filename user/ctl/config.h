@@ -123,6 +123,7 @@ struct cidlb_conf {
 	int log_level;	  /* LOG_ERR..LOG_DEBUG */
 	uint32_t quarantine_s;
 	uint32_t retire_ttl_s;
+	uint32_t announce_table; /* 0 = off (announce.c) */
 	/* [lb] */
 	char ifaces[CIDLB_MAX_IFACES][IF_NAMESIZE];
 	int n_ifaces;

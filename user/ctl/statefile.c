@@ -55,6 +55,8 @@ int cidlb_state_write(const char *path, const struct cidlb_state *st)
 	json_object_set(o, "interfaces", ifs);
 	if (st->seed)
 		json_object_set_new(o, "seed", json_integer((json_int_t)st->seed));
+	if (st->drained_since)
+		json_object_set_new(o, "drained_since", json_integer((json_int_t)st->drained_since));
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -320,6 +322,13 @@ int cidlb_state_read(const char *path, struct cidlb_state *st, char *why, size_t
 		f.array = NULL;
 		err = get_int(&f, o, "seed", 1, UINT32_MAX, &seed);
 		st->seed = (uint32_t)seed;
+	}
+	if (!err && json_object_get(o, "drained_since")) { /* absent unless drained */
+		json_int_t t;
+
+		f.array = NULL;
+		err = get_int(&f, o, "drained_since", 1, INT64_MAX, &t);
+		st->drained_since = (int64_t)t;
 	}
 	if (err == -ENOMEM)
 		snprintf(why, why_len, "%s: out of memory", path);

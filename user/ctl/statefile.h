@@ -53,6 +53,8 @@ struct cidlb_state {
 	uint32_t seed; /* drawn at the first start when the file sets no
 				 * [lb] seed, kept across restarts; 0 = none yet
 				 * (older state files have none) */
+	int64_t drained_since; /* `cidlb daemon drain`: wall clock time, kept
+				 * until undrain; 0 = not drained */
 };
 
 /* 0, -ENOENT (no file), -EINVAL (not a state file: *why says where). */

@@ -207,6 +207,34 @@ static int req_status(struct req *r, const char *cmd __attribute__((unused)))
 		r->reply, "retired_cids",
 		json_integer((json_int_t)__atomic_load_n(&d->retired_count, __ATOMIC_RELAXED)));
 	json_object_set_new(r->reply, "last_reload", rl);
+	json_object_set_new(r->reply, "drained", json_boolean(d->st.drained_since != 0));
+	json_object_set_new(r->reply, "drained_since", json_integer(d->st.drained_since));
+	json_object_set_new(r->reply, "announce", announce_json(d));
+	return 0;
+}
+
+/* drain, undrain: the host's VIPs withdrawn or announced again */
+static int req_drain(struct req *r, const char *cmd)
+{
+	struct daemon *d = r->d;
+	bool drain = !strcmp(cmd, "drain");
+	int64_t was = d->st.drained_since;
+
+	if (drain && !was)
+		d->st.drained_since = (int64_t)time(NULL);
+	else if (!drain)
+		d->st.drained_since = 0;
+	if (was != d->st.drained_since) {
+		save_state(d);
+		pr_info("control: %s: %s", cmd,
+			drain ? "the VIPs are withdrawn until 'cidlb daemon undrain'" :
+				"the VIPs are announced again where they qualify");
+	}
+	announce_sync(d);
+	json_object_set_new(r->reply, "drained", json_boolean(drain));
+	json_object_set_new(r->reply, "changed", json_boolean(was != d->st.drained_since));
+	json_object_set_new(r->reply, "drained_since", json_integer(d->st.drained_since));
+	json_object_set_new(r->reply, "announce", announce_json(d));
 	return 0;
 }
 
@@ -476,6 +504,8 @@ static const struct request {
 	{ "quarantine.list", "", req_quarantine },
 	{ "reload", "", req_reload },
 	{ "stop", "keep", req_stop },
+	{ "drain", "", req_drain },
+	{ "undrain", "", req_drain },
 };
 
 /* "status, backend.list, ...": the request names, for error replies */

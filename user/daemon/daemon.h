@@ -19,6 +19,7 @@
  *   notify.c    sd_notify without libsystemd
  *   neigh.c     next hops of FIB-routed backends kept resolved
  *   health.c    health checks of the backends' QUIC servers (own thread)
+ *   announce.c  the VIP routes a routing daemon announces (BGP), drain
  *
  * One lock (d->lock) guards everything below but the retired-CID part:
  * the main thread (signals, timer), one thread per control client (ctl.c)
@@ -56,6 +57,17 @@ struct retire_ent {
 	uint64_t expires_ns;
 	struct cidlb_cid_key key;
 };
+
+/* announce.c: one VIP address and whether its route is in the table */
+struct ann_vip {
+	uint8_t family, addr[16];
+	bool announced;
+};
+
+/* announce.c: the routing protocol number of our routes ("proto 171" in
+ * ip route; krt_source = 171 in BIRD) */
+#define CIDLB_RTPROT	   171
+#define CIDLB_ANNOUNCE_MAX CIDLB_MAX_VIPS
 
 /* health.c: a backend's health */
 enum health_state {
@@ -149,6 +161,14 @@ struct daemon {
 	int health_raw[2][2]; /* [outer v6][inner v6] raw sockets */
 	int health_pkt;	      /* AF_PACKET: mode = direct */
 	int health_wake;      /* eventfd: stop */
+	/* announce.c, under d->lock */
+	/* drained: d->st.drained_since != 0 (kept in the state file) */
+	uint32_t ann_table;  /* the table our routes are in, 0 = none */
+	struct ann_vip *ann; /* one per VIP address of d->conf */
+	int n_ann;
+	bool ann_evaluated;
+	char ann_why[64]; /* why withdrawn, "" = announced */
+	int ann_err_logged;
 };
 
 /* ---- program.c ---- */
@@ -269,6 +289,18 @@ void health_stop(struct daemon *d);
 uint8_t health_of(struct daemon *d, const char *name, int hint);
 uint64_t health_transitions(struct daemon *d, const char *name, int hint);
 const char *health_state_str(uint8_t state);
+
+/* ---- announce.c ---- */
+/* Make [daemon] announce_table hold a route per VIP address while this
+ * host should receive their traffic (attached, a healthy backend, not
+ * drained), none otherwise; under d->lock, once a second and after a
+ * change. A table left by a reload is emptied. */
+void announce_sync(struct daemon *d);
+/* Remove our routes (a plain stop); under d->lock or single-threaded. */
+void announce_withdraw_all(struct daemon *d);
+void announce_free(struct daemon *d);
+/* {"table", "protocol", "withdrawn_because", "vips": [{address, announced}]} */
+json_t *announce_json(struct daemon *d);
 
 /* ---- ctl.c ---- */
 int ctl_listen(struct daemon *d);

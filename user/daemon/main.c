@@ -106,12 +106,13 @@ static int take_lock(struct daemon *d)
 /* ---- start and stop --------------------------------------------------------- */
 
 /* After a plain stop: a state file with nothing but the drawn seed (none
- * without one), so that the next start places fallback flows as before. */
-static void keep_seed_only(const char *path, uint32_t seed)
+ * without one), so that the next start places fallback flows as before,
+ * and the drain, so that a host drained for maintenance stays so. */
+static void keep_seed_only(const char *path, uint32_t seed, int64_t drained_since)
 {
-	struct cidlb_state st = { .seed = seed };
+	struct cidlb_state st = { .seed = seed, .drained_since = drained_since };
 
-	if (!seed)
+	if (!seed && !drained_since)
 		unlink(path);
 	else if (cidlb_state_write(path, &st))
 		pr_warn("cannot write %s: the next start draws another [lb] seed", path);
@@ -130,18 +131,21 @@ static void teardown(struct daemon *d, bool keep)
 		pr_info("stopped; the program stays attached and the maps pinned under %s: forwarding continues, the next cidlbd adopts them",
 			d->pin_dir);
 	} else if (d->lb) {
+		/* withdrawn first: the routers stop sending before we stop forwarding */
+		announce_withdraw_all(d);
 		for (i = 0; i < d->n_ifs; i++)
 			detach_one(d, d->ifs[i].name, d->ifs[i].fwd_set);
 		cidlb_lb_close(d->lb);
 		d->lb = NULL;
 		cidlb_lb_unpin(d->pin_dir);
 		if (d->conf)
-			keep_seed_only(d->conf->state_file, d->st.seed);
+			keep_seed_only(d->conf->state_file, d->st.seed, d->st.drained_since);
 		pr_info("stopped; detached from %d interface%s and unpinned %s", d->n_ifs,
 			d->n_ifs == 1 ? "" : "s", d->pin_dir);
 	}
 	cidlb_lb_close(d->lb);
 	d->lb = NULL;
+	announce_free(d);
 }
 
 /* --cleanup: what a crashed or kept daemon left behind. */
@@ -159,6 +163,9 @@ static int cleanup_only(struct daemon *d)
 		return 0;
 	}
 	d->owner_map_id = cidlb_bpf_id(cidlb_lb_map_fd(d->lb, CIDLB_M_COUNTERS));
+	/* the VIP routes a kept daemon left: withdrawn before the detach */
+	d->ann_table = d->conf->announce_table;
+	announce_withdraw_all(d);
 	err = cidlb_state_read(d->conf->state_file, &prev, why, sizeof(why));
 	for (i = 0; !err && i < prev.n_ifs; i++)
 		detach_one(d, prev.ifs[i].name, prev.ifs[i].fwd_set);
@@ -169,7 +176,7 @@ static int cleanup_only(struct daemon *d)
 	cidlb_lb_close(d->lb);
 	d->lb = NULL;
 	cidlb_lb_unpin(d->pin_dir);
-	keep_seed_only(d->conf->state_file, err ? 0 : prev.seed);
+	keep_seed_only(d->conf->state_file, err ? 0 : prev.seed, err ? 0 : prev.drained_since);
 	pr_info("cleaned up %s", d->pin_dir);
 	return 0;
 }
@@ -259,6 +266,7 @@ static int run(struct daemon *d)
 			pthread_mutex_lock(&d->lock);
 			neigh_tick(d);
 			qlb_sample(d);
+			announce_sync(d);
 			if (quarantine_expire(d))
 				save_state(d);
 			pthread_mutex_unlock(&d->lock);
@@ -423,6 +431,9 @@ int main(int argc, char **argv)
 		cidlb_state_free(&prev); /* only its seed: the rest went with the program */
 	}
 	d->st.seed = prev.seed;
+	d->st.drained_since = prev.drained_since;
+	if (d->st.drained_since)
+		pr_info("this host is drained (cidlb daemon drain): its VIPs are not announced until 'cidlb daemon undrain'");
 	if (d->adopted && !d->st.seed &&
 	    !conf->has_seed) { /* an older state file: keep the map's */
 		struct cidlb_global g = { 0 };
@@ -492,6 +503,9 @@ int main(int argc, char **argv)
 		err = health_start(d);
 	if (err)
 		goto fail;
+	pthread_mutex_lock(&d->lock);
+	announce_sync(d);
+	pthread_mutex_unlock(&d->lock);
 	d->last_reload_ok = true;
 	snprintf(d->last_reload_msg, sizeof(d->last_reload_msg), "started");
 	sd_notifyf("READY=1\nSTATUS=running: %d interface%s, %d backends%s", d->n_ifs,

@@ -221,6 +221,20 @@ static void render(struct daemon *d, struct buf *b)
 	       "Server IDs of removed backends not yet given to another backend.");
 	out(b, "cidlb_quarantined_server_ids %d\n", n_q);
 
+	/* announce.c: drain and the VIP routes */
+	family(b, "cidlb_host_drained", "gauge",
+	       "1 while the host is drained (cidlb daemon drain): its VIPs are withdrawn.");
+	out(b, "cidlb_host_drained %d\n", d->st.drained_since != 0);
+	family(b, "cidlb_vip_announced", "gauge",
+	       "1 while the VIP address's route is in [daemon] announce_table (BGP announces it).");
+	for (i = 0; i < (size_t)d->n_ann; i++) {
+		char a[64];
+
+		out(b, "cidlb_vip_announced{vip=\"%s\"} %d\n",
+		    cidlb_addr_str(d->ann[i].family, d->ann[i].addr, a, sizeof(a)),
+		    d->ann[i].announced);
+	}
+
 	/* retired CIDs */
 	family(b, "cidlb_retired_cids", "gauge", "Entries in the retired-CID map.");
 	out(b, "cidlb_retired_cids %llu\n",

@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * announce.c - whether this host should receive the VIPs' traffic, told
+ * to the routing daemon (BIRD, FRR) through the kernel: one route per VIP
+ * address (/32, /128, "dev lo") in [daemon] announce_table, of protocol
+ * CIDLB_RTPROT. The routing daemon learns that table and announces what
+ * it holds over BGP; cidlbd never speaks BGP.
+ *
+ * A VIP address is announced while the program is attached to at least
+ * one interface, at least one active backend of weight > 0 is not down by
+ * its health checks, and the operator has not drained the host. Each
+ * sync reads the table back and makes it match (a route someone removed
+ * comes back, a stale one goes), without removing first: a restart with
+ * --keep leaves the routes in place and the next cidlbd takes them over
+ * as they are. A plain stop removes them; a dead host's routes die with
+ * it, and its BGP sessions (hold timer, BFD) withdraw them on the routers.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sys/socket.h>
+
+#include "ctl/xdp.h"
+#include "daemon.h"
+#include "ctl/log.h"
+
+#define NL_BUF 32768
+
+struct nl_route_req {
+	struct nlmsghdr h;
+	struct rtmsg r;
+	char attrs[128];
+};
+
+/* An attribute at the end of @req (room checked). */
+static void add_attr(struct nl_route_req *req, unsigned short type, const void *data, size_t len)
+{
+	char *base = (char *)req;
+	size_t at = NLMSG_ALIGN(req->h.nlmsg_len);
+	struct rtattr a = { .rta_type = type, .rta_len = (unsigned short)RTA_LENGTH(len) };
+
+	if (at + RTA_SPACE(len) > sizeof(*req))
+		return;
+	memcpy(base + at, &a, sizeof(a));
+	memcpy(base + at + RTA_LENGTH(0), data, len);
+	req->h.nlmsg_len = (uint32_t)(at + RTA_SPACE(len));
+}
+
+static int nl_open(void)
+{
+	struct timeval tv = { .tv_sec = 2 };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE), one = 1;
+
+	if (fd < 0)
+		return -errno;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	/* dumps filtered by the kernel (table, protocol), not the whole
+	 * FIB every second; an older kernel ignores the filter and
+	 * routes_read() filters itself */
+	setsockopt(fd, SOL_NETLINK, NETLINK_GET_STRICT_CHK, &one, sizeof(one));
+	return fd;
+}
+
+/* Add (replace) or delete the route of @a in @table: 0 or -errno. */
+static int route_change(int fd, bool add, const struct ann_vip *a, uint32_t table)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	bool v4 = a->family == CIDLB_FAMILY_V4;
+	struct nl_route_req req = { 0 };
+	char buf[1024];
+	struct nlmsghdr *h;
+	uint32_t oif = if_nametoindex("lo");
+	ssize_t n;
+
+	req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+	req.h.nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+	req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+	req.r.rtm_family = v4 ? AF_INET : AF_INET6;
+	req.r.rtm_dst_len = v4 ? 32 : 128;
+	req.r.rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+	req.r.rtm_protocol = CIDLB_RTPROT;
+	req.r.rtm_scope = add ? RT_SCOPE_LINK : RT_SCOPE_NOWHERE;
+	req.r.rtm_type = add ? RTN_UNICAST : RTN_UNSPEC;
+	add_attr(&req, RTA_DST, a->addr, v4 ? 4 : 16);
+	add_attr(&req, RTA_TABLE, &table, sizeof(table));
+	if (add && oif)
+		add_attr(&req, RTA_OIF, &oif, sizeof(oif));
+	if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	n = recv(fd, buf, sizeof(buf), 0);
+	if (n < 0)
+		return -errno;
+	h = (struct nlmsghdr *)buf;
+	if (!NLMSG_OK(h, (unsigned int)n) || h->nlmsg_type != NLMSG_ERROR)
+		return -EBADMSG;
+	return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+}
+
+/* Our routes in @table (protocol CIDLB_RTPROT, host routes) into @out
+ * (up to @max); their number or -errno. */
+static int routes_read(int fd, uint32_t table, struct ann_vip *out, int max)
+{
+	static const int families[] = { AF_INET, AF_INET6 };
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char *buf = malloc(NL_BUF);
+	int n_out = 0, fi, err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (fi = 0; fi < 2 && !err; fi++) {
+		struct nl_route_req req = { 0 };
+		bool done = false;
+
+		req.h.nlmsg_len = NLMSG_LENGTH(sizeof(struct rtmsg));
+		req.h.nlmsg_type = RTM_GETROUTE;
+		req.h.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+		req.r.rtm_family = (uint8_t)families[fi];
+		req.r.rtm_protocol = CIDLB_RTPROT;
+		req.r.rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
+		add_attr(&req, RTA_TABLE, &table, sizeof(table));
+		if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+			err = -errno;
+			break;
+		}
+		while (!done && !err) {
+			ssize_t n = recv(fd, buf, NL_BUF, 0);
+			struct nlmsghdr *h;
+
+			if (n < 0) {
+				err = -errno;
+				break;
+			}
+			for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned int)n);
+			     h = NLMSG_NEXT(h, n)) {
+				struct rtmsg *r = NLMSG_DATA(h);
+				uint32_t t;
+				struct rtattr *a;
+				int len;
+				bool v4;
+				const void *dst = NULL;
+
+				/* a dump's error comes in NLMSG_DONE (or
+				 * NLMSG_ERROR); -ENOENT: no such table yet,
+				 * that is, no route in it */
+				if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR) {
+					int e = 0;
+
+					if (h->nlmsg_len >= NLMSG_LENGTH(sizeof(int)))
+						memcpy(&e, NLMSG_DATA(h), sizeof(e));
+					if (h->nlmsg_type == NLMSG_ERROR && !e)
+						e = -EIO;
+					if (e && e != -ENOENT)
+						err = e;
+					done = true;
+					break;
+				}
+				if (h->nlmsg_type != RTM_NEWROUTE ||
+				    r->rtm_protocol != CIDLB_RTPROT)
+					continue;
+				v4 = r->rtm_family == AF_INET;
+				if (r->rtm_dst_len != (v4 ? 32 : 128))
+					continue;
+				t = r->rtm_table;
+				len = (int)RTM_PAYLOAD(h);
+				for (a = RTM_RTA(r); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+					if (a->rta_type == RTA_TABLE)
+						memcpy(&t, RTA_DATA(a), sizeof(t));
+					else if (a->rta_type == RTA_DST)
+						dst = RTA_DATA(a);
+				}
+				if (t != table || !dst || n_out >= max)
+					continue;
+				memset(&out[n_out], 0, sizeof(out[n_out]));
+				out[n_out].family = v4 ? CIDLB_FAMILY_V4 : CIDLB_FAMILY_V6;
+				memcpy(out[n_out].addr, dst, v4 ? 4 : 16);
+				n_out++;
+			}
+		}
+	}
+	free(buf);
+	return err ? err : n_out;
+}
+
+static bool same_addr(const struct ann_vip *a, const struct ann_vip *b)
+{
+	return a->family == b->family &&
+	       !memcmp(a->addr, b->addr, a->family == CIDLB_FAMILY_V4 ? 4 : 16);
+}
+
+static const char *ann_str(const struct ann_vip *a, char *buf, size_t len)
+{
+	return cidlb_addr_str(a->family, a->addr, buf, len);
+}
+
+/* Remove every route of ours from @table; how many were there, or -errno. */
+static int flush_table(uint32_t table)
+{
+	struct ann_vip have[CIDLB_ANNOUNCE_MAX];
+	char s[64];
+	int fd, n, i, gone = 0;
+
+	fd = nl_open();
+	if (fd < 0)
+		return fd;
+	n = routes_read(fd, table, have, CIDLB_ANNOUNCE_MAX);
+	for (i = 0; i < n; i++) {
+		int err = route_change(fd, false, &have[i], table);
+
+		if (err && err != -ESRCH)
+			pr_warn("announce: cannot remove the route of %s from table %u: %s",
+				ann_str(&have[i], s, sizeof(s)), table, strerror(-err));
+		else
+			gone++;
+	}
+	close(fd);
+	return n < 0 ? n : gone;
+}
+
+/* The program attached to at least one of the interfaces. */
+static bool forwarding(struct daemon *d)
+{
+	int i;
+
+	if (!d->lb)
+		return false;
+	for (i = 0; i < d->n_ifs; i++) {
+		struct cidlb_xdp_info info;
+
+		if (!cidlb_xdp_query(d->ifs[i].ifindex, CIDLB_PROG_MAIN, d->owner_map_id, &info) &&
+		    info.ours)
+			return true;
+	}
+	return false;
+}
+
+/* At least one backend takes new connections and is not down. */
+static bool healthy(struct daemon *d)
+{
+	int i;
+
+	for (i = 0; i < d->conf->n_backends; i++) {
+		const struct cidlb_conf_backend *b = &d->conf->backends[i];
+
+		if (b->state == CIDLB_BE_ACTIVE && b->weight &&
+		    health_of(d, b->name, i) != HEALTH_DOWN)
+			return true;
+	}
+	return false;
+}
+
+/* d->ann: one entry per VIP address of d->conf, announced flags kept
+ * for the addresses that stay. */
+static int rebuild_list(struct daemon *d)
+{
+	struct ann_vip *n;
+	int i, j, cnt = 0;
+
+	n = calloc((size_t)d->conf->n_vips + 1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	for (i = 0; i < d->conf->n_vips && cnt < CIDLB_ANNOUNCE_MAX; i++) {
+		const struct cidlb_vip_key *k = &d->conf->vips[i].key;
+		struct ann_vip a = { .family = k->family };
+
+		memcpy(a.addr, k->addr, sizeof(a.addr));
+		if (a.family == CIDLB_FAMILY_V4)
+			memset(a.addr + 4, 0, sizeof(a.addr) - 4);
+		for (j = 0; j < cnt && !same_addr(&n[j], &a); j++)
+			;
+		if (j < cnt)
+			continue;
+		for (j = 0; j < d->n_ann; j++)
+			if (same_addr(&d->ann[j], &a))
+				a.announced = d->ann[j].announced;
+		n[cnt++] = a;
+	}
+	free(d->ann);
+	d->ann = n;
+	d->n_ann = cnt;
+	return 0;
+}
+
+void announce_sync(struct daemon *d)
+{
+	struct ann_vip have[CIDLB_ANNOUNCE_MAX];
+	uint32_t table = d->conf ? d->conf->announce_table : 0;
+	const char *why = NULL;
+	bool want, present, failed = false;
+	int fd, n, i, j, err;
+	char s[64];
+
+	if (!d->conf)
+		return;
+	if (d->ann_table && d->ann_table != table) {
+		n = flush_table(d->ann_table);
+		pr_info("announce: table %u left (%d route%s removed)", d->ann_table,
+			n > 0 ? n : 0, n == 1 ? "" : "s");
+	}
+	d->ann_table = table;
+	if (rebuild_list(d))
+		return;
+	if (!table) {
+		for (i = 0; i < d->n_ann; i++)
+			d->ann[i].announced = false;
+		snprintf(d->ann_why, sizeof(d->ann_why), "announce_table is 0");
+		return;
+	}
+	if (d->st.drained_since)
+		why = "drained";
+	else if (!forwarding(d))
+		why = "the program is not attached";
+	else if (!healthy(d))
+		why = "no healthy backend";
+	want = !why;
+	if (!d->ann_evaluated || strcmp(d->ann_why, why ? why : "")) {
+		if (why)
+			pr_info("announce: withdrawing the VIPs from table %u: %s", table, why);
+		else
+			pr_info("announce: announcing %d VIP address%s in table %u", d->n_ann,
+				d->n_ann == 1 ? "" : "es", table);
+		snprintf(d->ann_why, sizeof(d->ann_why), "%s", why ? why : "");
+		d->ann_evaluated = true;
+	}
+	fd = nl_open();
+	if (fd < 0)
+		return;
+	n = routes_read(fd, table, have, CIDLB_ANNOUNCE_MAX);
+	if (n < 0) {
+		if (!d->ann_err_logged++)
+			pr_warn("announce: cannot read routing table %u: %s", table,
+				strerror(-n));
+		close(fd);
+		return;
+	}
+	/* stale routes first: VIPs removed, or all when withdrawn */
+	for (j = 0; j < n; j++) {
+		for (i = 0; i < d->n_ann && !same_addr(&d->ann[i], &have[j]); i++)
+			;
+		if (want && i < d->n_ann)
+			continue;
+		err = route_change(fd, false, &have[j], table);
+		if (err && err != -ESRCH) {
+			failed = true;
+			if (!d->ann_err_logged++)
+				pr_warn("announce: cannot remove the route of %s from table %u: %s",
+					ann_str(&have[j], s, sizeof(s)), table, strerror(-err));
+		}
+	}
+	for (i = 0; i < d->n_ann; i++) {
+		for (j = 0, present = false; j < n && !present; j++)
+			present = same_addr(&d->ann[i], &have[j]);
+		if (want && !present) {
+			err = route_change(fd, true, &d->ann[i], table);
+			if (err) {
+				failed = true;
+				if (!d->ann_err_logged++)
+					pr_warn("announce: cannot add the route of %s to table %u: %s",
+						ann_str(&d->ann[i], s, sizeof(s)), table,
+						strerror(-err));
+				d->ann[i].announced = false;
+				continue;
+			}
+		}
+		if (d->ann[i].announced != want)
+			pr_debug("announce: %s %s", ann_str(&d->ann[i], s, sizeof(s)),
+				 want ? "announced" : "withdrawn");
+		d->ann[i].announced = want;
+	}
+	if (!failed) /* logged once while it fails, again after a success */
+		d->ann_err_logged = 0;
+	close(fd);
+}
+
+void announce_withdraw_all(struct daemon *d)
+{
+	int n, i;
+
+	if (!d->ann_table)
+		return;
+	n = flush_table(d->ann_table);
+	if (n > 0)
+		pr_info("announce: %d VIP route%s withdrawn from table %u", n, n == 1 ? "" : "s",
+			d->ann_table);
+	for (i = 0; i < d->n_ann; i++)
+		d->ann[i].announced = false;
+}
+
+void announce_free(struct daemon *d)
+{
+	free(d->ann);
+	d->ann = NULL;
+	d->n_ann = 0;
+}
+
+json_t *announce_json(struct daemon *d)
+{
+	json_t *o = json_object(), *a = json_array();
+	char s[64];
+	int i;
+
+	for (i = 0; i < d->n_ann; i++)
+		json_array_append_new(a, json_pack("{s:s,s:b}", "address",
+						   ann_str(&d->ann[i], s, sizeof(s)), "announced",
+						   d->ann[i].announced));
+	json_object_set_new(o, "table", json_integer(d->ann_table));
+	json_object_set_new(o, "protocol", json_integer(CIDLB_RTPROT));
+	json_object_set_new(o, "withdrawn_because", json_string(d->ann_why));
+	json_object_set_new(o, "vips", a);
+	return o;
+}
