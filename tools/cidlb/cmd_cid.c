@@ -25,8 +25,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: cidlb [-j] cid encode CONFIG --server-id HEX [--nonce HEX]\n"
 		   "       cidlb [-j] cid decode CONFIG CID\n"
-		   "       cidlb [-j] cid retire [--ttl SECONDS] CID... | --file FILE | -\n"
-		   "       cidlb [-j] cid unretire CID... | --file FILE | -\n"
+		   "       cidlb [-j] cid retire [--ttl SECONDS] [--pool POOL] CID... | --file FILE | -\n"
+		   "       cidlb [-j] cid unretire [--pool POOL] CID... | --file FILE | -\n"
 		   "       cidlb [-j] cid list\n"
 		   "       cidlb cid help\n"
 		   "\n"
@@ -52,6 +52,8 @@ static void usage(FILE *f)
 		   "dropped for SECONDS (default [daemon] retire_ttl, 600), e.g. CIDs an\n"
 		   "endpoint retired (RETIRE_CONNECTION_ID) or that must be cut off. CIDs in\n"
 		   "hex; --file FILE or '-' (stdin): one CID per line, '#' comments, any number.\n"
+		   "--pool POOL: the pool whose VIPs the CIDs come to (required where the\n"
+		   "configuration names pools; a CID is retired in its pool only).\n"
 		   "unretire: remove them again. list: the retired-CID map, read from the\n"
 		   "pinned map (works without cidlbd), with the seconds left.\n"
 		   "\n"
@@ -509,7 +511,7 @@ static int read_cid_lines(const char *verb, FILE *f, const char *name, json_t *a
 
 static int do_retire(int argc, char **argv, bool add)
 {
-	const char *verb = add ? "retire" : "unretire";
+	const char *verb = add ? "retire" : "unretire", *pool = NULL;
 	json_t *cids = json_array(), *reply;
 	long long ttl = -1, total = 0, missing = 0, replied_ttl = 0;
 	size_t off, n;
@@ -530,6 +532,12 @@ static int do_retire(int argc, char **argv, bool add)
 			if (!*argv[i] || *end || ttl < 1 || ttl > 30 * 86400)
 				ret = cidlb_usage_error(
 					"cid retire: --ttl '%s': seconds, 1..2592000", argv[i]);
+		} else if (!strcmp(arg, "--pool")) {
+			if (i + 1 >= argc) {
+				ret = cidlb_usage_error("cid %s: --pool needs a pool's name", verb);
+				break;
+			}
+			pool = argv[++i];
 		} else if (!strcmp(arg, "--file") || !strcmp(arg, "-")) {
 			const char *path = !strcmp(arg, "-") ? "-" :
 					   i + 1 < argc	     ? argv[++i] :
@@ -579,6 +587,8 @@ static int do_retire(int argc, char **argv, bool add)
 				chunk);
 		if (ttl > 0)
 			json_object_set_new(req, "ttl", json_integer(ttl));
+		if (pool)
+			json_object_set_new(req, "pool", json_string(pool));
 		ret = cidlb_call(req, &reply);
 		if (ret) {
 			if (off)
