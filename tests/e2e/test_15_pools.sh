@@ -77,6 +77,6 @@ service pool-web $VIP4 be1 198.18.1.4
 
 pools=$(lbc lb1 -j backend list | $PY -c '
 import json, sys
-print(" ".join("%s:%s" % (b["name"], b["pool"]) for b in json.load(sys.stdin)["backends"]))')
+print(" ".join("%s:%s" % (b["name"], b["pool"]) for b in json.load(sys.stdin)))')
 [ "$pools" = "be1:web be2:web be3:game" ] || fail "backend list: '$pools'"
 ok "backend list: $pools"
