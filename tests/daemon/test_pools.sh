@@ -73,6 +73,9 @@ wait_eq "CID 0001 to api's VIP: b1" 20 decap_since s1 "$s1"
 wait_eq "CID 0001 to game's VIP: g3" 30 decap_since s3 "$s3"
 eq "backend list: the pools" "[('b1', 'api'), ('b2', 'api'), ('g3', 'game')]" \
 	"$(lbc -j backend list | jget '[(b["name"], b["pool"]) for b in d]')"
+eq "status: the pools" "['api', 'game']" "$(lbc -j status | jget 'd["pools"]')"
+expect_rc "status (text)" 0 lbc status
+grep_in "status: a pools line" "^pools  *api game$" "$T/out"
 expect_rc "backend list (text)" 0 lbc backend list
 grep_in "a POOL column" "^NAME  *POOL  *INDEX" "$T/out"
 grep_in "g3 in game" "^g3  *game " "$T/out"

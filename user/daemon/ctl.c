@@ -201,6 +201,13 @@ static int req_status(struct req *r, const char *cmd __attribute__((unused)))
 	json_object_set_new(r->reply, "seed",
 			    json_string(d->conf->has_seed ? "config" : "random (state file)"));
 	json_object_set_new(r->reply, "vips", json_integer(d->conf->n_vips));
+	if (d->conf->pools_named) { /* their names; none: the implicit pool */
+		json_t *pl = json_array();
+
+		for (int i = 0; i < d->conf->n_pools; i++)
+			json_array_append_new(pl, json_string(d->conf->pools[i].name));
+		json_object_set_new(r->reply, "pools", pl);
+	}
 	json_object_set_new(r->reply, "backends", be);
 	json_object_set_new(r->reply, "quarantined_server_ids", json_integer(n[2]));
 	json_object_set_new(
