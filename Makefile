@@ -155,6 +155,7 @@ $(BUILD)/examples/%: examples/%.c $(LIBCIDLB_A) $(BUILD)/include/cidlb/cidlb.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(CC) $(UCFLAGS) -I$(BUILD)/include -o $@ $< $(LIBCIDLB_A) \
+		$(shell pkg-config --cflags --libs libngtcp2_crypto_gnutls 2>/dev/null) \
 		$(shell pkg-config --cflags --libs libngtcp2 2>/dev/null) $(LDLIBS_SSL) -lpthread
 
 # ---- the data path built in userspace: twin test and fuzzers -------------
@@ -225,7 +226,13 @@ fuzz: $(FUZZ_BINS)
 # on libcidlb), a pass-only XDP program for the veth peers of cidlb's
 # interfaces, and a certificate maker for the test servers.
 E2E_DIR  := $(BUILD)/e2e
-E2E_BINS := $(E2E_DIR)/cid_shim.so $(E2E_DIR)/xdp_pass.bpf.o $(E2E_DIR)/mkcert
+E2E_BINS := $(E2E_DIR)/cid_shim.so $(E2E_DIR)/token_file_shim.so $(E2E_DIR)/xdp_pass.bpf.o \
+	    $(E2E_DIR)/mkcert
+
+$(E2E_DIR)/token_file_shim.so: tests/e2e/token_file_shim.c
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(UCFLAGS) -shared -o $@ $< -ldl
 
 $(E2E_DIR)/cid_shim.so: tests/e2e/cid_shim.c $(LIBCIDLB_A) include/cidlb/cidlb.h
 	$(call msg,LD,$@)

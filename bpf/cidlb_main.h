@@ -15,6 +15,7 @@
 #include "vip.h"
 #include "quic.h"
 #include "pick.h"
+#include "token.h"
 #include "encap.h"
 #include "transit.h"
 #include "reset.h"
@@ -222,7 +223,16 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 		cnt->drop_small_initial++;
 		return XDP_DROP;
 	}
-	if (pick_fallback(&p->flow, rc, g, pr, &idx, cnt)) {
+	/* an Initial's token first: every Initial of a connection carries
+	 * the same one, and its 4-tuple entry (made or moved here) takes the
+	 * 0-RTT packets, which have none; an entry a reused 4-tuple left
+	 * behind does not outweigh it */
+	if (rc == FLOW_INSERT && q.kind == QUIC_INITIAL && (g->flags & CIDLB_GF_TOKEN) &&
+	    !token_pick(ctx, &q, p->l4_off + p->udp_len, g, pr, &idx, cnt)) {
+		cnt->route_token++;
+		flow_record(&p->flow, idx, g, cnt);
+	} else if (flow_lookup(&p->flow, rc, g, pr, &idx, cnt) &&
+		   flow_place(&p->flow, rc, g, pr, &idx, cnt)) {
 		cnt->drop_no_backend++;
 		return XDP_DROP;
 	}

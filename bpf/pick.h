@@ -4,9 +4,11 @@
  * QUIC-LB draft-21 section 4 (docs/quic-lb.md):
  * a DCID is routable when its config ID names a config held here, it is
  * long enough for that config, and its server ID belongs to a live
- * backend. Everything else takes the baseline fallback: the 4-tuple LRU
- * table, then the Maglev table on a seeded hash of the 4-tuple; only an
- * Initial or 0-RTT packet of 1200 octets adds to the table (flow_admit()).
+ * backend. Everything else takes the baseline fallback (an Initial whose
+ * token routes it first, bpf/token.h): the 4-tuple LRU table
+ * (flow_lookup()), then the Maglev table on a seeded hash of the 4-tuple
+ * (flow_place()); only an Initial or 0-RTT packet of 1200 octets adds to
+ * the table (flow_admit()).
  */
 #ifndef CIDLB_BPF_PICK_H
 #define CIDLB_BPF_PICK_H
@@ -184,11 +186,12 @@ static __always_inline void dcache_put(const struct cid_ctx *c, struct cidlb_dca
 	__builtin_memcpy(s->sid, key->sid, CIDLB_SID_MAX);
 }
 
-/* The AES decoders, behind the decode cache unless the config opts out:
- * 0 decoded, 1 found in the cache, -1 not decodable. After a miss, *put
- * is the slot the decode may go into: the caller writes it only once the
- * server ID has proved to be a live backend's (pick_by_sid), so that
- * made-up CIDs do not evict real clients' entries. */
+/* The AES decoders, behind the decode cache unless the config opts out
+ * or put is NULL (token prefixes: bpf/token.h): 0 decoded, 1 found in
+ * the cache, -1 not decodable. After a miss, *put is the slot the decode
+ * may go into: the caller writes it only once the server ID has proved
+ * to be a live backend's (pick_by_sid), so that made-up CIDs do not evict
+ * real clients' entries. */
 static __always_inline int cid_decrypt(const struct cid_ctx *c, const struct cidlb_global *g,
 				       struct cidlb_sid_key *key, struct cidlb_counters *cnt,
 				       struct cidlb_dcache_slot **put)
@@ -196,7 +199,7 @@ static __always_inline int cid_decrypt(const struct cid_ctx *c, const struct cid
 	const struct cidlb_config *cfg = c->cfg;
 	struct cidlb_dcache_slot *s;
 
-	if (!(cfg->flags & CIDLB_CFG_F_NO_DCACHE)) {
+	if (put && !(cfg->flags & CIDLB_CFG_F_NO_DCACHE)) {
 		s = dcache_slot(c, g);
 		if (!dcache_get(c, s, key, cnt))
 			return 1;
@@ -441,13 +444,12 @@ static __always_inline int maglev_pick(const struct cidlb_flow_key *flow,
 	return 0;
 }
 
-/* Baseline fallback: the 4-tuple table (an entry whose backend is live,
- * of the VIP's pool pr, and that is not idle), else pr's Maglev table,
- * recorded in the table when `admit` (enum flow_admit) allows it.
- * Returns 0 with *idx set, or -1 when no backend is live. */
-static __always_inline int pick_fallback(const struct cidlb_flow_key *flow, int admit,
-					 const struct cidlb_global *g, struct cidlb_pool_ref pr,
-					 __u32 *idx, struct cidlb_counters *cnt)
+/* Baseline fallback, first half: the 4-tuple table's entry, when its
+ * backend is live, of the VIP's pool pr, and it is not idle. 0 with *idx
+ * set, else -1. */
+static __always_inline int flow_lookup(const struct cidlb_flow_key *flow, int admit,
+				       const struct cidlb_global *g, struct cidlb_pool_ref pr,
+				       __u32 *idx, struct cidlb_counters *cnt)
 {
 	struct cidlb_backend *be;
 	struct cidlb_flow *f;
@@ -467,6 +469,16 @@ static __always_inline int pick_fallback(const struct cidlb_flow_key *flow, int 
 			return 0;
 		}
 	}
+	return -1;
+}
+
+/* Second half: pr's Maglev table, recorded in the table when `admit`
+ * (enum flow_admit) allows it. 0 with *idx set, or -1 when no backend is
+ * live. */
+static __always_inline int flow_place(const struct cidlb_flow_key *flow, int admit,
+				      const struct cidlb_global *g, struct cidlb_pool_ref pr,
+				      __u32 *idx, struct cidlb_counters *cnt)
+{
 	if (maglev_pick(flow, g, pr, idx))
 		return -1;
 	if (admit == FLOW_INSERT)

@@ -27,16 +27,30 @@
  * resets) derives its tokens as ngtcp2's examples do, HMAC-SHA256(secret,
  * CID) truncated to 16 octets.
  *
- * main() runs without a network: it builds the first SCID, calls the
- * callback through an ngtcp2_callbacks table as ngtcp2 would, and checks
- * every CID with a decoder. It exits 0 when all checks pass.
+ * Tokens (NEW_TOKEN frames and Retry packets): with `token_prefix = yes`
+ * in the config's [quic-lb N] section, the LB routes a client's Initial by
+ * the token it carries, so that a client that comes back from another
+ * address reaches the server holding its session ticket and its 0-RTT
+ * data is accepted (docs/tokens.md). The server puts cidlb_token_prefix()
+ * first in each token it issues, ngtcp2's token after it, and strips the
+ * prefix before ngtcp2 checks a token (new_token(), check_token()). After
+ * the prefix comes ngtcp2's magic octet: NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY
+ * or _REGULAR tells the kinds apart.
  *
- * Build: cc ngtcp2_cid.c -lcidlb -lngtcp2 -lcrypto -lpthread
+ * main() runs without a network: it builds the first SCID, calls the
+ * callback through an ngtcp2_callbacks table as ngtcp2 would, checks
+ * every CID with a decoder, and builds and checks a token of each kind.
+ * It exits 0 when all checks pass.
+ *
+ * Build: cc ngtcp2_cid.c -lcidlb -lngtcp2_crypto_gnutls -lngtcp2 -lcrypto -lpthread
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
@@ -114,6 +128,68 @@ static int server_first_scid(struct server *s, ngtcp2_cid *scid)
 	size_t len = s->cfg ? cidlb_cid_config_cid_len(s->cfg) : CIDLB_CID_UNROUTABLE_LEN_MIN;
 
 	return new_cid(s, scid, len);
+}
+
+/* ---- tokens ------------------------------------------------------------- */
+
+#define TOKEN_MAX (CIDLB_CID_LEN_MAX + NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN)
+
+/*
+ * A token for NEW_TOKEN (retry_scid NULL) or for a Retry packet, into
+ * token (TOKEN_MAX octets): the routable prefix, then ngtcp2's token under
+ * the server's token secret. Its length, or -1. Without a QUIC-LB config,
+ * ngtcp2's token alone.
+ */
+static ngtcp2_ssize new_token(struct server *s, uint8_t *token, const uint8_t *secret,
+			      size_t secretlen, const ngtcp2_sockaddr *sa, ngtcp2_socklen salen,
+			      const ngtcp2_cid *retry_scid, const ngtcp2_cid *odcid,
+			      ngtcp2_tstamp ts)
+{
+	ngtcp2_ssize n = 0, m;
+
+	if (s->cfg) {
+		/* a fresh nonce each time: prefixes cannot be linked */
+		n = cidlb_token_prefix(s->cfg, s->server_id, s->server_id_len, token, TOKEN_MAX);
+		if (n < 0)
+			return -1;
+	}
+	if (retry_scid)
+		m = ngtcp2_crypto_generate_retry_token(token + n, secret, secretlen,
+						       NGTCP2_PROTO_VER_V1, sa, salen, retry_scid,
+						       odcid, ts);
+	else
+		m = ngtcp2_crypto_generate_regular_token(token + n, secret, secretlen, sa, salen,
+							 ts);
+	return m < 0 ? -1 : n + m;
+}
+
+/*
+ * Check a token from a client's Initial (hd.token): 0 valid, -1 not.
+ * The prefix only routed the packet here; what it says is not trusted.
+ * A Retry token gives the original DCID in *odcid.
+ */
+static int check_token(struct server *s, const uint8_t *token, size_t len, const uint8_t *secret,
+		       size_t secretlen, const ngtcp2_sockaddr *sa, ngtcp2_socklen salen,
+		       const ngtcp2_cid *dcid, ngtcp2_cid *odcid, ngtcp2_tstamp ts)
+{
+	size_t n = s->cfg ? cidlb_token_prefix_len(s->cfg) : 0;
+
+	if (len <= n)
+		return -1;
+	token += n;
+	len -= n;
+	if (token[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY)
+		return ngtcp2_crypto_verify_retry_token(odcid, token, len, secret, secretlen,
+							NGTCP2_PROTO_VER_V1, sa, salen, dcid,
+							10 * NGTCP2_SECONDS, ts) ?
+			       -1 :
+			       0;
+	if (token[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_REGULAR)
+		return ngtcp2_crypto_verify_regular_token(token, len, secret, secretlen, sa, salen,
+							  3600 * NGTCP2_SECONDS, ts) ?
+			       -1 :
+			       0;
+	return -1;
 }
 
 /* ---- demonstration without a network ------------------------------------ */
@@ -218,6 +294,43 @@ int main(void)
 	CHECK(cidlb_cid_decoder_decode(dec, scid.data, scid.datalen, &info) ==
 		      CIDLB_CID_UNROUTABLE_CR7,
 	      "config ID 7 CID decoded as routable");
+
+	/* 4. tokens: the prefix names this server, the server accepts its own */
+	{
+		struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(4433) };
+		const ngtcp2_sockaddr *sa = (const ngtcp2_sockaddr *)&sin;
+		uint8_t secret[32], tok[2][TOKEN_MAX];
+		ngtcp2_ssize len[2];
+		ngtcp2_cid odcid, dcid;
+		ngtcp2_tstamp now = 1000 * NGTCP2_SECONDS;
+
+		inet_pton(AF_INET, "192.0.2.7", &sin.sin_addr);
+		CHECK(RAND_bytes(secret, sizeof(secret)) == 1, "RAND_bytes");
+		CHECK(new_cid(&srv, &dcid, cidlb_cid_config_cid_len(srv.cfg)) == 0, "Retry SCID");
+		len[0] = new_token(&srv, tok[0], secret, sizeof(secret), sa, sizeof(sin), NULL, NULL,
+				   now);
+		len[1] = new_token(&srv, tok[1], secret, sizeof(secret), sa, sizeof(sin), &dcid,
+				   &cids[0], now);
+		for (int k = 0; k < 2; k++) {
+			CHECK(len[k] > (ngtcp2_ssize)cidlb_token_prefix_len(srv.cfg), "token %d", k);
+			if (len[k] <= 0)
+				continue;
+			CHECK(cidlb_cid_decoder_decode(dec, tok[k], (size_t)len[k], &info) ==
+					      CIDLB_CID_ROUTABLE &&
+				      !memcmp(info.server_id, srv.server_id, 3),
+			      "token %d: the prefix does not name the server", k);
+			CHECK(check_token(&srv, tok[k], (size_t)len[k], secret, sizeof(secret), sa,
+					  sizeof(sin), &dcid, &odcid, now + NGTCP2_SECONDS) == 0,
+			      "token %d refused", k);
+			tok[k][len[k] - 1] ^= 1; /* tampered: refused */
+			CHECK(check_token(&srv, tok[k], (size_t)len[k], secret, sizeof(secret), sa,
+					  sizeof(sin), &dcid, &odcid, now + NGTCP2_SECONDS) == -1,
+			      "token %d: a tampered one accepted", k);
+		}
+		CHECK(len[1] > 0 && ngtcp2_cid_eq(&odcid, &cids[0]), "Retry token: original DCID");
+		printf("tokens     %zd and %zd octets, prefixed (%zu)\n", len[0], len[1],
+		       cidlb_token_prefix_len(srv.cfg));
+	}
 
 	printf("%s\n", failures ? "FAILED" : "ok");
 out:

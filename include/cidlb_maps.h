@@ -202,6 +202,9 @@ enum cidlb_cid_mode {
 #define CIDLB_CFG_F_RESET     0x04 /* reset_rk holds a reset key: the LB
 					* answers CIDs of down backends with
 					* stateless resets */
+#define CIDLB_CFG_F_TOKEN     0x08 /* the servers prefix their tokens with a
+					* CID of this config: an Initial without
+					* a routable DCID goes by its token */
 
 struct cidlb_config {
 	__u8 mode;	/* enum cidlb_cid_mode */
@@ -502,6 +505,9 @@ struct cidlb_rate {
 #define CIDLB_GF_NO_TRANSIT \
 	0x04 /* drop what the program would pass and the
 					 * kernel would route (bpf/transit.h) */
+#define CIDLB_GF_TOKEN 0x08 /* a config has CIDLB_CFG_F_TOKEN: Initials
+			     * without a routable DCID read their token
+			     * (bpf/token.h); kept by lb.c */
 
 #ifndef __bpf__
 /* Fill b's outer-header template for the settings g (family, address and
@@ -635,7 +641,7 @@ struct cidlb_neigh {
 	  "Not reset, sent on as before: too short for a smaller reset, or IP options or " \
 	  "IPv6 extension headers.") \
 	X(DROP, drop_reset, "Dropped: a stateless reset could not be built after the frame was cut.") \
-	/* new-flow admission (bpf/pick.h pick_fallback) */ \
+	/* new-flow admission (bpf/pick.h flow_lookup, flow_place) */ \
 	X(DROP, drop_small_initial, \
 	  "Dropped: Initial without a routable CID in a UDP payload under 1200 octets.") \
 	X(PATH, lru_no_admit, \
@@ -655,6 +661,13 @@ struct cidlb_neigh {
 	  "Too big after encapsulation: ICMP fragmentation needed / ICMPv6 Packet Too Big sent " \
 	  "back to the client (XDP_TX).") \
 	X(PATH, too_big_limited, "Of drop_mtu: no Packet Too Big sent, over icmp_rate.") \
+	/* Initials routed by their token (bpf/token.h) */ \
+	X(PATH, route_token, \
+	  "Fallback: Initial routed by the server ID in its token's prefix (token_prefix " \
+	  "configs), its 4-tuple entry made.") \
+	X(PATH, token_unroutable, \
+	  "Fallback: Initial with a token whose prefix does not route (no token_prefix config, " \
+	  "too short, server ID not of an active backend, token past the datagram).") \
 	/* a new counter: one line above this one */
 
 enum cidlb_counter_kind {

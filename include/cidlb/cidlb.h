@@ -298,6 +298,38 @@ int cidlb_cid_decoder_decode(struct cidlb_cid_decoder *dec, const uint8_t *cid, 
 int cidlb_reset_token(const struct cidlb_cid_config *cfg, const uint8_t key[CIDLB_RESET_KEY_LEN],
 		      const uint8_t *cid, size_t cid_len, uint8_t token[CIDLB_RESET_TOKEN_LEN]);
 
+/* ---- token prefixes ------------------------------------------------------ */
+
+/*
+ * A routable prefix for the tokens a server issues (NEW_TOKEN frames and
+ * Retry packets, RFC 9000 section 8.1), so that the load balancer sends a
+ * client's next Initial, and the 0-RTT packets after it, to the server
+ * that issued its token (and holds its session ticket), from any address
+ * and port. The prefix is what cidlb_cid_encode() writes for a CID of @cfg
+ * without its extra octets: octet 0 carries the config ID (and, with
+ * len_self_encode, the prefix length - 1), then server ID and a fresh
+ * nonce encoded by the config's algorithm. The load balancer decodes it
+ * with its CID decoder, where the config says `token_prefix = yes`
+ * (docs/tokens.md: format, security).
+ *
+ * Put the prefix first in the token and your own token after it; your
+ * token check starts cidlb_token_prefix_len() octets into the token it
+ * receives (and may also check the prefix: cidlb_cid_decode() reads it,
+ * trailing octets ignored). Under a key the nonce comes from the config's
+ * counter, shared with its CIDs: prefixes never repeat and cannot be
+ * linked to each other or to the server's CIDs; plaintext prefixes show
+ * the server ID, as plaintext CIDs do.
+ *
+ * Writes the prefix into @prefix and returns its length, or the errors of
+ * cidlb_cid_encode() (-EINVAL, -ENOBUFS for @size under the length,
+ * -ENOSPC for an exhausted keyed config, -EIO).
+ */
+int cidlb_token_prefix(struct cidlb_cid_config *cfg, const uint8_t *server_id,
+		       size_t server_id_len, uint8_t *prefix, size_t size);
+
+/* Length of the prefixes of @cfg: 1 + server_id_len + nonce_len. */
+size_t cidlb_token_prefix_len(const struct cidlb_cid_config *cfg);
+
 /* ---- AES key schedules for the load balancer's BPF code ---------------- */
 
 /*

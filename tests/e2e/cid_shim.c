@@ -40,6 +40,32 @@
  *                           octets right after drawing that CID: the first
  *                           16-octet draw from the executable after a CID
  *                           draw becomes that CID's token.
+ *   CIDLB_SHIM_TOKEN_KEY    32 hex digits: the tokens the server issues
+ *                           start with a routable prefix (cidlb_token_
+ *                           prefix(), docs/tokens.md) of its server ID,
+ *                           AES-128 with this key, nonce CIDLB_SHIM_TOKEN_
+ *                           NONCE_LEN (default 8), length bits not self-
+ *                           encoded: NEW_TOKEN tokens under config 1,
+ *                           Retry tokens under config 5 (below).
+ *   CIDLB_SHIM_RETRY_UNROUTABLE  1: the Retry packet's SCID becomes an
+ *                           unroutable CID (config ID 7) of the same
+ *                           length, so that the client's next Initial can
+ *                           reach the server only by its Retry token.
+ *
+ * Token prefixes. gtlsserver builds its tokens with ngtcp2_crypto_
+ * generate_regular_token() and ..._retry_token() into buffers of exactly
+ * their length (NGTCP2_CRYPTO_MAX_*_TOKENLEN), and tells them apart by
+ * their first octet, 0x36 or 0xb6, before it verifies one. A token is
+ * magic || sealed data || 32 random octets that salt its key. So the
+ * shim, without growing the token: takes the salt draw of the generation
+ * (the 32-octet gnutls_rnd() from inside it) and puts the prefix's encoded
+ * block at its start; then moves the salt's first octets to just after
+ * the magic. The magic itself is the prefix's first octet: 0x36 is config
+ * ID 1, 0xb6 config ID 5, with length bits 0x16, which a config without
+ * len_self_encode leaves free. The verify functions, interposed too, move
+ * the octets back before ngtcp2 checks the token; a token that is not the
+ * shim's length goes to ngtcp2 as it is (and fails there).
+ *
  * A configuration error aborts the server with a message: a test must not
  * run on random CIDs by mistake.
  */
@@ -48,12 +74,14 @@
 #include <fcntl.h>
 #include <link.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 
 #include <cidlb/cidlb.h>
 
@@ -67,6 +95,29 @@ struct shim_ngtcp2_cid {
 };
 typedef int (*reset_fn)(uint8_t *token, const uint8_t *secret, size_t secretlen,
 			const struct shim_ngtcp2_cid *cid);
+/* ngtcp2_crypto's token functions (ngtcp2_crypto.h of 0.12): ngtcp2_ssize
+ * is ptrdiff_t, ngtcp2_tstamp and ngtcp2_duration uint64_t */
+typedef ptrdiff_t (*gen_regular_fn)(uint8_t *token, const uint8_t *secret, size_t secretlen,
+				    const struct sockaddr *sa, socklen_t salen, uint64_t ts);
+typedef ptrdiff_t (*gen_retry_fn)(uint8_t *token, const uint8_t *secret, size_t secretlen,
+				  uint32_t version, const struct sockaddr *sa, socklen_t salen,
+				  const struct shim_ngtcp2_cid *retry_scid,
+				  const struct shim_ngtcp2_cid *odcid, uint64_t ts);
+typedef int (*verify_regular_fn)(const uint8_t *token, size_t tokenlen, const uint8_t *secret,
+				 size_t secretlen, const struct sockaddr *sa, socklen_t salen,
+				 uint64_t timeout, uint64_t ts);
+typedef int (*verify_retry_fn)(struct shim_ngtcp2_cid *odcid, const uint8_t *token,
+			       size_t tokenlen, const uint8_t *secret, size_t secretlen,
+			       uint32_t version, const struct sockaddr *sa, socklen_t salen,
+			       const struct shim_ngtcp2_cid *dcid, uint64_t timeout, uint64_t ts);
+
+#define TOKEN_SALT_LEN	  32 /* NGTCP2_CRYPTO_TOKEN_RAND_DATALEN */
+#define TOKEN_MAX_REGULAR (1 + 8 + 16 + TOKEN_SALT_LEN)
+#define TOKEN_MAX_RETRY	  (1 + 1 + 20 + 8 + 16 + TOKEN_SALT_LEN)
+#define TOKEN_LEN_BITS	  0x16 /* the low 5 bits of both magics */
+enum { TOK_REGULAR, TOK_RETRY, TOK_KINDS };
+static const uint8_t tok_config_id[TOK_KINDS] = { 1, 5 };	/* magic >> 5 */
+static const size_t tok_len[TOK_KINDS] = { TOKEN_MAX_REGULAR, TOKEN_MAX_RETRY };
 
 #define GNUTLS_RND_RANDOM 1 /* gnutls_rnd_level_t */
 #define MAX_SEGS	  16
@@ -84,7 +135,18 @@ static struct {
 	int log_fd;
 	uintptr_t seg_lo[MAX_SEGS], seg_hi[MAX_SEGS]; /* main program's text */
 	int n_segs;
+	/* token prefixes: one config per kind, NULL when off */
+	struct cidlb_cid_config *tok_cfg[TOK_KINDS];
+	gen_regular_fn real_gen_regular;
+	gen_retry_fn real_gen_retry;
+	verify_regular_fn real_verify_regular;
+	verify_retry_fn real_verify_retry;
 } shim = { .log_fd = -1 };
+
+/* The kind of token being generated on this thread, whose salt draw is due
+ * (-1: none), and whether the draw got its prefix. */
+static __thread int tok_due = -1;
+static __thread bool tok_done;
 
 static pthread_once_t shim_once = PTHREAD_ONCE_INIT;
 
@@ -156,6 +218,37 @@ static bool from_main(const void *ra)
 	return false;
 }
 
+/* CIDLB_SHIM_TOKEN_KEY: a config per token kind, with this server ID. */
+static void tokens_init(void)
+{
+	const char *key = getenv("CIDLB_SHIM_TOKEN_KEY");
+	struct cidlb_cid_params p = { .server_id_len = shim.sid_len, .has_key = true };
+	const char *why = NULL;
+	int k;
+
+	if (!key || !*key)
+		return;
+	if (hex_decode(key, p.key, sizeof(p.key)) != CIDLB_CID_KEY_LEN)
+		die("CIDLB_SHIM_TOKEN_KEY '%s': want 32 hex digits", key);
+	p.nonce_len = env_num("CIDLB_SHIM_TOKEN_NONCE_LEN", 8, CIDLB_CID_NONCE_LEN_MIN,
+			      TOKEN_SALT_LEN - CIDLB_CID_SERVER_ID_LEN_MAX);
+	shim.real_gen_regular =
+		(gen_regular_fn)dlsym(RTLD_NEXT, "ngtcp2_crypto_generate_regular_token");
+	shim.real_gen_retry = (gen_retry_fn)dlsym(RTLD_NEXT, "ngtcp2_crypto_generate_retry_token");
+	shim.real_verify_regular =
+		(verify_regular_fn)dlsym(RTLD_NEXT, "ngtcp2_crypto_verify_regular_token");
+	shim.real_verify_retry =
+		(verify_retry_fn)dlsym(RTLD_NEXT, "ngtcp2_crypto_verify_retry_token");
+	if (!shim.real_gen_regular || !shim.real_gen_retry || !shim.real_verify_regular ||
+	    !shim.real_verify_retry)
+		die("%s", "CIDLB_SHIM_TOKEN_KEY: the program has no ngtcp2 token functions");
+	for (k = 0; k < TOK_KINDS; k++) {
+		p.config_id = tok_config_id[k];
+		if (cidlb_cid_config_new(&p, &shim.tok_cfg[k], &why))
+			die("token prefix config rejected: %s", why ? why : "?");
+	}
+}
+
 static void shim_init(void)
 {
 	struct cidlb_cid_params p = { .len_self_encode = true };
@@ -202,6 +295,7 @@ static void shim_init(void)
 	}
 	if (cidlb_cid_config_new(&p, &shim.cfg, &why))
 		die("QUIC-LB config rejected: %s", why ? why : "?");
+	tokens_init();
 	if (cidlb_cid_config_cid_len(shim.cfg) != shim.cid_len)
 		die("%s", "config CID length differs from CIDLB_SHIM_CID_LEN");
 	dl_iterate_phdr(find_main, NULL);
@@ -229,6 +323,28 @@ static void log_cid(const uint8_t *cid, size_t len)
 		return; /* a log line lost is not worth failing a draw */
 }
 
+/* The salt of the token being generated: random, its first octets the
+ * prefix's encoded block (the prefix without its first octet). */
+static int salt_draw(void *data)
+{
+	struct cidlb_cid_config *cfg = shim.tok_cfg[tok_due];
+	uint8_t prefix[CIDLB_CID_LEN_MAX];
+	int n, rc;
+
+	tok_due = -1;
+	rc = shim.real(GNUTLS_RND_RANDOM, data, TOKEN_SALT_LEN);
+	if (rc)
+		return rc;
+	n = cidlb_token_prefix(cfg, shim.sid, shim.sid_len, prefix, sizeof(prefix));
+	if (n < 0) {
+		fprintf(stderr, "cid_shim: cidlb_token_prefix: %s\n", strerror(-n));
+		return -1;
+	}
+	memcpy(data, prefix + 1, n - 1);
+	tok_done = true;
+	return 0;
+}
+
 /* Interposes GnuTLS's gnutls_rnd() for the whole process. */
 int gnutls_rnd(int level, void *data, size_t len)
 {
@@ -236,6 +352,8 @@ int gnutls_rnd(int level, void *data, size_t len)
 	int n;
 
 	pthread_once(&shim_once, shim_init);
+	if (tok_due >= 0 && len == TOKEN_SALT_LEN && level == GNUTLS_RND_RANDOM)
+		return salt_draw(data);
 	if (shim.has_reset_key && shim.token_due && len == CIDLB_RESET_TOKEN_LEN &&
 	    level == GNUTLS_RND_RANDOM && from_main(ra)) {
 		shim.token_due = false;
@@ -269,4 +387,145 @@ int ngtcp2_crypto_generate_stateless_reset_token(uint8_t *token, const uint8_t *
 	if (!shim.real_reset)
 		return -1;
 	return shim.real_reset(token, secret, secretlen, cid);
+}
+
+/* ---- token prefixes ------------------------------------------------------- */
+
+/* ngtcp2's token t (magic || sealed || salt, len octets) into the shim's
+ * (magic || block || sealed || rest of the salt), in place; b = the block
+ * length. */
+static void tok_to_wire(uint8_t *t, size_t len, size_t b)
+{
+	uint8_t tmp[TOKEN_MAX_RETRY];
+	size_t sealed = len - 1 - TOKEN_SALT_LEN;
+
+	memcpy(tmp, t, len);
+	memcpy(t + 1, tmp + 1 + sealed, b);
+	memcpy(t + 1 + b, tmp + 1, sealed);
+	memcpy(t + 1 + b + sealed, tmp + 1 + sealed + b, TOKEN_SALT_LEN - b);
+}
+
+/* And back, into out. */
+static void tok_from_wire(const uint8_t *w, size_t len, size_t b, uint8_t *out)
+{
+	size_t sealed = len - 1 - TOKEN_SALT_LEN;
+
+	out[0] = w[0];
+	memcpy(out + 1, w + 1 + b, sealed);
+	memcpy(out + 1 + sealed, w + 1, b);
+	memcpy(out + 1 + sealed + b, w + 1 + b + sealed, TOKEN_SALT_LEN - b);
+}
+
+/* Arm the salt draw of a token of kind k, before ngtcp2 generates it. */
+static void tok_arm(int k)
+{
+	tok_due = k;
+	tok_done = false;
+}
+
+/* After: -1 unless the salt got its prefix and the token its length. */
+static ptrdiff_t tok_finish(int k, uint8_t *token, ptrdiff_t n)
+{
+	struct cidlb_cid_config *cfg = shim.tok_cfg[k];
+
+	tok_due = -1;
+	if (n < 0)
+		return n;
+	if (!tok_done || (size_t)n != tok_len[k] ||
+	    token[0] != (uint8_t)(tok_config_id[k] << 5 | TOKEN_LEN_BITS)) {
+		fprintf(stderr, "cid_shim: token of %zd octets without its prefix\n", n);
+		return -1;
+	}
+	tok_to_wire(token, (size_t)n, cidlb_token_prefix_len(cfg) - 1);
+	return n;
+}
+
+ptrdiff_t ngtcp2_crypto_generate_regular_token(uint8_t *token, const uint8_t *secret,
+					       size_t secretlen, const struct sockaddr *sa,
+					       socklen_t salen, uint64_t ts)
+{
+	gen_regular_fn real;
+
+	pthread_once(&shim_once, shim_init);
+	real = shim.real_gen_regular ? shim.real_gen_regular :
+				       (gen_regular_fn)dlsym(RTLD_NEXT, __func__);
+	if (!shim.tok_cfg[TOK_REGULAR])
+		return real ? real(token, secret, secretlen, sa, salen, ts) : -1;
+	tok_arm(TOK_REGULAR);
+	return tok_finish(TOK_REGULAR, token, real(token, secret, secretlen, sa, salen, ts));
+}
+
+ptrdiff_t ngtcp2_crypto_generate_retry_token(uint8_t *token, const uint8_t *secret,
+					     size_t secretlen, uint32_t version,
+					     const struct sockaddr *sa, socklen_t salen,
+					     const struct shim_ngtcp2_cid *retry_scid,
+					     const struct shim_ngtcp2_cid *odcid, uint64_t ts)
+{
+	gen_retry_fn real;
+
+	pthread_once(&shim_once, shim_init);
+	real = shim.real_gen_retry ? shim.real_gen_retry : (gen_retry_fn)dlsym(RTLD_NEXT, __func__);
+	if (!shim.tok_cfg[TOK_RETRY])
+		return real ? real(token, secret, secretlen, version, sa, salen, retry_scid, odcid,
+				   ts) :
+			      -1;
+	if (env_num("CIDLB_SHIM_RETRY_UNROUTABLE", 0, 0, 1) && retry_scid) {
+		/* the SCID gtlsserver then writes into its Retry packet: the
+		 * token's AAD takes it as it is now */
+		struct shim_ngtcp2_cid *w = (struct shim_ngtcp2_cid *)retry_scid;
+
+		if (cidlb_cid_unroutable(w->data, w->datalen) < 0)
+			return -1;
+	}
+	tok_arm(TOK_RETRY);
+	return tok_finish(TOK_RETRY, token,
+			  real(token, secret, secretlen, version, sa, salen, retry_scid, odcid, ts));
+}
+
+/* The token ngtcp2 made from the shim's token w: 0 and out, or -1 when w
+ * is not a token of kind k of the shim (ngtcp2 then gets it as it is). */
+static int tok_unwire(int k, const uint8_t *w, size_t len, uint8_t *out)
+{
+	if (!shim.tok_cfg[k] || len != tok_len[k])
+		return -1;
+	tok_from_wire(w, len, cidlb_token_prefix_len(shim.tok_cfg[k]) - 1, out);
+	return 0;
+}
+
+int ngtcp2_crypto_verify_regular_token(const uint8_t *token, size_t tokenlen,
+				       const uint8_t *secret, size_t secretlen,
+				       const struct sockaddr *sa, socklen_t salen, uint64_t timeout,
+				       uint64_t ts)
+{
+	verify_regular_fn real;
+	uint8_t t[TOKEN_MAX_RETRY];
+
+	pthread_once(&shim_once, shim_init);
+	real = shim.real_verify_regular ? shim.real_verify_regular :
+					  (verify_regular_fn)dlsym(RTLD_NEXT, __func__);
+	if (!real)
+		return -1;
+	if (!tok_unwire(TOK_REGULAR, token, tokenlen, t))
+		token = t;
+	return real(token, tokenlen, secret, secretlen, sa, salen, timeout, ts);
+}
+
+int ngtcp2_crypto_verify_retry_token(struct shim_ngtcp2_cid *odcid, const uint8_t *token,
+				     size_t tokenlen, const uint8_t *secret, size_t secretlen,
+				     uint32_t version, const struct sockaddr *sa, socklen_t salen,
+				     const struct shim_ngtcp2_cid *dcid, uint64_t timeout,
+				     uint64_t ts)
+{
+	verify_retry_fn real;
+	uint8_t t[TOKEN_MAX_RETRY];
+
+	pthread_once(&shim_once, shim_init);
+	real = shim.real_verify_retry ? shim.real_verify_retry :
+					(verify_retry_fn)dlsym(RTLD_NEXT, __func__);
+	if (!real)
+		return -1;
+	if (!tok_unwire(TOK_RETRY, token, tokenlen, t))
+		token = t;
+	return real(odcid, token, tokenlen, secret, secretlen, version, sa, salen, dcid, timeout,
+		    ts);
 }

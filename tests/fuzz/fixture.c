@@ -24,7 +24,11 @@ static const uint8_t key1[16] = { 0x8f, 0x95, 0xf0, 0x92, 0x45, 0x76, 0x5f, 0x80
 static int config(fixture_write_fn write, void *ctx, __u32 id, int sid, int nonce,
 		  const uint8_t *key)
 {
-	struct cidlb_config c = { .sid_len = sid, .nonce_len = nonce, .generation = 1 };
+	/* configs 0 and 1 route Initials by their tokens (CIDLB_GF_TOKEN) */
+	struct cidlb_config c = { .sid_len = sid,
+				  .nonce_len = nonce,
+				  .generation = 1,
+				  .flags = id <= 1 ? CIDLB_CFG_F_TOKEN : 0 };
 
 	c.pt_len = sid + nonce;
 	c.half_len = (c.pt_len + 1) / 2;
@@ -71,7 +75,7 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	g.flags = CIDLB_GF_RETIRED;
 	g.rhint_mask = 8 - 1;
 	g.sid_mask = 63;
-	g.flags |= CIDLB_GF_SID_SPILL;
+	g.flags |= CIDLB_GF_SID_SPILL | CIDLB_GF_TOKEN;
 	inet_pton(AF_INET, "198.18.0.1", g.src4);
 	inet_pton(AF_INET6, "fd00::1", g.src6);
 	memset(vk, 0, sizeof(vk));
@@ -222,6 +226,14 @@ size_t cidlb_fixture_seed(int i, uint8_t *buf)
 	case 13:
 		return icmp_seed(6, 1, 4, tquic_long(q, 0xe0, 1, cr7, 4, single, 17, 100), q, 0,
 				 buf);
+	case 14: /* an Initial whose token starts with the four-pass prefix */
+		n = tquic_long(q, 0xc0, 1, cr7, 8, NULL, 0, 0);
+		q[n++] = 0x40; /* Token Length 24, two octets */
+		q[n++] = 24;
+		memcpy(q + n, four, 8);
+		memset(q + n + 8, 0x5a, 1200 - n - 8);
+		n = 1200;
+		break;
 	default:
 		return 0;
 	}

@@ -164,9 +164,11 @@ static void print_conf(const struct cidlb_conf *c, struct buf *b)
 		if (!q->present)
 			continue;
 		put(b,
-		    "[quic-lb %s%s%d]\nserver_id_len =%u\nnonce_len =%u\nlen_self_encode =%s\ndecode_cache =%s\n",
+		    "[quic-lb %s%s%d]\nserver_id_len =%u\nnonce_len =%u\nlen_self_encode =%s\ndecode_cache =%s\n"
+		    "token_prefix =%s\n",
 		    p->name, *p->name ? " " : "", cr, q->sid_len, q->nonce_len,
-		    q->len_self_encode ? "yes" : "no", q->decode_cache ? "yes" : "no");
+		    q->len_self_encode ? "yes" : "no", q->decode_cache ? "yes" : "no",
+		    q->token_prefix ? "yes" : "no");
 		if (q->has_key)
 			put(b, "key_file =/fuzz/hex/%s\n", hex(q->key, 16, h));
 	}

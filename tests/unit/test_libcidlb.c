@@ -816,6 +816,94 @@ static void test_reset_token(void **state)
 	}
 }
 
+/* A token prefix is the CID of its (server ID, nonce) without the extra
+ * octets, length self-encoded as such; every call takes a fresh nonce. */
+static void test_token_prefix(void **state)
+{
+	static const struct {
+		uint8_t sid_len, nonce_len, extra_len;
+		bool keyed, self_encode;
+	} v[] = {
+		{ 3, 4, 0, false, true },  { 3, 4, 2, true, true },   { 8, 8, 3, true, true },
+		{ 10, 5, 0, true, false }, { 1, 4, 14, false, false },
+	};
+	uint8_t sid[15], pre[20], pre2[20], cid[20];
+	struct cidlb_cid_info info, info2;
+	size_t i, len;
+
+	(void)state;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		struct cidlb_cid_params p = { .config_id = (uint8_t)(i % 7),
+					      .server_id_len = v[i].sid_len,
+					      .nonce_len = v[i].nonce_len,
+					      .extra_len = v[i].extra_len,
+					      .len_self_encode = v[i].self_encode,
+					      .has_key = v[i].keyed };
+		struct cidlb_cid_config *c;
+
+		if (p.has_key)
+			unhex(KEY_B2, p.key);
+		c = cfg_new(&p);
+		rnd(sid, sizeof(sid));
+		len = 1u + v[i].sid_len + v[i].nonce_len;
+		assert_int_equal(cidlb_token_prefix_len(c), len);
+		assert_int_equal(cidlb_token_prefix(c, sid, v[i].sid_len, pre, sizeof(pre)), len);
+		assert_int_equal(pre[0] >> 5, i % 7);
+		if (v[i].self_encode)
+			assert_int_equal(pre[0] & 0x1f, len - 1);
+		/* the CID decoder reads it, whatever follows it in the token */
+		memcpy(cid, pre, len);
+		rnd(cid + len, sizeof(cid) - len);
+		assert_int_equal(cidlb_cid_decode(c, cid, sizeof(cid), &info), CIDLB_CID_ROUTABLE);
+		assert_memory_equal(info.server_id, sid, v[i].sid_len);
+		/* the octets of the CID of that nonce, up to its extra octets */
+		assert_int_equal(cidlb_cid_encode(c, sid, v[i].sid_len, info.nonce, v[i].nonce_len,
+						  cid, sizeof(cid)),
+				 len + v[i].extra_len);
+		assert_memory_equal(cid + 1, pre + 1, len - 1);
+		assert_int_equal(cid[0] & 0xe0, pre[0] & 0xe0);
+		/* the next prefix: another nonce, other octets */
+		assert_int_equal(cidlb_token_prefix(c, sid, v[i].sid_len, pre2, sizeof(pre2)), len);
+		assert_int_equal(cidlb_cid_decode(c, pre2, len, &info2), CIDLB_CID_ROUTABLE);
+		assert_memory_equal(info2.server_id, sid, v[i].sid_len);
+		assert_memory_not_equal(info2.nonce, info.nonce, v[i].nonce_len);
+		assert_memory_not_equal(pre2 + 1, pre + 1, len - 1);
+		/* errors */
+		assert_int_equal(cidlb_token_prefix(c, sid, v[i].sid_len, pre, len - 1), -ENOBUFS);
+		assert_int_equal(cidlb_token_prefix(c, sid, v[i].sid_len + 1u, pre, sizeof(pre)),
+				 -EINVAL);
+		assert_int_equal(cidlb_token_prefix(c, NULL, v[i].sid_len, pre, sizeof(pre)),
+				 -EINVAL);
+		assert_int_equal(cidlb_token_prefix(NULL, sid, v[i].sid_len, pre, sizeof(pre)),
+				 -EINVAL);
+		assert_int_equal(cidlb_token_prefix(c, sid, v[i].sid_len, NULL, sizeof(pre)),
+				 -EINVAL);
+		cidlb_cid_config_free(c);
+	}
+}
+
+/* The four-pass vector of the draft as a token prefix: the octets the LB
+ * tests (tests/bpf/test_datapath.c) route by. */
+static void test_token_prefix_vector(void **state)
+{
+	struct cidlb_cid_params p = { .config_id = 0, .server_id_len = 3, .nonce_len = 4,
+				      .len_self_encode = true, .has_key = true };
+	uint8_t tok[32], sid[3];
+	struct cidlb_cid_info info;
+	struct cidlb_cid_config *c;
+	size_t n;
+
+	(void)state;
+	unhex("fdf726a9893ec05c0632d3956680baf0", p.key);
+	c = cfg_new(&p);
+	/* prefix 0767947d29be054a, then the server's own token */
+	n = unhex("0767947d29be054a00112233445566778899aabbccddeeff", tok);
+	assert_int_equal(cidlb_cid_decode(c, tok, n, &info), CIDLB_CID_ROUTABLE);
+	unhex("31441a", sid);
+	assert_memory_equal(info.server_id, sid, 3);
+	cidlb_cid_config_free(c);
+}
+
 static void test_aes_key_schedules(void **state)
 {
 	uint8_t key[16];
@@ -880,6 +968,8 @@ int main(void)
 		cmocka_unit_test(test_threads_no_duplicate_nonce),
 		cmocka_unit_test(test_aes_key_schedules),
 		cmocka_unit_test(test_reset_token),
+		cmocka_unit_test(test_token_prefix),
+		cmocka_unit_test(test_token_prefix_vector),
 		cmocka_unit_test(test_example_ngtcp2_runs),
 	};
 

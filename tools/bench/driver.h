@@ -45,6 +45,8 @@ enum pkt_kind {
 	P_INITIAL_SMALL, /* P_INITIAL in 1199 octets: dropped */
 	P_SHORT_NOSID,	 /* a CID of config_id whose server ID no backend has */
 	P_INITIAL_NOSID, /* an Initial with such a DCID */
+	P_INITIAL_TOKEN, /* P_INITIAL with a token whose prefix is a CID of
+			  * config_id for the target backend */
 };
 
 struct frame {

@@ -490,6 +490,24 @@ void bench_frame(struct inst *in, int family, enum pkt_kind kind, int config_id,
 			f->cid_off = l4 + 8 + 6;
 		}
 		break;
+	case P_INITIAL_TOKEN: {
+		/* the client-chosen DCID of P_INITIAL, then the token: the
+		 * prefix (a CID of config_id naming the target) and 16 octets
+		 * of the server's own */
+		size_t n;
+
+		memset(cid, 0x5c, 8);
+		cid[0] = INITIAL_DCID0;
+		s.sport = 50003; /* a 4-tuple of its own: its entry names the target */
+		n = tquic_long(q, 0xc0, 1, cid, 8, scid, 8, 0);
+		len = cid_of(in, config_id, in->target, 0, cid);
+		q[n++] = len + 16;
+		memcpy(q + n, cid, len);
+		memset(q + n + len, 0x7b, 16);
+		s.payload_len = QUIC_LEN;
+		f->cid_off = l4 + 8 + 6;
+		break;
+	}
 	case P_UDP_PORT: /* a DNS-sized datagram to the VIP address, port 53 */
 		s.dport = 53;
 		s.payload_len = 100;
@@ -528,6 +546,7 @@ struct cls {
 	unsigned int flags;
 	int fib;   /* backends in the default mode: next hop from the FIB */
 	int admit; /* enum admit: new-flow rate guard and idle timeout */
+	int token; /* configs 0-2 with token_prefix (CIDLB_CFG_F_TOKEN) */
 };
 
 /* [lb] new_flow_rate and flow_idle_timeout as a class runs with them. */
@@ -859,6 +878,57 @@ static const struct cls classes[] = {
 	  0,
 	  0,
 	  ADM_OVER },
+	/* Initials routed by their token's prefix (bpf/token.h): each a new
+	 * 4-tuple (the route, a decode and an LRU insert), or the same one
+	 * again (a flow's later Initials: its entry already says so) */
+	{ "tok_plain",
+	  "Initial, token prefix plaintext, new 4-tuple (LRU insert)",
+	  K_LB,
+	  P_INITIAL_TOKEN,
+	  0,
+	  BENCH_RW_TUPLE,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_token), CNT(cid_plaintext) },
+	  0,
+	  0,
+	  ADM_OFF,
+	  1 },
+	{ "tok_sp",
+	  "Initial, token prefix single-pass, new 4-tuple (LRU insert)",
+	  K_LB,
+	  P_INITIAL_TOKEN,
+	  1,
+	  BENCH_RW_TUPLE,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_token), CNT(cid_single_pass) },
+	  0,
+	  0,
+	  ADM_OFF,
+	  1 },
+	{ "tok_fp",
+	  "Initial, token prefix four-pass, new 4-tuple (LRU insert)",
+	  K_LB,
+	  P_INITIAL_TOKEN,
+	  2,
+	  BENCH_RW_TUPLE,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_token), CNT(cid_four_pass) },
+	  LARGE,
+	  0,
+	  ADM_OFF,
+	  1 },
+	{ "tok_fp_again",
+	  "Initial, token prefix four-pass, its 4-tuple's entry already there",
+	  K_LB,
+	  P_INITIAL_TOKEN,
+	  2,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_token), CNT(cid_four_pass) },
+	  0,
+	  0,
+	  ADM_ON,
+	  1 },
 	/* the default forwarding mode (no `mac =`): bpf_fib_lookup() from the
 	 * ingress device of --fib, back out of it (XDP_TX) */
 	{ "fib_encap",
@@ -1176,7 +1246,8 @@ static void check_real(struct inst *in, const struct cls *c, const struct frame 
 
 	if (c->kind != K_LB)
 		return;
-	be = c->pkt == P_SHORT ? in->target : maglev_pick(in, f);
+	be = c->pkt == P_SHORT || (c->pkt == P_INITIAL_TOKEN && c->token) ? in->target :
+									  maglev_pick(in, f);
 	check_one(in, c, f, family, be, "its frame");
 	if (c->rewrite == BENCH_RW_CID) {
 		uint32_t base = rot_seg(c->config_id) * in->cids_seg;
@@ -1193,7 +1264,8 @@ static void check_real(struct inst *in, const struct cls *c, const struct frame 
 		g.b[f->sport_off + 1] = round;
 		g.b[f->saddr_off] = 0xff; /* the harness's addresses are below */
 		g.b[f->saddr_off + 1] = round;
-		check_one(in, c, &g, family, maglev_pick(in, &g), "a new 4-tuple");
+		check_one(in, c, &g, family, c->token ? in->target : maglev_pick(in, &g),
+			  "a new 4-tuple");
 	}
 }
 
@@ -1210,6 +1282,21 @@ static const char *cnt_name(size_t off1)
 		if (cidlb_counter_descs[i].offset == off1 - 1)
 			return cidlb_counter_descs[i].name;
 	return "?";
+}
+
+/* token_prefix on configs 0 to 2 as the class wants it (when it differs). */
+static void set_token(struct inst *in, int on)
+{
+	struct cidlb_config c;
+	uint32_t id;
+
+	for (id = 0; id < 3; id++) {
+		check(cidlb_lb_get_config(in->lb, id, &c), "get config");
+		if (!!(c.flags & CIDLB_CFG_F_TOKEN) == !!on)
+			continue;
+		c.flags = on ? c.flags | CIDLB_CFG_F_TOKEN : c.flags & ~CIDLB_CFG_F_TOKEN;
+		check(cidlb_lb_set_config(in->lb, id, &c), "set config");
+	}
 }
 
 /* The class's new-flow settings into cidlb_global (when they differ). */
@@ -1237,6 +1324,7 @@ static double measure(struct inst *in, const struct cls *c, int family, uint32_t
 
 	bench_set_backends(in, family, c->fib ? CIDLB_FWD_ENCAP_FIB : CIDLB_FWD_ENCAP_MAC);
 	set_admit(in, c->admit);
+	set_token(in, c->token);
 	bench_frame(in, family, c->pkt, c->config_id, &f);
 	set_ctl_for(in, c, &f, family);
 	check_real(in, c, &f, family, round);

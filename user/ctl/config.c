@@ -346,6 +346,9 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	  "'%s': must be yes or no", "the servers write the CID length into its first octet" },
 	{ CIDLB_SEC_QLB, "decode_cache", CIDLB_CT_BOOL, Q_(decode_cache), 0, 0, 0, "yes",
 	  "'%s': must be yes or no", "cache decoded server IDs per CPU (encrypted configs)" },
+	{ CIDLB_SEC_QLB, "token_prefix", CIDLB_CT_BOOL, Q_(token_prefix), 0, 0, 0, "no",
+	  "'%s': must be yes or no",
+	  "the servers prefix their tokens (cidlb_token_prefix()): route Initials by them" },
 	/* [backend NAME] */
 	{ CIDLB_SEC_BACKEND, "address", CIDLB_CT_ADDR, B_(addr), BX(family), 0, 0, NULL,
 	  "'%s' is not an IPv4 or IPv6 address", "where packets are sent (required)" },
@@ -914,7 +917,8 @@ int cidlb_conf_qlb_to_map(const struct cidlb_conf_qlb *q, struct cidlb_config *o
 	out->pt_len = q->sid_len + q->nonce_len;
 	out->half_len = (out->pt_len + 1) / 2;
 	out->flags = (q->len_self_encode ? CIDLB_CFG_F_LEN_CHECK : 0) |
-		     (q->decode_cache ? 0 : CIDLB_CFG_F_NO_DCACHE);
+		     (q->decode_cache ? 0 : CIDLB_CFG_F_NO_DCACHE) |
+		     (q->token_prefix ? CIDLB_CFG_F_TOKEN : 0);
 	cidlb_config_masks(out);
 	if (q->has_reset_key) {
 		uint32_t dec[CIDLB_AES_RK_WORDS];

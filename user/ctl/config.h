@@ -75,6 +75,7 @@ struct cidlb_conf_qlb {
 	uint8_t key[16];
 	bool len_self_encode;
 	bool decode_cache;
+	bool token_prefix; /* the servers prefix their tokens: route Initials by them */
 	bool has_reset_key; /* reset_key_file: the LB sends stateless resets */
 	uint8_t reset_key[16];
 	int line; /* of the [quic-lb N] header */

@@ -625,6 +625,7 @@ static int get(struct cidlb_lb *lb, enum cidlb_map_id id, const void *k, void *v
 
 static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g);
 static int sid_table_refresh(struct cidlb_lb *lb);
+static int global_refresh(struct cidlb_lb *lb);
 
 /* cidlb_pools[pool]; without the map (pins of before pools) pool 0 reads
  * as all zero. */
@@ -831,7 +832,9 @@ int cidlb_lb_set_pool_config(struct cidlb_lb *lb, uint32_t pool, uint32_t id,
 		return err;
 	np = p;
 	np.config_active ^= 1u << id;
-	return pool_flip(lb, pool, &np, &p);
+	err = pool_flip(lb, pool, &np, &p);
+	/* the flags derived from the configs (CIDLB_GF_TOKEN) */
+	return err ? err : global_refresh(lb);
 }
 
 int cidlb_lb_get_config(struct cidlb_lb *lb, uint32_t id, struct cidlb_config *c)
@@ -1026,6 +1029,27 @@ int cidlb_lb_get_global(struct cidlb_lb *lb, struct cidlb_global *g)
 	return get(lb, CIDLB_M_GLOBAL, &zero, g);
 }
 
+/* Does a config of any pool, in the copy packets read, route Initials by
+ * their tokens? */
+static bool configs_read_tokens(struct cidlb_lb *lb)
+{
+	struct cidlb_config c;
+	struct cidlb_pool p;
+	uint32_t i, slot, pool;
+
+	for (pool = 0; pool < lb->max_pools; pool++) {
+		if (pool_get(lb, pool, &p))
+			continue;
+		for (i = 0; i < CIDLB_CONFIG_IDS; i++) {
+			slot = pool * CIDLB_POOL_CONFIGS + 2 * i + ((p.config_active >> i) & 1);
+			if (!get(lb, CIDLB_M_CONFIGS, &slot, &c) && c.mode != CIDLB_MODE_NONE &&
+			    (c.flags & CIDLB_CFG_F_TOKEN))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* The fields of the global settings that the control layer derives from
  * the maps themselves, whoever writes the rest. */
 static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
@@ -1045,6 +1069,9 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	fd = lb->map_fd[CIDLB_M_RETIRED];
 	if (fd >= 0 && !bpf_map_get_next_key(fd, NULL, &k))
 		g->flags |= CIDLB_GF_RETIRED;
+	g->flags &= ~CIDLB_GF_TOKEN;
+	if (configs_read_tokens(lb))
+		g->flags |= CIDLB_GF_TOKEN;
 	return 0;
 }
 

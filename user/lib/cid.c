@@ -472,6 +472,34 @@ int cidlb_cid_encode(struct cidlb_cid_config *cfg, const uint8_t *server_id, siz
 	return cfg->cid_len;
 }
 
+size_t cidlb_token_prefix_len(const struct cidlb_cid_config *cfg)
+{
+	return 1u + cfg->pt_len;
+}
+
+/* A CID without its extra octets: the load balancer reads no more. */
+int cidlb_token_prefix(struct cidlb_cid_config *cfg, const uint8_t *server_id,
+		       size_t server_id_len, uint8_t *prefix, size_t size)
+{
+	uint8_t cid[CIDLB_CID_LEN_MAX];
+	size_t len;
+	int n;
+
+	if (!cfg || !prefix)
+		return -EINVAL;
+	len = cidlb_token_prefix_len(cfg);
+	if (size < len)
+		return -ENOBUFS;
+	n = cidlb_cid_encode(cfg, server_id, server_id_len, NULL, 0, cid, sizeof(cid));
+	if (n < 0)
+		return n;
+	if (cfg->p.len_self_encode)
+		cid[0] = (uint8_t)((cid[0] & 0xe0) | (len - 1));
+	memcpy(prefix, cid, len);
+	OPENSSL_cleanse(cid, sizeof(cid));
+	return (int)len;
+}
+
 int cidlb_cid_unroutable(uint8_t *cid, size_t cid_len)
 {
 	int err;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Scenario 15: two services on one cidlb host, each a pool of its own
+# Scenario 16: two services on one cidlb host, each a pool of its own
 # (lib.sh, e2e_conf_pools): "web" (VIP .1, be1; be2 at weight 0) and
 # "game" (VIP .2, be3). Both use QUIC-LB config 0, and be3 issues CIDs
 # with be1's server ID: the pools' configs and server IDs never meet.
