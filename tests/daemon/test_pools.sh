@@ -92,7 +92,7 @@ on lb env CIDLB_SOCKET="$T/ctl.sock" CIDLB_PIN_DIR="$PIN" CIDLB_STATE_FILE="$T/s
 eq "trace: g3, pool 1, game" "g3 1 game" \
 	"$(jget 'd["backend"]["name"], d["backend"]["pool"], d["backend"]["pool_name"]' <"$T/trace.json")"
 lbc trace "$hex" --ingress l0 >"$T/trace.txt" 2>&1
-grep_in "trace (text, no file): the pool's index" "^pool     index 1$" "$T/trace.txt"
+grep_in "trace (text): the pool, named from the state file" "^pool     game (index 1)$" "$T/trace.txt"
 
 # --- backend add --pool ----------------------------------------------------------------
 expect_rc "backend add --pool nosuch" 2 lbc backend add x --pool nosuch --address 198.18.2.2
@@ -141,6 +141,30 @@ expect_rc "reload moving play back to game" 0 lbc daemon reload
 s3=$(decap_v4 s3)
 send_to 198.18.100.2 --flow "$C1@47012" --count 10 >/dev/null
 wait_eq "play's packets at g3 again" 10 decap_since s3 "$s3"
+
+# --- a pool added before the others: they keep their numbers, across a restart too ---
+vip_pools() {
+	on lb bpftool -j map dump pinned "$PIN/cidlb_vips" |
+		jget 'sorted((e["formatted"]["key"]["addr"][3], e["formatted"]["value"]["pool"]) for e in d)'
+}
+write_pools game
+sed -i 's/^\[pool api\]$/[pool first]\n[pool api]/' "$T/cidlb.conf"
+printf '\n[vip first]\naddress = 198.18.100.4\npool = first\n' >>"$T/cidlb.conf"
+expect_rc "reload: pool first before api and game" 0 lbc -j daemon reload
+eq "no config rewritten" 0 "$(jget 'd["changes"].get("configs_changed", 0)' <"$T/out")"
+eq "api and game keep 0 and 1, first takes 2" "[(1, 0), (2, 1), (3, 1), (4, 2)]" "$(vip_pools)"
+eq "the state file keeps the numbers" "['api', 'game', 'first']" "$(jget 'd["pools"]' <"$T/state.json")"
+s3=$(decap_v4 s3)
+send_to 198.18.100.2 --flow "$C1@47013" --count 10 >/dev/null
+wait_eq "play's packets at g3 still" 10 decap_since s3 "$s3"
+stop_daemon --keep
+start_daemon
+eq "after a restart: the same numbers" "[(1, 0), (2, 1), (3, 1), (4, 2)]" "$(vip_pools)"
+eq "backend list after the restart" "[('b1', 'api'), ('b2', 'api'), ('g3', 'game')]" \
+	"$(lbc -j backend list | jget '[(b["name"], b["pool"]) for b in d]')"
+s3=$(decap_v4 s3)
+send_to 198.18.100.2 --flow "$C1@47014" --count 10 >/dev/null
+wait_eq "play's packets at g3 after the restart" 10 decap_since s3 "$s3"
 
 # --- refused: a VIP of an unknown pool, a pool no VIP names ------------------------------
 sed -i '/^\[vip play\]/,/^$/s/^pool = game$/pool = gmae/' "$T/cidlb.conf"

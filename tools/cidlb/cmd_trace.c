@@ -271,9 +271,12 @@ int cmd_trace(int argc, char **argv)
 
 		if (!bpf_map_lookup_elem(cidlb_lb_map_fd(lb, CIDLB_M_BACKENDS), &be, &bv)) {
 			pool = bv.pool;
-			/* its name, where the configuration file names pools */
-			if (*p.config && !cidlb_conf_load(p.config, 0, &conf) &&
-			    conf->pools_named && pool < conf->n_pools)
+			/* its name: cidlbd's numbers in the state file, else the
+			 * configuration file's order */
+			if (names && pool < st.n_pools)
+				snprintf(pool_name, sizeof(pool_name), "%s", st.pools[pool]);
+			else if (*p.config && !cidlb_conf_load(p.config, 0, &conf) &&
+				 conf->pools_named && pool < conf->n_pools)
 				snprintf(pool_name, sizeof(pool_name), "%s", conf->pools[pool].name);
 			cidlb_conf_free(conf);
 		}

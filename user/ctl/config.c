@@ -833,7 +833,7 @@ int cidlb_conf_pool_find(const struct cidlb_conf *c, const char *name)
 	int i;
 
 	for (i = 0; i < c->n_pools; i++)
-		if (!strcmp(c->pools[i].name, name))
+		if (!c->pools[i].unused && !strcmp(c->pools[i].name, name))
 			return i;
 	return -ENOENT;
 }

@@ -110,7 +110,9 @@ struct cidlb_conf_backend {
 struct cidlb_conf_pool {
 	char name[CIDLB_NAME_MAX + 1];
 	struct cidlb_conf_qlb qlb[CIDLB_CONFIG_IDS]; /* [quic-lb N] / [quic-lb POOL N] */
-	int line; /* of the [pool NAME] header, 0: implicit */
+	int line;    /* of the [pool NAME] header, 0: implicit */
+	bool unused; /* no pool: a number kept by cidlbd so that the others
+		      * keep theirs (a pool that left); never in a file */
 };
 
 struct cidlb_conf {
@@ -305,7 +307,7 @@ int cidlb_conf_pool_find(const struct cidlb_conf *c, const char *name);
 /* "" for the implicit pool, else its name. */
 static inline const char *cidlb_conf_pool_name(const struct cidlb_conf *c, int pool)
 {
-	return pool >= 0 && pool < c->n_pools ? c->pools[pool].name : "?";
+	return pool >= 0 && pool < c->n_pools && !c->pools[pool].unused ? c->pools[pool].name : "?";
 }
 
 /* Backend named @name, or NULL. */

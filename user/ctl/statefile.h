@@ -55,6 +55,10 @@ struct cidlb_state {
 				 * (older state files have none) */
 	int64_t drained_since; /* `cidlb daemon drain`: wall clock time, kept
 				 * until undrain; 0 = not drained */
+	/* the pools' names by number, where the file names them ("": a
+	 * number kept free), so that a restart keeps their numbers */
+	char (*pools)[CIDLB_NAME_MAX + 1];
+	int n_pools;
 };
 
 /* 0, -ENOENT (no file), -EINVAL (not a state file: *why says where). */

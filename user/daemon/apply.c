@@ -429,7 +429,8 @@ static int sync_configs(struct daemon *d, const struct cidlb_conf *next, json_t 
 			explicit_bzero(&want, sizeof(want));
 			if (err)
 				return err;
-			if (next->pools_named && (int)pool < next->n_pools)
+			if (next->pools_named && (int)pool < next->n_pools &&
+			    !next->pools[pool].unused)
 				pr_info("QUIC-LB config %d of pool %s %s", cr, next->pools[pool].name,
 					q->present ? "set" : "removed");
 			else if (next->pools_named || pool)
@@ -555,7 +556,7 @@ static int publish_pool_maglev(struct daemon *d, const struct cidlb_conf *next,
 	err = cidlb_lb_publish_pool_maglev(d->lb, pool, table);
 	if (err)
 		return err;
-	if (next->pools_named && (int)pool < next->n_pools)
+	if (next->pools_named && (int)pool < next->n_pools && !next->pools[pool].unused)
 		pr_info("Maglev table of pool %s published: %zu backends, %zu of %d slots changed",
 			next->pools[pool].name, n, moved, CIDLB_MAGLEV_SIZE);
 	else
@@ -890,6 +891,85 @@ static int write_sids(struct daemon *d, const struct cidlb_conf *next, const str
 	return 0;
 }
 
+/* ---- step 0: pool numbers ------------------------------------------------- */
+
+/*
+ * A pool keeps its number (where its configs, server IDs and Maglev table
+ * are in the maps) from one file to the next, by name: against the
+ * running configuration, or at a start against the state file. A new pool
+ * takes a number no pool had, else one of a pool that left; a pool that
+ * left leaves its number unused. Only between files that name their
+ * pools: a file that starts naming them numbers them in its order.
+ */
+static int pools_renumber(struct daemon *d, struct cidlb_conf *next, char *why, size_t why_len)
+{
+	static const char *names[CIDLB_MAX_POOLS];
+	static int map[CIDLB_MAX_POOLS];
+	static bool taken[CIDLB_MAX_POOLS];
+	uint32_t max = cidlb_lb_max_pools(d->lb);
+	struct cidlb_conf_pool *np;
+	int i, j, n = 0, n_names = 0;
+	bool same = true;
+
+	if (!next->pools_named)
+		return 0;
+	if (d->conf && d->conf->pools_named) {
+		for (i = 0; i < d->conf->n_pools && i < CIDLB_MAX_POOLS; i++)
+			names[n_names++] = d->conf->pools[i].unused ? "" : d->conf->pools[i].name;
+	} else if (!d->conf) {
+		for (i = 0; i < d->st.n_pools && i < CIDLB_MAX_POOLS; i++)
+			names[n_names++] = d->st.pools[i];
+	}
+	if (!n_names)
+		return 0;
+	memset(taken, 0, sizeof(taken));
+	for (i = 0; i < next->n_pools; i++) {
+		for (j = 0; j < n_names && strcmp(names[j], next->pools[i].name); j++)
+			;
+		map[i] = j < n_names ? j : -1;
+		if (j < n_names)
+			taken[j] = true;
+	}
+	for (i = 0; i < next->n_pools; i++) {
+		if (map[i] >= 0)
+			continue;
+		/* a number no pool had, else one of a pool that left */
+		for (j = 0; j < CIDLB_MAX_POOLS && (taken[j] || (j < n_names && *names[j])); j++)
+			;
+		if (j >= (int)max)
+			for (j = 0; j < CIDLB_MAX_POOLS && taken[j]; j++)
+				;
+		map[i] = j;
+		taken[j] = true;
+	}
+	for (i = 0; i < next->n_pools; i++) {
+		n = map[i] + 1 > n ? map[i] + 1 : n;
+		same &= map[i] == i;
+	}
+	if (same && n == next->n_pools)
+		return 0;
+	if ((uint32_t)n > max)
+		return cidlb_why(why, why_len, -ENOSPC,
+				 "the pools keep their numbers across changes, and this file needs %d of them, but the running maps hold %u ([lb] max_pools when they were loaded); raising it needs a plain stop and start",
+				 n, max);
+	np = calloc((size_t)n + 1, sizeof(*np));
+	if (!np)
+		return cidlb_why(why, why_len, -ENOMEM, "out of memory");
+	for (j = 0; j < n; j++)
+		np[j].unused = true;
+	for (i = 0; i < next->n_pools; i++)
+		np[map[i]] = next->pools[i];
+	for (i = 0; i < next->n_vips; i++)
+		next->vips[i].pool = (uint16_t)map[next->vips[i].pool];
+	for (i = 0; i < next->n_backends; i++)
+		next->backends[i].pool = (uint16_t)map[next->backends[i].pool];
+	explicit_bzero(next->pools, (size_t)next->n_pools * sizeof(*next->pools));
+	free(next->pools);
+	next->pools = np;
+	next->n_pools = n;
+	return 0;
+}
+
 /* Check @next against what runs and plan its indexes: nothing written. */
 static int apply_check(struct daemon *d, const struct cidlb_conf *next, struct plan *plan,
 		       char *why, size_t why_len)
@@ -1014,6 +1094,23 @@ static void apply_commit(struct daemon *d, struct cidlb_conf *next, const struct
 	d->st.be = map;
 	d->st.n_be = next->n_backends;
 	unquarantine_returned(d, next);
+	/* the pools' numbers, kept across a restart (pools_renumber) */
+	if (next->pools_named) {
+		char(*pl)[CIDLB_NAME_MAX + 1] = calloc((size_t)next->n_pools, sizeof(*pl));
+
+		for (i = 0; pl && i < next->n_pools; i++)
+			snprintf(pl[i], sizeof(pl[i]), "%s",
+				 next->pools[i].unused ? "" : next->pools[i].name);
+		if (pl) {
+			free(d->st.pools);
+			d->st.pools = pl;
+			d->st.n_pools = next->n_pools;
+		}
+	} else {
+		free(d->st.pools);
+		d->st.pools = NULL;
+		d->st.n_pools = 0;
+	}
 	if (changes) {
 		if (t->n_new)
 			json_object_set_new(changes, "backends_added", json_integer(t->n_new));
@@ -1077,7 +1174,9 @@ int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes, cha
 		err = -ENOMEM;
 		snprintf(why, why_len, "out of memory");
 	} else {
-		err = apply_check(d, next, plan, why, why_len);
+		err = pools_renumber(d, next, why, why_len);
+		if (!err)
+			err = apply_check(d, next, plan, why, why_len);
 	}
 	if (!err) {
 		err = apply_write(d, next, plan, changes, &t, &step);

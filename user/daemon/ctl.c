@@ -205,7 +205,8 @@ static int req_status(struct req *r, const char *cmd __attribute__((unused)))
 		json_t *pl = json_array();
 
 		for (int i = 0; i < d->conf->n_pools; i++)
-			json_array_append_new(pl, json_string(d->conf->pools[i].name));
+			if (!d->conf->pools[i].unused)
+				json_array_append_new(pl, json_string(d->conf->pools[i].name));
 		json_object_set_new(r->reply, "pools", pl);
 	}
 	json_object_set_new(r->reply, "backends", be);

@@ -424,8 +424,11 @@ int main(int argc, char **argv)
 			d->st.n_be = prev.n_be;
 			d->st.q = prev.q;
 			d->st.n_q = prev.n_q;
+			d->st.pools = prev.pools; /* their numbers in these maps */
+			d->st.n_pools = prev.n_pools;
 			prev.be = NULL;
 			prev.q = NULL;
+			prev.pools = NULL;
 		}
 	} else if (!cidlb_state_read(conf->state_file, &prev, why, sizeof(why))) {
 		cidlb_state_free(&prev); /* only its seed: the rest went with the program */

@@ -118,6 +118,8 @@ static void render(struct daemon *d, struct buf *b)
 		struct cidlb_config cfg;
 
 		cr = (int)(i % CIDLB_CONFIG_IDS);
+		if (d->conf->n_pools && d->conf->pools[i / CIDLB_CONFIG_IDS].unused)
+			continue;
 		if (cidlb_lb_get_pool_config(d->lb, (uint32_t)(i / CIDLB_CONFIG_IDS), (uint32_t)cr,
 					     &cfg) ||
 		    cfg.mode == CIDLB_MODE_NONE)
@@ -154,6 +156,8 @@ static void render(struct daemon *d, struct buf *b)
 			for (i = 0; i < n; i++) {
 				uint64_t v;
 
+				if (d->conf->n_pools && d->conf->pools[i / CIDLB_CONFIG_IDS].unused)
+					continue;
 				memcpy(&v, (const char *)&st[i] + cs[k].off, sizeof(v));
 				out(b, "%s{config_id=\"%d\"%s} %llu\n", cs[k].name,
 				    (int)(i % CIDLB_CONFIG_IDS),
