@@ -897,9 +897,10 @@ static int write_sids(struct daemon *d, const struct cidlb_conf *next, const str
  * A pool keeps its number (where its configs, server IDs and Maglev table
  * are in the maps) from one file to the next, by name: against the
  * running configuration, or at a start against the state file. A new pool
- * takes a number no pool had, else one of a pool that left; a pool that
- * left leaves its number unused. Only between files that name their
- * pools: a file that starts naming them numbers them in its order.
+ * takes a number no running pool has, else one of a pool that left; a
+ * pool that left between others leaves its number unused. Only between
+ * files that name their pools: a file that starts naming them numbers
+ * them in its order.
  */
 static int pools_renumber(struct daemon *d, struct cidlb_conf *next, char *why, size_t why_len)
 {
@@ -924,6 +925,9 @@ static int pools_renumber(struct daemon *d, struct cidlb_conf *next, char *why, 
 		return 0;
 	memset(taken, 0, sizeof(taken));
 	for (i = 0; i < next->n_pools; i++) {
+		map[i] = -2; /* a number kept unused: dropped, the others say it */
+		if (next->pools[i].unused)
+			continue;
 		for (j = 0; j < n_names && strcmp(names[j], next->pools[i].name); j++)
 			;
 		map[i] = j < n_names ? j : -1;
@@ -931,7 +935,7 @@ static int pools_renumber(struct daemon *d, struct cidlb_conf *next, char *why, 
 			taken[j] = true;
 	}
 	for (i = 0; i < next->n_pools; i++) {
-		if (map[i] >= 0)
+		if (map[i] != -1)
 			continue;
 		/* a number no pool had, else one of a pool that left */
 		for (j = 0; j < CIDLB_MAX_POOLS && (taken[j] || (j < n_names && *names[j])); j++)
@@ -944,7 +948,7 @@ static int pools_renumber(struct daemon *d, struct cidlb_conf *next, char *why, 
 	}
 	for (i = 0; i < next->n_pools; i++) {
 		n = map[i] + 1 > n ? map[i] + 1 : n;
-		same &= map[i] == i;
+		same &= map[i] == i || (map[i] == -2 && i < n_names && !*names[i]);
 	}
 	if (same && n == next->n_pools)
 		return 0;
@@ -958,7 +962,8 @@ static int pools_renumber(struct daemon *d, struct cidlb_conf *next, char *why, 
 	for (j = 0; j < n; j++)
 		np[j].unused = true;
 	for (i = 0; i < next->n_pools; i++)
-		np[map[i]] = next->pools[i];
+		if (map[i] >= 0)
+			np[map[i]] = next->pools[i];
 	for (i = 0; i < next->n_vips; i++)
 		next->vips[i].pool = (uint16_t)map[next->vips[i].pool];
 	for (i = 0; i < next->n_backends; i++)
