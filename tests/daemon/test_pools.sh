@@ -166,6 +166,27 @@ s3=$(decap_v4 s3)
 send_to 198.18.100.2 --flow "$C1@47014" --count 10 >/dev/null
 wait_eq "play's packets at g3 after the restart" 10 decap_since s3 "$s3"
 
+# --- pool api leaves: game and first keep their numbers, 0 stays unused ----------------
+with_first() { # POOL-OF-VIP-.2: write_pools and pool first
+	write_pools "$1"
+	sed -i 's/^\[pool api\]$/[pool first]\n[pool api]/' "$T/cidlb.conf"
+	printf '\n[vip first]\naddress = 198.18.100.4\npool = first\n' >>"$T/cidlb.conf"
+}
+with_first game
+sed -i '/^\[pool api\]$/d; /^\[vip web\]/,/^$/d; /^\[quic-lb api 0\]/,/^$/d; /^\[backend b[12]\]/,/^$/d' "$T/cidlb.conf"
+expect_rc "reload: pool api leaves" 0 lbc daemon reload
+eq "game and first keep 1 and 2" "[(2, 1), (3, 1), (4, 2)]" "$(vip_pools)"
+eq "the state file: 0 unused" "['', 'game', 'first']" "$(jget 'd["pools"]' <"$T/state.json")"
+s3=$(decap_v4 s3)
+send_to 198.18.100.2 --flow "$C1@47015" --count 10 >/dev/null
+wait_eq "play's packets at g3" 10 decap_since s3 "$s3"
+with_first game
+expect_rc "reload: api back, at 0 again" 0 lbc daemon reload
+eq "api 0 again" "[(1, 0), (2, 1), (3, 1), (4, 2)]" "$(vip_pools)"
+s1=$(decap_v4 s1)
+send_to 198.18.100.1 --flow "$C1@47016" --count 10 >/dev/null
+wait_eq "web's CID 0001 at b1 again" 10 decap_since s1 "$s1"
+
 # --- refused: a VIP of an unknown pool, a pool no VIP names ------------------------------
 sed -i '/^\[vip play\]/,/^$/s/^pool = game$/pool = gmae/' "$T/cidlb.conf"
 expect_rc "reload: unknown pool" 3 lbc daemon reload
