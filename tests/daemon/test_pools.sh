@@ -94,6 +94,12 @@ eq "trace: g3, pool 1, game" "g3 1 game" \
 lbc trace "$hex" --ingress l0 >"$T/trace.txt" 2>&1
 grep_in "trace (text): the pool, named from the state file" "^pool     game (index 1)$" "$T/trace.txt"
 
+# cidlb cid decode --config FILE --pool POOL
+expect_rc "cid decode --pool game" 0 "$CIDLB" -j cid decode --config "$T/cidlb.conf" --pool game "$C1"
+eq "its server ID" "0001" "$(jget 'd["server_id"]' <"$T/out")"
+expect_rc "cid decode --pool nosuch" 2 "$CIDLB" cid decode --config "$T/cidlb.conf" --pool nosuch "$C1"
+grep_in "names it" "has no \[pool nosuch\]" "$T/err"
+
 # --- backend add --pool ----------------------------------------------------------------
 expect_rc "backend add --pool nosuch" 2 lbc backend add x --pool nosuch --address 198.18.2.2
 grep_in "names the missing pool" "no \[pool nosuch\]" "$T/err"

@@ -33,6 +33,8 @@ static void usage(FILE *f)
 		   "CONFIG (the QUIC-LB configuration), from cidlbd's file:\n"
 		   "  --config FILE        read [quic-lb N] from a cidlbd configuration file\n"
 		   "  --config-id N        which one (decode: the CID's own; encode: 0)\n"
+		   "  --pool POOL          of that pool, where the file names pools (default:\n"
+		   "                       the first)\n"
 		   "or from flags:\n"
 		   "  --server-id-len N    server ID length, 1..15 (required)\n"
 		   "  --nonce-len N        nonce length, 4..18 (required);\n"
@@ -72,6 +74,7 @@ enum {
 	OPT_NONCE,
 	OPT_HELP,
 	OPT_CONFIG,
+	OPT_POOL,
 };
 
 static const struct option cid_opts[] = { { "config-id", required_argument, NULL, OPT_CONFIG_ID },
@@ -84,6 +87,7 @@ static const struct option cid_opts[] = { { "config-id", required_argument, NULL
 					  { "nonce", required_argument, NULL, OPT_NONCE },
 					  { "help", no_argument, NULL, OPT_HELP },
 					  { "config", required_argument, NULL, OPT_CONFIG },
+					  { "pool", required_argument, NULL, OPT_POOL },
 					  { 0 } };
 
 struct cid_args {
@@ -92,6 +96,7 @@ struct cid_args {
 	const char *sid_hex, *nonce_hex;
 	const char *cid_hex; /* decode's positional argument */
 	const char *config_file;
+	const char *pool; /* --pool: a named pool of the file */
 	bool have_config_id, have_flags;
 	bool auto_id; /* decode: config ID taken from the CID */
 };
@@ -101,7 +106,7 @@ static int config_from_file(const char *verb, struct cid_args *a)
 {
 	struct cidlb_conf *c = NULL;
 	const struct cidlb_conf_qlb *q, *qlb;
-	int err = cidlb_conf_load(a->config_file, 0, &c);
+	int err = cidlb_conf_load(a->config_file, 0, &c), pool;
 
 	if (err && (!c || !c->errors)) {
 		cidlb_conf_free(c);
@@ -116,8 +121,15 @@ static int config_from_file(const char *verb, struct cid_args *a)
 		cidlb_conf_free(c);
 		return err;
 	}
-	/* the first pool's: the implicit pool of a file that names none */
-	qlb = cidlb_conf_qlbs(c, 0);
+	/* --pool's, else the first pool's: the implicit pool of a file that
+	 * names none */
+	pool = a->pool ? cidlb_conf_pool_find(c, a->pool) : 0;
+	if (pool < 0) {
+		cidlb_conf_free(c);
+		return cidlb_usage_error("cid %s: --pool %s: %s has no [pool %s]", verb, a->pool,
+					 a->config_file, a->pool);
+	}
+	qlb = cidlb_conf_qlbs(c, pool);
 	q = &qlb[a->p.config_id];
 	if (!q->present && a->auto_id) {
 		/* the CID names a config the file lacks: decode it under any
@@ -169,6 +181,9 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv, stru
 	while ((c = getopt_long(argc, argv, ":", cid_opts, NULL)) != -1) {
 		err = 0;
 		switch (c) {
+		case OPT_POOL:
+			a->pool = optarg;
+			break;
 		case OPT_CONFIG:
 			a->config_file = optarg;
 			break;
@@ -241,6 +256,8 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv, stru
 			return err;
 	}
 
+	if (a->pool && !a->config_file)
+		return cidlb_usage_error("cid %s: --pool names a pool of --config FILE", verb);
 	if (a->config_file && a->have_flags)
 		return cidlb_usage_error(
 			"cid %s: give the config with --config FILE or with flags, not both", verb);
