@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * cidlb_decap.bpf.c - the backend side: strip the outer IPv4 (RFC 2003)
- * or IPv6 (RFC 2473) header that cidlb added and hand the client's packet
- * to the stack, for hosts without IPIP/IP6IP6 tunnel devices. Only
- * packets from a source in decap_srcs are touched; all others pass as
- * they came. Of those, only a packet to one of this host's addresses
+ * or IPv6 (RFC 2473) header that cidlb added, or the outer IP, UDP and
+ * GUE headers (variant 0, 4 octets) of a GUE backend, and hand the
+ * client's packet to the stack, for hosts without IPIP/IP6IP6 tunnel
+ * devices or FOU. Only packets from a source in decap_srcs are touched
+ * (UDP ones only to that source's GUE port); all others pass as they
+ * came. Of those, only a packet to one of this host's addresses
  * (decap_locals) that holds a UDP datagram to one of its VIPs
  * (decap_vips), or an ICMP error about a datagram such a VIP sent, is
  * stripped: anyone can write the LB's address as a source, and a
@@ -24,7 +26,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 64);
 	__type(key, struct cidlb_decap_src);
-	__type(value, __u32);
+	__type(value, struct cidlb_decap_srcv);
 } decap_srcs SEC(".maps");
 
 struct {
@@ -63,8 +65,25 @@ struct outer {
 	struct cidlb_decap_src src, dst;
 	__u32 len;   /* octets to strip */
 	__u16 inner; /* inner EtherType; 0: not ours to strip */
+	__u16 dport; /* UDP: the destination port, network byte order */
+	__u8 udp;    /* 1: UDP that may be GUE (dport decides) */
 	__u8 ecn;
 };
+
+/* UDP at u: a possible GUE packet. Only the header cidlb writes is
+ * stripped: version 0, no control, no optional fields, no flags, then
+ * IPv4 or IPv6 (o->inner 0 otherwise, dropped when it is to the GUE
+ * port). Too short for UDP and GUE: not GUE. */
+static __always_inline void outer_gue(void *data_end, __u8 *u, struct outer *o)
+{
+	if ((void *)(u + 12) > data_end)
+		return;
+	o->udp = 1;
+	o->dport = *(__u16 *)(u + 2);
+	o->len += 12;
+	if (u[8] == 0 && u[10] == 0 && u[11] == 0)
+		o->inner = inner_proto(u[9]);
+}
 
 /* The outer header; -1 when cut short, 0 otherwise (o->inner 0 when it
  * is not a tunnel packet). */
@@ -79,8 +98,11 @@ static __always_inline int outer_hdr(void *data, void *data_end, __u32 l2_len, _
 		/* cidlb never sends options or fragments */
 		if (iph->ihl != 5 || (bpf_ntohs(iph->frag_off) & (IP_MF | IP_OFFSET)))
 			return 0;
-		o->inner = inner_proto(iph->protocol);
 		o->len = sizeof(*iph);
+		if (iph->protocol == IPPROTO_UDP)
+			outer_gue(data_end, (__u8 *)(iph + 1), o);
+		else
+			o->inner = inner_proto(iph->protocol);
 		o->ecn = iph->tos & ECN_MASK;
 		o->src.family = o->dst.family = CIDLB_FAMILY_V4;
 		__builtin_memcpy(o->src.addr, &iph->saddr, 4);
@@ -90,8 +112,11 @@ static __always_inline int outer_hdr(void *data, void *data_end, __u32 l2_len, _
 
 		if ((void *)(ip6 + 1) > data_end)
 			return -1;
-		o->inner = inner_proto(ip6->nexthdr);
 		o->len = sizeof(*ip6);
+		if (ip6->nexthdr == IPPROTO_UDP)
+			outer_gue(data_end, (__u8 *)(ip6 + 1), o);
+		else
+			o->inner = inner_proto(ip6->nexthdr);
 		o->ecn = (ip6->flow_lbl[0] >> 4) & ECN_MASK;
 		o->src.family = o->dst.family = CIDLB_FAMILY_V6;
 		__builtin_memcpy(o->src.addr, &ip6->saddr, 16);
@@ -185,6 +210,7 @@ int cidlb_decap(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct cidlb_decap_counters *cnt;
+	struct cidlb_decap_srcv *sv;
 	struct outer o = {};
 	struct pkt p = {}, in = {};
 	__u32 zero = 0, olen;
@@ -197,11 +223,22 @@ int cidlb_decap(struct xdp_md *ctx)
 		return XDP_PASS;
 	cnt->rx_packets++;
 	if (parse_eth(data, data_end, &p, &proto) ||
-	    outer_hdr(data, data_end, p.l2_len, proto, &o) || !o.inner) {
+	    outer_hdr(data, data_end, p.l2_len, proto, &o) || (!o.inner && !o.udp)) {
 		cnt->pass_not_tunnel++;
 		return XDP_PASS;
 	}
-	if (!bpf_map_lookup_elem(&decap_srcs, &o.src)) {
+	sv = bpf_map_lookup_elem(&decap_srcs, &o.src);
+	if (o.udp) {
+		/* GUE only from a cidlb source to its GUE port */
+		if (!sv || !sv->gue_port || sv->gue_port != o.dport) {
+			cnt->pass_not_tunnel++;
+			return XDP_PASS;
+		}
+		if (!o.inner) {
+			cnt->drop_malformed++;
+			return XDP_DROP;
+		}
+	} else if (!sv) {
 		cnt->pass_unknown_src++;
 		return XDP_PASS;
 	}
@@ -209,11 +246,11 @@ int cidlb_decap(struct xdp_md *ctx)
 		cnt->drop_outer_dst++;
 		return XDP_DROP;
 	}
-	olen = o.len & 0x3f; /* 20 or 40: bounded for the verifier */
+	olen = o.len & 0x3f; /* 20, 32, 40 or 52: bounded for the verifier */
 	/* the frame must hold an L2 header of 22 and the outer header, so
 	 * that the moves below stay inside it whatever the tags */
 	l2 = data;
-	if ((void *)(l2 + 22 + 40) > data_end) {
+	if ((void *)(l2 + 22 + 40) > data_end || (void *)(l2 + 22 + olen) > data_end) {
 		cnt->drop_malformed++;
 		return XDP_DROP;
 	}
@@ -229,7 +266,7 @@ int cidlb_decap(struct xdp_md *ctx)
 	}
 	if (rc)
 		cnt->ecn_marked++;
-	/* Slide the L2 header forward over the outer IP header, fix its
+	/* Slide the L2 header forward over the outer headers, fix its
 	 * EtherType, then drop the head. (Checked above already; the
 	 * verifier wants it on this pointer.) */
 	if ((void *)(l2 + olen + 22) > data_end) {

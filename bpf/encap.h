@@ -2,7 +2,8 @@
 /*
  * encap.h - step 6: forward to the backend.
  * IPv4-in-IPv4 (RFC 2003) or IP-in-IPv6 (RFC 2473) with the LB's own
- * source address; the inner packet is never touched. The outer header is
+ * source address, or the same inside UDP and a GUE header (variant 0,
+ * draft-ietf-intarea-gue) per backend; the inner packet is never touched. The outer header is
  * the backend's template (cidlb_backend.outer) with the per-packet fields
  * filled in. TOS/traffic class is
  * copied to the outer header (RFC 6040 normal mode), DF set. The next hop
@@ -242,6 +243,77 @@ static __always_inline int write_outer_v6(void *data, void *data_end, const stru
 	return 0;
 }
 
+/* GUE over IPv4: the backend's template (outer IPv4 with protocol UDP,
+ * UDP to its GUE port, GUE header) and this packet's TOS, lengths, UDP
+ * source port and GUE protocol. The IPv4 checksum as write_outer_v4's,
+ * the protocol already in the template's sum; the UDP checksum stays 0
+ * (allowed over IPv4, RFC 768). */
+static __always_inline int write_gue_v4(void *data, void *data_end, const struct pkt *p,
+					const struct cidlb_backend *be)
+{
+	struct iphdr *o = data + (p->l2_len & 0x1f);
+	const __u64 *t = (const __u64 *)be->outer;
+	__u32 len = p->ip_len + OUTER_V4_LEN + CIDLB_GUE_HLEN, sum;
+	__u8 *u = (__u8 *)(o + 1);
+
+	if ((void *)(u + CIDLB_GUE_HLEN) > data_end)
+		return -1;
+	((__u64 *)o)[0] = t[0];
+	((__u64 *)o)[1] = t[1];
+	((__u64 *)o)[2] = t[2];
+	((__u64 *)o)[3] = t[3];
+	o->tos = p->tos;
+	o->tot_len = bpf_htons(len);
+	*(__u16 *)u = bpf_htons(cidlb_gue_sport(&p->flow));
+	*(__u16 *)(u + 4) = bpf_htons(p->ip_len + CIDLB_GUE_HLEN);
+	u[9] = p->flow.family == CIDLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
+	sum = (len & 0xffff) + p->tos;
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = be->outer_sum + bpf_htons(sum);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	o->check = ~sum;
+	return 0;
+}
+
+/* GUE over IPv6: the template (next header UDP, UDP to the GUE port, GUE
+ * header), then the first word, lengths, UDP source port and GUE
+ * protocol. The UDP checksum stays 0: RFC 6935 and 6936 allow it for
+ * tunnels, the inner packet carries its own (docs/operations.md). */
+static __always_inline int write_gue_v6(void *data, void *data_end, const struct pkt *p,
+					const struct cidlb_backend *be)
+{
+	struct ipv6hdr *o = data + (p->l2_len & 0x1f);
+	const __u64 *t = (const __u64 *)be->outer;
+	__u32 fl = cidlb_flow_label(&p->flow);
+	__u16 len = bpf_htons(p->ip_len + CIDLB_GUE_HLEN);
+	__u8 *u = (__u8 *)(o + 1);
+
+	if ((void *)(u + CIDLB_GUE_HLEN) > data_end)
+		return -1;
+	((__u64 *)o)[0] = t[0];
+	((__u64 *)o)[1] = t[1];
+	((__u64 *)o)[2] = t[2];
+	((__u64 *)o)[3] = t[3];
+	((__u64 *)o)[4] = t[4];
+	((__u64 *)o)[5] = t[5];
+	((__u32 *)o)[12] = ((const __u32 *)t)[12];
+	*(__u32 *)o = bpf_htonl(0x60000000 | (__u32)p->tos << 20 | fl);
+	o->payload_len = len;
+	*(__u16 *)u = bpf_htons(cidlb_gue_sport(&p->flow));
+	*(__u16 *)(u + 4) = len;
+	u[9] = p->flow.family == CIDLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
+	return 0;
+}
+
+/* Octets the backend's outer headers take. */
+static __always_inline __u32 outer_len(const struct cidlb_backend *be)
+{
+	__u32 olen = be->family == CIDLB_FAMILY_V4 ? OUTER_V4_LEN : OUTER_V6_LEN;
+
+	return be->encap == CIDLB_ENCAP_GUE ? olen + CIDLB_GUE_HLEN : olen;
+}
+
 /* Encapsulate toward the backend; on success the frame is ready to send
  * and nh says where; on FWD_MTU nh->mtu is the MTU the client must use.
  * The packet is unchanged on every error but FWD_ENCAP after the headroom
@@ -250,7 +322,7 @@ static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
 				 const struct cidlb_backend *be, const struct cidlb_global *g,
 				 struct next_hop *nh)
 {
-	__u32 olen = be->family == CIDLB_FAMILY_V4 ? OUTER_V4_LEN : OUTER_V6_LEN;
+	__u32 olen = outer_len(be);
 	void *data, *data_end;
 	int rc;
 
@@ -276,7 +348,10 @@ static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
 	if ((void *)((struct ethhdr *)data + 1) > data_end)
 		return FWD_ENCAP;
 	write_macs(data, nh);
-	if (be->family == CIDLB_FAMILY_V4)
+	if (be->encap == CIDLB_ENCAP_GUE)
+		rc = be->family == CIDLB_FAMILY_V4 ? write_gue_v4(data, data_end, p, be) :
+						     write_gue_v6(data, data_end, p, be);
+	else if (be->family == CIDLB_FAMILY_V4)
 		rc = write_outer_v4(data, data_end, p, be);
 	else
 		rc = write_outer_v6(data, data_end, p, be);

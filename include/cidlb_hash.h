@@ -90,6 +90,19 @@ static inline __u32 cidlb_flow_label(const struct cidlb_flow_key *k)
 	return (__u32)(((w[0] ^ w[1] ^ w[2] ^ w[3] ^ w[4]) * 0x9e3779b97f4a7c15ULL) >> 44);
 }
 
+/* The outer UDP source port of a GUE packet, host byte order: from the
+ * flow as the flow label is (another multiplier, so the two are not the
+ * same bits), 15 bits over 32768..65535, so that a receiver's RSS, which
+ * hashes the outer 4-tuple, spreads flows over its queues while each flow
+ * keeps one port. k: 8-octet aligned. */
+static inline __u16 cidlb_gue_sport(const struct cidlb_flow_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+
+	return (__u16)(0x8000 |
+		       (((w[0] ^ w[1] ^ w[2] ^ w[3] ^ w[4]) * 0xc2b2ae3d27d4eb4fULL) >> 49));
+}
+
 /* The three words of a CID key mixed into one: three multiplies, then the
  * high half folded down, so that every octet of the key moves every bit
  * (plaintext CIDs differ in a few nonce octets only). */

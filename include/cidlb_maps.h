@@ -40,7 +40,7 @@
 /* Pools (docs/operations.md): each has its backends, Maglev table and
  * QUIC-LB configs; a VIP names its pool. Maps sized per pool hold
  * [lb] max_pools of them (set at load, like lru_size). */
-#define CIDLB_MAX_POOLS		1024 /* the server-ID table entry has 10 bits for it */
+#define CIDLB_MAX_POOLS		256 /* a backend entry has one octet for it */
 #define CIDLB_POOLS_DEFAULT	4
 
 /* Stateless resets sent by the LB (RFC 9000 section 10.3; bpf/reset.h):
@@ -112,7 +112,8 @@
 /* The maps of cidlb_decap.bpf.o (the backend side), pinned per device by
  * `cidlb decap attach`; same form as CIDLB_MAPS. */
 #define CIDLB_DECAP_MAPS(X) \
-	X(DECAP_SRCS, decap_srcs, sizeof(struct cidlb_decap_src), 4, 0) \
+	X(DECAP_SRCS, decap_srcs, sizeof(struct cidlb_decap_src), sizeof(struct cidlb_decap_srcv), \
+	  0) \
 	X(DECAP_CNT, decap_counters, 4, sizeof(struct cidlb_decap_counters), 0) \
 	X(DECAP_LOCALS, decap_locals, sizeof(struct cidlb_decap_src), 4, 0) \
 	X(DECAP_VIPS, decap_vips, sizeof(struct cidlb_vip_key), 4, 0) \
@@ -319,6 +320,16 @@ enum cidlb_fwd_mode {
 	CIDLB_FWD_DIRECT = 2,	 /* rewrite MACs only, XDP_TX */
 };
 
+/* How an encapsulating backend's packets are wrapped ([backend] encap). */
+enum cidlb_encap {
+	CIDLB_ENCAP_IPIP = 0, /* IPIP (RFC 2003) or IP-in-IPv6 (RFC 2473) */
+	CIDLB_ENCAP_GUE = 1,  /* GUE variant 0 over UDP to gue_port, the UDP
+			       * source port from the flow (cidlb_gue_sport) */
+};
+
+#define CIDLB_GUE_PORT_DEFAULT 6080 /* the usual FOU/GUE receive port */
+#define CIDLB_GUE_HLEN	       12   /* UDP header and the 4-octet GUE header */
+
 struct cidlb_backend {
 	__u8 state;    /* enum cidlb_backend_state */
 	__u8 family;   /* of addr: CIDLB_FAMILY_V4 / _V6 */
@@ -326,19 +337,26 @@ struct cidlb_backend {
 	__u8 flags;    /* CIDLB_BE_F_* */
 	__u8 addr[16]; /* tunnel endpoint, IPv4 in addr[0..3] */
 	__u8 mac[6];   /* next hop for ENCAP_MAC and DIRECT */
-	__u16 pool;    /* its pool: a 4-tuple entry of a VIP of another pool
+	__u8 encap;    /* enum cidlb_encap (ENCAP_FIB and ENCAP_MAC) */
+	__u8 pool;     /* its pool: a 4-tuple entry of a VIP of another pool
 			* (the VIP moved) is a miss */
 	/*
 	 * The outer header toward this backend as every packet carries it,
 	 * written by lb.c (cidlb_backend_outer()) on every write of the entry
 	 * and of cidlb_global's src4, src6 or ttl; packets copy it and fill in
 	 * the fields that change per packet, left zero here: IPv4 TOS, total
-	 * length, protocol and checksum; IPv6 traffic class, flow label,
-	 * payload length and next header.
+	 * length, protocol (IPIP only) and checksum; IPv6 traffic class, flow
+	 * label, payload length and next header (IPIP only); GUE: the UDP
+	 * source port and length and the GUE protocol octet. The GUE UDP
+	 * checksum stays 0 (see docs/operations.md).
 	 */
 	__u32 outer_sum; /* IPv4: ones' complement sum of the template's
 				 * 16-bit words as loaded on this host, folded */
-	__u8 outer[40];	 /* IPv4 header (20 octets) or IPv6 header */
+	__u8 outer[52];	 /* IPv4 header (20 octets) or IPv6 header (40);
+			  * GUE: then the UDP (8) and GUE (4) headers */
+	__u16 gue_port;	 /* GUE: UDP destination port, network byte order;
+			  * 0 means CIDLB_GUE_PORT_DEFAULT */
+	__u8 pad3[2];
 };
 
 /* ---- cidlb_maglev: array of pools x 2 x CIDLB_MAGLEV_SIZE backend indexes
@@ -479,7 +497,7 @@ struct cidlb_global {
  * tests/unit/test_maps.c keeps a signature of the sizes of every layout
  * and fails when the sizes change without a new CIDLB_LAYOUT.
  */
-#define CIDLB_LAYOUT 3
+#define CIDLB_LAYOUT 4
 
 /* ---- cidlb_rate: per-CPU array [enum cidlb_rate_id], rate limits ------
  * A virtual schedule each (GCRA, bpf/rate.h): an event moves next_ns on
@@ -514,23 +532,34 @@ struct cidlb_rate {
  * the LB's source and TTL); zero for a family that is neither. */
 static inline void cidlb_backend_outer(struct cidlb_backend *b, const struct cidlb_global *g)
 {
-	__u8 ttl = g->ttl ? g->ttl : 64, *o = b->outer;
+	__u8 ttl = g->ttl ? g->ttl : 64, *o = b->outer, *u;
+	int gue = b->encap == CIDLB_ENCAP_GUE;
 	__u32 sum = 0, i;
 	__u16 w;
 
 	for (i = 0; i < sizeof(b->outer); i++)
 		o[i] = 0;
 	b->outer_sum = 0;
+	/* GUE: UDP source port, length and checksum 0, destination port;
+	 * GUE version 0, C 0, hlen 0, protocol 0 (packets write it), flags 0 */
+	u = o + (b->family == CIDLB_FAMILY_V4 ? 20 : 40);
+	if (gue && (b->family == CIDLB_FAMILY_V4 || b->family == CIDLB_FAMILY_V6)) {
+		u[2] = CIDLB_GUE_PORT_DEFAULT >> 8;
+		u[3] = CIDLB_GUE_PORT_DEFAULT & 0xff;
+		if (b->gue_port)
+			__builtin_memcpy(u + 2, &b->gue_port, 2);
+	}
 	if (b->family == CIDLB_FAMILY_V4) {
 		o[0] = 0x45;
 		o[6] = 0x40; /* DF */
 		o[8] = ttl;
+		o[9] = gue ? 17 : 0; /* UDP; IPIP: per packet */
 		for (i = 0; i < 4; i++) {
 			o[12 + i] = g->src4[i];
 			o[16 + i] = b->addr[i];
 		}
-		/* TOS, length, protocol and checksum are 0 here: packets add
-		 * the first three */
+		/* TOS, length, (IPIP) protocol and checksum are 0 here:
+		 * packets add them */
 		for (i = 0; i < 10; i++) {
 			__builtin_memcpy(&w, o + 2 * i, 2);
 			sum += w;
@@ -539,6 +568,7 @@ static inline void cidlb_backend_outer(struct cidlb_backend *b, const struct cid
 		b->outer_sum = (sum & 0xffff) + (sum >> 16);
 	} else if (b->family == CIDLB_FAMILY_V6) {
 		o[0] = 0x60;
+		o[6] = gue ? 17 : 0; /* UDP; IPIP: per packet */
 		o[7] = ttl;
 		for (i = 0; i < 16; i++) {
 			o[8 + i] = g->src6[i];
@@ -730,12 +760,20 @@ struct cidlb_decap_src {
 	__u8 pad[3];
 };
 
+/* The value of decap_srcs. A UDP packet from the source to gue_port is a
+ * GUE tunnel packet (cidlb_backend.encap GUE); others from it are not. */
+struct cidlb_decap_srcv {
+	__u16 one;	/* 1 */
+	__u16 gue_port; /* network byte order; 0: IPIP/IP6IP6 only */
+};
+
 struct cidlb_decap_counters {
 	__u64 rx_packets;
-	__u64 decap_v4;		/* outer IPv4 removed */
-	__u64 decap_v6;		/* outer IPv6 removed */
-	__u64 pass_not_tunnel;	/* not IPIP/IP6IP6: untouched */
-	__u64 pass_unknown_src; /* tunnel from a source not in decap_srcs */
+	__u64 decap_v4;		/* outer IPv4 (and GUE) removed */
+	__u64 decap_v6;		/* outer IPv6 (and GUE) removed */
+	__u64 pass_not_tunnel;	/* not IPIP/IP6IP6, nor UDP to the GUE port of
+				 * a source in decap_srcs: untouched */
+	__u64 pass_unknown_src; /* IPIP/IP6IP6 from a source not in decap_srcs */
 	__u64 drop_malformed;	/* tunnel packet cut short, inner header malformed */
 	__u64 drop_outer_dst;	/* from a cidlb source, outer destination not in decap_locals */
 	__u64 drop_inner_dst;	/* inner packet not UDP to a VIP in decap_vips */
@@ -749,7 +787,7 @@ CIDLB_SIZE_CHECK(cidlb_vip, 8);
 CIDLB_SIZE_CHECK(cidlb_vip_slot, 32);
 CIDLB_SIZE_CHECK(cidlb_config, 592);
 CIDLB_SIZE_CHECK(cidlb_sid_key, 20);
-CIDLB_SIZE_CHECK(cidlb_backend, 72);
+CIDLB_SIZE_CHECK(cidlb_backend, 88);
 CIDLB_SIZE_CHECK(cidlb_flow_key, 40);
 CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
@@ -766,6 +804,7 @@ CIDLB_SIZE_CHECK(cidlb_neigh, 12);
 CIDLB_SIZE_CHECK(cidlb_backend_stats, 16);
 CIDLB_SIZE_CHECK(cidlb_config_stats, 24);
 CIDLB_SIZE_CHECK(cidlb_decap_src, 20);
+CIDLB_SIZE_CHECK(cidlb_decap_srcv, 4);
 CIDLB_SIZE_CHECK(cidlb_decap_counters, 10 * 8);
 
 #endif /* CIDLB_MAPS_H */

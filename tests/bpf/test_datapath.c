@@ -679,12 +679,17 @@ static size_t build_icmp(const struct icmp_case *c, uint8_t *frame, struct cidlb
 /* The frame sent to backend idx for the error `in`: as for any packet,
  * but an IPv6 outer header carries the flow label of the client's flow
  * (the one its own packets carry), not one made of the ICMP header. */
+/* The flow label and (GUE to gue_port, not 0) the UDP source port are
+ * the quoted flow's: an error goes where the flow's packets go, on the
+ * backend NIC's receive queue of the flow too. */
 static void assert_icmp_sent(const uint8_t *in, size_t len, const uint8_t *out, size_t outlen,
-			     int idx, const struct cidlb_flow_key *flow, const char *what)
+			     int idx, const struct cidlb_flow_key *flow, uint16_t gue_port,
+			     const char *what)
 {
 	const char *addr = backends[idx].addr;
 	uint8_t want[TPKT_MAX];
-	size_t wlen = t_expect_sent(in, len, 14, idx, addr, 0, want);
+	size_t wlen = t_expect_sent_gue(in, len, 14, idx, addr, 0, gue_port, want);
+	size_t u = 14 + (strchr(addr, ':') ? 40 : 20);
 
 	if (strchr(addr, ':')) {
 		uint32_t fl = cidlb_flow_label(flow);
@@ -693,15 +698,26 @@ static void assert_icmp_sent(const uint8_t *in, size_t len, const uint8_t *out, 
 		want[14 + 2] = (uint8_t)(fl >> 8);
 		want[14 + 3] = (uint8_t)fl;
 	}
+	if (gue_port) {
+		uint16_t sport = cidlb_gue_sport(flow);
+
+		want[u] = (uint8_t)(sport >> 8);
+		want[u + 1] = (uint8_t)sport;
+	}
 	t_assert_frame(out, outlen, want, wlen, what);
 }
 
-static void test_icmp_errors(void **state)
+/* Every ICMP case; the encapsulating backends GUE to gue_port (not 0). */
+static void icmp_cases_run(struct tlb *t, uint16_t gue_port)
 {
-	struct tlb *t = *state;
 	size_t i;
+	int b;
 
 	setup_fixture(t);
+	for (b = 0; gue_port && b < NBE; b++)
+		if (backends[b].mode == CIDLB_FWD_ENCAP_MAC)
+			tlb_backend_gue(t, b, backends[b].addr, backends[b].mode, backends[b].state,
+					gue_port);
 	for (i = 0; i < sizeof(icmp_cases) / sizeof(icmp_cases[0]); i++) {
 		const struct icmp_case *c = &icmp_cases[i];
 		uint8_t in[TPKT_MAX], out[TPKT_MAX];
@@ -731,11 +747,22 @@ static void test_icmp_errors(void **state)
 		if (c->backend < 0)
 			t_assert_frame(out, outlen, in, len, c->name);
 		else
-			assert_icmp_sent(in, len, out, outlen, c->backend, &flow, c->name);
+			assert_icmp_sent(in, len, out, outlen, c->backend, &flow, gue_port,
+					 c->name);
 		/* an error never opens a flow */
 		assert_int_not_equal(
 			bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_LRU), &flow, &fv), 0);
 	}
+}
+
+static void test_icmp_errors(void **state)
+{
+	icmp_cases_run(*state, 0);
+}
+
+static void test_icmp_errors_gue(void **state)
+{
+	icmp_cases_run(*state, 6080);
 }
 
 /* An error about a flow the 4-tuple table holds goes where the flow's
@@ -768,12 +795,12 @@ static void test_icmp_follows_lru(void **state)
 	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
 	elen = build_icmp(&c, err, &flow);
 	assert_int_equal(tlb_run(t, err, elen, out, &outlen), XDP_TX);
-	assert_icmp_sent(err, elen, out, outlen, FALLBACK_BE, &flow, "the flow's backend (LRU)");
+	assert_icmp_sent(err, elen, out, outlen, FALLBACK_BE, &flow, 0, "the flow's backend (LRU)");
 	/* its backend gone: Maglev's choice, still no insert */
 	tlb_backend(t, FALLBACK_BE, backends[FALLBACK_BE].addr, CIDLB_FWD_ENCAP_MAC,
 		    CIDLB_BE_ABSENT);
 	assert_int_equal(tlb_run(t, err, elen, out, &outlen), XDP_TX);
-	assert_icmp_sent(err, elen, out, outlen, 0, &flow, "Maglev's backend");
+	assert_icmp_sent(err, elen, out, outlen, 0, &flow, 0, "Maglev's backend");
 	tlb_backend(t, 0, backends[0].addr, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ABSENT);
 	assert_int_equal(tlb_run(t, err, elen, out, &outlen), XDP_DROP);
 	cnt = tlb_counters(t);
@@ -937,6 +964,138 @@ static void test_outer_follows_global(void **state)
 		tpkt_addr(6, "fd00:3::11", a);
 		t_assert_bytes(out + 14 + 24, a, 16, "outer destination");
 	}
+}
+
+/* A 1200-octet Initial from the client at sport (family 4 or 6, vlans
+ * tags) to the VIP, into frame; returns its length. */
+static size_t gue_frame(int family, uint16_t sport, int vlans, uint8_t *frame)
+{
+	static uint8_t payload[TPKT_MAX];
+	struct tpkt_spec s = { .family = family,
+			       .src = family == 4 ? T_CLIENT4 : T_CLIENT6,
+			       .dst = family == 4 ? T_VIP4 : T_VIP6,
+			       .sport = sport,
+			       .dport = T_VIP_PORT,
+			       .vlans = vlans,
+			       .tos = 0xb9,
+			       .payload = payload };
+
+	s.payload_len = tquic_long(payload, 0xc0, 1,
+				   (const uint8_t *)"\xe1\x02\x03\x04\x05\x06\x07\x08", 8, NULL, 0,
+				   1200);
+	return tpkt_build(&s, frame);
+}
+
+/*
+ * GUE backends: the outer IPv4 or IPv6 header, UDP to the backend's GUE
+ * port from a port of the flow, the GUE header (version 0, protocol 4 or
+ * 41), then the client's packet; every inner and outer family, with and
+ * without VLAN tags, compared whole. One frame is written out octet by
+ * octet here, its UDP source port and checksum computed outside the
+ * program's code.
+ */
+static void test_gue(void **state)
+{
+	static const struct {
+		const char *addr;
+		uint16_t port;
+	} be[] = { { "198.18.3.10", 6080 }, { "fd00:3::11", 7000 } };
+	struct tlb *t = *state;
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], want[TPKT_MAX];
+	struct cidlb_backend b = { .state = CIDLB_BE_ACTIVE, .fwd_mode = CIDLB_FWD_ENCAP_MAC };
+	struct cidlb_counters c;
+	size_t len, outlen, wlen, hlen;
+	int i, fam, vlans, n = 0;
+
+	/* 0: the default port (gue_port 0), 1: port 7000 */
+	b.family = 4;
+	b.encap = CIDLB_ENCAP_GUE;
+	tpkt_addr(4, be[0].addr, b.addr);
+	memcpy(b.mac, t_backend_mac, 6);
+	b.mac[4] = 0;
+	assert_int_equal(cidlb_lb_set_backend(t->lb, 0, &b), 0);
+	tlb_backend_gue(t, 1, be[1].addr, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, be[1].port);
+	for (i = 0; i < 2; i++) {
+		tlb_maglev(t, (uint32_t[]){ i }, 1);
+		for (fam = 4; fam <= 6; fam += 2) {
+			for (vlans = 0; vlans <= 2; vlans++) {
+				/* new flows each round: Maglev, not the LRU */
+				len = gue_frame(fam, 1000 + 10 * i + vlans + fam, vlans, in);
+				assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+				hlen = 14 + 4 * vlans;
+				wlen = t_expect_sent_gue(in, len, hlen, i, be[i].addr, 0,
+							 be[i].port, want);
+				t_assert_frame(out, outlen, want, wlen, "GUE frame");
+				if (i == 0)
+					assert_int_equal(tcsum(out + hlen, 20), 0);
+				n++;
+			}
+		}
+	}
+
+	/* written out: IPv4 in GUE in IPv4, TOS 0xb9 copied, total length
+	 * 1228 + 32, UDP 50000 -> 443 of the client makes source port
+	 * 0x8a7e, UDP length 1228 + 12, no UDP checksum */
+	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
+	len = gue_frame(4, 50000, 0, in);
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+	assert_int_equal(outlen, len + 32);
+	/* Ethernet; IPv4, protocol UDP; UDP 0x8a7e -> 6080, length, no
+	 * checksum; GUE version 0, protocol 4 */
+	wlen = thex("0200000000be02000000001b0800"
+		    "45b904ec000040004011a618c6120001c612030a"
+		    "8a7e17c004d80000"
+		    "00040000",
+		    want, sizeof(want));
+	assert_int_equal(wlen, 46);
+	t_assert_bytes(out, want, wlen, "GUE headers");
+	t_assert_bytes(out + 46, in + 14, len - 14, "the client's packet after them");
+	n++;
+
+	c = tlb_counters(t);
+	assert_int_equal(c.tx, n);
+	assert_int_equal(tlb_verdicts(&c), n);
+}
+
+/* The GUE source port is one for a flow and spread over 32768..65535
+ * across flows (the receiver's RSS hashes it), IPv4 and IPv6 alike. */
+static void test_gue_sport(void **state)
+{
+	struct tlb *t = *state;
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], again[TPKT_MAX];
+	uint16_t ports[128];
+	size_t len, outlen, olen2;
+	int i, j, fam, distinct, high = 0;
+
+	tlb_backend_gue(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, 6080);
+	tlb_backend_gue(t, 1, "fd00:3::11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, 6080);
+	for (fam = 4; fam <= 6; fam += 2) {
+		size_t udp = 14 + (fam == 4 ? 20 : 40);
+
+		tlb_maglev(t, (uint32_t[]){ fam == 4 ? 0 : 1 }, 1);
+		for (i = 0; i < 128; i++) {
+			len = gue_frame(fam, 20000 + i, 0, in);
+			assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+			ports[i] = out[udp] << 8 | out[udp + 1];
+			assert_true(ports[i] >= 32768);
+			assert_int_equal(ports[i], tpkt_gue_sport(in, len, 14));
+			high += ports[i] >= 49152;
+			/* the same flow again: the same port, the same frame */
+			assert_int_equal(tlb_run(t, in, len, again, &olen2), XDP_TX);
+			t_assert_frame(again, olen2, out, outlen, "same flow");
+		}
+		for (i = 0, distinct = 0; i < 128; i++) {
+			for (j = 0; j < i && ports[j] != ports[i]; j++)
+				;
+			distinct += j == i;
+		}
+		/* 128 draws from 32768: a collision or two at most */
+		if (distinct < 124)
+			fail_msg("IPv%d: %d distinct GUE source ports of 128 flows", fam, distinct);
+	}
+	/* both halves of the range in use (256 flows, expect about 128) */
+	if (high < 64 || high > 192)
+		fail_msg("%d of 256 GUE source ports in 49152..65535", high);
 }
 
 /* Two independently loaded copies with the same configuration pick the
@@ -1818,11 +1977,14 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_errors_gue, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_follows_lru, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_backend, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru_sticky, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outer_follows_global, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gue, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_gue_sport, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_two_lbs_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_memo_follows_maps, setup, teardown),
 		cmocka_unit_test(test_retired_filter),

@@ -6,7 +6,7 @@
  * from other sources and non-tunnel packets pass untouched; tunnel packets
  * from a cidlb source to another address or around a packet that is not
  * for a VIP are dropped; the outer ECN field reaches the inner header as
- * RFC 6040 says.
+ * RFC 6040 says; GUE packets of a GUE backend alike.
  */
 #include <arpa/inet.h>
 #include <setjmp.h>
@@ -35,6 +35,7 @@ static struct decap dc;
 
 static void decap_open(void)
 {
+	struct cidlb_decap_srcv srcv = { .one = 1 }; /* IPIP only */
 	struct cidlb_decap_src s = {};
 	__u32 one = 1;
 
@@ -50,10 +51,10 @@ static void decap_open(void)
 		    dc.vips >= 0);
 	s.family = 4;
 	tpkt_addr(4, T_LB4, s.addr);
-	assert_int_equal(bpf_map_update_elem(dc.srcs, &s, &one, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(dc.srcs, &s, &srcv, BPF_ANY), 0);
 	s.family = 6;
 	tpkt_addr(6, T_LB6, s.addr);
-	assert_int_equal(bpf_map_update_elem(dc.srcs, &s, &one, BPF_ANY), 0);
+	assert_int_equal(bpf_map_update_elem(dc.srcs, &s, &srcv, BPF_ANY), 0);
 	memset(&s, 0, sizeof(s));
 	s.family = 4;
 	tpkt_addr(4, BE4, s.addr);
@@ -281,6 +282,110 @@ static void test_malformed(void **state)
 	assert_int_equal(after.drop_malformed - before.drop_malformed, 1);
 }
 
+/* The GUE port of both LB sources in decap_srcs (0: IPIP only). */
+static void srcs_gue_port(uint16_t port)
+{
+	struct cidlb_decap_srcv v = { .one = 1, .gue_port = htons(port) };
+	struct cidlb_decap_src s = { .family = 4 };
+
+	tpkt_addr(4, T_LB4, s.addr);
+	assert_int_equal(bpf_map_update_elem(dc.srcs, &s, &v, BPF_EXIST), 0);
+	memset(&s, 0, sizeof(s));
+	s.family = 6;
+	tpkt_addr(6, T_LB6, s.addr);
+	assert_int_equal(bpf_map_update_elem(dc.srcs, &s, &v, BPF_EXIST), 0);
+}
+
+/*
+ * GUE backends: client frame -> cidlb (IP, UDP and GUE headers) -> decap
+ * == client frame, every inner and outer family and with tags. GUE to
+ * another port, or from a source whose GUE port is another or none, is
+ * an ordinary UDP packet and passes untouched; a GUE header cidlb does
+ * not write (another version, flags) to the port is dropped.
+ */
+static void test_gue_round_trip(void **state)
+{
+	static const struct {
+		int family, vlans;
+		const char *cid;
+		int v6_outer;
+	} rt[] = {
+		{ 4, 0, "07010203a1a2a3a4", 0 }, { 6, 0, "07010203a1a2a3a4", 0 },
+		{ 4, 0, "070a0b0ca1a2a3a4", 1 }, { 6, 0, "070a0b0ca1a2a3a4", 1 },
+		{ 4, 1, "07010203a1a2a3a4", 0 }, { 6, 2, "070a0b0ca1a2a3a4", 1 },
+	};
+	uint8_t in[TPKT_MAX], mid[TPKT_MAX], out[TPKT_MAX], want[TPKT_MAX];
+	struct cidlb_decap_counters before, after;
+	size_t i, len, midlen, outlen, u;
+
+	(void)state;
+	tlb_backend_gue(lb, 0, BE4, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, 6080);
+	tlb_backend_gue(lb, 1, BE6, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, 6080);
+	srcs_gue_port(6080);
+	for (i = 0; i < sizeof(rt) / sizeof(rt[0]); i++) {
+		before = decap_counters();
+		len = client_frame(rt[i].family, rt[i].vlans, rt[i].cid, in);
+		assert_int_equal(tlb_run(lb, in, len, mid, &midlen), XDP_TX);
+		assert_int_equal(midlen, len + (rt[i].v6_outer ? 52 : 32));
+		assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_PASS);
+		memcpy(want, mid, 12);
+		memcpy(want + 12, in + 12, len - 12);
+		t_assert_frame(out, outlen, want, len, "decapsulated GUE packet");
+		after = decap_counters();
+		if (rt[i].v6_outer)
+			assert_int_equal(after.decap_v6 - before.decap_v6, 1);
+		else
+			assert_int_equal(after.decap_v4 - before.decap_v4, 1);
+	}
+
+	before = decap_counters();
+	len = client_frame(4, 0, "07010203a1a2a3a4", in);
+	assert_int_equal(tlb_run(lb, in, len, mid, &midlen), XDP_TX);
+	u = 14 + 20;
+	/* to port 6081: not GUE */
+	mid[u + 3]++;
+	assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_PASS);
+	t_assert_frame(out, outlen, mid, midlen, "UDP to another port");
+	mid[u + 3]--;
+	/* from another address (the outer source's last octet) */
+	mid[14 + 15] ^= 0x01;
+	assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_PASS);
+	t_assert_frame(out, outlen, mid, midlen, "UDP from another source");
+	mid[14 + 15] ^= 0x01;
+	/* GUE version 1, a flag, protocol UDP: not what cidlb sends */
+	mid[u + 8] = 0x40;
+	assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_DROP);
+	mid[u + 8] = 0;
+	mid[u + 10] = 0x80;
+	assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_DROP);
+	mid[u + 10] = 0;
+	mid[u + 9] = 17;
+	assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_DROP);
+	mid[u + 9] = 4;
+	/* cut inside the GUE header: not GUE */
+	assert_int_equal(tlb_run_prog(dc.prog, mid, u + 10, out, &outlen, 0), XDP_PASS);
+	/* a source without GUE (port 0) */
+	srcs_gue_port(0);
+	assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_PASS);
+	t_assert_frame(out, outlen, mid, midlen, "GUE to a source without GUE");
+	/* another GUE port */
+	srcs_gue_port(7000);
+	assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_PASS);
+	srcs_gue_port(6080);
+	assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_PASS);
+	assert_int_equal(outlen, len);
+	after = decap_counters();
+	assert_int_equal(after.pass_not_tunnel - before.pass_not_tunnel, 5);
+	assert_int_equal(after.drop_malformed - before.drop_malformed, 3);
+	assert_int_equal(after.decap_v4 - before.decap_v4, 1);
+	assert_int_equal(after.pass_unknown_src, before.pass_unknown_src);
+
+	/* back to IPIP for the other tests */
+	tlb_backend(lb, 0, BE4, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	tlb_backend(lb, 1, BE6, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
+	srcs_gue_port(0);
+}
+
 /* One tunnel packet built by hand, octet by octet: */
 struct tun_case {
 	const char *name;
@@ -436,7 +541,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),     cmocka_unit_test(test_icmp_round_trip),
 		cmocka_unit_test(test_pass_untouched), cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_tunnel_cases),
+		cmocka_unit_test(test_tunnel_cases),   cmocka_unit_test(test_gue_round_trip),
 	};
 
 	return cmocka_run_group_tests_name("decap", tests, setup, teardown);

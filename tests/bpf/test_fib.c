@@ -633,13 +633,89 @@ static void test_neigh_copy(void **state)
 	assert_int_equal(tlb_verdicts(&c), 3);
 }
 
+/*
+ * GUE backends need 12 octets more than IPIP (UDP and GUE headers): a
+ * 1500 MTU takes 1468 inner octets over IPv4 (20 + 12 + 1468), 1448 over
+ * IPv6 (40 + 12 + 1448); one more is answered with that MTU, by the FIB
+ * and by the configured-MAC way (bpf_check_mtu).
+ */
+static void test_gue_mtu(void **state)
+{
+	static const struct {
+		uint8_t sid;
+		const char *addr;
+		int mode;
+		size_t fits;
+	} cases[] = {
+		{ 6, "198.18.10.2", CIDLB_FWD_ENCAP_FIB, 1468 },
+		{ 7, "fd00:10::2", CIDLB_FWD_ENCAP_FIB, 1448 },
+		{ 8, "198.18.10.2", CIDLB_FWD_ENCAP_MAC, 1468 },
+	};
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], want[TPKT_MAX], mac[6], bmac[6];
+	struct tpkt_outer o = { .ttl = 64, .gue_port = 6080 };
+	struct cidlb_counters c;
+	size_t len, wlen, outlen, i;
+	cpu_set_t cpus;
+
+	(void)state;
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	assert_int_equal(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
+	assert_int_equal(cidlb_lb_reset_counters(t->lb), 0);
+	reset_icmp_windows();
+	set_icmp_rate(100);
+	{
+		struct ifreq ifr = {};
+		int sk = socket(AF_INET, SOCK_DGRAM, 0);
+
+		strcpy(ifr.ifr_name, "in0");
+		assert_int_equal(ioctl(sk, SIOCGIFHWADDR, &ifr), 0);
+		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+		close(sk);
+	}
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int fam = strchr(cases[i].addr, ':') ? 6 : 4;
+
+		tlb_backend_gue(t, cases[i].sid, cases[i].addr, cases[i].mode, CIDLB_BE_ACTIVE,
+				6080);
+		tlb_sid(t, 0, (uint8_t[]){ 0, 0, cases[i].sid }, 3, cases[i].sid);
+		/* fits: the whole GUE frame */
+		len = frame_to(cases[i].sid, fam, cases[i].fits, in);
+		assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+		assert_int_equal(outlen, 14 + cases[i].fits + (fam == 4 ? 32 : 52));
+		o.family = fam;
+		o.src = fam == 4 ? T_LB4 : T_LB6;
+		o.dst = cases[i].addr;
+		if (cases[i].mode == CIDLB_FWD_ENCAP_MAC) {
+			memcpy(bmac, t_backend_mac, 6);
+			bmac[4] = cases[i].sid;
+			o.dmac = bmac;
+			o.smac = tpkt_lb_mac; /* the frame's destination */
+		} else {
+			o.dmac = nh_in_mac;
+			o.smac = mac;
+		}
+		wlen = tpkt_expect(&o, in, len, 14, want);
+		t_assert_frame(out, outlen, want, wlen, "GUE frame of the largest size");
+		/* one octet more: too big, the MTU less 52 or 72 */
+		len = frame_to(cases[i].sid, fam, cases[i].fits + 1, in);
+		assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+		wlen = too_big_reply(in, fam, cases[i].fits, want);
+		t_assert_frame(out, outlen, want, wlen, "too big for the GUE tunnel");
+	}
+	c = tlb_counters(t);
+	assert_int_equal(c.tx, 3);
+	assert_int_equal(c.tx_too_big, 3);
+	assert_int_equal(tlb_verdicts(&c), 6);
+	set_icmp_rate(0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fib_paths),
-		cmocka_unit_test(test_too_big),
-		cmocka_unit_test(test_transit),
-		cmocka_unit_test(test_neigh_copy),
+		cmocka_unit_test(test_fib_paths), cmocka_unit_test(test_too_big),
+		cmocka_unit_test(test_transit),	  cmocka_unit_test(test_neigh_copy),
+		cmocka_unit_test(test_gue_mtu),
 	};
 
 	return cmocka_run_group_tests_name("fib", tests, setup, teardown);

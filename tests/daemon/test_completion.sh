@@ -55,6 +55,9 @@ want "--file --pool --ttl" cid retire --
 want "--config --config-id" cid decode --conf
 want "--nonce --nonce-len" cid encode --server-id-len 2 --non
 want "direct encap" backend add web-9 --mode ""
+want "gue ipip" backend add web-9 --encap ""
+want "" backend add web-9 --gue-port ""
+want "--gue-port" decap attach lo --gue
 want "auto generic native" decap attach lo --mode ""
 want "off on" backend add web-9 --health ""
 want "" backend add web-9 --weight ""

@@ -49,14 +49,20 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 		const char *addr;
 		int mode, state, cr, len;
 		const char *sid;
+		int encap;
 	} be[] = {
-		{ "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, 0, 3, "\x01\x02\x03" },
-		{ "fd00:3::11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, 1, 3, "\x31\x44\x1a" },
+		{ "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, 0, 3, "\x01\x02\x03",
+		  CIDLB_ENCAP_IPIP },
+		{ "fd00:3::11", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, 1, 3, "\x31\x44\x1a",
+		  CIDLB_ENCAP_GUE },
 		{ "198.18.3.12", CIDLB_FWD_DIRECT, CIDLB_BE_ACTIVE, 2, 8,
-		  "\xed\x79\x3a\x51\xd4\x9b\x8f\x5f" },
-		{ "198.18.3.13", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_DRAINING, 0, 3, "\x44\x55\x66" },
-		{ "198.18.3.14", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ABSENT, 0, 3, "\x77\x88\x99" },
-		{ "198.18.3.15", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE, 0, 3, "\xab\xcd\xef" },
+		  "\xed\x79\x3a\x51\xd4\x9b\x8f\x5f", CIDLB_ENCAP_IPIP },
+		{ "198.18.3.13", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_DRAINING, 0, 3, "\x44\x55\x66",
+		  CIDLB_ENCAP_GUE },
+		{ "198.18.3.14", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ABSENT, 0, 3, "\x77\x88\x99",
+		  CIDLB_ENCAP_IPIP },
+		{ "198.18.3.15", CIDLB_FWD_ENCAP_FIB, CIDLB_BE_ACTIVE, 0, 3, "\xab\xcd\xef",
+		  CIDLB_ENCAP_IPIP },
 	};
 	struct cidlb_global g = { .hash_seed = 0x5eed, .ttl = 64 };
 	static struct cidlb_vip_slot vslots[CIDLB_VIP_SLOTS];
@@ -98,6 +104,7 @@ int cidlb_fixture(fixture_write_fn write, void *ctx)
 	for (i = 0; i < sizeof(be) / sizeof(be[0]); i++) {
 		struct cidlb_backend b = { .state = be[i].state,
 					   .fwd_mode = be[i].mode,
+					   .encap = be[i].encap,
 					   .mac = { 2, 0, 0, 0, i, 0xbe } };
 		struct cidlb_sid_key sk = { .config_id = be[i].cr, .len = be[i].len };
 

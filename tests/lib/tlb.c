@@ -72,7 +72,18 @@ void tlb_free(struct tlb *t)
 
 void tlb_backend(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode, int state)
 {
+	tlb_backend_gue(t, idx, addr, fwd_mode, state, 0);
+}
+
+void tlb_backend_gue(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode, int state,
+		     uint16_t gue_port)
+{
 	struct cidlb_backend b = { .state = state, .fwd_mode = fwd_mode };
+
+	if (gue_port) {
+		b.encap = CIDLB_ENCAP_GUE;
+		b.gue_port = htons(gue_port);
+	}
 
 	b.family = strchr(addr, ':') ? 6 : 4;
 	assert_int_equal(tpkt_addr(b.family, addr, b.addr), 0);
@@ -189,12 +200,19 @@ void t_assert_frame(const uint8_t *got, size_t got_len, const uint8_t *want, siz
 size_t t_expect_sent(const uint8_t *in, size_t inlen, size_t l2_len, uint32_t idx,
 		     const char *addr, int direct, uint8_t *want)
 {
+	return t_expect_sent_gue(in, inlen, l2_len, idx, addr, direct, 0, want);
+}
+
+size_t t_expect_sent_gue(const uint8_t *in, size_t inlen, size_t l2_len, uint32_t idx,
+			 const char *addr, int direct, uint16_t gue_port, uint8_t *want)
+{
 	int fam = strchr(addr, ':') ? 6 : 4;
 	struct tpkt_outer o = { .family = direct ? 0 : fam,
 				.src = fam == 4 ? T_LB4 : T_LB6,
 				.dst = addr,
 				.smac = tpkt_lb_mac,
-				.ttl = 64 };
+				.ttl = 64,
+				.gue_port = gue_port };
 	uint8_t mac[6];
 
 	memcpy(mac, t_backend_mac, 6);

@@ -34,6 +34,9 @@ void tlb_free(struct tlb *t);
 
 /* Backend idx: address in text (family from it), forwarding mode, state. */
 void tlb_backend(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode, int state);
+/* The same with GUE to UDP port gue_port (host order; 0: IPIP). */
+void tlb_backend_gue(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode, int state,
+		     uint16_t gue_port);
 /* Plaintext (key NULL) or keyed config. */
 void tlb_config(struct tlb *t, uint32_t id, int sid_len, int nonce_len, const uint8_t *key);
 void tlb_sid(struct tlb *t, uint32_t cr, const uint8_t *sid, int len, uint32_t idx);
@@ -57,6 +60,9 @@ void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const cha
 /* The frame itself, into want (TPKT_MAX); returns its length. */
 size_t t_expect_sent(const uint8_t *in, size_t inlen, size_t l2_len, uint32_t idx,
 		     const char *addr, int direct, uint8_t *want);
+/* The same for a GUE backend to UDP port gue_port (host order). */
+size_t t_expect_sent_gue(const uint8_t *in, size_t inlen, size_t l2_len, uint32_t idx,
+			 const char *addr, int direct, uint16_t gue_port, uint8_t *want);
 void t_assert_sent(const uint8_t *in, size_t inlen, size_t l2_len, const uint8_t *out,
 		   size_t outlen, uint32_t idx, const char *addr, int direct, const char *what);
 /* Whole frames: equal lengths and octets, else the first differing offset,

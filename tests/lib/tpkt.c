@@ -204,26 +204,41 @@ static size_t l4_offset(const uint8_t *ip, size_t iplen, int *family)
 	return off;
 }
 
-uint32_t tpkt_flow_label(const uint8_t *in, size_t inlen, size_t l2_len)
+/* The flow key of a built frame: inner addresses and UDP ports. */
+static void flow_key(const uint8_t *in, size_t inlen, size_t l2_len, struct cidlb_flow_key *k)
 {
 	const uint8_t *ip = in + l2_len;
-	struct cidlb_flow_key k __attribute__((aligned(8)));
 	size_t l4;
 	int fam;
 
-	memset(&k, 0, sizeof(k));
+	memset(k, 0, sizeof(*k));
 	l4 = l4_offset(ip, inlen - l2_len, &fam);
 	if (fam == 4) {
-		memcpy(k.src, ip + 12, 4);
-		memcpy(k.dst, ip + 16, 4);
+		memcpy(k->src, ip + 12, 4);
+		memcpy(k->dst, ip + 16, 4);
 	} else {
-		memcpy(k.src, ip + 8, 16);
-		memcpy(k.dst, ip + 24, 16);
+		memcpy(k->src, ip + 8, 16);
+		memcpy(k->dst, ip + 24, 16);
 	}
-	memcpy(&k.sport, ip + l4, 2);
-	memcpy(&k.dport, ip + l4 + 2, 2);
-	k.family = fam == 4 ? CIDLB_FAMILY_V4 : CIDLB_FAMILY_V6;
+	memcpy(&k->sport, ip + l4, 2);
+	memcpy(&k->dport, ip + l4 + 2, 2);
+	k->family = fam == 4 ? CIDLB_FAMILY_V4 : CIDLB_FAMILY_V6;
+}
+
+uint32_t tpkt_flow_label(const uint8_t *in, size_t inlen, size_t l2_len)
+{
+	struct cidlb_flow_key k __attribute__((aligned(8)));
+
+	flow_key(in, inlen, l2_len, &k);
 	return cidlb_flow_label(&k);
+}
+
+uint16_t tpkt_gue_sport(const uint8_t *in, size_t inlen, size_t l2_len)
+{
+	struct cidlb_flow_key k __attribute__((aligned(8)));
+
+	flow_key(in, inlen, l2_len, &k);
+	return cidlb_gue_sport(&k);
 }
 
 size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen, size_t l2_len,
@@ -231,15 +246,16 @@ size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen, 
 {
 	const uint8_t *ip = in + l2_len;
 	size_t iplen, olen = o->family == 4 ? 20 : o->family == 6 ? 40 : 0;
+	size_t glen = o->family && o->gue_port ? 12 : 0; /* UDP + GUE */
 	int inner = ip[0] >> 4;
-	uint8_t tos, *h = out + l2_len;
+	uint8_t tos, *h = out + l2_len, *u = h + olen;
 	uint16_t sum;
 
 	memset(out, 0, TPKT_MAX);
 	memcpy(out, o->dmac, 6);
 	memcpy(out + 6, o->smac, 6);
 	memcpy(out + 12, in + 12, l2_len - 12);
-	memcpy(out + l2_len + olen, ip, inlen - l2_len);
+	memcpy(out + l2_len + olen + glen, ip, inlen - l2_len);
 	if (!o->family)
 		return inlen;
 	/* the IP packet's own length, not the Ethernet padding after it */
@@ -251,16 +267,25 @@ size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen, 
 		tos = (uint8_t)((ip[0] & 0xf) << 4 | ip[1] >> 4);
 	}
 	put16(out + l2_len - 2, o->family == 4 ? 0x0800 : 0x86dd);
+	if (glen) {
+		put16(u, tpkt_gue_sport(in, inlen, l2_len));
+		put16(u + 2, o->gue_port);
+		put16(u + 4, iplen + glen);
+		put16(u + 6, 0); /* no UDP checksum */
+		u[8] = 0;	 /* version 0, C 0, hlen 0 */
+		u[9] = inner == 4 ? 4 : 41;
+		put16(u + 10, 0); /* flags */
+	}
 	if (o->family == 4) {
 		uint8_t a[16];
 
 		h[0] = 0x45;
 		h[1] = tos;
-		put16(h + 2, iplen + 20);
+		put16(h + 2, iplen + 20 + glen);
 		put16(h + 4, 0);      /* ID */
 		put16(h + 6, 0x4000); /* DF */
 		h[8] = o->ttl;
-		h[9] = inner == 4 ? 4 : 41;
+		h[9] = glen ? 17 : inner == 4 ? 4 : 41;
 		tpkt_addr(4, o->src, a);
 		memcpy(h + 12, a, 4);
 		tpkt_addr(4, o->dst, a);
@@ -273,13 +298,13 @@ size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen, 
 		h[0] = 0x60 | tos >> 4;
 		h[1] = (uint8_t)(tos << 4 | fl >> 16);
 		put16(h + 2, fl & 0xffff);
-		put16(h + 4, iplen);
-		h[6] = inner == 4 ? 4 : 41;
+		put16(h + 4, iplen + glen);
+		h[6] = glen ? 17 : inner == 4 ? 4 : 41;
 		h[7] = o->ttl;
 		tpkt_addr(6, o->src, h + 8);
 		tpkt_addr(6, o->dst, h + 24);
 	}
-	return inlen + olen;
+	return inlen + olen + glen;
 }
 
 long tpkt_diff(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)

@@ -48,6 +48,7 @@ struct tpkt_outer {
 	const char *src, *dst;	    /* outer addresses in text */
 	const uint8_t *dmac, *smac; /* the Ethernet addresses written */
 	uint8_t ttl;		    /* outer TTL / hop limit */
+	uint16_t gue_port;	    /* not 0: GUE, UDP to this port (host order) */
 };
 
 /*
@@ -55,7 +56,9 @@ struct tpkt_outer {
  * Ethernet and VLAN tags): the L2 header with o's MACs and, unless direct
  * mode, the outer EtherType, then the outer header as the data path writes
  * it (IPv4: TOS copied from the inner packet, ID 0, DF, checksum; IPv6:
- * traffic class copied, flow label from tpkt_flow_label()), then the
+ * traffic class copied, flow label from tpkt_flow_label()), with
+ * gue_port the UDP header (source port tpkt_gue_sport(), checksum 0) and
+ * GUE header (version 0, protocol 4 or 41) after it, then the
  * received frame from its IP header on, any Ethernet padding included.
  * Returns the length written into out (TPKT_MAX).
  */
@@ -65,6 +68,10 @@ size_t tpkt_expect(const struct tpkt_outer *o, const uint8_t *in, size_t inlen, 
 /* The outer IPv6 flow label cidlb writes for this frame:
  * cidlb_flow_label() of the inner addresses and UDP ports, 20 bits. */
 uint32_t tpkt_flow_label(const uint8_t *in, size_t inlen, size_t l2_len);
+
+/* The outer UDP source port of GUE for this frame: cidlb_gue_sport() of
+ * the inner addresses and UDP ports, host byte order. */
+uint16_t tpkt_gue_sport(const uint8_t *in, size_t inlen, size_t l2_len);
 
 /* First offset where two frames differ (the shorter length if one is a
  * prefix of the other), or -1 if they are equal. */

@@ -20,6 +20,7 @@ struct inst {
 	uint32_t retired; /* entries in cidlb_retired */
 	int family;	  /* address family the backends have now */
 	int fwd_mode;	  /* forwarding mode they have now */
+	int encap;	  /* enum cidlb_encap they have now */
 	struct cidlb_lb *lb;
 	struct bpf_object *bobj;
 	int fd_floor, fd_nop, fd_adjust, fd_encap, fd_lb, fd_bare;
@@ -59,7 +60,7 @@ struct frame {
 
 void bench_frame(struct inst *in, int family, enum pkt_kind k, int config_id, struct frame *f);
 void bench_set_family(struct inst *in, int family);
-void bench_set_backends(struct inst *in, int family, int fwd_mode);
+void bench_set_backends(struct inst *in, int family, int fwd_mode, int encap);
 void bench_set_ctl(struct inst *in, const struct bench_ctl *c);
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 

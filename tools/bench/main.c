@@ -160,14 +160,15 @@ static void backend_mac(uint32_t k, uint8_t mac[6])
 	memcpy(mac, (uint8_t[6]){ 0x02, 0, 0, 0xbe, k >> 8, k }, 6);
 }
 
-/* Every backend of the family of the client, in one forwarding mode. */
-void bench_set_backends(struct inst *in, int family, int fwd_mode)
+/* Every backend of the family of the client, in one forwarding mode and
+ * encapsulation (GUE: to the default port). */
+void bench_set_backends(struct inst *in, int family, int fwd_mode, int encap)
 {
-	struct cidlb_backend b = { .state = CIDLB_BE_ACTIVE, .fwd_mode = fwd_mode,
-				   .pool = in->pool };
+	struct cidlb_backend b = { .state = CIDLB_BE_ACTIVE, .fwd_mode = fwd_mode, .encap = encap,
+				   .pool = (__u8)in->pool };
 	uint32_t k;
 
-	if (in->family == family && in->fwd_mode == fwd_mode)
+	if (in->family == family && in->fwd_mode == fwd_mode && in->encap == encap)
 		return;
 	b.family = family;
 	for (k = 0; k < in->nbe; k++) {
@@ -177,11 +178,12 @@ void bench_set_backends(struct inst *in, int family, int fwd_mode)
 	}
 	in->family = family;
 	in->fwd_mode = fwd_mode;
+	in->encap = encap;
 }
 
 void bench_set_family(struct inst *in, int family)
 {
-	bench_set_backends(in, family, CIDLB_FWD_ENCAP_MAC);
+	bench_set_backends(in, family, CIDLB_FWD_ENCAP_MAC, CIDLB_ENCAP_IPIP);
 }
 
 void bench_set_ctl(struct inst *in, const struct bench_ctl *c)
@@ -547,6 +549,7 @@ struct cls {
 	int fib;   /* backends in the default mode: next hop from the FIB */
 	int admit; /* enum admit: new-flow rate guard and idle timeout */
 	int token; /* configs 0-2 with token_prefix (CIDLB_CFG_F_TOKEN) */
+	int gue;   /* backends with encap = gue (UDP to 6080, GUE header) */
 };
 
 /* [lb] new_flow_rate and flow_idle_timeout as a class runs with them. */
@@ -981,6 +984,73 @@ static const struct cls classes[] = {
 	  { CNT(tx), CNT(route_lru), CNT(unroutable_config) },
 	  0,
 	  1 },
+	/* encap = gue: IP, UDP and GUE headers (12 octets more than IPIP),
+	 * the UDP source port from the flow */
+	{ "gue_encap",
+	  "floor: harness + GUE encapsulation (encap())",
+	  K_ENCAP,
+	  P_SHORT,
+	  0,
+	  0,
+	  XDP_TX,
+	  { 0 },
+	  LARGE,
+	  0,
+	  ADM_OFF,
+	  0,
+	  1 },
+	{ "gue_plain",
+	  "short, plaintext CID, GUE",
+	  K_LB,
+	  P_SHORT,
+	  0,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(cid_plaintext) },
+	  LARGE,
+	  0,
+	  ADM_OFF,
+	  0,
+	  1 },
+	{ "gue_sp_hit",
+	  "short, single-pass, decode cache hit, GUE",
+	  K_LB,
+	  P_SHORT,
+	  1,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(dcache_hit) },
+	  0,
+	  0,
+	  ADM_OFF,
+	  0,
+	  1 },
+	{ "gue_lru_hit",
+	  "Initial, fallback, LRU hit, GUE",
+	  K_LB,
+	  P_INITIAL,
+	  5,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_lru), CNT(unroutable_config) },
+	  0,
+	  0,
+	  ADM_OFF,
+	  0,
+	  1 },
+	{ "fib_gue_plain",
+	  "short, plaintext CID, GUE",
+	  K_LB,
+	  P_SHORT,
+	  0,
+	  0,
+	  XDP_TX,
+	  { CNT(tx), CNT(route_cid), CNT(cid_plaintext) },
+	  0,
+	  1,
+	  ADM_OFF,
+	  0,
+	  1 },
 };
 #define NCLS	   (int)(sizeof(classes) / sizeof(classes[0]))
 #define NINST	   3 /* 10 backends, 10,000, 10 in the last of 64 pools */
@@ -1106,19 +1176,22 @@ static void flow_of(const struct frame *f, struct cidlb_flow_key *k)
 
 /*
  * The frame cidlb must send for input f to backend be, built here from the
- * encapsulation's definition (RFC 2003, RFC 2473, RFC 6040 normal mode),
- * not from bpf/: Ethernet to the next hop (the backend's configured MAC,
- * from the MAC the input was sent to; or the FIB's gateway, from the
- * --fib device's MAC), an outer IPv4 (DF, TTL 64, checksum) or IPv6
- * (flow label from the 4-tuple, hop limit 64) header from the LB's address
- * to the backend's with the inner TOS / traffic class, then the input's IP
- * packet unchanged.
+ * encapsulation's definition (RFC 2003, RFC 2473, RFC 6040 normal mode;
+ * GUE variant 0, draft-ietf-intarea-gue), not from bpf/: Ethernet to the
+ * next hop (the backend's configured MAC, from the MAC the input was sent
+ * to; or the FIB's gateway, from the --fib device's MAC), an outer IPv4
+ * (DF, TTL 64, checksum) or IPv6 (flow label from the 4-tuple, hop limit
+ * 64) header from the LB's address to the backend's with the inner TOS /
+ * traffic class, for GUE a UDP header (source port from the 4-tuple, to
+ * 6080, no checksum) and a GUE header (version 0, the inner protocol),
+ * then the input's IP packet unchanged.
  */
-static size_t expected_frame(const struct frame *f, int family, uint32_t be, int fib, uint8_t *x)
+static size_t expected_frame(const struct frame *f, int family, uint32_t be, int fib, int gue,
+			     uint8_t *x)
 {
 	const uint8_t *ip = f->b + 14;
-	size_t ilen = f->len - 14, olen = family == 4 ? 20 : 40;
-	uint8_t *o = x + 14, a[16], tos, proto;
+	size_t ilen = f->len - 14, olen = family == 4 ? 20 : 40, glen = gue ? 12 : 0;
+	uint8_t *o = x + 14, *u = o + olen, a[16], tos, proto;
 	uint16_t c;
 
 	if (fib) {
@@ -1137,12 +1210,27 @@ static size_t expected_frame(const struct frame *f, int family, uint32_t be, int
 		tos = (ip[0] & 0x0f) << 4 | ip[1] >> 4;
 		proto = 41; /* IPv6 */
 	}
-	memset(o, 0, olen);
+	memset(o, 0, olen + glen);
+	if (gue) {
+		struct cidlb_flow_key k __attribute__((aligned(8)));
+		uint16_t sport;
+
+		flow_of(f, &k);
+		sport = cidlb_gue_sport(&k); /* what defines the source port */
+		u[0] = sport >> 8;
+		u[1] = sport;
+		u[2] = 6080 >> 8;
+		u[3] = 6080 & 0xff;
+		u[4] = (ilen + glen) >> 8;
+		u[5] = ilen + glen;
+		u[9] = proto; /* GUE: version 0, C 0, hlen 0, the protocol */
+		proto = 17;
+	}
 	if (family == 4) {
 		o[0] = 0x45;
 		o[1] = tos;
-		o[2] = (ilen + 20) >> 8;
-		o[3] = ilen + 20;
+		o[2] = (ilen + glen + 20) >> 8;
+		o[3] = ilen + glen + 20;
 		o[6] = 0x40; /* DF */
 		o[8] = 64;
 		o[9] = proto;
@@ -1163,15 +1251,15 @@ static size_t expected_frame(const struct frame *f, int family, uint32_t be, int
 		o[1] = (uint8_t)(tos << 4) | fl >> 16;
 		o[2] = fl >> 8;
 		o[3] = fl;
-		o[4] = ilen >> 8;
-		o[5] = ilen;
+		o[4] = (ilen + glen) >> 8;
+		o[5] = ilen + glen;
 		o[6] = proto;
 		o[7] = 64;
 		tpkt_addr(6, LB6, o + 8);
 		backend_addr(6, be, o + 24);
 	}
-	memcpy(o + olen, ip, ilen);
-	return 14 + olen + ilen;
+	memcpy(o + olen + glen, ip, ilen);
+	return 14 + olen + glen + ilen;
 }
 
 /* The backend Maglev gives the frame's flow (the driver's copy of the
@@ -1211,7 +1299,7 @@ static void check_one(struct inst *in, const struct cls *c, const struct frame *
 		    family, in->name, c->fib ? ", FIB" : "", what, verdict_str(rv),
 		    verdict_str(c->verdict));
 	if (rv == XDP_TX) {
-		xlen = expected_frame(f, family, be, c->fib, x);
+		xlen = expected_frame(f, family, be, c->fib, c->gue, x);
 	} else {
 		memcpy(x, f->b, f->len);
 		xlen = f->len;
@@ -1322,7 +1410,8 @@ static double measure(struct inst *in, const struct cls *c, int family, uint32_t
 	int fd = prog_of(in, c->kind), rv, i;
 	size_t lo = 0, hi = 0;
 
-	bench_set_backends(in, family, c->fib ? CIDLB_FWD_ENCAP_FIB : CIDLB_FWD_ENCAP_MAC);
+	bench_set_backends(in, family, c->fib ? CIDLB_FWD_ENCAP_FIB : CIDLB_FWD_ENCAP_MAC,
+			   c->gue ? CIDLB_ENCAP_GUE : CIDLB_ENCAP_IPIP);
 	set_admit(in, c->admit);
 	set_token(in, c->token);
 	bench_frame(in, family, c->pkt, c->config_id, &f);

@@ -21,7 +21,7 @@ static void usage(FILE *f)
 	fprintf(f, "Usage: cidlb [-j] backend list\n"
 		   "       cidlb [-j] backend add NAME --address ADDR [--server-id CONFIG:HEX]...\n"
 		   "                  [--pool POOL] [--weight N] [--mac MAC] [--mode encap|direct]\n"
-		   "                  [--draining]\n"
+		   "                  [--draining] [--encap ipip|gue] [--gue-port PORT]\n"
 		   "                  [--health on|off] [--health-interval MS]\n"
 		   "                  [--health-timeout MS] [--health-fall N] [--health-rise N]\n"
 		   "       cidlb [-j] backend drain NAME\n"
@@ -114,6 +114,8 @@ static int do_add(int argc, char **argv)
 					      { "pool", required_argument, NULL, 'p' },
 					      { "mac", required_argument, NULL, 'm' },
 					      { "mode", required_argument, NULL, 'M' },
+					      { "encap", required_argument, NULL, 'E' },
+					      { "gue-port", required_argument, NULL, 'G' },
 					      { "draining", no_argument, NULL, 'd' },
 					      { "health", required_argument, NULL, 'H' },
 					      { "health-interval", required_argument, NULL, 'I' },
@@ -165,6 +167,12 @@ static int do_add(int argc, char **argv)
 			break;
 		case 'M':
 			json_object_set_new(spec, "mode", json_string(optarg));
+			break;
+		case 'E': /* the daemon checks both as the file's keys */
+			json_object_set_new(spec, "encap", json_string(optarg));
+			break;
+		case 'G':
+			json_object_set_new(spec, "gue_port", json_string(optarg));
 			break;
 		case 'd':
 			json_object_set_new(spec, "state", json_string("draining"));

@@ -2,9 +2,10 @@
 /*
  * cmd_decap.c - `cidlb decap attach|detach|stats DEV`: the backend side.
  * A backend host without IPIP/IP6IP6 tunnel devices runs cidlb_decap.bpf.o
- * on its interface to strip the outer header that cidlb added: only from
- * the LB source addresses given, to this host's addresses given, around
- * a UDP datagram to one of the VIPs given. Attached with libxdp
+ * on its interface to strip the outer header that cidlb added (IPIP,
+ * IP6IP6, or IP, UDP and GUE to --gue-port): only from the LB source
+ * addresses given, to this host's addresses given, around a UDP datagram
+ * to one of the VIPs given. Attached with libxdp
  * (dispatcher where the kernel allows it, else alone) and pinned under
  * /sys/fs/bpf/cidlb_decap/DEV (or --pin-dir) so that detach and stats
  * find it.
@@ -39,11 +40,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: cidlb [-j] decap attach DEV --source ADDR [--source ADDR]...\n"
 		"                  --local ADDR [--local ADDR]... --vip ADDR[:PORT] [--vip ...]\n"
-		"                  [--mode native|generic|auto] [--object FILE] [--pin-dir DIR]\n"
+		"                  [--gue-port PORT] [--mode native|generic|auto] [--object FILE]\n"
+		"                  [--pin-dir DIR]\n"
 		"       cidlb [-j] decap detach DEV [--pin-dir DIR]\n"
 		"       cidlb [-j] decap stats DEV [--pin-dir DIR]\n"
 		"\n"
-		"On a backend host: strip the IPIP/IP6IP6 header cidlb adds, for packets\n"
+		"On a backend host: strip the IPIP/IP6IP6 header cidlb adds, or its outer\n"
+		"IP, UDP and GUE headers for UDP to --gue-port (default %d, 0: none), for packets\n"
 		"whose outer source is one of the LB addresses given with --source (the\n"
 		"[lb] source4/source6 of the LBs), whose outer destination is one of this\n"
 		"host's tunnel addresses given with --local (the backend's address in the\n"
@@ -55,7 +58,7 @@ static void usage(FILE *f)
 		"--object defaults to %s next to cidlb, else " CIDLB_LIBDIR "/%s.\n"
 		"Exit 0 done, 1 (detach, stats) nothing attached on DEV, 2 bad arguments,\n"
 		"3 failed.\n",
-		DECAP_PIN_ROOT, DECAP_OBJ, DECAP_OBJ);
+		CIDLB_GUE_PORT_DEFAULT, DECAP_PIN_ROOT, DECAP_OBJ, DECAP_OBJ);
 }
 
 static const char *pin_root = DECAP_PIN_ROOT;
@@ -105,16 +108,17 @@ static int parse_vip(const char *s, struct cidlb_vip_key *k)
 	return 0;
 }
 
-/* Fill the hash map `name` of obj with n keys of ksz octets each. */
-static int fill_map(struct bpf_object *obj, const char *name, const void *keys, size_t ksz, int n)
+/* Fill the hash map `name` of obj with n keys of ksz octets each, each
+ * with the value val. */
+static int fill_map(struct bpf_object *obj, const char *name, const void *keys, size_t ksz, int n,
+		    const void *val)
 {
 	int fd = bpf_object__find_map_fd_by_name(obj, name), i;
-	__u32 one = 1;
 
 	if (fd < 0)
 		return -ENOENT;
 	for (i = 0; i < n; i++)
-		if (bpf_map_update_elem(fd, (const char *)keys + (size_t)i * ksz, &one, BPF_ANY))
+		if (bpf_map_update_elem(fd, (const char *)keys + (size_t)i * ksz, val, BPF_ANY))
 			return -errno;
 	return 0;
 }
@@ -169,6 +173,7 @@ static int do_attach(int argc, char **argv)
 					      { "local", required_argument, NULL, 'l' },
 					      { "vip", required_argument, NULL, 'v' },
 					      { "pin-dir", required_argument, NULL, 'p' },
+					      { "gue-port", required_argument, NULL, 'g' },
 					      { 0 } };
 	struct cidlb_decap_src src[MAX_SOURCES], loc[MAX_SOURCES];
 	struct cidlb_vip_key vip[MAX_VIPS];
@@ -178,6 +183,10 @@ static int do_attach(int argc, char **argv)
 	char object[4096] = "", p[512], why[1024];
 	const char *dev;
 	int n_src = 0, n_loc = 0, n_vip = 0, c, ifindex, i, err, ret = CIDLB_EXIT_FAIL;
+	unsigned long gue_port = CIDLB_GUE_PORT_DEFAULT;
+	struct cidlb_decap_srcv srcv = { .one = 1 };
+	__u32 one = 1;
+	char *end;
 
 	optind = 0;
 	opterr = 0;
@@ -237,6 +246,14 @@ static int do_attach(int argc, char **argv)
 		case 'o':
 			snprintf(object, sizeof(object), "%s", optarg);
 			break;
+		case 'g':
+			errno = 0;
+			gue_port = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || *optarg == '-' || gue_port > 65535)
+				return cidlb_usage_error(
+					"decap attach: --gue-port '%s': must be a UDP port 1-65535, or 0 for no GUE",
+					optarg);
+			break;
 		case ':':
 			return cidlb_usage_error("decap attach: %s needs a value",
 						 argv[optind - 1]);
@@ -289,14 +306,17 @@ static int do_attach(int argc, char **argv)
 			const void *keys;
 			size_t ksz;
 			int n;
+			const void *val;
 		} fill[] = {
-			{ CIDLB_MAP_DECAP_SRCS, src, sizeof(src[0]), n_src },
-			{ CIDLB_MAP_DECAP_LOCALS, loc, sizeof(loc[0]), n_loc },
-			{ CIDLB_MAP_DECAP_VIPS, vip, sizeof(vip[0]), n_vip },
+			{ CIDLB_MAP_DECAP_SRCS, src, sizeof(src[0]), n_src, &srcv },
+			{ CIDLB_MAP_DECAP_LOCALS, loc, sizeof(loc[0]), n_loc, &one },
+			{ CIDLB_MAP_DECAP_VIPS, vip, sizeof(vip[0]), n_vip, &one },
 		};
 
+		srcv.gue_port = htons((uint16_t)gue_port);
 		for (i = 0; i < 3; i++) {
-			err = fill_map(obj, fill[i].map, fill[i].keys, fill[i].ksz, fill[i].n);
+			err = fill_map(obj, fill[i].map, fill[i].keys, fill[i].ksz, fill[i].n,
+				       fill[i].val);
 			if (err) {
 				cidlb_fail(
 					"decap attach: cannot fill %s of %s: %s (an older object?)",
@@ -327,16 +347,18 @@ static int do_attach(int argc, char **argv)
 		}
 	}
 	if (cidlb_json) {
-		json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i,s:s}", "device", dev, "mode",
+		json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i,s:i,s:s}", "device", dev, "mode",
 				      cidlb_attach_mode_str(used), "sources", n_src, "locals",
-				      n_loc, "vips", n_vip, "pin_dir", pin_root);
+				      n_loc, "vips", n_vip, "gue_port", (int)gue_port, "pin_dir",
+				      pin_root);
 
 		cidlb_print_json(o);
 		json_decref(o);
 	} else {
-		printf("decap attached to %s (%s mode), %d source%s, %d local address%s, %d VIP%s, pinned under %s/%s\n",
+		printf("decap attached to %s (%s mode), %d source%s, %d local address%s, %d VIP%s, GUE port %lu, pinned under %s/%s\n",
 		       dev, cidlb_attach_mode_str(used), n_src, n_src == 1 ? "" : "s", n_loc,
-		       n_loc == 1 ? "" : "es", n_vip, n_vip == 1 ? "" : "s", pin_root, dev);
+		       n_loc == 1 ? "" : "es", n_vip, n_vip == 1 ? "" : "s", gue_port, pin_root,
+		       dev);
 	}
 	ret = CIDLB_EXIT_OK;
 	goto out;

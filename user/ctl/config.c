@@ -367,7 +367,13 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	  "the [pool NAME] it serves (required when pools are named)" },
 	{ CIDLB_SEC_BACKEND, "mode", CIDLB_CT_MODE, B_(direct), 0, 0, 0, "encap",
 	  "'%s': must be 'encap' (IPIP/IP6IP6 tunnel) or 'direct' (MAC rewrite, backend on this segment)",
-	  "encap (IPIP/IP6IP6) or direct (MAC rewrite only; needs mac)" },
+	  "encap (IPIP/IP6IP6 or GUE) or direct (MAC rewrite only; needs mac)" },
+	{ CIDLB_SEC_BACKEND, "encap", CIDLB_CT_ENCAP, B_(encap), 0, 0, 0, "ipip",
+	  "'%s': must be 'ipip' (IPIP/IP6IP6) or 'gue' (GUE in UDP to gue_port)",
+	  "mode = encap: ipip (IPIP/IP6IP6) or gue (UDP to gue_port, GUE header)" },
+	{ CIDLB_SEC_BACKEND, "gue_port", CIDLB_CT_PORT, B_(gue_port), 0, 1, 65535,
+	  XSTR(CIDLB_GUE_PORT_DEFAULT), "'%s': must be a UDP port %u..%u",
+	  "encap = gue: the backend's GUE (FOU) receive port" },
 	{ CIDLB_SEC_BACKEND, "health", CIDLB_CT_BOOL, B_(health), BX(has_health), 0, 0, NULL,
 	  "'%s': must be on or off", "health checks of this backend; unset: [lb] health" },
 	{ CIDLB_SEC_BACKEND, "health_interval", CIDLB_CT_NUM, B_(health_interval),
@@ -412,7 +418,7 @@ const char *cidlb_conf_type_str(enum cidlb_conf_type t)
 		[CIDLB_CT_ADDR6] = "ipv6",	  [CIDLB_CT_KEY_FILE] = "path",
 		[CIDLB_CT_SERVER_ID] = "hex",	  [CIDLB_CT_STATE] = "backend-state",
 		[CIDLB_CT_MAC] = "mac",		  [CIDLB_CT_MODE] = "backend-mode",
-		[CIDLB_CT_NAME] = "name",
+		[CIDLB_CT_ENCAP] = "encap",	  [CIDLB_CT_NAME] = "name",
 	};
 
 	return (unsigned int)t < sizeof(names) / sizeof(names[0]) && names[t] ? names[t] : "?";
@@ -704,6 +710,14 @@ static int key_set(const struct cidlb_conf_key *k, void *base, const char *key, 
 		else
 			return key_bad(k, val, why, why_len);
 		return 0;
+	case CIDLB_CT_ENCAP:
+		if (!strcmp(val, "ipip"))
+			*AT(base, k->off, uint8_t) = CIDLB_ENCAP_IPIP;
+		else if (!strcmp(val, "gue"))
+			*AT(base, k->off, uint8_t) = CIDLB_ENCAP_GUE;
+		else
+			return key_bad(k, val, why, why_len);
+		return 0;
 	}
 	return cidlb_why(why, why_len, -EINVAL, "no parser for this key");
 }
@@ -800,6 +814,12 @@ static int backend_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 		snprintf(bad_key, key_len, "mode");
 		return cidlb_why(why, why_len, -EINVAL,
 				 "'direct' needs the backend's MAC address: add mac = ...");
+	}
+	if (b->direct && b->encap == CIDLB_ENCAP_GUE) {
+		snprintf(bad_key, key_len, "encap");
+		return cidlb_why(
+			why, why_len, -EINVAL,
+			"'gue' needs mode = encap: a direct backend gets the client's packet as it came");
 	}
 	if (!b->direct && b->family == CIDLB_FAMILY_V4 && !c->has_src4) {
 		snprintf(bad_key, key_len, "address");

@@ -87,8 +87,10 @@ struct cidlb_conf_backend {
 	uint8_t addr[16];
 	bool has_mac;
 	uint8_t mac[6];
-	bool direct;   /* mode = direct (MAC rewrite only) */
-	uint8_t state; /* CIDLB_BE_ACTIVE or _DRAINING */
+	bool direct;	   /* mode = direct (MAC rewrite only) */
+	uint8_t encap;	   /* enum cidlb_encap: encap = ipip or gue */
+	uint16_t gue_port; /* gue_port, network byte order */
+	uint8_t state;	   /* CIDLB_BE_ACTIVE or _DRAINING */
 	uint32_t weight;
 	/* health checks: each overrides [lb]'s when its has_ flag is set */
 	bool health, has_health;
@@ -197,6 +199,7 @@ enum cidlb_conf_type {
 	CIDLB_CT_STATE,	    /* active or draining */
 	CIDLB_CT_MAC,	    /* MAC address, uint8_t[6]; given flag at aux */
 	CIDLB_CT_MODE,	    /* encap or direct (bool: direct) */
+	CIDLB_CT_ENCAP,	    /* ipip or gue, uint8_t enum cidlb_encap */
 	CIDLB_CT_NAME,	    /* a pool's name, char[size] */
 };
 

@@ -156,14 +156,19 @@ static void backend_value(const struct cidlb_conf_backend *b, struct cidlb_backe
 	memcpy(v->addr, b->addr, 16);
 	if (b->has_mac)
 		memcpy(v->mac, b->mac, 6);
-	v->pool = b->pool;
+	if (!b->direct && b->encap == CIDLB_ENCAP_GUE) {
+		v->encap = CIDLB_ENCAP_GUE;
+		v->gue_port = b->gue_port;
+	}
+	v->pool = (__u8)b->pool;
 }
 
 /* A backend that moves to another pool is another backend: a new index. */
 static bool same_identity(const struct cidlb_backend *a, const struct cidlb_backend *b)
 {
-	return a->family == b->family && a->fwd_mode == b->fwd_mode && a->pool == b->pool &&
-	       !memcmp(a->addr, b->addr, 16) && !memcmp(a->mac, b->mac, 6);
+	return a->family == b->family && a->fwd_mode == b->fwd_mode && a->encap == b->encap &&
+	       a->gue_port == b->gue_port && a->pool == b->pool && !memcmp(a->addr, b->addr, 16) &&
+	       !memcmp(a->mac, b->mac, 6);
 }
 
 /* Entry idx as backend_value() would make it: without the outer-header
@@ -943,6 +948,9 @@ static int pools_renumber(struct daemon *d, struct cidlb_conf *next, char *why, 
 		if (j >= (int)max)
 			for (j = 0; j < CIDLB_MAX_POOLS && taken[j]; j++)
 				;
+		if (j >= CIDLB_MAX_POOLS)
+			return cidlb_why(why, why_len, -ENOSPC, "more than %d pools",
+					 CIDLB_MAX_POOLS);
 		map[i] = j;
 		taken[j] = true;
 	}

@@ -5,6 +5,7 @@
  * only root talks to the daemon. One JSON request, one JSON reply
  * (ctl/ctlsock.h); anything malformed gets {"ok": false, "error": ...}.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -134,6 +135,12 @@ static json_t *backend_json(struct daemon *d, const struct cidlb_conf_backend *b
 		o, "health",
 		json_string(health_state_str(health_of(d, b->name, (int)(b - d->conf->backends)))));
 	json_object_set_new(o, "mode", json_string(fwd_str(b)));
+	if (!b->direct) {
+		json_object_set_new(o, "encap",
+				    json_string(b->encap == CIDLB_ENCAP_GUE ? "gue" : "ipip"));
+		if (b->encap == CIDLB_ENCAP_GUE)
+			json_object_set_new(o, "gue_port", json_integer(ntohs(b->gue_port)));
+	}
 	if (b->has_mac) {
 		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", b->mac[0], b->mac[1],
 			 b->mac[2], b->mac[3], b->mac[4], b->mac[5]);

@@ -159,6 +159,7 @@ struct daemon {
 	int health_udp;	      /* answers come here ... */
 	uint16_t health_port; /* ... to this port (network order) */
 	int health_raw[2][2]; /* [outer v6][inner v6] raw sockets */
+	int health_gue[2];    /* [outer v6] UDP sockets: encap = gue */
 	int health_pkt;	      /* AF_PACKET: mode = direct */
 	int health_wake;      /* eventfd: stop */
 	/* announce.c, under d->lock */

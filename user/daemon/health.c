@@ -7,8 +7,9 @@
  * of a reserved version (0x?a?a?a?a, RFC 9000 section 15), padded to 1,200
  * octets, in UDP from the LB's own address (source4/source6) and a port
  * this process owns to the first VIP, inside an IPIP or IP6IP6 packet to
- * the backend (a raw socket; the kernel writes the outer header), or for
- * mode = direct in an Ethernet frame to the backend's MAC. The
+ * the backend (a raw socket; the kernel writes the outer header), for
+ * encap = gue after a GUE header in UDP to the backend's gue_port (a UDP
+ * socket), or for mode = direct in an Ethernet frame to the backend's MAC. The
  * backend decapsulates it, its QUIC server answers an unknown version with
  * a Version Negotiation packet to the LB's address and port. An answer
  * counts only when it is a VN packet that echoes the probe's random
@@ -260,6 +261,22 @@ static int raw_fd(struct daemon *d, bool v6o, bool v6i)
 	return *fd;
 }
 
+/* The UDP socket for GUE over outer family @v6o; it takes no answers. */
+static int gue_fd(struct daemon *d, bool v6o)
+{
+	int *fd = &d->health_gue[v6o];
+	struct sock_filter drop = BPF_STMT(BPF_RET | BPF_K, 0);
+	struct sock_fprog prog = { .len = 1, .filter = &drop };
+
+	if (*fd >= 0)
+		return *fd;
+	*fd = socket(v6o ? AF_INET6 : AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (*fd < 0)
+		return -errno;
+	setsockopt(*fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
+	return *fd;
+}
+
 /* mode = direct: the inner packet @buf in an Ethernet frame to the
  * backend's MAC, out of the first interface cidlb is attached to (where
  * the XDP program sends direct backends' packets back out, XDP_TX). */
@@ -289,11 +306,11 @@ static int send_probe(struct daemon *d, struct health_be *h, const struct cidlb_
 {
 	const struct cidlb_conf *c = d->conf;
 	const struct cidlb_vip_key *vk;
-	bool v6i, v6o = b->family == CIDLB_FAMILY_V6;
-	uint8_t buf[40 + 8 + PROBE_LEN], rnd[2 * PROBE_CID_LEN + 4];
+	bool v6i, v6o = b->family == CIDLB_FAMILY_V6, gue = b->encap == CIDLB_ENCAP_GUE;
+	uint8_t buf[40 + 8 + PROBE_LEN], rnd[2 * PROBE_CID_LEN + 4], hdr[4] = { 0 };
 	char cbuf[CMSG_SPACE(sizeof(struct in6_pktinfo))] = { 0 };
 	struct sockaddr_storage to = { 0 };
-	struct iovec iov;
+	struct iovec iov[2];
 	struct msghdr m = { 0 };
 	struct cmsghdr *cm;
 	uint32_t version;
@@ -326,17 +343,21 @@ static int send_probe(struct daemon *d, struct health_be *h, const struct cidlb_
 	if (b->direct)
 		return send_direct(d, b, buf, len, v6i);
 
-	fd = raw_fd(d, v6o, v6i);
+	fd = gue ? gue_fd(d, v6o) : raw_fd(d, v6o, v6i);
 	if (fd < 0)
 		return fd;
 	ttl = c->ttl; /* the outer TTL / hop limit, as the XDP program's */
 	if (setsockopt(fd, v6o ? IPPROTO_IPV6 : IPPROTO_IP, v6o ? IPV6_UNICAST_HOPS : IP_TTL, &ttl,
 		       sizeof(ttl)))
 		return -errno;
-	iov.iov_base = buf;
-	iov.iov_len = len;
-	m.msg_iov = &iov;
-	m.msg_iovlen = 1;
+	/* GUE: version 0, no options, the inner protocol, no flags */
+	hdr[1] = v6i ? IPPROTO_IPV6 : IPPROTO_IPIP;
+	iov[0].iov_base = hdr;
+	iov[0].iov_len = sizeof(hdr);
+	iov[1].iov_base = buf;
+	iov[1].iov_len = len;
+	m.msg_iov = gue ? iov : iov + 1;
+	m.msg_iovlen = gue ? 2 : 1;
 	m.msg_name = &to;
 	m.msg_control = cbuf;
 	cm = (struct cmsghdr *)cbuf;
@@ -346,6 +367,8 @@ static int send_probe(struct daemon *d, struct health_be *h, const struct cidlb_
 
 		s6->sin6_family = AF_INET6;
 		memcpy(&s6->sin6_addr, b->addr, 16);
+		if (gue)
+			s6->sin6_port = b->gue_port;
 		m.msg_namelen = sizeof(*s6);
 		memcpy(&pi.ipi6_addr, c->src6, 16);
 		cm->cmsg_level = IPPROTO_IPV6;
@@ -359,6 +382,8 @@ static int send_probe(struct daemon *d, struct health_be *h, const struct cidlb_
 
 		s4->sin_family = AF_INET;
 		memcpy(&s4->sin_addr, b->addr, 4);
+		if (gue)
+			s4->sin_port = b->gue_port;
 		m.msg_namelen = sizeof(*s4);
 		memcpy(&pi.ipi_spec_dst, c->src4, 4);
 		cm->cmsg_level = IPPROTO_IP;
@@ -609,6 +634,7 @@ int health_start(struct daemon *d)
 	d->health_raw[0][0] = d->health_raw[0][1] = -1;
 	d->health_raw[1][0] = d->health_raw[1][1] = -1;
 	d->health_udp = d->health_pkt = -1;
+	d->health_gue[0] = d->health_gue[1] = -1;
 	d->health_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (d->health_wake < 0)
 		return -errno;
@@ -647,6 +673,11 @@ void health_stop(struct daemon *d)
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
+	}
+	for (i = 0; i < 2; i++) {
+		if (d->health_gue[i] >= 0)
+			close(d->health_gue[i]);
+		d->health_gue[i] = -1;
 	}
 	if (d->health_udp >= 0)
 		close(d->health_udp);

@@ -300,6 +300,7 @@ int main(int argc, char **argv)
 				    .health_pkt = -1,
 				    .health_wake = -1,
 				    .health_raw = { { -1, -1 }, { -1, -1 } },
+				    .health_gue = { -1, -1 },
 				    .replace_fd = -1 };
 	struct daemon *d = &dd;
 	const char *cli_pin = NULL, *cli_object = NULL, *cli_level = NULL;
