@@ -178,8 +178,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
  * function, 43,143 inline, when it was changed).
  */
 static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt *p,
-					   const struct cidlb_global *g, struct cidlb_pool_ref pr,
-					   struct cidlb_counters *cnt)
+					   const struct cidlb_global *g, struct cidlb_counters *cnt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -197,7 +196,7 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 
 	/* 4. cid, 5. pick */
 	quic_copy_dcid(ctx, &q, &c.key);
-	rc = cid_classify(&c, q.dcid_avail, g, pr, cnt);
+	rc = cid_classify(&c, q.dcid_avail, g, &p->pool, cnt);
 	if (cid_retired(&c, g, cnt)) {
 		cnt->drop_retired++;
 		return XDP_DROP;
@@ -228,11 +227,11 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 	 * 0-RTT packets, which have none; an entry a reused 4-tuple left
 	 * behind does not outweigh it */
 	if (rc == FLOW_INSERT && q.kind == QUIC_INITIAL && (g->flags & CIDLB_GF_TOKEN) &&
-	    !token_pick(ctx, &q, p->l4_off + p->udp_len, g, pr, &idx, cnt)) {
+	    !token_pick(ctx, &q, p->l4_off + p->udp_len, g, &p->pool, &idx, cnt)) {
 		cnt->route_token++;
 		flow_record(&p->flow, idx, g, cnt);
-	} else if (flow_lookup(&p->flow, rc, g, pr, &idx, cnt) &&
-		   flow_place(&p->flow, rc, g, pr, &idx, cnt)) {
+	} else if (flow_lookup(&p->flow, rc, g, &p->pool, &idx, cnt) &&
+		   flow_place(&p->flow, rc, g, &p->pool, &idx, cnt)) {
 		cnt->drop_no_backend++;
 		return XDP_DROP;
 	}
@@ -253,17 +252,18 @@ static __always_inline int cidlb_icmp_path(struct xdp_md *ctx, struct pkt *p,
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
-	struct cidlb_pool_ref pr = {};
 	struct icmp_quote q = {};
+	__s64 vip;
 	__u32 idx;
-	int rc;
 
-	rc = icmp_quote(data, data_end, p, g, &q, &pr);
-	if (rc)
-		return rc;
-	if (!icmp_pick_scid(ctx, q.udp_off + sizeof(struct udphdr), q.end, g, pr, &idx, cnt)) {
+	vip = icmp_quote(data, data_end, p, g, &q);
+	if (vip < (__s64)VIP_MATCH)
+		return (int)vip;
+	p->pool = vip_pool((__u64)vip);
+	if (!icmp_pick_scid(ctx, q.udp_off + sizeof(struct udphdr), q.end, g, &p->pool, &idx,
+			    cnt)) {
 		cnt->route_icmp_cid++;
-	} else if (!icmp_pick_flow(&p->flow, g, pr, &idx)) {
+	} else if (!icmp_pick_flow(&p->flow, g, &p->pool, &idx)) {
 		cnt->route_icmp_flow++;
 	} else {
 		cnt->drop_no_backend++;
@@ -277,10 +277,10 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct cidlb_counters *cnt = counters();
-	struct cidlb_pool_ref pr = {};
 	const struct cidlb_global *g;
 	struct pkt p = {};
 	__u32 zero = 0;
+	__u64 vip;
 	int rc;
 
 	if (!cnt)
@@ -307,7 +307,8 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 	}
 
 	/* 2. match */
-	if (!vip_match(&p.flow, g, &pr)) {
+	vip = vip_match(&p.flow, g);
+	if (!vip) {
 		if (pass_not_local(ctx, p.l2_len, g)) {
 			cnt->drop_not_local++;
 			return XDP_DROP;
@@ -323,7 +324,8 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 		cnt->drop_bad_udp++;
 		return XDP_DROP;
 	}
-	return cidlb_quic_path(ctx, &p, g, pr, cnt);
+	p.pool = vip_pool(vip);
+	return cidlb_quic_path(ctx, &p, g, cnt);
 }
 
 #endif

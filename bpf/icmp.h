@@ -27,16 +27,18 @@
 #include "csum.h"
 
 /* The ICMP error of p, as icmp_error_quote() reads it, about a VIP's
- * packet: 0, or PARSE_NOT_UDP / PARSE_ICMP as it says. */
-static __always_inline int icmp_quote(void *data, void *data_end, struct pkt *p,
-				      const struct cidlb_global *g, struct icmp_quote *q,
-				      struct cidlb_pool_ref *pr)
+ * packet: vip_match() of the VIP (VIP_MATCH and more), or PARSE_NOT_UDP /
+ * PARSE_ICMP as it says. */
+static __always_inline __s64 icmp_quote(void *data, void *data_end, struct pkt *p,
+					const struct cidlb_global *g, struct icmp_quote *q)
 {
 	int rc = icmp_error_quote(data, data_end, p, q);
+	__u64 vip;
 
 	if (rc)
 		return rc;
-	return vip_match(&p->flow, g, pr) ? 0 : PARSE_ICMP;
+	vip = vip_match(&p->flow, g);
+	return vip ? (__s64)vip : PARSE_ICMP;
 }
 
 /*
@@ -49,7 +51,7 @@ static __always_inline int icmp_quote(void *data, void *data_end, struct pkt *p,
  * octets.)
  */
 static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 end,
-					  const struct cidlb_global *g, struct cidlb_pool_ref pr,
+					  const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
 					  __u32 *idx, struct cidlb_counters *cnt)
 {
 	void *data = (void *)(long)ctx->data;
@@ -79,7 +81,7 @@ static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 e
  * table, else Maglev. An error never opens a flow (a forged one would
  * fill the table). -1 when no backend is live. */
 static __always_inline int icmp_pick_flow(const struct cidlb_flow_key *flow,
-					  const struct cidlb_global *g, struct cidlb_pool_ref pr,
+					  const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
 					  __u32 *idx)
 {
 	struct cidlb_backend *be;

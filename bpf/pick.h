@@ -54,7 +54,7 @@ static __always_inline void cid_key_trim(struct cidlb_cid_key *k, __u32 len)
  * config held here, else the self-encoded length, never more than
  * `avail`; the key names the pool. */
 static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
-					const struct cidlb_global *g, struct cidlb_pool_ref pr,
+					const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
 					struct cidlb_counters *cnt)
 {
 	__u8 first = avail ? c->key.cid[0] : 0; /* an empty DCID reads as 0 */
@@ -71,7 +71,7 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 		rc = PICK_CR7;
 		goto out;
 	}
-	copy = (__u32)pr.pool * CIDLB_POOL_CONFIGS + 2 * cr + ((pr.config_active >> cr) & 1);
+	copy = (__u32)pr->pool * CIDLB_POOL_CONFIGS + 2 * cr + ((pr->config_active >> cr) & 1);
 	c->cfg = bpf_map_lookup_elem(&cidlb_configs, &copy);
 	if (!c->cfg || c->cfg->mode == CIDLB_MODE_NONE) {
 		c->cfg = NULL;
@@ -95,7 +95,7 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 out:
 	cid_key_trim(&c->key, len);
 hash:
-	c->key.pool = pr.pool;
+	c->key.pool = pr->pool;
 	/* a plaintext CID with no retired CIDs held never reads its hash */
 	c->hash = 0;
 	if ((g->flags & CIDLB_GF_RETIRED) || (c->cfg && c->cfg->mode != CIDLB_MODE_PLAINTEXT))
@@ -418,21 +418,21 @@ static __always_inline void flow_insert(const struct cidlb_flow_key *flow, __u32
 /* Is be live and of pool pr? (A 4-tuple entry made before its VIP moved
  * to another pool names a backend of the old one.) */
 static __always_inline int backend_live_in(const struct cidlb_backend *be,
-					   struct cidlb_pool_ref pr)
+					   const struct cidlb_pool_ref *pr)
 {
-	return backend_live(be) && be->pool == pr.pool;
+	return backend_live(be) && be->pool == pr->pool;
 }
 
 /* The Maglev table of pool pr's backend for a flow into *idx: 0, or -1
  * when its slot is empty or its backend not live. */
 static __always_inline int maglev_pick(const struct cidlb_flow_key *flow,
-				       const struct cidlb_global *g, struct cidlb_pool_ref pr,
+				       const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
 				       __u32 *idx)
 {
 	__u32 slot = cidlb_maglev_slot(flow, g->hash_seed), *v;
 	struct cidlb_backend *be;
 
-	slot += ((__u32)pr.pool * 2 + (pr.maglev_active & 1)) * CIDLB_MAGLEV_SIZE;
+	slot += ((__u32)pr->pool * 2 + (pr->maglev_active & 1)) * CIDLB_MAGLEV_SIZE;
 	v = bpf_map_lookup_elem(&cidlb_maglev, &slot);
 	if (!v || *v == CIDLB_BACKEND_NONE)
 		return -1;
@@ -448,7 +448,7 @@ static __always_inline int maglev_pick(const struct cidlb_flow_key *flow,
  * backend is live, of the VIP's pool pr, and it is not idle. 0 with *idx
  * set, else -1. */
 static __always_inline int flow_lookup(const struct cidlb_flow_key *flow, int admit,
-				       const struct cidlb_global *g, struct cidlb_pool_ref pr,
+				       const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
 				       __u32 *idx, struct cidlb_counters *cnt)
 {
 	struct cidlb_backend *be;
@@ -476,7 +476,7 @@ static __always_inline int flow_lookup(const struct cidlb_flow_key *flow, int ad
  * (enum flow_admit) allows it. 0 with *idx set, or -1 when no backend is
  * live. */
 static __always_inline int flow_place(const struct cidlb_flow_key *flow, int admit,
-				      const struct cidlb_global *g, struct cidlb_pool_ref pr,
+				      const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
 				      __u32 *idx, struct cidlb_counters *cnt)
 {
 	if (maglev_pick(flow, g, pr, idx))

@@ -58,14 +58,14 @@ static __always_inline int quic_token(void *data, void *data_end, const struct q
  * tokens and the token is long enough for it; the key trimmed to the
  * prefix as cid_classify() trims a DCID. -1 otherwise. */
 static __always_inline int token_classify(struct cid_ctx *c, __u32 avail,
-					  struct cidlb_pool_ref pr)
+					  const struct cidlb_pool_ref *pr)
 {
 	__u32 cr = c->key.cid[0] >> 5, copy;
 	__u64 *w;
 
 	if (cr == CIDLB_CR_UNROUTABLE)
 		return -1;
-	copy = (__u32)pr.pool * CIDLB_POOL_CONFIGS + 2 * cr + ((pr.config_active >> cr) & 1);
+	copy = (__u32)pr->pool * CIDLB_POOL_CONFIGS + 2 * cr + ((pr->config_active >> cr) & 1);
 	c->cfg = bpf_map_lookup_elem(&cidlb_configs, &copy);
 	if (!c->cfg || c->cfg->mode == CIDLB_MODE_NONE || !(c->cfg->flags & CIDLB_CFG_F_TOKEN) ||
 	    1u + c->cfg->pt_len > avail)
@@ -74,7 +74,7 @@ static __always_inline int token_classify(struct cid_ctx *c, __u32 avail,
 	w[0] = (w[0] & c->cfg->key_mask[0]) | (1u + c->cfg->pt_len);
 	w[1] &= c->cfg->key_mask[1];
 	w[2] &= c->cfg->key_mask[2];
-	c->key.pool = pr.pool;
+	c->key.pool = pr->pool;
 	c->hash = 0;
 	return 0;
 }
@@ -89,7 +89,7 @@ static __always_inline int token_classify(struct cid_ctx *c, __u32 avail,
  * each is new, and a flow's next packets find its 4-tuple entry.
  */
 static __always_inline int token_pick(struct xdp_md *ctx, const struct quic_hdr *q, __u32 end,
-				      const struct cidlb_global *g, struct cidlb_pool_ref pr,
+				      const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
 				      __u32 *idx, struct cidlb_counters *cnt)
 {
 	void *data = (void *)(long)ctx->data;
