@@ -955,8 +955,11 @@ static int pools_renumber(struct daemon *d, struct cidlb_conf *next, char *why, 
 		taken[j] = true;
 	}
 	for (i = 0; i < next->n_pools; i++) {
+		/* a number kept unused stays so where the running one has it */
+		bool unused = i < n_names && names[i][0] == '\0';
+
 		n = map[i] + 1 > n ? map[i] + 1 : n;
-		same &= map[i] == i || (map[i] == -2 && i < n_names && !*names[i]);
+		same &= map[i] == i || (map[i] == -2 && unused);
 	}
 	if (same && n == next->n_pools)
 		return 0;
