@@ -196,7 +196,7 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 
 	/* 4. cid, 5. pick */
 	quic_copy_dcid(ctx, &q, &c.key);
-	rc = cid_classify(&c, q.dcid_avail, g, cnt);
+	rc = cid_classify(&c, q.dcid_avail, g, &p->pool, cnt);
 	if (cid_retired(&c, g, cnt)) {
 		cnt->drop_retired++;
 		return XDP_DROP;
@@ -227,11 +227,11 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 	 * 0-RTT packets, which have none; an entry a reused 4-tuple left
 	 * behind does not outweigh it */
 	if (rc == FLOW_INSERT && q.kind == QUIC_INITIAL && (g->flags & CIDLB_GF_TOKEN) &&
-	    !token_pick(ctx, &q, p->l4_off + p->udp_len, g, &idx, cnt)) {
+	    !token_pick(ctx, &q, p->l4_off + p->udp_len, g, &p->pool, &idx, cnt)) {
 		cnt->route_token++;
 		flow_record(&p->flow, idx, g, cnt);
-	} else if (flow_lookup(&p->flow, rc, g, &idx, cnt) &&
-		   flow_place(&p->flow, rc, g, &idx, cnt)) {
+	} else if (flow_lookup(&p->flow, rc, g, &p->pool, &idx, cnt) &&
+		   flow_place(&p->flow, rc, g, &p->pool, &idx, cnt)) {
 		cnt->drop_no_backend++;
 		return XDP_DROP;
 	}
@@ -253,15 +253,17 @@ static __always_inline int cidlb_icmp_path(struct xdp_md *ctx, struct pkt *p,
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct icmp_quote q = {};
+	__s64 vip;
 	__u32 idx;
-	int rc;
 
-	rc = icmp_quote(data, data_end, p, g, &q);
-	if (rc)
-		return rc;
-	if (!icmp_pick_scid(ctx, q.udp_off + sizeof(struct udphdr), q.end, g, &idx, cnt)) {
+	vip = icmp_quote(data, data_end, p, g, &q);
+	if (vip < (__s64)VIP_MATCH)
+		return (int)vip;
+	p->pool = vip_pool((__u64)vip);
+	if (!icmp_pick_scid(ctx, q.udp_off + sizeof(struct udphdr), q.end, g, &p->pool, &idx,
+			    cnt)) {
 		cnt->route_icmp_cid++;
-	} else if (!icmp_pick_flow(&p->flow, g, &idx)) {
+	} else if (!icmp_pick_flow(&p->flow, g, &p->pool, &idx)) {
 		cnt->route_icmp_flow++;
 	} else {
 		cnt->drop_no_backend++;
@@ -278,6 +280,7 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 	const struct cidlb_global *g;
 	struct pkt p = {};
 	__u32 zero = 0;
+	__u64 vip;
 	int rc;
 
 	if (!cnt)
@@ -304,7 +307,8 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 	}
 
 	/* 2. match */
-	if (!vip_match(&p.flow, g)) {
+	vip = vip_match(&p.flow, g);
+	if (!vip) {
 		if (pass_not_local(ctx, p.l2_len, g)) {
 			cnt->drop_not_local++;
 			return XDP_DROP;
@@ -320,6 +324,7 @@ static __always_inline int cidlb_handle(struct xdp_md *ctx)
 		cnt->drop_bad_udp++;
 		return XDP_DROP;
 	}
+	p.pool = vip_pool(vip);
 	return cidlb_quic_path(ctx, &p, g, cnt);
 }
 

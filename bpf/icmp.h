@@ -27,15 +27,18 @@
 #include "csum.h"
 
 /* The ICMP error of p, as icmp_error_quote() reads it, about a VIP's
- * packet: 0, or PARSE_NOT_UDP / PARSE_ICMP as it says. */
-static __always_inline int icmp_quote(void *data, void *data_end, struct pkt *p,
-				      const struct cidlb_global *g, struct icmp_quote *q)
+ * packet: vip_match() of the VIP (VIP_MATCH and more), or PARSE_NOT_UDP /
+ * PARSE_ICMP as it says. */
+static __always_inline __s64 icmp_quote(void *data, void *data_end, struct pkt *p,
+					const struct cidlb_global *g, struct icmp_quote *q)
 {
 	int rc = icmp_error_quote(data, data_end, p, q);
+	__u64 vip;
 
 	if (rc)
 		return rc;
-	return vip_match(&p->flow, g) ? 0 : PARSE_ICMP;
+	vip = vip_match(&p->flow, g);
+	return vip ? (__s64)vip : PARSE_ICMP;
 }
 
 /*
@@ -48,8 +51,8 @@ static __always_inline int icmp_quote(void *data, void *data_end, struct pkt *p,
  * octets.)
  */
 static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 end,
-					  const struct cidlb_global *g, __u32 *idx,
-					  struct cidlb_counters *cnt)
+					  const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
+					  __u32 *idx, struct cidlb_counters *cnt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -66,7 +69,7 @@ static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 e
 	scid_len = q.hdr_end - q.dcid_off;
 	q.dcid_avail = scid_len < CIDLB_CID_MAX ? scid_len : CIDLB_CID_MAX;
 	quic_copy_dcid(ctx, &q, &c.key);
-	if (cid_classify(&c, q.dcid_avail, g, cnt) != PICK_ROUTED)
+	if (cid_classify(&c, q.dcid_avail, g, pr, cnt) != PICK_ROUTED)
 		return -1;
 	/* a down backend's error still reaches it (it is live); a removed
 	 * one's quarantined server ID goes by the flow */
@@ -78,7 +81,8 @@ static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 e
  * table, else Maglev. An error never opens a flow (a forged one would
  * fill the table). -1 when no backend is live. */
 static __always_inline int icmp_pick_flow(const struct cidlb_flow_key *flow,
-					  const struct cidlb_global *g, __u32 *idx)
+					  const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
+					  __u32 *idx)
 {
 	struct cidlb_backend *be;
 	struct cidlb_flow *f;
@@ -86,12 +90,12 @@ static __always_inline int icmp_pick_flow(const struct cidlb_flow_key *flow,
 	f = bpf_map_lookup_elem(&cidlb_lru, flow);
 	if (f) {
 		be = bpf_map_lookup_elem(&cidlb_backends, &f->backend);
-		if (backend_live(be)) {
+		if (backend_live_in(be, pr)) {
 			*idx = f->backend;
 			return 0;
 		}
 	}
-	return maglev_pick(flow, g, idx);
+	return maglev_pick(flow, g, pr, idx);
 }
 
 #define ICMP_FRAG_NEEDED 4    /* code of ICMP_DEST_UNREACH */

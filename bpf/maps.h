@@ -25,7 +25,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * CIDLB_CONFIG_IDS);
+	__uint(max_entries, CIDLB_POOLS_DEFAULT * CIDLB_POOL_CONFIGS); /* [lb] max_pools */
 	__type(key, __u32);
 	__type(value, struct cidlb_config);
 } cidlb_configs SEC(".maps");
@@ -55,7 +55,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 2 * CIDLB_MAGLEV_SIZE);
+	__uint(max_entries, CIDLB_POOLS_DEFAULT * 2 * CIDLB_MAGLEV_SIZE); /* [lb] max_pools */
 	__type(key, __u32);
 	__type(value, __u32);
 } cidlb_maglev SEC(".maps");
@@ -108,7 +108,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CIDLB_CONFIG_IDS);
+	__uint(max_entries, CIDLB_POOLS_DEFAULT * 8); /* [lb] max_pools */
 	__type(key, __u32);
 	__type(value, struct cidlb_config_stats);
 } cidlb_cfg_stats SEC(".maps");
@@ -142,5 +142,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct cidlb_rate);
 } cidlb_rate SEC(".maps");
+
+/* Per pool, for lb.c (packets read struct cidlb_pool_ref in VIP slots). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CIDLB_POOLS_DEFAULT); /* [lb] max_pools */
+	__type(key, __u32);
+	__type(value, struct cidlb_pool);
+} cidlb_pools SEC(".maps");
 
 #endif

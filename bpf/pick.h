@@ -49,11 +49,13 @@ static __always_inline void cid_key_trim(struct cidlb_cid_key *k, __u32 len)
 }
 
 /* Classify the DCID (in c->key.cid, `avail` octets, then whatever
- * followed it) by its first octet and trim the key to the octets that
- * identify it: 1 + plaintext_len under a config held here, else the
- * self-encoded length, never more than `avail`. */
+ * followed it) by its first octet under the configs of pool pr and trim
+ * the key to the octets that identify it: 1 + plaintext_len under a
+ * config held here, else the self-encoded length, never more than
+ * `avail`; the key names the pool. */
 static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
-					const struct cidlb_global *g, struct cidlb_counters *cnt)
+					const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
+					struct cidlb_counters *cnt)
 {
 	__u8 first = avail ? c->key.cid[0] : 0; /* an empty DCID reads as 0 */
 	__u32 cr = first >> 5;
@@ -69,7 +71,7 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 		rc = PICK_CR7;
 		goto out;
 	}
-	copy = 2 * cr + ((g->config_active >> cr) & 1);
+	copy = (__u32)pr->pool * CIDLB_POOL_CONFIGS + 2 * cr + ((pr->config_active >> cr) & 1);
 	c->cfg = bpf_map_lookup_elem(&cidlb_configs, &copy);
 	if (!c->cfg || c->cfg->mode == CIDLB_MODE_NONE) {
 		c->cfg = NULL;
@@ -93,6 +95,7 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 out:
 	cid_key_trim(&c->key, len);
 hash:
+	c->key.pool = pr->pool;
 	/* a plaintext CID with no retired CIDs held never reads its hash */
 	c->hash = 0;
 	if ((g->flags & CIDLB_GF_RETIRED) || (c->cfg && c->cfg->mode != CIDLB_MODE_PLAINTEXT))
@@ -220,6 +223,7 @@ static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidl
 
 	key->config_id = c->key.cid[0] >> 5;
 	key->len = cfg->sid_len;
+	key->pool = c->key.pool;
 	if (cfg->mode == CIDLB_MODE_PLAINTEXT) {
 		/* The server ID follows the first octet: key.cid[1..] sits at
 		 * octet 2 of struct cidlb_cid_key, as sid[] does in struct
@@ -234,6 +238,7 @@ static __always_inline int cid_decode(const struct cid_ctx *c, const struct cidl
 		kw[2] = cw[2] & cfg->sid_mask[2];
 		kw[3] = cw[3] & cfg->sid_mask[3];
 		kw[4] = cw[4] & cfg->sid_mask[4];
+		key->pool = c->key.pool;
 		return 0;
 	}
 	if (cfg->mode == CIDLB_MODE_SINGLE_PASS || cfg->mode == CIDLB_MODE_FOUR_PASS)
@@ -310,7 +315,7 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 
 	if (rc < 0)
 		return -1;
-	cr = key.config_id;
+	cr = (__u32)key.pool * 8 + key.config_id;
 	cs = bpf_map_lookup_elem(&cidlb_cfg_stats, &cr);
 	if (cs) {
 		cs->decodes++;
@@ -410,32 +415,41 @@ static __always_inline void flow_insert(const struct cidlb_flow_key *flow, __u32
 	bpf_map_update_elem(&cidlb_lru, flow, &nf, BPF_ANY);
 }
 
-/* The Maglev table's backend for a flow into *idx: 0, or -1 when its
- * slot is empty or its backend not live. */
+/* Is be live and of pool pr? (A 4-tuple entry made before its VIP moved
+ * to another pool names a backend of the old one.) */
+static __always_inline int backend_live_in(const struct cidlb_backend *be,
+					   const struct cidlb_pool_ref *pr)
+{
+	return backend_live(be) && be->pool == pr->pool;
+}
+
+/* The Maglev table of pool pr's backend for a flow into *idx: 0, or -1
+ * when its slot is empty or its backend not live. */
 static __always_inline int maglev_pick(const struct cidlb_flow_key *flow,
-				       const struct cidlb_global *g, __u32 *idx)
+				       const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
+				       __u32 *idx)
 {
 	__u32 slot = cidlb_maglev_slot(flow, g->hash_seed), *v;
 	struct cidlb_backend *be;
 
-	if (g->maglev_active)
-		slot += CIDLB_MAGLEV_SIZE;
+	slot += ((__u32)pr->pool * 2 + (pr->maglev_active & 1)) * CIDLB_MAGLEV_SIZE;
 	v = bpf_map_lookup_elem(&cidlb_maglev, &slot);
 	if (!v || *v == CIDLB_BACKEND_NONE)
 		return -1;
 	be_stats_touch(*v);
 	be = bpf_map_lookup_elem(&cidlb_backends, v);
-	if (!backend_live(be))
+	if (!backend_live_in(be, pr))
 		return -1;
 	*idx = *v;
 	return 0;
 }
 
 /* Baseline fallback, first half: the 4-tuple table's entry, when its
- * backend is live and it is not idle. 0 with *idx set, else -1. */
+ * backend is live, of the VIP's pool pr, and it is not idle. 0 with *idx
+ * set, else -1. */
 static __always_inline int flow_lookup(const struct cidlb_flow_key *flow, int admit,
-				       const struct cidlb_global *g, __u32 *idx,
-				       struct cidlb_counters *cnt)
+				       const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
+				       __u32 *idx, struct cidlb_counters *cnt)
 {
 	struct cidlb_backend *be;
 	struct cidlb_flow *f;
@@ -447,7 +461,8 @@ static __always_inline int flow_lookup(const struct cidlb_flow_key *flow, int ad
 		 * idle, also while it is down (its handshake may still finish
 		 * there); but a packet that may open a connection does not
 		 * follow it to a down backend: Maglev places it */
-		if (backend_live(be) && !(admit == FLOW_INSERT && (be->flags & CIDLB_BE_F_DOWN)) &&
+		if (backend_live_in(be, pr) &&
+		    !(admit == FLOW_INSERT && (be->flags & CIDLB_BE_F_DOWN)) &&
 		    flow_fresh(f, g, cnt)) {
 			cnt->route_lru++;
 			*idx = f->backend;
@@ -457,13 +472,14 @@ static __always_inline int flow_lookup(const struct cidlb_flow_key *flow, int ad
 	return -1;
 }
 
-/* Second half: Maglev, recorded in the table when `admit` (enum
- * flow_admit) allows it. 0 with *idx set, or -1 when no backend is live. */
+/* Second half: pr's Maglev table, recorded in the table when `admit`
+ * (enum flow_admit) allows it. 0 with *idx set, or -1 when no backend is
+ * live. */
 static __always_inline int flow_place(const struct cidlb_flow_key *flow, int admit,
-				      const struct cidlb_global *g, __u32 *idx,
-				      struct cidlb_counters *cnt)
+				      const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
+				      __u32 *idx, struct cidlb_counters *cnt)
 {
-	if (maglev_pick(flow, g, idx))
+	if (maglev_pick(flow, g, pr, idx))
 		return -1;
 	if (admit == FLOW_INSERT)
 		flow_insert(flow, *idx, g, cnt);

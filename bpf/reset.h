@@ -36,6 +36,9 @@ static __always_inline void reset_token(const __u32 *rk, const struct cidlb_cid_
 	__u32 blocks = k->len < 16 ? 1 : 2, b;
 
 	__builtin_memcpy(m, k, sizeof(*k));
+	/* the CID's octets only: not the pool the key names */
+	m[__builtin_offsetof(struct cidlb_cid_key, pool)] = 0;
+	m[__builtin_offsetof(struct cidlb_cid_key, pool) + 1] = 0;
 	t->w[0] = t->w[1] = t->w[2] = t->w[3] = 0;
 #pragma clang loop unroll(disable)
 	for (b = 0; b < 2; b++) {

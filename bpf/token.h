@@ -53,19 +53,19 @@ static __always_inline int quic_token(void *data, void *data_end, const struct q
 	return 0;
 }
 
-/* The config of a token prefix (first octet in c->key.cid[0], `avail`
- * octets of token) when it is one that prefixes tokens and the token is
- * long enough for it; the key trimmed to the prefix as cid_classify()
- * trims a DCID. -1 otherwise. */
+/* The config of pool pr of a token prefix (first octet in
+ * c->key.cid[0], `avail` octets of token) when it is one that prefixes
+ * tokens and the token is long enough for it; the key trimmed to the
+ * prefix as cid_classify() trims a DCID. -1 otherwise. */
 static __always_inline int token_classify(struct cid_ctx *c, __u32 avail,
-					  const struct cidlb_global *g)
+					  const struct cidlb_pool_ref *pr)
 {
 	__u32 cr = c->key.cid[0] >> 5, copy;
 	__u64 *w;
 
 	if (cr == CIDLB_CR_UNROUTABLE)
 		return -1;
-	copy = 2 * cr + ((g->config_active >> cr) & 1);
+	copy = (__u32)pr->pool * CIDLB_POOL_CONFIGS + 2 * cr + ((pr->config_active >> cr) & 1);
 	c->cfg = bpf_map_lookup_elem(&cidlb_configs, &copy);
 	if (!c->cfg || c->cfg->mode == CIDLB_MODE_NONE || !(c->cfg->flags & CIDLB_CFG_F_TOKEN) ||
 	    1u + c->cfg->pt_len > avail)
@@ -74,21 +74,23 @@ static __always_inline int token_classify(struct cid_ctx *c, __u32 avail,
 	w[0] = (w[0] & c->cfg->key_mask[0]) | (1u + c->cfg->pt_len);
 	w[1] &= c->cfg->key_mask[1];
 	w[2] &= c->cfg->key_mask[2];
+	c->key.pool = pr->pool;
 	c->hash = 0;
 	return 0;
 }
 
 /*
- * Route an Initial by its token: the backend index into *idx, 0 when its
- * prefix names the server ID of an active backend that is not down (a
+ * Route an Initial by its token under the configs of its VIP's pool pr:
+ * the backend index into *idx, 0 when its prefix names the server ID of
+ * an active backend that is not down (a
  * returning client opens a new connection: a draining or down backend
  * takes none); -1 without a token, or, counted in token_unroutable, with
  * one that does not route or ends past the datagram. Token prefixes are decoded without the decode cache:
  * each is new, and a flow's next packets find its 4-tuple entry.
  */
 static __always_inline int token_pick(struct xdp_md *ctx, const struct quic_hdr *q, __u32 end,
-				      const struct cidlb_global *g, __u32 *idx,
-				      struct cidlb_counters *cnt)
+				      const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
+				      __u32 *idx, struct cidlb_counters *cnt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -107,7 +109,7 @@ static __always_inline int token_pick(struct xdp_md *ctx, const struct quic_hdr 
 	t.dcid_off = off;
 	t.dcid_avail = len < CIDLB_CID_MAX ? len : CIDLB_CID_MAX;
 	quic_copy_dcid(ctx, &t, &c.key);
-	if (token_classify(&c, t.dcid_avail, g) || cid_decode(&c, g, &key, cnt, NULL) < 0 ||
+	if (token_classify(&c, t.dcid_avail, pr) || cid_decode(&c, g, &key, cnt, NULL) < 0 ||
 	    sid_to_backend(&key, g, &i))
 		goto unroutable;
 	be = bpf_map_lookup_elem(&cidlb_backends, &i);

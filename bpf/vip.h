@@ -24,8 +24,13 @@ static __always_inline int vip_slot_is(const struct cidlb_vip_slot *s, __u64 a, 
 	return !((x ^ a) | (y ^ b) | (z ^ c));
 }
 
-/* 1 when the packet's destination address and UDP port are a VIP. */
-static __always_inline int vip_match(const struct cidlb_flow_key *f, const struct cidlb_global *g)
+#define VIP_MATCH (1ULL << 32)
+
+/* When the packet's destination address and UDP port are a VIP:
+ * VIP_MATCH | its pool (struct cidlb_pool_ref, one word of its slot, as
+ * vip_pool() reads it); else 0. A value, not a store through a pointer:
+ * nothing of it takes room on the program's stack. */
+static __always_inline __u64 vip_match(const struct cidlb_flow_key *f, const struct cidlb_global *g)
 {
 	__u32 half = g->vip_active & 1, h, i, n;
 	__u32 c = f->dport | (__u32)f->family << 16; /* port, family, pad */
@@ -50,10 +55,24 @@ static __always_inline int vip_match(const struct cidlb_flow_key *f, const struc
 		s = bpf_map_lookup_elem(&cidlb_vip_table, &i);
 		if (!s || !s->key.family)
 			return 0;
-		if (vip_slot_is(s, a, b, c))
-			return 1;
+		if (vip_slot_is(s, a, b, c)) {
+			__u32 w;
+
+			__builtin_memcpy(&w, &s->ref, sizeof(w));
+			return VIP_MATCH | w;
+		}
 	}
 	return 0;
+}
+
+/* The pool of a vip_match() result. */
+static __always_inline struct cidlb_pool_ref vip_pool(__u64 m)
+{
+	struct cidlb_pool_ref pr;
+	__u32 w = (__u32)m;
+
+	__builtin_memcpy(&pr, &w, sizeof(pr));
+	return pr;
 }
 
 #endif

@@ -37,6 +37,11 @@
 #define CIDLB_LRU_DEFAULT     65536		 /* 4-tuple fallback table entries */
 #define CIDLB_RETIRED_DEFAULT 262144		 /* retired-CID map entries */
 #define CIDLB_DCACHE_DEFAULT  16384		 /* per-CPU decode cache slots (power of 2) */
+/* Pools (docs/operations.md): each has its backends, Maglev table and
+ * QUIC-LB configs; a VIP names its pool. Maps sized per pool hold
+ * [lb] max_pools of them (set at load, like lru_size). */
+#define CIDLB_MAX_POOLS		256 /* a backend entry has one octet for it */
+#define CIDLB_POOLS_DEFAULT	4
 
 /* Stateless resets sent by the LB (RFC 9000 section 10.3; bpf/reset.h):
  * a reset answers a short-header packet of more than CIDLB_RESET_MIN
@@ -75,10 +80,11 @@
 #define CIDLB_MAPS(X) \
 	X(VIPS, cidlb_vips, sizeof(struct cidlb_vip_key), sizeof(struct cidlb_vip), \
 	  CIDLB_MF_CHECKED) \
-	X(CONFIGS, cidlb_configs, 4, sizeof(struct cidlb_config), CIDLB_MF_CHECKED) \
+	X(CONFIGS, cidlb_configs, 4, sizeof(struct cidlb_config), \
+	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(SIDS, cidlb_sids, sizeof(struct cidlb_sid_key), 4, CIDLB_MF_CHECKED) \
 	X(BACKENDS, cidlb_backends, 4, sizeof(struct cidlb_backend), CIDLB_MF_CHECKED) \
-	X(MAGLEV, cidlb_maglev, 4, 4, CIDLB_MF_CHECKED) \
+	X(MAGLEV, cidlb_maglev, 4, 4, CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(LRU, cidlb_lru, sizeof(struct cidlb_flow_key), sizeof(struct cidlb_flow), \
 	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(RETIRED, cidlb_retired, sizeof(struct cidlb_cid_key), sizeof(struct cidlb_retired), \
@@ -90,7 +96,8 @@
 	X(DCACHE, cidlb_dcache, 4, sizeof(struct cidlb_dcache_slot), CIDLB_MF_RESIZED) \
 	/* per-CPU AES work space (its structure is bpf/cid_crypto.h's) */ \
 	X(SCRATCH, cidlb_scratch, 4, 0, 0) \
-	X(CFG_STATS, cidlb_cfg_stats, 4, sizeof(struct cidlb_config_stats), CIDLB_MF_CHECKED) \
+	X(CFG_STATS, cidlb_cfg_stats, 4, sizeof(struct cidlb_config_stats), \
+	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(RETIRED_HINT, cidlb_retired_hint, 4, sizeof(struct cidlb_rhint_block), \
 	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(VIP_TABLE, cidlb_vip_table, 4, sizeof(struct cidlb_vip_slot), CIDLB_MF_CHECKED) \
@@ -98,6 +105,8 @@
 	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(NEIGH, cidlb_neigh, sizeof(struct cidlb_neigh_key), sizeof(struct cidlb_neigh), 0) \
 	X(RATE, cidlb_rate, 4, sizeof(struct cidlb_rate), 0) \
+	X(POOLS, cidlb_pools, 4, sizeof(struct cidlb_pool), \
+	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	/* a new map: one line above this one */
 
 /* The maps of cidlb_decap.bpf.o (the backend side), pinned per device by
@@ -131,7 +140,29 @@ struct cidlb_vip_key {
 
 struct cidlb_vip {
 	__u32 id;    /* operator's VIP number, for counters/logs */
-	__u32 flags; /* reserved, 0 */
+	__u16 pool;  /* its pool (cidlb_pools index); 0: the implicit pool */
+	__u16 flags; /* reserved, 0 */
+};
+
+/* What a packet needs of its VIP's pool, one word of its VIP slot: the
+ * pool and the halves of its double-buffered tables that packets read,
+ * copied from cidlb_pools by lb.c whenever it publishes a VIP half. */
+struct cidlb_pool_ref {
+	__u16 pool;
+	__u8 config_active; /* bit n: copy of config ID n in use */
+	__u8 maglev_active; /* 0 or 1: the Maglev half of the pool */
+};
+
+/* ---- cidlb_pools: array [pool], what lb.c keeps of each pool ----------
+ * The truth of the halves in use of the pool's configs and Maglev table;
+ * packets read the copy in their VIP's slot (struct cidlb_pool_ref), so a
+ * flip of either is published with the VIP table, all VIPs of the pool
+ * at once.
+ */
+struct cidlb_pool {
+	__u8 config_active; /* as struct cidlb_pool_ref */
+	__u8 maglev_active;
+	__u8 pad[6];
 };
 
 /* ---- cidlb_vip_table: array of 2 * CIDLB_VIP_SLOTS, what packets read --
@@ -143,18 +174,22 @@ struct cidlb_vip {
  * of cidlb_vips, lb.c fills the other half with a seed that leaves every
  * VIP within CIDLB_VIP_PROBES slots of its home, writes that seed, then
  * flips vip_active: packets see the old set or the new one, never a mix.
+ * The slot carries the VIP's pool (ref): the one word that tells packets
+ * where that pool's configs and Maglev table are.
  */
 struct cidlb_vip_slot {
 	struct cidlb_vip_key key; /* family 0: empty slot */
+	struct cidlb_pool_ref ref;
 	struct cidlb_vip vip;
-	__u32 pad;
 } __attribute__((aligned(8)));
 
-/* ---- cidlb_configs: array [2 * config ID + copy], QUIC-LB configuration --
- * Two copies per config ID: packets read the copy named by bit <config ID>
- * of cidlb_global.config_active; userspace writes the other copy, then
- * flips the bit, so no packet decodes with a half-written key.
+/* ---- cidlb_configs: array [pool * 16 + 2 * config ID + copy], QUIC-LB
+ * configuration. Two copies per pool and config ID: packets read the copy
+ * named by bit <config ID> of their VIP's cidlb_pool_ref.config_active;
+ * userspace writes the other copy, then flips the bit (cidlb_pools, then
+ * the VIP table), so no packet decodes with a half-written key.
  */
+#define CIDLB_POOL_CONFIGS (2 * 8) /* entries of cidlb_configs per pool */
 enum cidlb_cid_mode {
 	CIDLB_MODE_NONE = 0, /* config ID not in use: fallback */
 	CIDLB_MODE_PLAINTEXT = 1,
@@ -222,12 +257,13 @@ static inline void cidlb_config_masks(struct cidlb_config *c)
 }
 #endif
 
-/* ---- cidlb_sids: hash, (config ID, server ID) -> backend index --------- */
+/* ---- cidlb_sids: hash, (pool, config ID, server ID) -> backend index ---- */
 struct cidlb_sid_key {
 	__u8 config_id;
 	__u8 len;		 /* sid_len of that config */
 	__u8 sid[CIDLB_SID_MAX]; /* zero beyond len */
-	__u8 pad[3];		 /* a multiple of 4: the kernel hashes words */
+	__u8 pad;		 /* a multiple of 4: the kernel hashes words */
+	__u16 pool;
 };
 
 /* ---- cidlb_sid_table: array of buckets, mmapable ------------------------
@@ -244,20 +280,22 @@ struct cidlb_sid_bucket {
 	__u64 e[4]; /* 0: free; else cidlb_sid_entry() | backend index << 40 */
 };
 
-#define CIDLB_SID_E_VALID     (1ULL << 38)
-#define CIDLB_SID_E_KEY	      ((1ULL << 39) - 1) /* the bits that name the server ID */
-#define CIDLB_SID_E_IDX_SHIFT 40
+#define CIDLB_SID_E_VALID      (1ULL << 38)
+#define CIDLB_SID_E_POOL_SHIFT 39
+#define CIDLB_SID_E_KEY	       ((1ULL << 49) - 1) /* the bits that name the server ID */
+#define CIDLB_SID_E_IDX_SHIFT  49
 
 /* The key part of the entry of server-ID key k (len <= CIDLB_SID_SHORT,
  * sid zero beyond len): server ID octets in bits 0-31 (first octet
- * lowest), config ID in 32-34, length in 35-37, valid bit 38. */
+ * lowest), config ID in 32-34, length in 35-37, valid bit 38, pool in
+ * 39-48 (the backend index is in 49-63). */
 static inline __u64 cidlb_sid_entry(const struct cidlb_sid_key *k)
 {
 	__u32 sid32 = k->sid[0] | (__u32)k->sid[1] << 8 | (__u32)k->sid[2] << 16 |
 		      (__u32)k->sid[3] << 24;
 
 	return CIDLB_SID_E_VALID | ((__u64)(k->len & 7) << 35) | ((__u64)(k->config_id & 7) << 32) |
-	       sid32;
+	       ((__u64)(k->pool & (CIDLB_MAX_POOLS - 1)) << CIDLB_SID_E_POOL_SHIFT) | sid32;
 }
 
 /* ---- cidlb_backends: array [backend index] ---------------------------- */
@@ -300,7 +338,8 @@ struct cidlb_backend {
 	__u8 addr[16]; /* tunnel endpoint, IPv4 in addr[0..3] */
 	__u8 mac[6];   /* next hop for ENCAP_MAC and DIRECT */
 	__u8 encap;    /* enum cidlb_encap (ENCAP_FIB and ENCAP_MAC) */
-	__u8 pad2;
+	__u8 pool;     /* its pool: a 4-tuple entry of a VIP of another pool
+			* (the VIP moved) is a miss */
 	/*
 	 * The outer header toward this backend as every packet carries it,
 	 * written by lb.c (cidlb_backend_outer()) on every write of the entry
@@ -320,9 +359,10 @@ struct cidlb_backend {
 	__u8 pad3[2];
 };
 
-/* ---- cidlb_maglev: array of 2 * CIDLB_MAGLEV_SIZE backend indexes ------
- * Two tables: packets read the half named by cidlb_global.maglev_active;
- * userspace writes the other half, then flips maglev_active.
+/* ---- cidlb_maglev: array of pools x 2 x CIDLB_MAGLEV_SIZE backend indexes
+ * Two tables per pool: packets read the half named by their VIP's
+ * cidlb_pool_ref.maglev_active; userspace writes the other half, then
+ * flips maglev_active (cidlb_pools, then the VIP table).
  */
 
 /* ---- cidlb_lru: LRU hash, 4-tuple -> backend (fallback stickiness) ---- */
@@ -370,7 +410,8 @@ static inline __u32 cidlb_flow_idle_ticks(__u32 s)
 struct cidlb_cid_key {
 	__u8 len;
 	__u8 cid[CIDLB_CID_MAX];
-	__u8 pad[3];
+	__u8 pad;
+	__u16 pool; /* of the VIP the CID came to: each pool retires its own */
 };
 
 struct cidlb_retired {
@@ -402,7 +443,8 @@ struct cidlb_rhint_block {
 
 /* ---- cidlb_dcache: per-CPU array, direct-mapped decode cache ----------
  * Slot = hash of the CID key modulo the map size (a power of 2). A hit
- * needs the same CID, config ID and config generation; after a miss, a
+ * needs the same CID and pool (struct cidlb_cid_key), config ID and config
+ * generation; after a miss, a
  * decode whose server ID belongs to a live backend overwrites the slot
  * (others leave it: made-up CIDs do not evict real clients' entries). Nothing is shared between CPUs, and an insert costs a copy,
  * not an allocation (measured: an LRU hash insert cost 250-400 ns here).
@@ -418,13 +460,13 @@ struct cidlb_dcache_slot {
 
 /* ---- cidlb_global: array [0], LB-wide settings ------------------------ */
 struct cidlb_global {
-	__u32 maglev_active; /* 0 or 1: the Maglev half packets read */
+	__u32 maglev_active; /* unused since pools: cidlb_pools has it */
 	__u32 hash_seed;     /* seed of the 4-tuple hash; equal on all LBs */
 	__u8 src4[4];	     /* outer IPv4 source of encapsulated packets */
 	__u8 src6[16];	     /* outer IPv6 source */
 	__u8 ttl;	     /* outer TTL / hop limit; 0 means 64 */
 	__u8 flags;	     /* CIDLB_GF_*, kept by the control layer (lb.c) */
-	__u8 config_active;  /* bit n: copy of config ID n in use (lb.c) */
+	__u8 config_active;  /* unused since pools: cidlb_pools has it */
 	__u8 pad;
 	__u32 dcache_mask; /* cidlb_dcache size - 1, kept by lb.c */
 	__u32 rhint_mask;  /* blocks of cidlb_retired_hint in use - 1, kept
@@ -455,7 +497,7 @@ struct cidlb_global {
  * tests/unit/test_maps.c keeps a signature of the sizes of every layout
  * and fails when the sizes change without a new CIDLB_LAYOUT.
  */
-#define CIDLB_LAYOUT 3
+#define CIDLB_LAYOUT 4
 
 /* ---- cidlb_rate: per-CPU array [enum cidlb_rate_id], rate limits ------
  * A virtual schedule each (GCRA, bpf/rate.h): an event moves next_ns on
@@ -693,7 +735,7 @@ static inline __u64 cidlb_counters_sum(const struct cidlb_counters *c, int kind)
 }
 #endif
 
-/* ---- cidlb_cfg_stats: per-CPU array [config ID] ------------------------ */
+/* ---- cidlb_cfg_stats: per-CPU array [pool * 8 + config ID] ------------- */
 struct cidlb_config_stats {
 	__u64 decodes;	   /* server IDs read from a DCID of this config */
 	__u64 dcache_hits; /* of which from the decode cache */
@@ -753,6 +795,8 @@ CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
 CIDLB_SIZE_CHECK(cidlb_global, 76);
 CIDLB_SIZE_CHECK(cidlb_rate, 8);
+CIDLB_SIZE_CHECK(cidlb_pool_ref, 4);
+CIDLB_SIZE_CHECK(cidlb_pool, 8);
 CIDLB_SIZE_CHECK(cidlb_sid_bucket, 32);
 CIDLB_SIZE_CHECK(cidlb_counters, CIDLB_N_COUNTERS * 8);
 CIDLB_SIZE_CHECK(cidlb_neigh_key, 24);

@@ -79,8 +79,11 @@ net_setup() {
 		[ -n "${DYNAMIC_NEIGH:-}" ] ||
 			on lb ip neigh replace "198.18.$i.2" lladdr "$(mac_of srv "s$i")" dev "l$i" nud permanent
 		# the peer of a redirect target needs an XDP program: the decap
+		# (EXTRA_VIPS: more VIPs, ADDR:PORT each, that the test's file has)
+		local vips=(--vip 198.18.100.1:443) v
+		for v in ${EXTRA_VIPS:-}; do vips+=(--vip "$v"); done
 		on srv "$CIDLB" decap attach "s$i" --source 198.18.0.1 --local "198.18.$i.2" \
-			--vip 198.18.100.1:443 --mode native >/dev/null || exit 1
+			"${vips[@]}" --mode native >/dev/null || exit 1
 	done
 	L0_MAC=$(mac_of lb l0)
 }

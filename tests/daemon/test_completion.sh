@@ -50,7 +50,7 @@ want "decode encode help list retire unretire" cid ""
 want "drain help reload stop undrain" daemon ""
 want "--quiet --timeout" daemon drain --
 want "--keep" daemon stop --
-want "--file --ttl" cid retire --
+want "--file --pool --ttl" cid retire --
 # the options of the CONFIG that `cid decode` names, from cid's help
 want "--config --config-id" cid decode --conf
 want "--nonce --nonce-len" cid encode --server-id-len 2 --non

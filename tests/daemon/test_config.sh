@@ -76,6 +76,11 @@ case_err 21 '\[backend b1\] colour: unknown key; a backend allows: address' 'col
 case_err 24 '\[backend b2\] server_id.0: already the server ID of \[backend b1\] (line 18)' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 0001'
 case_err 24 '\[backend b2\] server_id.0: 3 octets, but config 0 has server_id_len = 2' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 000102'
 case_err 24 '\[backend b2\] server_id.3: there is no \[quic-lb 3\] section' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.3 = 0002'
+# pools: a file that names one names every config's; names that exist
+case_err 22 '\[pool api\]: \[quic-lb 0\] (line 14) belongs to no pool' '\n[pool api]'
+case_err 22 '\[quic-lb web 1\]: no \[pool web\] above this line' '\n[quic-lb web 1]\nserver_id_len = 2\nnonce_len = 6'
+case_err 24 '\[vip v2\] pool: no \[pool api\]: this configuration names no pool' '\n[vip v2]\naddress = 198.18.100.2\npool = api'
+case_err 24 '\[backend b2\] pool: no \[pool api\]: this configuration names no pool' '\n[backend b2]\naddress = 198.18.2.2\npool = api'
 # octet strings in hex (docs/operations.md): colons or none, nothing else
 case_err 24 '\[backend b2\] server_id.0: already the server ID of \[backend b1\] (line 18)' '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 00:01'
 case_err 24 "\\[backend b2\\] server_id.0: server ID '0x0002': a '0x' prefix" '\n[backend b2]\naddress = 198.18.2.2\nserver_id.0 = 0x0002'

@@ -164,7 +164,8 @@ old_tools
 base=$(total_rx)
 stream_start
 # the first map whose size changed is named: cidlb_global, or one before it
-daemon_fails "downgrade" "pinned map cidlb_[a-z_]* at $PIN/cidlb_[a-z_]* has value size [0-9]*, this cidlbd ($OLD/build/cidlb.bpf.o) expects [0-9]*: the pins come from another version" \
+# (cidlb_configs: more entries, one pair of tables per pool)
+daemon_fails "downgrade" "pinned map cidlb_[a-z_]* at $PIN/cidlb_[a-z_]* has \(value size\|max_entries\) [0-9]*, this cidlbd ($OLD/build/cidlb.bpf.o) expects [0-9]*: the pins come from another version" \
 	--object "$OLD/build/cidlb.bpf.o"
 grep_in "downgrade: nothing changed" "the pinned program keeps forwarding as it is" "$T/err"
 flowing

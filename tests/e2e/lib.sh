@@ -624,6 +624,67 @@ e2e_conf() {
 	} >"$f"
 }
 
+# e2e_conf_pools LB: LB's configuration with two services, each a pool
+# of its own: "web" (VIP4, VIP6; be1, be2 with weight 0: new flows go to
+# be1) and "game" (VIP4B, VIP6B; be3), both with plaintext config 0 as in
+# e2e_conf, each backend's server ID BE_SID (a test may give be3 be1's:
+# the pools' server IDs never meet)
+e2e_conf_pools() {
+	local l=$1 f=$E2E_TMP/$1.conf
+	mkdir -p "$E2E_TMP/$l"
+	{
+		cat <<-EOC
+		; cidlb end-to-end test: $l, two pools
+		[daemon]
+		pin_dir = /sys/fs/bpf/cidlb
+		control_socket = $E2E_TMP/$l/cidlbd.sock
+		state_file = $E2E_TMP/$l/state.json
+		metrics = off
+		bpf_object = $BUILD/cidlb.bpf.o
+		log_level = info
+		quarantine = 600
+		[lb]
+		interfaces = eth0
+		attach_mode = native
+		source4 = ${LB_ADDR4[$l]}
+		source6 = ${LB_ADDR6[$l]}
+		seed = $SEED
+		[pool web]
+		[pool game]
+		[vip web4]
+		address = $VIP4
+		port = $PORT
+		pool = web
+		[vip web6]
+		address = $VIP6
+		port = $PORT
+		pool = web
+		[vip game4]
+		address = $VIP4B
+		port = $PORT
+		pool = game
+		[vip game6]
+		address = $VIP6B
+		port = $PORT
+		pool = game
+		[quic-lb web 0]
+		server_id_len = $QLB_SID_LEN
+		nonce_len = 15
+		len_self_encode = yes
+		[quic-lb game 0]
+		server_id_len = $QLB_SID_LEN
+		nonce_len = 15
+		len_self_encode = yes
+		EOC
+		printf '[backend be1]\naddress = %s\nserver_id.0 = %s\npool = web\n' \
+			"${BE_ADDR4[be1]}" "${BE_SID[be1]}"
+		printf '[backend be2]\naddress = %s\nserver_id.0 = %s\npool = web\nweight = 0\n' \
+			"${BE_ADDR4[be2]}" "${BE_SID[be2]}"
+		printf '[backend be3]\naddress = %s\nserver_id.0 = %s\npool = game\n' \
+			"${BE_ADDR4[be3]}" "${BE_SID[be3]}"
+	} >"$f"
+}
+
 # lbc LB ARGS...: the cidlb command on cidlb host LB, for its daemon
 lbc() { local l=$1; shift; nsx "$l" env CIDLB_CONFIG="$E2E_TMP/$l.conf" "$CIDLB" "$@"; }
 

@@ -143,25 +143,32 @@ static void print_conf(const struct cidlb_conf *c, struct buf *b)
 		put(b, "source6 =%s\n", inet_ntop(AF_INET6, c->src6, a, sizeof(a)));
 	if (c->has_seed) /* absent: cidlbd draws one */
 		put(b, "seed =%u\n", c->seed);
-	put(b, "ttl =%u\nlru_size =%u\nretired_size =%u\ndcache_size =%u\n", c->ttl, c->lru_size,
-	    c->retired_size, c->dcache_size);
+	put(b, "ttl =%u\nlru_size =%u\nretired_size =%u\ndcache_size =%u\nmax_pools =%u\n", c->ttl,
+	    c->lru_size, c->retired_size, c->dcache_size, c->max_pools);
+	for (i = 0; c->pools_named && i < c->n_pools; i++)
+		put(b, "[pool %s]\n", c->pools[i].name);
 	for (i = 0; i < c->n_vips; i++) {
 		const struct cidlb_conf_vip *v = &c->vips[i];
 
 		put(b, "[vip %s]\naddress =%s\nport =%u\nid =%u\n", v->name,
 		    cidlb_addr_str(v->key.family, v->key.addr, a, sizeof(a)), ntohs(v->key.port),
 		    v->id);
+		if (*v->pool_name)
+			put(b, "pool =%s\n", v->pool_name);
 	}
-	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
-		const struct cidlb_conf_qlb *q = &c->qlb[cr];
+	for (i = 0; i < c->n_pools * CIDLB_CONFIG_IDS; i++) {
+		const struct cidlb_conf_pool *p = &c->pools[i / CIDLB_CONFIG_IDS];
+		const struct cidlb_conf_qlb *q = &p->qlb[i % CIDLB_CONFIG_IDS];
 
+		cr = i % CIDLB_CONFIG_IDS;
 		if (!q->present)
 			continue;
 		put(b,
-		    "[quic-lb %d]\nserver_id_len =%u\nnonce_len =%u\nlen_self_encode =%s\ndecode_cache =%s\n"
+		    "[quic-lb %s%s%d]\nserver_id_len =%u\nnonce_len =%u\nlen_self_encode =%s\ndecode_cache =%s\n"
 		    "token_prefix =%s\n",
-		    cr, q->sid_len, q->nonce_len, q->len_self_encode ? "yes" : "no",
-		    q->decode_cache ? "yes" : "no", q->token_prefix ? "yes" : "no");
+		    p->name, *p->name ? " " : "", cr, q->sid_len, q->nonce_len,
+		    q->len_self_encode ? "yes" : "no", q->decode_cache ? "yes" : "no",
+		    q->token_prefix ? "yes" : "no");
 		if (q->has_key)
 			put(b, "key_file =/fuzz/hex/%s\n", hex(q->key, 16, h));
 	}
@@ -171,6 +178,8 @@ static void print_conf(const struct cidlb_conf *c, struct buf *b)
 		put(b, "[backend %s]\naddress =%s\nweight =%u\nstate =%s\nmode =%s\n", be->name,
 		    cidlb_addr_str(be->family, be->addr, a, sizeof(a)), be->weight,
 		    cidlb_be_state_str(be->state), be->direct ? "direct" : "encap");
+		if (*be->pool_name)
+			put(b, "pool =%s\n", be->pool_name);
 		if (be->has_mac)
 			put(b, "mac =%02x:%02x:%02x:%02x:%02x:%02x\n", be->mac[0], be->mac[1],
 			    be->mac[2], be->mac[3], be->mac[4], be->mac[5]);
@@ -201,15 +210,28 @@ static bool same_conf(const struct cidlb_conf *x, const struct cidlb_conf *y, bo
 	memcpy(&a, x, sizeof(a)); /* padding included: calloc'd, both */
 	memcpy(&b, y, sizeof(b));
 
-	if (a.n_vips != b.n_vips || a.n_backends != b.n_backends)
+	if (a.n_vips != b.n_vips || a.n_backends != b.n_backends || a.n_pools != b.n_pools)
 		return false;
 	a.vips = b.vips = NULL;
 	a.backends = b.backends = NULL;
 	a.errors = b.errors = NULL;
-	for (i = 0; i < CIDLB_CONFIG_IDS && !lines; i++)
-		a.qlb[i].line = b.qlb[i].line = 0;
+	a.pools = b.pools = NULL;
 	if (memcmp(&a, &b, sizeof(a)))
 		return false;
+	for (i = 0; i < a.n_pools * CIDLB_CONFIG_IDS; i++) {
+		struct cidlb_conf_qlb v, w;
+
+		memcpy(&v, &x->pools[i / CIDLB_CONFIG_IDS].qlb[i % CIDLB_CONFIG_IDS], sizeof(v));
+		memcpy(&w, &y->pools[i / CIDLB_CONFIG_IDS].qlb[i % CIDLB_CONFIG_IDS], sizeof(w));
+		if (!lines)
+			v.line = w.line = 0;
+		if (memcmp(&v, &w, sizeof(v)))
+			return false;
+	}
+	for (i = 0; i < a.n_pools; i++)
+		if (strcmp(x->pools[i].name, y->pools[i].name) ||
+		    (lines && x->pools[i].line != y->pools[i].line))
+			return false;
 	for (i = 0; i < a.n_vips; i++) {
 		struct cidlb_conf_vip v, w;
 

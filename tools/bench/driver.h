@@ -30,6 +30,9 @@ struct inst {
 	struct bench_cid *cids; /* bench_cids, the driver's copy */
 	uint32_t *cid_be;	/* backend each bench_cids entry names */
 	uint32_t *maglev;	/* the Maglev table published (the driver's copy) */
+	uint32_t pools;		/* pools in use, each with every config and a Maglev
+				 * table; the VIPs and backends are the last one's */
+	uint16_t pool;
 	struct cidlb_cid_config *cc[BENCH_CONFIGS];
 };
 

@@ -164,7 +164,8 @@ static void backend_mac(uint32_t k, uint8_t mac[6])
  * encapsulation (GUE: to the default port). */
 void bench_set_backends(struct inst *in, int family, int fwd_mode, int encap)
 {
-	struct cidlb_backend b = { .state = CIDLB_BE_ACTIVE, .fwd_mode = fwd_mode, .encap = encap };
+	struct cidlb_backend b = { .state = CIDLB_BE_ACTIVE, .fwd_mode = fwd_mode, .encap = encap,
+				   .pool = (__u8)in->pool };
 	uint32_t k;
 
 	if (in->family == family && in->fwd_mode == fwd_mode && in->encap == encap)
@@ -236,7 +237,7 @@ static void fill_segment(struct inst *in, int seg, uint32_t mask, struct bench_c
 	if (!pend || !pend_be || !has)
 		die("out of memory");
 	while (i < in->cids_seg) {
-		struct cidlb_cid_key key = { .len = plen };
+		struct cidlb_cid_key key = { .len = plen, .pool = in->pool };
 		struct bench_cid c;
 		uint32_t slot, b = next;
 
@@ -287,7 +288,8 @@ static void fill_cids(struct inst *in)
 static void fill_retired(struct inst *in, const uint8_t *keep)
 {
 	uint32_t max = map_max_entries(cidlb_lb_map_fd(in->lb, CIDLB_M_RETIRED)), i;
-	struct cidlb_cid_key k = { .len = 1 + cfgs[0].sid_len + cfgs[0].nonce_len };
+	struct cidlb_cid_key k = { .len = 1 + cfgs[0].sid_len + cfgs[0].nonce_len,
+				   .pool = in->pool };
 
 	/* the retired class's CID, then random CIDs of config 0 */
 	memcpy(k.cid, keep, k.len);
@@ -305,14 +307,18 @@ static void fill_retired(struct inst *in, const uint8_t *keep)
 		in->retired = max;
 }
 
-static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotating)
+/* An instance of nbe backends in the last of `pools` pools (each with
+ * every config and a Maglev table over the same backends). */
+static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotating,
+		      uint32_t pools)
 {
 	char path[512];
 	struct cidlb_global g = { .hash_seed = SEED, .ttl = 64 };
 	struct cidlb_vip_key vk = { .port = htons(443) };
-	struct cidlb_vip v = { .id = 1 };
+	struct cidlb_vip v = { .id = 1, .pool = (uint16_t)(pools - 1) };
+	struct cidlb_lb_opts opts = { .max_pools = pools };
 	struct cidlb_maglev_backend *mb;
-	uint32_t *table, k, id;
+	uint32_t *table, k, id, pl;
 	struct bpf_map *m;
 	uint8_t a[16], cid[BENCH_CID_LEN];
 	int i, err;
@@ -321,8 +327,10 @@ static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotat
 	in->target = nbe - 1;
 	in->retired = retired;
 	in->family = 0;
+	in->pools = pools;
+	in->pool = (uint16_t)(pools - 1);
 	snprintf(path, sizeof(path), "%s/cidlb.bpf.o", build_dir());
-	check(cidlb_lb_open(path, NULL, &in->lb), "open cidlb.bpf.o");
+	check(cidlb_lb_open(path, pools > 1 ? &opts : NULL, &in->lb), "open cidlb.bpf.o");
 
 	snprintf(path, sizeof(path), "%s/bench/cidlb_bench.bpf.o", build_dir());
 	in->bobj = bpf_object__open_file(path, NULL);
@@ -395,7 +403,8 @@ static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotat
 					   CIDLB_MODE_FOUR_PASS;
 		if (cfgs[id].keyed)
 			check(cidlb_aes128_key_schedules(key, c.enc_rk, c.dec_rk), "key schedules");
-		check(cidlb_lb_set_config(in->lb, id, &c), "set config");
+		for (pl = 0; pl < pools; pl++)
+			check(cidlb_lb_set_pool_config(in->lb, pl, id, &c), "set config");
 	}
 
 	/* backends, their server IDs in every config, Maglev over all */
@@ -411,13 +420,15 @@ static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotat
 		snprintf(name, 16, "be%u", k);
 		mb[k] = (struct cidlb_maglev_backend){ name, k, 1 };
 		sid_of(k, sk.sid);
-		for (id = 0; id < BENCH_CONFIGS; id++) {
-			sk.config_id = id;
+		for (id = 0; id < BENCH_CONFIGS * pools; id++) {
+			sk.config_id = id % BENCH_CONFIGS;
+			sk.pool = (uint16_t)(id / BENCH_CONFIGS);
 			check(cidlb_lb_set_sid(in->lb, &sk, k), "set sid");
 		}
 	}
 	check(cidlb_maglev_build(mb, nbe, SEED, table), "maglev");
-	check(cidlb_lb_publish_maglev(in->lb, table), "publish maglev");
+	for (pl = 0; pl < pools; pl++)
+		check(cidlb_lb_publish_pool_maglev(in->lb, pl, table), "publish maglev");
 	for (k = 0; k < nbe; k++)
 		free((char *)mb[k].name);
 	free(mb);
@@ -523,6 +534,7 @@ enum kind {
 };
 #define CNT(f) (offsetof(struct cidlb_counters, f) + 1) /* 0: none */
 #define LARGE  1 /* measured on the 10,000-backend instance too */
+#define POOLS  2 /* and on the instance with 64 pools */
 
 struct cls {
 	const char *id; /* short name, used by the summaries */
@@ -559,7 +571,7 @@ static const struct cls classes[] = {
 	  0,
 	  XDP_TX,
 	  { 0 },
-	  LARGE },
+	  LARGE | POOLS },
 	{ "nop", "harness + swap MACs", K_NOP, P_SHORT, 0, 0, XDP_TX, { 0 }, 0 },
 	{ "nop_rot",
 	  "harness + new CID each + swap MACs",
@@ -579,7 +591,7 @@ static const struct cls classes[] = {
 	  0,
 	  XDP_TX,
 	  { 0 },
-	  LARGE },
+	  LARGE | POOLS },
 	{ "plain",
 	  "short, plaintext CID",
 	  K_LB,
@@ -588,7 +600,7 @@ static const struct cls classes[] = {
 	  0,
 	  XDP_TX,
 	  { CNT(tx), CNT(route_cid), CNT(cid_plaintext) },
-	  LARGE },
+	  LARGE | POOLS },
 	{ "sp_hit",
 	  "short, single-pass, decode cache hit",
 	  K_LB,
@@ -597,7 +609,7 @@ static const struct cls classes[] = {
 	  0,
 	  XDP_TX,
 	  { CNT(tx), CNT(route_cid), CNT(dcache_hit) },
-	  LARGE },
+	  LARGE | POOLS },
 	{ "sp_nc",
 	  "short, single-pass, no cache",
 	  K_LB,
@@ -633,7 +645,7 @@ static const struct cls classes[] = {
 	  0,
 	  XDP_TX,
 	  { CNT(tx), CNT(route_cid), CNT(dcache_hit) },
-	  LARGE },
+	  LARGE | POOLS },
 	{ "fp_nc",
 	  "short, four-pass, no cache",
 	  K_LB,
@@ -678,7 +690,7 @@ static const struct cls classes[] = {
 	  0,
 	  XDP_TX,
 	  { CNT(tx), CNT(route_lru), CNT(unroutable_config) },
-	  LARGE },
+	  LARGE | POOLS },
 	{ "new_tuple",
 	  "Initial, fallback, new 4-tuple (Maglev + LRU insert)",
 	  K_LB,
@@ -1041,7 +1053,10 @@ static const struct cls classes[] = {
 	  1 },
 };
 #define NCLS	   (int)(sizeof(classes) / sizeof(classes[0]))
-#define NINST	   2
+#define NINST	   3 /* 10 backends, 10,000, 10 in the last of 64 pools */
+#define BENCH_POOLS 64
+#define XSTR(x) STR(x)
+#define STR(x)	#x
 #define MAX_ROUNDS 64
 
 static double res[NINST][2][NCLS][MAX_ROUNDS]; /* [inst][v4, v6][class][round] */
@@ -1593,6 +1608,7 @@ static void print_targets(FILE *o)
 	static const char *fam_s[] = { "IPv4", "IPv6" };
 	static const char *indep[] = { "plain",	  "sp_hit",   "fp_hit",	   "lru_hit", "new_tuple",
 				       "retired", "udp_port", "plain_rot", "sp_miss", "fp_miss" };
+	static const char *pooled[] = { "plain", "sp_hit", "fp_hit", "lru_hit" };
 	char w[160], how[160];
 	int fam;
 	size_t k;
@@ -1613,6 +1629,17 @@ static void print_targets(FILE *o)
 		target(o, w, med(0, fam, "fp_hit") - pl, 15, " ns", "");
 		snprintf(w, sizeof(w), "%s Initial, LRU hit − encap floor", fam_s[fam]);
 		target(o, w, med(0, fam, "lru_hit") - enc, 50, " ns", "");
+	}
+	for (fam = 0; fam < 2; fam++) {
+		for (k = 0; k < sizeof(pooled) / sizeof(pooled[0]); k++) {
+			double a = med(0, fam, pooled[k]), b = med(2, fam, pooled[k]);
+			double d = 100.0 * (b - a) / a;
+
+			snprintf(w, sizeof(w), "%s %s: in the last of %d pools vs one pool",
+				 fam_s[fam], classes[cls_index(pooled[k])].name, BENCH_POOLS);
+			snprintf(how, sizeof(how), " (%.0f vs %.0f ns)", b, a);
+			target(o, w, d, 5, " %", how);
+		}
 	}
 	for (fam = 0; fam < 2; fam++) {
 		for (k = 0; k < sizeof(indep) / sizeof(indep[0]); k++) {
@@ -1723,9 +1750,9 @@ static void print_memory(FILE *o)
 	fprintf(o, "\n### Map memory (memlock from /proc/self/fdinfo, %d possible CPUs)\n\n",
 		libbpf_num_possible_cpus());
 	fprintf(o,
-		"| map | type | max entries | key | value | %s backends | %s backends + %u retired |\n",
-		insts[0].name, insts[1].name, insts[1].retired);
-	fprintf(o, "| --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
+		"| map | type | max entries | key | value | %s backends | %s backends + %u retired | %s |\n",
+		insts[0].name, insts[1].name, insts[1].retired, insts[2].name);
+	fprintf(o, "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
 	for (j = 0; j < CIDLB_M_COUNT; j++) {
 		struct bpf_map_info info = {};
 		uint32_t len = sizeof(info);
@@ -1746,8 +1773,8 @@ static void print_memory(FILE *o)
 		}
 		fputc('\n', o);
 	}
-	fprintf(o, "| **total** | | | | | **%.1f MiB** | **%.1f MiB** |\n", tot[0] / 1048576.0,
-		tot[1] / 1048576.0);
+	fprintf(o, "| **total** | | | | | **%.1f MiB** | **%.1f MiB** | **%.1f MiB** |\n",
+		tot[0] / 1048576.0, tot[1] / 1048576.0, tot[2] / 1048576.0);
 	for (i = 0; i < NINST; i++) {
 		struct cidlb_global g;
 
@@ -1996,10 +2023,13 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 
 	insts[0].name = "10";
-	inst_open(&insts[0], 10, 1, 1);
+	inst_open(&insts[0], 10, 1, 1, 1);
 	insts[1].name = "10000";
 	if (ninst > 1)
-		inst_open(&insts[1], 10000, ~0U, 1); /* retired map filled to max_entries */
+		inst_open(&insts[1], 10000, ~0U, 1, 1); /* retired map filled to max_entries */
+	insts[2].name = "10, " XSTR(BENCH_POOLS) " pools";
+	if (ninst > 2)
+		inst_open(&insts[2], 10, 1, 0, BENCH_POOLS);
 
 	for (r = 0; r < rounds; r++) {
 		for (i = 0; i < ninst; i++) {
@@ -2007,7 +2037,8 @@ int main(int argc, char **argv)
 				for (c = 0; c < NCLS; c++) {
 					const struct cls *k = &classes[c];
 
-					if ((i > 0 && !(k->flags & LARGE)) || !selected(k) ||
+					if ((i == 1 && !(k->flags & LARGE)) ||
+					    (i == 2 && !(k->flags & POOLS)) || !selected(k) ||
 					    (k->fib && !fib_ifindex))
 						continue;
 					res[i][fam][c][nres[i][fam][c]++] =

@@ -20,8 +20,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: cidlb [-j] backend list\n"
 		   "       cidlb [-j] backend add NAME --address ADDR [--server-id CONFIG:HEX]...\n"
-		   "                  [--weight N] [--mac MAC] [--mode encap|direct] [--draining]\n"
-		   "                  [--encap ipip|gue] [--gue-port PORT]\n"
+		   "                  [--pool POOL] [--weight N] [--mac MAC] [--mode encap|direct]\n"
+		   "                  [--draining] [--encap ipip|gue] [--gue-port PORT]\n"
 		   "                  [--health on|off] [--health-interval MS]\n"
 		   "                  [--health-timeout MS] [--health-fall N] [--health-rise N]\n"
 		   "       cidlb [-j] backend drain NAME\n"
@@ -38,6 +38,7 @@ static void usage(FILE *f)
 		   "          carrying them take the fallback route, so a surviving server\n"
 		   "          answers with a stateless reset and the client reconnects.\n"
 		   "weight    0..65535, share of new fallback flows (0: none).\n"
+		   "--pool    the pool it serves, where the configuration names pools.\n"
 		   "--health...  its own health checks (unset: [lb]'s).\n"
 		   "quarantine  the server IDs of removed backends still held back, with\n"
 		   "          their config ID, former owner and seconds left.\n"
@@ -52,11 +53,11 @@ static void print_list(json_t *a)
 	size_t i;
 	json_t *b;
 
-	printf("%-16s %5s %-24s %-9s %-7s %6s %-9s %-20s %12s %14s\n", "NAME", "INDEX", "ADDRESS",
-	       "STATE", "HEALTH", "WEIGHT", "MODE", "SERVER IDS", "PACKETS", "BYTES");
+	printf("%-16s %-12s %5s %-24s %-9s %-7s %6s %-9s %-20s %12s %14s\n", "NAME", "POOL", "INDEX",
+	       "ADDRESS", "STATE", "HEALTH", "WEIGHT", "MODE", "SERVER IDS", "PACKETS", "BYTES");
 	json_array_foreach (a, i, b) {
 		char sids[128] = "";
-		const char *k, *health;
+		const char *k, *health, *pool;
 		json_t *v;
 		size_t off = 0;
 
@@ -65,8 +66,9 @@ static void print_list(json_t *a)
 						off < sizeof(sids) ? sizeof(sids) - off : 0,
 						"%s%s:%s", off ? "," : "", k, json_string_value(v));
 		health = json_string_value(json_object_get(b, "health"));
-		printf("%-16s %5lld %-24s %-9s %-7s %6lld %-9s %-20s %12lld %14lld\n",
-		       json_string_value(json_object_get(b, "name")),
+		pool = json_string_value(json_object_get(b, "pool"));
+		printf("%-16s %-12s %5lld %-24s %-9s %-7s %6lld %-9s %-20s %12lld %14lld\n",
+		       json_string_value(json_object_get(b, "name")), pool && *pool ? pool : "-",
 		       (long long)json_integer_value(json_object_get(b, "index")),
 		       json_string_value(json_object_get(b, "address")),
 		       json_string_value(json_object_get(b, "state")), health ? health : "-",
@@ -109,6 +111,7 @@ static int do_add(int argc, char **argv)
 	static const struct option opts[] = { { "address", required_argument, NULL, 'a' },
 					      { "server-id", required_argument, NULL, 's' },
 					      { "weight", required_argument, NULL, 'w' },
+					      { "pool", required_argument, NULL, 'p' },
 					      { "mac", required_argument, NULL, 'm' },
 					      { "mode", required_argument, NULL, 'M' },
 					      { "encap", required_argument, NULL, 'E' },
@@ -155,6 +158,9 @@ static int do_add(int argc, char **argv)
 		}
 		case 'w':
 			json_object_set_new(spec, "weight", json_string(optarg));
+			break;
+		case 'p':
+			json_object_set_new(spec, "pool", json_string(optarg));
 			break;
 		case 'm':
 			json_object_set_new(spec, "mac", json_string(optarg));
@@ -254,10 +260,13 @@ int cmd_backend(int argc, char **argv)
 		if (cidlb_json) {
 			cidlb_print_json(q);
 		} else {
-			printf("%-6s %-32s %-16s %s\n", "CONFIG", "SERVER ID", "WAS",
+			printf("%-12s %-6s %-32s %-16s %s\n", "POOL", "CONFIG", "SERVER ID", "WAS",
 			       "SECONDS LEFT");
 			json_array_foreach (q, i, e)
-				printf("%-6lld %-32s %-16s %lld\n",
+				printf("%-12s %-6lld %-32s %-16s %lld\n",
+				       *(json_string_value(json_object_get(e, "pool")) ?: "") ?
+					       json_string_value(json_object_get(e, "pool")) :
+					       "-",
 				       (long long)json_integer_value(
 					       json_object_get(e, "config_id")),
 				       json_string_value(json_object_get(e, "server_id")) ?: "?",

@@ -25,14 +25,16 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: cidlb [-j] cid encode CONFIG --server-id HEX [--nonce HEX]\n"
 		   "       cidlb [-j] cid decode CONFIG CID\n"
-		   "       cidlb [-j] cid retire [--ttl SECONDS] CID... | --file FILE | -\n"
-		   "       cidlb [-j] cid unretire CID... | --file FILE | -\n"
+		   "       cidlb [-j] cid retire [--ttl SECONDS] [--pool POOL] CID... | --file FILE | -\n"
+		   "       cidlb [-j] cid unretire [--pool POOL] CID... | --file FILE | -\n"
 		   "       cidlb [-j] cid list\n"
 		   "       cidlb cid help\n"
 		   "\n"
 		   "CONFIG (the QUIC-LB configuration), from cidlbd's file:\n"
 		   "  --config FILE        read [quic-lb N] from a cidlbd configuration file\n"
 		   "  --config-id N        which one (decode: the CID's own; encode: 0)\n"
+		   "  --pool POOL          of that pool, where the file names pools (default:\n"
+		   "                       the first)\n"
 		   "or from flags:\n"
 		   "  --server-id-len N    server ID length, 1..15 (required)\n"
 		   "  --nonce-len N        nonce length, 4..18 (required);\n"
@@ -52,6 +54,8 @@ static void usage(FILE *f)
 		   "dropped for SECONDS (default [daemon] retire_ttl, 600), e.g. CIDs an\n"
 		   "endpoint retired (RETIRE_CONNECTION_ID) or that must be cut off. CIDs in\n"
 		   "hex; --file FILE or '-' (stdin): one CID per line, '#' comments, any number.\n"
+		   "--pool POOL: the pool whose VIPs the CIDs come to (required where the\n"
+		   "configuration names pools; a CID is retired in its pool only).\n"
 		   "unretire: remove them again. list: the retired-CID map, read from the\n"
 		   "pinned map (works without cidlbd), with the seconds left.\n"
 		   "\n"
@@ -70,6 +74,7 @@ enum {
 	OPT_NONCE,
 	OPT_HELP,
 	OPT_CONFIG,
+	OPT_POOL,
 };
 
 static const struct option cid_opts[] = { { "config-id", required_argument, NULL, OPT_CONFIG_ID },
@@ -82,6 +87,7 @@ static const struct option cid_opts[] = { { "config-id", required_argument, NULL
 					  { "nonce", required_argument, NULL, OPT_NONCE },
 					  { "help", no_argument, NULL, OPT_HELP },
 					  { "config", required_argument, NULL, OPT_CONFIG },
+					  { "pool", required_argument, NULL, OPT_POOL },
 					  { 0 } };
 
 struct cid_args {
@@ -90,6 +96,7 @@ struct cid_args {
 	const char *sid_hex, *nonce_hex;
 	const char *cid_hex; /* decode's positional argument */
 	const char *config_file;
+	const char *pool; /* --pool: a named pool of the file */
 	bool have_config_id, have_flags;
 	bool auto_id; /* decode: config ID taken from the CID */
 };
@@ -98,8 +105,8 @@ struct cid_args {
 static int config_from_file(const char *verb, struct cid_args *a)
 {
 	struct cidlb_conf *c = NULL;
-	const struct cidlb_conf_qlb *q;
-	int err = cidlb_conf_load(a->config_file, 0, &c);
+	const struct cidlb_conf_qlb *q, *qlb;
+	int err = cidlb_conf_load(a->config_file, 0, &c), pool;
 
 	if (err && (!c || !c->errors)) {
 		cidlb_conf_free(c);
@@ -114,16 +121,25 @@ static int config_from_file(const char *verb, struct cid_args *a)
 		cidlb_conf_free(c);
 		return err;
 	}
-	q = &c->qlb[a->p.config_id];
+	/* --pool's, else the first pool's: the implicit pool of a file that
+	 * names none */
+	pool = a->pool ? cidlb_conf_pool_find(c, a->pool) : 0;
+	if (pool < 0) {
+		cidlb_conf_free(c);
+		return cidlb_usage_error("cid %s: --pool %s: %s has no [pool %s]", verb, a->pool,
+					 a->config_file, a->pool);
+	}
+	qlb = cidlb_conf_qlbs(c, pool);
+	q = &qlb[a->p.config_id];
 	if (!q->present && a->auto_id) {
 		/* the CID names a config the file lacks: decode it under any
 		 * config the file holds, which reports "config not held" */
 		int j;
 
 		for (j = 0; j < CIDLB_CONFIG_IDS && !q->present; j++)
-			q = &c->qlb[j];
+			q = &qlb[j];
 		if (q->present)
-			a->p.config_id = (uint8_t)(q - c->qlb);
+			a->p.config_id = (uint8_t)(q - qlb);
 	}
 	if (!q->present) {
 		cidlb_conf_free(c);
@@ -165,6 +181,9 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv, stru
 	while ((c = getopt_long(argc, argv, ":", cid_opts, NULL)) != -1) {
 		err = 0;
 		switch (c) {
+		case OPT_POOL:
+			a->pool = optarg;
+			break;
 		case OPT_CONFIG:
 			a->config_file = optarg;
 			break;
@@ -237,6 +256,8 @@ static int parse_args(const char *verb, bool encode, int argc, char **argv, stru
 			return err;
 	}
 
+	if (a->pool && !a->config_file)
+		return cidlb_usage_error("cid %s: --pool names a pool of --config FILE", verb);
 	if (a->config_file && a->have_flags)
 		return cidlb_usage_error(
 			"cid %s: give the config with --config FILE or with flags, not both", verb);
@@ -507,7 +528,7 @@ static int read_cid_lines(const char *verb, FILE *f, const char *name, json_t *a
 
 static int do_retire(int argc, char **argv, bool add)
 {
-	const char *verb = add ? "retire" : "unretire";
+	const char *verb = add ? "retire" : "unretire", *pool = NULL;
 	json_t *cids = json_array(), *reply;
 	long long ttl = -1, total = 0, missing = 0, replied_ttl = 0;
 	size_t off, n;
@@ -528,6 +549,12 @@ static int do_retire(int argc, char **argv, bool add)
 			if (!*argv[i] || *end || ttl < 1 || ttl > 30 * 86400)
 				ret = cidlb_usage_error(
 					"cid retire: --ttl '%s': seconds, 1..2592000", argv[i]);
+		} else if (!strcmp(arg, "--pool")) {
+			if (i + 1 >= argc) {
+				ret = cidlb_usage_error("cid %s: --pool needs a pool's name", verb);
+				break;
+			}
+			pool = argv[++i];
 		} else if (!strcmp(arg, "--file") || !strcmp(arg, "-")) {
 			const char *path = !strcmp(arg, "-") ? "-" :
 					   i + 1 < argc	     ? argv[++i] :
@@ -577,6 +604,8 @@ static int do_retire(int argc, char **argv, bool add)
 				chunk);
 		if (ttl > 0)
 			json_object_set_new(req, "ttl", json_integer(ttl));
+		if (pool)
+			json_object_set_new(req, "pool", json_string(pool));
 		ret = cidlb_call(req, &reply);
 		if (ret) {
 			if (off)

@@ -74,8 +74,8 @@ static int check(const char *path, bool system)
 
 	if (!c)
 		return cidlb_fail("config check: %s", strerror(-err));
-	for (i = 0; i < CIDLB_CONFIG_IDS; i++)
-		n_cfg += c->qlb[i].present;
+	for (i = 0; i < c->n_pools * CIDLB_CONFIG_IDS; i++)
+		n_cfg += c->pools[i / CIDLB_CONFIG_IDS].qlb[i % CIDLB_CONFIG_IDS].present;
 	ret = !err ? CIDLB_EXIT_OK : err == -EINVAL ? CIDLB_EXIT_NO : CIDLB_EXIT_FAIL;
 	if (c->errors)
 		fputs(c->errors, stderr);
@@ -96,6 +96,8 @@ static int check(const char *path, bool system)
 			json_object_set_new(o, "interfaces", json_integer(c->n_ifaces));
 			json_object_set_new(o, "vips", json_integer(c->n_vips));
 			json_object_set_new(o, "quic_lb_configs", json_integer(n_cfg));
+			if (c->pools_named)
+				json_object_set_new(o, "pools", json_integer(c->n_pools));
 			json_object_set_new(o, "backends", json_integer(c->n_backends));
 		}
 		cidlb_print_json(o);

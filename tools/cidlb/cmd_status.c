@@ -114,6 +114,15 @@ int cmd_status(int argc, char **argv)
 	printf("\n");
 	printf("seed          %s\n", json_string_value(json_object_get(r, "seed")) ?: "?");
 	printf("vips          %lld\n", (long long)json_integer_value(json_object_get(r, "vips")));
+	if (json_array_size(json_object_get(r, "pools"))) {
+		json_t *e;
+		size_t k;
+
+		printf("pools        ");
+		json_array_foreach (json_object_get(r, "pools"), k, e)
+			printf(" %s", json_string_value(e) ?: "?");
+		printf("\n");
+	}
 	v = json_object_get(r, "backends");
 	printf("backends      %lld active, %lld draining\n",
 	       (long long)json_integer_value(json_object_get(v, "active")),

@@ -152,6 +152,8 @@ int cmd_trace(int argc, char **argv)
 	bool names = false;
 	int c, len, ret = CIDLB_EXIT_FAIL;
 	uint32_t ifindex = 0, idx, be = CIDLB_BACKEND_NONE;
+	char pool_name[CIDLB_NAME_MAX + 1] = "";
+	int pool = 0;
 	size_t i;
 	json_t *moved = json_array();
 	LIBBPF_OPTS(bpf_test_run_opts, o, .repeat = 1);
@@ -263,6 +265,22 @@ int cmd_trace(int argc, char **argv)
 			be = idx;
 			break;
 		}
+	if (be != CIDLB_BACKEND_NONE) {
+		struct cidlb_backend bv;
+		struct cidlb_conf *conf = NULL;
+
+		if (!bpf_map_lookup_elem(cidlb_lb_map_fd(lb, CIDLB_M_BACKENDS), &be, &bv)) {
+			pool = bv.pool;
+			/* its name: cidlbd's numbers in the state file, else the
+			 * configuration file's order */
+			if (names && pool < st.n_pools)
+				snprintf(pool_name, sizeof(pool_name), "%s", st.pools[pool]);
+			else if (*p.config && !cidlb_conf_load(p.config, 0, &conf) &&
+				 conf->pools_named && pool < conf->n_pools)
+				snprintf(pool_name, sizeof(pool_name), "%s", conf->pools[pool].name);
+			cidlb_conf_free(conf);
+		}
+	}
 	if (cidlb_json) {
 		json_t *r = json_object();
 
@@ -270,8 +288,9 @@ int cmd_trace(int argc, char **argv)
 		json_object_set(r, "counters", moved);
 		if (be != CIDLB_BACKEND_NONE)
 			json_object_set_new(r, "backend",
-					    json_pack("{s:i,s:s?}", "index", (int)be, "name",
-						      names ? cidlb_state_name(&st, be) : NULL));
+					    json_pack("{s:i,s:s?,s:i,s:s?}", "index", (int)be, "name",
+						      names ? cidlb_state_name(&st, be) : NULL, "pool",
+						      pool, "pool_name", *pool_name ? pool_name : NULL));
 		else
 			json_object_set_new(r, "backend", json_null());
 		json_object_set_new(r, "output_len", json_integer(o.data_size_out));
@@ -290,6 +309,10 @@ int cmd_trace(int argc, char **argv)
 			const char *n = names ? cidlb_state_name(&st, be) : NULL;
 
 			printf("backend  %s (index %u)\n", n ? n : "?", be);
+			if (*pool_name)
+				printf("pool     %s (index %d)\n", pool_name, pool);
+			else if (pool)
+				printf("pool     index %d\n", pool);
 		} else {
 			printf("backend  none\n");
 		}

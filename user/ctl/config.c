@@ -31,6 +31,7 @@ enum sec_type {
 	SEC_VIP = CIDLB_SEC_VIP,
 	SEC_QLB = CIDLB_SEC_QLB,
 	SEC_BACKEND = CIDLB_SEC_BACKEND,
+	SEC_POOL = CIDLB_SEC_COUNT, /* [pool NAME]: no keys */
 };
 
 struct seen_key {
@@ -47,7 +48,8 @@ struct pstate {
 	enum sec_type sec; /* of the section being read */
 	char sec_name[96]; /* as written, for messages */
 	int sec_line;
-	int idx; /* vip/backend array index, quic-lb ID */
+	int idx;  /* vip/backend array index, quic-lb ID */
+	int pool; /* of a [quic-lb] section */
 	struct seen_key *seen;
 	size_t n_seen, cap_seen;
 	struct seen_key *secs; /* section headers: key unused */
@@ -317,6 +319,9 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_LB, "reset_rate", CIDLB_CT_NUM, C_(reset_rate), 0, 0, 10000000,
 	  XSTR(CIDLB_RESET_RATE_DEFAULT), "'%s': must be %u..%u resets a second",
 	  "stateless resets a second per CPU at most (configs with reset_key_file); 0: none" },
+	{ CIDLB_SEC_LB, "max_pools", CIDLB_CT_NUM, C_(max_pools), 0, 1, CIDLB_MAX_POOLS,
+	  XSTR(CIDLB_POOLS_DEFAULT), "'%s': must be %u..%u pools",
+	  "pools the maps hold (a Maglev table of 512 KiB each); a change needs a restart" },
 	/* [vip NAME] */
 	{ CIDLB_SEC_VIP, "address", CIDLB_CT_ADDR, V_(key.addr), VX(key.family), 0, 0, NULL,
 	  "'%s' is not an IPv4 or IPv6 address", "the VIP (required)" },
@@ -324,6 +329,8 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	  "'%s': must be a UDP port %u..%u", "its UDP port" },
 	{ CIDLB_SEC_VIP, "id", CIDLB_CT_NUM, V_(id), 0, 1, UINT32_MAX, NULL,
 	  "'%s': must be a number %u..%u", "the VIP's number in logs; unset: its position" },
+	{ CIDLB_SEC_VIP, "pool", CIDLB_CT_NAME, V_(pool_name), 0, 0, 0, NULL, NULL,
+	  "the [pool NAME] whose backends and configs serve it (required when pools are named)" },
 	/* [quic-lb N] */
 	{ CIDLB_SEC_QLB, "server_id_len", CIDLB_CT_NUM, Q_(sid_len), 0, 1, CIDLB_SID_MAX, NULL,
 	  "'%s': must be %u..%u octets", "server ID octets (required)" },
@@ -356,6 +363,8 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_BACKEND, "mac", CIDLB_CT_MAC, B_(mac), BX(has_mac), 0, 0, NULL,
 	  "'%s' is not a MAC address: six hex octets with colons, e.g. 02:00:00:00:00:01",
 	  "next-hop MAC: send there directly (no FIB lookup)" },
+	{ CIDLB_SEC_BACKEND, "pool", CIDLB_CT_NAME, B_(pool_name), 0, 0, 0, NULL, NULL,
+	  "the [pool NAME] it serves (required when pools are named)" },
 	{ CIDLB_SEC_BACKEND, "mode", CIDLB_CT_MODE, B_(direct), 0, 0, 0, "encap",
 	  "'%s': must be 'encap' (IPIP/IP6IP6 tunnel) or 'direct' (MAC rewrite, backend on this segment)",
 	  "encap (IPIP/IP6IP6 or GUE) or direct (MAC rewrite only; needs mac)" },
@@ -409,7 +418,7 @@ const char *cidlb_conf_type_str(enum cidlb_conf_type t)
 		[CIDLB_CT_ADDR6] = "ipv6",	  [CIDLB_CT_KEY_FILE] = "path",
 		[CIDLB_CT_SERVER_ID] = "hex",	  [CIDLB_CT_STATE] = "backend-state",
 		[CIDLB_CT_MAC] = "mac",		  [CIDLB_CT_MODE] = "backend-mode",
-		[CIDLB_CT_ENCAP] = "encap",
+		[CIDLB_CT_ENCAP] = "encap",	  [CIDLB_CT_NAME] = "name",
 	};
 
 	return (unsigned int)t < sizeof(names) / sizeof(names[0]) && names[t] ? names[t] : "?";
@@ -588,6 +597,8 @@ static int set_server_id(struct cidlb_conf_backend *b, const char *key, const ch
 	return 0;
 }
 
+static bool name_ok(const char *s);
+
 /*
  * Parses @val for row @k into the section's structure @base (@key as
  * written, for server_id.N). 0, or a negative errno with a sentence in @why.
@@ -684,6 +695,13 @@ static int key_set(const struct cidlb_conf_key *k, void *base, const char *key, 
 			return key_bad(k, val, why, why_len);
 		key_given(k, base);
 		return 0;
+	case CIDLB_CT_NAME:
+		if (!name_ok(val))
+			return cidlb_why(why, why_len, -EINVAL,
+					 "'%s': a pool name is 1..%d letters, digits, '-', '_' or '.'",
+					 val, CIDLB_NAME_MAX);
+		snprintf(AT(base, k->off, char), k->size, "%s", val);
+		return 0;
 	case CIDLB_CT_MODE:
 		if (!strcmp(val, "encap"))
 			*AT(base, k->off, bool) = false;
@@ -753,11 +771,26 @@ static int backend_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 {
 	int cr;
 
+	const struct cidlb_conf_qlb *qlb;
+	int pool;
+
 	snprintf(bad_key, key_len, "%s", "");
 	if (!name_ok(b->name))
 		return cidlb_why(why, why_len, -EINVAL,
 				 "backend name '%s': 1..%d letters, digits, '-', '_' or '.'",
 				 b->name, CIDLB_NAME_MAX);
+	pool = cidlb_conf_pool_find(c, b->pool_name);
+	if (pool < 0) {
+		snprintf(bad_key, key_len, "pool");
+		if (!*b->pool_name)
+			return cidlb_why(why, why_len, -EINVAL,
+					 "missing: the pools are named, so name this backend's");
+		return cidlb_why(why, why_len, -EINVAL,
+				 *c->pools[0].name ? "no [pool %s]; pools: %s%s" :
+						     "no [pool %s]: this configuration names no pool%s%s",
+				 b->pool_name, c->pools[0].name, c->n_pools > 1 ? ", ..." : "");
+	}
+	qlb = cidlb_conf_qlbs(c, pool);
 	if (!b->family) {
 		snprintf(bad_key, key_len, "address");
 		return cidlb_why(why, why_len, -EINVAL,
@@ -767,15 +800,15 @@ static int backend_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 		if (!cidlb_conf_backend_has_sid(b, cr))
 			continue;
 		snprintf(bad_key, key_len, "server_id.%d", cr);
-		if (!c->qlb[cr].present)
+		if (!qlb[cr].present)
 			return cidlb_why(
 				why, why_len, -EINVAL,
-				"there is no [quic-lb %d] section; define config %d or use a configured ID",
-				cr, cr);
-		if (b->sid_len[cr] != c->qlb[cr].sid_len)
+				"there is no [quic-lb %s%s%d] section; define config %d or use a configured ID",
+				b->pool_name, *b->pool_name ? " " : "", cr, cr);
+		if (b->sid_len[cr] != qlb[cr].sid_len)
 			return cidlb_why(why, why_len, -EINVAL,
 					 "%u octets, but config %d has server_id_len = %u",
-					 b->sid_len[cr], cr, c->qlb[cr].sid_len);
+					 b->sid_len[cr], cr, qlb[cr].sid_len);
 	}
 	if (b->direct && !b->has_mac) {
 		snprintf(bad_key, key_len, "mode");
@@ -815,6 +848,16 @@ int cidlb_conf_backend_check(const struct cidlb_conf *c, const struct cidlb_conf
 	return err;
 }
 
+int cidlb_conf_pool_find(const struct cidlb_conf *c, const char *name)
+{
+	int i;
+
+	for (i = 0; i < c->n_pools; i++)
+		if (!c->pools[i].unused && !strcmp(c->pools[i].name, name))
+			return i;
+	return -ENOENT;
+}
+
 struct cidlb_conf_backend *cidlb_conf_backend_find(const struct cidlb_conf *c, const char *name)
 {
 	int i;
@@ -839,21 +882,24 @@ static const char *backend_ref(const struct cidlb_conf_backend *o, char *buf, si
 int cidlb_conf_sid_check(const struct cidlb_conf *c, const struct cidlb_conf_backend *b, int cr,
 			 const struct cidlb_conf_backend *others, int n, char *why, size_t why_len)
 {
+	int pool = cidlb_conf_pool_find(c, b->pool_name);
+	const struct cidlb_conf_qlb *qlb = cidlb_conf_qlbs(c, pool);
 	const uint8_t *sid = b->sid[cr];
 	uint8_t len = b->sid_len[cr];
-	bool enc = c->qlb[cr].has_key;
+	bool enc = qlb[cr].has_key;
 	char ref[128], h[2 * CIDLB_SID_MAX + 1];
 	int i, ocr;
 
 	for (i = -1; i < n; i++) {
 		const struct cidlb_conf_backend *o = i < 0 ? b : &others[i];
 
-		if (i >= 0 && o == b)
+		/* server IDs are allocated per pool */
+		if ((i >= 0 && o == b) || strcmp(o->pool_name, b->pool_name))
 			continue;
 		for (ocr = 0; ocr < CIDLB_CONFIG_IDS; ocr++) {
 			uint8_t olen = o->sid_len[ocr];
 
-			if (!cidlb_conf_backend_has_sid(o, ocr) || !c->qlb[ocr].present)
+			if (!cidlb_conf_backend_has_sid(o, ocr) || !qlb[ocr].present)
 				continue;
 			if (ocr == cr) {
 				if (i < 0 || !cidlb_conf_backend_owns_sid(o, ocr, sid, len))
@@ -865,7 +911,7 @@ int cidlb_conf_sid_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 				return -EEXIST;
 			}
 			/* a backend's own server IDs: reported once, at the later key */
-			if ((i < 0 && ocr > cr) || c->qlb[ocr].has_key == enc ||
+			if ((i < 0 && ocr > cr) || qlb[ocr].has_key == enc ||
 			    memcmp(o->sid[ocr], sid, olen < len ? olen : len))
 				continue;
 			cidlb_hex(sid, len, h, sizeof(h));
@@ -1059,22 +1105,88 @@ static void open_section(struct pstate *ps, char *inner)
 		return;
 	}
 	if (!strcmp(type, "quic-lb")) {
+		char *n = strrchr(name, ' '), *pname = "";
+		struct cidlb_conf_qlb *q;
 		uint32_t id;
+		int pool;
 
-		if (cidlb_parse_u32(name, 0, CIDLB_CONFIG_IDS - 1, &id)) {
+		if (n) { /* [quic-lb POOL N] */
+			*n++ = '\0';
+			pname = name;
+			while (*pname && isspace((unsigned char)pname[strlen(pname) - 1]))
+				pname[strlen(pname) - 1] = '\0';
+		} else {
+			n = name;
+		}
+		if (cidlb_parse_u32(n, 0, CIDLB_CONFIG_IDS - 1, &id)) {
 			perr(ps, ps->lineno, ps->sec_name, NULL,
-			     "needs the config ID: [quic-lb N], N = 0..6 (7 marks unroutable CIDs)");
+			     "needs the config ID: [quic-lb N], N = 0..6 (7 marks unroutable CIDs); in a named pool [quic-lb POOL N]");
 			return;
 		}
-		c->qlb[id].present = true;
-		sec_defaults(CIDLB_SEC_QLB, &c->qlb[id]);
-		c->qlb[id].line = ps->lineno;
+		if (!*pname && c->pools_named) {
+			perr(ps, ps->lineno, ps->sec_name, NULL,
+			     "the pools are named: say whose config this is, [quic-lb POOL %u]", id);
+			return;
+		}
+		pool = cidlb_conf_pool_find(c, pname);
+		if (pool < 0) {
+			perr(ps, ps->lineno, ps->sec_name, NULL,
+			     "no [pool %s] above this line; declare the pool before its configs",
+			     pname);
+			return;
+		}
+		q = &c->pools[pool].qlb[id];
+		q->present = true;
+		sec_defaults(CIDLB_SEC_QLB, q);
+		q->line = ps->lineno;
 		ps->idx = (int)id;
+		ps->pool = pool;
 		ps->sec = SEC_QLB;
 		return;
 	}
+	if (!strcmp(type, "pool")) {
+		struct cidlb_conf_pool *p;
+		int i;
+
+		if (!name_ok(name)) {
+			perr(ps, ps->lineno, ps->sec_name, NULL,
+			     "needs a name: [pool NAME], NAME of 1..%d letters, digits, '-', '_' or '.'",
+			     CIDLB_NAME_MAX);
+			return;
+		}
+		if (!c->pools_named) {
+			for (i = 0; i < CIDLB_CONFIG_IDS; i++) {
+				if (!c->pools[0].qlb[i].present)
+					continue;
+				perr(ps, ps->lineno, ps->sec_name, NULL,
+				     "[quic-lb %d] (line %d) belongs to no pool: once pools are named, every config names its pool, [quic-lb POOL N]",
+				     i, c->pools[0].qlb[i].line);
+				return;
+			}
+			c->pools_named = true;
+			c->n_pools = 0;
+		}
+		if (c->n_pools >= CIDLB_MAX_POOLS) {
+			perr(ps, ps->lineno, ps->sec_name, NULL, "more than %d pools",
+			     CIDLB_MAX_POOLS);
+			return;
+		}
+		p = c->n_pools ? grow(c->pools, c->n_pools, sizeof(*p)) : c->pools;
+		if (!p) {
+			ps->oom = true;
+			return;
+		}
+		c->pools = p;
+		p = &c->pools[c->n_pools];
+		memset(p, 0, sizeof(*p));
+		snprintf(p->name, sizeof(p->name), "%s", name);
+		p->line = ps->lineno;
+		c->n_pools++;
+		ps->sec = SEC_POOL;
+		return;
+	}
 	perr(ps, ps->lineno, ps->sec_name, NULL,
-	     "unknown section; allowed: [daemon], [lb], [vip NAME], [quic-lb N], [backend NAME]");
+	     "unknown section; allowed: [daemon], [lb], [pool NAME], [vip NAME], [quic-lb N], [quic-lb POOL N], [backend NAME]");
 }
 
 static char *reader(char *str, int num, void *stream)
@@ -1142,7 +1254,7 @@ static void *sec_base(struct pstate *ps)
 	case SEC_VIP:
 		return &ps->c->vips[ps->idx];
 	case SEC_QLB:
-		return &ps->c->qlb[ps->idx];
+		return &ps->c->pools[ps->pool].qlb[ps->idx];
 	case SEC_BACKEND:
 		return &ps->c->backends[ps->idx];
 	default:
@@ -1175,6 +1287,11 @@ static int handler(void *user, const char *section, const char *key, const char 
 		ps->oom = true;
 	if (!*val) {
 		perr(ps, ps->lineno, sec, key, "empty value");
+		return 1;
+	}
+	if (ps->sec == SEC_POOL) {
+		perr(ps, ps->lineno, sec, key,
+		     "[pool NAME] takes no keys: name the pool with pool = NAME in its [vip] and [backend] sections, and in [quic-lb NAME N]");
 		return 1;
 	}
 	if (ps->sec == SEC_QLB && !strcmp(key, "key")) {
@@ -1213,14 +1330,21 @@ static void check_all(struct pstate *ps)
 				     "no interface '%s' on this host (see 'ip link')", n);
 		}
 	}
-	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
-		struct cidlb_conf_qlb *q = &c->qlb[cr];
+	if (c->n_pools > (int)c->max_pools)
+		perr(ps, key_line(ps, "lb", "max_pools", c->pools[c->max_pools].line), "lb",
+		     "max_pools",
+		     "%d pools, but the maps hold %u; raise max_pools (a change needs a restart)",
+		     c->n_pools, c->max_pools);
+	for (i = 0; i < c->n_pools * CIDLB_CONFIG_IDS; i++) {
+		struct cidlb_conf_pool *pl = &c->pools[i / CIDLB_CONFIG_IDS];
+		struct cidlb_conf_qlb *q = &pl->qlb[i % CIDLB_CONFIG_IDS];
 		struct cidlb_cid_params p = { 0 };
 		const char *rule = NULL;
 
+		cr = i % CIDLB_CONFIG_IDS;
 		if (!q->present)
 			continue;
-		snprintf(sec, sizeof(sec), "quic-lb %d", cr);
+		snprintf(sec, sizeof(sec), "quic-lb %s%s%d", pl->name, *pl->name ? " " : "", cr);
 		if (!q->sid_len || !q->nonce_len) {
 			const char *k = !q->sid_len ? "server_id_len" : "nonce_len";
 
@@ -1251,6 +1375,17 @@ static void check_all(struct pstate *ps)
 		struct cidlb_conf_vip *v = &c->vips[i];
 
 		snprintf(sec, sizeof(sec), "vip %s", v->name);
+		j = cidlb_conf_pool_find(c, v->pool_name);
+		if (j < 0 && !*v->pool_name)
+			perr(ps, v->line, sec, "pool",
+			     "missing; the pools are named, so name this VIP's");
+		else if (j < 0)
+			perr(ps, key_line(ps, sec, "pool", v->line), sec, "pool",
+			     c->pools_named ? "no [pool %s] in this file" :
+					      "no [pool %s]: this configuration names no pool",
+			     v->pool_name);
+		else
+			v->pool = (uint16_t)j;
 		if (!v->key.family) {
 			perr(ps, v->line, sec, "address",
 			     "missing; the VIP's IPv4 or IPv6 address");
@@ -1267,6 +1402,15 @@ static void check_all(struct pstate *ps)
 				     v->id, c->vips[j].name, c->vips[j].line);
 		}
 	}
+	for (i = 0; c->pools_named && i < c->n_pools; i++) {
+		for (j = 0; j < c->n_vips && strcmp(c->vips[j].pool_name, c->pools[i].name); j++)
+			;
+		snprintf(sec, sizeof(sec), "pool %s", c->pools[i].name);
+		if (j == c->n_vips)
+			perr(ps, c->pools[i].line, sec, NULL,
+			     "no [vip] names this pool (pool = %s): it would serve nothing",
+			     c->pools[i].name);
+	}
 	for (i = 0; i < c->n_backends; i++) {
 		struct cidlb_conf_backend *b = &c->backends[i];
 		char bad_key[16];
@@ -1277,6 +1421,7 @@ static void check_all(struct pstate *ps)
 			     bad_key, "%s", why);
 			continue;
 		}
+		b->pool = (uint16_t)cidlb_conf_pool_find(c, b->pool_name);
 		for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
 			char k[16];
 
@@ -1308,6 +1453,13 @@ static int conf_parse(FILE *f, int open_err, const char *name, unsigned int flag
 	}
 	cidlb_conf_defaults(c);
 	snprintf(c->path, sizeof(c->path), "%s", name);
+	c->pools = calloc(16, sizeof(*c->pools)); /* grow()'s steps */
+	if (!c->pools) {
+		if (f)
+			fclose(f);
+		return -ENOMEM;
+	}
+	c->n_pools = 1; /* the implicit pool, until a [pool NAME] */
 	ps.c = c;
 	ps.f = f;
 	if (!ps.f) {
@@ -1355,6 +1507,8 @@ void cidlb_conf_free(struct cidlb_conf *c)
 	free(c->vips);
 	free(c->backends);
 	free(c->errors);
-	explicit_bzero(c->qlb, sizeof(c->qlb));
+	if (c->pools)
+		explicit_bzero(c->pools, (size_t)c->n_pools * sizeof(*c->pools));
+	free(c->pools);
 	free(c);
 }

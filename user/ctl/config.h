@@ -63,6 +63,8 @@ struct cidlb_conf_vip {
 	char name[CIDLB_NAME_MAX + 1];
 	struct cidlb_vip_key key; /* one per port */
 	uint32_t id;
+	char pool_name[CIDLB_NAME_MAX + 1]; /* pool = NAME; "": the implicit pool */
+	uint16_t pool;			    /* its index in cidlb_conf.pools (checked) */
 	int line;
 };
 
@@ -99,7 +101,20 @@ struct cidlb_conf_backend {
 	uint8_t sid_mask; /* bit N: has a server ID under config N */
 	uint8_t sid[CIDLB_CONFIG_IDS][CIDLB_SID_MAX];
 	uint8_t sid_len[CIDLB_CONFIG_IDS];
-	int line; /* of the [backend NAME] header, 0 = socket */
+	char pool_name[CIDLB_NAME_MAX + 1]; /* pool = NAME; "": the implicit pool */
+	uint16_t pool; /* its index in cidlb_conf.pools, set by the checks
+			* (cidlb_conf_backend_check()) */
+	int line;      /* of the [backend NAME] header, 0 = socket */
+};
+
+/* A pool: its QUIC-LB configs; its VIPs and backends name it. A file that
+ * names no pool has one, the implicit pool (name ""), index 0. */
+struct cidlb_conf_pool {
+	char name[CIDLB_NAME_MAX + 1];
+	struct cidlb_conf_qlb qlb[CIDLB_CONFIG_IDS]; /* [quic-lb N] / [quic-lb POOL N] */
+	int line;    /* of the [pool NAME] header, 0: implicit */
+	bool unused; /* no pool: a number kept by cidlbd so that the others
+		      * keep theirs (a pool that left); never in a file */
 };
 
 struct cidlb_conf {
@@ -134,11 +149,15 @@ struct cidlb_conf {
 	uint32_t health_interval, health_timeout; /* ms */
 	uint8_t health_fall, health_rise;
 	uint32_t reset_rate; /* stateless resets per second per CPU */
+	uint32_t max_pools;  /* pools the maps hold (set at load) */
+	/* [pool NAME], or the implicit pool: n_pools >= 1 */
+	struct cidlb_conf_pool *pools;
+	int n_pools;
+	bool pools_named; /* [pool NAME] sections: every VIP, backend and
+			   * [quic-lb] names its pool */
 	/* [vip NAME] */
 	struct cidlb_conf_vip *vips;
 	int n_vips;
-	/* [quic-lb N] */
-	struct cidlb_conf_qlb qlb[CIDLB_CONFIG_IDS];
 	/* [backend NAME] */
 	struct cidlb_conf_backend *backends;
 	int n_backends;
@@ -181,6 +200,7 @@ enum cidlb_conf_type {
 	CIDLB_CT_MAC,	    /* MAC address, uint8_t[6]; given flag at aux */
 	CIDLB_CT_MODE,	    /* encap or direct (bool: direct) */
 	CIDLB_CT_ENCAP,	    /* ipip or gue, uint8_t enum cidlb_encap */
+	CIDLB_CT_NAME,	    /* a pool's name, char[size] */
 };
 
 struct cidlb_conf_key {
@@ -272,6 +292,25 @@ static inline bool cidlb_conf_backend_owns_sid(const struct cidlb_conf_backend *
 {
 	return cidlb_conf_backend_has_sid(b, cr) && b->sid_len[cr] == len &&
 	       !memcmp(b->sid[cr], sid, len);
+}
+
+/* The QUIC-LB configs of pool @pool (0: the implicit or first pool). */
+static inline const struct cidlb_conf_qlb *cidlb_conf_qlbs(const struct cidlb_conf *c, int pool)
+{
+	static const struct cidlb_conf_qlb none[CIDLB_CONFIG_IDS];
+
+	if (!c->n_pools)
+		return none; /* cidlb_conf_defaults() alone */
+	return c->pools[pool >= 0 && pool < c->n_pools ? pool : 0].qlb;
+}
+
+/* Index of the pool named @name ("" names the implicit pool of a file
+ * that names none), or -ENOENT. */
+int cidlb_conf_pool_find(const struct cidlb_conf *c, const char *name);
+/* "" for the implicit pool, else its name. */
+static inline const char *cidlb_conf_pool_name(const struct cidlb_conf *c, int pool)
+{
+	return pool >= 0 && pool < c->n_pools && !c->pools[pool].unused ? c->pools[pool].name : "?";
 }
 
 /* Backend named @name, or NULL. */

@@ -49,6 +49,7 @@ struct cidlb_lb {
 	pthread_mutex_t glock;		 /* cidlb_global writes, filter resizes */
 	struct cidlb_sid_bucket *sidt;	 /* cidlb_sid_table, mapped; NULL: none */
 	size_t sidt_n;			 /* buckets */
+	uint32_t max_pools;		 /* entries of cidlb_pools (1 without it) */
 };
 
 static struct cidlb_lb *lb_alloc(void)
@@ -230,6 +231,37 @@ static void rhint_count(struct cidlb_lb *lb, const struct cidlb_cid_key *k, int 
 	rhint_count_mask(lb, k, delta, __atomic_load_n(&lb->rhint_mask, __ATOMIC_RELAXED));
 }
 
+/* The maps sized per pool, for n pools. */
+static int pools_resize(struct bpf_object *obj, uint32_t n)
+{
+	int err = resize(obj, CIDLB_MAP_POOLS, n);
+
+	if (!err)
+		err = resize(obj, CIDLB_MAP_CONFIGS, n * CIDLB_POOL_CONFIGS);
+	if (!err)
+		err = resize(obj, CIDLB_MAP_CFG_STATS, n * 8);
+	if (!err)
+		err = resize(obj, CIDLB_MAP_MAGLEV, n * 2 * CIDLB_MAGLEV_SIZE);
+	return err;
+}
+
+/* The pools the maps hold: entries of cidlb_pools. */
+static uint32_t pools_count(const struct cidlb_lb *lb)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int fd = lb->map_fd[CIDLB_M_POOLS];
+
+	if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) || !info.max_entries)
+		return 1;
+	return info.max_entries < CIDLB_MAX_POOLS ? info.max_entries : CIDLB_MAX_POOLS;
+}
+
+uint32_t cidlb_lb_max_pools(const struct cidlb_lb *lb)
+{
+	return lb->max_pools;
+}
+
 int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts, struct cidlb_lb **out)
 {
 	struct bpf_program *prog;
@@ -260,6 +292,10 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts, struct
 		    bpf_object__find_map_by_name(lb->obj, CIDLB_MAP_RETIRED_HINT))
 			err = resize(lb->obj, CIDLB_MAP_RETIRED_HINT,
 				     rhint_blocks(opts->retired_size));
+		if (!err && opts->max_pools > CIDLB_MAX_POOLS)
+			err = -E2BIG;
+		if (!err && opts->max_pools)
+			err = pools_resize(lb->obj, opts->max_pools);
 		if (err)
 			goto fail;
 	}
@@ -280,6 +316,7 @@ int cidlb_lb_open(const char *obj_path, const struct cidlb_lb_opts *opts, struct
 	err = maps_mmap(lb);
 	if (err)
 		goto fail;
+	lb->max_pools = pools_count(lb);
 	*out = lb;
 	return 0;
 fail:
@@ -312,6 +349,7 @@ int cidlb_lb_open_pinned(const char *pin_dir, struct cidlb_lb **out)
 		cidlb_lb_close(lb);
 		return err;
 	}
+	lb->max_pools = pools_count(lb);
 	*out = lb;
 	return 0;
 }
@@ -587,6 +625,20 @@ static int get(struct cidlb_lb *lb, enum cidlb_map_id id, const void *k, void *v
 
 static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g);
 static int sid_table_refresh(struct cidlb_lb *lb);
+static int global_refresh(struct cidlb_lb *lb);
+
+/* cidlb_pools[pool]; without the map (pins of before pools) pool 0 reads
+ * as all zero. */
+static int pool_get(struct cidlb_lb *lb, uint32_t pool, struct cidlb_pool *p)
+{
+	if (pool >= lb->max_pools)
+		return -EINVAL;
+	if (lb->map_fd[CIDLB_M_POOLS] < 0) {
+		memset(p, 0, sizeof(*p));
+		return 0;
+	}
+	return get(lb, CIDLB_M_POOLS, &pool, p);
+}
 
 /* Write n values of vsize octets into array fd at keys base.. (one half
  * of a double-buffered table). */
@@ -625,7 +677,7 @@ static int vip_table_publish(struct cidlb_lb *lb)
 	struct cidlb_vip_key keys[CIDLB_MAX_VIPS], k, *prev = NULL;
 	struct cidlb_vip vals[CIDLB_MAX_VIPS];
 	int hfd = lb->map_fd[CIDLB_M_VIPS], tfd = lb->map_fd[CIDLB_M_VIP_TABLE], err;
-	uint32_t n = 0, half, seed;
+	uint32_t n = 0, half, seed, i;
 	struct cidlb_global g;
 
 	if (hfd < 0 || tfd < 0)
@@ -647,6 +699,18 @@ static int vip_table_publish(struct cidlb_lb *lb)
 	if (err) {
 		pr_err("cannot lay out %u VIPs in %s: %s", n, CIDLB_MAP_VIP_TABLE, strerror(-err));
 		return err;
+	}
+	for (i = 0; i < CIDLB_VIP_SLOTS; i++) {
+		struct cidlb_pool pl = {};
+		uint32_t pool = slots[i].vip.pool;
+
+		if (!slots[i].key.family)
+			continue;
+		if (pool_get(lb, pool, &pl))
+			memset(&pl, 0, sizeof(pl));
+		slots[i].ref.pool = (__u16)pool;
+		slots[i].ref.config_active = pl.config_active;
+		slots[i].ref.maglev_active = pl.maglev_active;
 	}
 	err = array_fill(tfd, half * CIDLB_VIP_SLOTS, slots, CIDLB_VIP_SLOTS, sizeof(slots[0]));
 	if (err)
@@ -672,7 +736,8 @@ int cidlb_lb_set_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k, const s
 	struct cidlb_vip old;
 	int had = !get(lb, CIDLB_M_VIPS, k, &old), err;
 
-	if (k->family != CIDLB_FAMILY_V4 && k->family != CIDLB_FAMILY_V6)
+	if ((k->family != CIDLB_FAMILY_V4 && k->family != CIDLB_FAMILY_V6) ||
+	    v->pool >= lb->max_pools)
 		return -EINVAL;
 	err = upd(lb, CIDLB_M_VIPS, k, v);
 	if (err)
@@ -703,49 +768,83 @@ int cidlb_lb_del_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k)
 	return err;
 }
 
-/* Index in cidlb_configs of the copy of config id that packets read
- * (standby = 0) or of the other one; *g gets the global settings. */
-static int config_slot(struct cidlb_lb *lb, uint32_t id, int standby, uint32_t *slot,
-		       struct cidlb_global *g)
+/* Index in cidlb_configs of the copy of pool's config id that packets
+ * read (standby = 0) or of the other one; *p gets the pool's halves. */
+static int config_slot(struct cidlb_lb *lb, uint32_t pool, uint32_t id, int standby,
+		       uint32_t *slot, struct cidlb_pool *p)
 {
 	int err;
 
 	if (id >= CIDLB_CONFIG_IDS)
 		return -EINVAL;
-	err = cidlb_lb_get_global(lb, g);
+	err = pool_get(lb, pool, p);
 	if (err)
 		return err;
-	*slot = 2 * id + (((g->config_active >> id) & 1) ^ !!standby);
+	*slot = pool * CIDLB_POOL_CONFIGS + 2 * id + (((p->config_active >> id) & 1) ^ !!standby);
 	return 0;
 }
 
-int cidlb_lb_get_config(struct cidlb_lb *lb, uint32_t id, struct cidlb_config *c)
+/* Make p pool's halves: cidlb_pools, then the VIP table packets read
+ * (every VIP of the pool at once); cidlb_pools goes back to old when the
+ * table cannot follow. */
+static int pool_flip(struct cidlb_lb *lb, uint32_t pool, const struct cidlb_pool *p,
+		     const struct cidlb_pool *old)
 {
-	struct cidlb_global g;
+	int err;
+
+	if (lb->map_fd[CIDLB_M_POOLS] < 0)
+		return -ENOENT;
+	err = upd(lb, CIDLB_M_POOLS, &pool, p);
+	if (err)
+		return err;
+	err = vip_table_publish(lb);
+	if (err)
+		upd(lb, CIDLB_M_POOLS, &pool, old);
+	return err;
+}
+
+int cidlb_lb_get_pool_config(struct cidlb_lb *lb, uint32_t pool, uint32_t id,
+			     struct cidlb_config *c)
+{
+	struct cidlb_pool p;
 	uint32_t slot;
-	int err = config_slot(lb, id, 0, &slot, &g);
+	int err = config_slot(lb, pool, id, 0, &slot, &p);
 
 	return err ? err : get(lb, CIDLB_M_CONFIGS, &slot, c);
 }
 
-int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_config *c)
+int cidlb_lb_set_pool_config(struct cidlb_lb *lb, uint32_t pool, uint32_t id,
+			     const struct cidlb_config *c)
 {
 	struct cidlb_config old, nc = *c;
-	struct cidlb_global g;
+	struct cidlb_pool p, np;
 	uint32_t standby;
-	int err = config_slot(lb, id, 1, &standby, &g);
+	int err = config_slot(lb, pool, id, 1, &standby, &p);
 
 	if (err)
 		return err;
-	if (cidlb_lb_get_config(lb, id, &old))
+	if (cidlb_lb_get_pool_config(lb, pool, id, &old))
 		memset(&old, 0, sizeof(old));
 	nc.generation = old.generation + 1;
 	cidlb_config_masks(&nc);
 	err = upd(lb, CIDLB_M_CONFIGS, &standby, &nc);
 	if (err)
 		return err;
-	g.config_active ^= 1u << id;
-	return global_write(lb, &g);
+	np = p;
+	np.config_active ^= 1u << id;
+	err = pool_flip(lb, pool, &np, &p);
+	/* the flags derived from the configs (CIDLB_GF_TOKEN) */
+	return err ? err : global_refresh(lb);
+}
+
+int cidlb_lb_get_config(struct cidlb_lb *lb, uint32_t id, struct cidlb_config *c)
+{
+	return cidlb_lb_get_pool_config(lb, 0, id, c);
+}
+
+int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_config *c)
+{
+	return cidlb_lb_set_pool_config(lb, 0, id, c);
 }
 
 /*
@@ -903,6 +1002,7 @@ static int sid_table_refresh(struct cidlb_lb *lb)
 			memset(&k, 0, sizeof(k));
 			k.config_id = (e >> 32) & 7;
 			k.len = (e >> 35) & 7;
+			k.pool = (e >> CIDLB_SID_E_POOL_SHIFT) & (CIDLB_MAX_POOLS - 1);
 			memcpy(k.sid, &(uint32_t){ (uint32_t)e }, 4); /* little-endian */
 			bad = !(e & CIDLB_SID_E_VALID) || get(lb, CIDLB_M_SIDS, &k, &idx) ||
 			      idx != e >> CIDLB_SID_E_IDX_SHIFT ||
@@ -929,18 +1029,23 @@ int cidlb_lb_get_global(struct cidlb_lb *lb, struct cidlb_global *g)
 	return get(lb, CIDLB_M_GLOBAL, &zero, g);
 }
 
-/* Does a config, in the copy packets read under g, route Initials by
+/* Does a config of any pool, in the copy packets read, route Initials by
  * their tokens? */
-static bool configs_read_tokens(struct cidlb_lb *lb, const struct cidlb_global *g)
+static bool configs_read_tokens(struct cidlb_lb *lb)
 {
 	struct cidlb_config c;
-	uint32_t i, slot;
+	struct cidlb_pool p;
+	uint32_t i, slot, pool;
 
-	for (i = 0; i < CIDLB_CONFIG_IDS; i++) {
-		slot = 2 * i + ((g->config_active >> i) & 1);
-		if (!get(lb, CIDLB_M_CONFIGS, &slot, &c) && c.mode != CIDLB_MODE_NONE &&
-		    (c.flags & CIDLB_CFG_F_TOKEN))
-			return true;
+	for (pool = 0; pool < lb->max_pools; pool++) {
+		if (pool_get(lb, pool, &p))
+			continue;
+		for (i = 0; i < CIDLB_CONFIG_IDS; i++) {
+			slot = pool * CIDLB_POOL_CONFIGS + 2 * i + ((p.config_active >> i) & 1);
+			if (!get(lb, CIDLB_M_CONFIGS, &slot, &c) && c.mode != CIDLB_MODE_NONE &&
+			    (c.flags & CIDLB_CFG_F_TOKEN))
+				return true;
+		}
 	}
 	return false;
 }
@@ -965,7 +1070,7 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	if (fd >= 0 && !bpf_map_get_next_key(fd, NULL, &k))
 		g->flags |= CIDLB_GF_RETIRED;
 	g->flags &= ~CIDLB_GF_TOKEN;
-	if (configs_read_tokens(lb, g))
+	if (configs_read_tokens(lb))
 		g->flags |= CIDLB_GF_TOKEN;
 	return 0;
 }
@@ -1046,19 +1151,25 @@ static int global_refresh(struct cidlb_lb *lb)
 	return err ? err : global_write(lb, &g);
 }
 
-int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table)
+int cidlb_lb_publish_pool_maglev(struct cidlb_lb *lb, uint32_t pool, const uint32_t *table)
 {
-	struct cidlb_global g;
-	int err = cidlb_lb_get_global(lb, &g);
+	struct cidlb_pool p, np;
+	int err = pool_get(lb, pool, &p);
 
 	if (err)
 		return err;
-	err = array_fill(lb->map_fd[CIDLB_M_MAGLEV], g.maglev_active ? 0 : CIDLB_MAGLEV_SIZE, table,
-			 CIDLB_MAGLEV_SIZE, sizeof(*table));
+	np = p;
+	np.maglev_active = !p.maglev_active;
+	err = array_fill(lb->map_fd[CIDLB_M_MAGLEV], (pool * 2 + np.maglev_active) * CIDLB_MAGLEV_SIZE,
+			 table, CIDLB_MAGLEV_SIZE, sizeof(*table));
 	if (err)
 		return err;
-	g.maglev_active = !g.maglev_active;
-	return global_write(lb, &g);
+	return pool_flip(lb, pool, &np, &p);
+}
+
+int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table)
+{
+	return cidlb_lb_publish_pool_maglev(lb, 0, table);
 }
 
 /*
@@ -1352,6 +1463,14 @@ int cidlb_lb_read_backend_stats(struct cidlb_lb *lb, uint32_t idx, struct cidlb_
 			  sizeof(*sum) / sizeof(__u64));
 }
 
+int cidlb_lb_read_pool_config_stats(struct cidlb_lb *lb, uint32_t pool, uint32_t id,
+				    struct cidlb_config_stats *sum)
+{
+	if (id >= 8 || pool >= lb->max_pools)
+		return -EINVAL;
+	return cidlb_lb_read_config_stats(lb, pool * 8 + id, sum);
+}
+
 int cidlb_lb_read_config_stats(struct cidlb_lb *lb, uint32_t id, struct cidlb_config_stats *sum)
 {
 	return percpu_sum(lb->map_fd[CIDLB_M_CFG_STATS], id, (__u64 *)sum,
@@ -1384,7 +1503,7 @@ int cidlb_lb_reset_counters(struct cidlb_lb *lb)
 	for (i = 0; !err && i < CIDLB_MAX_BACKENDS; i++)
 		err = percpu_zero(lb->map_fd[CIDLB_M_BE_STATS], i,
 				  sizeof(struct cidlb_backend_stats));
-	for (i = 0; !err && i < CIDLB_CONFIG_IDS; i++)
+	for (i = 0; !err && i < lb->max_pools * 8; i++)
 		err = percpu_zero(lb->map_fd[CIDLB_M_CFG_STATS], i,
 				  sizeof(struct cidlb_config_stats));
 	return err;

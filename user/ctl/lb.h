@@ -27,6 +27,7 @@ struct cidlb_lb_opts {
 	uint32_t retired_size; /* 0: CIDLB_RETIRED_DEFAULT */
 	uint32_t dcache_size;  /* 0: CIDLB_DCACHE_DEFAULT */
 	uint32_t sid_buckets;  /* 0: CIDLB_SID_BUCKETS (tests make it small) */
+	uint32_t max_pools;    /* 0: CIDLB_POOLS_DEFAULT; at most CIDLB_MAX_POOLS */
 };
 
 struct cidlb_lb;
@@ -72,6 +73,15 @@ int cidlb_lb_refresh_tables(struct cidlb_lb *lb);
  * under that ID are never used again. get_config reads the active copy. */
 int cidlb_lb_set_config(struct cidlb_lb *lb, uint32_t id, const struct cidlb_config *c);
 int cidlb_lb_get_config(struct cidlb_lb *lb, uint32_t id, struct cidlb_config *c);
+/* The same for the configs of a pool (the calls above: pool 0). The copy
+ * in use is the pool's (cidlb_pools): the flip is published with the VIP
+ * table, to every VIP of the pool at once. */
+int cidlb_lb_set_pool_config(struct cidlb_lb *lb, uint32_t pool, uint32_t id,
+			     const struct cidlb_config *c);
+int cidlb_lb_get_pool_config(struct cidlb_lb *lb, uint32_t pool, uint32_t id,
+			     struct cidlb_config *c);
+/* Pools the maps hold ([lb] max_pools at load; 1 for pins without them). */
+uint32_t cidlb_lb_max_pools(const struct cidlb_lb *lb);
 int cidlb_lb_set_backend(struct cidlb_lb *lb, uint32_t idx, const struct cidlb_backend *b);
 int cidlb_lb_set_sid(struct cidlb_lb *lb, const struct cidlb_sid_key *k, uint32_t idx);
 int cidlb_lb_del_sid(struct cidlb_lb *lb, const struct cidlb_sid_key *k);
@@ -81,6 +91,8 @@ int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g);
  * it the active half with one write: a packet sees the old table or the
  * new one, never a mix. */
 int cidlb_lb_publish_maglev(struct cidlb_lb *lb, const uint32_t *table);
+/* The same for a pool's table (the call above: pool 0). */
+int cidlb_lb_publish_pool_maglev(struct cidlb_lb *lb, uint32_t pool, const uint32_t *table);
 /* Retired CIDs (include/cidlb_maps.h): every write keeps the filter
  * cidlb_retired_hint covering every CID held (its counts are this
  * process's: one writer at a time). Packets stop dropping a CID at its
@@ -110,6 +122,8 @@ int cidlb_lb_del_neigh(struct cidlb_lb *lb, const struct cidlb_neigh_key *k);
 int cidlb_lb_read_counters(struct cidlb_lb *lb, struct cidlb_counters *sum);
 int cidlb_lb_read_backend_stats(struct cidlb_lb *lb, uint32_t idx, struct cidlb_backend_stats *sum);
 int cidlb_lb_read_config_stats(struct cidlb_lb *lb, uint32_t id, struct cidlb_config_stats *sum);
+int cidlb_lb_read_pool_config_stats(struct cidlb_lb *lb, uint32_t pool, uint32_t id,
+				    struct cidlb_config_stats *sum);
 int cidlb_lb_del_tx_port(struct cidlb_lb *lb, uint32_t ifindex);
 /* Clear counters and per-backend statistics (tests, `cidlb stats reset`). */
 int cidlb_lb_reset_counters(struct cidlb_lb *lb);

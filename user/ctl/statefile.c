@@ -39,7 +39,8 @@ int cidlb_state_write(const char *path, const struct cidlb_state *st)
 						    (json_int_t)st->be[i].index));
 	for (i = 0; i < st->n_q; i++) {
 		cidlb_hex(st->q[i].sid, st->q[i].len, h, sizeof(h));
-		json_array_append_new(q, json_pack("{s:i,s:s,s:s,s:I,s:I}", "config_id",
+		json_array_append_new(q, json_pack("{s:i,s:i,s:s,s:s,s:I,s:I}", "pool",
+						   st->q[i].pool, "config_id",
 						   st->q[i].config_id, "server_id", h, "owner",
 						   st->q[i].owner, "index",
 						   (json_int_t)st->q[i].index, "until_boottime_ns",
@@ -56,6 +57,13 @@ int cidlb_state_write(const char *path, const struct cidlb_state *st)
 		json_object_set_new(o, "seed", json_integer((json_int_t)st->seed));
 	if (st->drained_since)
 		json_object_set_new(o, "drained_since", json_integer((json_int_t)st->drained_since));
+	if (st->n_pools) {
+		json_t *pl = json_array();
+
+		for (i = 0; i < st->n_pools; i++)
+			json_array_append_new(pl, json_string(st->pools[i]));
+		json_object_set_new(o, "pools", pl);
+	}
 	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -215,7 +223,7 @@ static int read_quarantine(struct field *f, json_t *a, struct cidlb_state *st)
 	json_array_foreach (a, i, e) {
 		struct cidlb_state_q *q = &st->q[st->n_q];
 		const char *sid, *owner;
-		json_int_t cr, idx, until;
+		json_int_t cr, idx, until, pool = 0;
 		char why[256];
 		size_t n = 0;
 
@@ -226,10 +234,15 @@ static int read_quarantine(struct field *f, json_t *a, struct cidlb_state *st)
 		    get_int(f, e, "index", 0, CIDLB_MAX_BACKENDS - 1, &idx) ||
 		    get_int(f, e, "until_boottime_ns", 0, INT64_MAX, &until))
 			return -EINVAL;
+		/* written before pools: the implicit pool */
+		if (json_object_get(e, "pool") &&
+		    get_int(f, e, "pool", 0, CIDLB_MAX_POOLS - 1, &pool))
+			return -EINVAL;
 		/* "": an index reserved without a server ID */
 		if (*sid && cidlb_parse_hex_msg("server ID", sid, q->sid, 1, CIDLB_SID_MAX, &n, why,
 						sizeof(why)))
 			return bad(f, "server_id", "%s", why);
+		q->pool = (uint16_t)pool;
 		q->config_id = (uint8_t)cr;
 		q->len = (uint8_t)n;
 		snprintf(q->owner, sizeof(q->owner), "%s", owner);
@@ -324,6 +337,35 @@ int cidlb_state_read(const char *path, struct cidlb_state *st, char *why, size_t
 		err = get_int(&f, o, "drained_since", 1, INT64_MAX, &t);
 		st->drained_since = (int64_t)t;
 	}
+	if (!err && json_object_get(o, "pools")) { /* where the file names pools */
+		json_t *pl = json_object_get(o, "pools"), *e;
+		size_t i;
+
+		f.array = NULL;
+		if (!json_is_array(pl) || json_array_size(pl) > CIDLB_MAX_POOLS) {
+			snprintf(why, why_len, "%s: \"pools\": an array of at most %d names", path,
+				 CIDLB_MAX_POOLS);
+			err = -EINVAL;
+		} else if (json_array_size(pl)) {
+			st->pools = calloc(json_array_size(pl), sizeof(*st->pools));
+			if (!st->pools)
+				err = -ENOMEM;
+			json_array_foreach (pl, i, e) {
+				if (err)
+					break;
+				if (!json_is_string(e) ||
+				    strlen(json_string_value(e)) > CIDLB_NAME_MAX) {
+					snprintf(why, why_len, "%s: \"pools\"[%zu]: a pool's name",
+						 path, i);
+					err = -EINVAL;
+					break;
+				}
+				snprintf(st->pools[i], sizeof(st->pools[i]), "%s",
+					 json_string_value(e));
+				st->n_pools = (int)i + 1;
+			}
+		}
+	}
 	if (err == -ENOMEM)
 		snprintf(why, why_len, "%s: out of memory", path);
 out:
@@ -337,9 +379,11 @@ void cidlb_state_free(struct cidlb_state *st)
 {
 	free(st->be);
 	free(st->q);
+	free(st->pools);
 	st->be = NULL;
 	st->q = NULL;
-	st->n_be = st->n_q = st->n_ifs = 0;
+	st->pools = NULL;
+	st->n_be = st->n_q = st->n_ifs = st->n_pools = 0;
 }
 
 const char *cidlb_state_name(const struct cidlb_state *st, uint32_t idx)

@@ -23,6 +23,7 @@ struct cidlb_state_be {
 /* A removed backend's server ID: not given to another backend before
  * until_ns (CLOCK_BOOTTIME). Its index is reserved as long. */
 struct cidlb_state_q {
+	uint16_t pool; /* index of its pool (0: the implicit or first one) */
 	uint8_t config_id;
 	uint8_t len;
 	uint8_t sid[CIDLB_SID_MAX];
@@ -54,6 +55,10 @@ struct cidlb_state {
 				 * (older state files have none) */
 	int64_t drained_since; /* `cidlb daemon drain`: wall clock time, kept
 				 * until undrain; 0 = not drained */
+	/* the pools' names by number, where the file names them ("": a
+	 * number kept free), so that a restart keeps their numbers */
+	char (*pools)[CIDLB_NAME_MAX + 1];
+	int n_pools;
 };
 
 /* 0, -ENOENT (no file), -EINVAL (not a state file: *why says where). */

@@ -60,6 +60,14 @@ struct cidlb_conf *conf_dup(const struct cidlb_conf *c)
 	}
 	memcpy(n->vips, c->vips, (size_t)c->n_vips * sizeof(*n->vips));
 	memcpy(n->backends, c->backends, (size_t)c->n_backends * sizeof(*n->backends));
+	n->pools = malloc(((size_t)c->n_pools + 1) * sizeof(*n->pools));
+	if (!n->pools) {
+		free(n->vips);
+		free(n->backends);
+		free(n);
+		return NULL;
+	}
+	memcpy(n->pools, c->pools, (size_t)c->n_pools * sizeof(*n->pools));
 	return n;
 }
 
@@ -90,9 +98,11 @@ int save_state(struct daemon *d)
 	return err;
 }
 
-static void sid_key(struct cidlb_sid_key *k, uint8_t cr, const uint8_t *sid, uint8_t len)
+static void sid_key(struct cidlb_sid_key *k, uint16_t pool, uint8_t cr, const uint8_t *sid,
+		    uint8_t len)
 {
 	memset(k, 0, sizeof(*k));
+	k->pool = pool;
 	k->config_id = cr;
 	k->len = len;
 	memcpy(k->sid, sid, len);
@@ -117,7 +127,7 @@ int quarantine_expire(struct daemon *d)
 				continue;
 			/* its server ID leaves the map (it named the removed
 			 * backend's index for the resets) */
-			sid_key(&k, q->config_id, q->sid, q->len);
+			sid_key(&k, q->pool, q->config_id, q->sid, q->len);
 			if (fd >= 0 && !bpf_map_lookup_elem(fd, &k, &idx) && idx == q->index) {
 				err = cidlb_lb_del_sid(d->lb, &k);
 				if (err && err != -ENOENT)
@@ -150,12 +160,14 @@ static void backend_value(const struct cidlb_conf_backend *b, struct cidlb_backe
 		v->encap = CIDLB_ENCAP_GUE;
 		v->gue_port = b->gue_port;
 	}
+	v->pool = (__u8)b->pool;
 }
 
+/* A backend that moves to another pool is another backend: a new index. */
 static bool same_identity(const struct cidlb_backend *a, const struct cidlb_backend *b)
 {
 	return a->family == b->family && a->fwd_mode == b->fwd_mode && a->encap == b->encap &&
-	       a->gue_port == b->gue_port && !memcmp(a->addr, b->addr, 16) &&
+	       a->gue_port == b->gue_port && a->pool == b->pool && !memcmp(a->addr, b->addr, 16) &&
 	       !memcmp(a->mac, b->mac, 6);
 }
 
@@ -179,7 +191,7 @@ static const char *owner_of(const struct daemon *d, uint32_t idx)
 	return cidlb_state_name(&d->st, idx);
 }
 
-static const struct cidlb_state_q *quarantined(const struct daemon *d, uint8_t cr,
+static const struct cidlb_state_q *quarantined(const struct daemon *d, uint16_t pool, uint8_t cr,
 					       const uint8_t *sid, uint8_t len)
 {
 	int i;
@@ -187,7 +199,8 @@ static const struct cidlb_state_q *quarantined(const struct daemon *d, uint8_t c
 	for (i = 0; i < d->st.n_q; i++) {
 		const struct cidlb_state_q *q = &d->st.q[i];
 
-		if (q->len && q->config_id == cr && q->len == len && !memcmp(q->sid, sid, len))
+		if (q->len && q->pool == pool && q->config_id == cr && q->len == len &&
+		    !memcmp(q->sid, sid, len))
 			return q;
 	}
 	return NULL;
@@ -209,9 +222,9 @@ static int add_quarantine(struct daemon *d, const struct cidlb_state_q *e)
 #define BIT_SET(m, i)  ((m)[(i) / 64] |= 1ULL << ((i) % 64))
 #define BIT_TEST(m, i) (((m)[(i) / 64] >> ((i) % 64)) & 1)
 
-/* Health: every backend that would take new connections is down. Then
- * all of them stay (fail open): the checks may be what fails. */
-static bool health_fail_open(struct daemon *d, const struct cidlb_conf *next)
+/* Health: every backend of the pool that would take new connections is
+ * down. Then all of them stay (fail open): the checks may be what fails. */
+static bool health_fail_open(struct daemon *d, const struct cidlb_conf *next, int pool)
 {
 	size_t n_in = 0, n_up = 0;
 	int i;
@@ -219,7 +232,7 @@ static bool health_fail_open(struct daemon *d, const struct cidlb_conf *next)
 	for (i = 0; i < next->n_backends; i++) {
 		const struct cidlb_conf_backend *b = &next->backends[i];
 
-		if (b->state != CIDLB_BE_ACTIVE || !b->weight)
+		if (b->state != CIDLB_BE_ACTIVE || !b->weight || b->pool != pool)
 			continue;
 		n_in++;
 		if (health_of(d, b->name, i) != HEALTH_DOWN)
@@ -230,19 +243,17 @@ static bool health_fail_open(struct daemon *d, const struct cidlb_conf *next)
 
 /* Flags of backend i's entry: CIDLB_BE_F_DOWN while its health is down
  * (its CIDs get stateless resets where a config has a reset key), not
- * while failing open. */
-static uint8_t backend_flags(struct daemon *d, const struct cidlb_conf *next, int i,
-			     bool fail_open)
+ * while its pool fails open. */
+static uint8_t backend_flags(struct daemon *d, const struct cidlb_conf *next, int i)
 {
-	return !fail_open && health_of(d, next->backends[i].name, i) == HEALTH_DOWN ?
-		       CIDLB_BE_F_DOWN :
-		       0;
+	if (health_of(d, next->backends[i].name, i) != HEALTH_DOWN)
+		return 0;
+	return health_fail_open(d, next, next->backends[i].pool) ? 0 : CIDLB_BE_F_DOWN;
 }
 
 static int plan_indexes(struct daemon *d, const struct cidlb_conf *next, struct plan *plan,
 			char *why, size_t why_len)
 {
-	bool fail_open = health_fail_open(d, next);
 	uint64_t used[CIDLB_MAX_BACKENDS / 64] = { 0 }; /* taken by this plan */
 	uint64_t resv[CIDLB_MAX_BACKENDS / 64] = { 0 }; /* quarantined, named */
 	int sid_fd = cidlb_lb_map_fd(d->lb, CIDLB_M_SIDS);
@@ -255,7 +266,7 @@ static int plan_indexes(struct daemon *d, const struct cidlb_conf *next, struct 
 		BIT_SET(resv, d->st.be[i].index);
 	for (i = 0; i < next->n_backends; i++) {
 		backend_value(&next->backends[i], &plan[i].val);
-		plan[i].val.flags = backend_flags(d, next, i, fail_open);
+		plan[i].val.flags = backend_flags(d, next, i);
 		plan[i].index = CIDLB_BACKEND_NONE;
 	}
 	/* 1. the index this name had, if what it points at is the same host */
@@ -287,7 +298,7 @@ static int plan_indexes(struct daemon *d, const struct cidlb_conf *next, struct 
 
 			if (!cidlb_conf_backend_has_sid(b, cr))
 				continue;
-			sid_key(&k, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
+			sid_key(&k, b->pool, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
 			if (bpf_map_lookup_elem(sid_fd, &k, &idx) || idx >= CIDLB_MAX_BACKENDS ||
 			    BIT_TEST(used, idx) || BIT_TEST(resv, idx))
 				continue;
@@ -356,7 +367,7 @@ static int check_sids(struct daemon *d, const struct cidlb_conf *next, char *why
 				continue;
 			n_sids++;
 			cidlb_hex(b->sid[cr], b->sid_len[cr], h, sizeof(h));
-			q = quarantined(d, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
+			q = quarantined(d, b->pool, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
 			if (q && strcmp(q->owner, b->name)) {
 				uint64_t now = boottime_ns();
 
@@ -368,7 +379,7 @@ static int check_sids(struct daemon *d, const struct cidlb_conf *next, char *why
 							     1));
 				return -EBUSY;
 			}
-			sid_key(&k, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
+			sid_key(&k, b->pool, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
 			if (bpf_map_lookup_elem(sid_fd, &k, &idx))
 				continue;
 			owner = owner_of(d, idx);
@@ -396,27 +407,43 @@ static int check_sids(struct daemon *d, const struct cidlb_conf *next, char *why
 
 /* ---- the steps -------------------------------------------------------------- */
 
+/* The configs of every pool the maps hold: those of @next's pools, none
+ * beyond them. */
 static int sync_configs(struct daemon *d, const struct cidlb_conf *next, json_t *changes)
 {
+	uint32_t pool, max = cidlb_lb_max_pools(d->lb);
 	int cr, err, n = 0;
 
-	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
-		struct cidlb_config want, cur;
+	for (pool = 0; pool < max; pool++) {
+		const struct cidlb_conf_qlb *qlb = cidlb_conf_qlbs(next, (int)pool);
+		const struct cidlb_conf_qlb none = { 0 };
 
-		err = cidlb_conf_qlb_to_map(&next->qlb[cr], &want);
-		if (err)
-			return err;
-		if (cidlb_lb_get_config(d->lb, (uint32_t)cr, &cur) == 0) {
-			want.generation = cur.generation;
-			if (!memcmp(&want, &cur, sizeof(want)))
-				continue;
+		for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+			const struct cidlb_conf_qlb *q = (int)pool < next->n_pools ? &qlb[cr] : &none;
+			struct cidlb_config want, cur;
+
+			err = cidlb_conf_qlb_to_map(q, &want);
+			if (err)
+				return err;
+			if (cidlb_lb_get_pool_config(d->lb, pool, (uint32_t)cr, &cur) == 0) {
+				want.generation = cur.generation;
+				if (!memcmp(&want, &cur, sizeof(want)))
+					continue;
+			}
+			err = cidlb_lb_set_pool_config(d->lb, pool, (uint32_t)cr, &want);
+			explicit_bzero(&want, sizeof(want));
+			if (err)
+				return err;
+			if (next->pools_named && (int)pool < next->n_pools &&
+			    !next->pools[pool].unused)
+				pr_info("QUIC-LB config %d of pool %s %s", cr, next->pools[pool].name,
+					q->present ? "set" : "removed");
+			else if (next->pools_named || pool)
+				pr_info("QUIC-LB config %d of pool %u removed", cr, pool);
+			else
+				pr_info("QUIC-LB config %d %s", cr, q->present ? "set" : "removed");
+			n++;
 		}
-		err = cidlb_lb_set_config(d->lb, (uint32_t)cr, &want);
-		explicit_bzero(&want, sizeof(want));
-		if (err)
-			return err;
-		pr_info("QUIC-LB config %d %s", cr, next->qlb[cr].present ? "set" : "removed");
-		n++;
 	}
 	if (changes && n)
 		json_object_set_new(changes, "configs_changed", json_integer(n));
@@ -457,7 +484,8 @@ static int sync_vips(struct daemon *d, const struct cidlb_conf *next, bool remov
 
 	if (!remove) {
 		for (i = 0; i < next->n_vips; i++) {
-			struct cidlb_vip want = { .id = next->vips[i].id }, cur;
+			struct cidlb_vip want = { .id = next->vips[i].id, .pool = next->vips[i].pool },
+					 cur;
 
 			if (!bpf_map_lookup_elem(fd, &next->vips[i].key, &cur) &&
 			    !memcmp(&cur, &want, sizeof(cur)))
@@ -495,35 +523,28 @@ static int sync_vips(struct daemon *d, const struct cidlb_conf *next, bool remov
 	return 0;
 }
 
-static int publish_maglev(struct daemon *d, const struct cidlb_conf *next, const struct plan *plan,
-			  json_t *changes)
+/* Pool @pool's Maglev table over its backends that take new connections. */
+static int publish_pool_maglev(struct daemon *d, const struct cidlb_conf *next,
+			       const struct plan *plan, uint32_t pool, uint32_t *table,
+			       size_t *moved_sum)
 {
 	struct cidlb_maglev_backend *mb;
-	uint32_t *table;
 	size_t n = 0, moved;
-	bool fail_open = health_fail_open(d, next);
+	bool fail_open = health_fail_open(d, next, (int)pool);
+	uint32_t *old = d->maglev ? d->maglev[pool] : NULL;
 	int i, err;
 
-	table = malloc(CIDLB_MAGLEV_SIZE * sizeof(*table));
+	if ((int)pool >= next->n_pools && !old)
+		return 0; /* never written: no VIP reads it */
 	mb = calloc((size_t)next->n_backends + 1, sizeof(*mb));
-	if (!table || !mb) {
-		free(table);
-		free(mb);
+	if (!mb)
 		return -ENOMEM;
-	}
 	/* health: a down backend gets no new connections, unless every
-	 * one would be down (fail open: all stay) */
-	if (fail_open != d->health_fail_open) {
-		d->health_fail_open = fail_open;
-		if (fail_open)
-			pr_warn("health: every backend is down: FAILING OPEN, all stay in the Maglev table and get no stateless resets");
-		else
-			pr_warn("health: a backend is up again: no longer failing open");
-	}
+	 * one of its pool would be down (fail open: all stay) */
 	for (i = 0; i < next->n_backends; i++) {
 		const struct cidlb_conf_backend *b = &next->backends[i];
 
-		if (b->state != CIDLB_BE_ACTIVE || !b->weight)
+		if (b->state != CIDLB_BE_ACTIVE || !b->weight || b->pool != pool)
 			continue;
 		if (!fail_open && health_of(d, b->name, i) == HEALTH_DOWN)
 			continue;
@@ -534,35 +555,71 @@ static int publish_maglev(struct daemon *d, const struct cidlb_conf *next, const
 	}
 	err = cidlb_maglev_build(mb, n, next->seed, table);
 	free(mb);
+	if (err || (old && !memcmp(old, table, CIDLB_MAGLEV_SIZE * sizeof(*table))))
+		return err;
+	moved = old ? cidlb_maglev_moved(old, table) : CIDLB_MAGLEV_SIZE;
+	err = cidlb_lb_publish_pool_maglev(d->lb, pool, table);
 	if (err)
-		goto out;
-	if (d->maglev && !memcmp(d->maglev, table, CIDLB_MAGLEV_SIZE * sizeof(*table)))
-		goto out;
-	moved = d->maglev ? cidlb_maglev_moved(d->maglev, table) : CIDLB_MAGLEV_SIZE;
-	err = cidlb_lb_publish_maglev(d->lb, table);
-	if (err)
-		goto out;
-	pr_info("Maglev table published: %zu backends, %zu of %d slots changed", n, moved,
-		CIDLB_MAGLEV_SIZE);
-	if (changes)
-		json_object_set_new(changes, "maglev_slots_moved", json_integer((json_int_t)moved));
-	free(d->maglev);
-	d->maglev = table;
+		return err;
+	if (next->pools_named && (int)pool < next->n_pools && !next->pools[pool].unused)
+		pr_info("Maglev table of pool %s published: %zu backends, %zu of %d slots changed",
+			next->pools[pool].name, n, moved, CIDLB_MAGLEV_SIZE);
+	else
+		pr_info("Maglev table published: %zu backends, %zu of %d slots changed", n, moved,
+			CIDLB_MAGLEV_SIZE);
+	*moved_sum += moved;
+	if (!old) {
+		old = malloc(CIDLB_MAGLEV_SIZE * sizeof(*table));
+		if (!old)
+			return 0; /* compared as new next time */
+		d->maglev[pool] = old;
+	}
+	memcpy(old, table, CIDLB_MAGLEV_SIZE * sizeof(*table));
 	return 0;
-out:
+}
+
+static int publish_maglev(struct daemon *d, const struct cidlb_conf *next, const struct plan *plan,
+			  json_t *changes)
+{
+	uint32_t pool, max = cidlb_lb_max_pools(d->lb), *table;
+	bool fail_open = false;
+	size_t moved = 0;
+	int err = 0;
+
+	if (!d->maglev) {
+		d->maglev = calloc(max, sizeof(*d->maglev));
+		if (!d->maglev)
+			return -ENOMEM;
+		d->n_maglev = max;
+	}
+	table = malloc(CIDLB_MAGLEV_SIZE * sizeof(*table));
+	if (!table)
+		return -ENOMEM;
+	for (pool = 0; pool < (uint32_t)next->n_pools; pool++)
+		fail_open |= health_fail_open(d, next, (int)pool);
+	if (fail_open != d->health_fail_open) {
+		d->health_fail_open = fail_open;
+		if (fail_open)
+			pr_warn("health: every backend of a pool is down: FAILING OPEN, all of that pool stay in its Maglev table and get no stateless resets");
+		else
+			pr_warn("health: a backend is up again: no pool fails open now");
+	}
+	for (pool = 0; pool < max && pool < d->n_maglev && !err; pool++)
+		err = publish_pool_maglev(d, next, plan, pool, table, &moved);
 	free(table);
+	if (!err && changes && moved)
+		json_object_set_new(changes, "maglev_slots_moved", json_integer((json_int_t)moved));
 	return err;
 }
 
 /* The down flag of each backend's entry as its health says. */
 static int publish_down_flags(struct daemon *d, const struct cidlb_conf *c, const struct plan *plan)
 {
-	bool fail_open = health_fail_open(d, c);
 	int i, err;
 
 	for (i = 0; i < c->n_backends; i++) {
 		struct cidlb_backend cur;
-		uint8_t want = backend_flags(d, c, i, fail_open);
+		uint8_t want = backend_flags(d, c, i);
 
 		if (plan[i].index == CIDLB_BACKEND_NONE || read_backend(d, plan[i].index, &cur) ||
 		    cur.state == CIDLB_BE_ABSENT || cur.flags == want)
@@ -693,10 +750,12 @@ static int drop_sids(struct daemon *d, const struct cidlb_conf *next, const stru
 		if (planned(next, plan, idx, &which)) {
 			const struct cidlb_conf_backend *b = &next->backends[which];
 
-			keep = cidlb_conf_backend_owns_sid(b, k.config_id, k.sid, k.len);
+			keep = b->pool == k.pool &&
+			       cidlb_conf_backend_owns_sid(b, k.config_id, k.sid, k.len);
 		}
 		if (!keep) {
-			const struct cidlb_state_q *q = quarantined(d, k.config_id, k.sid, k.len);
+			const struct cidlb_state_q *q =
+				quarantined(d, k.pool, k.config_id, k.sid, k.len);
 
 			/* quarantined already: it stays until its quarantine
 			 * is over (quarantine_expire) */
@@ -740,6 +799,7 @@ static int drop_sids(struct daemon *d, const struct cidlb_conf *next, const stru
 							    "no quarantine");
 			continue;
 		}
+		q.pool = gone[i].pool;
 		q.config_id = gone[i].config_id;
 		q.len = gone[i].len;
 		memcpy(q.sid, gone[i].sid, q.len);
@@ -824,7 +884,7 @@ static int write_sids(struct daemon *d, const struct cidlb_conf *next, const str
 
 			if (!cidlb_conf_backend_has_sid(b, cr))
 				continue;
-			sid_key(&k, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
+			sid_key(&k, b->pool, (uint8_t)cr, b->sid[cr], b->sid_len[cr]);
 			if (!bpf_map_lookup_elem(fd, &k, &cur) && cur == plan[i].index)
 				continue;
 			err = cidlb_lb_set_sid(d->lb, &k, plan[i].index);
@@ -836,12 +896,107 @@ static int write_sids(struct daemon *d, const struct cidlb_conf *next, const str
 	return 0;
 }
 
+/* ---- step 0: pool numbers ------------------------------------------------- */
+
+/*
+ * A pool keeps its number (where its configs, server IDs and Maglev table
+ * are in the maps) from one file to the next, by name: against the
+ * running configuration, or at a start against the state file. A new pool
+ * takes a number no running pool has, else one of a pool that left; a
+ * pool that left between others leaves its number unused. Only between
+ * files that name their pools: a file that starts naming them numbers
+ * them in its order.
+ */
+static int pools_renumber(struct daemon *d, struct cidlb_conf *next, char *why, size_t why_len)
+{
+	static const char *names[CIDLB_MAX_POOLS];
+	static int map[CIDLB_MAX_POOLS];
+	static bool taken[CIDLB_MAX_POOLS];
+	uint32_t max = cidlb_lb_max_pools(d->lb);
+	struct cidlb_conf_pool *np;
+	int i, j, n = 0, n_names = 0;
+	bool same = true;
+
+	if (!next->pools_named)
+		return 0;
+	if (d->conf && d->conf->pools_named) {
+		for (i = 0; i < d->conf->n_pools && i < CIDLB_MAX_POOLS; i++)
+			names[n_names++] = d->conf->pools[i].unused ? "" : d->conf->pools[i].name;
+	} else if (!d->conf) {
+		for (i = 0; i < d->st.n_pools && i < CIDLB_MAX_POOLS; i++)
+			names[n_names++] = d->st.pools[i];
+	}
+	if (!n_names)
+		return 0;
+	memset(taken, 0, sizeof(taken));
+	for (i = 0; i < next->n_pools; i++) {
+		map[i] = -2; /* a number kept unused: dropped, the others say it */
+		if (next->pools[i].unused)
+			continue;
+		for (j = 0; j < n_names && strcmp(names[j], next->pools[i].name); j++)
+			;
+		map[i] = j < n_names ? j : -1;
+		if (j < n_names)
+			taken[j] = true;
+	}
+	for (i = 0; i < next->n_pools; i++) {
+		if (map[i] != -1)
+			continue;
+		/* a number no pool had, else one of a pool that left */
+		for (j = 0; j < CIDLB_MAX_POOLS && (taken[j] || (j < n_names && *names[j])); j++)
+			;
+		if (j >= (int)max)
+			for (j = 0; j < CIDLB_MAX_POOLS && taken[j]; j++)
+				;
+		if (j >= CIDLB_MAX_POOLS)
+			return cidlb_why(why, why_len, -ENOSPC, "more than %d pools",
+					 CIDLB_MAX_POOLS);
+		map[i] = j;
+		taken[j] = true;
+	}
+	for (i = 0; i < next->n_pools; i++) {
+		/* a number kept unused stays so where the running one has it */
+		bool unused = i < n_names && names[i][0] == '\0';
+
+		n = map[i] + 1 > n ? map[i] + 1 : n;
+		same &= map[i] == i || (map[i] == -2 && unused);
+	}
+	if (same && n == next->n_pools)
+		return 0;
+	if ((uint32_t)n > max)
+		return cidlb_why(why, why_len, -ENOSPC,
+				 "the pools keep their numbers across changes, and this file needs %d of them, but the running maps hold %u ([lb] max_pools when they were loaded); raising it needs a plain stop and start",
+				 n, max);
+	np = calloc((size_t)n + 1, sizeof(*np));
+	if (!np)
+		return cidlb_why(why, why_len, -ENOMEM, "out of memory");
+	for (j = 0; j < n; j++)
+		np[j].unused = true;
+	for (i = 0; i < next->n_pools; i++)
+		if (map[i] >= 0)
+			np[map[i]] = next->pools[i];
+	for (i = 0; i < next->n_vips; i++)
+		next->vips[i].pool = (uint16_t)map[next->vips[i].pool];
+	for (i = 0; i < next->n_backends; i++)
+		next->backends[i].pool = (uint16_t)map[next->backends[i].pool];
+	explicit_bzero(next->pools, (size_t)next->n_pools * sizeof(*next->pools));
+	free(next->pools);
+	next->pools = np;
+	next->n_pools = n;
+	return 0;
+}
+
 /* Check @next against what runs and plan its indexes: nothing written. */
 static int apply_check(struct daemon *d, const struct cidlb_conf *next, struct plan *plan,
 		       char *why, size_t why_len)
 {
+	uint32_t max = cidlb_lb_max_pools(d->lb);
 	int err;
 
+	if ((uint32_t)next->n_pools > max)
+		return cidlb_why(why, why_len, -ENOSPC,
+				 "%d pools, but the running maps hold %u ([lb] max_pools when they were loaded); raising it needs a plain stop and start",
+				 next->n_pools, max);
 	err = check_sids(d, next, why, why_len);
 	if (!err)
 		err = plan_indexes(d, next, plan, why, why_len);
@@ -915,7 +1070,8 @@ static void unquarantine_returned(struct daemon *d, const struct cidlb_conf *nex
 			cidlb_conf_backend_find(next, d->st.q[j].owner);
 		const struct cidlb_state_q *q = &d->st.q[j];
 
-		if (b && q->len && cidlb_conf_backend_owns_sid(b, q->config_id, q->sid, q->len))
+		if (b && q->len && b->pool == q->pool &&
+		    cidlb_conf_backend_owns_sid(b, q->config_id, q->sid, q->len))
 			continue;
 		if (b && !q->len && backend_index(d, b->name) == q->index)
 			continue;
@@ -954,6 +1110,23 @@ static void apply_commit(struct daemon *d, struct cidlb_conf *next, const struct
 	d->st.be = map;
 	d->st.n_be = next->n_backends;
 	unquarantine_returned(d, next);
+	/* the pools' numbers, kept across a restart (pools_renumber) */
+	if (next->pools_named) {
+		char(*pl)[CIDLB_NAME_MAX + 1] = calloc((size_t)next->n_pools, sizeof(*pl));
+
+		for (i = 0; pl && i < next->n_pools; i++)
+			snprintf(pl[i], sizeof(pl[i]), "%s",
+				 next->pools[i].unused ? "" : next->pools[i].name);
+		if (pl) {
+			free(d->st.pools);
+			d->st.pools = pl;
+			d->st.n_pools = next->n_pools;
+		}
+	} else {
+		free(d->st.pools);
+		d->st.pools = NULL;
+		d->st.n_pools = 0;
+	}
 	if (changes) {
 		if (t->n_new)
 			json_object_set_new(changes, "backends_added", json_integer(t->n_new));
@@ -1017,7 +1190,9 @@ int apply_config(struct daemon *d, struct cidlb_conf *next, json_t *changes, cha
 		err = -ENOMEM;
 		snprintf(why, why_len, "out of memory");
 	} else {
-		err = apply_check(d, next, plan, why, why_len);
+		err = pools_renumber(d, next, why, why_len);
+		if (!err)
+			err = apply_check(d, next, plan, why, why_len);
 	}
 	if (!err) {
 		err = apply_write(d, next, plan, changes, &t, &step);

@@ -125,6 +125,7 @@ static json_t *backend_json(struct daemon *d, const struct cidlb_conf_backend *b
 	int cr;
 
 	json_object_set_new(o, "name", json_string(b->name));
+	json_object_set_new(o, "pool", json_string(b->pool_name));
 	json_object_set_new(o, "index", json_integer(idx));
 	json_object_set_new(o, "address",
 			    json_string(cidlb_addr_str(b->family, b->addr, addr, sizeof(addr))));
@@ -207,6 +208,14 @@ static int req_status(struct req *r, const char *cmd __attribute__((unused)))
 	json_object_set_new(r->reply, "seed",
 			    json_string(d->conf->has_seed ? "config" : "random (state file)"));
 	json_object_set_new(r->reply, "vips", json_integer(d->conf->n_vips));
+	if (d->conf->pools_named) { /* their names; none: the implicit pool */
+		json_t *pl = json_array();
+
+		for (int i = 0; i < d->conf->n_pools; i++)
+			if (!d->conf->pools[i].unused)
+				json_array_append_new(pl, json_string(d->conf->pools[i].name));
+		json_object_set_new(r->reply, "pools", pl);
+	}
 	json_object_set_new(r->reply, "backends", be);
 	json_object_set_new(r->reply, "quarantined_server_ids", json_integer(n[2]));
 	json_object_set_new(
@@ -279,7 +288,7 @@ static int req_backend_add(struct req *r, const char *cmd __attribute__((unused)
 	if (!json_is_object(spec))
 		return fail(
 			r, CIDLB_CTL_E_BAD_REQUEST,
-			"backend.add needs \"backend\": an object with name, address, server_id, weight, state, mac, mode");
+			"backend.add needs \"backend\": an object with name, pool, address, server_id, weight, state, mac, mode");
 	v = json_object_get(spec, "name");
 	name = json_string_value(v);
 	if (!name)
@@ -324,6 +333,7 @@ static int req_backend_add(struct req *r, const char *cmd __attribute__((unused)
 	}
 	if (cidlb_conf_backend_check(r->d->conf, &nb, why, sizeof(why)))
 		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "backend.add %s: %s", nb.name, why);
+	nb.pool = (uint16_t)cidlb_conf_pool_find(r->d->conf, nb.pool_name); /* checked */
 	if (cidlb_conf_backend_find(r->d->conf, nb.name))
 		return fail(
 			r, CIDLB_CTL_E_CONFLICT,
@@ -406,8 +416,21 @@ static int req_cid(struct req *r, const char *cmd)
 {
 	bool add = !strcmp(cmd, "cid.retire");
 	uint32_t ttl = r->d->conf->retire_ttl_s;
-	json_t *t;
-	int err;
+	const char *pname = "";
+	json_t *t, *p;
+	int err, pool;
+
+	p = json_object_get(r->msg, "pool");
+	if (p && !json_is_string(p))
+		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "\"pool\" must be a pool's name");
+	if (p)
+		pname = json_string_value(p);
+	pool = cidlb_conf_pool_find(r->d->conf, pname);
+	if (pool < 0 && !*pname)
+		return fail(r, CIDLB_CTL_E_BAD_REQUEST,
+			    "the pools are named: say whose CIDs these are with \"pool\"");
+	if (pool < 0)
+		return fail(r, CIDLB_CTL_E_BAD_REQUEST, "no pool '%s'", pname);
 
 	t = json_object_get(r->msg, "ttl");
 	if (t) {
@@ -417,8 +440,8 @@ static int req_cid(struct req *r, const char *cmd)
 				    "\"ttl\" must be a number of seconds, 1..2592000");
 		ttl = (uint32_t)json_integer_value(t);
 	}
-	err = retire_cids(r->d, json_object_get(r->msg, "cids"), ttl, add, r->reply, r->why,
-			  sizeof(r->why));
+	err = retire_cids(r->d, json_object_get(r->msg, "cids"), (uint16_t)pool, ttl, add, r->reply,
+			  r->why, sizeof(r->why));
 	if (err)
 		r->code = err == -EINVAL ? CIDLB_CTL_E_BAD_REQUEST : CIDLB_CTL_E_FAILED;
 	return err ? -1 : 0;
@@ -438,8 +461,9 @@ static int req_quarantine(struct req *r, const char *cmd __attribute__((unused))
 			continue;
 		cidlb_hex(q->sid, q->len, h, sizeof(h));
 		json_array_append_new(
-			a, json_pack("{s:i,s:s,s:s,s:I}", "config_id", q->config_id, "server_id", h,
-				     "owner", q->owner, "seconds_left",
+			a, json_pack("{s:s,s:i,s:s,s:s,s:I}", "pool",
+				     cidlb_conf_pool_name(r->d->conf, q->pool), "config_id",
+				     q->config_id, "server_id", h, "owner", q->owner, "seconds_left",
 				     (json_int_t)(q->until_ns > now ?
 							  (q->until_ns - now) / 1000000000ULL + 1 :
 							  0)));
@@ -490,8 +514,8 @@ static const struct request {
 	{ "backend.activate", "name", req_backend_change },
 	{ "backend.remove", "name", req_backend_change },
 	{ "backend.weight", "name weight", req_backend_change },
-	{ "cid.retire", "cids ttl", req_cid },
-	{ "cid.unretire", "cids", req_cid },
+	{ "cid.retire", "cids ttl pool", req_cid },
+	{ "cid.unretire", "cids pool", req_cid },
 	{ "quarantine.list", "", req_quarantine },
 	{ "reload", "", req_reload },
 	{ "stop", "keep", req_stop },

@@ -114,12 +114,14 @@ struct daemon {
 	struct cidlb_state st; /* name -> index, quarantine */
 	struct iface_rt ifs[CIDLB_MAX_IFACES];
 	int n_ifs;
-	uint32_t *maglev;  /* last published table, NULL before */
+	uint32_t **maglev; /* per pool: last published table, NULL before */
+	uint32_t n_maglev; /* entries of maglev: the pools the maps hold */
 	bool rolling_back; /* apply_config() putting d->conf back */
 	/* QUIC-LB configs: decodes at the last sample, and when (boottime
 	 * ns) that count last moved; 0 = no decode seen */
-	uint64_t qlb_decodes[CIDLB_CONFIG_IDS];
-	uint64_t qlb_moved_ns[CIDLB_CONFIG_IDS];
+	/* [pool * CIDLB_CONFIG_IDS + config ID] */
+	uint64_t qlb_decodes[CIDLB_MAX_POOLS * CIDLB_CONFIG_IDS];
+	uint64_t qlb_moved_ns[CIDLB_MAX_POOLS * CIDLB_CONFIG_IDS];
 	/* for status and metrics */
 	time_t started;
 	time_t last_reload;
@@ -151,7 +153,7 @@ struct daemon {
 	struct health_be *health;
 	int n_health;
 	uint64_t health_gen;
-	bool health_fail_open; /* every backend down: all kept */
+	bool health_fail_open; /* every backend of a pool down: all kept */
 	bool health_stop, health_running;
 	pthread_t health_thread;
 	int health_udp;	      /* answers come here ... */
@@ -257,7 +259,8 @@ int quarantine_expire(struct daemon *d);
 int health_publish(struct daemon *d, char *why, size_t why_len);
 
 /* ---- retire.c ---- */
-int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply, char *why,
+int retire_cids(struct daemon *d, json_t *cids, uint16_t pool, uint32_t ttl_s, bool add,
+		json_t *reply, char *why,
 		size_t why_len);
 /* The index from the map as it is (a started or adopted map): 0 or a
  * negative errno (then the next sweep tries again). */

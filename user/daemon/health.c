@@ -317,9 +317,14 @@ static int send_probe(struct daemon *d, struct health_be *h, const struct cidlb_
 	size_t len;
 	int fd, ttl;
 
-	if (!c->n_vips)
+	int i;
+
+	/* the first VIP of its pool: the one its decapsulation accepts */
+	for (i = 0; i < c->n_vips && c->vips[i].pool != b->pool; i++)
+		;
+	if (i == c->n_vips)
 		return -EDESTADDRREQ;
-	vk = &c->vips[0].key;
+	vk = &c->vips[i].key;
 	v6i = vk->family == CIDLB_FAMILY_V6;
 	if ((v6i && !c->has_src6) || (!v6i && !c->has_src4) ||
 	    (!b->direct && ((v6o && !c->has_src6) || (!v6o && !c->has_src4))))

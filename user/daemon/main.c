@@ -425,8 +425,11 @@ int main(int argc, char **argv)
 			d->st.n_be = prev.n_be;
 			d->st.q = prev.q;
 			d->st.n_q = prev.n_q;
+			d->st.pools = prev.pools; /* their numbers in these maps */
+			d->st.n_pools = prev.n_pools;
 			prev.be = NULL;
 			prev.q = NULL;
+			prev.pools = NULL;
 		}
 	} else if (!cidlb_state_read(conf->state_file, &prev, why, sizeof(why))) {
 		cidlb_state_free(&prev); /* only its seed: the rest went with the program */
@@ -523,6 +526,8 @@ int main(int argc, char **argv)
 	teardown(d, d->stop_keep);
 	cidlb_state_free(&d->st);
 	cidlb_conf_free(d->conf);
+	for (uint32_t p = 0; d->maglev && p < d->n_maglev; p++)
+		free(d->maglev[p]);
 	free(d->maglev);
 	retire_index_free(d);
 	return 0;

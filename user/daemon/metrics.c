@@ -70,12 +70,27 @@ static const char *mode_name(uint8_t mode)
 	}
 }
 
+/* ',pool="NAME"' where the configuration names pools; "" where it has
+ * the implicit pool alone (its series as before pools). */
+static const char *pool_label(const struct daemon *d, int pool, char *buf, size_t len)
+{
+	if (!d->conf->pools_named)
+		return "";
+	snprintf(buf, len, ",pool=\"%s\"", cidlb_conf_pool_name(d->conf, pool));
+	return buf;
+}
+
+static const char *be_pool(const struct daemon *d, size_t i, char *buf, size_t len)
+{
+	return pool_label(d, d->conf->backends[i].pool, buf, len);
+}
+
 static void render(struct daemon *d, struct buf *b)
 {
 	struct cidlb_counters c = { 0 };
-	char name[96];
+	char name[96], pl[CIDLB_NAME_MAX + 16];
 	size_t i;
-	int n_state[3] = { 0 }, n_q = 0, cr;
+	int n_state[3] = { 0 }, n_q = 0, cr, n_pools;
 
 	/* data path */
 	cidlb_lb_read_counters(d->lb, &c);
@@ -96,16 +111,23 @@ static void render(struct daemon *d, struct buf *b)
 	    (unsigned long long)c.cid_four_pass);
 
 	pthread_mutex_lock(&d->lock);
+	n_pools = d->conf->n_pools > 0 ? d->conf->n_pools : 1;
 	family(b, "cidlb_quic_lb_config", "gauge",
 	       "QUIC-LB configs held by the load balancer (1 per config ID).");
-	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+	for (i = 0; i < (size_t)n_pools * CIDLB_CONFIG_IDS; i++) {
 		struct cidlb_config cfg;
 
-		if (cidlb_lb_get_config(d->lb, (uint32_t)cr, &cfg) || cfg.mode == CIDLB_MODE_NONE)
+		cr = (int)(i % CIDLB_CONFIG_IDS);
+		if (d->conf->n_pools && d->conf->pools[i / CIDLB_CONFIG_IDS].unused)
+			continue;
+		if (cidlb_lb_get_pool_config(d->lb, (uint32_t)(i / CIDLB_CONFIG_IDS), (uint32_t)cr,
+					     &cfg) ||
+		    cfg.mode == CIDLB_MODE_NONE)
 			continue;
 		out(b,
-		    "cidlb_quic_lb_config{config_id=\"%d\",mode=\"%s\",server_id_len=\"%u\",nonce_len=\"%u\",generation=\"%u\"} 1\n",
-		    cr, mode_name(cfg.mode), cfg.sid_len, cfg.nonce_len, cfg.generation);
+		    "cidlb_quic_lb_config{config_id=\"%d\",mode=\"%s\",server_id_len=\"%u\",nonce_len=\"%u\",generation=\"%u\"%s} 1\n",
+		    cr, mode_name(cfg.mode), cfg.sid_len, cfg.nonce_len, cfg.generation,
+		    pool_label(d, (int)(i / CIDLB_CONFIG_IDS), pl, sizeof(pl)));
 		explicit_bzero(&cfg, sizeof(cfg));
 	}
 	{
@@ -123,21 +145,27 @@ static void render(struct daemon *d, struct buf *b)
 			  "Decoded server IDs that no live backend owns (sent to the fallback).",
 			  offsetof(struct cidlb_config_stats, no_backend) },
 		};
-		struct cidlb_config_stats st[CIDLB_CONFIG_IDS] = { 0 };
-		size_t k;
+		size_t n = (size_t)n_pools * CIDLB_CONFIG_IDS, k;
+		struct cidlb_config_stats *st = calloc(n, sizeof(*st));
 
-		for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++)
-			cidlb_lb_read_config_stats(d->lb, (uint32_t)cr, &st[cr]);
-		for (k = 0; k < sizeof(cs) / sizeof(cs[0]); k++) {
+		for (i = 0; st && i < n; i++)
+			cidlb_lb_read_pool_config_stats(d->lb, (uint32_t)(i / CIDLB_CONFIG_IDS),
+							(uint32_t)(i % CIDLB_CONFIG_IDS), &st[i]);
+		for (k = 0; st && k < sizeof(cs) / sizeof(cs[0]); k++) {
 			family(b, cs[k].name, "counter", cs[k].help);
-			for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+			for (i = 0; i < n; i++) {
 				uint64_t v;
 
-				memcpy(&v, (const char *)&st[cr] + cs[k].off, sizeof(v));
-				out(b, "%s{config_id=\"%d\"} %llu\n", cs[k].name, cr,
+				if (d->conf->n_pools && d->conf->pools[i / CIDLB_CONFIG_IDS].unused)
+					continue;
+				memcpy(&v, (const char *)&st[i] + cs[k].off, sizeof(v));
+				out(b, "%s{config_id=\"%d\"%s} %llu\n", cs[k].name,
+				    (int)(i % CIDLB_CONFIG_IDS),
+				    pool_label(d, (int)(i / CIDLB_CONFIG_IDS), pl, sizeof(pl)),
 				    (unsigned long long)v);
 			}
 		}
+		free(st);
 	}
 
 	/* backends */
@@ -154,33 +182,36 @@ static void render(struct daemon *d, struct buf *b)
 		}
 		family(b, "cidlb_backend_packets_total", "counter", "Packets sent to a backend.");
 		for (i = 0; st && i < n; i++)
-			out(b, "cidlb_backend_packets_total{backend=\"%s\"} %llu\n",
-			    d->conf->backends[i].name, (unsigned long long)st[i].packets);
+			out(b, "cidlb_backend_packets_total{backend=\"%s\"%s} %llu\n",
+			    d->conf->backends[i].name, be_pool(d, i, pl, sizeof(pl)),
+			    (unsigned long long)st[i].packets);
 		family(b, "cidlb_backend_bytes_total", "counter",
 		       "Octets (frames as received) sent to a backend.");
 		for (i = 0; st && i < n; i++)
-			out(b, "cidlb_backend_bytes_total{backend=\"%s\"} %llu\n",
-			    d->conf->backends[i].name, (unsigned long long)st[i].bytes);
+			out(b, "cidlb_backend_bytes_total{backend=\"%s\"%s} %llu\n",
+			    d->conf->backends[i].name, be_pool(d, i, pl, sizeof(pl)),
+			    (unsigned long long)st[i].bytes);
 		free(st);
 	}
 	family(b, "cidlb_backend_weight", "gauge", "Maglev weight of a backend.");
 	for (i = 0; i < (size_t)d->conf->n_backends; i++)
-		out(b, "cidlb_backend_weight{backend=\"%s\"} %u\n", d->conf->backends[i].name,
-		    d->conf->backends[i].weight);
+		out(b, "cidlb_backend_weight{backend=\"%s\"%s} %u\n", d->conf->backends[i].name,
+		    be_pool(d, i, pl, sizeof(pl)), d->conf->backends[i].weight);
 	family(b, "cidlb_backend_up", "gauge",
 	       "Each backend and its state (active or draining): 1, or 0 while its health checks say down.");
 	for (i = 0; i < (size_t)d->conf->n_backends; i++) {
 		const struct cidlb_conf_backend *be = &d->conf->backends[i];
 
 		n_state[be->state == CIDLB_BE_DRAINING ? 1 : 0]++;
-		out(b, "cidlb_backend_up{backend=\"%s\",state=\"%s\"} %d\n", be->name,
-		    cidlb_be_state_str(be->state), health_of(d, be->name, (int)i) != HEALTH_DOWN);
+		out(b, "cidlb_backend_up{backend=\"%s\",state=\"%s\"%s} %d\n", be->name,
+		    cidlb_be_state_str(be->state), be_pool(d, i, pl, sizeof(pl)),
+		    health_of(d, be->name, (int)i) != HEALTH_DOWN);
 	}
 	family(b, "cidlb_backend_health_transitions_total", "counter",
 	       "Changes of a backend's health (up, down, unknown) since cidlbd started.");
 	for (i = 0; i < (size_t)d->conf->n_backends; i++)
-		out(b, "cidlb_backend_health_transitions_total{backend=\"%s\"} %llu\n",
-		    d->conf->backends[i].name,
+		out(b, "cidlb_backend_health_transitions_total{backend=\"%s\"%s} %llu\n",
+		    d->conf->backends[i].name, be_pool(d, i, pl, sizeof(pl)),
 		    (unsigned long long)health_transitions(d, d->conf->backends[i].name, (int)i));
 	family(b, "cidlb_health_fail_open", "gauge",
 	       "1 while every backend is down and all stay in the Maglev table.");

@@ -77,6 +77,7 @@ int open_lb(struct daemon *d, bool check_pins)
 		.lru_size = d->conf->lru_size,
 		.retired_size = d->conf->retired_size,
 		.dcache_size = d->conf->dcache_size,
+		.max_pools = d->conf->max_pools,
 	};
 	int err, i;
 
@@ -151,11 +152,13 @@ void check_sizes(struct daemon *d)
 		{ CIDLB_M_LRU, "lru_size" },
 		{ CIDLB_M_RETIRED, "retired_size" },
 		{ CIDLB_M_DCACHE, "dcache_size" },
+		{ CIDLB_M_POOLS, "max_pools" },
 	};
-	uint32_t want[3] = { d->conf->lru_size, d->conf->retired_size, d->conf->dcache_size };
+	uint32_t want[4] = { d->conf->lru_size, d->conf->retired_size, d->conf->dcache_size,
+			     d->conf->max_pools };
 	size_t i;
 
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < 4; i++) {
 		struct bpf_map_info info = { 0 };
 		__u32 len = sizeof(info);
 		int fd = cidlb_lb_map_fd(d->lb, m[i].id);

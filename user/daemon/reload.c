@@ -52,17 +52,18 @@ int choose_seed(struct daemon *d, struct cidlb_conf *c, char *why, size_t why_le
 void qlb_sample(struct daemon *d)
 {
 	uint64_t now = boottime_ns();
-	int cr;
+	uint32_t i, n = cidlb_lb_max_pools(d->lb) * CIDLB_CONFIG_IDS;
 
-	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
+	for (i = 0; i < n && i < CIDLB_MAX_POOLS * CIDLB_CONFIG_IDS; i++) {
 		struct cidlb_config_stats s = { 0 };
 
-		if (cidlb_lb_read_config_stats(d->lb, (uint32_t)cr, &s))
+		if (cidlb_lb_read_pool_config_stats(d->lb, i / CIDLB_CONFIG_IDS,
+						    i % CIDLB_CONFIG_IDS, &s))
 			continue;
 		/* a fall to 0 is 'cidlb stats reset', not traffic */
-		if (s.decodes != d->qlb_decodes[cr] && s.decodes)
-			d->qlb_moved_ns[cr] = now;
-		d->qlb_decodes[cr] = s.decodes;
+		if (s.decodes != d->qlb_decodes[i] && s.decodes)
+			d->qlb_moved_ns[i] = now;
+		d->qlb_decodes[i] = s.decodes;
 	}
 }
 
@@ -76,16 +77,24 @@ static int check_rekey(struct daemon *d, const struct cidlb_conf *next, char *wh
 {
 	const struct cidlb_conf *cur = d->conf;
 	uint64_t now, window = (uint64_t)cur->quarantine_s * 1000000000ULL;
-	int cr;
+	int cr, i, pc;
 
 	qlb_sample(d);
 	now = boottime_ns();
-	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
-		const struct cidlb_conf_qlb *a = &cur->qlb[cr], *b = &next->qlb[cr];
-		const char *what;
+	for (i = 0; i < next->n_pools * CIDLB_CONFIG_IDS; i++) {
+		const struct cidlb_conf_qlb *a, *b;
+		const char *what, *pn = next->pools[i / CIDLB_CONFIG_IDS].name;
+		uint64_t moved;
 
-		if (!a->present || !b->present || !d->qlb_moved_ns[cr] ||
-		    now - d->qlb_moved_ns[cr] >= window)
+		/* the same pool in the running file: by name */
+		pc = cidlb_conf_pool_find(cur, pn);
+		cr = i % CIDLB_CONFIG_IDS;
+		if (pc < 0)
+			continue;
+		a = &cidlb_conf_qlbs(cur, pc)[cr];
+		b = &cidlb_conf_qlbs(next, i / CIDLB_CONFIG_IDS)[cr];
+		moved = d->qlb_moved_ns[pc * CIDLB_CONFIG_IDS + cr];
+		if (!a->present || !b->present || !moved || now - moved >= window)
 			continue;
 		if (a->has_key != b->has_key)
 			what = b->has_key ? "from plaintext to encrypted" :
@@ -98,10 +107,9 @@ static int check_rekey(struct daemon *d, const struct cidlb_conf *next, char *wh
 			continue;
 		snprintf(
 			why, why_len,
-			"[quic-lb %d]: this file changes %s in place, but config %d decoded packets %llu s ago: every connection on it would break. Rotate instead: add the new key under a new config ID, let the backends issue CIDs under it (both configs live), and remove config %d once its connections moved (no decodes for quarantine = %u s); see 'key rotation' in docs/operations.md. Nothing was changed",
-			cr, what, cr,
-			(unsigned long long)((now - d->qlb_moved_ns[cr]) / 1000000000ULL), cr,
-			cur->quarantine_s);
+			"[quic-lb %s%s%d]: this file changes %s in place, but config %d decoded packets %llu s ago: every connection on it would break. Rotate instead: add the new key under a new config ID, let the backends issue CIDs under it (both configs live), and remove config %d once its connections moved (no decodes for quarantine = %u s); see 'key rotation' in docs/operations.md. Nothing was changed",
+			pn, *pn ? " " : "", cr, what, cr,
+			(unsigned long long)((now - moved) / 1000000000ULL), cr, cur->quarantine_s);
 		return -EBUSY;
 	}
 	return 0;

@@ -23,12 +23,13 @@
 #define SWEEP_SLICE 1024 /* CIDs deleted per hold of d->retire_lock */
 #define LOAD_BATCH  8192 /* map entries read per syscall */
 
-static void pt_lens(const struct cidlb_conf *c, uint8_t pt[CIDLB_CONFIG_IDS])
+static void pt_lens(const struct cidlb_conf *c, int pool, uint8_t pt[CIDLB_CONFIG_IDS])
 {
+	const struct cidlb_conf_qlb *q = cidlb_conf_qlbs(c, pool);
 	int cr;
 
 	for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++)
-		pt[cr] = c->qlb[cr].present ? c->qlb[cr].sid_len + c->qlb[cr].nonce_len : 0;
+		pt[cr] = q[cr].present ? q[cr].sid_len + q[cr].nonce_len : 0;
 }
 
 /* ---- the index: a min-heap by expiry ------------------------------------------ */
@@ -204,8 +205,8 @@ static size_t expire_slice(struct daemon *d, uint64_t now, bool *more)
 
 /* ---- retire, unretire -------------------------------------------------------- */
 
-int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t *reply, char *why,
-		size_t why_len)
+int retire_cids(struct daemon *d, json_t *cids, uint16_t pool, uint32_t ttl_s, bool add,
+		json_t *reply, char *why, size_t why_len)
 {
 	uint64_t expires = boottime_ns() + (uint64_t)ttl_s * 1000000000ULL;
 	struct cidlb_cid_key *keys;
@@ -223,7 +224,7 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 		snprintf(why, why_len, "out of memory for %zu CIDs", n);
 		return -ENOMEM;
 	}
-	pt_lens(d->conf, pt);
+	pt_lens(d->conf, pool, pt);
 	/* check every CID before the first map write */
 	json_array_foreach (cids, i, v) {
 		const char *s = json_string_value(v);
@@ -248,6 +249,7 @@ int retire_cids(struct daemon *d, json_t *cids, uint32_t ttl_s, bool add, json_t
 			err = -EINVAL;
 			goto out;
 		}
+		keys[i].pool = pool;
 	}
 	pthread_mutex_lock(&d->retire_lock);
 	for (i = 0; i < n; i++) {

@@ -59,6 +59,7 @@ int upgrade_open(struct daemon *d, struct cidlb_lb *old, int layout)
 		.lru_size = d->conf->lru_size,
 		.retired_size = d->conf->retired_size,
 		.dcache_size = d->conf->dcache_size,
+		.max_pools = d->conf->max_pools,
 	};
 	int err;
 
@@ -267,6 +268,7 @@ static int copy_quarantine(struct daemon *d)
 		if (!q->len)
 			continue;
 		memset(&k, 0, sizeof(k));
+		k.pool = q->pool; /* 0 before layout 3: pad octets then */
 		k.config_id = q->config_id;
 		k.len = q->len;
 		memcpy(k.sid, q->sid, q->len);
