@@ -497,7 +497,7 @@ struct cidlb_global {
  * tests/unit/test_maps.c keeps a signature of the sizes of every layout
  * and fails when the sizes change without a new CIDLB_LAYOUT.
  */
-#define CIDLB_LAYOUT 4
+#define CIDLB_LAYOUT 2
 
 /* ---- cidlb_rate: per-CPU array [enum cidlb_rate_id], rate limits ------
  * A virtual schedule each (GCRA, bpf/rate.h): an event moves next_ns on

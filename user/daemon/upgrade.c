@@ -268,7 +268,7 @@ static int copy_quarantine(struct daemon *d)
 		if (!q->len)
 			continue;
 		memset(&k, 0, sizeof(k));
-		k.pool = q->pool; /* 0 before layout 3: pad octets then */
+		k.pool = q->pool; /* 0 in layout 1: pad octets then */
 		k.config_id = q->config_id;
 		k.len = q->len;
 		memcpy(k.sid, q->sid, q->len);
