@@ -98,7 +98,8 @@ static void test_bad_forms(void **state)
  * there were; nothing is written on a refusal. */
 static void test_max_length(void **state)
 {
-	char s[2 * 21 + 1], c[3 * 21 + 1]; /* the last snprintf writes its NUL past the final colon */
+	/* c: the last snprintf writes its NUL past the final colon */
+	char s[2 * 21 + 1], c[3 * 21 + 1];
 	uint8_t out[21];
 	size_t len, i;
 
