@@ -196,7 +196,7 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 
 	/* 4. cid, 5. pick */
 	quic_copy_dcid(ctx, &q, &c.key);
-	rc = cid_classify(&c, q.dcid_avail, g, &p->pool, cnt);
+	rc = cid_classify(&c, q.dcid_avail, q.is_long ? q.dcid_len : 0, g, &p->pool, cnt);
 	if (cid_retired(&c, g, cnt)) {
 		cnt->drop_retired++;
 		return XDP_DROP;

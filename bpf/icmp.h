@@ -69,7 +69,7 @@ static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 e
 	scid_len = q.hdr_end - q.dcid_off;
 	q.dcid_avail = scid_len < CIDLB_CID_MAX ? scid_len : CIDLB_CID_MAX;
 	quic_copy_dcid(ctx, &q, &c.key);
-	if (cid_classify(&c, q.dcid_avail, g, pr, cnt) != PICK_ROUTED)
+	if (cid_classify(&c, q.dcid_avail, scid_len, g, pr, cnt) != PICK_ROUTED)
 		return -1;
 	/* a down backend's error still reaches it (it is live); a removed
 	 * one's quarantined server ID goes by the flow */

@@ -24,6 +24,7 @@ enum pick_result {
 	PICK_CR7,
 	PICK_NO_CONFIG,
 	PICK_SHORT_CID,
+	PICK_BAD_LEN, /* len_self_encode: the length octet disagrees */
 	PICK_NO_SID,
 };
 
@@ -52,14 +53,17 @@ static __always_inline void cid_key_trim(struct cidlb_cid_key *k, __u32 len)
  * followed it) by its first octet under the configs of pool pr and trim
  * the key to the octets that identify it: 1 + plaintext_len under a
  * config held here, else the self-encoded length, never more than
- * `avail`; the key names the pool. */
-static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
+ * `avail`; the key names the pool. cid_len: the CID's length where the
+ * header says it (a long header's DCID or SCID Length), 0 in a short
+ * header; a config with len_self_encode (CIDLB_CFG_F_LEN_CHECK) takes
+ * only CIDs whose self-encoded length covers its octets and equals it. */
+static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail, __u32 cid_len,
 					const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
 					struct cidlb_counters *cnt)
 {
 	__u8 first = avail ? c->key.cid[0] : 0; /* an empty DCID reads as 0 */
 	__u32 cr = first >> 5;
-	__u32 len = (first & 0x1f) + 1, need, copy;
+	__u32 self = (first & 0x1f) + 1, len = self, need, copy;
 	int rc = PICK_ROUTED;
 	__u64 *w;
 
@@ -84,6 +88,12 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail,
 		c->cfg = NULL;
 		cnt->unroutable_short_cid++;
 		rc = PICK_SHORT_CID;
+		goto out;
+	}
+	if ((c->cfg->flags & CIDLB_CFG_F_LEN_CHECK) && (self < need || (cid_len && self != cid_len))) {
+		c->cfg = NULL;
+		cnt->unroutable_len++;
+		rc = PICK_BAD_LEN;
 		goto out;
 	}
 	/* trimmed to 1 + pt_len octets by the config's masks */

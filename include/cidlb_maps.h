@@ -698,6 +698,10 @@ struct cidlb_neigh {
 	X(PATH, token_unroutable, \
 	  "Fallback: Initial with a token whose prefix does not route (no token_prefix config, " \
 	  "too short, server ID not of an active backend, token past the datagram).") \
+	/* 5. pick, len_self_encode configs */ \
+	X(PATH, unroutable_len, \
+	  "Unroutable: the CID's self-encoded length is below its config's or, in a long " \
+	  "header, not its length (len_self_encode configs).") \
 	/* a new counter: one line above this one */
 
 enum cidlb_counter_kind {

@@ -868,6 +868,85 @@ static void test_no_backend(void **state)
 	assert_int_equal(c.route_maglev, 1);
 }
 
+/* One datagram from the client to the VIP (UDP payload in hex, padded
+ * to pad octets): the backend whose statistics moved, -1 for none. */
+static int lc_send(struct tlb *t, const char *hex, size_t pad)
+{
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], payload[TPKT_MAX];
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = 50001,
+			       .dport = T_VIP_PORT,
+			       .payload = payload };
+	struct cidlb_backend_stats b0[NBE], b1;
+	size_t len, outlen;
+	int b, got = -1;
+
+	s.payload_len = thex(hex, payload, sizeof(payload));
+	if (pad > s.payload_len) {
+		memset(payload + s.payload_len, 0x33, pad - s.payload_len);
+		s.payload_len = pad;
+	}
+	len = tpkt_build(&s, in);
+	for (b = 0; b < NBE; b++)
+		assert_int_equal(cidlb_lb_read_backend_stats(t->lb, b, &b0[b]), 0);
+	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
+	for (b = 0; b < NBE; b++) {
+		assert_int_equal(cidlb_lb_read_backend_stats(t->lb, b, &b1), 0);
+		if (b1.packets != b0[b].packets) {
+			assert_int_equal(got, -1);
+			got = b;
+		}
+	}
+	return got;
+}
+
+/*
+ * len_self_encode (CIDLB_CFG_F_LEN_CHECK): a CID whose self-encoded length
+ * (first octet's low 5 bits + 1) is below 1 + plaintext_len, or, in a long
+ * header, differs from the DCID Length, is unroutable (unroutable_len) and
+ * takes the fallback; without the flag the same CIDs route by their server
+ * ID.
+ */
+static void test_len_check(void **state)
+{
+	static const struct {
+		const char *name, *quic;
+		size_t pad;
+		int routed; /* with the check: 1 = by CID to backend 0 */
+	} lc[] = {
+		{ "short, length 8 as encoded", "41" CID_BE0, 40, 1 },
+		{ "short, length 7 < 1 + plaintext_len", "41" "06010203a1a2a3a4", 40, 0 },
+		{ "long, DCID Length 8 = encoded", "c0" "00000001" "08" CID_BE0 "00", 1200, 1 },
+		{ "long, DCID Length 9, encoded 8", "c0" "00000001" "09" CID_BE0 "ff" "00", 1200, 0 },
+		{ "long, DCID Length 9 = encoded", "c0" "00000001" "09" "08010203a1a2a3a4ff" "00",
+		  1200, 1 },
+	};
+	struct tlb *t = *state;
+	struct cidlb_config c = { .sid_len = 3, .nonce_len = 4, .pt_len = 7, .half_len = 4,
+				  .mode = CIDLB_MODE_PLAINTEXT };
+	struct cidlb_counters a, b;
+	size_t i;
+	int check;
+
+	setup_fixture(t);
+	for (check = 0; check <= 1; check++) {
+		c.flags = check ? CIDLB_CFG_F_LEN_CHECK : 0;
+		assert_int_equal(cidlb_lb_set_config(t->lb, 0, &c), 0);
+		for (i = 0; i < sizeof(lc) / sizeof(lc[0]); i++) {
+			int want = !check || lc[i].routed;
+
+			print_message("  %s, %s\n", check ? "len_self_encode" : "no check", lc[i].name);
+			a = tlb_counters(t);
+			assert_int_equal(lc_send(t, lc[i].quic, lc[i].pad), want ? 0 : FALLBACK_BE);
+			b = tlb_counters(t);
+			assert_int_equal(b.route_cid - a.route_cid, want);
+			assert_int_equal(b.unroutable_len - a.unroutable_len, !want);
+		}
+	}
+}
+
 /* A fallback flow stays on its backend when the Maglev table changes, and
  * moves when that backend is gone. */
 static void test_lru_sticky(void **state)
@@ -1981,6 +2060,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_icmp_follows_lru, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_ip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_backend, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_len_check, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lru_sticky, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_outer_follows_global, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_gue, setup, teardown),

@@ -135,8 +135,8 @@ static const uint64_t layout_sigs[] = {
 	/* cidlb_global.layout; GUE in cidlb_backend (88 octets); pools:
 	 * cidlb_pools, the pool in VIP slots, server-ID and CID keys and
 	 * backends, configs, config statistics and Maglev tables per pool;
-	 * the token counters */
-	[2] = 0x51250bb729f8b2f7ULL,
+	 * the token counters, unroutable_len */
+	[2] = 0xe755d3a51d203a7fULL,
 };
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
