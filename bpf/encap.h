@@ -189,6 +189,18 @@ static __always_inline void write_macs(void *data, const struct next_hop *nh)
 	mac_copy(eth->h_source, nh->smac);
 }
 
+/* The outer IPv4 checksum: the template's sum (cidlb_backend.outer_sum)
+ * plus this packet's fields, `sum` (their 16-bit words as big-endian
+ * values, added in registers). */
+static __always_inline __u16 outer_v4_check(const struct cidlb_backend *be, __u32 sum)
+{
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = be->outer_sum + bpf_htons(sum);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	return ~sum;
+}
+
 /* The backend's outer IPv4 header (cidlb_backend.outer, lb.c's), then
  * the fields of this packet: TOS, length, protocol, and the checksum as
  * the template's sum plus theirs. The sum is made from values in
@@ -201,7 +213,7 @@ static __always_inline int write_outer_v4(void *data, void *data_end, const stru
 {
 	struct iphdr *o = data + (p->l2_len & 0x1f);
 	const __u64 *t = (const __u64 *)be->outer;
-	__u32 len = p->ip_len + OUTER_V4_LEN, proto, sum;
+	__u32 len = p->ip_len + OUTER_V4_LEN, proto;
 
 	if ((void *)(o + 1) > data_end)
 		return -1;
@@ -212,12 +224,7 @@ static __always_inline int write_outer_v4(void *data, void *data_end, const stru
 	o->tos = p->tos;
 	o->tot_len = bpf_htons(len);
 	o->protocol = proto;
-	sum = (len & 0xffff) + p->tos + proto;
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = be->outer_sum + bpf_htons(sum);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	o->check = ~sum;
+	o->check = outer_v4_check(be, (len & 0xffff) + p->tos + proto);
 	return 0;
 }
 
@@ -253,7 +260,7 @@ static __always_inline int write_gue_v4(void *data, void *data_end, const struct
 {
 	struct iphdr *o = data + (p->l2_len & 0x1f);
 	const __u64 *t = (const __u64 *)be->outer;
-	__u32 len = p->ip_len + OUTER_V4_LEN + CIDLB_GUE_HLEN, sum;
+	__u32 len = p->ip_len + OUTER_V4_LEN + CIDLB_GUE_HLEN;
 	__u8 *u = (__u8 *)(o + 1);
 
 	if ((void *)(u + CIDLB_GUE_HLEN) > data_end)
@@ -267,12 +274,7 @@ static __always_inline int write_gue_v4(void *data, void *data_end, const struct
 	*(__u16 *)u = bpf_htons(cidlb_gue_sport(&p->flow));
 	*(__u16 *)(u + 4) = bpf_htons(p->ip_len + CIDLB_GUE_HLEN);
 	u[9] = p->flow.family == CIDLB_FAMILY_V4 ? IPPROTO_IPIP : IPPROTO_IPV6;
-	sum = (len & 0xffff) + p->tos;
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = be->outer_sum + bpf_htons(sum);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	o->check = ~sum;
+	o->check = outer_v4_check(be, (len & 0xffff) + p->tos);
 	return 0;
 }
 
