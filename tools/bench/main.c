@@ -1604,6 +1604,21 @@ static void target(FILE *o, const char *what, double got, double limit, const ch
 		met ? "met" : "**missed**", how);
 }
 
+/* Instance b against instance a for one class, in %: the median of the
+ * rounds' paired differences (each class runs on every instance in a row,
+ * so a slow period of the host hits both figures of a round). */
+static double paired_pct(int b, int a, int fam, const char *id)
+{
+	int c = cls_index(id), n = nres[a][fam][c], r;
+	double d[MAX_ROUNDS];
+
+	if (n != nres[b][fam][c])
+		die("%s measured %d and %d times on two instances", id, n, nres[b][fam][c]);
+	for (r = 0; r < n; r++)
+		d[r] = 100.0 * (res[b][fam][c][r] - res[a][fam][c][r]) / res[a][fam][c][r];
+	return median(d, n);
+}
+
 /* The cost of pools: the pooled classes in the last of BENCH_POOLS pools
  * against the same classes with one pool, same run. */
 static void print_pool_rows(FILE *o)
@@ -1616,23 +1631,12 @@ static void print_pool_rows(FILE *o)
 
 	for (fam = 0; fam < 2; fam++) {
 		for (k = 0; k < sizeof(pooled) / sizeof(pooled[0]); k++) {
-			int c = cls_index(pooled[k]), n = nres[0][fam][c], r;
 			double a = med(0, fam, pooled[k]), b = med(2, fam, pooled[k]);
-			double d[MAX_ROUNDS];
-
-			/* the median of the rounds' paired differences: a slow
-			 * period of the host hits both figures of a round */
-			if (n != nres[2][fam][c])
-				die("pool rows: %s measured %d and %d times", pooled[k], n,
-				    nres[2][fam][c]);
-			for (r = 0; r < n; r++)
-				d[r] = 100.0 * (res[2][fam][c][r] - res[0][fam][c][r]) /
-				       res[0][fam][c][r];
 
 			snprintf(w, sizeof(w), "%s %s: in the last of %d pools vs one pool",
 				 fam_s[fam], classes[cls_index(pooled[k])].name, BENCH_POOLS);
 			snprintf(how, sizeof(how), " (medians %.0f vs %.0f ns)", b, a);
-			target(o, w, median(d, n), 5, " %", how);
+			target(o, w, paired_pct(2, 0, fam, pooled[k]), 5, " %", how);
 		}
 	}
 }
@@ -1675,11 +1679,11 @@ static void print_targets(FILE *o)
 	for (fam = 0; fam < 2; fam++) {
 		for (k = 0; k < sizeof(indep) / sizeof(indep[0]); k++) {
 			double a = med(0, fam, indep[k]), b = med(1, fam, indep[k]);
-			double d = 100.0 * (b - a) / a;
+			double d = paired_pct(1, 0, fam, indep[k]);
 
 			snprintf(w, sizeof(w), "%s %s: 10,000 backends + full retired map vs 10",
 				 fam_s[fam], classes[cls_index(indep[k])].name);
-			snprintf(how, sizeof(how), " (%.0f vs %.0f ns)", b, a);
+			snprintf(how, sizeof(how), " (medians %.0f vs %.0f ns)", b, a);
 			target(o, w, d < 0 ? -d : d, 10, " %", how);
 		}
 	}
