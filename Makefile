@@ -257,9 +257,12 @@ tests: all $(TBPF_OBJS) $(TEST_BINS) $(EX_BINS) $(BUILD)/tests/test_twin $(FUZZ_
 # `make test` and `make demo` work on a fresh machine: the Debian packages
 # first (tools/install-deps: at once when all are there; needs root to
 # install), then the build (a sub-make, so nothing compiles before them).
+# Every test, then `make check` (cppcheck, the unit and BPF tests again
+# under ASan/UBSan): CI runs this.
 test: deps
 	$(Q)$(MAKE) --no-print-directory tests
 	$(Q)BUILD=$(BUILD) tests/run
+	$(Q)$(MAKE) --no-print-directory check
 
 # make bench PEER='CMD' [SIDE_BY_SIDE_ARGS='--runs N --rounds R --update-doc']:
 # cidlb's bench and a peer command alternately (tools/bench/side_by_side.sh).
@@ -306,7 +309,7 @@ lint:
 
 check: lint
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
-		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer" \
+		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" tests
 	$(Q)BUILD=build/asan tests/run --unit-only
 

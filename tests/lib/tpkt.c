@@ -132,10 +132,10 @@ size_t tpkt_build(const struct tpkt_spec *s, uint8_t *buf)
 		put16(udp, s->sport);
 		put16(udp + 2, s->dport);
 		put16(udp + 4, 8 + s->payload_len);
-		memcpy(udp + 8, s->payload, s->payload_len);
-	} else {
-		memcpy(udp, s->payload, s->payload_len);
+		udp += 8;
 	}
+	if (s->payload_len) /* an empty payload may be NULL */
+		memcpy(udp, s->payload, s->payload_len);
 	return off + iplen;
 }
 
@@ -163,10 +163,12 @@ size_t tquic_long(uint8_t *out, uint8_t first, uint32_t version, const uint8_t *
 	out[n++] = version >> 8;
 	out[n++] = version;
 	out[n++] = dcid_len;
-	memcpy(out + n, dcid, dcid_len);
+	if (dcid_len) /* memcpy from NULL is undefined even for 0 octets */
+		memcpy(out + n, dcid, dcid_len);
 	n += dcid_len;
 	out[n++] = scid_len;
-	memcpy(out + n, scid, scid_len);
+	if (scid_len)
+		memcpy(out + n, scid, scid_len);
 	n += scid_len;
 	if (total > n) {
 		memset(out + n, 0x55, total - n);
