@@ -18,13 +18,14 @@
 #     again announces them while all are still down.
 #  7. announce_table changed by a reload: the old table emptied, our VIP
 #     route in a third table removed, the new one filled; 0: emptied, off.
-#  8. announce_table changed across a stop --keep and a new daemon: the
-#     old table and a third one lose our VIPs' routes (logged one by one),
-#     the new one has them; a route of another protocol and a proto 171
-#     route of an address that is no VIP stay; announce_table = 0: every
-#     table loses them.
-#  9. cidlbd --cleanup after a stop with --keep, and a plain stop, remove
-#     the routes.
+#  8. announce_table changed across a stop --keep and a new daemon (the
+#     state file says where the routes were): the old table is emptied,
+#     a VIP removed in the same change included, a third one loses our
+#     VIPs' routes (each logged), the new one has them; a route of another
+#     protocol and a proto 171 route of an address that is no VIP stay;
+#     announce_table = 0: every table loses them.
+#  9. cidlbd --cleanup after a stop with --keep (also with another table
+#     in the file by then), and a plain stop, remove the routes.
 source "$(dirname "$0")/lib.sh"
 
 net_setup
@@ -195,47 +196,57 @@ lbc daemon reload >/dev/null
 wait_eq "announce_table = 100 again" "$both" routes 100
 
 # --- 8. the table changed across a restart with --keep ----------------------------
-# in the old table beside ours: a route of another protocol to the same
-# VIP address, and a proto 171 route of an address that is no VIP; in a
-# third table one of ours left by an older configuration
+# a third VIP, removed in the same change; in the old table beside ours, a
+# route of another protocol to a VIP address; in a third table a route of
+# ours left by an older configuration, and a proto 171 route of an
+# address that is no VIP
+printf '\n[vip web2]\naddress = 198.18.100.2\nport = 443\n' >>"$T/cidlb.conf"
+lbc daemon reload >/dev/null
+wait_eq "a third VIP: announced" "198.18.100.1 198.18.100.2 fd00:100::1" routes 100
+eq "the state file says the table" 100 "$(jget 'd["announce_table"]' <"$T/state.json")"
 on lb ip route add 198.18.100.1/32 dev lo table 100 proto static metric 10
 on lb ip -6 route add fd00:100::1/128 dev lo table 100 proto static metric 10
-on lb ip route add 198.18.100.9/32 dev lo table 100 proto 171
 on lb ip -6 route add fd00:100::1/128 dev lo table 102 proto 171
+on lb ip route add 198.18.100.9/32 dev lo table 102 proto 171
 static() { # TABLE: its proto static routes
 	{ on lb ip -4 route show table "$1" proto static; on lb ip -6 route show table "$1" proto static; } |
 		awk '{ print $1 }' | tr '\n' ' ' | sed 's/ $//'
 }
 stop_daemon --keep
-eq "kept stop: the routes stay in table 100" "198.18.100.1 198.18.100.9 fd00:100::1" \
+eq "kept stop: the routes stay in table 100" "198.18.100.1 198.18.100.2 fd00:100::1" \
 	"$(routes 100)"
-sed -i 's/^announce_table = 100$/announce_table = 101/' "$T/cidlb.conf"
+sed -i 's/^announce_table = 100$/announce_table = 101/; /^\[vip web2\]$/,$d' "$T/cidlb.conf"
 start_daemon
 wait_eq "restarted with table 101: filled" "$both" routes 101
-eq "restarted with table 101: our VIPs' routes gone from table 100" "198.18.100.9" \
-	"$(routes 100)"
-eq "restarted with table 101: our VIP route gone from table 102" "" "$(routes 102)"
+eq "restarted with table 101: table 100 emptied (the VIP that left too)" "" "$(routes 100)"
+eq "restarted with table 101: our VIP's route gone from table 102, no VIP's stays" \
+	"198.18.100.9" "$(routes 102)"
 eq "restarted with table 101: routes of other protocols stay in table 100" \
 	"198.18.100.1 fd00:100::1" "$(static 100)"
-for a in 198.18.100.1 fd00:100::1; do
+for a in 198.18.100.1 198.18.100.2 fd00:100::1; do
 	grep_in "the log names $a in table 100" \
 		"removed the route of $a from table 100: announce_table is 101" "$T/daemon.log"
 done
 grep_in "the log names table 102" \
 	"removed the route of fd00:100::1 from table 102: announce_table is 101" "$T/daemon.log"
 # off (announce_table = 0) across a restart with --keep: gone everywhere
+on lb ip route add 198.18.100.1/32 dev lo table 103 proto 171
 stop_daemon --keep
 sed -i 's/^announce_table = 101$/announce_table = 0/' "$T/cidlb.conf"
 start_daemon
 poll 3 false
 eq "restarted with announce_table = 0: table 101 emptied" "" "$(routes 101)"
+eq "restarted with announce_table = 0: our VIP's route gone from table 103" "" "$(routes 103)"
 grep_in "the log says so" "removed the route of fd00:100::1 from table 101: announce_table is 0 (off)" \
 	"$T/daemon.log"
+grep_in "the log says so (103)" \
+	"removed the route of 198.18.100.1 from table 103: announce_table is 0 (off)" "$T/daemon.log"
 eq "announce_table = 0: routes of other protocols stay" "198.18.100.1 fd00:100::1" "$(static 100)"
-eq "announce_table = 0: the proto 171 route of no VIP stays" "198.18.100.9" "$(routes 100)"
+eq "announce_table = 0: the proto 171 route of no VIP stays" "198.18.100.9" "$(routes 102)"
+eq "the state file: no table" False "$(jget '"announce_table" in d' <"$T/state.json")"
 on lb ip route del 198.18.100.1/32 table 100 proto static
 on lb ip -6 route del fd00:100::1/128 table 100 proto static
-on lb ip route del 198.18.100.9/32 table 100 proto 171
+on lb ip route del 198.18.100.9/32 table 102 proto 171
 stop_daemon --keep
 sed -i 's/^announce_table = 0$/announce_table = 100/' "$T/cidlb.conf"
 start_daemon
@@ -246,6 +257,15 @@ stop_daemon --keep
 eq "kept stop: routes stay" "$both" "$(routes 100)"
 on lb "$CIDLBD" -c "$T/cidlb.conf" --cleanup >>"$T/daemon.log" 2>&1
 eq "cidlbd --cleanup: no route left" "" "$(routes 100)"
+start_daemon
+wait_eq "started again: announced" "$both" routes 100
+# the file names another table by the time of the cleanup: the one in
+# the state file is emptied too
+stop_daemon --keep
+sed -i 's/^announce_table = 100$/announce_table = 101/' "$T/cidlb.conf"
+on lb "$CIDLBD" -c "$T/cidlb.conf" --cleanup >>"$T/daemon.log" 2>&1
+eq "cidlbd --cleanup, table changed in the file: no route left in table 100" "" "$(routes 100)"
+sed -i 's/^announce_table = 101$/announce_table = 100/' "$T/cidlb.conf"
 start_daemon
 wait_eq "started again: announced" "$both" routes 100
 stop_daemon

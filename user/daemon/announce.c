@@ -13,11 +13,12 @@
  * Each sync reads the table back and makes it match (a route someone
  * removed comes back, a stale one goes), without removing first: a
  * restart with --keep leaves the routes in place and the next cidlbd
- * takes them over as they are. At the start and when the table changes,
- * the routes of our VIP addresses in any other table go (a restart with
- * --keep across a change of announce_table). A plain stop removes them; a
- * dead host's routes die with it, and its BGP sessions (hold timer, BFD)
- * withdraw them on the routers.
+ * takes them over as they are. A table left, by a reload or across such
+ * a restart (the state file keeps the table), is emptied; at the start
+ * and when the table changes, the routes of our VIP addresses in any
+ * other table go too (left by an older configuration). A plain stop
+ * removes them; a dead host's routes die with it, and its BGP sessions
+ * (hold timer, BFD) withdraw them on the routers.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -214,8 +215,22 @@ static const char *ann_str(const struct ann_vip *a, char *buf, size_t len)
 	return cidlb_addr_str(a->family, a->addr, buf, len);
 }
 
-/* Remove every route of ours from @table; how many were there, or -errno. */
-static int flush_table(uint32_t table)
+/* A route of ours removed from a table that is not announce_table @now. */
+static void log_removed(const struct ann_vip *a, uint32_t from, uint32_t now)
+{
+	char s[64];
+
+	if (now)
+		pr_info("announce: removed the route of %s from table %u: announce_table is %u",
+			ann_str(a, s, sizeof(s)), from, now);
+	else
+		pr_info("announce: removed the route of %s from table %u: announce_table is 0 (off)",
+			ann_str(a, s, sizeof(s)), from);
+}
+
+/* Remove every route of ours from @table, each one logged unless @quiet
+ * (@now: the table they go to); how many were there, or -errno. */
+static int flush_table(uint32_t table, bool quiet, uint32_t now)
 {
 	struct kroute have[CIDLB_ANNOUNCE_MAX];
 	char s[64];
@@ -228,11 +243,14 @@ static int flush_table(uint32_t table)
 	for (i = 0; i < n; i++) {
 		int err = route_change(fd, false, &have[i].a, table);
 
-		if (err && err != -ESRCH)
+		if (err && err != -ESRCH) {
 			pr_warn("announce: cannot remove the route of %s from table %u: %s",
 				ann_str(&have[i].a, s, sizeof(s)), table, strerror(-err));
-		else
-			gone++;
+			continue;
+		}
+		gone++;
+		if (!quiet)
+			log_removed(&have[i].a, table, now);
 	}
 	close(fd);
 	return n < 0 ? n : gone;
@@ -282,12 +300,7 @@ static int sweep_other_tables(struct daemon *d, uint32_t keep)
 				continue;
 			}
 			gone++;
-			if (keep)
-				pr_info("announce: removed the route of %s from table %u: announce_table is %u",
-					ann_str(&have[i].a, s, sizeof(s)), have[i].table, keep);
-			else
-				pr_info("announce: removed the route of %s from table %u: announce_table is 0 (off)",
-					ann_str(&have[i].a, s, sizeof(s)), have[i].table);
+			log_removed(&have[i].a, have[i].table, keep);
 		}
 	}
 	close(fd);
@@ -391,11 +404,15 @@ void announce_sync(struct daemon *d)
 		return;
 	moved = d->ann_table != table;
 	if (d->ann_table && moved) {
-		n = flush_table(d->ann_table);
+		n = flush_table(d->ann_table, false, table);
 		pr_info("announce: table %u left (%d route%s removed)", d->ann_table,
 			n > 0 ? n : 0, n == 1 ? "" : "s");
 	}
 	d->ann_table = table;
+	if (d->st.announce_table != table) { /* for the next start */
+		d->st.announce_table = table;
+		save_state(d);
+	}
 	if (rebuild_list(d))
 		return;
 	/* at the start and when the table changes: our VIPs' routes left in
@@ -486,7 +503,7 @@ void announce_withdraw_all(struct daemon *d)
 
 	if (!d->ann_table)
 		return;
-	n = flush_table(d->ann_table);
+	n = flush_table(d->ann_table, true, 0);
 	if (n > 0)
 		pr_info("announce: %d VIP route%s withdrawn from table %u", n, n == 1 ? "" : "s",
 			d->ann_table);

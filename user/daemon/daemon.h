@@ -297,8 +297,9 @@ const char *health_state_str(uint8_t state);
 /* Make [daemon] announce_table hold a route per VIP address while this
  * host should receive their traffic (attached, a healthy backend, not
  * drained), none otherwise; under d->lock, once a second and after a
- * change. A table left by a reload is emptied; at the start and on a
- * change of table, our VIPs' routes in other tables are removed. */
+ * change. A table left (by a reload, or across a restart: the state
+ * file's) is emptied; at the start and on a change of table, our VIPs'
+ * routes in other tables are removed. */
 void announce_sync(struct daemon *d);
 /* Remove our routes (a plain stop); under d->lock or single-threaded. */
 void announce_withdraw_all(struct daemon *d);
