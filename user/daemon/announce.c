@@ -259,10 +259,11 @@ static int flush_table(uint32_t table, bool quiet, uint32_t now)
 /*
  * The routes of ours that this configuration would announce (protocol
  * CIDLB_RTPROT, a host route of one of d->ann's addresses, dev lo) in any
- * table but @keep, 0 = in every table, removed, each one logged: what a
- * cidlbd stopped with --keep left in the table it announced in before
- * announce_table changed. Routes of other protocols, other addresses and
- * other devices stay. How many went, or -errno (nothing read).
+ * table but @keep, 0 = in every table, removed, each one logged: what an
+ * older configuration left (the table the state file names is emptied
+ * whole before; this also covers a state file lost meanwhile). Routes of
+ * other protocols, other addresses and other devices stay. How many went,
+ * or -errno (nothing read).
  */
 static int sweep_other_tables(struct daemon *d, uint32_t keep)
 {
@@ -353,7 +354,7 @@ static bool healthy(struct daemon *d)
 		if (open)
 			pr_warn("announce: every backend is down by its health checks; the pools fail open and the VIPs stay announced (announce_fail_open = keep)");
 		else if (i < d->conf->n_backends)
-			pr_info("announce: a backend is up again: the VIPs stay announced as it is");
+			pr_info("announce: a backend is up again; the pools no longer fail open");
 		d->ann_fail_open = open;
 	}
 	return i < d->conf->n_backends || open;
