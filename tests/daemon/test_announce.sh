@@ -49,6 +49,7 @@ grep_in "the v4 route: dev lo, proto 171" "198.18.100.1 dev lo proto 171" "$T/r4
 eq "nothing of ours in the main table" "" "$(routes main)"
 eq "status: announced" "198.18.100.1=True fd00:100::1=True" "$(announced)"
 eq "status: table" 100 "$(lbc -j status | jget 'd["announce"]["table"]')"
+eq "status: not by failing open" False "$(lbc -j status | jget 'd["announce"]["fail_open"]')"
 eq "status: not drained" False "$(lbc -j status | jget 'd["drained"]')"
 metrics >"$T/m"
 eq "metric: vip announced" 1 "$(metric 'cidlb_vip_announced{vip="198.18.100.1"}' <"$T/m")"
@@ -154,6 +155,9 @@ eq "failing open, keep: status announced" "198.18.100.1=True fd00:100::1=True" "
 eq "failing open, keep: no reason to withdraw" "" \
 	"$(lbc -j status | jget 'd["announce"]["withdrawn_because"]')"
 eq "metric: failing open" 1 "$(metrics | metric cidlb_health_fail_open)"
+eq "status: announced by failing open" True "$(lbc -j status | jget 'd["announce"]["fail_open"]')"
+lbc status >"$T/st"
+grep_in "status text: failing open" "while every backend is down by its health checks: the pools fail open" "$T/st"
 grep_in "the log says the routes stay" \
 	"every backend is down by its health checks; the pools fail open and the VIPs stay announced (announce_fail_open = keep)" \
 	"$T/daemon.log"
@@ -164,6 +168,8 @@ wait_eq "failing open, withdraw: withdrawn" "" routes 100
 eq "why (health)" "no healthy backend" "$(lbc -j status | jget 'd["announce"]["withdrawn_because"]')"
 eq "failing open, withdraw: status" "198.18.100.1=False fd00:100::1=False" "$(announced)"
 eq "withdrawn, still failing open" 1 "$(metrics | metric cidlb_health_fail_open)"
+eq "status: withdrawn, not announced by failing open" False \
+	"$(lbc -j status | jget 'd["announce"]["fail_open"]')"
 # keep again: announced while every backend is still down
 sed -i 's/^announce_fail_open = withdraw$/announce_fail_open = keep/' "$T/cidlb.conf"
 expect_rc "reload: announce_fail_open = keep" 0 lbc daemon reload

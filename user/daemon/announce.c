@@ -532,6 +532,9 @@ json_t *announce_json(struct daemon *d)
 	json_object_set_new(o, "table", json_integer(d->ann_table));
 	json_object_set_new(o, "protocol", json_integer(CIDLB_RTPROT));
 	json_object_set_new(o, "withdrawn_because", json_string(d->ann_why));
+	/* announced while every backend is down: the pools fail open */
+	json_object_set_new(o, "fail_open",
+			    json_boolean(d->ann_table && d->ann_fail_open && !d->ann_why[0]));
 	json_object_set_new(o, "vips", a);
 	return o;
 }

@@ -304,7 +304,7 @@ void announce_sync(struct daemon *d);
 /* Remove our routes (a plain stop); under d->lock or single-threaded. */
 void announce_withdraw_all(struct daemon *d);
 void announce_free(struct daemon *d);
-/* {"table", "protocol", "withdrawn_because", "vips": [{address, announced}]} */
+/* {"table", "protocol", "withdrawn_because", "fail_open", "vips": [{address, announced}]} */
 json_t *announce_json(struct daemon *d);
 
 /* ---- ctl.c ---- */
