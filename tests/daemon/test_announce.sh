@@ -11,12 +11,21 @@
 #     routes never reappear. undrain: back.
 #  5. stop --keep and a new daemon while announced: no route is deleted
 #     or added in between (ip monitor), the routes are the same.
-#  6. every backend drained, then every backend down by its health
-#     checks: withdrawn, "no healthy backend"; back when one is up again.
-#  7. announce_table changed by a reload: the old table emptied, the new
-#     one filled; 0: emptied, off.
-#  8. cidlbd --cleanup after a stop with --keep, and a plain stop, remove
-#     the routes.
+#  6. every backend drained: withdrawn, "no healthy backend"; back when
+#     one is active again. Every backend down by its health checks (the
+#     pools fail open): announce_fail_open = keep (default) keeps the
+#     routes, not one deleted (ip monitor); withdraw withdraws them, keep
+#     again announces them while all are still down.
+#  7. announce_table changed by a reload: the old table emptied, our VIP
+#     route in a third table removed, the new one filled; 0: emptied, off.
+#  8. announce_table changed across a stop --keep and a new daemon (the
+#     state file says where the routes were): the old table is emptied,
+#     a VIP removed in the same change included, a third one loses our
+#     VIPs' routes (each logged), the new one has them; a route of another
+#     protocol and a proto 171 route of an address that is no VIP stay;
+#     announce_table = 0: every table loses them.
+#  9. cidlbd --cleanup after a stop with --keep (also with another table
+#     in the file by then), and a plain stop, remove the routes.
 source "$(dirname "$0")/lib.sh"
 
 net_setup
@@ -40,6 +49,7 @@ grep_in "the v4 route: dev lo, proto 171" "198.18.100.1 dev lo proto 171" "$T/r4
 eq "nothing of ours in the main table" "" "$(routes main)"
 eq "status: announced" "198.18.100.1=True fd00:100::1=True" "$(announced)"
 eq "status: table" 100 "$(lbc -j status | jget 'd["announce"]["table"]')"
+eq "status: not by failing open" False "$(lbc -j status | jget 'd["announce"]["fail_open"]')"
 eq "status: not drained" False "$(lbc -j status | jget 'd["drained"]')"
 metrics >"$T/m"
 eq "metric: vip announced" 1 "$(metric 'cidlb_vip_announced{vip="198.18.100.1"}' <"$T/m")"
@@ -122,22 +132,66 @@ wait_eq "every backend draining: withdrawn" "" routes 100
 eq "why" "no healthy backend" "$(lbc -j status | jget 'd["announce"]["withdrawn_because"]')"
 lbc backend activate b2 >/dev/null
 wait_eq "one backend active: announced" "$both" routes 100
-# health on, and nobody answers the probes: every backend goes down
+# health on, and nobody answers the probes: every backend goes down and
+# the pool fails open (the program forwards to all of them); with
+# announce_fail_open = keep, the default, the routes stay as they are
+lbc backend activate b1 >/dev/null; lbc backend activate b3 >/dev/null
 sed -i 's/^seed = 0x5eed$/&\nhealth = on\nhealth_interval = 200\nhealth_timeout = 100/' \
 	"$T/cidlb.conf"
-lbc backend activate b1 >/dev/null; lbc backend activate b3 >/dev/null
+health() { lbc -j backend list | jget "' '.join(b['health'] for b in d)"; }
+eq "before health: every backend active, health off" "off off off" "$(health)"
+on lb ip -o monitor route >"$T/mon" 2>&1 &
+MON=$!
+poll 5 test -e "$T/mon"
+sleep 0.5
 lbc daemon reload >/dev/null
-wait_eq "every backend down by its health checks: withdrawn" "" routes 100
+wait_eq "every backend down by its health checks" "down down down" health
+poll 3 false
+kill $MON; wait $MON 2>/dev/null
+grep -c "table 100" "$T/mon" >"$T/n"
+eq "failing open, keep: no route of table 100 deleted or added (ip monitor)" 0 "$(cat "$T/n")"
+eq "failing open, keep: the routes stay" "$both" "$(routes 100)"
+eq "failing open, keep: status announced" "198.18.100.1=True fd00:100::1=True" "$(announced)"
+eq "failing open, keep: no reason to withdraw" "" \
+	"$(lbc -j status | jget 'd["announce"]["withdrawn_because"]')"
+eq "metric: failing open" 1 "$(metrics | metric cidlb_health_fail_open)"
+eq "status: announced by failing open" True "$(lbc -j status | jget 'd["announce"]["fail_open"]')"
+lbc status >"$T/st"
+grep_in "status text: failing open" "while every backend is down by its health checks: the pools fail open" "$T/st"
+grep_in "the log says the routes stay" \
+	"every backend is down by its health checks; the pools fail open and the VIPs stay announced (announce_fail_open = keep)" \
+	"$T/daemon.log"
+# announce_fail_open = withdraw: the host withdraws while failing open
+sed -i 's/^announce_table = 100$/&\nannounce_fail_open = withdraw/' "$T/cidlb.conf"
+expect_rc "reload: announce_fail_open = withdraw" 0 lbc daemon reload
+wait_eq "failing open, withdraw: withdrawn" "" routes 100
 eq "why (health)" "no healthy backend" "$(lbc -j status | jget 'd["announce"]["withdrawn_because"]')"
-sed -i '/^health = on$/d' "$T/cidlb.conf"
+eq "failing open, withdraw: status" "198.18.100.1=False fd00:100::1=False" "$(announced)"
+eq "withdrawn, still failing open" 1 "$(metrics | metric cidlb_health_fail_open)"
+eq "status: withdrawn, not announced by failing open" False \
+	"$(lbc -j status | jget 'd["announce"]["fail_open"]')"
+# keep again: announced while every backend is still down
+sed -i 's/^announce_fail_open = withdraw$/announce_fail_open = keep/' "$T/cidlb.conf"
+expect_rc "reload: announce_fail_open = keep" 0 lbc daemon reload
+wait_eq "failing open, keep again: announced" "$both" routes 100
+eq "failing open, keep again: still all down" "down down down" "$(health)"
+sed -i '/^health = on$/d; /^announce_fail_open = keep$/d' "$T/cidlb.conf"
 lbc daemon reload >/dev/null
 wait_eq "health checks off again: announced" "$both" routes 100
+fail_open() { metrics | metric cidlb_health_fail_open; }
+wait_eq "metric: no longer failing open" 0 fail_open
 
 # --- 7. the table changed by a reload ---------------------------------------------
+# a route of ours for a VIP in a third table (left by an older
+# configuration): the reload that changes the table removes it too
+on lb ip route add 198.18.100.1/32 dev lo table 102 proto 171
 sed -i 's/^announce_table = 100$/announce_table = 101/' "$T/cidlb.conf"
 lbc daemon reload >/dev/null
 wait_eq "reload to table 101: filled" "$both" routes 101
 eq "reload to table 101: table 100 emptied" "" "$(routes 100)"
+eq "reload to table 101: our VIP route in table 102 removed" "" "$(routes 102)"
+grep_in "the log says which" "removed the route of 198.18.100.1 from table 102: announce_table is 101" \
+	"$T/daemon.log"
 sed -i 's/^announce_table = 101$/announce_table = 0/' "$T/cidlb.conf"
 lbc daemon reload >/dev/null
 wait_eq "announce_table = 0: table 101 emptied" "" routes 101
@@ -147,11 +201,77 @@ sed -i 's/^announce_table = 0$/announce_table = 100/' "$T/cidlb.conf"
 lbc daemon reload >/dev/null
 wait_eq "announce_table = 100 again" "$both" routes 100
 
-# --- 8. cidlbd --cleanup after a kept stop, and a plain stop, withdraw ---------------
+# --- 8. the table changed across a restart with --keep ----------------------------
+# a third VIP, removed in the same change; in the old table beside ours, a
+# route of another protocol to a VIP address; in a third table a route of
+# ours left by an older configuration, and a proto 171 route of an
+# address that is no VIP
+printf '\n[vip web2]\naddress = 198.18.100.2\nport = 443\n' >>"$T/cidlb.conf"
+lbc daemon reload >/dev/null
+wait_eq "a third VIP: announced" "198.18.100.1 198.18.100.2 fd00:100::1" routes 100
+eq "the state file says the table" 100 "$(jget 'd["announce_table"]' <"$T/state.json")"
+on lb ip route add 198.18.100.1/32 dev lo table 100 proto static metric 10
+on lb ip -6 route add fd00:100::1/128 dev lo table 100 proto static metric 10
+on lb ip -6 route add fd00:100::1/128 dev lo table 102 proto 171
+on lb ip route add 198.18.100.9/32 dev lo table 102 proto 171
+static() { # TABLE: its proto static routes
+	{ on lb ip -4 route show table "$1" proto static; on lb ip -6 route show table "$1" proto static; } |
+		awk '{ print $1 }' | tr '\n' ' ' | sed 's/ $//'
+}
+stop_daemon --keep
+eq "kept stop: the routes stay in table 100" "198.18.100.1 198.18.100.2 fd00:100::1" \
+	"$(routes 100)"
+sed -i 's/^announce_table = 100$/announce_table = 101/; /^\[vip web2\]$/,$d' "$T/cidlb.conf"
+start_daemon
+wait_eq "restarted with table 101: filled" "$both" routes 101
+eq "restarted with table 101: table 100 emptied (the VIP that left too)" "" "$(routes 100)"
+eq "restarted with table 101: our VIP's route gone from table 102, no VIP's stays" \
+	"198.18.100.9" "$(routes 102)"
+eq "restarted with table 101: routes of other protocols stay in table 100" \
+	"198.18.100.1 fd00:100::1" "$(static 100)"
+for a in 198.18.100.1 198.18.100.2 fd00:100::1; do
+	grep_in "the log names $a in table 100" \
+		"removed the route of $a from table 100: announce_table is 101" "$T/daemon.log"
+done
+grep_in "the log names table 102" \
+	"removed the route of fd00:100::1 from table 102: announce_table is 101" "$T/daemon.log"
+# off (announce_table = 0) across a restart with --keep: gone everywhere
+on lb ip route add 198.18.100.1/32 dev lo table 103 proto 171
+stop_daemon --keep
+sed -i 's/^announce_table = 101$/announce_table = 0/' "$T/cidlb.conf"
+start_daemon
+poll 3 false
+eq "restarted with announce_table = 0: table 101 emptied" "" "$(routes 101)"
+eq "restarted with announce_table = 0: our VIP's route gone from table 103" "" "$(routes 103)"
+grep_in "the log says so" "removed the route of fd00:100::1 from table 101: announce_table is 0 (off)" \
+	"$T/daemon.log"
+grep_in "the log says so (103)" \
+	"removed the route of 198.18.100.1 from table 103: announce_table is 0 (off)" "$T/daemon.log"
+eq "announce_table = 0: routes of other protocols stay" "198.18.100.1 fd00:100::1" "$(static 100)"
+eq "announce_table = 0: the proto 171 route of no VIP stays" "198.18.100.9" "$(routes 102)"
+eq "the state file: no table" False "$(jget '"announce_table" in d' <"$T/state.json")"
+on lb ip route del 198.18.100.1/32 table 100 proto static
+on lb ip -6 route del fd00:100::1/128 table 100 proto static
+on lb ip route del 198.18.100.9/32 table 102 proto 171
+stop_daemon --keep
+sed -i 's/^announce_table = 0$/announce_table = 100/' "$T/cidlb.conf"
+start_daemon
+wait_eq "restarted with table 100 again: filled" "$both" routes 100
+
+# --- 9. cidlbd --cleanup after a kept stop, and a plain stop, withdraw ---------------
 stop_daemon --keep
 eq "kept stop: routes stay" "$both" "$(routes 100)"
 on lb "$CIDLBD" -c "$T/cidlb.conf" --cleanup >>"$T/daemon.log" 2>&1
 eq "cidlbd --cleanup: no route left" "" "$(routes 100)"
+start_daemon
+wait_eq "started again: announced" "$both" routes 100
+# the file names another table by the time of the cleanup: the one in
+# the state file is emptied too
+stop_daemon --keep
+sed -i 's/^announce_table = 100$/announce_table = 101/' "$T/cidlb.conf"
+on lb "$CIDLBD" -c "$T/cidlb.conf" --cleanup >>"$T/daemon.log" 2>&1
+eq "cidlbd --cleanup, table changed in the file: no route left in table 100" "" "$(routes 100)"
+sed -i 's/^announce_table = 101$/announce_table = 100/' "$T/cidlb.conf"
 start_daemon
 wait_eq "started again: announced" "$both" routes 100
 stop_daemon

@@ -114,6 +114,19 @@ else bad "IPv4 backend without source4: $(cat "$T/err")"; fi
 "$CIDLB" config check "$T/m.conf" --no-system 2>"$T/err" >/dev/null
 if [ $? = 1 ] && grep -q "^$T/m.conf:3: \[daemon\] metrics: 'everywhere': must be 'ADDRESS:PORT'" "$T/err"; then ok
 else bad "metrics: $(cat "$T/err")"; fi
+# [daemon] announce_fail_open: keep or withdraw, nothing else
+for v in keep withdraw; do
+	{ base | sed "s/^\[daemon\]$/&\nannounce_fail_open = $v/"; } >"$T/fo.conf"
+	"$CIDLB" config check "$T/fo.conf" --no-system >/dev/null 2>"$T/err" && ok ||
+		bad "announce_fail_open = $v: $(cat "$T/err")"
+done
+{ base | sed 's/^\[daemon\]$/&\nannounce_fail_open = open/'; } >"$T/fo.conf"
+"$CIDLB" config check "$T/fo.conf" --no-system 2>"$T/err" >/dev/null
+if [ $? = 1 ] && grep -q "^$T/fo.conf:2: \[daemon\] announce_fail_open: 'open': must be 'keep' (the VIP routes stay while the pools fail open) or 'withdraw' (they go)" "$T/err"; then ok
+else bad "announce_fail_open = open: $(cat "$T/err")"; fi
+"$CIDLBD" -c "$T/fo.conf" --check >/dev/null 2>"$T/err"
+if [ $? = 1 ] && grep -q "announce_fail_open: 'open': must be 'keep'" "$T/err"; then ok
+else bad "cidlbd --check, announce_fail_open = open: $(cat "$T/err")"; fi
 # several errors: all reported, in line order
 { base; printf 'weight = x\nstate = y\n'; } >"$T/two.conf"
 "$CIDLB" config check "$T/two.conf" --no-system 2>"$T/err" >/dev/null

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_gue.sh - a backend with encap = gue beside an IPIP one, real
 # packets through cidlbd to the backends' `cidlb decap`:
-#  1. backend list says each one's encapsulation and GUE port
+#  1. backend list says each one's encapsulation and GUE port (-j and
+#     the text table's MODE column)
 #  2. b2's packets are UDP to its gue_port 7000: a decap that strips GUE
 #     at 6080 (the default) passes them untouched; b1's are stripped
 #  3. with --gue-port 7000 on b2's interface, every packet of both
@@ -26,6 +27,18 @@ eq "backend list: encapsulations" "ipip gue" \
 	"$(lbc -j backend list | jget "' '.join(b['encap'] for b in d)")"
 eq "backend list: b2's GUE port" 7000 \
 	"$(lbc -j backend list | jget "[b['gue_port'] for b in d if b['name'] == 'b2'][0]")"
+# the text table: MODE is the forwarding mode, the encapsulation and a GUE
+# port other than 6080
+expect_rc "backend list (text)" 0 lbc backend list
+grep_in "text: MODE column" "^NAME .* MODE  *SERVER IDS " "$T/out"
+grep_in "text: b1 IPIP" "^b1 .* encap-fib/ipip  *0:0001 " "$T/out"
+grep_in "text: b2 GUE to 7000" "^b2 .* encap-fib/gue:7000  *0:0002 " "$T/out"
+# GUE to the default port, to a configured next-hop MAC: no port shown
+expect_rc "backend add b3 (GUE, MAC)" 0 lbc backend add b3 --address 198.18.3.2 \
+	--server-id 0:0003 --encap gue --mac "$(mac_of srv s3)"
+expect_rc "backend list (text) with b3" 0 lbc backend list
+grep_in "text: b3 GUE at 6080 by MAC" "^b3 .* encap-mac/gue  *0:0003 " "$T/out"
+expect_rc "backend remove b3" 0 lbc backend remove b3
 
 # --- 2. GUE to 7000 where the decap strips GUE at 6080 only ---------------------
 s1=$(decap_v4 s1); s2=$(decap_v4 s2); p2=$(decap_field s2 pass_not_tunnel)
@@ -53,6 +66,8 @@ i0=$(idx)
 sed -i 's/^encap = gue$/encap = ipip/' "$T/cidlb.conf"
 expect_rc "reload: b2 to IPIP" 0 lbc daemon reload
 eq "b2 says ipip" ipip "$(lbc -j backend list | jget "[b['encap'] for b in d if b['name'] == 'b2'][0]")"
+expect_rc "backend list (text) after the reload" 0 lbc backend list
+grep_in "text: b2 IPIP now" "^b2 .* encap-fib/ipip  *0:0002 " "$T/out"
 [ "$(idx)" != "$i0" ] && ok || bad "b2 got a new index for its new encapsulation: $(idx)"
 s2=$(decap_v4 s2)
 send --flow "$C2@41002" --count 10 >/dev/null

@@ -48,15 +48,35 @@ static void usage(FILE *f)
 		   "invalid, 3 refused (e.g. quarantined server ID) or failed.\n");
 }
 
+/* The MODE column: the forwarding mode, then the encapsulation, with the
+ * GUE port where it is not the default: "direct", "encap-fib/ipip",
+ * "encap-mac/gue:7000". */
+static const char *mode_str(json_t *b, char *buf, size_t len)
+{
+	const char *mode = json_string_value(json_object_get(b, "mode"));
+	const char *encap = json_string_value(json_object_get(b, "encap"));
+	json_int_t port = json_integer_value(json_object_get(b, "gue_port"));
+
+	if (!mode)
+		return "-";
+	if (!encap)
+		snprintf(buf, len, "%s", mode);
+	else if (port && port != CIDLB_GUE_PORT_DEFAULT)
+		snprintf(buf, len, "%s/%s:%lld", mode, encap, (long long)port);
+	else
+		snprintf(buf, len, "%s/%s", mode, encap);
+	return buf;
+}
+
 static void print_list(json_t *a)
 {
 	size_t i;
 	json_t *b;
 
-	printf("%-16s %-12s %5s %-24s %-9s %-7s %6s %-9s %-20s %12s %14s\n", "NAME", "POOL", "INDEX",
+	printf("%-16s %-12s %5s %-24s %-9s %-7s %6s %-18s %-20s %12s %14s\n", "NAME", "POOL", "INDEX",
 	       "ADDRESS", "STATE", "HEALTH", "WEIGHT", "MODE", "SERVER IDS", "PACKETS", "BYTES");
 	json_array_foreach (a, i, b) {
-		char sids[128] = "";
+		char sids[128] = "", mode[48];
 		const char *k, *health, *pool;
 		json_t *v;
 		size_t off = 0;
@@ -67,13 +87,13 @@ static void print_list(json_t *a)
 						"%s%s:%s", off ? "," : "", k, json_string_value(v));
 		health = json_string_value(json_object_get(b, "health"));
 		pool = json_string_value(json_object_get(b, "pool"));
-		printf("%-16s %-12s %5lld %-24s %-9s %-7s %6lld %-9s %-20s %12lld %14lld\n",
+		printf("%-16s %-12s %5lld %-24s %-9s %-7s %6lld %-18s %-20s %12lld %14lld\n",
 		       json_string_value(json_object_get(b, "name")), pool && *pool ? pool : "-",
 		       (long long)json_integer_value(json_object_get(b, "index")),
 		       json_string_value(json_object_get(b, "address")),
 		       json_string_value(json_object_get(b, "state")), health ? health : "-",
 		       (long long)json_integer_value(json_object_get(b, "weight")),
-		       json_string_value(json_object_get(b, "mode")), sids[0] ? sids : "-",
+		       mode_str(b, mode, sizeof(mode)), sids[0] ? sids : "-",
 		       (long long)json_integer_value(json_object_get(b, "packets")),
 		       (long long)json_integer_value(json_object_get(b, "bytes")));
 	}

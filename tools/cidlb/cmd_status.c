@@ -153,6 +153,8 @@ int cmd_status(int argc, char **argv)
 		       n == 1 ? "" : "es", (long long)json_integer_value(json_object_get(v, "table")),
 		       on < n ? ", withdrawn because: " : "",
 		       on < n ? json_string_value(json_object_get(v, "withdrawn_because")) : "");
+		if (json_is_true(json_object_get(v, "fail_open")))
+			printf("              while every backend is down by its health checks: the pools fail open (announce_fail_open = keep)\n");
 	} else {
 		printf("announced     off (announce_table = 0)\n");
 	}

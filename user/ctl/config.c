@@ -262,6 +262,10 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_DAEMON, "announce_table", CIDLB_CT_NUM, C_(announce_table), 0, 0, 252, "0",
 	  "'%s': must be a routing table number %u..%u of its own, 0 = off (253-255 are the kernel's)",
 	  "routing table that holds a route per VIP while this host should get their traffic (BGP through BIRD/FRR); 0 = off" },
+	{ CIDLB_SEC_DAEMON, "announce_fail_open", CIDLB_CT_FAIL_OPEN, C_(announce_withdraw_open), 0, 0,
+	  0, "keep",
+	  "'%s': must be 'keep' (the VIP routes stay while the pools fail open) or 'withdraw' (they go)",
+	  "every backend down by its health checks (its pool fails open): keep the VIP routes or withdraw them" },
 	/* [lb] */
 	{ CIDLB_SEC_LB, "interfaces", CIDLB_CT_IFACES, C_(ifaces), CX(n_ifaces), 0, 0, NULL, NULL,
 	  "the interfaces that receive the VIPs' traffic (required)" },
@@ -420,6 +424,7 @@ const char *cidlb_conf_type_str(enum cidlb_conf_type t)
 		[CIDLB_CT_SERVER_ID] = "hex",	  [CIDLB_CT_STATE] = "backend-state",
 		[CIDLB_CT_MAC] = "mac",		  [CIDLB_CT_MODE] = "backend-mode",
 		[CIDLB_CT_ENCAP] = "encap",	  [CIDLB_CT_NAME] = "name",
+		[CIDLB_CT_FAIL_OPEN] = "fail-open",
 	};
 
 	return (unsigned int)t < sizeof(names) / sizeof(names[0]) && names[t] ? names[t] : "?";
@@ -716,6 +721,14 @@ static int key_set(const struct cidlb_conf_key *k, void *base, const char *key, 
 			*AT(base, k->off, uint8_t) = CIDLB_ENCAP_IPIP;
 		else if (!strcmp(val, "gue"))
 			*AT(base, k->off, uint8_t) = CIDLB_ENCAP_GUE;
+		else
+			return key_bad(k, val, why, why_len);
+		return 0;
+	case CIDLB_CT_FAIL_OPEN:
+		if (!strcmp(val, "keep"))
+			*AT(base, k->off, bool) = false;
+		else if (!strcmp(val, "withdraw"))
+			*AT(base, k->off, bool) = true;
 		else
 			return key_bad(k, val, why, why_len);
 		return 0;

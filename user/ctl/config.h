@@ -129,6 +129,7 @@ struct cidlb_conf {
 	uint32_t quarantine_s;
 	uint32_t retire_ttl_s;
 	uint32_t announce_table; /* 0 = off (announce.c) */
+	bool announce_withdraw_open; /* announce_fail_open = withdraw (announce.c) */
 	/* [lb] */
 	char ifaces[CIDLB_MAX_IFACES][IF_NAMESIZE];
 	int n_ifaces;
@@ -201,6 +202,7 @@ enum cidlb_conf_type {
 	CIDLB_CT_MODE,	    /* encap or direct (bool: direct) */
 	CIDLB_CT_ENCAP,	    /* ipip or gue, uint8_t enum cidlb_encap */
 	CIDLB_CT_NAME,	    /* a pool's name, char[size] */
+	CIDLB_CT_FAIL_OPEN, /* keep or withdraw (bool: withdraw) */
 };
 
 struct cidlb_conf_key {

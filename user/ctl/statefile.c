@@ -57,6 +57,8 @@ int cidlb_state_write(const char *path, const struct cidlb_state *st)
 		json_object_set_new(o, "seed", json_integer((json_int_t)st->seed));
 	if (st->drained_since)
 		json_object_set_new(o, "drained_since", json_integer((json_int_t)st->drained_since));
+	if (st->announce_table)
+		json_object_set_new(o, "announce_table", json_integer((json_int_t)st->announce_table));
 	if (st->n_pools) {
 		json_t *pl = json_array();
 
@@ -336,6 +338,13 @@ int cidlb_state_read(const char *path, struct cidlb_state *st, char *why, size_t
 		f.array = NULL;
 		err = get_int(&f, o, "drained_since", 1, INT64_MAX, &t);
 		st->drained_since = (int64_t)t;
+	}
+	if (!err && json_object_get(o, "announce_table")) { /* absent while 0, in older files */
+		json_int_t t;
+
+		f.array = NULL;
+		err = get_int(&f, o, "announce_table", 1, UINT32_MAX, &t);
+		st->announce_table = (uint32_t)t;
 	}
 	if (!err && json_object_get(o, "pools")) { /* where the file names pools */
 		json_t *pl = json_object_get(o, "pools"), *e;

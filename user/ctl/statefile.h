@@ -55,6 +55,9 @@ struct cidlb_state {
 				 * (older state files have none) */
 	int64_t drained_since; /* `cidlb daemon drain`: wall clock time, kept
 				 * until undrain; 0 = not drained */
+	uint32_t announce_table; /* the table the VIP routes are kept in
+				  * ([daemon] announce_table), so that the next
+				  * start empties it if that changed; 0 = none */
 	/* the pools' names by number, where the file names them ("": a
 	 * number kept free), so that a restart keeps their numbers */
 	char (*pools)[CIDLB_NAME_MAX + 1];

@@ -8,12 +8,17 @@
  *
  * A VIP address is announced while the program is attached to at least
  * one interface, at least one active backend of weight > 0 is not down by
- * its health checks, and the operator has not drained the host. Each
- * sync reads the table back and makes it match (a route someone removed
- * comes back, a stale one goes), without removing first: a restart with
- * --keep leaves the routes in place and the next cidlbd takes them over
- * as they are. A plain stop removes them; a dead host's routes die with
- * it, and its BGP sessions (hold timer, BFD) withdraw them on the routers.
+ * its health checks (or all of them are down, so the pools fail open, and
+ * announce_fail_open = keep), and the operator has not drained the host.
+ * Each sync reads the table back and makes it match (a route someone
+ * removed comes back, a stale one goes), without removing first: a
+ * restart with --keep leaves the routes in place and the next cidlbd
+ * takes them over as they are. A table left, by a reload or across such
+ * a restart (the state file keeps the table), is emptied; at the start
+ * and when the table changes, the routes of our VIP addresses in any
+ * other table go too (left by an older configuration). A plain stop
+ * removes them; a dead host's routes die with it, and its BGP sessions
+ * (hold timer, BFD) withdraw them on the routers.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -102,9 +107,16 @@ static int route_change(int fd, bool add, const struct ann_vip *a, uint32_t tabl
 	return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
 }
 
-/* Our routes in @table (protocol CIDLB_RTPROT, host routes) into @out
- * (up to @max); their number or -errno. */
-static int routes_read(int fd, uint32_t table, struct ann_vip *out, int max)
+/* A route of ours read back: its address, table and device. */
+struct kroute {
+	struct ann_vip a;
+	uint32_t table;
+	uint32_t oif; /* 0: none given */
+};
+
+/* Our routes in @table, 0 = in every table (protocol CIDLB_RTPROT, host
+ * routes) into @out (up to @max); their number or -errno. */
+static int routes_read(int fd, uint32_t table, struct kroute *out, int max)
 {
 	static const int families[] = { AF_INET, AF_INET6 };
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
@@ -123,7 +135,8 @@ static int routes_read(int fd, uint32_t table, struct ann_vip *out, int max)
 		req.r.rtm_family = (uint8_t)families[fi];
 		req.r.rtm_protocol = CIDLB_RTPROT;
 		req.r.rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;
-		add_attr(&req, RTA_TABLE, &table, sizeof(table));
+		if (table)
+			add_attr(&req, RTA_TABLE, &table, sizeof(table));
 		if (sendto(fd, &req, req.h.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 			err = -errno;
 			break;
@@ -139,7 +152,7 @@ static int routes_read(int fd, uint32_t table, struct ann_vip *out, int max)
 			for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, (unsigned int)n);
 			     h = NLMSG_NEXT(h, n)) {
 				struct rtmsg *r = NLMSG_DATA(h);
-				uint32_t t;
+				uint32_t t, oif = 0;
 				struct rtattr *a;
 				int len;
 				bool v4;
@@ -173,12 +186,16 @@ static int routes_read(int fd, uint32_t table, struct ann_vip *out, int max)
 						memcpy(&t, RTA_DATA(a), sizeof(t));
 					else if (a->rta_type == RTA_DST)
 						dst = RTA_DATA(a);
+					else if (a->rta_type == RTA_OIF)
+						memcpy(&oif, RTA_DATA(a), sizeof(oif));
 				}
-				if (t != table || !dst || n_out >= max)
+				if ((table && t != table) || !dst || n_out >= max)
 					continue;
 				memset(&out[n_out], 0, sizeof(out[n_out]));
-				out[n_out].family = v4 ? CIDLB_FAMILY_V4 : CIDLB_FAMILY_V6;
-				memcpy(out[n_out].addr, dst, v4 ? 4 : 16);
+				out[n_out].a.family = v4 ? CIDLB_FAMILY_V4 : CIDLB_FAMILY_V6;
+				memcpy(out[n_out].a.addr, dst, v4 ? 4 : 16);
+				out[n_out].table = t;
+				out[n_out].oif = oif;
 				n_out++;
 			}
 		}
@@ -198,10 +215,24 @@ static const char *ann_str(const struct ann_vip *a, char *buf, size_t len)
 	return cidlb_addr_str(a->family, a->addr, buf, len);
 }
 
-/* Remove every route of ours from @table; how many were there, or -errno. */
-static int flush_table(uint32_t table)
+/* A route of ours removed from a table that is not announce_table @now. */
+static void log_removed(const struct ann_vip *a, uint32_t from, uint32_t now)
 {
-	struct ann_vip have[CIDLB_ANNOUNCE_MAX];
+	char s[64];
+
+	if (now)
+		pr_info("announce: removed the route of %s from table %u: announce_table is %u",
+			ann_str(a, s, sizeof(s)), from, now);
+	else
+		pr_info("announce: removed the route of %s from table %u: announce_table is 0 (off)",
+			ann_str(a, s, sizeof(s)), from);
+}
+
+/* Remove every route of ours from @table, each one logged unless @quiet
+ * (@now: the table they go to); how many were there, or -errno. */
+static int flush_table(uint32_t table, bool quiet, uint32_t now)
+{
+	struct kroute have[CIDLB_ANNOUNCE_MAX];
 	char s[64];
 	int fd, n, i, gone = 0;
 
@@ -210,15 +241,71 @@ static int flush_table(uint32_t table)
 		return fd;
 	n = routes_read(fd, table, have, CIDLB_ANNOUNCE_MAX);
 	for (i = 0; i < n; i++) {
-		int err = route_change(fd, false, &have[i], table);
+		int err = route_change(fd, false, &have[i].a, table);
 
-		if (err && err != -ESRCH)
+		if (err && err != -ESRCH) {
 			pr_warn("announce: cannot remove the route of %s from table %u: %s",
-				ann_str(&have[i], s, sizeof(s)), table, strerror(-err));
-		else
-			gone++;
+				ann_str(&have[i].a, s, sizeof(s)), table, strerror(-err));
+			continue;
+		}
+		gone++;
+		if (!quiet)
+			log_removed(&have[i].a, table, now);
 	}
 	close(fd);
+	return n < 0 ? n : gone;
+}
+
+/*
+ * The routes of ours that this configuration would announce (protocol
+ * CIDLB_RTPROT, a host route of one of d->ann's addresses, dev lo) in any
+ * table but @keep, 0 = in every table, removed, each one logged: what an
+ * older configuration left (the table the state file names is emptied
+ * whole before; this also covers a state file lost meanwhile). Routes of
+ * other protocols, other addresses and other devices stay. How many went,
+ * or -errno (nothing read).
+ */
+static int sweep_other_tables(struct daemon *d, uint32_t keep)
+{
+	struct kroute *have;
+	uint32_t lo = if_nametoindex("lo");
+	int fd, n, i, j, err, gone = 0, round, before;
+	char s[64];
+
+	have = calloc(CIDLB_ANNOUNCE_MAX, sizeof(*have));
+	if (!have)
+		return -ENOMEM;
+	fd = nl_open();
+	if (fd < 0) {
+		free(have);
+		return fd;
+	}
+	/* a full read may have left some out: again while it was full and
+	 * some went */
+	for (round = 0, n = CIDLB_ANNOUNCE_MAX, before = -1;
+	     round < 8 && n == CIDLB_ANNOUNCE_MAX && gone > before; round++) {
+		before = gone;
+		n = routes_read(fd, 0, have, CIDLB_ANNOUNCE_MAX);
+		for (i = 0; i < n; i++) {
+			if (have[i].table == keep || (lo && have[i].oif != lo))
+				continue;
+			for (j = 0; j < d->n_ann && !same_addr(&d->ann[j], &have[i].a); j++)
+				;
+			if (j == d->n_ann)
+				continue;
+			err = route_change(fd, false, &have[i].a, have[i].table);
+			if (err && err != -ESRCH) {
+				pr_warn("announce: cannot remove the route of %s from table %u: %s",
+					ann_str(&have[i].a, s, sizeof(s)), have[i].table,
+					strerror(-err));
+				continue;
+			}
+			gone++;
+			log_removed(&have[i].a, have[i].table, keep);
+		}
+	}
+	close(fd);
+	free(have);
 	return n < 0 ? n : gone;
 }
 
@@ -239,19 +326,38 @@ static bool forwarding(struct daemon *d)
 	return false;
 }
 
-/* At least one backend takes new connections and is not down. */
+/*
+ * The backends let the VIPs be announced: at least one takes new
+ * connections (active, weight > 0) and is not down by its health checks.
+ * When every such backend is down, each pool that has one fails open
+ * (apply.c: all of its backends stay in its Maglev table, the program
+ * forwards to them): with announce_fail_open = keep, the default, the
+ * VIPs stay announced too, as the forwarding goes on; with withdraw they
+ * go. Said in the log when this starts and ends.
+ */
 static bool healthy(struct daemon *d)
 {
+	bool any = false, open;
 	int i;
 
 	for (i = 0; i < d->conf->n_backends; i++) {
 		const struct cidlb_conf_backend *b = &d->conf->backends[i];
 
-		if (b->state == CIDLB_BE_ACTIVE && b->weight &&
-		    health_of(d, b->name, i) != HEALTH_DOWN)
-			return true;
+		if (b->state != CIDLB_BE_ACTIVE || !b->weight)
+			continue;
+		if (health_of(d, b->name, i) != HEALTH_DOWN)
+			break;
+		any = true;
 	}
-	return false;
+	open = any && i == d->conf->n_backends && !d->conf->announce_withdraw_open;
+	if (open != d->ann_fail_open) {
+		if (open)
+			pr_warn("announce: every backend is down by its health checks; the pools fail open and the VIPs stay announced (announce_fail_open = keep)");
+		else if (i < d->conf->n_backends)
+			pr_info("announce: a backend is up again; the pools no longer fail open");
+		d->ann_fail_open = open;
+	}
+	return i < d->conf->n_backends || open;
 }
 
 /* d->ann: one entry per VIP address of d->conf, announced flags kept
@@ -288,24 +394,39 @@ static int rebuild_list(struct daemon *d)
 
 void announce_sync(struct daemon *d)
 {
-	struct ann_vip have[CIDLB_ANNOUNCE_MAX];
+	struct kroute have[CIDLB_ANNOUNCE_MAX];
 	uint32_t table = d->conf ? d->conf->announce_table : 0;
 	const char *why = NULL;
-	bool want, present, failed = false;
+	bool want, present, failed = false, moved;
 	int fd, n, i, j, err;
 	char s[64];
 
 	if (!d->conf)
 		return;
-	if (d->ann_table && d->ann_table != table) {
-		n = flush_table(d->ann_table);
+	moved = d->ann_table != table;
+	if (d->ann_table && moved) {
+		n = flush_table(d->ann_table, false, table);
 		pr_info("announce: table %u left (%d route%s removed)", d->ann_table,
 			n > 0 ? n : 0, n == 1 ? "" : "s");
 	}
 	d->ann_table = table;
+	if (d->st.announce_table != table) { /* for the next start */
+		d->st.announce_table = table;
+		save_state(d);
+	}
 	if (rebuild_list(d))
 		return;
+	/* at the start and when the table changes: our VIPs' routes left in
+	 * other tables (a restart with --keep across a change) go */
+	if (!d->ann_swept || moved) {
+		n = sweep_other_tables(d, table);
+		d->ann_swept = n >= 0;
+		if (n < 0 && !d->ann_err_logged++)
+			pr_warn("announce: cannot read the routing tables to remove our routes outside table %u: %s",
+				table, strerror(-n));
+	}
 	if (!table) {
+		d->ann_fail_open = false;
 		for (i = 0; i < d->n_ann; i++)
 			d->ann[i].announced = false;
 		snprintf(d->ann_why, sizeof(d->ann_why), "announce_table is 0");
@@ -340,21 +461,21 @@ void announce_sync(struct daemon *d)
 	}
 	/* stale routes first: VIPs removed, or all when withdrawn */
 	for (j = 0; j < n; j++) {
-		for (i = 0; i < d->n_ann && !same_addr(&d->ann[i], &have[j]); i++)
+		for (i = 0; i < d->n_ann && !same_addr(&d->ann[i], &have[j].a); i++)
 			;
 		if (want && i < d->n_ann)
 			continue;
-		err = route_change(fd, false, &have[j], table);
+		err = route_change(fd, false, &have[j].a, table);
 		if (err && err != -ESRCH) {
 			failed = true;
 			if (!d->ann_err_logged++)
 				pr_warn("announce: cannot remove the route of %s from table %u: %s",
-					ann_str(&have[j], s, sizeof(s)), table, strerror(-err));
+					ann_str(&have[j].a, s, sizeof(s)), table, strerror(-err));
 		}
 	}
 	for (i = 0; i < d->n_ann; i++) {
 		for (j = 0, present = false; j < n && !present; j++)
-			present = same_addr(&d->ann[i], &have[j]);
+			present = same_addr(&d->ann[i], &have[j].a);
 		if (want && !present) {
 			err = route_change(fd, true, &d->ann[i], table);
 			if (err) {
@@ -383,7 +504,7 @@ void announce_withdraw_all(struct daemon *d)
 
 	if (!d->ann_table)
 		return;
-	n = flush_table(d->ann_table);
+	n = flush_table(d->ann_table, true, 0);
 	if (n > 0)
 		pr_info("announce: %d VIP route%s withdrawn from table %u", n, n == 1 ? "" : "s",
 			d->ann_table);
@@ -411,6 +532,9 @@ json_t *announce_json(struct daemon *d)
 	json_object_set_new(o, "table", json_integer(d->ann_table));
 	json_object_set_new(o, "protocol", json_integer(CIDLB_RTPROT));
 	json_object_set_new(o, "withdrawn_because", json_string(d->ann_why));
+	/* announced while every backend is down: the pools fail open */
+	json_object_set_new(o, "fail_open",
+			    json_boolean(d->ann_table && d->ann_fail_open && !d->ann_why[0]));
 	json_object_set_new(o, "vips", a);
 	return o;
 }

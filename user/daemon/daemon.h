@@ -168,7 +168,9 @@ struct daemon {
 	struct ann_vip *ann; /* one per VIP address of d->conf */
 	int n_ann;
 	bool ann_evaluated;
-	char ann_why[64]; /* why withdrawn, "" = announced */
+	bool ann_swept;	    /* other tables cleared of our VIPs' routes */
+	bool ann_fail_open; /* announced while every backend is down */
+	char ann_why[64];   /* why withdrawn, "" = announced */
 	int ann_err_logged;
 };
 
@@ -295,12 +297,14 @@ const char *health_state_str(uint8_t state);
 /* Make [daemon] announce_table hold a route per VIP address while this
  * host should receive their traffic (attached, a healthy backend, not
  * drained), none otherwise; under d->lock, once a second and after a
- * change. A table left by a reload is emptied. */
+ * change. A table left (by a reload, or across a restart: the state
+ * file's) is emptied; at the start and on a change of table, our VIPs'
+ * routes in other tables are removed. */
 void announce_sync(struct daemon *d);
 /* Remove our routes (a plain stop); under d->lock or single-threaded. */
 void announce_withdraw_all(struct daemon *d);
 void announce_free(struct daemon *d);
-/* {"table", "protocol", "withdrawn_because", "vips": [{address, announced}]} */
+/* {"table", "protocol", "withdrawn_because", "fail_open", "vips": [{address, announced}]} */
 json_t *announce_json(struct daemon *d);
 
 /* ---- ctl.c ---- */

@@ -167,6 +167,10 @@ static int cleanup_only(struct daemon *d)
 	d->ann_table = d->conf->announce_table;
 	announce_withdraw_all(d);
 	err = cidlb_state_read(d->conf->state_file, &prev, why, sizeof(why));
+	if (!err && prev.announce_table && prev.announce_table != d->ann_table) {
+		d->ann_table = prev.announce_table; /* where the kept daemon had them */
+		announce_withdraw_all(d);
+	}
 	for (i = 0; !err && i < prev.n_ifs; i++)
 		detach_one(d, prev.ifs[i].name, prev.ifs[i].fwd_set);
 	for (i = 0; i < d->conf->n_ifaces; i++)
@@ -436,6 +440,10 @@ int main(int argc, char **argv)
 	}
 	d->st.seed = prev.seed;
 	d->st.drained_since = prev.drained_since;
+	/* the table our routes were left in: announce_sync() empties it when
+	 * announce_table changed across the restart */
+	d->st.announce_table = prev.announce_table;
+	d->ann_table = prev.announce_table;
 	if (d->st.drained_since)
 		pr_info("this host is drained (cidlb daemon drain): its VIPs are not announced until 'cidlb daemon undrain'");
 	if (d->adopted && !d->st.seed &&
