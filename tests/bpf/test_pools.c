@@ -99,9 +99,11 @@ static void maglev(struct tlb *t, uint32_t pool, uint32_t idx)
  */
 static int setup(void **state)
 {
-	struct tlb *t = tlb_new();
+	struct tlb *t;
 	uint32_t i;
 
+	tlb_setup(state);
+	t = *state;
 	vip(t, VIP_B, 1);
 	for (i = 0; i < 4; i++)
 		backend(t, i);
@@ -117,13 +119,6 @@ static int setup(void **state)
 	}
 	maglev(t, 0, 2);
 	maglev(t, 1, 3);
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	tlb_free(*state);
 	return 0;
 }
 
@@ -381,12 +376,12 @@ static void test_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_same_id_own_backend, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cid_of_other_pool, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_maglev_per_pool, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retired_per_pool, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vip_moves, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_id_own_backend, setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_cid_of_other_pool, setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_maglev_per_pool, setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_retired_per_pool, setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_vip_moves, setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_limits, setup, tlb_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -70,6 +70,18 @@ void tlb_free(struct tlb *t)
 	free(t);
 }
 
+int tlb_setup(void **state)
+{
+	*state = tlb_new();
+	return 0;
+}
+
+int tlb_teardown(void **state)
+{
+	tlb_free(*state);
+	return 0;
+}
+
 void tlb_backend(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode, int state)
 {
 	tlb_backend_gue(t, idx, addr, fwd_mode, state, 0);

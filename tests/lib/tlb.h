@@ -31,6 +31,9 @@ const char *tobj(const char *name);
 struct tlb *tlb_new(void);
 struct tlb *tlb_new_opts(const struct cidlb_lb_opts *opts); /* map sizes */
 void tlb_free(struct tlb *t);
+/* cmocka fixtures: *state a tlb_new() for the test (or group), freed after. */
+int tlb_setup(void **state);
+int tlb_teardown(void **state);
 
 /* Backend idx: address in text (family from it), forwarding mode, state. */
 void tlb_backend(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode, int state);
