@@ -15,19 +15,7 @@ net_setup
 write_conf 1 2 3
 start_daemon
 
-FLOWS="--flow $(cid_of 1 010101010101)@45001 --flow $(cid_of 2 020202020202)@45002 --flow $(cid_of 3 030303030303)@45003"
-for i in $(seq 0 9); do FLOWS="$FLOWS --flow e7$(printf '%016x' $i)@$((46000 + i))"; done
-total_rx() { echo $(( $(decap_v4 s1) + $(decap_v4 s2) + $(decap_v4 s3) )); }
-stream_start() { rm -f "$T/stop"; send $FLOWS --interval-us 300 --until-file "$T/stop" >"$T/sent.json" & SENDER=$!; }
-# stream_stop BASE: stop the stream, wait until all it sent arrived
-# (past BASE) or 20 s passed
-stream_stop() {
-	touch "$T/stop"; wait $SENDER
-	poll 20 rx_at_least $(($1 + $(jget 'd["total"]' <"$T/sent.json")))
-}
-rx_at_least() { [ "$(total_rx)" -ge "$1" ]; }
-# flowing: 200 more packets arrive (forwarding goes on, however slow the machine)
-flowing() { poll 20 rx_at_least $(($(total_rx) + 200)) || bad "forwarding stalled"; }
+stream_flows
 
 # --- BTF: bpftool prints field names -------------------------------------------
 on lb bpftool map dump pinned "$PIN/cidlb_backends" >"$T/bt" 2>&1

@@ -38,20 +38,8 @@ new_tools() { CIDLBD=$NEW_CIDLBD CIDLB=$NEW_CIDLB; }
 net_setup
 write_conf 1 2 3
 
-FLOWS="--flow $(cid_of 1 010101010101)@45001 --flow $(cid_of 2 020202020202)@45002 --flow $(cid_of 3 030303030303)@45003"
-FALLBACK=
-for i in $(seq 0 9); do FALLBACK="$FALLBACK --flow e7$(printf '%016x' $i)@$((46000 + i))"; done
-FLOWS="$FLOWS $FALLBACK"
-total_rx() { echo $(( $(decap_v4 s1) + $(decap_v4 s2) + $(decap_v4 s3) )); }
-stream_start() { rm -f "$T/stop"; send $FLOWS --interval-us 300 --until-file "$T/stop" >"$T/sent.json" & SENDER=$!; }
-stream_stop() {
-	touch "$T/stop"; wait $SENDER
-	poll 20 rx_at_least $(($1 + $(jget 'd["total"]' <"$T/sent.json")))
-}
-rx_at_least() { [ "$(total_rx)" -ge "$1" ]; }
-flowing() { poll 20 rx_at_least $(($(total_rx) + 200)) || bad "forwarding stalled"; }
+stream_flows
 # the backend (s1..s3) each flow's packets reach, one flow at a time
-rx3() { echo "$(decap_v4 s1) $(decap_v4 s2) $(decap_v4 s3)"; }
 where() {
 	local f out="" a b i
 	for f in $FLOWS; do
