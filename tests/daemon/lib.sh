@@ -181,6 +181,18 @@ stream_stop() {
 }
 # flowing: 200 more packets arrive (forwarding goes on, however slow the machine)
 flowing() { poll 20 rx_at_least $(($(total_rx) + 200)) || bad "forwarding stalled"; }
+# stream_lost WHAT BASE [T0 T1]: stop the stream (stream_stop); every packet
+# it sent arrived (past BASE). Says how many (and the daemon's gap, from
+# T0 to T1); sets sent and got.
+stream_lost() {
+	local what=$1 base=$2 gap=
+	[ $# -ge 4 ] && gap="daemon gap $(awk -v a="$3" -v b="$4" 'BEGIN { printf "%.2f", b - a }') s, "
+	stream_stop "$base"
+	sent=$(jget 'd["total"]' <"$T/sent.json")
+	got=$(( $(total_rx) - base ))
+	echo "$what: $gap$sent packets sent, $got received, $((sent - got)) lost"
+	eq "$what: packets lost" 0 $((sent - got))
+}
 
 metrics() { # the Prometheus text of the test's daemon
 	on lb curl --noproxy '*' -sf http://127.0.0.1:19470/metrics

@@ -39,12 +39,8 @@ start_daemon
 t1=$(date +%s.%N)
 flowing
 poll 30 rx_at_least $((base + 1500))	# enough to mean something
-stream_stop "$base"
-sent=$(jget 'd["total"]' <"$T/sent.json")
-got=$(( $(total_rx) - base ))
-echo "restart with keep: daemon gap $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s, $sent packets sent, $got received, $((sent - got)) lost"
+stream_lost "restart with keep" "$base" "$t0" "$t1"
 [ "$sent" -gt 1000 ] && ok || bad "too few packets to mean anything: $sent"
-eq "keep restart: packets lost" 0 $((sent - got))
 eq "the new daemon adopted" "True" "$(lbc -j status | jget 'd["adopted"]')"
 grep_in "adoption logged" "adopting the program and maps pinned under $PIN" "$T/daemon.log"
 grep_in "attachment adopted" "l0: cidlb already attached" "$T/daemon.log"
@@ -59,11 +55,7 @@ flowing	# with no daemon
 expect_rc "status while crashed: not running" 1 lbc status
 grep_in "status says it still forwards" "pinned: it keeps forwarding" "$T/out"
 expect_rc "stats without the daemon" 0 lbc -j stats
-stream_stop "$base"
-sent=$(jget 'd["total"]' <"$T/sent.json")
-got=$(( $(total_rx) - base ))
-echo "crash: $sent packets sent, $got received"
-eq "crash: packets lost" 0 $((sent - got))
+stream_lost crash "$base"
 start_daemon
 eq "a daemon after a crash adopts" "True 3" "$(lbc -j status | jget 'd["adopted"], d["backends"]["active"]')"
 

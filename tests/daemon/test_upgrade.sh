@@ -112,12 +112,8 @@ start_daemon
 t1=$(date +%s.%N)
 flowing
 poll 30 rx_at_least $((base + 1500))
-stream_stop "$base"
-sent=$(jget 'd["total"]' <"$T/sent.json")
-got=$(( $(total_rx) - base ))
-echo "upgrade: daemon gap $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s, $sent packets sent, $got received, $((sent - got)) lost"
+stream_lost upgrade "$base" "$t0" "$t1"
 [ "$sent" -gt 1000 ] && ok || bad "too few packets to mean anything: $sent"
-eq "upgrade: packets lost" 0 $((sent - got))
 grep_in "upgrade: announced" "have layout 1, this cidlbd's is $LAYOUT: upgrading in place" "$T/daemon.log"
 grep_in "upgrade: swapped on l0" "l0: the new program took the place of the older one" "$T/daemon.log"
 grep_in "upgrade: done" "upgraded the maps pinned under $PIN from layout 1 to $LAYOUT on 1 interface" "$T/daemon.log"
@@ -157,8 +153,7 @@ daemon_fails "downgrade" "pinned map cidlb_[a-z_]* at $PIN/cidlb_[a-z_]* has \(v
 	--object "$OLD/build/cidlb.bpf.o"
 grep_in "downgrade: nothing changed" "the pinned program keeps forwarding as it is" "$T/err"
 flowing
-stream_stop "$base"
-eq "downgrade: packets lost meanwhile" 0 $(( $(total_rx) - base - $(jget 'd["total"]' <"$T/sent.json") ))
+stream_lost "downgrade, meanwhile" "$base"
 eq "downgrade: the program stays" "$prog_after" "$(prog_id)"
 new_tools
 
@@ -209,11 +204,7 @@ stop_daemon --keep
 : >"$T/daemon.log"
 start_daemon
 flowing
-stream_stop "$base"
-sent=$(jget 'd["total"]' <"$T/sent.json")
-got=$(( $(total_rx) - base ))
-echo "program replace: $sent packets sent, $got received"
-eq "replace: packets lost" 0 $((sent - got))
+stream_lost "program replace" "$base"
 grep_in "replace: noticed" "the pinned program is not the one of $ROOT/$BUILD/cidlb.bpf.o (same maps)" "$T/daemon.log"
 grep_in "replace: on l0" "l0: program $prog_v replaced by the one of $ROOT/$BUILD/cidlb.bpf.o" "$T/daemon.log"
 prog_r=$(prog_id)
