@@ -179,8 +179,9 @@ stream_stop() {
 	touch "$T/stop"; wait $SENDER
 	poll 20 rx_at_least $(($1 + $(jget 'd["total"]' <"$T/sent.json")))
 }
-# flowing: 200 more packets arrive (forwarding goes on, however slow the machine)
-flowing() { poll 20 rx_at_least $(($(total_rx) + 200)) || bad "forwarding stalled"; }
+# flowing [N]: N (default 200) more packets arrive (forwarding goes on,
+# however slow the machine)
+flowing() { poll 20 rx_at_least $(($(total_rx) + ${1:-200})) || bad "forwarding stalled: $(rx3)"; }
 # stream_lost WHAT BASE [T0 T1]: stop the stream (stream_stop); every packet
 # it sent arrived (past BASE). Says how many (and the daemon's gap, from
 # T0 to T1); sets sent and got.
