@@ -40,8 +40,10 @@ void tlb_backend(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode, in
 /* The same with GUE to UDP port gue_port (host order; 0: IPIP). */
 void tlb_backend_gue(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode, int state,
 		     uint16_t gue_port);
-/* Plaintext (key NULL) or keyed config. */
+/* Plaintext (key NULL) or keyed config: of pool 0, or of the pool given. */
 void tlb_config(struct tlb *t, uint32_t id, int sid_len, int nonce_len, const uint8_t *key);
+void tlb_pool_config(struct tlb *t, uint32_t pool, uint32_t id, int sid_len, int nonce_len,
+		     const uint8_t *key);
 void tlb_sid(struct tlb *t, uint32_t cr, const uint8_t *sid, int len, uint32_t idx);
 /* Maglev over the given backend indexes (equal weights). */
 void tlb_maglev(struct tlb *t, const uint32_t *idx, int n);
