@@ -607,6 +607,9 @@ struct cidlb_neigh {
  * the program sees moves exactly one counter of kind PASS, DROP or FWD
  * (its verdict); PATH counters tell the way it took. A new counter is one
  * line here, at the end (the structure only grows: adopted pins).
+ * tests/unit/test_maps.c keeps every shipped layout's counter names and
+ * fails unless this list starts with them in order: an upgrade carries
+ * the old counts by position (user/daemon/upgrade.c).
  */
 #define CIDLB_COUNTERS(X) \
 	/* 1. parse: Ethernet, VLAN, IP, UDP */ \

@@ -34,8 +34,8 @@ static int setup(void **state)
 	uint32_t fb = FALLBACK;
 	int i;
 
-	(void)state;
-	t = tlb_new();
+	tlb_setup(state); /* the group's state: tlb_teardown frees it */
+	t = *state;
 	for (i = 0; i < NBACK; i++) {
 		char a[32];
 
@@ -44,13 +44,6 @@ static int setup(void **state)
 	}
 	tlb_backend(t, FALLBACK, "198.18.5.99", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
 	tlb_maglev(t, &fb, 1);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tlb_free(t);
 	return 0;
 }
 
@@ -363,5 +356,5 @@ int main(void)
 		cmocka_unit_test(test_every_pair),
 	};
 
-	return cmocka_run_group_tests_name("cid_crypto", tests, setup, teardown);
+	return cmocka_run_group_tests_name("cid_crypto", tests, setup, tlb_teardown);
 }

@@ -2039,44 +2039,32 @@ static void test_idle(void **state)
 	assert_int_equal(f.seen, 1);
 }
 
-static int setup(void **state)
-{
-	*state = tlb_new();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	tlb_free(*state);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_icmp_errors, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_icmp_errors_gue, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_icmp_follows_lru, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_ip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_no_backend, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_len_check, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_lru_sticky, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_outer_follows_global, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gue, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_gue_sport, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_two_lbs_agree, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_memo_follows_maps, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_table, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_errors, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_errors_gue, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_icmp_follows_lru, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_not_ip, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_no_backend, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_len_check, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_lru_sticky, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_outer_follows_global, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_gue, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_gue_sport, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_two_lbs_agree, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_memo_follows_maps, tlb_setup, tlb_teardown),
 		cmocka_unit_test(test_retired_filter),
 		cmocka_unit_test(test_retired_filter_saturates),
 		cmocka_unit_test(test_retired_filter_resizes),
 		cmocka_unit_test(test_retired_expiry),
-		cmocka_unit_test_setup_teardown(test_many_vips, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sid_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_many_vips, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_sid_table, tlb_setup, tlb_teardown),
 		cmocka_unit_test(test_sid_table_spill),
-		cmocka_unit_test_setup_teardown(test_admit, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rate_guard, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_idle, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_admit, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_rate_guard, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_idle, tlb_setup, tlb_teardown),
 	};
 
 	return cmocka_run_group_tests_name("datapath", tests, NULL, NULL);

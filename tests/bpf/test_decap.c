@@ -132,9 +132,26 @@ static size_t client_frame(int family, int vlans, const char *cid_hex, uint8_t *
 	return tpkt_build(&s, frame);
 }
 
-/* client frame -> cidlb (encap) -> decap == client frame, but for the
- * MACs, which cidlb rewrote on the way. */
-static void test_round_trip(void **state)
+/* in -> cidlb (XDP_TX, `overhead` octets of tunnel headers more) -> decap
+ * (XDP_PASS) == in, but for the MACs, which cidlb rewrote on the way. */
+static void round_trip(const uint8_t *in, size_t len, size_t overhead, const char *what)
+{
+	uint8_t mid[TPKT_MAX], out[TPKT_MAX], want[TPKT_MAX];
+	size_t midlen, outlen;
+
+	assert_int_equal(tlb_run(lb, in, len, mid, &midlen), XDP_TX);
+	assert_int_equal(midlen, len + overhead);
+	assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_PASS);
+	/* the client's frame with the MACs of the tunnel packet */
+	memcpy(want, mid, 12);
+	memcpy(want + 12, in + 12, len - 12);
+	t_assert_frame(out, outlen, want, len, what);
+}
+
+/* Client frames of every inner and outer family, with tags, through
+ * round_trip() to backend 0 (IPv4 outer, tunnel headers o4 octets) or 1
+ * (IPv6, o6): each decapsulated once, counted by its outer family. */
+static void client_round_trips(size_t o4, size_t o6, const char *what)
 {
 	static const struct {
 		int family, vlans;
@@ -147,20 +164,12 @@ static void test_round_trip(void **state)
 	};
 	size_t i;
 
-	(void)state;
 	for (i = 0; i < sizeof(rt) / sizeof(rt[0]); i++) {
-		uint8_t in[TPKT_MAX], mid[TPKT_MAX], out[TPKT_MAX], want[TPKT_MAX];
+		uint8_t in[TPKT_MAX];
 		struct cidlb_decap_counters before = decap_counters(), after;
-		size_t len, midlen, outlen;
+		size_t len = client_frame(rt[i].family, rt[i].vlans, rt[i].cid, in);
 
-		len = client_frame(rt[i].family, rt[i].vlans, rt[i].cid, in);
-		assert_int_equal(tlb_run(lb, in, len, mid, &midlen), XDP_TX);
-		assert_int_equal(midlen, len + (rt[i].v6_outer ? 40 : 20));
-		assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_PASS);
-		/* the client's frame with the MACs of the tunnel packet */
-		memcpy(want, mid, 12);
-		memcpy(want + 12, in + 12, len - 12);
-		t_assert_frame(out, outlen, want, len, "decapsulated packet");
+		round_trip(in, len, rt[i].v6_outer ? o6 : o4, what);
 		after = decap_counters();
 		assert_int_equal(after.rx_packets - before.rx_packets, 1);
 		if (rt[i].v6_outer)
@@ -168,6 +177,13 @@ static void test_round_trip(void **state)
 		else
 			assert_int_equal(after.decap_v4 - before.decap_v4, 1);
 	}
+}
+
+/* IPIP and IP6IP6 (IPv4 and IPv6 outer headers, 20 and 40 octets). */
+static void test_round_trip(void **state)
+{
+	(void)state;
+	client_round_trips(20, 40, "decapsulated packet");
 }
 
 /* An ICMP error (fam, type) to the VIP quoting the packet the VIP sent
@@ -209,7 +225,7 @@ static void test_icmp_round_trip(void **state)
 		{ 4, 11, "\x07\x0a\x0b\x0c\xa1\xa2\xa3\xa4", 1 },
 		{ 6, 1, "\x07\x0a\x0b\x0c\xa1\xa2\xa3\xa4", 1 },
 	};
-	uint8_t in[TPKT_MAX], mid[TPKT_MAX], out[TPKT_MAX], want[TPKT_MAX];
+	uint8_t in[TPKT_MAX], mid[TPKT_MAX], out[TPKT_MAX];
 	struct cidlb_decap_counters before, after;
 	size_t i, len, midlen, outlen;
 
@@ -218,12 +234,7 @@ static void test_icmp_round_trip(void **state)
 		before = decap_counters();
 		len = icmp_error_frame(rt[i].family, rt[i].type, T_VIP_PORT,
 				       (const uint8_t *)rt[i].scid, in);
-		assert_int_equal(tlb_run(lb, in, len, mid, &midlen), XDP_TX);
-		assert_int_equal(midlen, len + (rt[i].v6_outer ? 40 : 20));
-		assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_PASS);
-		memcpy(want, mid, 12);
-		memcpy(want + 12, in + 12, len - 12);
-		t_assert_frame(out, outlen, want, len, "decapsulated ICMP error");
+		round_trip(in, len, rt[i].v6_outer ? 40 : 20, "decapsulated ICMP error");
 		after = decap_counters();
 		assert_int_equal(
 			after.decap_v4 + after.decap_v6 - before.decap_v4 - before.decap_v6, 1);
@@ -305,38 +316,16 @@ static void srcs_gue_port(uint16_t port)
  */
 static void test_gue_round_trip(void **state)
 {
-	static const struct {
-		int family, vlans;
-		const char *cid;
-		int v6_outer;
-	} rt[] = {
-		{ 4, 0, "07010203a1a2a3a4", 0 }, { 6, 0, "07010203a1a2a3a4", 0 },
-		{ 4, 0, "070a0b0ca1a2a3a4", 1 }, { 6, 0, "070a0b0ca1a2a3a4", 1 },
-		{ 4, 1, "07010203a1a2a3a4", 0 }, { 6, 2, "070a0b0ca1a2a3a4", 1 },
-	};
-	uint8_t in[TPKT_MAX], mid[TPKT_MAX], out[TPKT_MAX], want[TPKT_MAX];
+	uint8_t in[TPKT_MAX], mid[TPKT_MAX], out[TPKT_MAX];
 	struct cidlb_decap_counters before, after;
-	size_t i, len, midlen, outlen, u;
+	size_t len, midlen, outlen, u;
 
 	(void)state;
 	tlb_backend_gue(lb, 0, BE4, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, 6080);
 	tlb_backend_gue(lb, 1, BE6, CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE, 6080);
 	srcs_gue_port(6080);
-	for (i = 0; i < sizeof(rt) / sizeof(rt[0]); i++) {
-		before = decap_counters();
-		len = client_frame(rt[i].family, rt[i].vlans, rt[i].cid, in);
-		assert_int_equal(tlb_run(lb, in, len, mid, &midlen), XDP_TX);
-		assert_int_equal(midlen, len + (rt[i].v6_outer ? 52 : 32));
-		assert_int_equal(tlb_run_prog(dc.prog, mid, midlen, out, &outlen, 0), XDP_PASS);
-		memcpy(want, mid, 12);
-		memcpy(want + 12, in + 12, len - 12);
-		t_assert_frame(out, outlen, want, len, "decapsulated GUE packet");
-		after = decap_counters();
-		if (rt[i].v6_outer)
-			assert_int_equal(after.decap_v6 - before.decap_v6, 1);
-		else
-			assert_int_equal(after.decap_v4 - before.decap_v4, 1);
-	}
+	/* the outer IP header, UDP (8) and GUE (4) */
+	client_round_trips(32, 52, "decapsulated GUE packet");
 
 	before = decap_counters();
 	len = client_frame(4, 0, "07010203a1a2a3a4", in);

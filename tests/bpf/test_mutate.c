@@ -55,8 +55,8 @@ static int setup(void **state)
 	struct cidlb_cid_key rk = { .len = 8 };
 	size_t n;
 
-	(void)state;
-	t = tlb_new();
+	tlb_setup(state); /* the group's state: tlb_teardown frees it */
+	t = *state;
 	tlb_config(t, 0, 3, 4, NULL);
 	tlb_config(t, 1, 3, 4, four_key);
 	tlb_backend(t, 0, "198.18.3.10", CIDLB_FWD_ENCAP_MAC, CIDLB_BE_ACTIVE);
@@ -82,13 +82,6 @@ static int setup(void **state)
 	add_seed(4, 1, q, n);
 	n = tquic_short(q, 0x41, rk.cid, 8, 40);
 	add_seed(4, 0, q, n);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tlb_free(t);
 	return 0;
 }
 
@@ -245,5 +238,5 @@ int main(void)
 		cmocka_unit_test(test_mutations),
 	};
 
-	return cmocka_run_group_tests_name("mutate", tests, setup, teardown);
+	return cmocka_run_group_tests_name("mutate", tests, setup, tlb_teardown);
 }

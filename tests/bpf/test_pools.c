@@ -57,21 +57,6 @@ static void backend(struct tlb *t, uint32_t idx)
 	assert_int_equal(cidlb_lb_set_backend(t->lb, idx, &b), 0);
 }
 
-/* Config id of pool: plaintext (key NULL) or keyed, server IDs of 3. */
-static void config(struct tlb *t, uint32_t pool, uint32_t id, int nonce_len, const uint8_t *key)
-{
-	struct cidlb_config c = { .sid_len = 3, .nonce_len = nonce_len };
-
-	c.pt_len = 3 + nonce_len;
-	c.half_len = (c.pt_len + 1) / 2;
-	c.mode = !key		? CIDLB_MODE_PLAINTEXT :
-		 c.pt_len == 16 ? CIDLB_MODE_SINGLE_PASS :
-				  CIDLB_MODE_FOUR_PASS;
-	if (key)
-		assert_int_equal(cidlb_aes128_key_schedules(key, c.enc_rk, c.dec_rk), 0);
-	assert_int_equal(cidlb_lb_set_pool_config(t->lb, pool, id, &c), 0);
-}
-
 static void sid_of(struct tlb *t, uint16_t pool, uint8_t cr, uint32_t idx)
 {
 	struct cidlb_sid_key k = { .config_id = cr, .len = 3, .pool = pool };
@@ -99,31 +84,26 @@ static void maglev(struct tlb *t, uint32_t pool, uint32_t idx)
  */
 static int setup(void **state)
 {
-	struct tlb *t = tlb_new();
+	struct tlb *t;
 	uint32_t i;
 
+	tlb_setup(state);
+	t = *state;
 	vip(t, VIP_B, 1);
 	for (i = 0; i < 4; i++)
 		backend(t, i);
-	config(t, 0, 1, 4, NULL);
-	config(t, 0, 2, 6, key_a);
-	config(t, 0, 3, 4, NULL);
-	config(t, 1, 1, 5, key_b);
-	config(t, 1, 2, 6, key_b);
-	config(t, 1, 3, 4, NULL);
+	tlb_pool_config(t, 0, 1, 3, 4, NULL);
+	tlb_pool_config(t, 0, 2, 3, 6, key_a);
+	tlb_pool_config(t, 0, 3, 3, 4, NULL);
+	tlb_pool_config(t, 1, 1, 3, 5, key_b);
+	tlb_pool_config(t, 1, 2, 3, 6, key_b);
+	tlb_pool_config(t, 1, 3, 3, 4, NULL);
 	for (i = 1; i <= 3; i++) {
 		sid_of(t, 0, (uint8_t)i, 0);
 		sid_of(t, 1, (uint8_t)i, 1);
 	}
 	maglev(t, 0, 2);
 	maglev(t, 1, 3);
-	*state = t;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	tlb_free(*state);
 	return 0;
 }
 
@@ -277,7 +257,7 @@ static void test_maglev_per_pool(void **state)
 	assert_int_equal(c.route_maglev - a.route_maglev, 2);
 
 	/* config 0 in pool 1 only: pool 0 finds none */
-	config(t, 1, 0, 4, NULL);
+	tlb_pool_config(t, 1, 0, 3, 4, NULL);
 	sid_of(t, 1, 0, 1);
 	cid[0] = 0x07;
 	memcpy(cid + 1, sid, 3);
@@ -381,12 +361,12 @@ static void test_limits(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_same_id_own_backend, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cid_of_other_pool, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_maglev_per_pool, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_retired_per_pool, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_vip_moves, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_limits, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_same_id_own_backend, setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_cid_of_other_pool, setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_maglev_per_pool, setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_retired_per_pool, setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_vip_moves, setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_limits, setup, tlb_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

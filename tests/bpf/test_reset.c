@@ -74,8 +74,8 @@ static int setup(void **state)
 {
 	static const uint8_t sid0[] = { 1, 2, 3 }, sid1[] = { 0x0a, 0x0b, 0x0c };
 
-	(void)state;
-	t = tlb_new();
+	tlb_setup(state); /* the group's state: tlb_teardown frees it */
+	t = *state;
 	set_config(0, 4, true);
 	set_config(1, 4, false);
 	set_config(2, 14, true);
@@ -86,13 +86,6 @@ static int setup(void **state)
 	tlb_sid(t, 2, sid0, 3, 0);
 	tlb_sid(t, 0, sid1, 3, 1);
 	set_rate(1000000);
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	tlb_free(t);
 	return 0;
 }
 
@@ -450,5 +443,5 @@ int main(void)
 		cmocka_unit_test(test_reset_quarantined),
 	};
 
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, setup, tlb_teardown);
 }

@@ -358,25 +358,13 @@ static void test_token_after_dcid(void **state)
 	assert_int_equal(DELTA(route_token) + DELTA(token_unroutable), 0);
 }
 
-static int setup(void **state)
-{
-	*state = tlb_new();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	tlb_free(*state);
-	return 0;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_token_routes, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_token_unroutable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_token_off, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_token_after_dcid, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_routes, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_token_unroutable, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_token_off, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_token_after_dcid, tlb_setup, tlb_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

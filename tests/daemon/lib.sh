@@ -158,6 +158,43 @@ decap_v4() { # srv device -> packets decapsulated there
 	on srv "$CIDLB" -j decap stats "$1" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["decap_v4"])'
 }
 
+# ---- streams through the LB, counted where they arrive -----------------------
+# stream_flows: FLOWS, send.py's flows of a stream: a CID of each of b1..b3
+# and (FALLBACK) 10 flows whose CIDs name no server ID
+stream_flows() {
+	local i
+	FALLBACK=
+	for i in $(seq 0 9); do FALLBACK="$FALLBACK --flow e7$(printf '%016x' $i)@$((46000 + i))"; done
+	FLOWS="--flow $(cid_of 1 010101010101)@45001 --flow $(cid_of 2 020202020202)@45002"
+	FLOWS="$FLOWS --flow $(cid_of 3 030303030303)@45003$FALLBACK"
+}
+rx3() { echo "$(decap_v4 s1) $(decap_v4 s2) $(decap_v4 s3)"; } # decapsulated on s1, s2, s3
+total_rx() { echo $(( $(decap_v4 s1) + $(decap_v4 s2) + $(decap_v4 s3) )); }
+rx_at_least() { [ "$(total_rx)" -ge "$1" ]; }
+# stream_start: $FLOWS every 300 us until stream_stop (what was sent: $T/sent.json)
+stream_start() { rm -f "$T/stop"; send $FLOWS --interval-us 300 --until-file "$T/stop" >"$T/sent.json" & SENDER=$!; }
+# stream_stop BASE: stop the stream, wait until all it sent arrived
+# (past BASE) or 20 s passed
+stream_stop() {
+	touch "$T/stop"; wait $SENDER
+	poll 20 rx_at_least $(($1 + $(jget 'd["total"]' <"$T/sent.json")))
+}
+# flowing [N]: N (default 200) more packets arrive (forwarding goes on,
+# however slow the machine)
+flowing() { poll 20 rx_at_least $(($(total_rx) + ${1:-200})) || bad "forwarding stalled: $(rx3)"; }
+# stream_lost WHAT BASE [T0 T1]: stop the stream (stream_stop); every packet
+# it sent arrived (past BASE). Says how many (and the daemon's gap, from
+# T0 to T1); sets sent and got.
+stream_lost() {
+	local what=$1 base=$2 gap=
+	[ $# -ge 4 ] && gap="daemon gap $(awk -v a="$3" -v b="$4" 'BEGIN { printf "%.2f", b - a }') s, "
+	stream_stop "$base"
+	sent=$(jget 'd["total"]' <"$T/sent.json")
+	got=$(( $(total_rx) - base ))
+	echo "$what: $gap$sent packets sent, $got received, $((sent - got)) lost"
+	eq "$what: packets lost" 0 $((sent - got))
+}
+
 metrics() { # the Prometheus text of the test's daemon
 	on lb curl --noproxy '*' -sf http://127.0.0.1:19470/metrics
 }

@@ -16,24 +16,16 @@ net_setup
 write_conf 1 2
 start_daemon
 
-counts() { echo "$(decap_v4 s1) $(decap_v4 s2) $(decap_v4 s3)"; }
 delta() { # BEFORE AFTER -> per-interface differences
 	local -a a=($1) b=($2)
 	echo "$((b[0] - a[0])) $((b[1] - a[1])) $((b[2] - a[2]))"
 }
 sent_of() { jget "d['sent'][$1]" <"$1.json" 2>/dev/null; }
-rx_total() { counts | awk '{ print $1 + $2 + $3 }'; }
-rx_at_least() { [ "$(rx_total)" -ge "$1" ]; }
-# counts_after BEFORE N: the counts once N more packets arrived in all (or
+# counts_after BEFORE N: rx3 once N more packets arrived in all (or
 # after 20 s: the checks then say what is missing)
 counts_after() {
 	poll 20 rx_at_least $(($(echo "$1" | awk '{ print $1 + $2 + $3 }') + $2))
-	counts
-}
-# flowing: the stream gets 100 more packets through (each state of the
-# backends sees traffic, however slow the machine)
-flowing() {
-	poll 20 rx_at_least $(($(rx_total) + 100)) || bad "the stream stalled: $(counts)"
+	rx3
 }
 
 # --- 1. CID-routed connections through every kind of change ----------------
@@ -41,26 +33,26 @@ C1=$(cid_of 1 a1a2a3a4a5a6); C2=$(cid_of 2 b1b2b3b4b5b6)
 rm -f "$T/stop"
 send --flow "$C1@41001" --flow "$C2@41002" --interval-us 500 --until-file "$T/stop" >"$T/s1.json" &
 SENDER=$!
-flowing
+flowing 100	# each state of the backends sees traffic
 expect_rc "add b3" 0 lbc backend add b3 --address 198.18.3.2 --server-id 0:0003
-flowing
+flowing 100
 expect_rc "drain b1" 0 lbc backend drain b1
-flowing
+flowing 100
 expect_rc "weight b2 5" 0 lbc backend weight b2 5
-flowing
+flowing 100
 expect_rc "activate b1" 0 lbc backend activate b1
-flowing
+flowing 100
 expect_rc "remove b3" 0 lbc backend remove b3
-flowing
+flowing 100
 expect_rc "weight b2 100" 0 lbc backend weight b2 100
-flowing
+flowing 100
 # a stream long enough to mean something, however fast the machine
 poll 30 rx_at_least 1200
 touch "$T/stop"
 wait $SENDER
 n1=$(jget 'd["sent"][0]' <"$T/s1.json"); n2=$(jget 'd["sent"][1]' <"$T/s1.json")
 [ "$n1" -gt 500 ] && ok || bad "the stream was too short to mean anything: $n1 packets"
-wait_eq "every packet of b1's and b2's connections at its own backend, none at b3" "$n1 $n2 0" counts
+wait_eq "every packet of b1's and b2's connections at its own backend, none at b3" "$n1 $n2 0" rx3
 eq "the LB counted them as routed by CID" "$((n1 + n2)) 0 0" \
 	"$(lbc -j stats | jget 'd["counters"]["route_cid"], d["counters"]["unroutable_sid"], d["counters"]["drop_no_backend"]')"
 
@@ -73,7 +65,7 @@ flows() { # FIRST-PORT: 60 flows with unroutable CIDs (config ID 7)
 }
 # each flow opens with an Initial (only those record a 4-tuple), then
 # sends short headers with the unroutable CID
-A=$(counts); send $(flows 42000) --count 1 --initial >/dev/null; B=$(counts_after "$A" 60)
+A=$(rx3); send $(flows 42000) --count 1 --initial >/dev/null; B=$(counts_after "$A" 60)
 first=$(delta "$A" "$B")
 read -r f1 f2 f3 <<<"$first"
 eq "60 fallback flows placed" 60 $((f1 + f2 + f3))

@@ -15,19 +15,7 @@ net_setup
 write_conf 1 2 3
 start_daemon
 
-FLOWS="--flow $(cid_of 1 010101010101)@45001 --flow $(cid_of 2 020202020202)@45002 --flow $(cid_of 3 030303030303)@45003"
-for i in $(seq 0 9); do FLOWS="$FLOWS --flow e7$(printf '%016x' $i)@$((46000 + i))"; done
-total_rx() { echo $(( $(decap_v4 s1) + $(decap_v4 s2) + $(decap_v4 s3) )); }
-stream_start() { rm -f "$T/stop"; send $FLOWS --interval-us 300 --until-file "$T/stop" >"$T/sent.json" & SENDER=$!; }
-# stream_stop BASE: stop the stream, wait until all it sent arrived
-# (past BASE) or 20 s passed
-stream_stop() {
-	touch "$T/stop"; wait $SENDER
-	poll 20 rx_at_least $(($1 + $(jget 'd["total"]' <"$T/sent.json")))
-}
-rx_at_least() { [ "$(total_rx)" -ge "$1" ]; }
-# flowing: 200 more packets arrive (forwarding goes on, however slow the machine)
-flowing() { poll 20 rx_at_least $(($(total_rx) + 200)) || bad "forwarding stalled"; }
+stream_flows
 
 # --- BTF: bpftool prints field names -------------------------------------------
 on lb bpftool map dump pinned "$PIN/cidlb_backends" >"$T/bt" 2>&1
@@ -51,12 +39,8 @@ start_daemon
 t1=$(date +%s.%N)
 flowing
 poll 30 rx_at_least $((base + 1500))	# enough to mean something
-stream_stop "$base"
-sent=$(jget 'd["total"]' <"$T/sent.json")
-got=$(( $(total_rx) - base ))
-echo "restart with keep: daemon gap $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }') s, $sent packets sent, $got received, $((sent - got)) lost"
+stream_lost "restart with keep" "$base" "$t0" "$t1"
 [ "$sent" -gt 1000 ] && ok || bad "too few packets to mean anything: $sent"
-eq "keep restart: packets lost" 0 $((sent - got))
 eq "the new daemon adopted" "True" "$(lbc -j status | jget 'd["adopted"]')"
 grep_in "adoption logged" "adopting the program and maps pinned under $PIN" "$T/daemon.log"
 grep_in "attachment adopted" "l0: cidlb already attached" "$T/daemon.log"
@@ -71,11 +55,7 @@ flowing	# with no daemon
 expect_rc "status while crashed: not running" 1 lbc status
 grep_in "status says it still forwards" "pinned: it keeps forwarding" "$T/out"
 expect_rc "stats without the daemon" 0 lbc -j stats
-stream_stop "$base"
-sent=$(jget 'd["total"]' <"$T/sent.json")
-got=$(( $(total_rx) - base ))
-echo "crash: $sent packets sent, $got received"
-eq "crash: packets lost" 0 $((sent - got))
+stream_lost crash "$base"
 start_daemon
 eq "a daemon after a crash adopts" "True 3" "$(lbc -j status | jget 'd["adopted"], d["backends"]["active"]')"
 

@@ -39,8 +39,6 @@ print(" ".join(sorted("%s>%d" % ("".join("%02x" % x for x in e["formatted"]["key
                                   e["formatted"]["value"]) for e in json.load(sys.stdin))))'
 }
 vips() { on lb bpftool -j map dump pinned "$PIN/cidlb_vips" | jget 'len(d)'; }
-rx() { echo "$(decap_v4 s1) $(decap_v4 s2) $(decap_v4 s3)"; }
-total_rx() { local a b c; read -r a b c <<<"$(rx)"; echo $((a + b + c)); }
 
 # routes_are_b1_b2 WHAT PORT: a CID of each backend and 30 fallback flows
 # (CIDs of no server ID in short headers: Maglev places every packet, none

@@ -557,25 +557,37 @@ e2e_dump() {
 }
 
 # ---- cidlbd on the cidlb hosts --------------------------------------------------
-# e2e_conf LB: write LB's configuration. QUIC-LB config 0 is plaintext
-# (server ID 2, nonce 15), config 1 four-pass AES (server ID 2, nonce 8;
-# the CID's last 7 octets are extra); every backend has its server ID under
-# both, and the servers' shim picks one. Backends be1, be2 encapsulated
-# (IPIP/IP6IP6), be3 in direct mode (MAC rewrite on the shared segment).
+# e2e_conf LB [pools]: write LB's configuration. QUIC-LB config 0 is
+# plaintext (server ID 2, nonce 15), config 1 four-pass AES (server ID 2,
+# nonce 8; the CID's last 7 octets are extra); every backend has its server
+# ID under both, and the servers' shim picks one. Backends be1, be2
+# encapsulated (IPIP/IP6IP6), be3 in direct mode (MAC rewrite on the
+# shared segment).
+# With "pools": two services, each a pool of its own: "web" (VIP4, VIP6;
+# be1, be2 with weight 0: new flows go to be1) and "game" (VIP4B, VIP6B;
+# be3), both with plaintext config 0 as above, each backend's server ID
+# BE_SID (a test may give be3 be1's: the pools' server IDs never meet),
+# all encapsulated.
 # E2E_BE_FAMILY=6: the backends' IPv6 addresses, so tunnels are IPv6 outside.
 E2E_BE_FAMILY=${E2E_BE_FAMILY:-4}
 e2e_conf() {
-	local l=$1 b f=$E2E_TMP/$1.conf
+	local l=$1 pools=${2:-} f=$E2E_TMP/$1.conf b a i q rk='' vips qlbs extra
 	mkdir -p "$E2E_TMP/$l"
-	(umask 077; echo $QLB_KEY >"$E2E_TMP/$l/qlb1.key")
-	local rk=
-	if [ -n "$E2E_RESET_KEY" ]; then
-		(umask 077; echo "$E2E_RESET_KEY" >"$E2E_TMP/$l/reset.key")
-		rk="reset_key_file = $E2E_TMP/$l/reset.key"
+	if [ -n "$pools" ]; then
+		vips=(web4 "$VIP4" web web6 "$VIP6" web game4 "$VIP4B" game game6 "$VIP6B" game)
+		qlbs=("web 0" "game 0")
+	else
+		vips=(web4 "$VIP4" "" web4b "$VIP4B" "" web6 "$VIP6" "" web6b "$VIP6B" "")
+		qlbs=(0)
+		(umask 077; echo $QLB_KEY >"$E2E_TMP/$l/qlb1.key")
+		if [ -n "$E2E_RESET_KEY" ]; then
+			(umask 077; echo "$E2E_RESET_KEY" >"$E2E_TMP/$l/reset.key")
+			rk="reset_key_file=$E2E_TMP/$l/reset.key"
+		fi
 	fi
 	{
 		cat <<-EOC
-		; cidlb end-to-end test: $l
+		; cidlb end-to-end test: $l${pools:+, two pools}
 		[daemon]
 		pin_dir = /sys/fs/bpf/cidlb
 		control_socket = $E2E_TMP/$l/cidlbd.sock
@@ -590,99 +602,47 @@ e2e_conf() {
 		source4 = ${LB_ADDR4[$l]}
 		source6 = ${LB_ADDR6[$l]}
 		seed = $SEED
-		[vip web4]
-		address = $VIP4
-		port = $PORT
-		[vip web4b]
-		address = $VIP4B
-		port = $PORT
-		[vip web6]
-		address = $VIP6
-		port = $PORT
-		[vip web6b]
-		address = $VIP6B
-		port = $PORT
-		[quic-lb 0]
-		server_id_len = $QLB_SID_LEN
-		nonce_len = 15
-		len_self_encode = yes
-		$rk
-		[quic-lb 1]
-		server_id_len = $QLB_SID_LEN
-		nonce_len = 8
-		len_self_encode = yes
-		key_file = $E2E_TMP/$l/qlb1.key
-		$rk
 		EOC
+		[ -n "$pools" ] && printf '[pool web]\n[pool game]\n'
+		for ((i = 0; i < ${#vips[@]}; i += 3)); do
+			conf_section "vip ${vips[i]}" "address=${vips[i + 1]}" "port=$PORT" \
+				"${vips[i + 2]:+pool=${vips[i + 2]}}"
+		done
+		for q in "${qlbs[@]}"; do
+			conf_section "quic-lb $q" "server_id_len=$QLB_SID_LEN" nonce_len=15 \
+				len_self_encode=yes "$rk"
+		done
+		[ -n "$pools" ] ||
+			conf_section "quic-lb 1" "server_id_len=$QLB_SID_LEN" nonce_len=8 \
+				len_self_encode=yes "key_file=$E2E_TMP/$l/qlb1.key" "$rk"
 		for b in "${BACKENDS[@]}"; do
-			local a=${BE_ADDR4[$b]}
+			a=${BE_ADDR4[$b]}
 			[ "$E2E_BE_FAMILY" = 6 ] && a=${BE_ADDR6[$b]}
-			printf '[backend %s]\naddress = %s\nserver_id.0 = %s\nserver_id.1 = %s\n' \
-				"$b" "$a" "${BE_SID[$b]}" "${BE_SID_AES[$b]}"
-			[ "$b" = be3 ] && printf 'mode = direct\nmac = %s\n' "$(mac_of "$b" eth0)"
+			if [ -n "$pools" ]; then
+				case $b in
+				be3) extra=(pool=game) ;;
+				be2) extra=(pool=web weight=0) ;;
+				*) extra=(pool=web) ;;
+				esac
+			else
+				extra=("server_id.1=${BE_SID_AES[$b]}")
+				[ "$b" = be3 ] && extra+=(mode=direct "mac=$(mac_of "$b" eth0)")
+			fi
+			conf_section "backend $b" "address=$a" "server_id.0=${BE_SID[$b]}" "${extra[@]}"
 		done
 	} >"$f"
 }
 
-# e2e_conf_pools LB: LB's configuration with two services, each a pool
-# of its own: "web" (VIP4, VIP6; be1, be2 with weight 0: new flows go to
-# be1) and "game" (VIP4B, VIP6B; be3), both with plaintext config 0 as in
-# e2e_conf, each backend's server ID BE_SID (a test may give be3 be1's:
-# the pools' server IDs never meet)
-e2e_conf_pools() {
-	local l=$1 f=$E2E_TMP/$1.conf
-	mkdir -p "$E2E_TMP/$l"
-	{
-		cat <<-EOC
-		; cidlb end-to-end test: $l, two pools
-		[daemon]
-		pin_dir = /sys/fs/bpf/cidlb
-		control_socket = $E2E_TMP/$l/cidlbd.sock
-		state_file = $E2E_TMP/$l/state.json
-		metrics = off
-		bpf_object = $BUILD/cidlb.bpf.o
-		log_level = info
-		quarantine = 600
-		[lb]
-		interfaces = eth0
-		attach_mode = native
-		source4 = ${LB_ADDR4[$l]}
-		source6 = ${LB_ADDR6[$l]}
-		seed = $SEED
-		[pool web]
-		[pool game]
-		[vip web4]
-		address = $VIP4
-		port = $PORT
-		pool = web
-		[vip web6]
-		address = $VIP6
-		port = $PORT
-		pool = web
-		[vip game4]
-		address = $VIP4B
-		port = $PORT
-		pool = game
-		[vip game6]
-		address = $VIP6B
-		port = $PORT
-		pool = game
-		[quic-lb web 0]
-		server_id_len = $QLB_SID_LEN
-		nonce_len = 15
-		len_self_encode = yes
-		[quic-lb game 0]
-		server_id_len = $QLB_SID_LEN
-		nonce_len = 15
-		len_self_encode = yes
-		EOC
-		printf '[backend be1]\naddress = %s\nserver_id.0 = %s\npool = web\n' \
-			"${BE_ADDR4[be1]}" "${BE_SID[be1]}"
-		printf '[backend be2]\naddress = %s\nserver_id.0 = %s\npool = web\nweight = 0\n' \
-			"${BE_ADDR4[be2]}" "${BE_SID[be2]}"
-		printf '[backend be3]\naddress = %s\nserver_id.0 = %s\npool = game\n' \
-			"${BE_ADDR4[be3]}" "${BE_SID[be3]}"
-	} >"$f"
+# conf_section NAME [KEY=VALUE...]: a section of a configuration file, an
+# empty KEY=VALUE left out
+conf_section() {
+	local kv
+	printf '[%s]\n' "$1"
+	shift
+	for kv in "$@"; do
+		[ -n "$kv" ] && printf '%s = %s\n' "${kv%%=*}" "${kv#*=}"
+	done
+	return 0
 }
 
 # lbc LB ARGS...: the cidlb command on cidlb host LB, for its daemon

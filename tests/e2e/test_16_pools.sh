@@ -1,6 +1,6 @@
 #!/bin/bash
 # Scenario 16: two services on one cidlb host, each a pool of its own
-# (lib.sh, e2e_conf_pools): "web" (VIP .1, be1; be2 at weight 0) and
+# (lib.sh, e2e_conf LB pools): "web" (VIP .1, be1; be2 at weight 0) and
 # "game" (VIP .2, be3). Both use QUIC-LB config 0, and be3 issues CIDs
 # with be1's server ID: the pools' configs and server IDs never meet.
 #
@@ -19,7 +19,7 @@ e2e_topology 1
 e2e_content $SIZE
 for b in "${BACKENDS[@]}"; do e2e_decap "$b"; done
 e2e_servers plain
-e2e_conf_pools lb1
+e2e_conf lb1 pools
 e2e_daemon lb1
 RATE=16mbit DELAY=1s
 e2e_shape $RATE

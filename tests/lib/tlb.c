@@ -70,6 +70,18 @@ void tlb_free(struct tlb *t)
 	free(t);
 }
 
+int tlb_setup(void **state)
+{
+	*state = tlb_new();
+	return 0;
+}
+
+int tlb_teardown(void **state)
+{
+	tlb_free(*state);
+	return 0;
+}
+
 void tlb_backend(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode, int state)
 {
 	tlb_backend_gue(t, idx, addr, fwd_mode, state, 0);
@@ -94,6 +106,12 @@ void tlb_backend_gue(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode
 
 void tlb_config(struct tlb *t, uint32_t id, int sid_len, int nonce_len, const uint8_t *key)
 {
+	tlb_pool_config(t, 0, id, sid_len, nonce_len, key);
+}
+
+void tlb_pool_config(struct tlb *t, uint32_t pool, uint32_t id, int sid_len, int nonce_len,
+		     const uint8_t *key)
+{
 	struct cidlb_config c = { .sid_len = sid_len, .nonce_len = nonce_len };
 
 	c.pt_len = sid_len + nonce_len;
@@ -103,7 +121,7 @@ void tlb_config(struct tlb *t, uint32_t id, int sid_len, int nonce_len, const ui
 				  CIDLB_MODE_FOUR_PASS;
 	if (key)
 		assert_int_equal(cidlb_aes128_key_schedules(key, c.enc_rk, c.dec_rk), 0);
-	assert_int_equal(cidlb_lb_set_config(t->lb, id, &c), 0);
+	assert_int_equal(cidlb_lb_set_pool_config(t->lb, pool, id, &c), 0);
 }
 
 void tlb_sid(struct tlb *t, uint32_t cr, const uint8_t *sid, int len, uint32_t idx)

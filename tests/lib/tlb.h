@@ -31,14 +31,19 @@ const char *tobj(const char *name);
 struct tlb *tlb_new(void);
 struct tlb *tlb_new_opts(const struct cidlb_lb_opts *opts); /* map sizes */
 void tlb_free(struct tlb *t);
+/* cmocka fixtures: *state a tlb_new() for the test (or group), freed after. */
+int tlb_setup(void **state);
+int tlb_teardown(void **state);
 
 /* Backend idx: address in text (family from it), forwarding mode, state. */
 void tlb_backend(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode, int state);
 /* The same with GUE to UDP port gue_port (host order; 0: IPIP). */
 void tlb_backend_gue(struct tlb *t, uint32_t idx, const char *addr, int fwd_mode, int state,
 		     uint16_t gue_port);
-/* Plaintext (key NULL) or keyed config. */
+/* Plaintext (key NULL) or keyed config: of pool 0, or of the pool given. */
 void tlb_config(struct tlb *t, uint32_t id, int sid_len, int nonce_len, const uint8_t *key);
+void tlb_pool_config(struct tlb *t, uint32_t pool, uint32_t id, int sid_len, int nonce_len,
+		     const uint8_t *key);
 void tlb_sid(struct tlb *t, uint32_t cr, const uint8_t *sid, int len, uint32_t idx);
 /* Maglev over the given backend indexes (equal weights). */
 void tlb_maglev(struct tlb *t, const uint32_t *idx, int n);

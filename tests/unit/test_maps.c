@@ -177,11 +177,121 @@ static void test_layout(void **state)
 			(unsigned long long)layout_sigs[CIDLB_LAYOUT], (unsigned long long)sig);
 }
 
+/*
+ * The counters of the pins: an upgrade adds the old pins' counters into
+ * the new program's by position (user/daemon/upgrade.c, copy_percpu()),
+ * so the counters a layout shipped with keep their places for good: today's
+ * CIDLB_COUNTERS starts with the newest shipped layout's names, in their
+ * order, and a new counter goes at its end. added_by_L[] holds the names
+ * layout L added at the end of layout L-1's (layout 1: all of its own);
+ * when a layout ships, list the names it added the same way and make them
+ * the next entry of counters_added[].
+ */
+static const char *const added_by_1[] = {
+	/* 4dd5d79 */
+	"rx_packets",
+	"pass_not_ip",
+	"pass_bad_l3",
+	"pass_not_udp",
+	"pass_not_vip",
+	"pass_frag_tail",
+	"drop_fragment",
+	"drop_bad_udp",
+	"quic_short",
+	"quic_initial",
+	"quic_0rtt",
+	"quic_handshake",
+	"quic_retry",
+	"quic_unknown_version",
+	"drop_version_neg",
+	"drop_cid_too_long",
+	"drop_truncated",
+	"cid_plaintext",
+	"cid_single_pass",
+	"cid_four_pass",
+	"dcache_hit",
+	"dcache_miss",
+	"drop_retired",
+	"route_cid",
+	"unroutable_cr7",
+	"unroutable_config",
+	"unroutable_short_cid",
+	"unroutable_sid",
+	"route_lru",
+	"route_maglev",
+	"drop_no_backend",
+	"tx",
+	"redirect",
+	"drop_mtu",
+	"drop_no_route",
+	"drop_encap",
+	"retired_past_ttl",
+	"drop_not_local",
+	"nh_cached",
+	"drop_no_neigh",
+	"drop_no_port",
+	"reset_sent",
+	"reset_rate_limited",
+	"reset_unsent",
+	"drop_reset",
+	"drop_small_initial",
+	"lru_no_admit",
+	"lru_rate_limited",
+	"lru_idle",
+	"route_icmp_cid",
+	"route_icmp_flow",
+	"pass_icmp",
+	"tx_too_big",
+	"too_big_limited",
+	NULL,
+};
+static const char *const added_by_2[] = {
+	"route_token",
+	"token_unroutable",
+	"unroutable_len",
+	NULL,
+};
+static const char *const *const counters_added[] = { [1] = added_by_1, [2] = added_by_2 };
+
+static void test_counters_grow_at_end(void **state)
+{
+	static const char *const today[] = {
+#define X(kind, name, help) #name,
+		CIDLB_COUNTERS(X)
+#undef X
+	};
+	int l, newest = (int)N(counters_added) - 1;
+	const char *const *a;
+	size_t i = 0;
+
+	(void)state;
+	if (newest < CIDLB_LAYOUT - 1)
+		fail_msg(
+			"CIDLB_LAYOUT is %d, this test knows the counters of layouts 1..%d: add the names of the counters layout %d added (its CIDLB_COUNTERS as it shipped, past layout %d's) as added_by_%d[], counters_added[%d]",
+			CIDLB_LAYOUT, newest, newest + 1, newest, newest + 1, newest + 1);
+	for (l = 1; l <= newest; l++) {
+		if (!counters_added[l])
+			fail_msg("counters_added[%d] is missing: the names layout %d added", l, l);
+		for (a = counters_added[l]; *a; a++, i++) {
+			if (i >= N(today))
+				fail_msg(
+					"CIDLB_COUNTERS has %zu counters, layout %d shipped %s as counter %zu: an upgrade adds the old pins' counters into the new program's by position (user/daemon/upgrade.c); keep every shipped counter, a new one goes at the end of CIDLB_COUNTERS (include/cidlb_maps.h)",
+					N(today), l, *a, i);
+			if (strcmp(today[i], *a))
+				fail_msg(
+					"counter %zu of CIDLB_COUNTERS is %s, layout %d shipped %s there: an upgrade adds the old pins' counters into the new program's by position (user/daemon/upgrade.c), so %s would go on from %s's count; keep the shipped counters as they are, in their order, and put a new counter at the end of CIDLB_COUNTERS (include/cidlb_maps.h)",
+					i, today[i], l, *a, today[i], *a);
+		}
+	}
+	assert_int_equal(N(today), CIDLB_N_COUNTERS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_main_object),
 		cmocka_unit_test(test_layout),
+		cmocka_unit_test(test_counters_grow_at_end),
 		cmocka_unit_test(test_decap_object),
 		cmocka_unit_test(test_names),
 	};
