@@ -51,8 +51,9 @@ static __always_inline __s64 icmp_quote(void *data, void *data_end, struct pkt *
  * octets.)
  */
 static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 end,
-					  const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
-					  __u32 *idx, struct cidlb_counters *cnt)
+					  const struct cidlb_global *g,
+					  const struct cidlb_pool_ref *pr, __u32 *idx,
+					  struct cidlb_counters *cnt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -81,8 +82,8 @@ static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 e
  * table, else Maglev. An error never opens a flow (a forged one would
  * fill the table). -1 when no backend is live. */
 static __always_inline int icmp_pick_flow(const struct cidlb_flow_key *flow,
-					  const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
-					  __u32 *idx)
+					  const struct cidlb_global *g,
+					  const struct cidlb_pool_ref *pr, __u32 *idx)
 {
 	struct cidlb_backend *be;
 	struct cidlb_flow *f;

@@ -42,12 +42,12 @@ struct ipv6_frag_hdr {
 
 /* What parsing learned about one packet. */
 struct pkt {
-	__u32 ip_len;		    /* IP packet length from its header */
-	__u16 l4_off;		    /* UDP header (at most PKT_OFF_MASK) */
-	__u16 udp_len;		    /* UDP length field, once checked (cidlb_main.h) */
-	__u8 l2_len;		    /* Ethernet + VLAN tags: 14, 18 or 22 */
-	__u8 tos;		    /* IPv4 TOS / IPv6 traffic class (DSCP+ECN) */
-	__u8 first_frag;	    /* first fragment of a fragmented datagram */
+	__u32 ip_len;	 /* IP packet length from its header */
+	__u16 l4_off;	 /* UDP header (at most PKT_OFF_MASK) */
+	__u16 udp_len;	 /* UDP length field, once checked (cidlb_main.h) */
+	__u8 l2_len;	 /* Ethernet + VLAN tags: 14, 18 or 22 */
+	__u8 tos;	 /* IPv4 TOS / IPv6 traffic class (DSCP+ECN) */
+	__u8 first_frag; /* first fragment of a fragmented datagram */
 	__u8 pad;
 	struct cidlb_pool_ref pool; /* of the VIP (vip.h): read where used, in
 				     * this memory, not kept in a register

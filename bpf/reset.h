@@ -128,8 +128,8 @@ static __always_inline int reset_turn(void *data, void *data_end, const struct p
 }
 
 /* The UDP payload: 01xxxxxx, unpredictable octets, the token at the end. */
-static __always_inline int reset_payload(void *data, void *data_end, const struct pkt *p,
-					 __u32 len, const struct aes_block *t)
+static __always_inline int reset_payload(void *data, void *data_end, const struct pkt *p, __u32 len,
+					 const struct aes_block *t)
 {
 	__u8 *pl = data + ((p->l4_off + sizeof(struct udphdr)) & PKT_OFF_MASK);
 	__u8 *tok = pl + ((len - CIDLB_RESET_TOKEN_LEN) & 0x3f);

@@ -307,12 +307,13 @@ int main(void)
 		inet_pton(AF_INET, "192.0.2.7", &sin.sin_addr);
 		CHECK(RAND_bytes(secret, sizeof(secret)) == 1, "RAND_bytes");
 		CHECK(new_cid(&srv, &dcid, cidlb_cid_config_cid_len(srv.cfg)) == 0, "Retry SCID");
-		len[0] = new_token(&srv, tok[0], secret, sizeof(secret), sa, sizeof(sin), NULL, NULL,
-				   now);
+		len[0] = new_token(&srv, tok[0], secret, sizeof(secret), sa, sizeof(sin), NULL,
+				   NULL, now);
 		len[1] = new_token(&srv, tok[1], secret, sizeof(secret), sa, sizeof(sin), &dcid,
 				   &cids[0], now);
 		for (int k = 0; k < 2; k++) {
-			CHECK(len[k] > (ngtcp2_ssize)cidlb_token_prefix_len(srv.cfg), "token %d", k);
+			CHECK(len[k] > (ngtcp2_ssize)cidlb_token_prefix_len(srv.cfg), "token %d",
+			      k);
 			if (len[k] <= 0)
 				continue;
 			CHECK(cidlb_cid_decoder_decode(dec, tok[k], (size_t)len[k], &info) ==

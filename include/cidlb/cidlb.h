@@ -324,8 +324,8 @@ int cidlb_reset_token(const struct cidlb_cid_config *cfg, const uint8_t key[CIDL
  * cidlb_cid_encode() (-EINVAL, -ENOBUFS for @size under the length,
  * -ENOSPC for an exhausted keyed config, -EIO).
  */
-int cidlb_token_prefix(struct cidlb_cid_config *cfg, const uint8_t *server_id,
-		       size_t server_id_len, uint8_t *prefix, size_t size);
+int cidlb_token_prefix(struct cidlb_cid_config *cfg, const uint8_t *server_id, size_t server_id_len,
+		       uint8_t *prefix, size_t size);
 
 /* Length of the prefixes of @cfg: 1 + server_id_len + nonce_len. */
 size_t cidlb_token_prefix_len(const struct cidlb_cid_config *cfg);

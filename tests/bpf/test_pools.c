@@ -28,8 +28,7 @@
 
 /* backends: 0 and 1 own server ID 010203 in pools 0 and 1, 2 and 3 are
  * the pools' Maglev fallbacks */
-static const char *const be_addr[] = { "198.19.0.10", "198.19.1.10", "198.19.0.20",
-				       "198.19.1.20" };
+static const char *const be_addr[] = { "198.19.0.10", "198.19.1.10", "198.19.0.20", "198.19.1.20" };
 static const uint16_t be_pool[] = { 0, 1, 0, 1 };
 static const uint8_t sid[3] = { 1, 2, 3 };
 static const uint8_t key_a[16] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
@@ -48,8 +47,10 @@ static void vip(struct tlb *t, const char *addr, uint16_t pool)
 
 static void backend(struct tlb *t, uint32_t idx)
 {
-	struct cidlb_backend b = { .state = CIDLB_BE_ACTIVE, .fwd_mode = CIDLB_FWD_ENCAP_MAC,
-				   .family = 4, .pool = be_pool[idx] };
+	struct cidlb_backend b = { .state = CIDLB_BE_ACTIVE,
+				   .fwd_mode = CIDLB_FWD_ENCAP_MAC,
+				   .family = 4,
+				   .pool = be_pool[idx] };
 
 	assert_int_equal(tpkt_addr(4, be_addr[idx], b.addr), 0);
 	memcpy(b.mac, t_backend_mac, 6);
@@ -130,8 +131,12 @@ static size_t frame_to(const char *dst, const uint8_t *cid, size_t cid_len, uint
 		       uint8_t *in)
 {
 	static uint8_t payload[TPKT_MAX];
-	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = dst, .sport = sport,
-			       .dport = T_VIP_PORT, .payload = payload };
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = dst,
+			       .sport = sport,
+			       .dport = T_VIP_PORT,
+			       .payload = payload };
 
 	s.payload_len = tquic_short(payload, 0x41, cid, cid_len, 60);
 	return tpkt_build(&s, in);
@@ -174,7 +179,8 @@ static void test_same_id_own_backend(void **state)
 			c = tlb_counters(t);
 			assert_int_equal(c.route_cid - a.route_cid, 1);
 			assert_int_equal(c.unroutable_sid, a.unroutable_sid);
-			assert_int_equal(c.route_maglev + c.route_lru, a.route_maglev + a.route_lru);
+			assert_int_equal(c.route_maglev + c.route_lru,
+					 a.route_maglev + a.route_lru);
 		}
 	}
 	c = tlb_counters(t);
@@ -305,8 +311,12 @@ static void test_vip_moves(void **state)
 	struct tlb *t = *state;
 	uint8_t in[TPKT_MAX], cid[20], u[8] = { 0xe7, 8, 8, 8, 8, 8, 8, 8 };
 	static uint8_t payload[TPKT_MAX];
-	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 43000,
-			       .dport = T_VIP_PORT, .payload = payload };
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = 43000,
+			       .dport = T_VIP_PORT,
+			       .payload = payload };
 	struct cidlb_counters a, c;
 	size_t len, n;
 

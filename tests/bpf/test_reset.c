@@ -23,8 +23,8 @@
 #include <cidlb/cidlb.h>
 #include "tlb.h"
 
-#define CID_DOWN "07010203a1a2a3a4" /* config 0, server ID 010203: backend 0, down */
-#define CID_UP	 "070a0b0ca1a2a3a4" /* server ID 0a0b0c: backend 1, up */
+#define CID_DOWN  "07010203a1a2a3a4" /* config 0, server ID 010203: backend 0, down */
+#define CID_UP	  "070a0b0ca1a2a3a4" /* server ID 0a0b0c: backend 1, up */
 #define CID_NOKEY "27010203a1a2a3a4" /* config 1 (no reset key), backend 0 */
 /* config 2: server ID 010203, nonce 14: 18 identifying octets, two blocks */
 #define CID_LONG "51010203b0b1b2b3b4b5b6b7b8b9babbbcbd"
@@ -36,7 +36,8 @@ static struct tlb *t;
 
 static void set_config(uint32_t id, int nonce_len, bool reset)
 {
-	struct cidlb_config c = { .sid_len = 3, .nonce_len = nonce_len,
+	struct cidlb_config c = { .sid_len = 3,
+				  .nonce_len = nonce_len,
 				  .mode = CIDLB_MODE_PLAINTEXT };
 	uint32_t dec[CIDLB_AES_RK_WORDS];
 
@@ -52,8 +53,10 @@ static void set_config(uint32_t id, int nonce_len, bool reset)
 
 static void set_backend(uint32_t idx, const char *addr, uint8_t flags)
 {
-	struct cidlb_backend b = { .state = CIDLB_BE_ACTIVE, .fwd_mode = CIDLB_FWD_ENCAP_MAC,
-				   .family = 4, .flags = flags };
+	struct cidlb_backend b = { .state = CIDLB_BE_ACTIVE,
+				   .fwd_mode = CIDLB_FWD_ENCAP_MAC,
+				   .family = 4,
+				   .flags = flags };
 
 	assert_int_equal(tpkt_addr(4, addr, b.addr), 0);
 	memcpy(b.mac, t_backend_mac, 6);
@@ -146,10 +149,10 @@ static void assert_reset(int family, const uint8_t *in, size_t plen, const uint8
 		memcpy(want + l3 + 16, in + l3 + 12, 4);
 		v = htons(20 + 8 + rlen);
 		memcpy(want + l3 + 2, &v, 2);
-		memset(want + l3 + 4, 0, 2);	  /* id */
-		want[l3 + 6] = 0x40;		  /* DF */
+		memset(want + l3 + 4, 0, 2); /* id */
+		want[l3 + 6] = 0x40;	     /* DF */
 		want[l3 + 7] = 0;
-		want[l3 + 8] = 64;		  /* TTL */
+		want[l3 + 8] = 64; /* TTL */
 		memset(want + l3 + 10, 0, 2);
 		v = tcsum(want + l3, 20);
 		memcpy(want + l3 + 10, &v, 2);
@@ -164,8 +167,8 @@ static void assert_reset(int family, const uint8_t *in, size_t plen, const uint8
 	memcpy(want + l4 + 2, in + l4, 2);
 	v = htons(8 + rlen);
 	memcpy(want + l4 + 4, &v, 2);
-	memcpy(want + l4 + 6, out + l4 + 6, 2);			 /* checksum: below */
-	memcpy(want + l4 + 8, out + l4 + 8, rlen - 16);		 /* unpredictable */
+	memcpy(want + l4 + 6, out + l4 + 6, 2);		/* checksum: below */
+	memcpy(want + l4 + 8, out + l4 + 8, rlen - 16); /* unpredictable */
 	server_token(cid, tok);
 	memcpy(want + l4 + 8 + rlen - 16, tok, 16);
 	t_assert_frame(out, outlen, want, outlen, "stateless reset");
@@ -252,8 +255,12 @@ static void test_no_reset(void **state)
 
 		if (cases[i].is_long) {
 			size_t n = thex(cases[i].cid, c, sizeof(c));
-			struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4,
-					       .sport = 40000, .dport = T_VIP_PORT, .payload = q };
+			struct tpkt_spec s = { .family = 4,
+					       .src = T_CLIENT4,
+					       .dst = T_VIP4,
+					       .sport = 40000,
+					       .dport = T_VIP_PORT,
+					       .payload = q };
 
 			s.payload_len = tquic_long(q, 0xe0, 1, c, n, NULL, 0, cases[i].plen);
 			len = tpkt_build(&s, in);
@@ -278,8 +285,13 @@ static void test_no_reset_ip_options(void **state)
 {
 	uint8_t in[TPKT_MAX], out[TPKT_MAX], q[TPKT_MAX], c[20];
 	size_t n = thex(CID_DOWN, c, sizeof(c)), len, outlen;
-	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 40000,
-			       .dport = T_VIP_PORT, .ip_opts = 4, .payload = q };
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = 40000,
+			       .dport = T_VIP_PORT,
+			       .ip_opts = 4,
+			       .payload = q };
 	struct cidlb_counters a = tlb_counters(t), b;
 
 	(void)state;
@@ -355,8 +367,12 @@ static void test_lru_skips_down(void **state)
 {
 	const uint8_t *ucid = (const uint8_t *)"\xe1\x02\x03\x04\x05\x06\x07\x08";
 	uint8_t in[TPKT_MAX], sh[TPKT_MAX], out[TPKT_MAX], q[TPKT_MAX];
-	struct tpkt_spec s = { .family = 4, .src = T_CLIENT4, .dst = T_VIP4, .sport = 4321,
-			       .dport = T_VIP_PORT, .payload = q };
+	struct tpkt_spec s = { .family = 4,
+			       .src = T_CLIENT4,
+			       .dst = T_VIP4,
+			       .sport = 4321,
+			       .dport = T_VIP_PORT,
+			       .payload = q };
 	struct cidlb_counters a, b;
 	size_t len, shlen, outlen;
 
@@ -402,7 +418,8 @@ static void test_reset_quarantined(void **state)
 		{ "absent, not quarantined", "070d0e0fa1a2a3a4", 0, 0 },
 	};
 	uint8_t in[TPKT_MAX], out[TPKT_MAX];
-	struct cidlb_backend b = { .state = CIDLB_BE_ABSENT, .fwd_mode = CIDLB_FWD_ENCAP_MAC,
+	struct cidlb_backend b = { .state = CIDLB_BE_ABSENT,
+				   .fwd_mode = CIDLB_FWD_ENCAP_MAC,
 				   .family = 4 };
 	size_t len, outlen, i;
 

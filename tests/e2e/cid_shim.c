@@ -106,17 +106,21 @@ typedef ptrdiff_t (*gen_retry_fn)(uint8_t *token, const uint8_t *secret, size_t 
 typedef int (*verify_regular_fn)(const uint8_t *token, size_t tokenlen, const uint8_t *secret,
 				 size_t secretlen, const struct sockaddr *sa, socklen_t salen,
 				 uint64_t timeout, uint64_t ts);
-typedef int (*verify_retry_fn)(struct shim_ngtcp2_cid *odcid, const uint8_t *token,
-			       size_t tokenlen, const uint8_t *secret, size_t secretlen,
-			       uint32_t version, const struct sockaddr *sa, socklen_t salen,
+typedef int (*verify_retry_fn)(struct shim_ngtcp2_cid *odcid, const uint8_t *token, size_t tokenlen,
+			       const uint8_t *secret, size_t secretlen, uint32_t version,
+			       const struct sockaddr *sa, socklen_t salen,
 			       const struct shim_ngtcp2_cid *dcid, uint64_t timeout, uint64_t ts);
 
 #define TOKEN_SALT_LEN	  32 /* NGTCP2_CRYPTO_TOKEN_RAND_DATALEN */
 #define TOKEN_MAX_REGULAR (1 + 8 + 16 + TOKEN_SALT_LEN)
 #define TOKEN_MAX_RETRY	  (1 + 1 + 20 + 8 + 16 + TOKEN_SALT_LEN)
 #define TOKEN_LEN_BITS	  0x16 /* the low 5 bits of both magics */
-enum { TOK_REGULAR, TOK_RETRY, TOK_KINDS };
-static const uint8_t tok_config_id[TOK_KINDS] = { 1, 5 };	/* magic >> 5 */
+enum {
+	TOK_REGULAR,
+	TOK_RETRY,
+	TOK_KINDS
+};
+static const uint8_t tok_config_id[TOK_KINDS] = { 1, 5 }; /* magic >> 5 */
 static const size_t tok_len[TOK_KINDS] = { TOKEN_MAX_REGULAR, TOKEN_MAX_RETRY };
 
 #define GNUTLS_RND_RANDOM 1 /* gnutls_rnd_level_t */
@@ -262,7 +266,8 @@ static void shim_init(void)
 	shim.real = (rnd_fn)dlsym(RTLD_NEXT, "gnutls_rnd");
 	if (!shim.real)
 		die("gnutls_rnd not found: %s", dlerror());
-	shim.real_reset = (reset_fn)dlsym(RTLD_NEXT, "ngtcp2_crypto_generate_stateless_reset_token");
+	shim.real_reset =
+		(reset_fn)dlsym(RTLD_NEXT, "ngtcp2_crypto_generate_stateless_reset_token");
 	if (!sid || !*sid)
 		return;
 	if (rkey && *rkey) {
@@ -479,7 +484,8 @@ ptrdiff_t ngtcp2_crypto_generate_retry_token(uint8_t *token, const uint8_t *secr
 	}
 	tok_arm(TOK_RETRY);
 	return tok_finish(TOK_RETRY, token,
-			  real(token, secret, secretlen, version, sa, salen, retry_scid, odcid, ts));
+			  real(token, secret, secretlen, version, sa, salen, retry_scid, odcid,
+			       ts));
 }
 
 /* The token ngtcp2 made from the shim's token w: 0 and out, or -1 when w
@@ -492,10 +498,9 @@ static int tok_unwire(int k, const uint8_t *w, size_t len, uint8_t *out)
 	return 0;
 }
 
-int ngtcp2_crypto_verify_regular_token(const uint8_t *token, size_t tokenlen,
-				       const uint8_t *secret, size_t secretlen,
-				       const struct sockaddr *sa, socklen_t salen, uint64_t timeout,
-				       uint64_t ts)
+int ngtcp2_crypto_verify_regular_token(const uint8_t *token, size_t tokenlen, const uint8_t *secret,
+				       size_t secretlen, const struct sockaddr *sa, socklen_t salen,
+				       uint64_t timeout, uint64_t ts)
 {
 	verify_regular_fn real;
 	uint8_t t[TOKEN_MAX_RETRY];

@@ -215,8 +215,8 @@ void t_assert_frame(const uint8_t *got, size_t got_len, const uint8_t *want, siz
 	fail();
 }
 
-size_t t_expect_sent(const uint8_t *in, size_t inlen, size_t l2_len, uint32_t idx,
-		     const char *addr, int direct, uint8_t *want)
+size_t t_expect_sent(const uint8_t *in, size_t inlen, size_t l2_len, uint32_t idx, const char *addr,
+		     int direct, uint8_t *want)
 {
 	return t_expect_sent_gue(in, inlen, l2_len, idx, addr, direct, 0, want);
 }

@@ -63,8 +63,8 @@ void t_assert_bytes(const uint8_t *got, const uint8_t *want, size_t n, const cha
  * tpkt_expect() with the fixture's outer source, TTL 64 and the backend's
  * MAC; direct: the MACs rewritten only. Compared whole with `out`. */
 /* The frame itself, into want (TPKT_MAX); returns its length. */
-size_t t_expect_sent(const uint8_t *in, size_t inlen, size_t l2_len, uint32_t idx,
-		     const char *addr, int direct, uint8_t *want);
+size_t t_expect_sent(const uint8_t *in, size_t inlen, size_t l2_len, uint32_t idx, const char *addr,
+		     int direct, uint8_t *want);
 /* The same for a GUE backend to UDP port gue_port (host order). */
 size_t t_expect_sent_gue(const uint8_t *in, size_t inlen, size_t l2_len, uint32_t idx,
 			 const char *addr, int direct, uint16_t gue_port, uint8_t *want);

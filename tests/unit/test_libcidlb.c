@@ -770,7 +770,8 @@ static void test_reset_token(void **state)
 		const char *cid, *token;
 	} v[] = {
 		{ 0, 3, 4, 0, "07010203a1a2a3a4", "970bc830149db584e70295b4fb2dc605" },
-		{ 0, 4, 10, 0, "0e01020304b0b1b2b3b4b5b6b7b8b9", "49cc0153d62f9d76149a178bd50362e6" },
+		{ 0, 4, 10, 0, "0e01020304b0b1b2b3b4b5b6b7b8b9",
+		  "49cc0153d62f9d76149a178bd50362e6" },
 		{ 1, 5, 12, 2, "330102030405a0a1a2a3a4a5a6a7a8a9aaabeeff",
 		  "647c4ba35228ef1f1429d47a37ae1f47" },
 	};
@@ -802,8 +803,8 @@ static void test_reset_token(void **state)
 		assert_memory_not_equal(tok2, want, 16);
 		cid[1] ^= 1;
 		/* too short for the config, another config ID, NULLs */
-		assert_int_equal(cidlb_reset_token(c, key, cid, 1u + v[i].sid_len + v[i].nonce_len - 1,
-						   tok),
+		assert_int_equal(cidlb_reset_token(c, key, cid,
+						   1u + v[i].sid_len + v[i].nonce_len - 1, tok),
 				 -EINVAL);
 		cid[0] ^= 0x20;
 		assert_int_equal(cidlb_reset_token(c, key, cid, n, tok), -EINVAL);
@@ -824,7 +825,7 @@ static void test_token_prefix(void **state)
 		uint8_t sid_len, nonce_len, extra_len;
 		bool keyed, self_encode;
 	} v[] = {
-		{ 3, 4, 0, false, true },  { 3, 4, 2, true, true },   { 8, 8, 3, true, true },
+		{ 3, 4, 0, false, true },  { 3, 4, 2, true, true },    { 8, 8, 3, true, true },
 		{ 10, 5, 0, true, false }, { 1, 4, 14, false, false },
 	};
 	uint8_t sid[15], pre[20], pre2[20], cid[20];
@@ -886,8 +887,11 @@ static void test_token_prefix(void **state)
  * tests (tests/bpf/test_datapath.c) route by. */
 static void test_token_prefix_vector(void **state)
 {
-	struct cidlb_cid_params p = { .config_id = 0, .server_id_len = 3, .nonce_len = 4,
-				      .len_self_encode = true, .has_key = true };
+	struct cidlb_cid_params p = { .config_id = 0,
+				      .server_id_len = 3,
+				      .nonce_len = 4,
+				      .len_self_encode = true,
+				      .has_key = true };
 	uint8_t tok[32], sid[3];
 	struct cidlb_cid_info info;
 	struct cidlb_cid_config *c;

@@ -18,34 +18,35 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: cidlb [-j] backend list\n"
-		   "       cidlb [-j] backend add NAME --address ADDR [--server-id CONFIG:HEX]...\n"
-		   "                  [--pool POOL] [--weight N] [--mac MAC] [--mode encap|direct]\n"
-		   "                  [--draining] [--encap ipip|gue] [--gue-port PORT]\n"
-		   "                  [--health on|off] [--health-interval MS]\n"
-		   "                  [--health-timeout MS] [--health-fall N] [--health-rise N]\n"
-		   "       cidlb [-j] backend drain NAME\n"
-		   "       cidlb [-j] backend activate NAME\n"
-		   "       cidlb [-j] backend remove NAME\n"
-		   "       cidlb [-j] backend weight NAME N\n"
-		   "       cidlb [-j] backend quarantine\n"
-		   "\n"
-		   "drain     keeps the backend's CID-routed connections and known flows, gives\n"
-		   "          it no new fallback flows (Maglev rebuilt without it).\n"
-		   "activate  undoes drain.\n"
-		   "remove    its server IDs are quarantined ([daemon] quarantine, default\n"
-		   "          3600 s): never given to another backend meanwhile; packets\n"
-		   "          carrying them take the fallback route, so a surviving server\n"
-		   "          answers with a stateless reset and the client reconnects.\n"
-		   "weight    0..65535, share of new fallback flows (0: none).\n"
-		   "--pool    the pool it serves, where the configuration names pools.\n"
-		   "--health...  its own health checks (unset: [lb]'s).\n"
-		   "quarantine  the server IDs of removed backends still held back, with\n"
-		   "          their config ID, former owner and seconds left.\n"
-		   "\n"
-		   "Live changes last until the next reload: put lasting ones in the file.\n"
-		   "Exit: 0 done, 1 no such backend, 2 bad arguments or request refused as\n"
-		   "invalid, 3 refused (e.g. quarantined server ID) or failed.\n");
+	fprintf(f,
+		"Usage: cidlb [-j] backend list\n"
+		"       cidlb [-j] backend add NAME --address ADDR [--server-id CONFIG:HEX]...\n"
+		"                  [--pool POOL] [--weight N] [--mac MAC] [--mode encap|direct]\n"
+		"                  [--draining] [--encap ipip|gue] [--gue-port PORT]\n"
+		"                  [--health on|off] [--health-interval MS]\n"
+		"                  [--health-timeout MS] [--health-fall N] [--health-rise N]\n"
+		"       cidlb [-j] backend drain NAME\n"
+		"       cidlb [-j] backend activate NAME\n"
+		"       cidlb [-j] backend remove NAME\n"
+		"       cidlb [-j] backend weight NAME N\n"
+		"       cidlb [-j] backend quarantine\n"
+		"\n"
+		"drain     keeps the backend's CID-routed connections and known flows, gives\n"
+		"          it no new fallback flows (Maglev rebuilt without it).\n"
+		"activate  undoes drain.\n"
+		"remove    its server IDs are quarantined ([daemon] quarantine, default\n"
+		"          3600 s): never given to another backend meanwhile; packets\n"
+		"          carrying them take the fallback route, so a surviving server\n"
+		"          answers with a stateless reset and the client reconnects.\n"
+		"weight    0..65535, share of new fallback flows (0: none).\n"
+		"--pool    the pool it serves, where the configuration names pools.\n"
+		"--health...  its own health checks (unset: [lb]'s).\n"
+		"quarantine  the server IDs of removed backends still held back, with\n"
+		"          their config ID, former owner and seconds left.\n"
+		"\n"
+		"Live changes last until the next reload: put lasting ones in the file.\n"
+		"Exit: 0 done, 1 no such backend, 2 bad arguments or request refused as\n"
+		"invalid, 3 refused (e.g. quarantined server ID) or failed.\n");
 }
 
 /* The MODE column: the forwarding mode, then the encapsulation, with the
@@ -73,8 +74,9 @@ static void print_list(json_t *a)
 	size_t i;
 	json_t *b;
 
-	printf("%-16s %-12s %5s %-24s %-9s %-7s %6s %-18s %-20s %12s %14s\n", "NAME", "POOL", "INDEX",
-	       "ADDRESS", "STATE", "HEALTH", "WEIGHT", "MODE", "SERVER IDS", "PACKETS", "BYTES");
+	printf("%-16s %-12s %5s %-24s %-9s %-7s %6s %-18s %-20s %12s %14s\n", "NAME", "POOL",
+	       "INDEX", "ADDRESS", "STATE", "HEALTH", "WEIGHT", "MODE", "SERVER IDS", "PACKETS",
+	       "BYTES");
 	json_array_foreach (a, i, b) {
 		char sids[128] = "", mode[48];
 		const char *k, *health, *pool;

@@ -63,27 +63,28 @@ int cidlb_call(json_t *req, json_t **reply)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: cidlb [-j] daemon reload\n"
-		   "       cidlb [-j] daemon stop [--keep]\n"
-		   "       cidlb [-j] daemon drain [--timeout S] [--quiet S]\n"
-		   "       cidlb [-j] daemon undrain\n"
-		   "\n"
-		   "reload       read the configuration file again and apply the difference\n"
-		   "             (as SIGHUP); a bad file changes nothing and exits 3.\n"
-		   "stop         stop cidlbd: detach from the interfaces and unpin.\n"
-		   "stop --keep  stop cidlbd but leave the program attached and the maps\n"
-		   "             pinned: forwarding continues, the next cidlbd adopts them.\n"
-		   "drain        withdraw this host's VIP routes ([daemon] announce_table) so\n"
-		   "             that the routers send their traffic to the other hosts, then\n"
-		   "             wait until the VIP packets this host receives stay at most\n"
-		   "             1 a second for --quiet S seconds (default 5), at most --timeout S\n"
-		   "             (default 120, 0: do not wait). Exit 0: safe to stop; 1: traffic\n"
-		   "             still arrives (the host stays drained). Kept across restarts.\n"
-		   "undrain      announce the VIPs again (where the program forwards and a\n"
-		   "             backend is healthy).\n"
-		   "\n"
-		   "cidlb finds cidlbd through CIDLB_SOCKET, else [daemon] control_socket of\n"
-		   "CIDLB_CONFIG (default /etc/cidlb/cidlb.conf), else /run/cidlb/cidlbd.sock.\n");
+	fprintf(f,
+		"Usage: cidlb [-j] daemon reload\n"
+		"       cidlb [-j] daemon stop [--keep]\n"
+		"       cidlb [-j] daemon drain [--timeout S] [--quiet S]\n"
+		"       cidlb [-j] daemon undrain\n"
+		"\n"
+		"reload       read the configuration file again and apply the difference\n"
+		"             (as SIGHUP); a bad file changes nothing and exits 3.\n"
+		"stop         stop cidlbd: detach from the interfaces and unpin.\n"
+		"stop --keep  stop cidlbd but leave the program attached and the maps\n"
+		"             pinned: forwarding continues, the next cidlbd adopts them.\n"
+		"drain        withdraw this host's VIP routes ([daemon] announce_table) so\n"
+		"             that the routers send their traffic to the other hosts, then\n"
+		"             wait until the VIP packets this host receives stay at most\n"
+		"             1 a second for --quiet S seconds (default 5), at most --timeout S\n"
+		"             (default 120, 0: do not wait). Exit 0: safe to stop; 1: traffic\n"
+		"             still arrives (the host stays drained). Kept across restarts.\n"
+		"undrain      announce the VIPs again (where the program forwards and a\n"
+		"             backend is healthy).\n"
+		"\n"
+		"cidlb finds cidlbd through CIDLB_SOCKET, else [daemon] control_socket of\n"
+		"CIDLB_CONFIG (default /etc/cidlb/cidlb.conf), else /run/cidlb/cidlbd.sock.\n");
 }
 
 static void print_changes(json_t *changes)
@@ -191,8 +192,9 @@ static int drain(int argc, char **argv)
 							      NULL;
 
 		if (!v)
-			return cidlb_usage_error("daemon drain: unknown option '%s': --timeout S, --quiet S",
-						 argv[i]);
+			return cidlb_usage_error(
+				"daemon drain: unknown option '%s': --timeout S, --quiet S",
+				argv[i]);
 		if (i + 1 >= argc || cidlb_parse_u32(argv[i + 1], v == &quiet ? 1 : 0, 86400, v))
 			return cidlb_usage_error("daemon drain: %s needs seconds, %u..86400",
 						 argv[i], v == &quiet ? 1 : 0);
@@ -203,8 +205,8 @@ static int drain(int argc, char **argv)
 	if (cidlb_json && !timeout)
 		cidlb_print_json(reply);
 	if (!cidlb_json) {
-		printf("drained%s; ", json_is_true(json_object_get(reply, "changed")) ? "" :
-										  " already");
+		printf("drained%s; ",
+		       json_is_true(json_object_get(reply, "changed")) ? "" : " already");
 		print_announce(reply);
 	}
 	json_decref(reply);
@@ -219,7 +221,8 @@ int cmd_daemon(int argc, char **argv)
 	int ret;
 
 	if (argc < 1)
-		return cidlb_usage_error("daemon: missing VERB: reload, stop, drain, undrain or help");
+		return cidlb_usage_error(
+			"daemon: missing VERB: reload, stop, drain, undrain or help");
 	if (!strcmp(argv[0], "help")) {
 		usage(stdout);
 		return CIDLB_EXIT_OK;

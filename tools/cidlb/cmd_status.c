@@ -17,11 +17,12 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: cidlb [-j] status\n"
-		   "\n"
-		   "cidlbd's state: interfaces, backends by state, retired CIDs, quarantined\n"
-		   "server IDs, drain and VIP announcement, last reload. Exit 0 when cidlbd runs, 1 when it does not (then\n"
-		   "says whether a pinned program still forwards), 3 on error.\n");
+	fprintf(f,
+		"Usage: cidlb [-j] status\n"
+		"\n"
+		"cidlbd's state: interfaces, backends by state, retired CIDs, quarantined\n"
+		"server IDs, drain and VIP announcement, last reload. Exit 0 when cidlbd runs, 1 when it does not (then\n"
+		"says whether a pinned program still forwards), 3 on error.\n");
 }
 
 static const char *dur(long long s, char *buf, size_t len)
@@ -150,7 +151,8 @@ int cmd_status(int argc, char **argv)
 			on += json_is_true(json_object_get(e, "announced"));
 		}
 		printf("announced     %d of %d VIP address%s in table %lld%s%s\n", on, n,
-		       n == 1 ? "" : "es", (long long)json_integer_value(json_object_get(v, "table")),
+		       n == 1 ? "" : "es",
+		       (long long)json_integer_value(json_object_get(v, "table")),
 		       on < n ? ", withdrawn because: " : "",
 		       on < n ? json_string_value(json_object_get(v, "withdrawn_because")) : "");
 		if (json_is_true(json_object_get(v, "fail_open")))

@@ -65,8 +65,7 @@ static double secs_between(const struct timespec *a, const struct timespec *b)
 	return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
 }
 
-static double rate_of(const struct top_sample *a, const struct top_sample *b, size_t off,
-		      double dt)
+static double rate_of(const struct top_sample *a, const struct top_sample *b, size_t off, double dt)
 {
 	__u64 x = *(const __u64 *)((const char *)&a->c + off);
 	__u64 y = *(const __u64 *)((const char *)&b->c + off);
@@ -98,8 +97,7 @@ static json_t *daemon_backend(json_t *view, const char *name)
 	json_t *list = json_object_get(view, "backends"), *b;
 	size_t i;
 
-	json_array_foreach(list, i, b)
-	{
+	json_array_foreach (list, i, b) {
 		const char *n = json_string_value(json_object_get(b, "name"));
 
 		if (n && !strcmp(n, name))
@@ -166,7 +164,8 @@ static void show(const struct top_sample *a, const struct top_sample *b,
 		printf("packets   %12.0f/s   CID-routed %5.1f %%   fallback %5.1f %%   decode cache hits %s\n",
 		       rx, cid + fb > 0 ? 100 * cid / (cid + fb) : 0.0,
 		       cid + fb > 0 ? 100 * fb / (cid + fb) : 0.0,
-		       isnan(hit_pct) ? "-" : (snprintf(when, sizeof(when), "%.1f %%", hit_pct), when));
+		       isnan(hit_pct) ? "-" :
+					(snprintf(when, sizeof(when), "%.1f %%", hit_pct), when));
 		printf("resets    %12.0f/s   quarantined server IDs %s\n", RATE(reset_sent),
 		       q < 0 ? "-" : (snprintf(when, sizeof(when), "%ld", q), when));
 		printf("drops/s  ");
@@ -198,10 +197,10 @@ static void show(const struct top_sample *a, const struct top_sample *b,
 		db = name ? daemon_backend(view, name) : NULL;
 		if (cidlb_json) {
 			json_array_append_new(bes, json_pack("{s:i,s:s?,s:f,s:f,s:s,s:s}", "index",
-							     (int)idx, "name", name, "packets_per_s",
-							     pps, "mbit_per_s", mbit, "health",
-							     str_of(db, "health"), "state",
-							     str_of(db, "state")));
+							     (int)idx, "name", name,
+							     "packets_per_s", pps, "mbit_per_s",
+							     mbit, "health", str_of(db, "health"),
+							     "state", str_of(db, "state")));
 		} else if (shown++ < TOP_BACKENDS_SHOWN) {
 			printf("%-16s %-8s %-9s %12.0f %10.2f\n", name ? name : "-",
 			       str_of(db, "health"), str_of(db, "state"), pps, mbit);
@@ -210,7 +209,8 @@ static void show(const struct top_sample *a, const struct top_sample *b,
 	if (cidlb_json) {
 		json_object_set_new(o, "drops_per_s", drops);
 		json_object_set_new(o, "backends", bes);
-		json_object_set_new(o, "quarantined_server_ids", q < 0 ? json_null() : json_integer(q));
+		json_object_set_new(o, "quarantined_server_ids",
+				    q < 0 ? json_null() : json_integer(q));
 		cidlb_print_json(o);
 		json_decref(o);
 	} else if (shown > TOP_BACKENDS_SHOWN) {
@@ -241,15 +241,16 @@ int cmd_top(int argc, char **argv)
 		if (!strcmp(argv[i], "--interval") && i + 1 < argc) {
 			interval = strtod(argv[++i], &end);
 			if (*end || !(interval >= 0.1 && interval <= 3600))
-				return cidlb_usage_error("top: --interval '%s': want 0.1..3600 seconds",
-							 argv[i]);
+				return cidlb_usage_error(
+					"top: --interval '%s': want 0.1..3600 seconds", argv[i]);
 		} else if (!strcmp(argv[i], "--count") && i + 1 < argc) {
 			count = strtol(argv[++i], &end, 10);
 			if (*end || count < 1 || count > 1000000)
-				return cidlb_usage_error("top: --count '%s': want 1..1000000", argv[i]);
+				return cidlb_usage_error("top: --count '%s': want 1..1000000",
+							 argv[i]);
 		} else {
-			return cidlb_usage_error("top: unexpected argument '%s' (--interval, --count)",
-						 argv[i]);
+			return cidlb_usage_error(
+				"top: unexpected argument '%s' (--interval, --count)", argv[i]);
 		}
 	}
 	cidlb_paths_resolve(&p);

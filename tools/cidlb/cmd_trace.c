@@ -277,7 +277,8 @@ int cmd_trace(int argc, char **argv)
 				snprintf(pool_name, sizeof(pool_name), "%s", st.pools[pool]);
 			else if (*p.config && !cidlb_conf_load(p.config, 0, &conf) &&
 				 conf->pools_named && pool < conf->n_pools)
-				snprintf(pool_name, sizeof(pool_name), "%s", conf->pools[pool].name);
+				snprintf(pool_name, sizeof(pool_name), "%s",
+					 conf->pools[pool].name);
 			cidlb_conf_free(conf);
 		}
 	}
@@ -287,10 +288,11 @@ int cmd_trace(int argc, char **argv)
 		json_object_set_new(r, "action", json_string(action_str((int)o.retval)));
 		json_object_set(r, "counters", moved);
 		if (be != CIDLB_BACKEND_NONE)
-			json_object_set_new(r, "backend",
-					    json_pack("{s:i,s:s?,s:i,s:s?}", "index", (int)be, "name",
-						      names ? cidlb_state_name(&st, be) : NULL, "pool",
-						      pool, "pool_name", *pool_name ? pool_name : NULL));
+			json_object_set_new(
+				r, "backend",
+				json_pack("{s:i,s:s?,s:i,s:s?}", "index", (int)be, "name",
+					  names ? cidlb_state_name(&st, be) : NULL, "pool", pool,
+					  "pool_name", *pool_name ? pool_name : NULL));
 		else
 			json_object_set_new(r, "backend", json_null());
 		json_object_set_new(r, "output_len", json_integer(o.data_size_out));

@@ -91,8 +91,9 @@ int cidlb_open_pins(const char *what, const struct cidlb_paths *p, struct cidlb_
 	int err = cidlb_lb_open_pinned(p->pin_dir, lb);
 
 	if (err)
-		return cidlb_fail("%s: no cidlb program pinned under %s: %s (is cidlb loaded? see 'cidlb status')",
-				  what, p->pin_dir, strerror(-err));
+		return cidlb_fail(
+			"%s: no cidlb program pinned under %s: %s (is cidlb loaded? see 'cidlb status')",
+			what, p->pin_dir, strerror(-err));
 	if (cidlb_lb_check_pins(*lb, NULL, p->pin_dir, why, sizeof(why))) {
 		cidlb_lb_close(*lb);
 		*lb = NULL;

@@ -262,8 +262,8 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	{ CIDLB_SEC_DAEMON, "announce_table", CIDLB_CT_NUM, C_(announce_table), 0, 0, 252, "0",
 	  "'%s': must be a routing table number %u..%u of its own, 0 = off (253-255 are the kernel's)",
 	  "routing table that holds a route per VIP while this host should get their traffic (BGP through BIRD/FRR); 0 = off" },
-	{ CIDLB_SEC_DAEMON, "announce_fail_open", CIDLB_CT_FAIL_OPEN, C_(announce_withdraw_open), 0, 0,
-	  0, "keep",
+	{ CIDLB_SEC_DAEMON, "announce_fail_open", CIDLB_CT_FAIL_OPEN, C_(announce_withdraw_open), 0,
+	  0, 0, "keep",
 	  "'%s': must be 'keep' (the VIP routes stay while the pools fail open) or 'withdraw' (they go)",
 	  "every backend down by its health checks (its pool fails open): keep the VIP routes or withdraw them" },
 	/* [lb] */
@@ -343,8 +343,8 @@ const struct cidlb_conf_key cidlb_conf_keys[] = {
 	  "nonce octets (required); with server_id_len at most 19" },
 	{ CIDLB_SEC_QLB, "key_file", CIDLB_CT_KEY_FILE, Q_(key), QX(has_key), 0, 0, NULL, NULL,
 	  "root-only file with the AES-128 key in hex; unset: plaintext" },
-	{ CIDLB_SEC_QLB, "reset_key_file", CIDLB_CT_KEY_FILE, Q_(reset_key), QX(has_reset_key), 0, 0,
-	  NULL, NULL,
+	{ CIDLB_SEC_QLB, "reset_key_file", CIDLB_CT_KEY_FILE, Q_(reset_key), QX(has_reset_key), 0,
+	  0, NULL, NULL,
 	  "root-only file with the servers' stateless reset key in hex; unset: no resets from the LB" },
 	{ CIDLB_SEC_QLB, "len_self_encode", CIDLB_CT_BOOL, Q_(len_self_encode), 0, 0, 0, "no",
 	  "'%s': must be yes or no",
@@ -415,15 +415,24 @@ const char *cidlb_conf_sec_str(enum cidlb_conf_sec s)
 const char *cidlb_conf_type_str(enum cidlb_conf_type t)
 {
 	static const char *const names[] = {
-		[CIDLB_CT_PATH] = "path",	  [CIDLB_CT_LISTEN] = "address:port",
-		[CIDLB_CT_LEVEL] = "level",	  [CIDLB_CT_NUM] = "number",
-		[CIDLB_CT_PORT] = "port",	  [CIDLB_CT_BOOL] = "bool",
-		[CIDLB_CT_IFACES] = "interfaces", [CIDLB_CT_ATTACH] = "attach-mode",
-		[CIDLB_CT_ADDR] = "address",	  [CIDLB_CT_ADDR4] = "ipv4",
-		[CIDLB_CT_ADDR6] = "ipv6",	  [CIDLB_CT_KEY_FILE] = "path",
-		[CIDLB_CT_SERVER_ID] = "hex",	  [CIDLB_CT_STATE] = "backend-state",
-		[CIDLB_CT_MAC] = "mac",		  [CIDLB_CT_MODE] = "backend-mode",
-		[CIDLB_CT_ENCAP] = "encap",	  [CIDLB_CT_NAME] = "name",
+		[CIDLB_CT_PATH] = "path",
+		[CIDLB_CT_LISTEN] = "address:port",
+		[CIDLB_CT_LEVEL] = "level",
+		[CIDLB_CT_NUM] = "number",
+		[CIDLB_CT_PORT] = "port",
+		[CIDLB_CT_BOOL] = "bool",
+		[CIDLB_CT_IFACES] = "interfaces",
+		[CIDLB_CT_ATTACH] = "attach-mode",
+		[CIDLB_CT_ADDR] = "address",
+		[CIDLB_CT_ADDR4] = "ipv4",
+		[CIDLB_CT_ADDR6] = "ipv6",
+		[CIDLB_CT_KEY_FILE] = "path",
+		[CIDLB_CT_SERVER_ID] = "hex",
+		[CIDLB_CT_STATE] = "backend-state",
+		[CIDLB_CT_MAC] = "mac",
+		[CIDLB_CT_MODE] = "backend-mode",
+		[CIDLB_CT_ENCAP] = "encap",
+		[CIDLB_CT_NAME] = "name",
 		[CIDLB_CT_FAIL_OPEN] = "fail-open",
 	};
 
@@ -703,9 +712,10 @@ static int key_set(const struct cidlb_conf_key *k, void *base, const char *key, 
 		return 0;
 	case CIDLB_CT_NAME:
 		if (!name_ok(val))
-			return cidlb_why(why, why_len, -EINVAL,
-					 "'%s': a pool name is 1..%d letters, digits, '-', '_' or '.'",
-					 val, CIDLB_NAME_MAX);
+			return cidlb_why(
+				why, why_len, -EINVAL,
+				"'%s': a pool name is 1..%d letters, digits, '-', '_' or '.'", val,
+				CIDLB_NAME_MAX);
 		snprintf(AT(base, k->off, char), k->size, "%s", val);
 		return 0;
 	case CIDLB_CT_MODE:
@@ -800,8 +810,9 @@ static int backend_check(const struct cidlb_conf *c, const struct cidlb_conf_bac
 			return cidlb_why(why, why_len, -EINVAL,
 					 "missing: the pools are named, so name this backend's");
 		return cidlb_why(why, why_len, -EINVAL,
-				 *c->pools[0].name ? "no [pool %s]; pools: %s%s" :
-						     "no [pool %s]: this configuration names no pool%s%s",
+				 *c->pools[0].name ?
+					 "no [pool %s]; pools: %s%s" :
+					 "no [pool %s]: this configuration names no pool%s%s",
 				 b->pool_name, c->pools[0].name, c->n_pools > 1 ? ", ..." : "");
 	}
 	qlb = cidlb_conf_qlbs(c, pool);
@@ -1139,7 +1150,8 @@ static void open_section(struct pstate *ps, char *inner)
 		}
 		if (!*pname && c->pools_named) {
 			perr(ps, ps->lineno, ps->sec_name, NULL,
-			     "the pools are named: say whose config this is, [quic-lb POOL %u]", id);
+			     "the pools are named: say whose config this is, [quic-lb POOL %u]",
+			     id);
 			return;
 		}
 		pool = cidlb_conf_pool_find(c, pname);
@@ -1383,7 +1395,8 @@ static void check_all(struct pstate *ps)
 		 * from what the CID key encrypts */
 		if (q->has_key && q->has_reset_key && !memcmp(q->key, q->reset_key, 16))
 			perr(ps, key_line(ps, sec, "reset_key_file", q->line), sec,
-			     "reset_key_file", "holds the same key as key_file; give it a key of its own");
+			     "reset_key_file",
+			     "holds the same key as key_file; give it a key of its own");
 	}
 	for (i = 0; i < c->n_vips; i++) {
 		struct cidlb_conf_vip *v = &c->vips[i];

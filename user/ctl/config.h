@@ -75,7 +75,7 @@ struct cidlb_conf_qlb {
 	uint8_t key[16];
 	bool len_self_encode;
 	bool decode_cache;
-	bool token_prefix; /* the servers prefix their tokens: route Initials by them */
+	bool token_prefix;  /* the servers prefix their tokens: route Initials by them */
 	bool has_reset_key; /* reset_key_file: the LB sends stateless resets */
 	uint8_t reset_key[16];
 	int line; /* of the [quic-lb N] header */
@@ -102,9 +102,9 @@ struct cidlb_conf_backend {
 	uint8_t sid[CIDLB_CONFIG_IDS][CIDLB_SID_MAX];
 	uint8_t sid_len[CIDLB_CONFIG_IDS];
 	char pool_name[CIDLB_NAME_MAX + 1]; /* pool = NAME; "": the implicit pool */
-	uint16_t pool; /* its index in cidlb_conf.pools, set by the checks
+	uint16_t pool;			    /* its index in cidlb_conf.pools, set by the checks
 			* (cidlb_conf_backend_check()) */
-	int line;      /* of the [backend NAME] header, 0 = socket */
+	int line;			    /* of the [backend NAME] header, 0 = socket */
 };
 
 /* A pool: its QUIC-LB configs; its VIPs and backends name it. A file that
@@ -112,7 +112,7 @@ struct cidlb_conf_backend {
 struct cidlb_conf_pool {
 	char name[CIDLB_NAME_MAX + 1];
 	struct cidlb_conf_qlb qlb[CIDLB_CONFIG_IDS]; /* [quic-lb N] / [quic-lb POOL N] */
-	int line;    /* of the [pool NAME] header, 0: implicit */
+	int line;				     /* of the [pool NAME] header, 0: implicit */
 	bool unused; /* no pool: a number kept by cidlbd so that the others
 		      * keep theirs (a pool that left); never in a file */
 };
@@ -128,7 +128,7 @@ struct cidlb_conf {
 	int log_level;	  /* LOG_ERR..LOG_DEBUG */
 	uint32_t quarantine_s;
 	uint32_t retire_ttl_s;
-	uint32_t announce_table; /* 0 = off (announce.c) */
+	uint32_t announce_table;     /* 0 = off (announce.c) */
 	bool announce_withdraw_open; /* announce_fail_open = withdraw (announce.c) */
 	/* [lb] */
 	char ifaces[CIDLB_MAX_IFACES][IF_NAMESIZE];
@@ -144,7 +144,7 @@ struct cidlb_conf {
 	uint32_t lru_size, retired_size, dcache_size;
 	uint32_t new_flow_rate; /* 4-tuple inserts a second per CPU, 0: no limit */
 	uint32_t flow_idle_s;	/* seconds; 0: entries never time out */
-	uint32_t icmp_rate; /* Packet Too Big replies per second and CPU */
+	uint32_t icmp_rate;	/* Packet Too Big replies per second and CPU */
 	/* health checks of every backend that does not set its own */
 	bool health;
 	uint32_t health_interval, health_timeout; /* ms */

@@ -40,9 +40,8 @@ int cidlb_state_write(const char *path, const struct cidlb_state *st)
 	for (i = 0; i < st->n_q; i++) {
 		cidlb_hex(st->q[i].sid, st->q[i].len, h, sizeof(h));
 		json_array_append_new(q, json_pack("{s:i,s:i,s:s,s:s,s:I,s:I}", "pool",
-						   st->q[i].pool, "config_id",
-						   st->q[i].config_id, "server_id", h, "owner",
-						   st->q[i].owner, "index",
+						   st->q[i].pool, "config_id", st->q[i].config_id,
+						   "server_id", h, "owner", st->q[i].owner, "index",
 						   (json_int_t)st->q[i].index, "until_boottime_ns",
 						   (json_int_t)st->q[i].until_ns));
 	}
@@ -56,9 +55,11 @@ int cidlb_state_write(const char *path, const struct cidlb_state *st)
 	if (st->seed)
 		json_object_set_new(o, "seed", json_integer((json_int_t)st->seed));
 	if (st->drained_since)
-		json_object_set_new(o, "drained_since", json_integer((json_int_t)st->drained_since));
+		json_object_set_new(o, "drained_since",
+				    json_integer((json_int_t)st->drained_since));
 	if (st->announce_table)
-		json_object_set_new(o, "announce_table", json_integer((json_int_t)st->announce_table));
+		json_object_set_new(o, "announce_table",
+				    json_integer((json_int_t)st->announce_table));
 	if (st->n_pools) {
 		json_t *pl = json_array();
 

@@ -50,10 +50,10 @@ struct cidlb_state {
 	int n_q;
 	struct cidlb_state_if ifs[CIDLB_MAX_IFACES];
 	int n_ifs;
-	uint32_t seed; /* drawn at the first start when the file sets no
+	uint32_t seed;		 /* drawn at the first start when the file sets no
 				 * [lb] seed, kept across restarts; 0 = none yet
 				 * (older state files have none) */
-	int64_t drained_since; /* `cidlb daemon drain`: wall clock time, kept
+	int64_t drained_since;	 /* `cidlb daemon drain`: wall clock time, kept
 				 * until undrain; 0 = not drained */
 	uint32_t announce_table; /* the table the VIP routes are kept in
 				  * ([daemon] announce_table), so that the next

@@ -406,8 +406,8 @@ void announce_sync(struct daemon *d)
 	moved = d->ann_table != table;
 	if (d->ann_table && moved) {
 		n = flush_table(d->ann_table, false, table);
-		pr_info("announce: table %u left (%d route%s removed)", d->ann_table,
-			n > 0 ? n : 0, n == 1 ? "" : "s");
+		pr_info("announce: table %u left (%d route%s removed)", d->ann_table, n > 0 ? n : 0,
+			n == 1 ? "" : "s");
 	}
 	d->ann_table = table;
 	if (d->st.announce_table != table) { /* for the next start */
@@ -454,8 +454,7 @@ void announce_sync(struct daemon *d)
 	n = routes_read(fd, table, have, CIDLB_ANNOUNCE_MAX);
 	if (n < 0) {
 		if (!d->ann_err_logged++)
-			pr_warn("announce: cannot read routing table %u: %s", table,
-				strerror(-n));
+			pr_warn("announce: cannot read routing table %u: %s", table, strerror(-n));
 		close(fd);
 		return;
 	}

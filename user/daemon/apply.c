@@ -144,7 +144,6 @@ int quarantine_expire(struct daemon *d)
 	return n;
 }
 
-
 static void backend_value(const struct cidlb_conf_backend *b, struct cidlb_backend *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -419,7 +418,8 @@ static int sync_configs(struct daemon *d, const struct cidlb_conf *next, json_t 
 		const struct cidlb_conf_qlb none = { 0 };
 
 		for (cr = 0; cr < CIDLB_CONFIG_IDS; cr++) {
-			const struct cidlb_conf_qlb *q = (int)pool < next->n_pools ? &qlb[cr] : &none;
+			const struct cidlb_conf_qlb *q = (int)pool < next->n_pools ? &qlb[cr] :
+										     &none;
 			struct cidlb_config want, cur;
 
 			err = cidlb_conf_qlb_to_map(q, &want);
@@ -436,8 +436,8 @@ static int sync_configs(struct daemon *d, const struct cidlb_conf *next, json_t 
 				return err;
 			if (next->pools_named && (int)pool < next->n_pools &&
 			    !next->pools[pool].unused)
-				pr_info("QUIC-LB config %d of pool %s %s", cr, next->pools[pool].name,
-					q->present ? "set" : "removed");
+				pr_info("QUIC-LB config %d of pool %s %s", cr,
+					next->pools[pool].name, q->present ? "set" : "removed");
 			else if (next->pools_named || pool)
 				pr_info("QUIC-LB config %d of pool %u removed", cr, pool);
 			else
@@ -472,7 +472,8 @@ static int sync_global(struct daemon *d, const struct cidlb_conf *next)
 	err = cidlb_lb_set_global(d->lb, &want);
 	if (!err)
 		pr_info("global settings written (seed %#x, ttl %u, new_flow_rate %u, flow_idle_timeout %u s, icmp_rate %u)",
-			next->seed, next->ttl, next->new_flow_rate, next->flow_idle_s, next->icmp_rate);
+			next->seed, next->ttl, next->new_flow_rate, next->flow_idle_s,
+			next->icmp_rate);
 	return err;
 }
 
@@ -484,7 +485,8 @@ static int sync_vips(struct daemon *d, const struct cidlb_conf *next, bool remov
 
 	if (!remove) {
 		for (i = 0; i < next->n_vips; i++) {
-			struct cidlb_vip want = { .id = next->vips[i].id, .pool = next->vips[i].pool },
+			struct cidlb_vip want = { .id = next->vips[i].id,
+						  .pool = next->vips[i].pool },
 					 cur;
 
 			if (!bpf_map_lookup_elem(fd, &next->vips[i].key, &cur) &&
@@ -789,14 +791,16 @@ static int drop_sids(struct daemon *d, const struct cidlb_conf *next, const stru
 		 * of a backend that never took effect has no old connections
 		 * to protect, and a quarantine would refuse the same change
 		 * when it is tried again */
-		if (!next->quarantine_s || gone[i].len > CIDLB_SID_MAX || (d->rolling_back && !owner)) {
+		if (!next->quarantine_s || gone[i].len > CIDLB_SID_MAX ||
+		    (d->rolling_back && !owner)) {
 			err = cidlb_lb_del_sid(d->lb, &gone[i]);
 			if (err && err != -ENOENT)
 				goto out;
 			err = 0;
 			pr_info("server ID %u:%s removed (%s)", gone[i].config_id, h,
-				d->rolling_back && !owner ? "written by the change that failed; no quarantine" :
-							    "no quarantine");
+				d->rolling_back && !owner ?
+					"written by the change that failed; no quarantine" :
+					"no quarantine");
 			continue;
 		}
 		q.pool = gone[i].pool;
@@ -964,9 +968,10 @@ static int pools_renumber(struct daemon *d, struct cidlb_conf *next, char *why, 
 	if (same && n == next->n_pools)
 		return 0;
 	if ((uint32_t)n > max)
-		return cidlb_why(why, why_len, -ENOSPC,
-				 "the pools keep their numbers across changes, and this file needs %d of them, but the running maps hold %u ([lb] max_pools when they were loaded); raising it needs a plain stop and start",
-				 n, max);
+		return cidlb_why(
+			why, why_len, -ENOSPC,
+			"the pools keep their numbers across changes, and this file needs %d of them, but the running maps hold %u ([lb] max_pools when they were loaded); raising it needs a plain stop and start",
+			n, max);
 	np = calloc((size_t)n + 1, sizeof(*np));
 	if (!np)
 		return cidlb_why(why, why_len, -ENOMEM, "out of memory");
@@ -994,9 +999,10 @@ static int apply_check(struct daemon *d, const struct cidlb_conf *next, struct p
 	int err;
 
 	if ((uint32_t)next->n_pools > max)
-		return cidlb_why(why, why_len, -ENOSPC,
-				 "%d pools, but the running maps hold %u ([lb] max_pools when they were loaded); raising it needs a plain stop and start",
-				 next->n_pools, max);
+		return cidlb_why(
+			why, why_len, -ENOSPC,
+			"%d pools, but the running maps hold %u ([lb] max_pools when they were loaded); raising it needs a plain stop and start",
+			next->n_pools, max);
 	err = check_sids(d, next, why, why_len);
 	if (!err)
 		err = plan_indexes(d, next, plan, why, why_len);

@@ -461,12 +461,13 @@ static int req_quarantine(struct req *r, const char *cmd __attribute__((unused))
 			continue;
 		cidlb_hex(q->sid, q->len, h, sizeof(h));
 		json_array_append_new(
-			a, json_pack("{s:s,s:i,s:s,s:s,s:I}", "pool",
-				     cidlb_conf_pool_name(r->d->conf, q->pool), "config_id",
-				     q->config_id, "server_id", h, "owner", q->owner, "seconds_left",
-				     (json_int_t)(q->until_ns > now ?
-							  (q->until_ns - now) / 1000000000ULL + 1 :
-							  0)));
+			a,
+			json_pack("{s:s,s:i,s:s,s:s,s:I}", "pool",
+				  cidlb_conf_pool_name(r->d->conf, q->pool), "config_id",
+				  q->config_id, "server_id", h, "owner", q->owner, "seconds_left",
+				  (json_int_t)(q->until_ns > now ?
+						       (q->until_ns - now) / 1000000000ULL + 1 :
+						       0)));
 	}
 	json_object_set_new(r->reply, "quarantine", a);
 	return 0;

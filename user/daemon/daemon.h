@@ -262,8 +262,7 @@ int health_publish(struct daemon *d, char *why, size_t why_len);
 
 /* ---- retire.c ---- */
 int retire_cids(struct daemon *d, json_t *cids, uint16_t pool, uint32_t ttl_s, bool add,
-		json_t *reply, char *why,
-		size_t why_len);
+		json_t *reply, char *why, size_t why_len);
 /* The index from the map as it is (a started or adopted map): 0 or a
  * negative errno (then the next sweep tries again). */
 int retire_index_load(struct daemon *d);

@@ -478,8 +478,8 @@ size_t cidlb_token_prefix_len(const struct cidlb_cid_config *cfg)
 }
 
 /* A CID without its extra octets: the load balancer reads no more. */
-int cidlb_token_prefix(struct cidlb_cid_config *cfg, const uint8_t *server_id,
-		       size_t server_id_len, uint8_t *prefix, size_t size)
+int cidlb_token_prefix(struct cidlb_cid_config *cfg, const uint8_t *server_id, size_t server_id_len,
+		       uint8_t *prefix, size_t size)
 {
 	uint8_t cid[CIDLB_CID_LEN_MAX];
 	size_t len;
