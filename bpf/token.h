@@ -129,8 +129,9 @@ static __always_inline void flow_record(const struct cidlb_flow_key *flow, __u32
 					const struct cidlb_global *g, struct cidlb_counters *cnt)
 {
 	struct cidlb_flow *f = bpf_map_lookup_elem(&cidlb_lru, flow);
+	__u32 now = g->flow_idle ? flow_tick(bpf_ktime_get_coarse_ns()) : 0;
 
-	if (f && f->backend == idx && flow_fresh(f, g, cnt))
+	if (f && f->backend == idx && flow_fresh(f, g, now, cnt))
 		return;
 	flow_insert(flow, idx, g, cnt);
 }

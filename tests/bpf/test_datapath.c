@@ -1786,6 +1786,7 @@ static void lru_set(struct tlb *t, uint16_t sport, const struct cidlb_flow *f)
 
 	assert_int_equal(bpf_map_update_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_LRU), &k, f, BPF_ANY),
 			 0);
+	assert_int_equal(cidlb_lb_flows_changed(t->lb), 0); /* the 4-tuple caches forget */
 }
 
 /* The data path's clock of cidlb_flow.seen, read here. */

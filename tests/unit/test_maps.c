@@ -137,6 +137,9 @@ static const uint64_t layout_sigs[] = {
 	 * backends, configs, config statistics and Maglev tables per pool;
 	 * the token counters, unroutable_len */
 	[2] = 0xe755d3a51d203a7fULL,
+	/* cidlb_fcache (the 4-tuple cache), cidlb_global.flow_gen (80
+	 * octets), route_lru_cached */
+	[3] = 0xd5796f5b65a22f78ULL,
 };
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)

@@ -1078,10 +1078,13 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 /* Under lb->glock. */
 static int global_write_locked(struct cidlb_lb *lb, const struct cidlb_global *g)
 {
-	struct cidlb_global ng = *g;
+	struct cidlb_global ng = *g, cur;
 	uint32_t zero = 0;
 
 	global_derived(lb, &ng);
+	/* every write empties the 4-tuple caches of the data path (bpf/pick.h):
+	 * from the map, as g may be older than its last write */
+	ng.flow_gen = (get(lb, CIDLB_M_GLOBAL, &zero, &cur) ? g->flow_gen : cur.flow_gen) + 1;
 	return upd(lb, CIDLB_M_GLOBAL, &zero, &ng);
 }
 
@@ -1149,6 +1152,11 @@ static int global_refresh(struct cidlb_lb *lb)
 	int err = cidlb_lb_get_global(lb, &g);
 
 	return err ? err : global_write(lb, &g);
+}
+
+int cidlb_lb_flows_changed(struct cidlb_lb *lb)
+{
+	return global_refresh(lb);
 }
 
 int cidlb_lb_publish_pool_maglev(struct cidlb_lb *lb, uint32_t pool, const uint32_t *table)
