@@ -409,6 +409,13 @@ static __always_inline int flow_fresh(struct cidlb_flow *f, const struct cidlb_g
 	return 1;
 }
 
+/* What flow_lookup() found out for the steps after it: this CPU's cache
+ * slot of the flow and the tick it read. */
+struct fcache_ref {
+	struct cidlb_fcache_slot *s;
+	__u32 now;
+};
+
 /* This CPU's 4-tuple cache slot of a flow (include/cidlb_maps.h). */
 static __always_inline struct cidlb_fcache_slot *fcache_slot(const struct cidlb_flow_key *flow)
 {
@@ -448,19 +455,20 @@ static __always_inline void fcache_put(struct cidlb_fcache_slot *s,
 }
 
 /* Record the Maglev choice for a packet that may open a connection,
- * within the rate guard, in cidlb_lru and this CPU's 4-tuple cache. */
+ * within the rate guard, in cidlb_lru and this CPU's 4-tuple cache (fc:
+ * its slot, and the tick, of flow_lookup()). */
 static __always_inline void flow_insert(const struct cidlb_flow_key *flow, __u32 backend,
-					const struct cidlb_global *g, struct cidlb_counters *cnt)
+					const struct cidlb_global *g, const struct fcache_ref *fc,
+					struct cidlb_counters *cnt)
 {
-	struct cidlb_flow nf = { .backend = backend };
+	struct cidlb_flow nf = { .backend = backend, .seen = fc->now };
 
 	if (g->new_flow_rate && !rate_take(CIDLB_RATE_FLOW, g->new_flow_rate)) {
 		cnt->lru_rate_limited++;
 		return;
 	}
-	nf.seen = flow_tick(bpf_ktime_get_coarse_ns());
 	if (!bpf_map_update_elem(&cidlb_lru, flow, &nf, BPF_ANY))
-		fcache_put(fcache_slot(flow), flow, backend, g, nf.seen);
+		fcache_put(fc->s, flow, backend, g, fc->now);
 }
 
 /* Is be live and of pool pr? (A 4-tuple entry made before its VIP moved
@@ -519,13 +527,15 @@ static __always_inline int flow_usable(const struct cidlb_backend *be,
  * flow_idle_timeout and keeps it recently used for the LRU. */
 static __always_inline int flow_lookup(const struct cidlb_flow_key *flow, int admit,
 				       const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
-				       __u32 *idx, struct cidlb_counters *cnt)
+				       __u32 *idx, struct fcache_ref *fc, struct cidlb_counters *cnt)
 {
 	struct cidlb_fcache_slot *s = fcache_slot(flow);
 	__u32 now = flow_tick(bpf_ktime_get_coarse_ns());
 	struct cidlb_backend *be;
 	struct cidlb_flow *f;
 
+	fc->s = s;
+	fc->now = now;
 	if (fcache_holds(s, flow, g, now)) {
 		be = bpf_map_lookup_elem(&cidlb_backends, &s->backend);
 		if (flow_usable(be, pr, admit)) {
@@ -553,12 +563,13 @@ static __always_inline int flow_lookup(const struct cidlb_flow_key *flow, int ad
  * live. */
 static __always_inline int flow_place(const struct cidlb_flow_key *flow, int admit,
 				      const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
-				      __u32 *idx, struct cidlb_counters *cnt)
+				      __u32 *idx, const struct fcache_ref *fc,
+				      struct cidlb_counters *cnt)
 {
 	if (maglev_pick(flow, g, pr, idx))
 		return -1;
 	if (admit == FLOW_INSERT)
-		flow_insert(flow, *idx, g, cnt);
+		flow_insert(flow, *idx, g, fc, cnt);
 	else
 		cnt->lru_no_admit++;
 	cnt->route_maglev++;
