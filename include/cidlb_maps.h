@@ -395,7 +395,7 @@ struct cidlb_flow {
  * a packet that may open a connection). bpf/pick.h says what it
  * guarantees.
  */
-#define CIDLB_FCACHE_SLOTS 4096
+#define CIDLB_FCACHE_SLOTS 512
 
 struct cidlb_fcache_slot {
 	struct cidlb_flow_key key;
