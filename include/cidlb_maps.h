@@ -513,8 +513,9 @@ struct cidlb_global {
 	__u32 flow_gen;	     /* generation of cidlb_lru as userspace sees it:
 				 * lb.c adds 1 whenever something other than
 				 * the data path may have changed an entry
-				 * (cidlb_lb_flows_changed()); a cidlb_fcache
-				 * slot of another generation is empty */
+				 * (cidlb_lb_flows_changed()) and when
+				 * flow_idle changes; a cidlb_fcache slot of
+				 * another generation is empty */
 };
 
 /* ---- the layout of the pins -------------------------------------------
