@@ -184,6 +184,7 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 	void *data_end = (void *)(long)ctx->data_end;
 	struct quic_hdr q = {};
 	struct cid_ctx c = {};
+	struct fcache_ref fc;
 	__u32 idx;
 	int rc;
 
@@ -230,8 +231,8 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 	    !token_pick(ctx, &q, p->l4_off + p->udp_len, g, &p->pool, &idx, cnt)) {
 		cnt->route_token++;
 		flow_record(&p->flow, idx, g, cnt);
-	} else if (flow_lookup(&p->flow, rc, g, &p->pool, &idx, cnt) &&
-		   flow_place(&p->flow, rc, g, &p->pool, &idx, cnt)) {
+	} else if (flow_lookup(&p->flow, rc, g, &p->pool, &idx, &fc, cnt) &&
+		   flow_place(&p->flow, rc, g, &p->pool, &idx, &fc, cnt)) {
 		cnt->drop_no_backend++;
 		return XDP_DROP;
 	}

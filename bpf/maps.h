@@ -151,4 +151,13 @@ struct {
 	__type(value, struct cidlb_pool);
 } cidlb_pools SEC(".maps");
 
+/* 4-tuple cache in front of cidlb_lru, per CPU, direct-mapped
+ * (include/cidlb_maps.h, bpf/pick.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CIDLB_FCACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cidlb_fcache_slot);
+} cidlb_fcache SEC(".maps");
+
 #endif

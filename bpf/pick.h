@@ -387,19 +387,18 @@ static __always_inline __u32 flow_tick(__u64 now_ns)
 	return (__u32)(now_ns >> CIDLB_FLOW_TICK_SHIFT);
 }
 
-/* An LRU entry still in use: idle no longer than flow_idle ticks. Its
- * time moves on at most once a tick, so the packets of a flow do not
- * write its entry (a cache line shared by every CPU) each time. A time
- * ahead of this CPU's (another CPU wrote it as the tick turned) is now. */
+/* An LRU entry still in use at tick now: idle no longer than flow_idle
+ * ticks. Its time moves on at most once a tick, so the packets of a flow
+ * do not write its entry (a cache line shared by every CPU) each time. A
+ * time ahead of this CPU's (another CPU wrote it as the tick turned) is
+ * now. */
 static __always_inline int flow_fresh(struct cidlb_flow *f, const struct cidlb_global *g,
-				      struct cidlb_counters *cnt)
+				      __u32 now, struct cidlb_counters *cnt)
 {
-	__u32 now;
 	__s32 age;
 
 	if (!g->flow_idle)
 		return 1;
-	now = flow_tick(bpf_ktime_get_coarse_ns());
 	age = (__s32)(now - f->seen);
 	if (age > (__s32)g->flow_idle) {
 		cnt->lru_idle++;
@@ -410,19 +409,66 @@ static __always_inline int flow_fresh(struct cidlb_flow *f, const struct cidlb_g
 	return 1;
 }
 
-/* Record the Maglev choice for a packet that may open a connection,
- * within the rate guard. */
-static __always_inline void flow_insert(const struct cidlb_flow_key *flow, __u32 backend,
-					const struct cidlb_global *g, struct cidlb_counters *cnt)
+/* What flow_lookup() found out for the steps after it: this CPU's cache
+ * slot of the flow and the tick it read. */
+struct fcache_ref {
+	struct cidlb_fcache_slot *s;
+	__u32 now;
+};
+
+/* This CPU's 4-tuple cache slot of a flow (include/cidlb_maps.h). */
+static __always_inline struct cidlb_fcache_slot *fcache_slot(const struct cidlb_flow_key *flow)
 {
-	struct cidlb_flow nf = { .backend = backend };
+	__u32 i = cidlb_flow_label(flow) & (CIDLB_FCACHE_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&cidlb_fcache, &i);
+}
+
+static __always_inline int flow_key_eq(const struct cidlb_flow_key *a,
+				       const struct cidlb_flow_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]) | (x[3] ^ y[3]) | (x[4] ^ y[4]));
+}
+
+/* Does the slot hold the flow, written in this generation and tick? */
+static __always_inline int fcache_holds(const struct cidlb_fcache_slot *s,
+					const struct cidlb_flow_key *flow,
+					const struct cidlb_global *g, __u32 now)
+{
+	return s && s->tick == now && s->gen == g->flow_gen && flow_key_eq(&s->key, flow);
+}
+
+/* Write through: the flow's entry in cidlb_lru names backend, as of tick
+ * now. */
+static __always_inline void fcache_put(struct cidlb_fcache_slot *s,
+				       const struct cidlb_flow_key *flow, __u32 backend,
+				       const struct cidlb_global *g, __u32 now)
+{
+	if (!s)
+		return;
+	__builtin_memcpy(&s->key, flow, sizeof(s->key));
+	s->backend = backend;
+	s->gen = g->flow_gen;
+	s->tick = now;
+}
+
+/* Record the Maglev choice for a packet that may open a connection,
+ * within the rate guard, in cidlb_lru and this CPU's 4-tuple cache (fc:
+ * its slot, and the tick, of flow_lookup()). */
+static __always_inline void flow_insert(const struct cidlb_flow_key *flow, __u32 backend,
+					const struct cidlb_global *g, const struct fcache_ref *fc,
+					struct cidlb_counters *cnt)
+{
+	struct cidlb_flow nf = { .backend = backend, .seen = fc->now };
 
 	if (g->new_flow_rate && !rate_take(CIDLB_RATE_FLOW, g->new_flow_rate)) {
 		cnt->lru_rate_limited++;
 		return;
 	}
-	nf.seen = flow_tick(bpf_ktime_get_coarse_ns());
-	bpf_map_update_elem(&cidlb_lru, flow, &nf, BPF_ANY);
+	if (!bpf_map_update_elem(&cidlb_lru, flow, &nf, BPF_ANY))
+		fcache_put(fc->s, flow, backend, g, fc->now);
 }
 
 /* Is be live and of pool pr? (A 4-tuple entry made before its VIP moved
@@ -454,28 +500,58 @@ static __always_inline int maglev_pick(const struct cidlb_flow_key *flow,
 	return 0;
 }
 
+/* May a packet follow a 4-tuple entry to be? A flow stays with its
+ * backend while it is live and of the VIP's pool pr, also while it is
+ * down (its handshake may still finish there); but a packet that may open
+ * a connection does not follow it to a down backend: Maglev places it. */
+static __always_inline int flow_usable(const struct cidlb_backend *be,
+				       const struct cidlb_pool_ref *pr, int admit)
+{
+	return backend_live_in(be, pr) && !(admit == FLOW_INSERT && (be->flags & CIDLB_BE_F_DOWN));
+}
+
 /* Baseline fallback, first half: the 4-tuple table's entry, when its
- * backend is live, of the VIP's pool pr, and it is not idle. 0 with *idx
- * set, else -1. */
+ * backend is usable and it is not idle; this CPU's 4-tuple cache first.
+ * 0 with *idx set, else -1.
+ *
+ * The cache gives what cidlb_lru would: a slot holds a backend that this
+ * CPU read from or wrote into cidlb_lru for the flow in the current tick
+ * (2^30 ns) and generation (cidlb_global.flow_gen, moved by lb.c on any
+ * write of the global settings and whenever userspace may have changed
+ * an entry), and its backend is checked as an entry's is, so backend
+ * state, pool and removal are seen at once. Not seen until the tick
+ * turns: an entry that another CPU changed (a token moving a flow that
+ * this CPU also carries, a flow placed anew on another CPU) or that the
+ * kernel evicted from cidlb_lru. At most once a tick per flow and CPU
+ * the packet reads cidlb_lru again, which moves the entry's time on for
+ * flow_idle_timeout and keeps it recently used for the LRU. */
 static __always_inline int flow_lookup(const struct cidlb_flow_key *flow, int admit,
 				       const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
-				       __u32 *idx, struct cidlb_counters *cnt)
+				       __u32 *idx, struct fcache_ref *fc, struct cidlb_counters *cnt)
 {
+	struct cidlb_fcache_slot *s = fcache_slot(flow);
+	__u32 now = flow_tick(bpf_ktime_get_coarse_ns());
 	struct cidlb_backend *be;
 	struct cidlb_flow *f;
 
+	fc->s = s;
+	fc->now = now;
+	if (fcache_holds(s, flow, g, now)) {
+		be = bpf_map_lookup_elem(&cidlb_backends, &s->backend);
+		if (flow_usable(be, pr, admit)) {
+			cnt->route_lru++;
+			cnt->route_lru_cached++;
+			*idx = s->backend;
+			return 0;
+		}
+	}
 	f = bpf_map_lookup_elem(&cidlb_lru, flow);
 	if (f) {
 		be = bpf_map_lookup_elem(&cidlb_backends, &f->backend);
-		/* a flow stays with its backend while it is live and not
-		 * idle, also while it is down (its handshake may still finish
-		 * there); but a packet that may open a connection does not
-		 * follow it to a down backend: Maglev places it */
-		if (backend_live_in(be, pr) &&
-		    !(admit == FLOW_INSERT && (be->flags & CIDLB_BE_F_DOWN)) &&
-		    flow_fresh(f, g, cnt)) {
+		if (flow_usable(be, pr, admit) && flow_fresh(f, g, now, cnt)) {
 			cnt->route_lru++;
 			*idx = f->backend;
+			fcache_put(s, flow, *idx, g, now);
 			return 0;
 		}
 	}
@@ -487,12 +563,13 @@ static __always_inline int flow_lookup(const struct cidlb_flow_key *flow, int ad
  * live. */
 static __always_inline int flow_place(const struct cidlb_flow_key *flow, int admit,
 				      const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
-				      __u32 *idx, struct cidlb_counters *cnt)
+				      __u32 *idx, const struct fcache_ref *fc,
+				      struct cidlb_counters *cnt)
 {
 	if (maglev_pick(flow, g, pr, idx))
 		return -1;
 	if (admit == FLOW_INSERT)
-		flow_insert(flow, *idx, g, cnt);
+		flow_insert(flow, *idx, g, fc, cnt);
 	else
 		cnt->lru_no_admit++;
 	cnt->route_maglev++;

@@ -107,6 +107,7 @@
 	X(RATE, cidlb_rate, 4, sizeof(struct cidlb_rate), 0) \
 	X(POOLS, cidlb_pools, 4, sizeof(struct cidlb_pool), \
 	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
+	X(FCACHE, cidlb_fcache, 4, sizeof(struct cidlb_fcache_slot), 0) \
 	/* a new map: one line above this one */
 
 /* The maps of cidlb_decap.bpf.o (the backend side), pinned per device by
@@ -382,6 +383,28 @@ struct cidlb_flow {
 			 * packets of the flow (not on every packet) */
 };
 
+/* ---- cidlb_fcache: per-CPU array, direct-mapped, in front of cidlb_lru
+ * Slot = cidlb_flow_label() of the 4-tuple, masked (CIDLB_FCACHE_SLOTS, a
+ * power of 2). The data path writes a slot whenever it reads a usable
+ * entry from cidlb_lru or writes one into it, on this CPU; a packet uses
+ * the slot instead of cidlb_lru when it holds the same 4-tuple, the
+ * current cidlb_global.flow_gen and the current tick (so it reads
+ * cidlb_lru again at least once a tick, which keeps that entry's time
+ * and its place in the LRU up to date), and its backend passes the same
+ * checks as an entry of cidlb_lru (live, of the VIP's pool, not down for
+ * a packet that may open a connection). bpf/pick.h says what it
+ * guarantees.
+ */
+#define CIDLB_FCACHE_SLOTS 512
+
+struct cidlb_fcache_slot {
+	struct cidlb_flow_key key;
+	__u32 backend;
+	__u32 gen;  /* cidlb_global.flow_gen when written */
+	__u32 tick; /* the tick (CIDLB_FLOW_TICK_SHIFT) it was written in */
+	__u32 pad[3];
+} __attribute__((aligned(64)));
+
 /* cidlb_flow.seen and cidlb_global.flow_idle count ticks of 2^30 ns
  * (1.07 s) of CLOCK_MONOTONIC_COARSE (bpf_ktime_get_coarse_ns()): a
  * shift, where seconds would cost a division per packet. */
@@ -487,6 +510,12 @@ struct cidlb_global {
 				 * second per CPU (cidlb_rate); 0: none */
 	__u32 layout;	     /* CIDLB_LAYOUT of the cidlbd that wrote it
 				 * (lb.c); packets never read it */
+	__u32 flow_gen;	     /* generation of cidlb_lru as userspace sees it:
+				 * lb.c adds 1 whenever something other than
+				 * the data path may have changed an entry
+				 * (cidlb_lb_flows_changed()) and when
+				 * flow_idle changes; a cidlb_fcache slot of
+				 * another generation is empty */
 };
 
 /* ---- the layout of the pins -------------------------------------------
@@ -497,7 +526,7 @@ struct cidlb_global {
  * tests/unit/test_maps.c keeps a signature of the sizes of every layout
  * and fails when the sizes change without a new CIDLB_LAYOUT.
  */
-#define CIDLB_LAYOUT 2
+#define CIDLB_LAYOUT 3
 
 /* ---- cidlb_rate: per-CPU array [enum cidlb_rate_id], rate limits ------
  * A virtual schedule each (GCRA, bpf/rate.h): an event moves next_ns on
@@ -705,6 +734,10 @@ struct cidlb_neigh {
 	X(PATH, unroutable_len, \
 	  "Unroutable: the CID's self-encoded length is below its config's or, in a long " \
 	  "header, not its length (len_self_encode configs).") \
+	/* 5. pick, the 4-tuple cache (bpf/pick.h flow_lookup) */ \
+	X(PATH, route_lru_cached, \
+	  "Of route_lru: the entry came from this CPU's 4-tuple cache (cidlb_fcache), " \
+	  "cidlb_lru not read.") \
 	/* a new counter: one line above this one */
 
 enum cidlb_counter_kind {
@@ -800,7 +833,8 @@ CIDLB_SIZE_CHECK(cidlb_flow, 8);
 CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
-CIDLB_SIZE_CHECK(cidlb_global, 76);
+CIDLB_SIZE_CHECK(cidlb_fcache_slot, 64);
+CIDLB_SIZE_CHECK(cidlb_global, 80);
 CIDLB_SIZE_CHECK(cidlb_rate, 8);
 CIDLB_SIZE_CHECK(cidlb_pool_ref, 4);
 CIDLB_SIZE_CHECK(cidlb_pool, 8);

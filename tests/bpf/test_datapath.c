@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "tlb.h"
 #include "cidlb_hash.h"
 
@@ -1786,6 +1787,7 @@ static void lru_set(struct tlb *t, uint16_t sport, const struct cidlb_flow *f)
 
 	assert_int_equal(bpf_map_update_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_LRU), &k, f, BPF_ANY),
 			 0);
+	assert_int_equal(cidlb_lb_flows_changed(t->lb), 0); /* the 4-tuple caches forget */
 }
 
 /* The data path's clock of cidlb_flow.seen, read here. */
@@ -2039,6 +2041,203 @@ static void test_idle(void **state)
 	assert_int_equal(f.seen, 1);
 }
 
+/* Wait, if need be, until the data path's tick has 300 ms or more to run:
+ * the packets of the next few steps then share one tick. */
+static void tick_settle(void)
+{
+	const uint64_t tick = 1ULL << CIDLB_FLOW_TICK_SHIFT;
+	struct timespec ts;
+	uint64_t ns, left;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	left = tick - (ns & (tick - 1));
+	if (left < 300000000ULL) {
+		left += 20000000ULL;
+		ts.tv_sec = (time_t)(left / 1000000000ULL);
+		ts.tv_nsec = (long)(left % 1000000000ULL);
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* The cidlb_fcache slot this CPU holds for T_CLIENT4:sport, if any. */
+static int fcache_get(struct tlb *t, uint16_t sport, struct cidlb_fcache_slot *out)
+{
+	struct cidlb_flow_key k = flow4(sport);
+	int ncpu = libbpf_num_possible_cpus(), cpu = sched_getcpu();
+	struct cidlb_fcache_slot *v;
+	uint32_t i = cidlb_flow_label(&k) & (CIDLB_FCACHE_SLOTS - 1);
+	int rc = -ENOENT;
+
+	assert_true(ncpu > 0 && cpu >= 0 && cpu < ncpu);
+	v = calloc((size_t)ncpu, sizeof(*v));
+	assert_non_null(v);
+	assert_int_equal(bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_FCACHE), &i, v), 0);
+	if (!memcmp(&v[cpu].key, &k, sizeof(k))) {
+		*out = v[cpu];
+		rc = 0;
+	}
+	free(v);
+	return rc;
+}
+
+/*
+ * The 4-tuple cache (cidlb_fcache, bpf/pick.h): once this CPU has written
+ * or read a flow's cidlb_lru entry, the flow's packets take the backend
+ * from the cache within the tick (route_lru_cached, cidlb_lru not read:
+ * an entry deleted behind its back is still followed), checked as an
+ * entry is (a backend gone, down for an Initial, of another pool: the
+ * cache is passed over), and forgotten after cidlb_lb_flows_changed().
+ * On one CPU: the cache is per CPU.
+ */
+static void test_flow_cache(void **state)
+{
+	struct tlb *t = *state;
+	struct cidlb_flow_key k = flow4(4000);
+	struct cidlb_counters c0, c;
+	struct cidlb_fcache_slot s;
+	struct cidlb_backend b;
+	struct cidlb_global g;
+	struct cidlb_flow f;
+	cpu_set_t one, old;
+	uint32_t idx0 = 0, gen;
+	int to, lru = cidlb_lb_map_fd(t->lb, CIDLB_M_LRU);
+
+	CPU_ZERO(&one);
+	CPU_SET(sched_getcpu(), &one);
+	assert_int_equal(sched_getaffinity(0, sizeof(old), &old), 0);
+	assert_int_equal(sched_setaffinity(0, sizeof(one), &one), 0);
+	admit_backends(t);
+	tick_settle();
+	c0 = tlb_counters(t);
+	/* the Initial that makes the entry writes the slot too */
+	assert_int_equal(run_flow(t, 4000, P_INITIAL, 1200, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(fcache_get(t, 4000, &s), 0);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(s.backend, 0);
+	assert_int_equal(s.gen, g.flow_gen);
+	assert_int_equal(s.tick, tick_now());
+	assert_int_equal(lru_get(t, 4000, &f), 0);
+	assert_int_equal(s.tick, f.seen);
+	/* its next packets: from the cache, every kind */
+	assert_int_equal(run_flow(t, 4000, P_INITIAL, 1200, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(run_flow(t, 4000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	c = tlb_counters(t);
+	assert_int_equal(c.route_maglev - c0.route_maglev, 1);
+	assert_int_equal(c.route_lru - c0.route_lru, 2);
+	assert_int_equal(c.route_lru_cached - c0.route_lru_cached, 2);
+	/* the table moves to backend 1 (the entry, and so the cache, still
+	 * say backend 0); a packet (re)fills the slot in this tick; then the
+	 * entry is deleted behind the cache's back: the cache still answers
+	 * (cidlb_lru is not read) */
+	tlb_maglev(t, (uint32_t[]){ 1 }, 1);
+	tick_settle();
+	c0 = tlb_counters(t);
+	assert_int_equal(run_flow(t, 4000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	c = tlb_counters(t);
+	assert_int_equal(c.route_lru - c0.route_lru, 1);
+	assert_int_equal(bpf_map_delete_elem(lru, &k), 0);
+	c0 = tlb_counters(t);
+	assert_int_equal(run_flow(t, 4000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	c = tlb_counters(t);
+	assert_int_equal(c.route_lru_cached - c0.route_lru_cached, 1);
+	/* after cidlb_lb_flows_changed(): forgotten, so Maglev (backend 1) */
+	assert_int_equal(cidlb_lb_flows_changed(t->lb), 0);
+	assert_int_equal(run_flow(t, 4000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 11);
+	c = tlb_counters(t);
+	assert_int_equal(c.route_lru_cached - c0.route_lru_cached, 1);
+	assert_int_equal(c.route_maglev - c0.route_maglev, 1);
+	assert_int_equal(lru_get(t, 4000, &f), -ENOENT);
+
+	/* an Initial makes the entry (backend 1), the slot with it */
+	assert_int_equal(run_flow(t, 4000, P_INITIAL, 1200, &to), XDP_TX);
+	assert_int_equal(to, 11);
+	assert_int_equal(fcache_get(t, 4000, &s), 0);
+	assert_int_equal(s.backend, 1);
+	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
+	/* backend 1 down: an Initial does not follow the cache there, it is
+	 * placed anew (backend 0, entry and slot rewritten); before that a
+	 * short header still goes to the down backend */
+	tick_settle();
+	assert_int_equal(run_flow(t, 4000, P_SHORT, 100, &to), XDP_TX); /* fills the slot */
+	assert_int_equal(to, 11);
+	assert_int_equal(bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_BACKENDS),
+					     &(uint32_t){ 1 }, &b), 0);
+	b.flags |= CIDLB_BE_F_DOWN;
+	assert_int_equal(cidlb_lb_set_backend(t->lb, 1, &b), 0);
+	c0 = tlb_counters(t);
+	assert_int_equal(run_flow(t, 4000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 11);
+	assert_int_equal(run_flow(t, 4000, P_INITIAL, 1200, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(lru_get(t, 4000, &f), 0);
+	assert_int_equal(f.backend, 0);
+	assert_int_equal(fcache_get(t, 4000, &s), 0);
+	assert_int_equal(s.backend, 0);
+	assert_int_equal(run_flow(t, 4000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	c = tlb_counters(t);
+	assert_int_equal(c.route_lru - c0.route_lru, 2);
+	assert_int_equal(c.route_lru_cached - c0.route_lru_cached, 2);
+	assert_int_equal(c.route_maglev - c0.route_maglev, 1);
+
+	/* backend 0 moves to another pool than the VIP's (0): the cache is
+	 * passed over, and the entry, and a short header goes by Maglev (to
+	 * backend 1: down, but it may); back in pool 0, the cache answers */
+	tlb_maglev(t, (uint32_t[]){ 1 }, 1);
+	tick_settle();
+	assert_int_equal(run_flow(t, 4000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	assert_int_equal(bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_BACKENDS), &idx0, &b),
+			 0);
+	b.pool = 1;
+	assert_int_equal(cidlb_lb_set_backend(t->lb, 0, &b), 0);
+	c0 = tlb_counters(t);
+	assert_int_equal(run_flow(t, 4000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 11);
+	c = tlb_counters(t);
+	assert_int_equal(c.route_lru - c0.route_lru, 0);
+	assert_int_equal(c.route_maglev - c0.route_maglev, 1);
+	b.pool = 0;
+	assert_int_equal(cidlb_lb_set_backend(t->lb, 0, &b), 0);
+	assert_int_equal(run_flow(t, 4000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 10);
+	c = tlb_counters(t);
+	assert_int_equal(c.route_lru_cached - c0.route_lru_cached, 1);
+	/* backend 0 removed: passed over too */
+	b.state = CIDLB_BE_ABSENT;
+	assert_int_equal(cidlb_lb_set_backend(t->lb, 0, &b), 0);
+	assert_int_equal(run_flow(t, 4000, P_SHORT, 100, &to), XDP_TX);
+	assert_int_equal(to, 11);
+	c = tlb_counters(t);
+	assert_int_equal(c.route_lru_cached - c0.route_lru_cached, 1);
+	assert_int_equal(c.route_maglev - c0.route_maglev, 2);
+	assert_int_equal(tlb_verdicts(&c), c.rx_packets);
+
+	/* the generation: kept by other writes of the global settings (a
+	 * Maglev table), moved by a change of flow_idle and by
+	 * cidlb_lb_flows_changed() */
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	gen = g.flow_gen;
+	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
+	set_admission(t, 0, 0);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.flow_gen, gen);
+	set_admission(t, 0, 3);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.flow_gen, gen + 1);
+	assert_int_equal(cidlb_lb_flows_changed(t->lb), 0);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+	assert_int_equal(g.flow_gen, gen + 2);
+	assert_int_equal(sched_setaffinity(0, sizeof(old), &old), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2065,6 +2264,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_admit, tlb_setup, tlb_teardown),
 		cmocka_unit_test_setup_teardown(test_rate_guard, tlb_setup, tlb_teardown),
 		cmocka_unit_test_setup_teardown(test_idle, tlb_setup, tlb_teardown),
+		cmocka_unit_test_setup_teardown(test_flow_cache, tlb_setup, tlb_teardown),
 	};
 
 	return cmocka_run_group_tests_name("datapath", tests, NULL, NULL);

@@ -137,6 +137,9 @@ static const uint64_t layout_sigs[] = {
 	 * backends, configs, config statistics and Maglev tables per pool;
 	 * the token counters, unroutable_len */
 	[2] = 0xe755d3a51d203a7fULL,
+	/* cidlb_fcache (the 4-tuple cache), cidlb_global.flow_gen (80
+	 * octets), route_lru_cached */
+	[3] = 0xd5796f5b65a22f78ULL,
 };
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -251,7 +254,12 @@ static const char *const added_by_2[] = {
 	"unroutable_len",
 	NULL,
 };
-static const char *const *const counters_added[] = { [1] = added_by_1, [2] = added_by_2 };
+static const char *const added_by_3[] = {
+	"route_lru_cached",
+	NULL,
+};
+static const char *const *const counters_added[] = { [1] = added_by_1, [2] = added_by_2,
+						      [3] = added_by_3 };
 
 static void test_counters_grow_at_end(void **state)
 {

@@ -1456,6 +1456,19 @@ static double measure(struct inst *in, const struct cls *c, int family, uint32_t
 				    c->name, family, in->name, cnt_name(c->cnt[i]),
 				    (unsigned long long)d, repeat);
 		}
+		/* an LRU hit is one from the 4-tuple cache (bpf/pick.h) but where
+		 * the cache's tick turned: at most once per 2^30 ns of the run */
+		d = after.route_lru - before.route_lru;
+		if (d) {
+			uint64_t cached = after.route_lru_cached - before.route_lru_cached;
+			uint64_t turns = 2 + (((uint64_t)dur * repeat) >> CIDLB_FLOW_TICK_SHIFT);
+
+			if (cached > d || d - cached > turns)
+				die("%s (IPv%d, %s backends): %llu of %llu LRU hits from the 4-tuple "
+				    "cache, expected all but at most %llu (tick turns)",
+				    c->name, family, in->name, (unsigned long long)cached,
+				    (unsigned long long)d, (unsigned long long)turns);
+		}
 	}
 	return dur;
 }

@@ -1075,14 +1075,29 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	return 0;
 }
 
-/* Under lb->glock. */
-static int global_write_locked(struct cidlb_lb *lb, const struct cidlb_global *g)
+/* Under lb->glock. flow_gen, the generation of the data path's 4-tuple
+ * caches (bpf/pick.h), is kept from the map (g may be older than its last
+ * write) and moved on when `flows` says that cidlb_lru changed or when
+ * flow_idle changes (the caches would not see entries turn idle). */
+static int global_put(struct cidlb_lb *lb, const struct cidlb_global *g, bool flows)
 {
-	struct cidlb_global ng = *g;
+	struct cidlb_global ng = *g, cur;
 	uint32_t zero = 0;
 
 	global_derived(lb, &ng);
+	if (get(lb, CIDLB_M_GLOBAL, &zero, &cur)) {
+		ng.flow_gen = g->flow_gen + 1;
+	} else {
+		ng.flow_gen = cur.flow_gen;
+		if (flows || ng.flow_idle != cur.flow_idle)
+			ng.flow_gen++;
+	}
 	return upd(lb, CIDLB_M_GLOBAL, &zero, &ng);
+}
+
+static int global_write_locked(struct cidlb_lb *lb, const struct cidlb_global *g)
+{
+	return global_put(lb, g, false);
 }
 
 static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g)
@@ -1149,6 +1164,19 @@ static int global_refresh(struct cidlb_lb *lb)
 	int err = cidlb_lb_get_global(lb, &g);
 
 	return err ? err : global_write(lb, &g);
+}
+
+int cidlb_lb_flows_changed(struct cidlb_lb *lb)
+{
+	struct cidlb_global g;
+	int err = cidlb_lb_get_global(lb, &g);
+
+	if (err)
+		return err;
+	pthread_mutex_lock(&lb->glock);
+	err = global_put(lb, &g, true);
+	pthread_mutex_unlock(&lb->glock);
+	return err;
 }
 
 int cidlb_lb_publish_pool_maglev(struct cidlb_lb *lb, uint32_t pool, const uint32_t *table)

@@ -86,6 +86,10 @@ int cidlb_lb_set_backend(struct cidlb_lb *lb, uint32_t idx, const struct cidlb_b
 int cidlb_lb_set_sid(struct cidlb_lb *lb, const struct cidlb_sid_key *k, uint32_t idx);
 int cidlb_lb_del_sid(struct cidlb_lb *lb, const struct cidlb_sid_key *k);
 int cidlb_lb_get_global(struct cidlb_lb *lb, struct cidlb_global *g);
+/* After writing or deleting entries of cidlb_lru from userspace: the data
+ * path's per-CPU 4-tuple caches (cidlb_fcache) forget what they hold (a
+ * new cidlb_global.flow_gen, which a change of flow_idle also makes). */
+int cidlb_lb_flows_changed(struct cidlb_lb *lb);
 int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g);
 /* Write table (CIDLB_MAGLEV_SIZE slots) into the standby half, then make
  * it the active half with one write: a packet sees the old table or the
