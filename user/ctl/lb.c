@@ -623,9 +623,10 @@ static int get(struct cidlb_lb *lb, enum cidlb_map_id id, const void *k, void *v
 	return bpf_map_lookup_elem(lb->map_fd[id], k, v) ? -errno : 0;
 }
 
-static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g);
 static int sid_table_refresh(struct cidlb_lb *lb);
 static int global_refresh(struct cidlb_lb *lb);
+static int global_update(struct cidlb_lb *lb, int (*change)(struct cidlb_global *g, void *arg),
+			 void *arg, bool flows);
 
 /* cidlb_pools[pool]; without the map (pins of before pools) pool 0 reads
  * as all zero. */
@@ -666,6 +667,25 @@ static int array_fill(int fd, uint32_t base, const void *vals, uint32_t n, size_
 	return err;
 }
 
+/* The half of the VIP table to switch to, and its seed. */
+struct vip_switch {
+	uint32_t half, seed;
+};
+
+static int vip_seed_set(struct cidlb_global *g, void *arg)
+{
+	const struct vip_switch *v = arg;
+
+	g->vip_seed[v->half] = v->seed;
+	return 0;
+}
+
+static int vip_half_set(struct cidlb_global *g, void *arg)
+{
+	g->vip_active = ((const struct vip_switch *)arg)->half;
+	return 0;
+}
+
 /*
  * Packets read cidlb_vip_table: fill its standby half from cidlb_vips
  * (with a seed that fits them all), write that half's seed, then make it
@@ -679,6 +699,7 @@ static int vip_table_publish(struct cidlb_lb *lb)
 	int hfd = lb->map_fd[CIDLB_M_VIPS], tfd = lb->map_fd[CIDLB_M_VIP_TABLE], err;
 	uint32_t n = 0, half, seed, i;
 	struct cidlb_global g;
+	struct vip_switch vs;
 
 	if (hfd < 0 || tfd < 0)
 		return -ENOENT;
@@ -715,12 +736,9 @@ static int vip_table_publish(struct cidlb_lb *lb)
 	err = array_fill(tfd, half * CIDLB_VIP_SLOTS, slots, CIDLB_VIP_SLOTS, sizeof(slots[0]));
 	if (err)
 		return err;
-	g.vip_seed[half] = seed;
-	err = global_write(lb, &g);
-	if (err)
-		return err;
-	g.vip_active = half;
-	return global_write(lb, &g);
+	vs = (struct vip_switch){ half, seed };
+	err = global_update(lb, vip_seed_set, &vs, false);
+	return err ? err : global_update(lb, vip_half_set, &vs, false);
 }
 
 int cidlb_lb_refresh_tables(struct cidlb_lb *lb)
@@ -948,15 +966,19 @@ static int short_sid(const struct cidlb_lb *lb, const struct cidlb_sid_key *k)
 }
 
 /* Packets that miss the table look into cidlb_sids only with this flag. */
+static int spill_flag(struct cidlb_global *g, void *arg)
+{
+	int on = *(int *)arg;
+
+	if (!!(g->flags & CIDLB_GF_SID_SPILL) == !!on)
+		return 1;
+	g->flags = on ? g->flags | CIDLB_GF_SID_SPILL : g->flags & ~CIDLB_GF_SID_SPILL;
+	return 0;
+}
+
 static int sid_spill(struct cidlb_lb *lb, int on)
 {
-	struct cidlb_global g;
-	int err = cidlb_lb_get_global(lb, &g);
-
-	if (err || !!(g.flags & CIDLB_GF_SID_SPILL) == !!on)
-		return err;
-	g.flags = on ? g.flags | CIDLB_GF_SID_SPILL : g.flags & ~CIDLB_GF_SID_SPILL;
-	return global_write(lb, &g);
+	return global_update(lb, spill_flag, &on, false);
 }
 
 /* The hash map first, then the table that packets read: a new server ID
@@ -1100,14 +1122,25 @@ static int global_write_locked(struct cidlb_lb *lb, const struct cidlb_global *g
 	return global_put(lb, g, false);
 }
 
-static int global_write(struct cidlb_lb *lb, const struct cidlb_global *g)
+/* Read cidlb_global, change it and write it back under lb->glock, so that
+ * two threads changing different fields (health, control requests,
+ * reloads) never write back each other's old values. change() (NULL: no
+ * change, the derived fields only) returns < 0 to give up, 0 to write, > 0
+ * when nothing is to be written; flows as for global_put(). */
+static int global_update(struct cidlb_lb *lb, int (*change)(struct cidlb_global *g, void *arg),
+			 void *arg, bool flows)
 {
+	struct cidlb_global g;
 	int err;
 
 	pthread_mutex_lock(&lb->glock);
-	err = global_write_locked(lb, g);
+	err = cidlb_lb_get_global(lb, &g);
+	if (!err && change)
+		err = change(&g, arg);
+	if (!err)
+		err = global_put(lb, &g, flows);
 	pthread_mutex_unlock(&lb->glock);
-	return err;
+	return err > 0 ? 0 : err;
 }
 
 /* The fields that name the halves packets read (Maglev, configs, VIP
@@ -1136,47 +1169,48 @@ static int backends_outer_refresh(struct cidlb_lb *lb, const struct cidlb_global
 	return 0;
 }
 
+/* The operator's settings in g, over what lb.c keeps in cur (the spill
+ * flag, the active halves, the VIP seeds). */
+struct settings {
+	struct cidlb_global g;
+	bool outer; /* the backends' outer headers change */
+};
+
+static int settings_set(struct cidlb_global *cur, void *arg)
+{
+	struct settings *a = arg;
+	struct cidlb_global *ng = &a->g;
+
+	ng->flags = (ng->flags & ~CIDLB_GF_SID_SPILL) | (cur->flags & CIDLB_GF_SID_SPILL);
+	ng->maglev_active = cur->maglev_active;
+	ng->config_active = cur->config_active;
+	ng->vip_active = cur->vip_active;
+	memcpy(ng->vip_seed, cur->vip_seed, sizeof(ng->vip_seed));
+	a->outer = memcmp(ng->src4, cur->src4, 4) || memcmp(ng->src6, cur->src6, 16) ||
+		   ng->ttl != cur->ttl;
+	*cur = *ng;
+	return 0;
+}
+
 int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
 {
-	struct cidlb_global ng = *g, cur;
-	bool outer = true;
-	int err;
+	struct settings a = { .g = *g };
+	int err = global_update(lb, settings_set, &a, false);
 
-	if (!cidlb_lb_get_global(lb, &cur)) {
-		ng.flags = (ng.flags & ~CIDLB_GF_SID_SPILL) | (cur.flags & CIDLB_GF_SID_SPILL);
-		ng.maglev_active = cur.maglev_active;
-		ng.config_active = cur.config_active;
-		ng.vip_active = cur.vip_active;
-		memcpy(ng.vip_seed, cur.vip_seed, sizeof(ng.vip_seed));
-		outer = memcmp(ng.src4, cur.src4, 4) || memcmp(ng.src6, cur.src6, 16) ||
-			ng.ttl != cur.ttl;
-	}
-	err = global_write(lb, &ng);
-	if (err || !outer)
+	if (err || !a.outer)
 		return err;
-	return backends_outer_refresh(lb, &ng);
+	return backends_outer_refresh(lb, &a.g);
 }
 
 /* Recompute the derived fields after a change of the maps they follow. */
 static int global_refresh(struct cidlb_lb *lb)
 {
-	struct cidlb_global g;
-	int err = cidlb_lb_get_global(lb, &g);
-
-	return err ? err : global_write(lb, &g);
+	return global_update(lb, NULL, NULL, false);
 }
 
 int cidlb_lb_flows_changed(struct cidlb_lb *lb)
 {
-	struct cidlb_global g;
-	int err = cidlb_lb_get_global(lb, &g);
-
-	if (err)
-		return err;
-	pthread_mutex_lock(&lb->glock);
-	err = global_put(lb, &g, true);
-	pthread_mutex_unlock(&lb->glock);
-	return err;
+	return global_update(lb, NULL, NULL, true);
 }
 
 int cidlb_lb_publish_pool_maglev(struct cidlb_lb *lb, uint32_t pool, const uint32_t *table)

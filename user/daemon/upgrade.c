@@ -462,6 +462,7 @@ int upgrade_finish(struct daemon *d, const struct cidlb_state *prev, char *why, 
 	/* flows the old program made since the copy */
 	copy_hash(cidlb_lb_map_fd(d->old_lb, CIDLB_M_LRU), cidlb_lb_map_fd(d->lb, CIDLB_M_LRU),
 		  BPF_NOEXIST);
+	cidlb_lb_flows_changed(d->lb); /* the 4-tuple caches start again */
 	copy_counters(d);
 	err = move_pins(d, side);
 	if (err)
