@@ -280,9 +280,12 @@ FORMAT_SRCS = $(filter-out bpf/aes_tables.h,$(shell git ls-files '*.c' '*.h' 2>/
 format:
 	$(Q)clang-format -i $(FORMAT_SRCS)
 
-# The same without writing: lists the files that differ from the style.
+# The same without writing: lists the files that differ from the style and
+# fails if there is one (part of make check).
 format-check:
-	$(Q)for f in $(FORMAT_SRCS); do clang-format $$f | cmp -s - $$f || echo "format: $$f"; done
+	$(Q)bad=0; for f in $(FORMAT_SRCS); do \
+		clang-format $$f | cmp -s - $$f || { echo "format: $$f (make format)"; bad=1; }; \
+	done; exit $$bad
 
 # ---- make deb: cidlb_$(VERSION)_ARCH.deb and cidlb-dev (tools/mkdeb) ----------
 # A build of its own for PREFIX=/usr with Debian's hardening flags, in
@@ -307,7 +310,7 @@ lint:
 		user/ tools/cidlb tools/bench/main.c tools/bench/live.c tests/lib
 	@echo "lint: cppcheck found nothing in user/, tools/ and tests/lib"
 
-check: lint
+check: lint format-check
 	$(Q)$(MAKE) --no-print-directory BUILD=build/asan \
 		EXTRA_CFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer" \
 		LDFLAGS="-fsanitize=address,undefined" tests

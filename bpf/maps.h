@@ -25,7 +25,7 @@ struct {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CIDLB_POOLS_DEFAULT * CIDLB_POOL_CONFIGS); /* [lb] max_pools */
+	__uint(max_entries, CIDLB_POOLS_DEFAULT *CIDLB_POOL_CONFIGS); /* [lb] max_pools */
 	__type(key, __u32);
 	__type(value, struct cidlb_config);
 } cidlb_configs SEC(".maps");

@@ -58,8 +58,8 @@ static __always_inline void cid_key_trim(struct cidlb_cid_key *k, __u32 len)
  * header; a config with len_self_encode (CIDLB_CFG_F_LEN_CHECK) takes
  * only CIDs whose self-encoded length covers its octets and equals it. */
 static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail, __u32 cid_len,
-					const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
-					struct cidlb_counters *cnt)
+					const struct cidlb_global *g,
+					const struct cidlb_pool_ref *pr, struct cidlb_counters *cnt)
 {
 	__u8 first = avail ? c->key.cid[0] : 0; /* an empty DCID reads as 0 */
 	__u32 cr = first >> 5;
@@ -90,7 +90,8 @@ static __always_inline int cid_classify(struct cid_ctx *c, __u32 avail, __u32 ci
 		rc = PICK_SHORT_CID;
 		goto out;
 	}
-	if ((c->cfg->flags & CIDLB_CFG_F_LEN_CHECK) && (self < need || (cid_len && self != cid_len))) {
+	if ((c->cfg->flags & CIDLB_CFG_F_LEN_CHECK) &&
+	    (self < need || (cid_len && self != cid_len))) {
 		c->cfg = NULL;
 		cnt->unroutable_len++;
 		rc = PICK_BAD_LEN;
@@ -302,10 +303,10 @@ static __always_inline int sid_to_backend(const struct cidlb_sid_key *key,
 }
 
 enum sid_result {
-	SID_NONE = -1,	/* no live backend owns it: the fallback */
-	SID_LIVE = 0,	/* *idx: a live backend */
-	SID_DOWN = 1,	/* *idx: a live backend that is down, reset key */
-	SID_GONE = 2,	/* a removed backend's quarantined server ID, reset
+	SID_NONE = -1, /* no live backend owns it: the fallback */
+	SID_LIVE = 0,  /* *idx: a live backend */
+	SID_DOWN = 1,  /* *idx: a live backend that is down, reset key */
+	SID_GONE = 2,  /* a removed backend's quarantined server ID, reset
 			 * key: a reset, else the fallback */
 };
 
@@ -392,8 +393,8 @@ static __always_inline __u32 flow_tick(__u64 now_ns)
  * do not write its entry (a cache line shared by every CPU) each time. A
  * time ahead of this CPU's (another CPU wrote it as the tick turned) is
  * now. */
-static __always_inline int flow_fresh(struct cidlb_flow *f, const struct cidlb_global *g,
-				      __u32 now, struct cidlb_counters *cnt)
+static __always_inline int flow_fresh(struct cidlb_flow *f, const struct cidlb_global *g, __u32 now,
+				      struct cidlb_counters *cnt)
 {
 	__s32 age;
 
@@ -482,8 +483,8 @@ static __always_inline int backend_live_in(const struct cidlb_backend *be,
 /* The Maglev table of pool pr's backend for a flow into *idx: 0, or -1
  * when its slot is empty or its backend not live. */
 static __always_inline int maglev_pick(const struct cidlb_flow_key *flow,
-				       const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
-				       __u32 *idx)
+				       const struct cidlb_global *g,
+				       const struct cidlb_pool_ref *pr, __u32 *idx)
 {
 	__u32 slot = cidlb_maglev_slot(flow, g->hash_seed), *v;
 	struct cidlb_backend *be;
@@ -526,8 +527,9 @@ static __always_inline int flow_usable(const struct cidlb_backend *be,
  * the packet reads cidlb_lru again, which moves the entry's time on for
  * flow_idle_timeout and keeps it recently used for the LRU. */
 static __always_inline int flow_lookup(const struct cidlb_flow_key *flow, int admit,
-				       const struct cidlb_global *g, const struct cidlb_pool_ref *pr,
-				       __u32 *idx, struct fcache_ref *fc, struct cidlb_counters *cnt)
+				       const struct cidlb_global *g,
+				       const struct cidlb_pool_ref *pr, __u32 *idx,
+				       struct fcache_ref *fc, struct cidlb_counters *cnt)
 {
 	struct cidlb_fcache_slot *s = fcache_slot(flow);
 	__u32 now = flow_tick(bpf_ktime_get_coarse_ns());

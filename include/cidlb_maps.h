@@ -40,15 +40,15 @@
 /* Pools (docs/operations.md): each has its backends, Maglev table and
  * QUIC-LB configs; a VIP names its pool. Maps sized per pool hold
  * [lb] max_pools of them (set at load, like lru_size). */
-#define CIDLB_MAX_POOLS		256 /* a backend entry has one octet for it */
-#define CIDLB_POOLS_DEFAULT	4
+#define CIDLB_MAX_POOLS	    256 /* a backend entry has one octet for it */
+#define CIDLB_POOLS_DEFAULT 4
 
 /* Stateless resets sent by the LB (RFC 9000 section 10.3; bpf/reset.h):
  * a reset answers a short-header packet of more than CIDLB_RESET_MIN
  * octets of UDP payload with one octet fewer, at most CIDLB_RESET_MAX. */
 #define CIDLB_RESET_KEY_LEN	 16
 #define CIDLB_RESET_TOKEN_LEN	 16
-#define CIDLB_RESET_MIN		 21   /* first octet, 4 unpredictable, token */
+#define CIDLB_RESET_MIN		 21 /* first octet, 4 unpredictable, token */
 #define CIDLB_RESET_MAX		 43
 #define CIDLB_RESET_RATE_DEFAULT 1000 /* resets per second per CPU */
 
@@ -105,8 +105,7 @@
 	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(NEIGH, cidlb_neigh, sizeof(struct cidlb_neigh_key), sizeof(struct cidlb_neigh), 0) \
 	X(RATE, cidlb_rate, 4, sizeof(struct cidlb_rate), 0) \
-	X(POOLS, cidlb_pools, 4, sizeof(struct cidlb_pool), \
-	  CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
+	X(POOLS, cidlb_pools, 4, sizeof(struct cidlb_pool), CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(FCACHE, cidlb_fcache, 4, sizeof(struct cidlb_fcache_slot), 0) \
 	/* a new map: one line above this one */
 
@@ -201,10 +200,12 @@ enum cidlb_cid_mode {
 /* flags of struct cidlb_config */
 #define CIDLB_CFG_F_LEN_CHECK 0x01 /* enforce self-encoded length (draft-21 §4.1) */
 #define CIDLB_CFG_F_NO_DCACHE 0x02 /* skip the decode cache */
-#define CIDLB_CFG_F_RESET     0x04 /* reset_rk holds a reset key: the LB
+#define CIDLB_CFG_F_RESET \
+	0x04 /* reset_rk holds a reset key: the LB
 					* answers CIDs of down backends with
 					* stateless resets */
-#define CIDLB_CFG_F_TOKEN     0x08 /* the servers prefix their tokens with a
+#define CIDLB_CFG_F_TOKEN \
+	0x08 /* the servers prefix their tokens with a
 					* CID of this config: an Initial without
 					* a routable DCID goes by its token */
 
@@ -307,7 +308,8 @@ enum cidlb_backend_state {
 };
 
 /* flags of struct cidlb_backend */
-#define CIDLB_BE_F_DOWN 0x01 /* its server is gone: its CIDs get a
+#define CIDLB_BE_F_DOWN \
+	0x01 /* its server is gone: its CIDs get a
 			      * stateless reset where their config has a
 			      * reset key. Live (active or draining): health
 			      * checks say down, without a reset the packet is
@@ -422,7 +424,6 @@ static inline __u32 cidlb_flow_idle_ticks(__u32 s)
 /* The shortest UDP payload of a datagram that may carry an Initial
  * (RFC 9000 14.1): only such datagrams create 4-tuple state. */
 #define CIDLB_MIN_INITIAL 1200
-
 
 /* ---- cidlb_retired: hash, retired CID -> expiry -------------------------
  * The key holds the CID's significant octets: 1 + sid_len + nonce_len for
@@ -552,7 +553,8 @@ struct cidlb_rate {
 #define CIDLB_GF_NO_TRANSIT \
 	0x04 /* drop what the program would pass and the
 					 * kernel would route (bpf/transit.h) */
-#define CIDLB_GF_TOKEN 0x08 /* a config has CIDLB_CFG_F_TOKEN: Initials
+#define CIDLB_GF_TOKEN \
+	0x08 /* a config has CIDLB_CFG_F_TOKEN: Initials
 			     * without a routable DCID read their token
 			     * (bpf/token.h); kept by lb.c */
 
@@ -628,7 +630,6 @@ struct cidlb_neigh {
 	__u8 smac[6]; /* the egress device's */
 };
 
-
 /* ---- cidlb_counters: per-CPU array [0] ----------------------------------
  * The one list of the data path's counters: the structure, the names
  * (`cidlb stats`, JSON, Prometheus `cidlb_NAME_total`), the help lines and
@@ -702,7 +703,8 @@ struct cidlb_neigh {
 	X(PATH, reset_unsent, \
 	  "Not reset, sent on as before: too short for a smaller reset, or IP options or " \
 	  "IPv6 extension headers.") \
-	X(DROP, drop_reset, "Dropped: a stateless reset could not be built after the frame was cut.") \
+	X(DROP, drop_reset, \
+	  "Dropped: a stateless reset could not be built after the frame was cut.") \
 	/* new-flow admission (bpf/pick.h flow_lookup, flow_place) */ \
 	X(DROP, drop_small_initial, \
 	  "Dropped: Initial without a routable CID in a UDP payload under 1200 octets.") \

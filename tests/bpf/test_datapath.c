@@ -789,8 +789,8 @@ static void test_icmp_follows_lru(void **state)
 	setup_fixture(t);
 	/* the client's Initial: unroutable CID, Maglev says backend 5, and
 	 * the 4-tuple is recorded */
-	s.payload_len = tquic_long(payload, 0xc0, 1, (const uint8_t *)"\xe7\x01\x02\x03", 4, NULL,
-				   0, 1200);
+	s.payload_len =
+		tquic_long(payload, 0xc0, 1, (const uint8_t *)"\xe7\x01\x02\x03", 4, NULL, 0, 1200);
 	len = tpkt_build(&s, in);
 	assert_int_equal(tlb_run(t, in, len, out, &outlen), XDP_TX);
 	tlb_maglev(t, (uint32_t[]){ 0 }, 1);
@@ -918,14 +918,34 @@ static void test_len_check(void **state)
 		int routed; /* with the check: 1 = by CID to backend 0 */
 	} lc[] = {
 		{ "short, length 8 as encoded", "41" CID_BE0, 40, 1 },
-		{ "short, length 7 < 1 + plaintext_len", "41" "06010203a1a2a3a4", 40, 0 },
-		{ "long, DCID Length 8 = encoded", "c0" "00000001" "08" CID_BE0 "00", 1200, 1 },
-		{ "long, DCID Length 9, encoded 8", "c0" "00000001" "09" CID_BE0 "ff" "00", 1200, 0 },
-		{ "long, DCID Length 9 = encoded", "c0" "00000001" "09" "08010203a1a2a3a4ff" "00",
+		{ "short, length 7 < 1 + plaintext_len",
+		  "41"
+		  "06010203a1a2a3a4",
+		  40, 0 },
+		{ "long, DCID Length 8 = encoded",
+		  "c0"
+		  "00000001"
+		  "08" CID_BE0 "00",
+		  1200, 1 },
+		{ "long, DCID Length 9, encoded 8",
+		  "c0"
+		  "00000001"
+		  "09" CID_BE0 "ff"
+		  "00",
+		  1200, 0 },
+		{ "long, DCID Length 9 = encoded",
+		  "c0"
+		  "00000001"
+		  "09"
+		  "08010203a1a2a3a4ff"
+		  "00",
 		  1200, 1 },
 	};
 	struct tlb *t = *state;
-	struct cidlb_config c = { .sid_len = 3, .nonce_len = 4, .pt_len = 7, .half_len = 4,
+	struct cidlb_config c = { .sid_len = 3,
+				  .nonce_len = 4,
+				  .pt_len = 7,
+				  .half_len = 4,
 				  .mode = CIDLB_MODE_PLAINTEXT };
 	struct cidlb_counters a, b;
 	size_t i;
@@ -938,7 +958,8 @@ static void test_len_check(void **state)
 		for (i = 0; i < sizeof(lc) / sizeof(lc[0]); i++) {
 			int want = !check || lc[i].routed;
 
-			print_message("  %s, %s\n", check ? "len_self_encode" : "no check", lc[i].name);
+			print_message("  %s, %s\n", check ? "len_self_encode" : "no check",
+				      lc[i].name);
 			a = tlb_counters(t);
 			assert_int_equal(lc_send(t, lc[i].quic, lc[i].pad), want ? 0 : FALLBACK_BE);
 			b = tlb_counters(t);
@@ -2168,7 +2189,8 @@ static void test_flow_cache(void **state)
 	assert_int_equal(run_flow(t, 4000, P_SHORT, 100, &to), XDP_TX); /* fills the slot */
 	assert_int_equal(to, 11);
 	assert_int_equal(bpf_map_lookup_elem(cidlb_lb_map_fd(t->lb, CIDLB_M_BACKENDS),
-					     &(uint32_t){ 1 }, &b), 0);
+					     &(uint32_t){ 1 }, &b),
+			 0);
 	b.flags |= CIDLB_BE_F_DOWN;
 	assert_int_equal(cidlb_lb_set_backend(t->lb, 1, &b), 0);
 	c0 = tlb_counters(t);

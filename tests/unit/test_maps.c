@@ -258,8 +258,9 @@ static const char *const added_by_3[] = {
 	"route_lru_cached",
 	NULL,
 };
-static const char *const *const counters_added[] = { [1] = added_by_1, [2] = added_by_2,
-						      [3] = added_by_3 };
+static const char *const *const counters_added[] = {
+	[1] = added_by_1, [2] = added_by_2, [3] = added_by_3
+};
 
 static void test_counters_grow_at_end(void **state)
 {

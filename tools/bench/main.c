@@ -164,7 +164,9 @@ static void backend_mac(uint32_t k, uint8_t mac[6])
  * encapsulation (GUE: to the default port). */
 void bench_set_backends(struct inst *in, int family, int fwd_mode, int encap)
 {
-	struct cidlb_backend b = { .state = CIDLB_BE_ACTIVE, .fwd_mode = fwd_mode, .encap = encap,
+	struct cidlb_backend b = { .state = CIDLB_BE_ACTIVE,
+				   .fwd_mode = fwd_mode,
+				   .encap = encap,
 				   .pool = (__u8)in->pool };
 	uint32_t k;
 
@@ -309,8 +311,7 @@ static void fill_retired(struct inst *in, const uint8_t *keep)
 
 /* An instance of nbe backends in the last of `pools` pools (each with
  * every config and a Maglev table over the same backends). */
-static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotating,
-		      uint32_t pools)
+static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotating, uint32_t pools)
 {
 	char path[512];
 	struct cidlb_global g = { .hash_seed = SEED, .ttl = 64 };
@@ -1052,12 +1053,12 @@ static const struct cls classes[] = {
 	  0,
 	  1 },
 };
-#define NCLS	   (int)(sizeof(classes) / sizeof(classes[0]))
-#define NINST	   3 /* 10 backends, 10,000, 10 in the last of 64 pools */
+#define NCLS	    (int)(sizeof(classes) / sizeof(classes[0]))
+#define NINST	    3 /* 10 backends, 10,000, 10 in the last of 64 pools */
 #define BENCH_POOLS 64
-#define XSTR(x) STR(x)
-#define STR(x)	#x
-#define MAX_ROUNDS 64
+#define XSTR(x)	    STR(x)
+#define STR(x)	    #x
+#define MAX_ROUNDS  64
 
 static double res[NINST][2][NCLS][MAX_ROUNDS]; /* [inst][v4, v6][class][round] */
 static int nres[NINST][2][NCLS];
@@ -1335,7 +1336,7 @@ static void check_real(struct inst *in, const struct cls *c, const struct frame 
 	if (c->kind != K_LB)
 		return;
 	be = c->pkt == P_SHORT || (c->pkt == P_INITIAL_TOKEN && c->token) ? in->target :
-									  maglev_pick(in, f);
+									    maglev_pick(in, f);
 	check_one(in, c, f, family, be, "its frame");
 	if (c->rewrite == BENCH_RW_CID) {
 		uint32_t base = rot_seg(c->config_id) * in->cids_seg;
@@ -2005,11 +2006,16 @@ static void pin_cpu(int cpu)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "repeat", 1, NULL, 'r' },	 { "rounds", 1, NULL, 'n' },
-		{ "cpu", 1, NULL, 'c' },	 { "live", 1, NULL, 'l' },
-		{ "live-frames", 1, NULL, 'f' }, { "quick", 0, NULL, 'q' },
-		{ "classes", 1, NULL, 'o' },	 { "fib", 1, NULL, 'b' },
-		{ "tsv", 1, NULL, 't' },	 { "pools", 0, NULL, 'p' },
+		{ "repeat", 1, NULL, 'r' },
+		{ "rounds", 1, NULL, 'n' },
+		{ "cpu", 1, NULL, 'c' },
+		{ "live", 1, NULL, 'l' },
+		{ "live-frames", 1, NULL, 'f' },
+		{ "quick", 0, NULL, 'q' },
+		{ "classes", 1, NULL, 'o' },
+		{ "fib", 1, NULL, 'b' },
+		{ "tsv", 1, NULL, 't' },
+		{ "pools", 0, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct live_opts lv = { .frames = 2000000, .rounds = 3 };

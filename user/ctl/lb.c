@@ -788,8 +788,8 @@ int cidlb_lb_del_vip(struct cidlb_lb *lb, const struct cidlb_vip_key *k)
 
 /* Index in cidlb_configs of the copy of pool's config id that packets
  * read (standby = 0) or of the other one; *p gets the pool's halves. */
-static int config_slot(struct cidlb_lb *lb, uint32_t pool, uint32_t id, int standby,
-		       uint32_t *slot, struct cidlb_pool *p)
+static int config_slot(struct cidlb_lb *lb, uint32_t pool, uint32_t id, int standby, uint32_t *slot,
+		       struct cidlb_pool *p)
 {
 	int err;
 
@@ -1222,8 +1222,9 @@ int cidlb_lb_publish_pool_maglev(struct cidlb_lb *lb, uint32_t pool, const uint3
 		return err;
 	np = p;
 	np.maglev_active = !p.maglev_active;
-	err = array_fill(lb->map_fd[CIDLB_M_MAGLEV], (pool * 2 + np.maglev_active) * CIDLB_MAGLEV_SIZE,
-			 table, CIDLB_MAGLEV_SIZE, sizeof(*table));
+	err = array_fill(lb->map_fd[CIDLB_M_MAGLEV],
+			 (pool * 2 + np.maglev_active) * CIDLB_MAGLEV_SIZE, table,
+			 CIDLB_MAGLEV_SIZE, sizeof(*table));
 	if (err)
 		return err;
 	return pool_flip(lb, pool, &np, &p);
