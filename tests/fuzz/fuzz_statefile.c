@@ -7,12 +7,14 @@
  * a running program and before it touches anything.
  * Invariants, for every input:
  *   - the result is 0 (read) or -EINVAL with a message that names the file;
- *     never a crash, a leak or UB;
+ *     never a crash, a leak or UB; a file refused leaves nothing behind (no
+ *     seed, drain time or routing table that cidlbd would act on);
  *   - what was read is within the limits the daemon's arrays rely on:
  *     backend and quarantine indexes below CIDLB_MAX_BACKENDS, server IDs
  *     of at most CIDLB_SID_MAX octets, config IDs below CIDLB_CONFIG_IDS,
  *     at most CIDLB_MAX_IFACES interfaces, NUL-terminated names, no name
- *     or index given to two backends;
+ *     or index given to two backends, a routing table of cidlbd's own
+ *     (1..CIDLB_ANNOUNCE_TABLE_MAX, not the kernel's main or local);
  *   - what was read, written back by cidlb_state_write(), reads back the
  *     same.
  * The input is served from a memfd (/proc/self/fd/N): no file system.
@@ -54,6 +56,7 @@ static void check_limits(const struct cidlb_state *st)
 		check(st->q[i].config_id < CIDLB_CONFIG_IDS, "quarantine config ID");
 		check(memchr(st->q[i].owner, 0, sizeof(st->q[i].owner)) != NULL, "owner");
 	}
+	check(st->announce_table <= CIDLB_ANNOUNCE_TABLE_MAX, "announce_table");
 	check(st->n_ifs >= 0 && st->n_ifs <= CIDLB_MAX_IFACES, "interface count");
 	for (i = 0; i < st->n_ifs; i++) {
 		check(memchr(st->ifs[i].name, 0, sizeof(st->ifs[i].name)) && st->ifs[i].name[0],
@@ -91,7 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	close(fd);
 	check(err == 0 || err == -EINVAL, "result is 0 or -EINVAL");
 	if (err) {
+		static const struct cidlb_state zero;
+
 		check(!strncmp(why, path, strlen(path)), "the message names the file");
+		check(!memcmp(&st, &zero, sizeof(st)), "a file refused leaves nothing");
 		return 0;
 	}
 	check_limits(&st);
@@ -105,7 +111,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fprintf(stderr, "read back: %s\n", why);
 	check(err == 0, "what was read reads back");
 	check(again.n_be == st.n_be && again.n_q == st.n_q && again.n_ifs == st.n_ifs &&
-		      again.seed == st.seed,
+		      again.seed == st.seed && again.drained_since == st.drained_since &&
+		      again.announce_table == st.announce_table,
 	      "same counts");
 	for (i = 0; i < st.n_be; i++)
 		check(!strcmp(again.be[i].name, st.be[i].name) &&

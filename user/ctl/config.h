@@ -59,6 +59,10 @@ enum cidlb_attach_mode {
 	CIDLB_ATTACH_GENERIC,
 };
 
+/* [daemon] announce_table: a table of its own, below the kernel's 253
+ * (default), 254 (main) and 255 (local). */
+#define CIDLB_ANNOUNCE_TABLE_MAX 252
+
 struct cidlb_conf_vip {
 	char name[CIDLB_NAME_MAX + 1];
 	struct cidlb_vip_key key; /* one per port */
@@ -128,7 +132,7 @@ struct cidlb_conf {
 	int log_level;	  /* LOG_ERR..LOG_DEBUG */
 	uint32_t quarantine_s;
 	uint32_t retire_ttl_s;
-	uint32_t announce_table;     /* 0 = off (announce.c) */
+	uint32_t announce_table;     /* 0 = off, 1..CIDLB_ANNOUNCE_TABLE_MAX (announce.c) */
 	bool announce_withdraw_open; /* announce_fail_open = withdraw (announce.c) */
 	/* [lb] */
 	char ifaces[CIDLB_MAX_IFACES][IF_NAMESIZE];

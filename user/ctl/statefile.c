@@ -331,21 +331,24 @@ int cidlb_state_read(const char *path, struct cidlb_state *st, char *why, size_t
 
 		f.array = NULL;
 		err = get_int(&f, o, "seed", 1, UINT32_MAX, &seed);
-		st->seed = (uint32_t)seed;
+		if (!err)
+			st->seed = (uint32_t)seed;
 	}
 	if (!err && json_object_get(o, "drained_since")) { /* absent unless drained */
 		json_int_t t;
 
 		f.array = NULL;
 		err = get_int(&f, o, "drained_since", 1, INT64_MAX, &t);
-		st->drained_since = (int64_t)t;
+		if (!err)
+			st->drained_since = (int64_t)t;
 	}
 	if (!err && json_object_get(o, "announce_table")) { /* absent while 0, in older files */
 		json_int_t t;
 
 		f.array = NULL;
-		err = get_int(&f, o, "announce_table", 1, UINT32_MAX, &t);
-		st->announce_table = (uint32_t)t;
+		err = get_int(&f, o, "announce_table", 1, CIDLB_ANNOUNCE_TABLE_MAX, &t);
+		if (!err)
+			st->announce_table = (uint32_t)t;
 	}
 	if (!err && json_object_get(o, "pools")) { /* where the file names pools */
 		json_t *pl = json_object_get(o, "pools"), *e;
@@ -380,8 +383,10 @@ int cidlb_state_read(const char *path, struct cidlb_state *st, char *why, size_t
 		snprintf(why, why_len, "%s: out of memory", path);
 out:
 	json_decref(o);
-	if (err)
+	if (err) { /* nothing of a file refused: no seed, no table, no drain */
 		cidlb_state_free(st);
+		memset(st, 0, sizeof(*st));
+	}
 	return err;
 }
 

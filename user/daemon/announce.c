@@ -421,9 +421,11 @@ void announce_sync(struct daemon *d)
 	if (!d->ann_swept || moved) {
 		n = sweep_other_tables(d, table);
 		d->ann_swept = n >= 0;
-		if (n < 0 && !d->ann_err_logged++)
+		/* its own "said once": the sync's is reset every second */
+		if (n < 0 && !d->ann_sweep_logged)
 			pr_warn("announce: cannot read the routing tables to remove our routes outside table %u: %s",
 				table, strerror(-n));
+		d->ann_sweep_logged = n < 0;
 	}
 	if (!table) {
 		d->ann_fail_open = false;

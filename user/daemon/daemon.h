@@ -168,9 +168,10 @@ struct daemon {
 	struct ann_vip *ann; /* one per VIP address of d->conf */
 	int n_ann;
 	bool ann_evaluated;
-	bool ann_swept;	    /* other tables cleared of our VIPs' routes */
-	bool ann_fail_open; /* announced while every backend is down */
-	char ann_why[64];   /* why withdrawn, "" = announced */
+	bool ann_swept;	       /* other tables cleared of our VIPs' routes */
+	bool ann_sweep_logged; /* the sweep's failure said, until it works */
+	bool ann_fail_open;    /* announced while every backend is down */
+	char ann_why[64];      /* why withdrawn, "" = announced */
 	int ann_err_logged;
 };
 
