@@ -111,17 +111,27 @@ eq "state file: no drained_since" False "$(jget '"drained_since" in d' <"$T/stat
 expect_rc "undrain again" 0 lbc daemon undrain
 grep_in "undrain: already" "undrained already" "$T/out"
 
+# Route changes of table 100 while something happens: monitor_start, then
+# monitor_stop leaves their count in $T/n.
+monitor_start() {
+	on lb ip -o monitor route >"$T/mon" 2>&1 &
+	MON=$!
+	poll 5 test -e "$T/mon"
+	sleep 0.5
+}
+monitor_stop() {
+	kill $MON
+	wait $MON 2>/dev/null
+	grep -c "table 100" "$T/mon" >"$T/n"
+}
+
 # --- 5. restart with --keep while announced: no change in between -------------------
-on lb ip -o monitor route >"$T/mon" 2>&1 &
-MON=$!
-poll 5 test -e "$T/mon"
-sleep 0.5
+monitor_start
 stop_daemon --keep
 eq "stopped with --keep: routes stay" "$both" "$(routes 100)"
 start_daemon
 poll 3 false
-kill $MON; wait $MON 2>/dev/null
-grep -c "table 100" "$T/mon" >"$T/n"
+monitor_stop
 eq "restart with --keep: no route of table 100 deleted or added (ip monitor)" 0 "$(cat "$T/n")"
 eq "restart with --keep: the same routes" "$both" "$(routes 100)"
 eq "restart: announced" "198.18.100.1=True fd00:100::1=True" "$(announced)"
@@ -140,15 +150,11 @@ sed -i 's/^seed = 0x5eed$/&\nhealth = on\nhealth_interval = 200\nhealth_timeout 
 	"$T/cidlb.conf"
 health() { lbc -j backend list | jget "' '.join(b['health'] for b in d)"; }
 eq "before health: every backend active, health off" "off off off" "$(health)"
-on lb ip -o monitor route >"$T/mon" 2>&1 &
-MON=$!
-poll 5 test -e "$T/mon"
-sleep 0.5
+monitor_start
 lbc daemon reload >/dev/null
 wait_eq "every backend down by its health checks" "down down down" health
 poll 3 false
-kill $MON; wait $MON 2>/dev/null
-grep -c "table 100" "$T/mon" >"$T/n"
+monitor_stop
 eq "failing open, keep: no route of table 100 deleted or added (ip monitor)" 0 "$(cat "$T/n")"
 eq "failing open, keep: the routes stay" "$both" "$(routes 100)"
 eq "failing open, keep: status announced" "198.18.100.1=True fd00:100::1=True" "$(announced)"
