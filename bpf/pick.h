@@ -411,10 +411,14 @@ static __always_inline int flow_fresh(struct cidlb_flow *f, const struct cidlb_g
 }
 
 /* What flow_lookup() found out for the steps after it: this CPU's cache
- * slot of the flow and the tick it read. */
+ * slot of the flow, the tick and the generation (cidlb_global.flow_gen)
+ * it read. The generation is read once, before cidlb_lru: a slot written
+ * from an entry read across a change of cidlb_lru then carries the old
+ * generation and is not used (lb.c moves flow_gen after the change). */
 struct fcache_ref {
 	struct cidlb_fcache_slot *s;
 	__u32 now;
+	__u32 gen;
 };
 
 /* This CPU's 4-tuple cache slot of a flow (include/cidlb_maps.h). */
@@ -434,25 +438,27 @@ static __always_inline int flow_key_eq(const struct cidlb_flow_key *a,
 }
 
 /* Does the slot hold the flow, written in this generation and tick? */
-static __always_inline int fcache_holds(const struct cidlb_fcache_slot *s,
-					const struct cidlb_flow_key *flow,
-					const struct cidlb_global *g, __u32 now)
+static __always_inline int fcache_holds(const struct cidlb_flow_key *flow,
+					const struct fcache_ref *fc)
 {
-	return s && s->tick == now && s->gen == g->flow_gen && flow_key_eq(&s->key, flow);
+	const struct cidlb_fcache_slot *s = fc->s;
+
+	return s && s->tick == fc->now && s->gen == fc->gen && flow_key_eq(&s->key, flow);
 }
 
-/* Write through: the flow's entry in cidlb_lru names backend, as of tick
- * now. */
-static __always_inline void fcache_put(struct cidlb_fcache_slot *s,
-				       const struct cidlb_flow_key *flow, __u32 backend,
-				       const struct cidlb_global *g, __u32 now)
+/* Write through: the flow's entry in cidlb_lru names backend, as of fc's
+ * tick and generation. */
+static __always_inline void fcache_put(const struct fcache_ref *fc,
+				       const struct cidlb_flow_key *flow, __u32 backend)
 {
+	struct cidlb_fcache_slot *s = fc->s;
+
 	if (!s)
 		return;
 	__builtin_memcpy(&s->key, flow, sizeof(s->key));
 	s->backend = backend;
-	s->gen = g->flow_gen;
-	s->tick = now;
+	s->gen = fc->gen;
+	s->tick = fc->now;
 }
 
 /* Record the Maglev choice for a packet that may open a connection,
@@ -469,7 +475,7 @@ static __always_inline void flow_insert(const struct cidlb_flow_key *flow, __u32
 		return;
 	}
 	if (!bpf_map_update_elem(&cidlb_lru, flow, &nf, BPF_ANY))
-		fcache_put(fc->s, flow, backend, g, fc->now);
+		fcache_put(fc, flow, backend);
 }
 
 /* Is be live and of pool pr? (A 4-tuple entry made before its VIP moved
@@ -531,29 +537,28 @@ static __always_inline int flow_lookup(const struct cidlb_flow_key *flow, int ad
 				       const struct cidlb_pool_ref *pr, __u32 *idx,
 				       struct fcache_ref *fc, struct cidlb_counters *cnt)
 {
-	struct cidlb_fcache_slot *s = fcache_slot(flow);
-	__u32 now = flow_tick(bpf_ktime_get_coarse_ns());
 	struct cidlb_backend *be;
 	struct cidlb_flow *f;
 
-	fc->s = s;
-	fc->now = now;
-	if (fcache_holds(s, flow, g, now)) {
-		be = bpf_map_lookup_elem(&cidlb_backends, &s->backend);
+	fc->s = fcache_slot(flow);
+	fc->now = flow_tick(bpf_ktime_get_coarse_ns());
+	fc->gen = g->flow_gen;
+	if (fcache_holds(flow, fc)) {
+		be = bpf_map_lookup_elem(&cidlb_backends, &fc->s->backend);
 		if (flow_usable(be, pr, admit)) {
 			cnt->route_lru++;
 			cnt->route_lru_cached++;
-			*idx = s->backend;
+			*idx = fc->s->backend;
 			return 0;
 		}
 	}
 	f = bpf_map_lookup_elem(&cidlb_lru, flow);
 	if (f) {
 		be = bpf_map_lookup_elem(&cidlb_backends, &f->backend);
-		if (flow_usable(be, pr, admit) && flow_fresh(f, g, now, cnt)) {
+		if (flow_usable(be, pr, admit) && flow_fresh(f, g, fc->now, cnt)) {
 			cnt->route_lru++;
 			*idx = f->backend;
-			fcache_put(s, flow, *idx, g, now);
+			fcache_put(fc, flow, *idx);
 			return 0;
 		}
 	}

@@ -128,8 +128,8 @@ unroutable:
 static __always_inline void flow_record(const struct cidlb_flow_key *flow, __u32 idx,
 					const struct cidlb_global *g, struct cidlb_counters *cnt)
 {
+	struct fcache_ref fc = { .now = flow_tick(bpf_ktime_get_coarse_ns()), .gen = g->flow_gen };
 	struct cidlb_flow *f = bpf_map_lookup_elem(&cidlb_lru, flow);
-	struct fcache_ref fc = { .now = flow_tick(bpf_ktime_get_coarse_ns()) };
 
 	if (f && f->backend == idx && flow_fresh(f, g, fc.now, cnt))
 		return;

@@ -89,10 +89,10 @@ int cidlb_lb_get_global(struct cidlb_lb *lb, struct cidlb_global *g);
 /* After writing or deleting entries of cidlb_lru from userspace: the data
  * path's per-CPU 4-tuple caches (cidlb_fcache) forget what they hold (a
  * new cidlb_global.flow_gen, which a change of flow_idle also makes). A
- * packet in flight that read the entry before the write and the
- * generation after it may still cache the old backend until the tick
- * turns (<= 1.07 s): bpf/pick.h reads flow_gen when it writes the slot.
- * Today's only writer (upgrade.c, BPF_NOEXIST) never changes an entry. */
+ * packet in flight across the write caches nothing that outlives it:
+ * bpf/pick.h reads flow_gen before the entry and writes the slot with
+ * that generation. Today's only writer (upgrade.c, BPF_NOEXIST) never
+ * changes an entry. */
 int cidlb_lb_flows_changed(struct cidlb_lb *lb);
 int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g);
 /* Write table (CIDLB_MAGLEV_SIZE slots) into the standby half, then make
