@@ -30,8 +30,7 @@ grep_in "damaged state file: file and field named" \
 	"$T/daemon.log"
 base=$(decap_v4 s1)
 send --flow "$(cid_of 1 0a0a0a0a0a0a)@49001" --count 5 >/dev/null
-for i in $(seq 100); do [ $(( $(decap_v4 s1) - base )) -ge 5 ] && break; sleep 0.1; done
-eq "damaged state file: forwards" 5 $(( $(decap_v4 s1) - base ))
+wait_eq "damaged state file: forwards" 5 decap_since s1 "$base"
 eq "damaged state file: adopted" "True" "$(lbc -j status | jget 'd["adopted"]')"
 # other damage: each refused with its field, the daemon never dies
 for bad_state in \
@@ -62,8 +61,7 @@ grep_in "pins: what to do" "run 'cidlbd --cleanup'" "$T/err"
 eq "pins: the program still attached" "prog/xdp" "$(on lb ip -d link show l0 | grep -o 'prog/xdp')"
 base=$(decap_v4 s2)
 send --flow "$(cid_of 2 0b0b0b0b0b0b)@49002" --count 3 >/dev/null
-for i in $(seq 100); do [ $(( $(decap_v4 s2) - base )) -ge 3 ] && break; sleep 0.1; done
-eq "pins: the pinned program keeps forwarding" 3 $(( $(decap_v4 s2) - base ))
+wait_eq "pins: the pinned program keeps forwarding" 3 decap_since s2 "$base"
 expect_rc "pins: cidlb stats refuses them" 3 lbc stats
 grep_in "pins: cidlb stats names the map and sizes" \
 	"pinned map cidlb_global at $PIN/cidlb_global has value size $((vsize + 8)), this cidlb expects $vsize" "$T/err"

@@ -38,13 +38,14 @@ grep_in "squatted metrics: the bind failure logged" \
 grep_in "squatted metrics: forwarding goes on" "forwarding and the control socket go on" "$T/daemon.log"
 base=$(lbc -j stats | jget 'd["counters"]["route_cid"]')
 send --flow "$(cid_of 1 0a0a0a0a0a0a)@49001" --count 5 >/dev/null
-for i in $(seq 100); do [ $(( $(decap_v4 s1) )) -ge 5 ] && break; sleep 0.1; done
+wait_eq "squatted metrics: packets at the backend" 5 decap_v4 s1
 eq "squatted metrics: packets through the program" 5 $(( $(lbc -j stats | jget 'd["counters"]["route_cid"]') - base ))
-eq "squatted metrics: packets at the backend" 5 "$(decap_v4 s1)"
 touch "$T/nb/squat.stop"; wait $SQUAT
 for i in $(seq 300); do metrics >/dev/null 2>&1 && break; sleep 0.1; done
 metrics >"$T/m.txt" 2>&1
 grep_in "metrics served once the squatter is gone" "cidlb_route_cid_total 5" "$T/m.txt"
+# (cidlbd serves before it logs the retry)
+poll 20 grep -qF "(the address is free now)" "$T/daemon.log"
 grep_in "the retry logged" "metrics on http://127.0.0.1:19470/metrics (the address is free now)" "$T/daemon.log"
 stop_daemon
 
@@ -82,15 +83,14 @@ eq "forwarding never stopped" 5 $moving
 [ "$cpu" -lt 25 ] && ok || bad "cidlbd used ${cpu} % CPU under idle connections: spinning?"
 touch "$T/nb/idle.stop" "$T/stop"; wait $IDLE; wait $SENDER
 sent=$(jget 'd["total"]' <"$T/sent.json")
-for i in $(seq 100); do [ "$(decap_v4 s2)" -ge "$sent" ] && break; sleep 0.1; done
-eq "every packet of the stream arrived" "$sent" "$(decap_v4 s2)"
+wait_eq "every packet of the stream arrived" "$sent" decap_v4 s2
 for i in $(seq 300); do metrics >/dev/null 2>&1 && break; sleep 0.1; done
 expect_rc "metrics served again after the connections are gone" 0 metrics
 
 # --- 3. a poll() error keeps the program ---------------------------------------------
 prlimit --pid "$DAEMON_PID" --nofile=3:3
 # the loop's 1 s timer wakes it: its next poll() fails (nfds > RLIMIT_NOFILE)
-for i in $(seq 100); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+poll 30 daemon_gone
 wait "$DAEMON_PID"; rc=$?; DAEMON_PID=
 eq "poll error: exit 1" 1 $rc
 grep_in "poll error: logged" "poll: Invalid argument: stopping; the program stays attached" "$T/daemon.log"

@@ -33,20 +33,17 @@ print(" ".join(sorted("%s@%d" % (".".join(str(int(x, 16)) for x in e["key"][8:12
                                int.from_bytes(bytes(int(x, 16) for x in e["key"][0:4]), "little"))
                       for e in json.load(sys.stdin))))'
 }
-wait_count() { # "CMD" WANT: poll CMD (up to 10 s) until it says WANT or more; print it
-	local i v
-	for i in $(seq 100); do
-		v=$(eval "$1")
-		[ "$v" -ge "$2" ] 2>/dev/null && break
-		sleep 0.1
-	done
-	echo "$v"
+wait_count() { # "CMD" WANT: poll CMD (up to 20 s) until it says WANT or more; print it
+	poll 20 says_at_least "$1" "$2"
+	eval "$1"
 }
+says_at_least() { local v; v=$(eval "$1"); [ "$v" -ge "$2" ] 2>/dev/null; }
 counter() { lbc -j stats | jget "d[\"counters\"][\"$1\"]"; }
 L1=$(on lb cat /sys/class/net/l1/ifindex)
 L2=$(on lb cat /sys/class/net/l2/ifindex)
 L3=$(on lb cat /sys/class/net/l3/ifindex)
-eq "both next hops copied into cidlb_neigh" "198.18.1.2@$L1 198.18.2.2@$L2" "$(neigh_copies)"
+# (the copies come from cidlbd's 1 s timer, the delivery above from the kernel's entries)
+wait_eq "both next hops copied into cidlb_neigh" "198.18.1.2@$L1 198.18.2.2@$L2" neigh_copies
 
 # A backend added at run time while its packets already flow (to the
 # fallback until it is live): its next hop is resolved before the add
@@ -68,7 +65,7 @@ wait "$SENDER"
 eq "b3 gets its packets" 1 $(($(decap_v4 s3) > 100))
 eq "none dropped for want of a next hop (no_route no_neigh no_port)" "0 0 0" \
 	"$(counter drop_no_route) $(counter drop_no_neigh) $(counter drop_no_port)"
-eq "b3's next hop copied" "198.18.1.2@$L1 198.18.2.2@$L2 198.18.3.2@$L3" "$(neigh_copies)"
+wait_eq "b3's next hop copied" "198.18.1.2@$L1 198.18.2.2@$L2 198.18.3.2@$L3" neigh_copies
 
 # The kernel loses b1's entry and cannot get it back (s1 ignores ARP):
 # packets go on with cidlbd's copy (nh_cached), as they do while the
@@ -86,28 +83,18 @@ before=$(decap_v4 s1)
 send --flow "$(cid_of 1 b1b2b3b4b5b6)@42011" --count 20 >/dev/null
 eq "20 packets of b1 delivered with the copy" 20 $(($(wait_count "decap_v4 s1" $((before + 20))) - before))
 eq "... counted in nh_cached" 20 "$(counter nh_cached)"
-for i in $(seq 150); do	# the kernel gives up after 3 probes (~3 s)
-	[ "$(neigh_copies)" = "198.18.2.2@$L2 198.18.3.2@$L3" ] && break
-	sleep 0.1
-done
-eq "the copy removed once the kernel's entry FAILED" "198.18.2.2@$L2 198.18.3.2@$L3" "$(neigh_copies)"
+# the kernel gives up after 3 probes (~3 s), cidlbd's timer sees it
+WAIT_S=30 wait_eq "the copy removed once the kernel's entry FAILED" "198.18.2.2@$L2 198.18.3.2@$L3" \
+	neigh_copies
 send --flow "$(cid_of 1 b1b2b3b4b5b6)@42011" --count 5 >/dev/null
-eq "then b1's packets count as drop_no_neigh" 5 "$(wait_count "counter drop_no_neigh" 5)"
+wait_eq "then b1's packets count as drop_no_neigh" 5 counter drop_no_neigh
 on srv sysctl -qw net.ipv4.conf.s1.arp_ignore=0
-for i in $(seq 150); do
-	[ "$(neigh_copies)" = "198.18.1.2@$L1 198.18.2.2@$L2 198.18.3.2@$L3" ] && break
-	sleep 0.1
-done
-eq "ARP answered again: resolved and copied" "198.18.1.2@$L1 198.18.2.2@$L2 198.18.3.2@$L3" \
-	"$(neigh_copies)"
+WAIT_S=30 wait_eq "ARP answered again: resolved and copied" \
+	"198.18.1.2@$L1 198.18.2.2@$L2 198.18.3.2@$L3" neigh_copies
 
 # a removed backend's copy goes
 expect_rc "remove b3" 0 lbc backend remove b3
-for i in $(seq 50); do
-	[ "$(neigh_copies)" = "198.18.1.2@$L1 198.18.2.2@$L2" ] && break
-	sleep 0.1
-done
-eq "b3's copy removed with it" "198.18.1.2@$L1 198.18.2.2@$L2" "$(neigh_copies)"
+wait_eq "b3's copy removed with it" "198.18.1.2@$L1 198.18.2.2@$L2" neigh_copies
 eq "no drop but the 5 above" "0 5 0" \
 	"$(counter drop_no_route) $(counter drop_no_neigh) $(counter drop_no_port)"
 finish

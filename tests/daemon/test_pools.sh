@@ -132,9 +132,9 @@ n=$(jget 'd["total"]' <"$T/s.json")
 sum() { echo $(( $(decap_since s1 "$s1") + $(decap_since s3 "$s3") )); }
 wait_eq "every packet at g3 before the move or b1 after it" "$n" sum
 g3=$(decap_since s3 "$s3")
-s3=$(decap_v4 s3)
+s3=$(decap_v4 s3) b1=$(decap_v4 s1)
 send_to 198.18.100.2 --flow "$C1@47011" --count 10 >/dev/null
-sleep 1
+wait_eq "play's next packets at b1" 10 decap_since s1 "$b1"
 eq "g3 gets no more of play's packets" 0 "$(decap_since s3 "$s3")"
 [ "$g3" -gt 20 ] && ok || bad "g3 had only $g3 packets before the move"
 eq "the VIPs' pools in the map (api 0, game 1)" "[(1, 0), (2, 0), (3, 1)]" \

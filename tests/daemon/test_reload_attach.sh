@@ -43,7 +43,8 @@ C1=$(cid_of 1 111111111111)
 rm -f "$T/stop"
 send --flow "$C1@47001" --interval-us 500 --until-file "$T/stop" >"$T/s.json" &
 SENDER=$!
-sleep 0.3
+# the connection streams before the first reload
+poll 20 prints_above 0 decap_v4 s1 || bad "the stream did not start"
 
 # --- the review's case: l9 first, then the running l0; b3 added ----------------
 write_conf 1 2 3
@@ -72,10 +73,10 @@ expect_rc "reload without l9" 0 lbc daemon reload
 eq "status: l0 and l1" "[('l0', True), ('l1', True)]" "$(status_ifs)"
 eq "b3 now" "['b1', 'b2', 'b3']" "$(backends)"
 
-touch "$T/stop"; wait $SENDER; sleep 0.3
+touch "$T/stop"; wait $SENDER
 n=$(jget 'd["total"]' <"$T/s.json")
 [ "$n" -gt 300 ] && ok || bad "stream too short: $n"
-eq "b1's flow: every packet at b1 through the refused reloads" "$n" "$(decap_v4 s1)"
+wait_eq "b1's flow: every packet at b1 through the refused reloads" "$n" decap_v4 s1
 
 # --- a plain stop: nothing of cidlb stays ----------------------------------------
 stop_daemon
@@ -110,8 +111,7 @@ eq "adopting start: the state file still lists l0" "['l0']" \
 	"$(jget '[i["name"] for i in d["interfaces"]]' <"$T/state.json")"
 before=$(decap_v4 s1)
 send --flow "$C1@47002" --count 10 >/dev/null
-for i in $(seq 100); do [ "$(decap_v4 s1)" = $((before + 10)) ] && break; sleep 0.1; done
-eq "adopting start: forwarding continues" $((before + 10)) "$(decap_v4 s1)"
+wait_eq "adopting start: forwarding continues" $((before + 10)) decap_v4 s1
 on lb "$CIDLBD" -c "$T/cidlb.conf" --cleanup >>"$T/daemon.log" 2>&1
 eq "--cleanup: l0 detached" "-" "$(xdp_on l0)"
 on lb test -e "$PIN" && bad "--cleanup: $PIN still exists" || ok

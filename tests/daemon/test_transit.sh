@@ -78,8 +78,7 @@ on cl ping -c1 -W5 198.18.0.1 >/dev/null && ok || bad "ping to the LB's own addr
 
 # VIP traffic is forwarded as ever
 send --flow "$(cid_of 1 a1a2a3a4a5a6)@40000" --count 5 >/dev/null
-for _ in $(seq 50); do [ "$(decap_v4 s1)" = 5 ] && break; sleep 0.2; done
-eq "VIP packets decapsulated on s1" 5 "$(decap_v4 s1)"
+wait_eq "VIP packets decapsulated on s1" 5 decap_v4 s1
 
 stop_daemon
 eq "forwarding back off after a plain stop" "0 0" \

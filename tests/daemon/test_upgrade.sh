@@ -46,11 +46,8 @@ where() {
 		[ "$f" = --flow ] && continue
 		a=($(rx3))
 		send --flow "$f" --count 4 >/dev/null
-		for i in $(seq 100); do
-			b=($(rx3))
-			[ $(( b[0] + b[1] + b[2] - a[0] - a[1] - a[2] )) -ge 4 ] && break
-			sleep 0.1
-		done
+		poll 20 rx_at_least $((a[0] + a[1] + a[2] + 4))
+		b=($(rx3))
 		for i in 0 1 2; do [ $(( b[i] - a[i] )) -ge 4 ] && out="$out ${f#*@}:s$((i + 1))"; done
 	done
 	echo "$out"

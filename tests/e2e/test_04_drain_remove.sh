@@ -30,13 +30,20 @@ e2e_up 1 plain $SIZE
 SLOW=4mbit FAST=24mbit
 
 # start_batch PREFIX N [options]: N downloads, started at once, wait until
-# all have data
+# all have data, and until each client's qlog holds the server's transport
+# parameters (qlog_backend reads them): gtlsclient writes its qlog through
+# a 4 kB stdio buffer, so the file may still be empty when the first data
+# has come (the parameters' event ends near octet 2400, the first data's
+# near 3100)
 start_batch() {
 	local i
 	e2e_gate
 	for ((i = 0; i < $2; i++)); do e2e_client "$1$i" $VIP4 f.bin "${@:3}"; done
 	e2e_gate_open
 	for ((i = 0; i < $2; i++)); do wait_for 10 "$1$i to receive data" dl_at_least "$1$i" 1; done
+	for ((i = 0; i < $2; i++)); do
+		wait_for 10 "the server's parameters in $1$i's qlog" qlog_handshaken "$1$i"
+	done
 }
 
 # unroutable_fallback: lb1's unroutable_sid and fallback routes (Maglev + LRU)
@@ -159,6 +166,10 @@ for i in 0 1 2 3 4 5; do
 	fi
 done
 [ "$(be_packets lb1 "$Y")" = "$py" ] || fail "the LB still sent packets to removed $Y"
+# the router counted the dead connections' packets on their way to lb1:
+# its count may be ahead of lb1's for a moment
+caught_up() { read -r un1 fb1 <<<"$(unroutable_fallback)"; [ $((un1 - un0)) -ge "$1" ]; }
+poll 10 caught_up "$dead_up"
 read -r un1 fb1 <<<"$(unroutable_fallback)"
 log "$dead connections died with $Y, sending $dead_up packets after the removal; unroutable_sid +$((un1 - un0)), fallback routes +$((fb1 - fb0))"
 [ "$dead" -ge 1 ] || fail "no connection on $Y"

@@ -80,12 +80,12 @@ print(p.get("run_time_ns", 0), p.get("run_cnt", 0))'
 read -r rt0 rc0 <<<"$(prog_stats)"
 
 STOP=$E2E_TMP/flood.stop
+T0=$SECONDS	# (the 4-tuple table may fill from the flood's first packet on)
 nsbg rt "$PY" "$E2E_REPO/tests/e2e/flood.py" sw --dst-mac "$(mac_of lb1 eth0)" --dst $VIP4 \
 	--src-net 198.18.200 --cid-len 18 --until-file "$STOP" >"$E2E_TMP/flood.json"
 FLOOD=$BG_PID
 flooding() { [ "$(lbstat lb1 drop_small_initial)" -gt 100 ]; }
 wait_for 10 "the flood at cidlb" flooding
-T0=$SECONDS
 log "flood under way; $N downloads and a migration"
 
 e2e_migrating_get m $VIP4 198.18.1.3 1s
