@@ -134,7 +134,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
 		cnt->tx++;
 		return XDP_TX;
 	}
-	rc = encap(ctx, p, be, g, &nh);
+	rc = encap(ctx, p, be, idx, g, &nh);
 	if (rc == FWD_MTU) {
 		/* a client's datagram is answered, never an ICMP error */
 		if (p->udp_len)
@@ -156,6 +156,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
 	}
 	if (!nh.ifindex) {
 		cnt->nh_cached += nh.cached;
+		cnt->fib_cached += nh.hit;
 		cnt->tx++;
 		return XDP_TX;
 	}
@@ -165,6 +166,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
 		return XDP_DROP;
 	}
 	cnt->nh_cached += nh.cached;
+	cnt->fib_cached += nh.hit;
 	cnt->redirect++;
 	return XDP_REDIRECT;
 }

@@ -40,7 +40,7 @@ struct next_hop {
 	__u32 ifindex; /* 0: back out of the ingress interface */
 	__u32 cached;  /* 1: MACs from cidlb_neigh, not the kernel */
 	__u32 mtu;     /* FWD_MTU: the largest inner packet that fits */
-	__u32 pad;
+	__u32 hit;     /* 1: from this CPU's next-hop cache (cidlb_nhcache) */
 } __attribute__((aligned(8)));
 
 /* Copy a MAC address as one 4-octet and one 2-octet move, not six octet
@@ -80,14 +80,63 @@ static __always_inline int nh_from_copy(const struct bpf_fib_lookup *fib, struct
 	return FWD_OK;
 }
 
+/* What a next-hop cache slot is asked for: backend idx (its address),
+ * packets in on in_ifindex, in tick `now` and generation `gen` (read
+ * before the FIB is asked, so that an answer from across a change of
+ * cidlbd's is written with the old generation), outer packets of olen. */
+struct nh_want {
+	__u32 idx;
+	__u32 in_ifindex;
+	__u32 now;
+	__u32 gen;
+	__u32 olen;
+};
+
+/* This CPU's next-hop cache slot of a backend (include/cidlb_maps.h). */
+static __always_inline struct cidlb_nhcache_slot *nhcache_slot(__u32 idx)
+{
+	__u32 i = idx & (CIDLB_NHCACHE_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&cidlb_nhcache, &i);
+}
+
+/* Does the slot hold the backend's next hop for this packet? */
+static __always_inline int nhcache_holds(const struct cidlb_nhcache_slot *s,
+					 const struct cidlb_backend *be, const struct nh_want *w)
+{
+	const __u32 *a = (const __u32 *)be->addr;
+
+	return s->backend == w->idx + 1 && s->tick == w->now && s->gen == w->gen &&
+	       s->in_ifindex == w->in_ifindex && w->olen <= s->ok_len &&
+	       !((s->addr[0] ^ a[0]) | (s->addr[1] ^ a[1]) | (s->addr[2] ^ a[2]) |
+		 (s->addr[3] ^ a[3]));
+}
+
+/* The FIB's answer (nh) for the backend into this CPU's slot. */
+static __always_inline void nhcache_put(struct cidlb_nhcache_slot *s,
+					const struct cidlb_backend *be, const struct nh_want *w,
+					const struct next_hop *nh)
+{
+	__builtin_memcpy(s->addr, be->addr, sizeof(s->addr));
+	s->backend = w->idx + 1;
+	s->in_ifindex = w->in_ifindex;
+	s->gen = w->gen;
+	s->tick = w->now;
+	s->ok_len = w->olen;
+	s->out_ifindex = nh->ifindex;
+	mac_copy(s->dmac, nh->dmac);
+	mac_copy(s->smac, nh->smac);
+	s->cached = nh->cached;
+}
+
 /* Next hop toward the backend from the kernel's routing and neighbour
  * tables, looked up as a packet forwarded from the ingress device: the
  * kernel answers only where forwarding is on for that device
  * (net.ipv4.conf.DEV.forwarding, net.ipv6.conf.DEV.forwarding), which the
  * daemon turns on. tot_len lets the kernel check the egress MTU. */
-static __always_inline int nh_from_fib(struct xdp_md *ctx, const struct cidlb_backend *be,
-				       const struct cidlb_global *g, __u32 outer_len,
-				       struct next_hop *nh)
+static __always_inline int nh_ask_fib(struct xdp_md *ctx, const struct cidlb_backend *be,
+				      const struct cidlb_global *g, __u32 outer_len,
+				      struct next_hop *nh)
 {
 	struct bpf_fib_lookup fib = {};
 	int rc;
@@ -122,6 +171,34 @@ static __always_inline int nh_from_fib(struct xdp_md *ctx, const struct cidlb_ba
 	}
 	nh->ifindex = fib.ifindex == ctx->ingress_ifindex ? 0 : fib.ifindex;
 	return FWD_OK;
+}
+
+/* The same, from this CPU's next-hop cache where it holds the answer (a
+ * slot lives one next-hop tick: a change of the kernel's routes or
+ * neighbours is seen within 2^26 ns); an answer that sends the packet
+ * goes into the cache, errors do not. */
+static __always_inline int nh_from_fib(struct xdp_md *ctx, const struct cidlb_backend *be,
+				       __u32 idx, const struct cidlb_global *g, __u32 outer_len,
+				       struct next_hop *nh)
+{
+	struct nh_want w = { .idx = idx, .in_ifindex = ctx->ingress_ifindex, .olen = outer_len };
+	struct cidlb_nhcache_slot *s = nhcache_slot(idx);
+	int rc;
+
+	w.now = (__u32)(bpf_ktime_get_coarse_ns() >> CIDLB_NH_TICK_SHIFT);
+	w.gen = g->nh_gen;
+	if (s && nhcache_holds(s, be, &w)) {
+		mac_copy(nh->dmac, s->dmac);
+		mac_copy(nh->smac, s->smac);
+		nh->ifindex = s->out_ifindex;
+		nh->cached = s->cached;
+		nh->hit = 1;
+		return FWD_OK;
+	}
+	rc = nh_ask_fib(ctx, be, g, outer_len, nh);
+	if (!rc && s)
+		nhcache_put(s, be, &w, nh);
+	return rc;
 }
 
 /* Configured next-hop MAC: out of the ingress interface, from our own MAC
@@ -321,8 +398,8 @@ static __always_inline __u32 outer_len(const struct cidlb_backend *be)
  * The packet is unchanged on every error but FWD_ENCAP after the headroom
  * grew (the caller drops it either way). */
 static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
-				 const struct cidlb_backend *be, const struct cidlb_global *g,
-				 struct next_hop *nh)
+				 const struct cidlb_backend *be, __u32 idx,
+				 const struct cidlb_global *g, struct next_hop *nh)
 {
 	__u32 olen = outer_len(be);
 	void *data, *data_end;
@@ -331,7 +408,7 @@ static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
 	if (be->family != CIDLB_FAMILY_V4 && be->family != CIDLB_FAMILY_V6)
 		return FWD_ENCAP;
 	if (be->fwd_mode == CIDLB_FWD_ENCAP_FIB)
-		rc = nh_from_fib(ctx, be, g, p->ip_len + olen, nh);
+		rc = nh_from_fib(ctx, be, idx, g, p->ip_len + olen, nh);
 	else
 		rc = nh_from_mac(ctx, be, olen, nh);
 	if (rc == FWD_MTU)

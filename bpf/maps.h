@@ -160,4 +160,13 @@ struct {
 	__type(value, struct cidlb_fcache_slot);
 } cidlb_fcache SEC(".maps");
 
+/* Next-hop cache in front of bpf_fib_lookup(), per CPU, direct-mapped by
+ * backend index (include/cidlb_maps.h, bpf/encap.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CIDLB_NHCACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cidlb_nhcache_slot);
+} cidlb_nhcache SEC(".maps");
+
 #endif

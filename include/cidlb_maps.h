@@ -107,6 +107,7 @@
 	X(RATE, cidlb_rate, 4, sizeof(struct cidlb_rate), 0) \
 	X(POOLS, cidlb_pools, 4, sizeof(struct cidlb_pool), CIDLB_MF_CHECKED | CIDLB_MF_RESIZED) \
 	X(FCACHE, cidlb_fcache, 4, sizeof(struct cidlb_fcache_slot), 0) \
+	X(NHCACHE, cidlb_nhcache, 4, sizeof(struct cidlb_nhcache_slot), 0) \
 	/* a new map: one line above this one */
 
 /* The maps of cidlb_decap.bpf.o (the backend side), pinned per device by
@@ -407,6 +408,36 @@ struct cidlb_fcache_slot {
 	__u32 pad[3];
 } __attribute__((aligned(64)));
 
+/* ---- cidlb_nhcache: per-CPU array, direct-mapped by backend index
+ * (CIDLB_NHCACHE_SLOTS, a power of 2), in front of bpf_fib_lookup() for
+ * backends in CIDLB_FWD_ENCAP_FIB mode: the next hop the kernel's FIB
+ * (or cidlbd's copy, cidlb_neigh) gave this CPU for a backend's address,
+ * for packets that came in on in_ifindex. A packet uses the slot instead
+ * of asking the FIB when it holds the same backend, address and ingress
+ * interface, the current cidlb_global.nh_gen and the current next-hop
+ * tick (CIDLB_NH_TICK_SHIFT), and its outer packet is no longer than one
+ * the FIB let through (ok_len: a longer one asks again, so the route's
+ * MTU is checked as before). So a change of the kernel's routes or
+ * neighbours is seen within one tick (2^26 ns, 67 ms); lb.c moves nh_gen
+ * when the outer source addresses or cidlb_neigh change.
+ */
+#define CIDLB_NHCACHE_SLOTS 256
+#define CIDLB_NH_TICK_SHIFT 26
+
+struct cidlb_nhcache_slot {
+	__u32 addr[4];	   /* the backend's address asked for (cidlb_backend.addr) */
+	__u32 backend;	   /* its index + 1; 0: empty */
+	__u32 in_ifindex;  /* the interface the packets came in on */
+	__u32 gen;	   /* cidlb_global.nh_gen when written */
+	__u32 tick;	   /* the next-hop tick it was written in */
+	__u32 ok_len;	   /* the longest outer packet the FIB let through */
+	__u32 out_ifindex; /* 0: back out of in_ifindex (XDP_TX) */
+	__u8 dmac[8];	   /* 6 used */
+	__u8 smac[8];	   /* 6 used */
+	__u32 cached;	   /* 1: the MACs are cidlbd's copy (cidlb_neigh) */
+	__u32 pad;
+} __attribute__((aligned(64)));
+
 /* cidlb_flow.seen and cidlb_global.flow_idle count ticks of 2^30 ns
  * (1.07 s) of CLOCK_MONOTONIC_COARSE (bpf_ktime_get_coarse_ns()): a
  * shift, where seconds would cost a division per packet. */
@@ -517,6 +548,11 @@ struct cidlb_global {
 				 * (cidlb_lb_flows_changed()) and when
 				 * flow_idle changes; a cidlb_fcache slot of
 				 * another generation is empty */
+	__u32 nh_gen;	     /* generation of the next hops: lb.c adds 1
+				 * when src4, src6 or cidlb_neigh change
+				 * (cidlb_lb_next_hops_changed()); a
+				 * cidlb_nhcache slot of another generation
+				 * is empty */
 };
 
 /* ---- the layout of the pins -------------------------------------------
@@ -740,6 +776,10 @@ struct cidlb_neigh {
 	X(PATH, route_lru_cached, \
 	  "Of route_lru: the entry came from this CPU's 4-tuple cache (cidlb_fcache), " \
 	  "cidlb_lru not read.") \
+	/* 6. forward, the next-hop cache (bpf/encap.h nh_from_fib) */ \
+	X(PATH, fib_cached, \
+	  "Of those sent: the next hop came from this CPU's next-hop cache (cidlb_nhcache), " \
+	  "no FIB lookup.") \
 	/* a new counter: one line above this one */
 
 enum cidlb_counter_kind {
@@ -836,7 +876,8 @@ CIDLB_SIZE_CHECK(cidlb_cid_key, 24);
 CIDLB_SIZE_CHECK(cidlb_retired, 8);
 CIDLB_SIZE_CHECK(cidlb_dcache_slot, 48);
 CIDLB_SIZE_CHECK(cidlb_fcache_slot, 64);
-CIDLB_SIZE_CHECK(cidlb_global, 80);
+CIDLB_SIZE_CHECK(cidlb_nhcache_slot, 64);
+CIDLB_SIZE_CHECK(cidlb_global, 84);
 CIDLB_SIZE_CHECK(cidlb_rate, 8);
 CIDLB_SIZE_CHECK(cidlb_pool_ref, 4);
 CIDLB_SIZE_CHECK(cidlb_pool, 8);

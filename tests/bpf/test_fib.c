@@ -146,6 +146,41 @@ static int run(const uint8_t *in, size_t len, uint8_t *out, size_t *outlen)
 	return tlb_run_prog(cidlb_lb_prog_fd(t->lb), in, len, out, outlen, if_in);
 }
 
+/* A device's MAC address (/sys shows the root namespace: ask the device
+ * itself). */
+static void dev_mac(const char *dev, uint8_t *mac)
+{
+	struct ifreq ifr = {};
+	int sk = socket(AF_INET, SOCK_DGRAM, 0);
+
+	strcpy(ifr.ifr_name, dev);
+	assert_int_equal(ioctl(sk, SIOCGIFHWADDR, &ifr), 0);
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	close(sk);
+}
+
+/* Run on this CPU only (the rate limits and caches are per CPU), and on
+ * every CPU again. */
+static void pin_cpu(void)
+{
+	cpu_set_t cpus;
+
+	CPU_ZERO(&cpus);
+	CPU_SET(sched_getcpu(), &cpus);
+	assert_int_equal(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
+}
+
+static void unpin_cpu(void)
+{
+	cpu_set_t cpus;
+	int i;
+
+	CPU_ZERO(&cpus);
+	for (i = 0; i < libbpf_num_possible_cpus() && i < CPU_SETSIZE; i++)
+		CPU_SET(i, &cpus);
+	sched_setaffinity(0, sizeof(cpus), &cpus);
+}
+
 /* The whole frame sent for `in` toward backend addr, from smac to dmac. */
 static void assert_sent(const uint8_t *in, size_t len, const uint8_t *out, size_t outlen,
 			const char *addr, const uint8_t *dmac, const uint8_t *smac,
@@ -171,16 +206,7 @@ static void test_fib_paths(void **state)
 	size_t len, outlen;
 
 	(void)state;
-	/* /sys shows the root namespace: ask the device itself */
-	{
-		struct ifreq ifr = {};
-		int sk = socket(AF_INET, SOCK_DGRAM, 0);
-
-		strcpy(ifr.ifr_name, "in0");
-		assert_int_equal(ioctl(sk, SIOCGIFHWADDR, &ifr), 0);
-		memcpy(own, ifr.ifr_hwaddr.sa_data, 6);
-		close(sk);
-	}
+	dev_mac("in0", own);
 
 	/* same device: XDP_TX, MACs from the neighbour table */
 	len = frame_to(0, 4, 100, in);
@@ -329,17 +355,13 @@ static size_t too_big_reply(const uint8_t *in, int family, uint32_t mtu, uint8_t
  */
 static void test_too_big(void **state)
 {
-	uint8_t in[TPKT_MAX], out[TPKT_MAX], want[TPKT_MAX];
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], want[TPKT_MAX], own[6];
 	struct cidlb_counters c;
 	size_t len, wlen, outlen;
-	cpu_set_t cpus;
 	int i;
 
 	(void)state;
-	/* one CPU: the limit is per CPU */
-	CPU_ZERO(&cpus);
-	CPU_SET(sched_getcpu(), &cpus);
-	assert_int_equal(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
+	pin_cpu(); /* the limit is per CPU */
 	assert_int_equal(cidlb_lb_reset_counters(t->lb), 0);
 	reset_icmp_windows();
 	set_icmp_rate(100);
@@ -441,27 +463,16 @@ static void test_too_big(void **state)
 		e.payload_len = 8 + n;
 		len = tpkt_build(&e, in);
 		assert_int_equal(run(in, len, out, &outlen), XDP_TX);
-		{
-			struct ifreq ifr = {};
-			int sk = socket(AF_INET, SOCK_DGRAM, 0);
-
-			strcpy(ifr.ifr_name, "in0");
-			assert_int_equal(ioctl(sk, SIOCGIFHWADDR, &ifr), 0);
-			close(sk);
-			assert_sent(in, len, out, outlen, "198.18.10.2", nh_in_mac,
-				    (const uint8_t *)ifr.ifr_hwaddr.sa_data,
-				    "ICMP error to the backend of its quoted SCID");
-		}
+		dev_mac("in0", own);
+		assert_sent(in, len, out, outlen, "198.18.10.2", nh_in_mac, own,
+			    "ICMP error to the backend of its quoted SCID");
 	}
 	c = tlb_counters(t);
 	assert_int_equal(c.tx_too_big, 8);
 	assert_int_equal(c.too_big_limited, 1);
 	assert_int_equal(c.drop_mtu, 4);
 	assert_int_equal(c.route_icmp_cid, 2);
-	CPU_ZERO(&cpus);
-	for (i = 0; i < libbpf_num_possible_cpus() && i < CPU_SETSIZE; i++)
-		CPU_SET(i, &cpus);
-	sched_setaffinity(0, sizeof(cpus), &cpus);
+	unpin_cpu();
 }
 
 struct transit_case {
@@ -633,6 +644,78 @@ static void test_neigh_copy(void **state)
 	assert_int_equal(tlb_verdicts(&c), 3);
 }
 
+/* The next-hop cache (cidlb_nhcache, bpf/encap.h): on one CPU, a
+ * backend's second packet takes the FIB's answer from the cache
+ * (fib_cached), the same frame; a longer outer packet than the cache has
+ * seen asks the FIB again; a change of the kernel's neighbour is seen at
+ * once after cidlb_lb_next_hops_changed(), and without it once the tick
+ * turns (2^26 ns: waited for here, at most 2 s); a new outer source moves
+ * the generation too. */
+static void test_nh_cache(void **state)
+{
+	static const uint8_t new_mac[6] = { 0x02, 0, 0, 0, 0x10, 0x09 };
+	uint8_t in[TPKT_MAX], out[TPKT_MAX], own[6];
+	struct cidlb_counters c;
+	struct cidlb_global g, g0;
+	size_t len, outlen;
+	uint64_t hits;
+	int turned = 0;
+
+	(void)state;
+	dev_mac("in0", own);
+	pin_cpu();
+	assert_int_equal(cidlb_lb_next_hops_changed(t->lb), 0);
+	assert_int_equal(cidlb_lb_reset_counters(t->lb), 0);
+	len = frame_to(0, 4, 100, in);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	assert_int_equal(tlb_counters(t).fib_cached, 0);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	assert_sent(in, len, out, outlen, "198.18.10.2", nh_in_mac, own, "next hop from the cache");
+	assert_int_equal(tlb_counters(t).fib_cached, 1);
+	/* 1400 octets: longer than the cache has seen, the FIB checks it */
+	assert_int_equal(run(in, frame_to(0, 4, 1400, in), out, &outlen), XDP_TX);
+	assert_int_equal(tlb_counters(t).fib_cached, 1);
+	assert_int_equal(run(in, frame_to(0, 4, 1400, in), out, &outlen), XDP_TX);
+	assert_int_equal(run(in, len = frame_to(0, 4, 100, in), out, &outlen), XDP_TX);
+	assert_int_equal(tlb_counters(t).fib_cached, 3);
+
+	/* the kernel's neighbour changes: told, the next packet asks again */
+	assert_int_equal(sh("ip neigh replace 198.18.10.2 lladdr 02:00:00:00:10:09 dev in0"), 0);
+	assert_int_equal(cidlb_lb_next_hops_changed(t->lb), 0);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	assert_sent(in, len, out, outlen, "198.18.10.2", new_mac, own,
+		    "the new neighbour at once after cidlb_lb_next_hops_changed()");
+	assert_int_equal(tlb_counters(t).fib_cached, 3);
+
+	/* untold: within a tick or so */
+	assert_int_equal(sh("ip neigh replace 198.18.10.2 lladdr 02:00:00:00:10:02 dev in0"), 0);
+	for (int i = 0; i < 200 && !turned; i++) {
+		assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+		turned = outlen > 6 && !memcmp(out, nh_in_mac, 6);
+		if (!turned)
+			usleep(10000);
+	}
+	assert_true(turned);
+	assert_sent(in, len, out, outlen, "198.18.10.2", nh_in_mac, own,
+		    "the kernel's neighbour once the tick turned");
+
+	/* another outer source: another generation */
+	hits = tlb_counters(t).fib_cached;
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	assert_int_equal(tlb_counters(t).fib_cached, hits + 1);
+	assert_int_equal(cidlb_lb_get_global(t->lb, &g0), 0);
+	g = g0;
+	g.src4[3]++;
+	assert_int_equal(cidlb_lb_set_global(t->lb, &g), 0);
+	assert_int_equal(run(in, len, out, &outlen), XDP_TX);
+	assert_int_equal(tlb_counters(t).fib_cached, hits + 1);
+	assert_int_equal(cidlb_lb_set_global(t->lb, &g0), 0);
+
+	c = tlb_counters(t);
+	assert_int_equal(c.drop_no_neigh + c.drop_no_route + c.drop_mtu, 0);
+	unpin_cpu();
+}
+
 /*
  * GUE backends need 12 octets more than IPIP (UDP and GUE headers): a
  * 1500 MTU takes 1468 inner octets over IPv4 (20 + 12 + 1468), 1448 over
@@ -655,24 +738,13 @@ static void test_gue_mtu(void **state)
 	struct tpkt_outer o = { .ttl = 64, .gue_port = 6080 };
 	struct cidlb_counters c;
 	size_t len, wlen, outlen, i;
-	cpu_set_t cpus;
 
 	(void)state;
-	CPU_ZERO(&cpus);
-	CPU_SET(sched_getcpu(), &cpus);
-	assert_int_equal(sched_setaffinity(0, sizeof(cpus), &cpus), 0);
+	pin_cpu();
 	assert_int_equal(cidlb_lb_reset_counters(t->lb), 0);
 	reset_icmp_windows();
 	set_icmp_rate(100);
-	{
-		struct ifreq ifr = {};
-		int sk = socket(AF_INET, SOCK_DGRAM, 0);
-
-		strcpy(ifr.ifr_name, "in0");
-		assert_int_equal(ioctl(sk, SIOCGIFHWADDR, &ifr), 0);
-		memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
-		close(sk);
-	}
+	dev_mac("in0", mac);
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		int fam = strchr(cases[i].addr, ':') ? 6 : 4;
 
@@ -708,6 +780,7 @@ static void test_gue_mtu(void **state)
 	assert_int_equal(c.tx_too_big, 3);
 	assert_int_equal(tlb_verdicts(&c), 6);
 	set_icmp_rate(0);
+	unpin_cpu();
 }
 
 int main(void)
@@ -715,7 +788,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fib_paths), cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_transit),	  cmocka_unit_test(test_neigh_copy),
-		cmocka_unit_test(test_gue_mtu),
+		cmocka_unit_test(test_nh_cache),  cmocka_unit_test(test_gue_mtu),
 	};
 
 	return cmocka_run_group_tests_name("fib", tests, setup, teardown);

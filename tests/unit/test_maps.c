@@ -137,9 +137,10 @@ static const uint64_t layout_sigs[] = {
 	 * backends, configs, config statistics and Maglev tables per pool;
 	 * the token counters, unroutable_len */
 	[2] = 0xe755d3a51d203a7fULL,
-	/* cidlb_fcache (the 4-tuple cache), cidlb_global.flow_gen (80
-	 * octets), route_lru_cached */
-	[3] = 0xd5796f5b65a22f78ULL,
+	/* cidlb_fcache (the 4-tuple cache), cidlb_nhcache (the next-hop
+	 * cache), cidlb_global.flow_gen and nh_gen (84 octets),
+	 * route_lru_cached, fib_cached */
+	[3] = 0x91911dc83e3e139fULL,
 };
 
 static uint64_t fnv(uint64_t h, const void *p, size_t n)
@@ -256,6 +257,7 @@ static const char *const added_by_2[] = {
 };
 static const char *const added_by_3[] = {
 	"route_lru_cached",
+	"fib_cached",
 	NULL,
 };
 static const char *const *const counters_added[] = {

@@ -120,7 +120,7 @@ static __always_inline int body_encap(struct xdp_md *ctx, const struct bench_ctl
 	g = bpf_map_lookup_elem(&cidlb_global, &zero);
 	if (!be || !g)
 		return XDP_ABORTED;
-	if (encap(ctx, &p, be, g, &nh))
+	if (encap(ctx, &p, be, idx, g, &nh))
 		return XDP_ABORTED;
 	return XDP_TX;
 }

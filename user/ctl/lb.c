@@ -625,8 +625,12 @@ static int get(struct cidlb_lb *lb, enum cidlb_map_id id, const void *k, void *v
 
 static int sid_table_refresh(struct cidlb_lb *lb);
 static int global_refresh(struct cidlb_lb *lb);
+/* the data path's caches that a write of cidlb_global empties
+ * (global_put()) */
+#define GEN_FLOWS     0x1 /* cidlb_fcache: cidlb_global.flow_gen */
+#define GEN_NEXT_HOPS 0x2 /* cidlb_nhcache: cidlb_global.nh_gen */
 static int global_update(struct cidlb_lb *lb, int (*change)(struct cidlb_global *g, void *arg),
-			 void *arg, bool flows);
+			 void *arg, unsigned int gens);
 
 /* cidlb_pools[pool]; without the map (pins of before pools) pool 0 reads
  * as all zero. */
@@ -737,8 +741,8 @@ static int vip_table_publish(struct cidlb_lb *lb)
 	if (err)
 		return err;
 	vs = (struct vip_switch){ half, seed };
-	err = global_update(lb, vip_seed_set, &vs, false);
-	return err ? err : global_update(lb, vip_half_set, &vs, false);
+	err = global_update(lb, vip_seed_set, &vs, 0);
+	return err ? err : global_update(lb, vip_half_set, &vs, 0);
 }
 
 int cidlb_lb_refresh_tables(struct cidlb_lb *lb)
@@ -978,7 +982,7 @@ static int spill_flag(struct cidlb_global *g, void *arg)
 
 static int sid_spill(struct cidlb_lb *lb, int on)
 {
-	return global_update(lb, spill_flag, &on, false);
+	return global_update(lb, spill_flag, &on, 0);
 }
 
 /* The hash map first, then the table that packets read: a new server ID
@@ -1097,11 +1101,13 @@ static int global_derived(struct cidlb_lb *lb, struct cidlb_global *g)
 	return 0;
 }
 
-/* Under lb->glock. flow_gen, the generation of the data path's 4-tuple
- * caches (bpf/pick.h), is kept from the map (g may be older than its last
- * write) and moved on when `flows` says that cidlb_lru changed or when
- * flow_idle changes (the caches would not see entries turn idle). */
-static int global_put(struct cidlb_lb *lb, const struct cidlb_global *g, bool flows)
+/* Under lb->glock. The generations of the data path's caches are kept
+ * from the map (g may be older than its last write) and moved on where
+ * `gens` (GEN_*) says: flow_gen, of the 4-tuple caches (bpf/pick.h), also
+ * when flow_idle changes (the caches would not see entries turn idle);
+ * nh_gen, of the next-hop caches (bpf/encap.h), also when the outer
+ * source addresses change (the FIB's answer may depend on them). */
+static int global_put(struct cidlb_lb *lb, const struct cidlb_global *g, unsigned int gens)
 {
 	struct cidlb_global ng = *g, cur;
 	uint32_t zero = 0;
@@ -1109,26 +1115,31 @@ static int global_put(struct cidlb_lb *lb, const struct cidlb_global *g, bool fl
 	global_derived(lb, &ng);
 	if (get(lb, CIDLB_M_GLOBAL, &zero, &cur)) {
 		ng.flow_gen = g->flow_gen + 1;
+		ng.nh_gen = g->nh_gen + 1;
 	} else {
 		ng.flow_gen = cur.flow_gen;
-		if (flows || ng.flow_idle != cur.flow_idle)
+		if ((gens & GEN_FLOWS) || ng.flow_idle != cur.flow_idle)
 			ng.flow_gen++;
+		ng.nh_gen = cur.nh_gen;
+		if ((gens & GEN_NEXT_HOPS) || memcmp(ng.src4, cur.src4, sizeof(ng.src4)) ||
+		    memcmp(ng.src6, cur.src6, sizeof(ng.src6)))
+			ng.nh_gen++;
 	}
 	return upd(lb, CIDLB_M_GLOBAL, &zero, &ng);
 }
 
 static int global_write_locked(struct cidlb_lb *lb, const struct cidlb_global *g)
 {
-	return global_put(lb, g, false);
+	return global_put(lb, g, 0);
 }
 
 /* Read cidlb_global, change it and write it back under lb->glock, so that
  * two threads changing different fields (health, control requests,
  * reloads) never write back each other's old values. change() (NULL: no
  * change, the derived fields only) returns < 0 to give up, 0 to write, > 0
- * when nothing is to be written; flows as for global_put(). */
+ * when nothing is to be written; gens as for global_put(). */
 static int global_update(struct cidlb_lb *lb, int (*change)(struct cidlb_global *g, void *arg),
-			 void *arg, bool flows)
+			 void *arg, unsigned int gens)
 {
 	struct cidlb_global g;
 	int err;
@@ -1138,7 +1149,7 @@ static int global_update(struct cidlb_lb *lb, int (*change)(struct cidlb_global 
 	if (!err && change)
 		err = change(&g, arg);
 	if (!err)
-		err = global_put(lb, &g, flows);
+		err = global_put(lb, &g, gens);
 	pthread_mutex_unlock(&lb->glock);
 	return err > 0 ? 0 : err;
 }
@@ -1195,7 +1206,7 @@ static int settings_set(struct cidlb_global *cur, void *arg)
 int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
 {
 	struct settings a = { .g = *g };
-	int err = global_update(lb, settings_set, &a, false);
+	int err = global_update(lb, settings_set, &a, 0);
 
 	if (err || !a.outer)
 		return err;
@@ -1205,12 +1216,17 @@ int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g)
 /* Recompute the derived fields after a change of the maps they follow. */
 static int global_refresh(struct cidlb_lb *lb)
 {
-	return global_update(lb, NULL, NULL, false);
+	return global_update(lb, NULL, NULL, 0);
 }
 
 int cidlb_lb_flows_changed(struct cidlb_lb *lb)
 {
-	return global_update(lb, NULL, NULL, true);
+	return global_update(lb, NULL, NULL, GEN_FLOWS);
+}
+
+int cidlb_lb_next_hops_changed(struct cidlb_lb *lb)
+{
+	return global_update(lb, NULL, NULL, GEN_NEXT_HOPS);
 }
 
 int cidlb_lb_publish_pool_maglev(struct cidlb_lb *lb, uint32_t pool, const uint32_t *table)
@@ -1470,19 +1486,23 @@ int cidlb_lb_set_neigh(struct cidlb_lb *lb, const struct cidlb_neigh_key *k,
 		       const struct cidlb_neigh *n)
 {
 	struct cidlb_neigh cur;
+	int err;
 
 	if (lb->map_fd[CIDLB_M_NEIGH] < 0)
 		return -ENOENT;
 	if (!get(lb, CIDLB_M_NEIGH, k, &cur) && !memcmp(&cur, n, sizeof(cur)))
 		return 0;
-	return upd(lb, CIDLB_M_NEIGH, k, n);
+	err = upd(lb, CIDLB_M_NEIGH, k, n);
+	return err ? err : cidlb_lb_next_hops_changed(lb);
 }
 
 int cidlb_lb_del_neigh(struct cidlb_lb *lb, const struct cidlb_neigh_key *k)
 {
 	int err = lb->map_fd[CIDLB_M_NEIGH] < 0 ? -ENOENT : del(lb, CIDLB_M_NEIGH, k);
 
-	return err == -ENOENT ? 0 : err;
+	if (err)
+		return err == -ENOENT ? 0 : err;
+	return cidlb_lb_next_hops_changed(lb);
 }
 
 /* Sum a per-CPU value made of __u64 fields. */

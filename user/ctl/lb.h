@@ -94,6 +94,12 @@ int cidlb_lb_get_global(struct cidlb_lb *lb, struct cidlb_global *g);
  * that generation. Today's only writer (upgrade.c, BPF_NOEXIST) never
  * changes an entry. */
 int cidlb_lb_flows_changed(struct cidlb_lb *lb);
+/* After a change that bpf_fib_lookup() would answer differently (the
+ * kernel's routes or neighbours): the data path's per-CPU next-hop caches
+ * (cidlb_nhcache) forget what they hold (a new cidlb_global.nh_gen).
+ * Without it they follow within one next-hop tick (2^26 ns); lb.c calls it
+ * itself when cidlb_neigh or the outer source addresses change. */
+int cidlb_lb_next_hops_changed(struct cidlb_lb *lb);
 int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g);
 /* Write table (CIDLB_MAGLEV_SIZE slots) into the standby half, then make
  * it the active half with one write: a packet sees the old table or the
