@@ -166,10 +166,10 @@ static __always_inline int harness(struct xdp_md *ctx, enum body body)
 {
 	void *data, *data_end;
 	const struct bench_ctl *c;
-	__u64 save[BENCH_SAVE_LEN / 8], *w;
+	__u64 s0, s1, s2, *w;
 	__u32 zero = 0;
 	long len0, grown;
-	int rc, k;
+	int rc;
 
 	c = bpf_map_lookup_elem(&bench_ctl, &zero);
 	if (!c || rewrite(ctx, c))
@@ -179,10 +179,11 @@ static __always_inline int harness(struct xdp_md *ctx, enum body body)
 	if (data + BENCH_SAVE_LEN > data_end)
 		return XDP_ABORTED;
 	len0 = data_end - data;
+	/* three words, as scalars: no copy through the stack */
 	w = data;
-#pragma unroll
-	for (k = 0; k < BENCH_SAVE_LEN / 8; k++)
-		save[k] = w[k];
+	s0 = w[0];
+	s1 = w[1];
+	s2 = w[2];
 
 	if (body == BODY_SWAP)
 		rc = body_swap(ctx);
@@ -205,9 +206,9 @@ static __always_inline int harness(struct xdp_md *ctx, enum body body)
 	if (data + BENCH_SAVE_LEN > data_end)
 		return XDP_ABORTED;
 	w = data;
-#pragma unroll
-	for (k = 0; k < BENCH_SAVE_LEN / 8; k++)
-		w[k] = save[k];
+	w[0] = s0;
+	w[1] = s1;
+	w[2] = s2;
 	return rc;
 }
 
