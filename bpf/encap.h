@@ -218,18 +218,27 @@ static __always_inline int nh_from_fib(struct xdp_md *ctx, const struct cidlb_ba
 }
 
 /* Configured next-hop MAC: out of the ingress interface, from our own MAC
- * (the frame's destination). The device MTU bounds the outer packet. */
+ * (the frame's destination). The device MTU bounds the outer packet: a
+ * frame that fits cidlbd's floor (cidlb_global.mtu_floor, the smallest
+ * MTU of the devices it attached to) fits, counted as bpf_check_mtu()
+ * counts it (the whole frame and the outer headers, less the Ethernet
+ * header); the kernel is asked about the others (7 ns a packet). */
 static __always_inline int nh_from_mac(struct xdp_md *ctx, const struct cidlb_backend *be,
-				       __u32 olen, struct next_hop *nh)
+				       const struct cidlb_global *g, __u32 olen,
+				       struct next_hop *nh)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct ethhdr *eth = data;
+	__u64 flen = data_end - data;
 	__u32 mtu = 0;
 
 	if ((void *)(eth + 1) > data_end)
 		return FWD_ENCAP;
-	if (bpf_check_mtu(ctx, 0, &mtu, olen, 0)) {
+	/* the length as a scalar first: clang would otherwise fold the
+	 * sum into pointer arithmetic the verifier refuses */
+	asm volatile("" : "+r"(flen));
+	if (flen - sizeof(*eth) + olen > g->mtu_floor && bpf_check_mtu(ctx, 0, &mtu, olen, 0)) {
 		nh->mtu = mtu; /* the device's */
 		return FWD_MTU;
 	}
@@ -426,7 +435,7 @@ static __always_inline int encap(struct xdp_md *ctx, const struct pkt *p,
 	if (be->fwd_mode == CIDLB_FWD_ENCAP_FIB)
 		rc = nh_from_fib(ctx, be, idx, g, p->ip_len + olen, nh);
 	else
-		rc = nh_from_mac(ctx, be, olen, nh);
+		rc = nh_from_mac(ctx, be, g, olen, nh);
 	if (rc == FWD_MTU)
 		nh->mtu = nh->mtu > olen ? nh->mtu - olen : 0;
 	if (rc)

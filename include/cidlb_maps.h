@@ -515,13 +515,19 @@ struct cidlb_dcache_slot {
 
 /* ---- cidlb_global: array [0], LB-wide settings ------------------------ */
 struct cidlb_global {
-	__u32 maglev_active; /* unused since pools: cidlb_pools has it */
-	__u32 hash_seed;     /* seed of the 4-tuple hash; equal on all LBs */
-	__u8 src4[4];	     /* outer IPv4 source of encapsulated packets */
-	__u8 src6[16];	     /* outer IPv6 source */
-	__u8 ttl;	     /* outer TTL / hop limit; 0 means 64 */
-	__u8 flags;	     /* CIDLB_GF_*, kept by the control layer (lb.c) */
-	__u8 config_active;  /* unused since pools: cidlb_pools has it */
+	/* mtu_floor: the smallest MTU of the devices the program is attached
+	 * to, kept by cidlbd (cidlb_lb_set_mtu_floor(), every second): an
+	 * outer packet that fits it goes out to a configured MAC without
+	 * bpf_check_mtu(); 0: the kernel is asked about every one. It was
+	 * maglev_active (unused since pools; 0 or 1 in older pins: nothing
+	 * fits those), so the layout is the same. */
+	__u32 mtu_floor;
+	__u32 hash_seed;    /* seed of the 4-tuple hash; equal on all LBs */
+	__u8 src4[4];	    /* outer IPv4 source of encapsulated packets */
+	__u8 src6[16];	    /* outer IPv6 source */
+	__u8 ttl;	    /* outer TTL / hop limit; 0 means 64 */
+	__u8 flags;	    /* CIDLB_GF_*, kept by the control layer (lb.c) */
+	__u8 config_active; /* unused since pools: cidlb_pools has it */
 	__u8 pad;
 	__u32 dcache_mask; /* cidlb_dcache size - 1, kept by lb.c */
 	__u32 rhint_mask;  /* blocks of cidlb_retired_hint in use - 1, kept

@@ -256,6 +256,40 @@ static void test_fib_paths(void **state)
 	(void)nh_out_mac;
 }
 
+/*
+ * cidlb_global.mtu_floor (cidlbd writes the smallest MTU of its devices):
+ * a frame to a configured MAC that fits the floor is sent without asking
+ * the kernel, any other one is asked about (bpf_check_mtu, in0's MTU
+ * 1500: 1480 + 20 fits, 1481 + 20 does not). A floor above the device's
+ * MTU (cidlbd not yet aware of a lowered MTU) lets the larger frame out:
+ * that is the kernel's check skipped.
+ */
+static void test_mtu_floor(void **state)
+{
+	static const uint32_t floors[] = { 1500, 1000, 9000, 0 };
+	static const int big_sent[] = { 0, 0, 1, 0 };
+	uint8_t in[TPKT_MAX], out[TPKT_MAX];
+	struct cidlb_counters c0, c1;
+	struct cidlb_global g;
+	size_t len, outlen;
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < sizeof(floors) / sizeof(floors[0]); i++) {
+		assert_int_equal(cidlb_lb_set_mtu_floor(t->lb, floors[i]), 0);
+		assert_int_equal(cidlb_lb_get_global(t->lb, &g), 0);
+		assert_int_equal(g.mtu_floor, floors[i]);
+		c0 = tlb_counters(t);
+		assert_int_equal(run(in, len = frame_to(5, 4, 1480, in), out, &outlen), XDP_TX);
+		t_assert_sent(in, len, 14, out, outlen, 5, "198.18.10.2", 0, "fits the MTU");
+		assert_int_equal(run(in, len = frame_to(5, 4, 1481, in), out, &outlen),
+				 big_sent[i] ? XDP_TX : XDP_DROP);
+		c1 = tlb_counters(t);
+		assert_int_equal(c1.tx - c0.tx, 1 + big_sent[i]);
+		assert_int_equal(c1.drop_mtu - c0.drop_mtu, !big_sent[i]);
+	}
+}
+
 static void set_icmp_rate(uint32_t rate)
 {
 	struct cidlb_global g;
@@ -789,6 +823,7 @@ int main(void)
 		cmocka_unit_test(test_fib_paths), cmocka_unit_test(test_too_big),
 		cmocka_unit_test(test_transit),	  cmocka_unit_test(test_neigh_copy),
 		cmocka_unit_test(test_nh_cache),  cmocka_unit_test(test_gue_mtu),
+		cmocka_unit_test(test_mtu_floor),
 	};
 
 	return cmocka_run_group_tests_name("fib", tests, setup, teardown);

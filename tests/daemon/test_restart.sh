@@ -8,6 +8,9 @@
 #  3. adoption without the state file: indexes recovered from the maps.
 #  4. `cidlbd --cleanup` removes what a kept daemon left.
 #  5. a plain stop detaches and unpins.
+# Also: the MTU floor (cidlb_global.mtu_floor) is the attached interface's
+# MTU, follows a change of it, and is 0 (the kernel asked about every
+# packet) while a kept program runs without a daemon.
 # Also: bpftool shows the pinned maps with field names (BTF).
 source "$(dirname "$0")/lib.sh"
 
@@ -25,6 +28,21 @@ grep_in "bpftool: counter fields" '"route_cid":' "$T/bt"
 on lb bpftool prog show pinned "$PIN/cidlb_xdp" >"$T/bt" 2>&1
 grep_in "bpftool: the pinned program" "name cidlb_xdp" "$T/bt"
 
+# --- the MTU floor ----------------------------------------------------------------
+mtu_floor() {
+	on lb bpftool -j map lookup pinned "$PIN/cidlb_global" key 0 0 0 0 |
+		/usr/bin/python3 -c 'import json, sys; print(json.load(sys.stdin)["formatted"]["value"]["mtu_floor"])'
+}
+status_mtu() { lbc -j status | jget '[i["mtu"] for i in d["interfaces"] if i["name"] == "l0"][0]'; }
+wait_eq "the MTU floor is l0's MTU" 1500 mtu_floor
+eq "status shows l0's MTU" 1500 "$(status_mtu)"
+on lb ip link set l0 mtu 1400
+wait_eq "the floor follows l0's MTU down" 1400 mtu_floor
+wait_eq "and status with it" 1400 status_mtu
+grep_in "the change is logged" "l0: MTU 1500 -> 1400" "$T/daemon.log"
+on lb ip link set l0 mtu 1500
+wait_eq "and back up" 1500 mtu_floor
+
 # --- 1. restart with keep --------------------------------------------------------
 idx_before=$(lbc -j backend list | jget '[(b["name"], b["index"]) for b in d]')
 base=$(total_rx)
@@ -33,6 +51,7 @@ flowing
 t0=$(date +%s.%N)
 stop_daemon --keep
 grep_in "the stop says what stays" "the program stays attached and the maps pinned" "$T/daemon.log"
+eq "no daemon follows the MTU: the kernel is asked" 0 "$(mtu_floor)"
 eq "still attached while no daemon runs" "prog/xdp" "$(on lb ip -d link show l0 | grep -o 'prog/xdp')"
 flowing	# with no daemon
 start_daemon
@@ -42,6 +61,7 @@ poll 30 rx_at_least $((base + 1500))	# enough to mean something
 stream_lost "restart with keep" "$base" "$t0" "$t1"
 [ "$sent" -gt 1000 ] && ok || bad "too few packets to mean anything: $sent"
 eq "the new daemon adopted" "True" "$(lbc -j status | jget 'd["adopted"]')"
+wait_eq "the adopting daemon sets the floor again" 1500 mtu_floor
 grep_in "adoption logged" "adopting the program and maps pinned under $PIN" "$T/daemon.log"
 grep_in "attachment adopted" "l0: cidlb already attached" "$T/daemon.log"
 eq "same backend indexes" "$idx_before" "$(lbc -j backend list | jget '[(b["name"], b["index"]) for b in d]')"

@@ -311,6 +311,21 @@ static void fill_retired(struct inst *in, const uint8_t *keep)
 
 /* An instance of nbe backends in the last of `pools` pools (each with
  * every config and a Maglev table over the same backends). */
+/* cidlb_global.mtu_floor as cidlbd keeps it (user/daemon/iface.c): the
+ * MTU of the device the packets come in on. BPF_PROG_TEST_RUN without an
+ * ingress device (the MAC rows) runs on this namespace's loopback. */
+static void set_mtu_floor(struct inst *in)
+{
+	struct ifreq ifr = {};
+	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+	if (sk < 0 || ioctl(sk, SIOCGIFMTU, &ifr) || ifr.ifr_mtu <= 0)
+		die("MTU of lo: %s", strerror(errno));
+	close(sk);
+	check(cidlb_lb_set_mtu_floor(in->lb, (uint32_t)ifr.ifr_mtu), "set the MTU floor");
+}
+
 static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotating, uint32_t pools)
 {
 	char path[512];
@@ -370,6 +385,7 @@ static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotat
 	memcpy(g.src4, a, 4);
 	tpkt_addr(6, LB6, g.src6);
 	check(cidlb_lb_set_global(in->lb, &g), "set global");
+	set_mtu_floor(in);
 	vk.family = 4;
 	tpkt_addr(4, VIP4, vk.addr);
 	check(cidlb_lb_set_vip(in->lb, &vk, &v), "set vip");

@@ -108,10 +108,11 @@ int cmd_status(int argc, char **argv)
 	a = json_object_get(r, "interfaces");
 	printf("interfaces   ");
 	json_array_foreach (a, i, v)
-		printf(" %s (%s%s, %s)", json_string_value(json_object_get(v, "name")),
+		printf(" %s (%s%s, %s, MTU %lld)", json_string_value(json_object_get(v, "name")),
 		       json_string_value(json_object_get(v, "mode")),
 		       json_is_true(json_object_get(v, "dispatcher")) ? ", dispatcher" : "",
-		       json_is_true(json_object_get(v, "attached")) ? "attached" : "NOT ATTACHED");
+		       json_is_true(json_object_get(v, "attached")) ? "attached" : "NOT ATTACHED",
+		       (long long)json_integer_value(json_object_get(v, "mtu")));
 	printf("\n");
 	printf("seed          %s\n", json_string_value(json_object_get(r, "seed")) ?: "?");
 	printf("vips          %lld\n", (long long)json_integer_value(json_object_get(r, "vips")));

@@ -1193,7 +1193,7 @@ static int settings_set(struct cidlb_global *cur, void *arg)
 	struct cidlb_global *ng = &a->g;
 
 	ng->flags = (ng->flags & ~CIDLB_GF_SID_SPILL) | (cur->flags & CIDLB_GF_SID_SPILL);
-	ng->maglev_active = cur->maglev_active;
+	ng->mtu_floor = cur->mtu_floor;
 	ng->config_active = cur->config_active;
 	ng->vip_active = cur->vip_active;
 	memcpy(ng->vip_seed, cur->vip_seed, sizeof(ng->vip_seed));
@@ -1227,6 +1227,21 @@ int cidlb_lb_flows_changed(struct cidlb_lb *lb)
 int cidlb_lb_next_hops_changed(struct cidlb_lb *lb)
 {
 	return global_update(lb, NULL, NULL, GEN_NEXT_HOPS);
+}
+
+static int mtu_floor_set(struct cidlb_global *g, void *arg)
+{
+	uint32_t mtu = *(const uint32_t *)arg;
+
+	if (g->mtu_floor == mtu)
+		return 1; /* nothing to write */
+	g->mtu_floor = mtu;
+	return 0;
+}
+
+int cidlb_lb_set_mtu_floor(struct cidlb_lb *lb, uint32_t mtu)
+{
+	return global_update(lb, mtu_floor_set, &mtu, 0);
 }
 
 int cidlb_lb_publish_pool_maglev(struct cidlb_lb *lb, uint32_t pool, const uint32_t *table)

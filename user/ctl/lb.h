@@ -100,6 +100,13 @@ int cidlb_lb_flows_changed(struct cidlb_lb *lb);
  * Without it they follow within one next-hop tick (2^26 ns); lb.c calls it
  * itself when cidlb_neigh or the outer source addresses change. */
 int cidlb_lb_next_hops_changed(struct cidlb_lb *lb);
+/* The smallest MTU of the devices the program is attached to
+ * (cidlb_global.mtu_floor): an encapsulated frame to a configured MAC that
+ * fits it is sent without asking the kernel (bpf_check_mtu()); 0: every
+ * one is asked about. It must never be above a device's MTU for longer
+ * than the caller takes to notice a change (cidlbd: one second). Writes
+ * nothing when it is already mtu. */
+int cidlb_lb_set_mtu_floor(struct cidlb_lb *lb, uint32_t mtu);
 int cidlb_lb_set_global(struct cidlb_lb *lb, const struct cidlb_global *g);
 /* Write table (CIDLB_MAGLEV_SIZE slots) into the standby half, then make
  * it the active half with one write: a packet sees the old table or the

@@ -179,11 +179,12 @@ static int req_status(struct req *r, const char *cmd __attribute__((unused)))
 		int err =
 			cidlb_xdp_query(d->ifs[i].ifindex, CIDLB_PROG_MAIN, d->owner_map_id, &info);
 
-		json_array_append_new(ifs, json_pack("{s:s,s:i,s:s,s:b,s:b}", "name",
-						     d->ifs[i].name, "ifindex", d->ifs[i].ifindex,
-						     "mode", cidlb_attach_mode_str(d->ifs[i].mode),
-						     "attached", !err && info.ours, "dispatcher",
-						     !err && info.dispatcher));
+		json_array_append_new(ifs,
+				      json_pack("{s:s,s:i,s:s,s:b,s:b,s:i}", "name", d->ifs[i].name,
+						"ifindex", d->ifs[i].ifindex, "mode",
+						cidlb_attach_mode_str(d->ifs[i].mode), "attached",
+						!err && info.ours, "dispatcher",
+						!err && info.dispatcher, "mtu", d->ifs[i].mtu));
 	}
 	for (i = 0; i < d->conf->n_backends; i++)
 		n[d->conf->backends[i].state == CIDLB_BE_DRAINING ? 1 : 0]++;

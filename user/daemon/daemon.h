@@ -6,7 +6,7 @@
  *               stop, --cleanup
  *   program.c   the BPF object: find, check, load and pin or adopt, map sizes
  *   iface.c     interfaces: attach, adopt, detach, undo a failed attach,
- *               redirect ports
+ *               redirect ports, the MTU floor
  *   forward.c   per-interface sysctls: forwarding and accept_ra, and back
  *   reload.c    SIGHUP and the "reload" request; the [lb] seed, QUIC-LB
  *               decode samples (the key-change check), parser errors logged
@@ -50,6 +50,7 @@ struct iface_rt {
 	uint8_t fwd_set; /* CIDLB_FWD_SET_*: forwarding we turned on */
 	bool fresh;	 /* attached by the start or reload under way:
 					 * detached again if it fails */
+	int mtu;	 /* as mtu_sync() last read it; 0: unreadable */
 };
 
 /* retire.c: one CID put into cidlb_retired, and the expiry it was given */
@@ -223,6 +224,11 @@ int attach_new(struct daemon *d, const struct cidlb_conf *c, int *base, char *wh
 /* Detach from the interfaces that left @c, order d->ifs as @c, and make
  * sure of the redirect ports and forwarding sysctls. */
 void sync_interfaces(struct daemon *d, const struct cidlb_conf *c);
+/* Read the MTU of every attached interface and write the smallest into
+ * cidlb_global.mtu_floor (0 when one cannot be read, or none is
+ * attached): sync_interfaces() and the event loop's timer (every second)
+ * call it, so the floor follows a lowered MTU within a second. */
+void mtu_sync(struct daemon *d);
 
 /* ---- forward.c ---- */
 /* Turn forwarding on for dev (v6: IPv6): the CIDLB_FWD_SET_* bits of what

@@ -3,12 +3,15 @@
  * iface.c - the interfaces: attach to the configured ones (or adopt where our
  * program is attached already), detach from the ones that left, undo what a
  * failed start or reload attached, and keep the redirect ports and forwarding
- * of what is attached.
+ * of what is attached, and the MTU floor of what is attached.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include "ctl/xdp.h"
 #include "daemon.h"
@@ -239,4 +242,53 @@ void sync_interfaces(struct daemon *d, const struct cidlb_conf *c)
 			pr_warn("egress interface %s: cannot add it to the redirect map",
 				c->egress[i]);
 	}
+	mtu_sync(d);
+}
+
+/* The MTU of device name, or -errno. */
+static int dev_mtu(const char *name)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
+		err = -errno;
+	close(fd);
+	return err ? err : ifr.ifr_mtu;
+}
+
+void mtu_sync(struct daemon *d)
+{
+	static bool warned;
+	uint32_t floor = d->n_ifs ? UINT32_MAX : 0;
+	int i, err;
+
+	if (!d->lb)
+		return;
+	for (i = 0; i < d->n_ifs; i++) {
+		struct iface_rt *r = &d->ifs[i];
+		int mtu = dev_mtu(r->name);
+
+		if (mtu <= 0) {
+			if (r->mtu)
+				pr_warn("%s: cannot read its MTU (%s): every encapsulated packet to a configured MAC asks the kernel",
+					r->name, strerror(mtu ? -mtu : EINVAL));
+			r->mtu = 0;
+			floor = 0;
+			continue;
+		}
+		if (r->mtu && r->mtu != mtu)
+			pr_info("%s: MTU %d -> %d", r->name, r->mtu, mtu);
+		r->mtu = mtu;
+		if ((uint32_t)mtu < floor)
+			floor = (uint32_t)mtu;
+	}
+	err = cidlb_lb_set_mtu_floor(d->lb, floor);
+	if (err && !warned)
+		pr_warn("cannot write the MTU floor into %s: %s", CIDLB_MAP_GLOBAL, strerror(-err));
+	warned = err != 0;
 }

@@ -127,6 +127,9 @@ static void teardown(struct daemon *d, bool keep)
 	metrics_stop(d);
 	ctl_close(d);
 	if (keep) {
+		/* nobody follows the devices' MTUs now: ask the kernel */
+		if (d->lb)
+			cidlb_lb_set_mtu_floor(d->lb, 0);
 		save_state(d);
 		pr_info("stopped; the program stays attached and the maps pinned under %s: forwarding continues, the next cidlbd adopts them",
 			d->pin_dir);
@@ -269,6 +272,7 @@ static int run(struct daemon *d)
 			metrics_tick(d);
 			pthread_mutex_lock(&d->lock);
 			neigh_tick(d);
+			mtu_sync(d);
 			qlb_sample(d);
 			announce_sync(d);
 			if (quarantine_expire(d))
