@@ -27,7 +27,7 @@ enum bench_rewrite {
 				 * address := a per-CPU sequence number */
 };
 
-/* bench_ctl[0]: the class being measured. */
+/* bench_ctl (a global of cidlb_bench.bpf.c): the class being measured. */
 struct bench_ctl {
 	__u32 rewrite;	 /* enum bench_rewrite */
 	__u32 cid_off;	 /* octet offset of the DCID in the frame */

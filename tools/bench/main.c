@@ -377,7 +377,7 @@ static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotat
 	in->fd_live_floor = PFD("live_floor");
 	in->fd_live_encap = PFD("live_encap");
 #undef PFD
-	in->ctl_fd = bpf_object__find_map_fd_by_name(in->bobj, "bench_ctl");
+	in->ctl_fd = bpf_object__find_map_fd_by_name(in->bobj, ".bss"); /* bench_ctl */
 	in->cids_fd = bpf_object__find_map_fd_by_name(in->bobj, "bench_cids");
 
 	/* global, VIPs */
@@ -1725,7 +1725,7 @@ static void print_harness(FILE *o)
 	fprintf(o, "| | IPv4 ns | IPv6 ns |\n| --- | ---: | ---: |\n");
 	fprintf(o, "| floor (swap MACs, XDP_TX, no harness) | %.0f | %.0f |\n", med(0, 0, "floor"),
 		med(0, 1, "floor"));
-	fprintf(o, "| harness: save/restore %d octets, control lookup | %+.0f | %+.0f |\n",
+	fprintf(o, "| harness: save/restore %d octets, control read | %+.0f | %+.0f |\n",
 		BENCH_SAVE_LEN, med(0, 0, "nop") - med(0, 0, "floor"),
 		med(0, 1, "nop") - med(0, 1, "floor"));
 	fprintf(o, "| harness: undo of the head adjustment (+ the adjustment) | %+.0f | %+.0f |\n",
@@ -2135,7 +2135,7 @@ int main(int argc, char **argv)
 	       "×floor: ratio to the swap-MACs floor; ×encap: ratio to the encapsulation floor "
 	       "of the same next-hop mode, which runs in the same harness as the data path. "
 	       "The harness's own cost, in every row but the floor: %.0f ns IPv4, %.0f ns IPv6 "
-	       "(save/restore, control lookup: \"harness + swap MACs\" − floor), and %.0f / "
+	       "(save/restore, control read: \"harness + swap MACs\" − floor), and %.0f / "
 	       "%.0f ns in the rows that encapsulate (with the undo of the head adjustment: "
 	       "\"harness + bpf_xdp_adjust_head\" − floor).\n\n",
 	       repeat, rounds, cpu, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
