@@ -75,7 +75,9 @@ static __always_inline int parse_eth(void *data, void *data_end, struct pkt *p, 
 
 	if ((void *)(eth + 1) > data_end)
 		return PARSE_NOT_IP;
-	type = eth->h_proto;
+	/* one 2-octet load: struct ethhdr is packed, and its h_proto read
+	 * as a member became two octet loads, a shift and an or */
+	type = *(const __u16 *)(data + 12);
 #pragma unroll
 	for (i = 0; i < VLAN_MAX; i++) {
 		struct vlan_hdr *vh = data + off;

@@ -62,7 +62,7 @@ static __always_inline int quic_parse_long(void *data, void *data_end, __u32 off
 
 	if ((void *)(h + 6) > data_end)
 		return QUIC_TRUNCATED;
-	version = ((__u32)h[1] << 24) | ((__u32)h[2] << 16) | ((__u32)h[3] << 8) | h[4];
+	version = bpf_ntohl(*(const __u32 *)(h + 1)); /* unaligned: allowed in packets */
 	if (version == 0)
 		return QUIC_VERSION_NEG;
 	known = version == QUIC_V1 || version == QUIC_V2;
