@@ -101,18 +101,30 @@ static __always_inline int udp_len_ok(void *data, void *data_end, struct pkt *p)
 	return 1;
 }
 
-/* Step 6: send the packet to backend idx. */
+/* The next-hop counters of a frame sent: nothing to add in the
+ * configured-MAC mode, where both are 0 (no writes there). */
+static __always_inline void count_next_hop(const struct next_hop *nh, struct cidlb_counters *cnt)
+{
+	if (nh->cached | nh->hit) {
+		cnt->nh_cached += nh->cached;
+		cnt->fib_cached += nh->hit;
+	}
+}
+
+/* Step 6: send the packet to backend idx, whose entry be is when the
+ * caller has it (NULL: looked up here). */
 static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u32 idx,
-				   const struct cidlb_global *g, struct cidlb_counters *cnt)
+				   const struct cidlb_backend *be, const struct cidlb_global *g,
+				   struct cidlb_counters *cnt)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct cidlb_backend_stats *st;
-	struct cidlb_backend *be;
 	struct next_hop nh = {};
 	int rc;
 
-	be = bpf_map_lookup_elem(&cidlb_backends, &idx);
+	if (!be)
+		be = bpf_map_lookup_elem(&cidlb_backends, &idx);
 	if (!be) {
 		cnt->drop_encap++;
 		return XDP_DROP;
@@ -155,8 +167,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
 		return XDP_DROP;
 	}
 	if (!nh.ifindex) {
-		cnt->nh_cached += nh.cached;
-		cnt->fib_cached += nh.hit;
+		count_next_hop(&nh, cnt);
 		cnt->tx++;
 		return XDP_TX;
 	}
@@ -165,8 +176,7 @@ static __always_inline int forward(struct xdp_md *ctx, const struct pkt *p, __u3
 		cnt->drop_no_port++;
 		return XDP_DROP;
 	}
-	cnt->nh_cached += nh.cached;
-	cnt->fib_cached += nh.hit;
+	count_next_hop(&nh, cnt);
 	cnt->redirect++;
 	return XDP_REDIRECT;
 }
@@ -186,6 +196,7 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 	void *data_end = (void *)(long)ctx->data_end;
 	struct quic_hdr q = {};
 	struct cid_ctx c = {};
+	const struct cidlb_backend *be;
 	struct fcache_ref fc;
 	__u32 idx;
 	int rc;
@@ -205,7 +216,7 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 		return XDP_DROP;
 	}
 	if (rc == PICK_ROUTED) {
-		rc = pick_by_sid(&c, g, &idx, cnt);
+		rc = pick_by_sid(&c, g, &idx, &be, cnt);
 		if (rc > SID_LIVE && q.kind == QUIC_SHORT) {
 			int v = reset_send(ctx, p, &c, g, cnt);
 
@@ -216,7 +227,7 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 		}
 		if (rc == SID_LIVE || rc == SID_DOWN) {
 			cnt->route_cid++;
-			return forward(ctx, p, idx, g, cnt);
+			return forward(ctx, p, idx, be, g, cnt);
 		}
 		cnt->unroutable_sid++;
 	}
@@ -239,7 +250,7 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 		return XDP_DROP;
 	}
 	/* 6. forward */
-	return forward(ctx, p, idx, g, cnt);
+	return forward(ctx, p, idx, NULL, g, cnt);
 }
 
 /*
@@ -272,7 +283,7 @@ static __always_inline int cidlb_icmp_path(struct xdp_md *ctx, struct pkt *p,
 		cnt->drop_no_backend++;
 		return XDP_DROP;
 	}
-	return forward(ctx, p, idx, g, cnt);
+	return forward(ctx, p, idx, NULL, g, cnt);
 }
 
 static __always_inline int cidlb_handle(struct xdp_md *ctx)

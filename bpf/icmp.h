@@ -57,6 +57,7 @@ static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 e
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
+	const struct cidlb_backend *be;
 	struct quic_hdr q = {};
 	struct cid_ctx c = {};
 	__u32 scid_len;
@@ -74,7 +75,7 @@ static __always_inline int icmp_pick_scid(struct xdp_md *ctx, __u32 off, __u32 e
 		return -1;
 	/* a down backend's error still reaches it (it is live); a removed
 	 * one's quarantined server ID goes by the flow */
-	rc = pick_by_sid(&c, g, idx, cnt);
+	rc = pick_by_sid(&c, g, idx, &be, cnt);
 	return rc == SID_LIVE || rc == SID_DOWN ? 0 : -1;
 }
 
