@@ -26,6 +26,7 @@
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #include "cidlb_maps.h"
 #include "aes.h"
@@ -84,6 +85,28 @@ static __always_inline __u32 cid_get32(const __u8 *p)
 }
 
 /*
+ * The encoded octets of a CID key (cid[1..], after the first octet) as
+ * big-endian words: w[k] = cid[4k+1 .. 4k+4] for k < n (n <= 4). The key
+ * is 8-aligned (struct cid_ctx): each word is a funnel shift of two of
+ * its little-endian 8-octet words and a byte swap, not four octet loads
+ * and three shifts and ors. cid_tail_word() is cid[17..19], then 0.
+ */
+static __always_inline __u32 cid_block_word(const struct cidlb_cid_key *k, __u32 i)
+{
+	const __u64 *kw = (const __u64 *)k;
+	/* cid[4i+1] is key octet 4i+2: bit 16 of word i/2 (i even), bit 48 */
+	__u64 lo = kw[i >> 1], hi = kw[(i >> 1) + 1];
+	__u32 v = i & 1 ? (__u32)(lo >> 48 | hi << 16) : (__u32)(lo >> 16);
+
+	return bpf_ntohl(v);
+}
+
+static __always_inline __u32 cid_tail_word(const struct cidlb_cid_key *k)
+{
+	return bpf_ntohl((__u32)(((const __u64 *)k)[2] >> 16) & 0xffffff);
+}
+
+/*
  * Word k of the octet string w starting at octet off (off + 4k + 8 <= 32),
  * without unaligned loads: a funnel shift of two aligned words.
  */
@@ -127,36 +150,36 @@ static __always_inline int cid_check_lengths(const struct cidlb_config *cfg)
 
 /*
  * Single-pass decode (§3.2): sid = first sid_len octets of
- * AES-128-Decrypt(key, cid[1..16]). cid: CIDLB_CID_MAX octets, cid[1..16]
- * present. sid: CIDLB_SID_MAX octets, zero beyond sid_len.
+ * AES-128-Decrypt(key, cid[1..16]). key: the CID's (8-aligned),
+ * cid[1..16] present. sid: CIDLB_SID_MAX octets, zero beyond sid_len.
  * Returns 0, or -1 if the config is not a consistent single-pass config.
  */
-static __always_inline int cid_decode_single_pass(const struct cidlb_config *cfg, const __u8 *cid,
-						  __u8 *sid)
+static __always_inline int cid_decode_single_pass(const struct cidlb_config *cfg,
+						  const struct cidlb_cid_key *key, __u8 *sid)
 {
 	struct aes_block b;
 
 	if (cid_check_lengths(cfg) || cfg->pt_len != 16)
 		return -1;
 
-	b.w[0] = cid_get32(cid + 1);
-	b.w[1] = cid_get32(cid + 5);
-	b.w[2] = cid_get32(cid + 9);
-	b.w[3] = cid_get32(cid + 13);
+	b.w[0] = cid_block_word(key, 0);
+	b.w[1] = cid_block_word(key, 1);
+	b.w[2] = cid_block_word(key, 2);
+	b.w[3] = cid_block_word(key, 3);
 	aes128_decrypt(cfg->dec_rk, &b);
 	cid_put_sid(sid, b.w, cfg->sid_len);
 	return 0;
 }
 
 /*
- * Four-pass decode (§3.3). cid: CIDLB_CID_MAX readable octets, cid[1..pt_len]
- * present (later octets are read but masked off). sid: CIDLB_SID_MAX octets,
- * zero beyond sid_len.
+ * Four-pass decode (§3.3). key: the CID's (8-aligned), cid[1..pt_len]
+ * present (later octets are read but masked off). sid: CIDLB_SID_MAX
+ * octets, zero beyond sid_len.
  * Returns 0, or -1 if the config is not a consistent four-pass config or the
  * scratch map is missing.
  */
-static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg, const __u8 *cid,
-						__u8 *sid)
+static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg,
+						const struct cidlb_cid_key *key, __u8 *sid)
 {
 	struct cid_scratch *sc;
 	struct aes_block b;
@@ -176,11 +199,11 @@ static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg, 
 	s = pt_len >> 1; /* first octet of the right half */
 
 	/* The block, as big-endian words; octet 19 does not exist. */
-	sc->pt[0] = cid_get32(cid + 1);
-	sc->pt[1] = cid_get32(cid + 5);
-	sc->pt[2] = cid_get32(cid + 9);
-	sc->pt[3] = cid_get32(cid + 13);
-	sc->pt[4] = (__u32)cid[17] << 24 | (__u32)cid[18] << 16 | (__u32)cid[19] << 8;
+	sc->pt[0] = cid_block_word(key, 0);
+	sc->pt[1] = cid_block_word(key, 1);
+	sc->pt[2] = cid_block_word(key, 2);
+	sc->pt[3] = cid_block_word(key, 3);
+	sc->pt[4] = cid_tail_word(key);
 	sc->pt[5] = 0;
 	sc->pt[6] = 0;
 	sc->pt[7] = 0;

@@ -47,7 +47,8 @@ int aes_probe(struct xdp_md *ctx)
 	__u8 *data = (__u8 *)(long)ctx->data;
 	__u8 *data_end = (__u8 *)(long)ctx->data_end;
 	const struct cidlb_config *cfg;
-	__u8 cid[CIDLB_CID_MAX], sid[CIDLB_SID_MAX];
+	struct cidlb_cid_key key __attribute__((aligned(8)));
+	__u8 sid[CIDLB_SID_MAX];
 	struct aes_block b;
 	__u32 zero = 0, i;
 	int op, err;
@@ -77,17 +78,20 @@ int aes_probe(struct xdp_md *ctx)
 
 	if (op != AES_PROBE_FOUR && op != AES_PROBE_SINGLE)
 		return XDP_ABORTED;
+	key.len = 0;
 	for (i = 0; i < CIDLB_CID_MAX; i++)
-		cid[i] = data[1 + i];
+		key.cid[i] = data[1 + i];
+	key.pad = 0;
+	key.pool = 0;
 	/*
-	 * Keep cid an array in memory, as the data path's is: otherwise clang
+	 * Keep the key in memory, as the data path's is: otherwise clang
 	 * splits it into 20 scalars held (and spilled) across the decode.
 	 */
-	asm volatile("" : : "r"(cid) : "memory");
+	asm volatile("" : : "r"(&key) : "memory");
 	if (op == AES_PROBE_FOUR)
-		err = cid_decode_four_pass(cfg, cid, sid);
+		err = cid_decode_four_pass(cfg, &key, sid);
 	else
-		err = cid_decode_single_pass(cfg, cid, sid);
+		err = cid_decode_single_pass(cfg, &key, sid);
 	if (err)
 		return XDP_DROP;
 	for (i = 0; i < CIDLB_SID_MAX; i++)
