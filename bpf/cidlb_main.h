@@ -195,7 +195,8 @@ static __always_inline int cidlb_quic_path(struct xdp_md *ctx, const struct pkt 
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	struct quic_hdr q = {};
-	struct cid_ctx c = {};
+	struct cid_ctx c; /* all of it written before it is read: the key by
+			   * quic_copy_dcid(), cfg and hash by cid_classify() */
 	const struct cidlb_backend *be;
 	struct fcache_ref fc;
 	__u32 idx;
