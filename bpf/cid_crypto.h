@@ -85,16 +85,17 @@ static __always_inline __u32 cid_get32(const __u8 *p)
 }
 
 /*
- * The encoded octets of a CID key (cid[1..], after the first octet) as
- * big-endian words: w[k] = cid[4k+1 .. 4k+4] for k < n (n <= 4). The key
- * is 8-aligned (struct cid_ctx): each word is a funnel shift of two of
- * its little-endian 8-octet words and a byte swap, not four octet loads
- * and three shifts and ors. cid_tail_word() is cid[17..19], then 0.
+ * Word i (0..3) of a CID key's encoded octets, big-endian: cid[4i+1 ..
+ * 4i+4]. The key is 8-aligned (struct cid_ctx): the word is a funnel
+ * shift of two of its little-endian 8-octet words and a byte swap, not
+ * four octet loads and three shifts and ors. cid_tail_word() is
+ * cid[17..19], then 0.
  */
 static __always_inline __u32 cid_block_word(const struct cidlb_cid_key *k, __u32 i)
 {
 	const __u64 *kw = (const __u64 *)k;
-	/* cid[4i+1] is key octet 4i+2: bit 16 of word i/2 (i even), bit 48 */
+	/* cid[4i+1] is key octet 4i+2: from bit 16 of key word i/2 for an
+	 * even i, from bit 48 on into the next word for an odd one */
 	__u64 lo = kw[i >> 1], hi = kw[(i >> 1) + 1];
 	__u32 v = i & 1 ? (__u32)(lo >> 48 | hi << 16) : (__u32)(lo >> 16);
 

@@ -173,8 +173,8 @@ static __always_inline int cid_key_eq(const struct cidlb_cid_key *a, const struc
 /* The slot's server ID into key: config ID, length and server ID lie
  * at octet 28 of the slot as at octet 0 of the key, so the first 16
  * octets move as four words (config ID and length are the key's own
- * after a hit: same config, same generation), the last one alone. Octet
- * loads and stores of 2 each before: 18 instructions, 9 here. */
+ * after a hit: same config, same generation), the last one alone: 9
+ * instructions, where a memcpy of the 15 octets took 18. */
 static __always_inline void dcache_copy_sid(struct cidlb_sid_key *key,
 					    const struct cidlb_dcache_slot *s)
 {

@@ -14,7 +14,8 @@
 
 /* Does slot s hold the key whose words are a, b, c? The slot is read as
  * words of the 8-aligned slot: a memcpy from key.addr + 8 (a struct of
- * 2-octet alignment) became eight octet loads and fourteen shifts. */
+ * 2-octet alignment) became eight octet loads and fourteen shifts and
+ * ors. */
 static __always_inline int vip_slot_is(const struct cidlb_vip_slot *s, __u64 a, __u64 b, __u32 c)
 {
 	const __u64 *w = (const __u64 *)s;
