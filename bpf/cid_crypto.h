@@ -256,10 +256,17 @@ static __always_inline int cid_decode_four_pass(const struct cidlb_config *cfg,
 	}
 
 	/*
+	 * With 3 passes the server ID is the left half's alone: the right
+	 * one (R1 there) starts at octet s >= sid_len. No join (about 40
+	 * instructions).
+	 */
+	if (cfg->sid_len <= cfg->nonce_len) {
+		cid_put_sid(sid, sc->half[0], cfg->sid_len);
+		return 0;
+	}
+	/*
 	 * join(): left | right shifted to octet s. Place the right half at
 	 * octet 12 of a zeroed buffer and read it back from octet 12 - s.
-	 * With 3 passes the "right" half is R1, but it starts at octet
-	 * s >= sid_len, so the server ID octets are left's alone.
 	 */
 	sc->join[0] = 0;
 	sc->join[1] = 0;
