@@ -170,22 +170,20 @@ static __always_inline int cid_key_eq(const struct cidlb_cid_key *a, const struc
 	return !((x[0] ^ y[0]) | (x[1] ^ y[1]) | (x[2] ^ y[2]));
 }
 
-/* The slot's server ID into key: config ID, length and server ID lie
- * at octet 28 of the slot as at octet 0 of the key, so the first 16
- * octets move as four words (config ID and length are the key's own
- * after a hit: same config, same generation), the last one alone: 9
- * instructions, where a memcpy of the 15 octets took 18. */
-static __always_inline void dcache_copy_sid(struct cidlb_sid_key *key,
-					    const struct cidlb_dcache_slot *s)
+/* Config ID, length and server ID between a decode cache slot and a
+ * server-ID key: they lie at octet 28 of the slot as at octet 0 of the
+ * key, so the first 16 octets move as four words, the last one alone
+ * (9 instructions each way, where octet-wise copies took 18 and 36). */
+static __always_inline void sid_words_copy(void *to, const void *from)
 {
-	const __u32 *from = (const __u32 *)&s->config_id;
-	__u32 *to = (__u32 *)key;
+	const __u32 *f = from;
+	__u32 *t = to;
 
-	to[0] = from[0];
-	to[1] = from[1];
-	to[2] = from[2];
-	to[3] = from[3];
-	key->sid[CIDLB_SID_MAX - 1] = s->sid[CIDLB_SID_MAX - 1];
+	t[0] = f[0];
+	t[1] = f[1];
+	t[2] = f[2];
+	t[3] = f[3];
+	((__u8 *)to)[16] = ((const __u8 *)from)[16];
 }
 _Static_assert(__builtin_offsetof(struct cidlb_dcache_slot, config_id) % 4 == 0 &&
 		       __builtin_offsetof(struct cidlb_dcache_slot, sid) ==
@@ -194,7 +192,7 @@ _Static_assert(__builtin_offsetof(struct cidlb_dcache_slot, config_id) % 4 == 0 
 			       __builtin_offsetof(struct cidlb_dcache_slot, config_id) + 1 &&
 		       __builtin_offsetof(struct cidlb_sid_key, len) == 1 &&
 		       __builtin_offsetof(struct cidlb_sid_key, sid) == 2 && CIDLB_SID_MAX == 15,
-	       "dcache_copy_sid() moves the server ID as words");
+	       "sid_words_copy() moves config ID, length and server ID as words");
 
 /* A hit must come from the same CID, config ID and generation, so no
  * entry outlives a change of its config. */
@@ -203,7 +201,9 @@ static __always_inline int dcache_get(const struct cid_ctx *c, const struct cidl
 {
 	if (s && s->generation == c->cfg->generation && s->config_id == key->config_id &&
 	    cid_key_eq(&s->cid, &c->key)) {
-		dcache_copy_sid(key, s);
+		/* config ID and length are the key's own after a hit (same
+		 * config, same generation) */
+		sid_words_copy(key, &s->config_id);
 		cnt->dcache_hit++;
 		return 0;
 	}
@@ -214,14 +214,24 @@ static __always_inline int dcache_get(const struct cid_ctx *c, const struct cidl
 static __always_inline void dcache_put(const struct cid_ctx *c, struct cidlb_dcache_slot *s,
 				       const struct cidlb_sid_key *key)
 {
+	const __u64 *from = (const __u64 *)&c->key;
+	__u64 *to;
+
 	if (!s)
 		return;
-	__builtin_memcpy(&s->cid, &c->key, sizeof(s->cid));
+	to = (__u64 *)&s->cid;
+	/* the CID key as the three words cid_key_eq() reads (a per-CPU
+	 * array's values are 8-aligned, and the CID key starts the slot) */
+	to[0] = from[0];
+	to[1] = from[1];
+	to[2] = from[2];
 	s->generation = c->cfg->generation;
-	s->config_id = key->config_id;
-	s->sid_len = key->len;
-	__builtin_memcpy(s->sid, key->sid, CIDLB_SID_MAX);
+	sid_words_copy(&s->config_id, key);
 }
+_Static_assert(__builtin_offsetof(struct cidlb_dcache_slot, cid) == 0 &&
+		       sizeof(struct cidlb_dcache_slot) % 8 == 0 &&
+		       sizeof(struct cidlb_cid_key) == 24,
+	       "dcache_put() writes the CID key as three 8-octet words");
 
 /* The AES decoders, behind the decode cache unless the config opts out
  * or put is NULL (token prefixes: bpf/token.h): 0 decoded, 1 found in
