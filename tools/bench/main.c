@@ -22,9 +22,10 @@
  * default forwarding mode) with IF as their ingress device; --tsv writes
  * the medians for tools/bench/side_by_side.sh.
  *
- * --classes measures only those classes (ids in classes[] below), on the
- * 10-backend instance, and prints only the table: for comparing builds of
- * the data path (BUILD=dir of a scratch build).
+ * --classes measures only those classes (ids in classes[] below) and the
+ * reference rows (floors, harness) their ratios need, on the 10-backend
+ * instance, and prints only the table: for comparing builds of the data
+ * path (BUILD=dir of a scratch build).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1562,7 +1563,8 @@ static int selected(const struct cls *c)
 {
 	char buf[512], *t, *save;
 
-	if (!only)
+	/* the references every ratio and the harness's cost are taken from */
+	if (!only || c->kind != K_LB)
 		return 1;
 	snprintf(buf, sizeof(buf), "%s", only);
 	for (t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
