@@ -17,10 +17,14 @@
  *   cidlb-bench [--repeat N] [--rounds N] [--cpu N] [--quick]
  *               [--live GEN_NS,GEN_IF,LB_NS,LB_IF] [--live-frames N]
  *               [--fib NS,IF] [--tsv FILE] [--classes ID,ID...]
+ *               [--lines FILE]
  *
  * --fib runs in network namespace NS and measures the FIB rows (the
  * default forwarding mode) with IF as their ingress device; --tsv writes
  * the medians for tools/bench/side_by_side.sh.
+ *
+ * --lines writes where each source line of the timed program starts in
+ * its JIT image, for tools/bench/profile.
  *
  * --classes measures only those classes (ids in classes[] below) and the
  * reference rows (floors, harness) their ratios need, on the 10-backend
@@ -45,6 +49,7 @@
 #include <sys/socket.h>
 #include <linux/bpf.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "cidlb/cidlb.h"
 #include "cidlb_hash.h"
@@ -1983,6 +1988,64 @@ static void print_prog(FILE *o)
 			   "above do not time cidlb_xdp.\n");
 }
 
+/* --lines FILE: where each source line of the timed program (bench_lb of
+ * the 10-backend instance) starts in its JIT image, one line each,
+ * "ADDRESS<tab>FILE:LINE<tab>SOURCE", address in hex as the kernel's
+ * symbols give it, in address order: tools/bench/profile attributes the
+ * samples of `perf record` to them. */
+static void write_lines(const char *path, int fd)
+{
+	struct bpf_prog_info info = {};
+	struct bpf_line_info *li = NULL;
+	uint32_t len = sizeof(info), n, i;
+	uint64_t *jl = NULL;
+	struct btf *btf;
+	FILE *o;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		die("--lines: program info: %s", strerror(errno));
+	n = info.nr_line_info < info.nr_jited_line_info ? info.nr_line_info :
+							  info.nr_jited_line_info;
+	if (!n || !info.btf_id)
+		die("--lines: the timed program has no line information (BTF)");
+	li = calloc(n, sizeof(*li));
+	jl = calloc(n, sizeof(*jl));
+	if (!li || !jl)
+		die("--lines: out of memory");
+	memset(&info, 0, sizeof(info));
+	info.nr_line_info = n;
+	info.line_info_rec_size = sizeof(*li);
+	info.line_info = (uint64_t)(unsigned long)li;
+	info.nr_jited_line_info = n;
+	info.jited_line_info_rec_size = sizeof(*jl);
+	info.jited_line_info = (uint64_t)(unsigned long)jl;
+	len = sizeof(info);
+	if (bpf_obj_get_info_by_fd(fd, &info, &len))
+		die("--lines: line information: %s", strerror(errno));
+	btf = btf__load_from_kernel_by_id(info.btf_id);
+	if (!btf)
+		die("--lines: the program's BTF: %s", strerror(errno));
+	o = fopen(path, "w");
+	if (!o)
+		die("--lines %s: %s", path, strerror(errno));
+	for (i = 0; i < n; i++) {
+		const char *f = btf__name_by_offset(btf, li[i].file_name_off);
+		const char *l = btf__name_by_offset(btf, li[i].line_off);
+		const char *b = f ? strrchr(f, '/') : NULL;
+
+		l = l ? l : "";
+		while (*l == ' ' || *l == '\t')
+			l++;
+		fprintf(o, "%llx\t%s:%u\t%s\n", (unsigned long long)jl[i],
+			b ? b + 1 : (f ? f : "?"), BPF_LINE_INFO_LINE_NUM(li[i].line_col), l);
+	}
+	if (fclose(o))
+		die("--lines %s: %s", path, strerror(errno));
+	btf__free(btf);
+	free(li);
+	free(jl);
+}
+
 /* --fib NS,IF: run in network namespace NS, the FIB rows with IF as the
  * ingress device (tools/bench/run gives it routes toward the backends'
  * prefixes through a gateway with a permanent neighbour entry). */
@@ -2024,22 +2087,17 @@ static void pin_cpu(int cpu)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "repeat", 1, NULL, 'r' },
-		{ "rounds", 1, NULL, 'n' },
-		{ "cpu", 1, NULL, 'c' },
-		{ "live", 1, NULL, 'l' },
-		{ "live-frames", 1, NULL, 'f' },
-		{ "quick", 0, NULL, 'q' },
-		{ "classes", 1, NULL, 'o' },
-		{ "fib", 1, NULL, 'b' },
-		{ "tsv", 1, NULL, 't' },
-		{ "pools", 0, NULL, 'p' },
-		{ NULL, 0, NULL, 0 },
+		{ "repeat", 1, NULL, 'r' },	 { "rounds", 1, NULL, 'n' },
+		{ "cpu", 1, NULL, 'c' },	 { "live", 1, NULL, 'l' },
+		{ "live-frames", 1, NULL, 'f' }, { "quick", 0, NULL, 'q' },
+		{ "classes", 1, NULL, 'o' },	 { "fib", 1, NULL, 'b' },
+		{ "tsv", 1, NULL, 't' },	 { "pools", 0, NULL, 'p' },
+		{ "lines", 1, NULL, 'L' },	 { NULL, 0, NULL, 0 },
 	};
 	struct live_opts lv = { .frames = 2000000, .rounds = 3 };
 	uint32_t repeat = 1000000;
 	int rounds = 5, cpu = -1, opt, r, i, fam, c, rc = 0;
-	char *live = NULL, *fib = NULL, *tsv = NULL;
+	char *live = NULL, *fib = NULL, *tsv = NULL, *lines = NULL;
 	struct timespec t0, t1;
 
 	while ((opt = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -2073,6 +2131,9 @@ int main(int argc, char **argv)
 		case 't':
 			tsv = optarg;
 			break;
+		case 'L':
+			lines = optarg;
+			break;
 		case 'q':
 			repeat = 100000;
 			rounds = 3;
@@ -2083,7 +2144,7 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: cidlb-bench [--repeat N] [--rounds N] [--cpu N] [--quick] "
 				"[--live GEN_NS,GEN_IF,LB_NS,LB_IF] [--live-frames N] [--fib NS,IF] "
-				"[--tsv FILE] [--classes ID,...] [--pools]\n");
+				"[--tsv FILE] [--classes ID,...] [--pools] [--lines FILE]\n");
 			return 2;
 		}
 	}
@@ -2101,6 +2162,8 @@ int main(int argc, char **argv)
 
 	insts[0].name = "10";
 	inst_open(&insts[0], 10, 1, 1, 1);
+	if (lines)
+		write_lines(lines, insts[0].fd_lb);
 	insts[1].name = "10000";
 	if (ninst > 1 && !pools_only)
 		inst_open(&insts[1], 10000, ~0U, 1, 1); /* retired map filled to max_entries */
