@@ -252,7 +252,7 @@ $(E2E_DIR)/mkcert: tests/e2e/mkcert.c
 tests e2e-bins: $(E2E_BINS)
 # ---- end of the end-to-end block ---------------------------------------------
 
-tests: all $(TBPF_OBJS) $(TEST_BINS) $(EX_BINS) $(BUILD)/tests/test_twin $(FUZZ_BINS)
+tests: all bench-objects $(TBPF_OBJS) $(TEST_BINS) $(EX_BINS) $(BUILD)/tests/test_twin $(FUZZ_BINS)
 
 # `make test` and `make demo` work on a fresh machine: the Debian packages
 # first (tools/install-deps: at once when all are there; needs root to

@@ -21,7 +21,7 @@
  *
  * --fib runs in network namespace NS and measures the FIB rows (the
  * default forwarding mode) with IF as their ingress device; --tsv writes
- * the medians for tools/bench/side_by_side.sh.
+ * the medians and minima for tools/bench/side_by_side.sh.
  *
  * --lines writes where each source line of the timed program starts in
  * its JIT image, for tools/bench/profile.
@@ -1611,7 +1611,8 @@ static void print_table(FILE *o)
 }
 
 /* --tsv: one line per measured class, for tools/bench/side_by_side.sh:
- * backends, class id, IPv4 and IPv6 medians (ns). */
+ * backends, class id, IPv4 and IPv6 medians, IPv4 and IPv6 minima over
+ * the rounds (ns). */
 static void write_tsv(const char *path)
 {
 	FILE *o = fopen(path, "w");
@@ -1622,8 +1623,10 @@ static void write_tsv(const char *path)
 	for (i = 0; i < ninst; i++)
 		for (c = 0; c < NCLS; c++)
 			if (nres[i][0][c])
-				fprintf(o, "%s\t%s\t%.1f\t%.1f\n", insts[i].name, classes[c].id,
-					med(i, 0, classes[c].id), med(i, 1, classes[c].id));
+				fprintf(o, "%s\t%s\t%.1f\t%.1f\t%.1f\t%.1f\n", insts[i].name,
+					classes[c].id, med(i, 0, classes[c].id),
+					med(i, 1, classes[c].id), vmin(res[i][0][c], nres[i][0][c]),
+					vmin(res[i][1][c], nres[i][1][c]));
 	if (fclose(o))
 		die("--tsv %s: %s", path, strerror(errno));
 }

@@ -3,11 +3,12 @@
 # balancer's, alternately on one machine, and the ratio table of the two.
 #
 #   tools/bench/side_by_side.sh [--runs N] [--rounds R] [--peer-name NAME]
-#                               [--update-doc] 'PEER_CMD'
+#                               [--quiet-floor NS] [--update-doc] 'PEER_CMD'
 #   make bench PEER='PEER_CMD' [SIDE_BY_SIDE_ARGS='--runs 3 --rounds 5']
 #
-# Each run is cidlb's `make bench` without the veth part (tools/bench/run,
-# R rounds) and PEER_CMD, in alternating order (peer first in odd runs);
+# Each run is cidlb's `make bench` without the veth part and the verifier
+# statistics (tools/bench/run, R rounds) and PEER_CMD, in alternating
+# order (peer first in odd runs);
 # the table gives the medians over the runs of each run's medians, the raw
 # ratio cidlb / peer and the ratio of the figures above each tool's own
 # swap-MACs floor, with each tool's harness cost beside it. BENCH_ARGS
@@ -21,10 +22,19 @@
 # a flow-table hit), the second cell starting with the median in ns. It
 # must exit 0 only when its own checks held.
 #
+# A loaded machine flatters cidlb (docs/benchmark.md, "Side by side"), so
+# the swap-MACs floors judge each set of runs: it is "loaded" when a run's
+# cidlb floor (median of its rounds) is above 1.5x the lowest round's in
+# the set, when cidlb's and the peer's floors (the same program) differ by
+# more than 1.5x, or, with --quiet-floor NS (this machine's floor when
+# quiet), when the floor's median over the runs is above 1.5x NS. The
+# verdict and the floors head the table.
+#
 # --update-doc writes the table into docs/benchmark.md and README.md
 # (between the "side-by-side" markers) with date, commit and processor; it
-# refuses when bpf/ or include/ differ from the commit ("not publishable")
-# or when HEAD moved during the runs. Needs root.
+# refuses when bpf/ or include/ differ from the commit ("not publishable"),
+# when HEAD moved during the runs, or when the runs were loaded. Needs
+# root.
 set -u -o pipefail
 cd "$(dirname "$0")/../.."
 BUILD=${BUILD:-build}
@@ -34,8 +44,9 @@ runs=3
 rounds=5
 update=
 name=peer
+quiet=0
 usage() {
-	echo "usage: $0 [--runs N] [--rounds R] [--peer-name NAME] [--update-doc] 'PEER_CMD'" >&2
+	echo "usage: $0 [--runs N] [--rounds R] [--peer-name NAME] [--quiet-floor NS] [--update-doc] 'PEER_CMD'" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -43,6 +54,7 @@ while [ $# -gt 0 ]; do
 	--runs) runs=${2:?}; shift 2 ;;
 	--rounds) rounds=${2:?}; shift 2 ;;
 	--peer-name) name=${2:?}; shift 2 ;;
+	--quiet-floor) quiet=${2:?}; shift 2 ;;
 	--update-doc) update=1; shift ;;
 	--) shift; break ;;
 	-*) usage ;;
@@ -51,7 +63,7 @@ while [ $# -gt 0 ]; do
 done
 [ $# = 1 ] || usage
 peer=$1
-case $runs$rounds in *[!0-9]*) usage ;; esac
+case $runs$rounds$quiet in *[!0-9]*) usage ;; esac
 [ "$runs" -ge 1 ] && [ "$rounds" -ge 1 ] || usage
 
 publishable() {
@@ -71,7 +83,7 @@ trap 'exit 130' INT TERM
 
 run_cidlb() {
 	echo "side_by_side: run $1 of $runs: cidlb (tools/bench/run, $rounds rounds)" >&2
-	BENCH_NO_LIVE=1 BENCH_ARGS="${BENCH_ARGS:-} --rounds $rounds --tsv $tmp/cidlb.$1.tsv" \
+	BENCH_NO_LIVE=1 BENCH_NO_INFO=1 BENCH_ARGS="${BENCH_ARGS:-} --rounds $rounds --tsv $tmp/cidlb.$1.tsv" \
 		tools/bench/run >"$tmp/cidlb.$1.md" 2>"$tmp/cidlb.$1.err" || {
 		cat "$tmp/cidlb.$1.err" >&2
 		echo "side_by_side: cidlb's bench failed in run $1 (its checks above)" >&2
@@ -117,6 +129,49 @@ if [ -n "$update" ] && { ! publishable || [ "$(git rev-parse --short HEAD)" != "
 	exit 1
 fi
 
+# Was the machine quiet? (IPv4 floors; the verdict's first word is
+# "steady" or "loaded".)
+awk -v runs="$runs" -v tmp="$tmp" -v quiet="$quiet" -v name="$name" '
+BEGIN {
+	lo = -1; hi = -1; why = ""
+	for (r = 1; r <= runs; r++) {
+		f = tmp "/cidlb." r ".tsv"
+		while ((getline l < f) > 0) {
+			split(l, x, "\t")
+			if (x[1] != "10" || x[2] != "floor") continue
+			m[r] = x[3] + 0
+			if (lo < 0 || x[5] + 0 < lo) lo = x[5] + 0
+			if (x[3] + 0 > hi) { hi = x[3] + 0; hr = r }
+		}
+		f = tmp "/peer." r ".tsv"
+		while ((getline l < f) > 0) { split(l, x, "\t"); if (x[1] == "floor") p[r] = x[2] + 0 }
+	}
+	if (lo <= 0) { print "loaded: no cidlb floor in the runs"; exit }
+	if (hi > 1.5 * lo)
+		why = why sprintf("; run %d: cidlb floor %.0f ns, 1.5x over the lowest round (%.0f ns)", hr, hi, lo)
+	for (r = 1; r <= runs; r++)
+		if (p[r] > 1.5 * m[r] || m[r] > 1.5 * p[r])
+			why = why sprintf("; run %d: floors %.0f ns (cidlb) and %.0f ns (%s), the same program", r, m[r], p[r], name)
+	n = 0
+	for (r = 1; r <= runs; r++) a[++n] = m[r]
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	md = n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+	if (quiet > 0 && md > 1.5 * quiet)
+		why = why sprintf("; floor %.0f ns, 1.5x over this machine'"'"'s quiet %d ns", md, quiet)
+	if (why == "")
+		printf "steady: swap-MACs floor %.0f ns (median of the runs; lowest round %.0f ns%s)\n", md, lo, (quiet > 0 ? sprintf(", quiet %d ns", quiet) : "")
+	else
+		printf "loaded%s\n", why
+}' >"$tmp/verdict" || exit 1
+verdict=$(cat "$tmp/verdict")
+echo "side_by_side: $verdict" >&2
+if [ -n "$update" ] && [ "${verdict%%[:;]*}" != steady ]; then
+	echo "side_by_side: a loaded machine flatters cidlb: not written into the docs" \
+	     "(run again when the machine is quiet)" >&2
+	update=
+	refused=1
+fi
+
 # Medians over the runs: cidlb "10" instance ids, IPv4 and IPv6; peer keys.
 awk -v runs="$runs" -v name="$name" -v tmp="$tmp" '
 function med(a, n,    i, j, t) {
@@ -141,7 +196,7 @@ function pm(k,    r, a, n) {
 	return med(a, n)
 }
 # hid: the cidlb harness row the class runs in ("nop", or "nop_rot" for a
-# class whose harness writes a new CID into every iteration's frame)
+# class whose harness writes a new CID into the frame of every iteration)
 function row(what, mode, id, fam, pk, hid,    c, p, cf, pf, ch, ph) {
 	c = cm(id, fam); p = pm(pk)
 	if (c < 0) return
@@ -181,6 +236,11 @@ BEGIN {
 cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
 {
 	echo "$(date -u '+%Y-%m-%d'), commit $commit$(publishable || echo ' with bpf/ or include/ modified: not publishable'), $cpu ($(nproc) CPUs), kernel $(uname -r)."
+	if [ "${verdict%%[:;]*}" = steady ]; then
+		echo "Machine ${verdict}."
+	else
+		echo "**Machine ${verdict}: these ratios are not cidlb's speed.**"
+	fi
 	echo "$runs alternating runs of cidlb's \`make bench\` ($rounds rounds${BENCH_ARGS:+, BENCH_ARGS=$BENCH_ARGS}) and of $name;"
 	echo "medians over the runs of each run's medians, ns per packet through"
 	echo "\`BPF_PROG_TEST_RUN\`, each tool in its own restore harness (cost in the last column:"
@@ -210,3 +270,4 @@ if [ -n "$update" ]; then
 	put docs/benchmark.md && put README.md || exit 1
 	echo "side_by_side: written into docs/benchmark.md and README.md" >&2
 fi
+[ -z "${refused:-}" ] || exit 1
