@@ -55,6 +55,7 @@
 #include "cidlb_hash.h"
 #include "ctl/lb.h"
 #include "ctl/maglev.h"
+#include "ctl/xdp.h"
 #include "tpkt.h"
 #include "driver.h"
 
@@ -322,14 +323,11 @@ static void fill_retired(struct inst *in, const uint8_t *keep)
  * ingress device (the MAC rows) runs on this namespace's loopback. */
 static void set_mtu_floor(struct inst *in)
 {
-	struct ifreq ifr = {};
-	int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int mtu = cidlb_dev_mtu("lo");
 
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
-	if (sk < 0 || ioctl(sk, SIOCGIFMTU, &ifr) || ifr.ifr_mtu <= 0)
-		die("MTU of lo: %s", strerror(errno));
-	close(sk);
-	check(cidlb_lb_set_mtu_floor(in->lb, (uint32_t)ifr.ifr_mtu), "set the MTU floor");
+	if (mtu <= 0)
+		die("MTU of lo: %s", strerror(mtu ? -mtu : EINVAL));
+	check(cidlb_lb_set_mtu_floor(in->lb, (uint32_t)mtu), "set the MTU floor");
 }
 
 static void inst_open(struct inst *in, uint32_t nbe, uint32_t retired, int rotating, uint32_t pools)

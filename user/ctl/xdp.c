@@ -7,7 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -77,6 +79,21 @@ uint32_t cidlb_bpf_id(int fd)
 static enum xdp_attach_mode to_xdp_mode(enum cidlb_attach_mode m)
 {
 	return m == CIDLB_ATTACH_GENERIC ? XDP_MODE_SKB : XDP_MODE_NATIVE;
+}
+
+int cidlb_dev_mtu(const char *ifname)
+{
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
+
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
+		err = -errno;
+	close(fd);
+	return err ? err : ifr.ifr_mtu;
 }
 
 int cidlb_xdp_attach(const char *obj_path, const char *prog_name,

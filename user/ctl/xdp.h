@@ -41,6 +41,9 @@ struct cidlb_xdp_info {
  */
 int cidlb_bpffs_ensure(const char *dir, char *why, size_t why_len);
 
+/* The MTU of network device @ifname (SIOCGIFMTU), or a negative errno. */
+int cidlb_dev_mtu(const char *ifname);
+
 /*
  * Open @obj_path, reuse the maps in @reuse, and attach its program
  * @prog_name to @ifindex through libxdp. CIDLB_ATTACH_AUTO tries native

@@ -10,8 +10,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 
 #include "ctl/xdp.h"
 #include "daemon.h"
@@ -245,22 +243,6 @@ void sync_interfaces(struct daemon *d, const struct cidlb_conf *c)
 	mtu_sync(d);
 }
 
-/* The MTU of device name, or -errno. */
-static int dev_mtu(const char *name)
-{
-	struct ifreq ifr;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), err = 0;
-
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
-	if (ioctl(fd, SIOCGIFMTU, &ifr) < 0)
-		err = -errno;
-	close(fd);
-	return err ? err : ifr.ifr_mtu;
-}
-
 void mtu_sync(struct daemon *d)
 {
 	static bool warned;
@@ -271,7 +253,7 @@ void mtu_sync(struct daemon *d)
 		return;
 	for (i = 0; i < d->n_ifs; i++) {
 		struct iface_rt *r = &d->ifs[i];
-		int mtu = dev_mtu(r->name);
+		int mtu = cidlb_dev_mtu(r->name);
 
 		if (mtu <= 0) {
 			if (r->mtu)
