@@ -355,16 +355,19 @@ static __always_inline int pick_by_sid(const struct cid_ctx *c, const struct cid
 {
 	struct cidlb_sid_key key __attribute__((aligned(8))) = {};
 	struct cidlb_dcache_slot *put = NULL;
-	/* the config's counters from the CID's first octet, known before the
-	 * decode: from the key a decode-cache hit wrote, the lookup waited
-	 * for the cache slot (a sixth of a hit's time) */
+	/* the config's counters by the CID's first octet, known before the
+	 * decode: read from the key a decode-cache hit wrote, their index
+	 * waited for the cache slot (a sixth of a hit's samples). Looked up
+	 * after the decode: a pointer live across it doubled the verifier's
+	 * states (237,014 instructions processed became 374,343). */
 	__u32 cr = (__u32)c->key.pool * 8 + (c->key.cid[0] >> 5), i = 0;
-	struct cidlb_config_stats *cs = bpf_map_lookup_elem(&cidlb_cfg_stats, &cr);
+	struct cidlb_config_stats *cs;
 	struct cidlb_backend *be;
 	int rc = cid_decode(c, g, &key, cnt, &put);
 
 	if (rc < 0)
 		return -1;
+	cs = bpf_map_lookup_elem(&cidlb_cfg_stats, &cr);
 	if (cs) {
 		cs->decodes++;
 		if (rc) /* 1: from the decode cache */
