@@ -474,6 +474,34 @@ static size_t build_case(const struct dp_case *c, struct tpkt_spec *s, uint8_t *
  * encapsulated to backend idx at addr. */
 #define SENT_TO(idx, addr) t_assert_sent(in, len, 14, out, outlen, idx, addr, 0, "sent to " addr)
 
+/*
+ * The verifier's work on the data path stays well inside its limit of
+ * 1,000,000 instructions processed: 236,911 at bd7f524 (kernel 6.18,
+ * clang 14). A change that keeps a maybe-NULL pointer live across the
+ * AES decode doubled that (374,343): this fails first, and says so,
+ * before the program stops loading. The budget has room for the paths a
+ * feature adds; raise it in the commit that needs more, with the reason.
+ */
+#define VERIFIER_BUDGET 300000
+
+static void test_verifier_budget(void **state)
+{
+	struct tlb *t = *state;
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	assert_int_equal(bpf_obj_get_info_by_fd(cidlb_lb_prog_fd(t->lb), &info, &len), 0);
+	printf("cidlb_xdp: %u instructions processed by the verifier (budget %u), %u xlated\n",
+	       info.verified_insns, VERIFIER_BUDGET, info.xlated_prog_len / 8);
+	assert_true(info.verified_insns > 0);
+	if (info.verified_insns > VERIFIER_BUDGET)
+		fail_msg(
+			"the verifier processed %u instructions of cidlb_xdp, over the budget of %u: "
+			"some change multiplied its paths (a pointer or a branch kept live across "
+			"the decode?)",
+			info.verified_insns, VERIFIER_BUDGET);
+}
+
 static void test_table(void **state)
 {
 	struct tlb *t = *state;
@@ -2264,6 +2292,7 @@ static void test_flow_cache(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_verifier_budget, tlb_setup, tlb_teardown),
 		cmocka_unit_test_setup_teardown(test_table, tlb_setup, tlb_teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_errors, tlb_setup, tlb_teardown),
 		cmocka_unit_test_setup_teardown(test_icmp_errors_gue, tlb_setup, tlb_teardown),
