@@ -39,7 +39,7 @@ $SBS --runs 1 --rounds 1 --peer-name Stand --quiet-floor 1 "bash $T/peer.sh 1000
 	>"$T/out" 2>"$T/err"
 rc=$?
 [ $rc = 0 ] || bad "a run without --update-doc exited $rc: $(tail -3 "$T/err")"
-grep -q '^\*\*Machine loaded; run 1: floors [0-9]* ns (cidlb) and 1000 ns (Stand), the same program' "$T/out" ||
+grep -q '^\*\*Machine loaded (medians of the runs); floors [0-9]* ns (cidlb) and 1000 ns (Stand), the same program' "$T/out" ||
 	bad "the floors' disagreement is not said above the table: $(grep Machine "$T/out")"
 grep -q "1.5x over this machine's quiet 1 ns" "$T/out" ||
 	bad "a floor over --quiet-floor is not said: $(grep Machine "$T/out")"
