@@ -1576,6 +1576,32 @@ static int selected(const struct cls *c)
 	return 0;
 }
 
+/* A loaded machine does not slow every class alike (docs/benchmark.md,
+ * "Side by side"): say so when the swap-MACs floor's median is over 1.5x
+ * its lowest round, the rule tools/bench/side_by_side.sh applies. */
+static void print_steadiness(FILE *o)
+{
+	int c = cls_index("floor"), fam;
+
+	for (fam = 0; fam < 2; fam++) {
+		double m = med(0, fam, "floor"), lo = vmin(res[0][fam][c], nres[0][fam][c]);
+
+		if (m > 1.5 * lo) {
+			fprintf(o,
+				"**Machine loaded: the IPv%d swap-MACs floor's median (%.0f ns) is "
+				"over 1.5× its lowest round (%.0f ns). A loaded machine does not slow "
+				"every class alike: these figures are not the program's speed; run "
+				"again when the machine is quiet.**\n\n",
+				fam ? 6 : 4, m, lo);
+			return;
+		}
+	}
+	fprintf(o,
+		"Machine steady: swap-MACs floor %.0f / %.0f ns (IPv4 / IPv6 medians), "
+		"within 1.5× of its lowest round.\n\n",
+		med(0, 0, "floor"), med(0, 1, "floor"));
+}
+
 static void print_table(FILE *o)
 {
 	int i, c, fam;
@@ -2207,6 +2233,7 @@ int main(int argc, char **argv)
 	       repeat, rounds, cpu, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9,
 	       fib_ifindex ? "" : "; not measured: no --fib", harness_cost(0, "nop"),
 	       harness_cost(1, "nop"), harness_cost(0, "adjust"), harness_cost(1, "adjust"));
+	print_steadiness(stdout);
 	print_table(stdout);
 	if (tsv)
 		write_tsv(tsv);
