@@ -130,16 +130,19 @@ if [ -n "$update" ] && { ! publishable || [ "$(git rev-parse --short HEAD)" != "
 	exit 1
 fi
 
-# Was the machine quiet? Judged on what the table publishes, the medians
-# over the runs (IPv4 floors); a single run off the others is named but
-# outvoted. The verdict's first word is "steady" or "loaded".
-awk -v runs="$runs" -v tmp="$tmp" -v quiet="$quiet" -v name="$name" '
-function med(a, n,    i, j, t) {
+# The median of a[1..n] (sorts a), for both awk programs below.
+awk_med='function med(a, n,    i, j, t) {
 	for (i = 1; i <= n; i++)
 		for (j = i + 1; j <= n; j++)
 			if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
 	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
+'
+
+# Was the machine quiet? Judged on what the table publishes, the medians
+# over the runs (IPv4 floors); a single run off the others is named but
+# outvoted. The verdict's first word is "steady" or "loaded".
+awk -v runs="$runs" -v tmp="$tmp" -v quiet="$quiet" -v name="$name" "$awk_med"'
 function apart(x, y) { return x > 1.5 * y || y > 1.5 * x }
 BEGIN {
 	lo = -1; why = ""; odd = ""
@@ -181,13 +184,7 @@ if [ -n "$update" ] && [ "${verdict%%[:;]*}" != steady ]; then
 fi
 
 # Medians over the runs: cidlb "10" instance ids, IPv4 and IPv6; peer keys.
-awk -v runs="$runs" -v name="$name" -v tmp="$tmp" '
-function med(a, n,    i, j, t) {
-	for (i = 1; i <= n; i++)
-		for (j = i + 1; j <= n; j++)
-			if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk -v runs="$runs" -v name="$name" -v tmp="$tmp" "$awk_med"'
 function cm(id, fam,    r, a, n) {
 	n = 0
 	for (r = 1; r <= runs; r++)
